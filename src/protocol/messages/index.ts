@@ -1,0 +1,79 @@
+/**
+ * The registry of API definitions known to the codec: api key → request and response definitions.
+ * Which versions the broker actually serves is decided by its handlers (src/broker), not here.
+ */
+import type { MessageDef } from '../codec/schema.js';
+import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
+
+export interface ApiSpec {
+  key: number;
+  name: string;
+  request: MessageDef;
+  response: MessageDef;
+}
+
+function api(request: MessageDef, response: MessageDef): ApiSpec {
+  if (request.apiKey !== response.apiKey) throw new Error(`${request.name}/${response.name}: api keys differ`);
+  return { key: request.apiKey, name: request.name.replace(/Request$/, ''), request, response };
+}
+
+export const APIS: ApiSpec[] = [api(ApiVersionsRequest, ApiVersionsResponse)];
+
+export const API_BY_KEY: ReadonlyMap<number, ApiSpec> = new Map(APIS.map((a) => [a.key, a]));
+
+export const ApiKey = {
+  Produce: 0,
+  Fetch: 1,
+  ListOffsets: 2,
+  Metadata: 3,
+  LeaderAndIsr: 4,
+  StopReplica: 5,
+  UpdateMetadata: 6,
+  ControlledShutdown: 7,
+  OffsetCommit: 8,
+  OffsetFetch: 9,
+  FindCoordinator: 10,
+  JoinGroup: 11,
+  Heartbeat: 12,
+  LeaveGroup: 13,
+  SyncGroup: 14,
+  DescribeGroups: 15,
+  ListGroups: 16,
+  SaslHandshake: 17,
+  ApiVersions: 18,
+  CreateTopics: 19,
+  DeleteTopics: 20,
+  DeleteRecords: 21,
+  InitProducerId: 22,
+  OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  WriteTxnMarkers: 27,
+  TxnOffsetCommit: 28,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
+  DescribeConfigs: 32,
+  AlterConfigs: 33,
+  AlterReplicaLogDirs: 34,
+  DescribeLogDirs: 35,
+  SaslAuthenticate: 36,
+  CreatePartitions: 37,
+  CreateDelegationToken: 38,
+  RenewDelegationToken: 39,
+  ExpireDelegationToken: 40,
+  DescribeDelegationToken: 41,
+  DeleteGroups: 42,
+  ElectLeaders: 43,
+  IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
+  OffsetDelete: 47,
+  DescribeClientQuotas: 48,
+  AlterClientQuotas: 49,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
+  DescribeCluster: 60,
+  DescribeProducers: 61,
+} as const;
