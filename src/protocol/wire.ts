@@ -63,10 +63,7 @@ export function encodeRequest(header: RequestHeader, body: Struct): Buffer[] {
   const spec = API_BY_KEY.get(header.apiKey);
   if (!spec) throw new Error(`unknown api key ${header.apiKey}`);
   const codec = compile(spec.request, header.apiVersion);
-  const head = new Writer(64)
-    .int16(header.apiKey)
-    .int16(header.apiVersion)
-    .int32(header.correlationId);
+  const head = new Writer(64).int16(header.apiKey).int16(header.apiVersion).int32(header.correlationId);
   if (header.clientId === null) head.int16(-1);
   else head.string(header.clientId);
   if (codec.flexible) head.uvarint(0);

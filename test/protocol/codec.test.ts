@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Reader } from '../../src/protocol/codec/reader.js';
+import { compile } from '../../src/protocol/codec/schema.js';
 import { Writer } from '../../src/protocol/codec/writer.js';
 import { ApiVersionsResponse } from '../../src/protocol/messages/api-versions.js';
-import { compile } from '../../src/protocol/codec/schema.js';
 import { decodeResponse, encodeResponse } from '../../src/protocol/wire.js';
 
 test('varint and varlong round-trip at the edges', () => {
@@ -41,11 +41,16 @@ test('ApiVersions v3 response with tagged fields round-trips; absent fields get 
   assert.deepEqual(got.apiKeys, body.apiKeys);
   assert.equal(got.finalizedFeaturesEpoch, 5n);
   assert.deepEqual(got.supportedFeatures, []);
-  const v0 = compile(ApiVersionsResponse, 0).decode(new Reader(compile(ApiVersionsResponse, 0) && (() => {
-    const w = new Writer();
-    compile(ApiVersionsResponse, 0).encode(w, body);
-    return w.finish();
-  })()));
+  const v0 = compile(ApiVersionsResponse, 0).decode(
+    new Reader(
+      compile(ApiVersionsResponse, 0) &&
+        (() => {
+          const w = new Writer();
+          compile(ApiVersionsResponse, 0).encode(w, body);
+          return w.finish();
+        })(),
+    ),
+  );
   assert.equal(v0.throttleTimeMs, 0);
   assert.equal(v0.finalizedFeaturesEpoch, -1n);
 });

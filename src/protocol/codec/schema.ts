@@ -261,8 +261,10 @@ function isDefault(v: unknown, d: unknown): boolean {
   if (Array.isArray(v) && Array.isArray(d)) return v.length === 0 && d.length === 0;
   if (Buffer.isBuffer(v) && Buffer.isBuffer(d)) return v.equals(d);
   if (typeof v === 'object' && v !== null && typeof d === 'object' && d !== null) {
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ===
-      JSON.stringify(d, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    return (
+      JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ===
+      JSON.stringify(d, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))
+    );
   }
   return false;
 }

@@ -32,7 +32,7 @@ export const OFF = {
   recordCount: 57,
 } as const;
 
-export const enum Compression {
+export enum Compression {
   None = 0,
   Gzip = 1,
   Snappy = 2,
