@@ -8,7 +8,7 @@ export interface ErrorInfo {
   message: string;
 }
 
-const TABLE: [number, string, boolean, string][] = [
+const TABLE = [
   [-1, 'UNKNOWN_SERVER_ERROR', false, 'The server experienced an unexpected error when processing the request.'],
   [0, 'NONE', false, ''],
   [
@@ -244,75 +244,17 @@ const TABLE: [number, string, boolean, string][] = [
     false,
     'The AlterPartition request successfully updated the partition state but the leader has changed.',
   ],
-];
+] as const satisfies readonly (readonly [number, string, boolean, string])[];
+
+export type ErrorName = (typeof TABLE)[number][1];
+
 
 export const ERRORS: ReadonlyMap<number, ErrorInfo> = new Map(
   TABLE.map(([code, name, retriable, message]) => [code, { code, name, retriable, message }]),
 );
 
 /** Error codes by name, e.g. ErrorCode.CORRUPT_MESSAGE === 2. */
-export const ErrorCode = Object.fromEntries(TABLE.map(([code, name]) => [name, code])) as Record<
-  | 'UNKNOWN_SERVER_ERROR'
-  | 'NONE'
-  | 'OFFSET_OUT_OF_RANGE'
-  | 'CORRUPT_MESSAGE'
-  | 'UNKNOWN_TOPIC_OR_PARTITION'
-  | 'INVALID_FETCH_SIZE'
-  | 'LEADER_NOT_AVAILABLE'
-  | 'NOT_LEADER_OR_FOLLOWER'
-  | 'REQUEST_TIMED_OUT'
-  | 'BROKER_NOT_AVAILABLE'
-  | 'REPLICA_NOT_AVAILABLE'
-  | 'MESSAGE_TOO_LARGE'
-  | 'OFFSET_METADATA_TOO_LARGE'
-  | 'COORDINATOR_LOAD_IN_PROGRESS'
-  | 'COORDINATOR_NOT_AVAILABLE'
-  | 'NOT_COORDINATOR'
-  | 'INVALID_TOPIC_EXCEPTION'
-  | 'RECORD_LIST_TOO_LARGE'
-  | 'NOT_ENOUGH_REPLICAS'
-  | 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'
-  | 'INVALID_REQUIRED_ACKS'
-  | 'ILLEGAL_GENERATION'
-  | 'INCONSISTENT_GROUP_PROTOCOL'
-  | 'INVALID_GROUP_ID'
-  | 'UNKNOWN_MEMBER_ID'
-  | 'INVALID_SESSION_TIMEOUT'
-  | 'REBALANCE_IN_PROGRESS'
-  | 'INVALID_COMMIT_OFFSET_SIZE'
-  | 'INVALID_TIMESTAMP'
-  | 'UNSUPPORTED_VERSION'
-  | 'TOPIC_ALREADY_EXISTS'
-  | 'INVALID_PARTITIONS'
-  | 'INVALID_REPLICATION_FACTOR'
-  | 'INVALID_REPLICA_ASSIGNMENT'
-  | 'INVALID_CONFIG'
-  | 'NOT_CONTROLLER'
-  | 'INVALID_REQUEST'
-  | 'UNSUPPORTED_FOR_MESSAGE_FORMAT'
-  | 'POLICY_VIOLATION'
-  | 'KAFKA_STORAGE_ERROR'
-  | 'NON_EMPTY_GROUP'
-  | 'GROUP_ID_NOT_FOUND'
-  | 'FENCED_LEADER_EPOCH'
-  | 'UNKNOWN_LEADER_EPOCH'
-  | 'UNSUPPORTED_COMPRESSION_TYPE'
-  | 'OFFSET_NOT_AVAILABLE'
-  | 'MEMBER_ID_REQUIRED'
-  | 'FENCED_INSTANCE_ID'
-  | 'ELECTION_NOT_NEEDED'
-  | 'NO_REASSIGNMENT_IN_PROGRESS'
-  | 'GROUP_SUBSCRIBED_TO_TOPIC'
-  | 'INVALID_RECORD'
-  | 'RESOURCE_NOT_FOUND'
-  | 'UNKNOWN_TOPIC_ID'
-  | 'ELIGIBLE_LEADERS_NOT_AVAILABLE'
-  | 'PREFERRED_LEADER_NOT_AVAILABLE'
-  | 'TOPIC_DELETION_DISABLED'
-  | 'GROUP_MAX_SIZE_REACHED'
-  | 'THROTTLING_QUOTA_EXCEEDED',
-  number
->;
+export const ErrorCode = Object.fromEntries(TABLE.map(([code, name]) => [name, code])) as Record<ErrorName, number>;
 
 export function errorInfo(code: number): ErrorInfo {
   return (

@@ -1,0 +1,61 @@
+import { Command, Flags } from '@oclif/core';
+import { startBroker } from '../src/broker/run.js';
+import { isLogLevel } from '../src/util/logger.js';
+
+export default class Serve extends Command {
+  static override summary = 'Start a kstream broker node.';
+  static override description = `Starts a Kafka-compatible broker. Without --etcd it runs alone: an embedded single node that keeps
+its topics and logs in --data-dir. Any Kafka client (kcat, kafkajs, confluent-kafka, the Java client) can
+produce to and consume from it. Ctrl-C (SIGINT) or SIGTERM stops it cleanly: logs are flushed and
+checkpointed.
+
+Configuration uses Kafka's key names in a properties file (--config); flags override the file.`;
+
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --port 9093 --data-dir /var/lib/kstream',
+    '<%= config.bin %> serve --config server.properties --log-level debug',
+  ];
+
+  static override flags = {
+    'data-dir': Flags.string({ description: 'directory for topic logs and metadata', default: './kstream-data' }),
+    host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
+    port: Flags.integer({ description: 'port to listen on (0 picks a free one)', default: 9092, min: 0, max: 65535 }),
+    'advertised-host': Flags.string({ description: 'host clients are told to connect to (default: --host)' }),
+    'node-id': Flags.integer({ description: 'this broker\'s id', default: 1, min: 0 }),
+    config: Flags.string({ description: 'Kafka-style properties file (key=value)' }),
+    'log-level': Flags.string({ description: 'debug, info, warn or error', default: 'info' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Serve);
+    if (!isLogLevel(flags['log-level'])) this.error(`unknown --log-level ${flags['log-level']}: use debug, info, warn or error`, { exit: 2 });
+    let broker: Awaited<ReturnType<typeof startBroker>>;
+    try {
+      broker = await startBroker({
+        dataDir: flags['data-dir'],
+        host: flags.host,
+        port: flags.port,
+        advertisedHost: flags['advertised-host'],
+        nodeId: flags['node-id'],
+        configFile: flags.config,
+        logLevel: flags['log-level'],
+      });
+    } catch (e) {
+      this.error((e as Error).message, { exit: 1 });
+    }
+    this.log(`${broker.describe()}`);
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        broker.log.info('shutting down', { signal: sig });
+        broker.stop().then(resolve, (e: unknown) => {
+          broker.log.error('shutdown failed', { error: e });
+          process.exitCode = 1;
+          resolve();
+        });
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The broker node: owns the data dir (lock, meta.properties, metadata store, partition logs), the TCP
+ * listener and the topic/partition state the handlers work on.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { LocalStore } from '../cluster/local-store.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
+import { LogManager } from '../storage/log-manager.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+import type { Logger } from '../util/logger.js';
+import { VERSION } from '../version.js';
+import type { BrokerConfig } from './config.js';
+import { Connection } from './connection.js';
+import { allHandlers } from './handlers/index.js';
+import { Router } from './router.js';
+import { brokerLogDefaults, TOPIC_CONFIG_KEYS } from './topic-config.js';
+
+export interface PartitionState {
+  topic: string;
+  index: number;
+  log: PartitionLog;
+  leaderEpoch: number;
+  /** Long-poll fetches waiting for data on this partition. */
+  waiters: Set<() => void>;
+}
+
+export interface TopicState {
+  name: string;
+  id: string;
+  internal: boolean;
+  /** Per-topic overrides, Kafka topic-level key names. */
+  configs: Record<string, string>;
+  logConfig: LogConfig;
+  partitions: PartitionState[];
+}
+
+interface StoredTopic {
+  id: string;
+  partitions: number;
+  configs: Record<string, string>;
+  internal?: boolean;
+}
+
+export class BrokerStartError extends Error {}
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
+
+export function validateTopicName(name: string): string | null {
+  if (name === '') return 'topic name is empty';
+  if (name === '.' || name === '..') return `topic name ${JSON.stringify(name)} is not allowed`;
+  if (name.length > 249) return `topic name is longer than 249 characters`;
+  if (!TOPIC_NAME.test(name)) return `topic name ${JSON.stringify(name)} has characters other than [a-zA-Z0-9._-]`;
+  return null;
+}
+
+export class Broker {
+  readonly topics = new Map<string, TopicState>();
+  readonly router: Router;
+  clusterId = '';
+  private server: Server | null = null;
+  private readonly connections = new Set<Connection>();
+  private store!: LocalStore;
+  private logs!: LogManager;
+  private lockFile: string;
+  private logDefaults: LogConfig = DEFAULT_LOG_CONFIG;
+  /** Topic creations in flight, so concurrent auto-creates of one name create it once. */
+  private creating = new Map<string, Promise<TopicState>>();
+  private stopping: Promise<void> | null = null;
+  boundPort = 0;
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly log: Logger,
+  ) {
+    this.router = new Router(this, log).register(...allHandlers);
+    this.lockFile = join(resolve(config.dataDir), '.lock');
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== null;
+  }
+
+  get nodeId(): number {
+    return this.config.nodeId;
+  }
+
+  async start(): Promise<void> {
+    const dir = resolve(this.config.dataDir);
+    mkdirSync(dir, { recursive: true });
+    this.acquireLock();
+    try {
+      this.loadMetaProperties(dir);
+      this.logDefaults = brokerLogDefaults(this.config.props);
+      this.store = new LocalStore(join(dir, '.metadata', 'store.json'));
+      this.logs = new LogManager(dir, this.logDefaults, this.log);
+      await this.logs.loadAll();
+      for (const [key, t] of this.store.list<StoredTopic>('topics/')) {
+        await this.openTopic(key.slice('topics/'.length), t);
+      }
+      this.logs.startRetention();
+      await this.listen();
+    } catch (e) {
+      await this.logs?.closeAll().catch(() => {});
+      this.releaseLock();
+      throw e;
+    }
+  }
+
+  private acquireLock(): void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(this.lockFile, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number(readFileSync(this.lockFile, 'utf8').trim());
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+          throw new BrokerStartError(
+            `data dir ${resolve(this.config.dataDir)} is in use by another kstream process (pid ${pid}); ` +
+              'stop it or choose another --data-dir',
+          );
+        }
+        // A stale lock from a process that died (e.g. SIGKILL): take it over.
+        unlinkSync(this.lockFile);
+      }
+    }
+    throw new BrokerStartError(`cannot lock data dir ${resolve(this.config.dataDir)}`);
+  }
+
+  private releaseLock(): void {
+    try {
+      if (readFileSync(this.lockFile, 'utf8').trim() === String(process.pid)) unlinkSync(this.lockFile);
+    } catch {
+      // already gone
+    }
+  }
+
+  private loadMetaProperties(dir: string): void {
+    const file = join(dir, 'meta.properties');
+    if (existsSync(file)) {
+      const text = readFileSync(file, 'utf8');
+      const id = /^cluster\.id=(.*)$/m.exec(text)?.[1];
+      const node = /^node\.id=(.*)$/m.exec(text)?.[1];
+      if (node !== undefined && Number(node) !== this.config.nodeId) {
+        throw new BrokerStartError(
+          `data dir ${dir} belongs to node ${node}, not node ${this.config.nodeId}; pass --node-id ${node} or use another --data-dir`,
+        );
+      }
+      this.clusterId = id ?? '';
+    }
+    if (!this.clusterId) {
+      this.clusterId = randomBytes(16).toString('base64url');
+      writeFileSync(file, `version=1\ncluster.id=${this.clusterId}\nnode.id=${this.config.nodeId}\n`);
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const server = createServer((socket: Socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((res, rej) => {
+      server.once('error', (e: NodeJS.ErrnoException) => {
+        rej(
+          new BrokerStartError(
+            e.code === 'EADDRINUSE'
+              ? `port ${this.config.port} on ${this.config.host} is already in use`
+              : `cannot listen on ${this.config.host}:${this.config.port}: ${e.message}`,
+          ),
+        );
+      });
+      server.listen(this.config.port, this.config.host, () => res());
+    });
+    const addr = server.address();
+    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.config.port;
+    if (this.config.port === 0) this.config.advertisedPort = this.boundPort;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const c = new Connection(socket, this.router.dispatch, this.config.socketRequestMaxBytes, this.log, (x) =>
+      this.connections.delete(x),
+    );
+    this.connections.add(c);
+  }
+
+  /** Stop accepting, close connections, flush and checkpoint every log, release the lock. Idempotent. */
+  stop(): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const server = this.server;
+    if (server) await new Promise<void>((res) => server.close(() => res()));
+    for (const c of this.connections) c.close();
+    for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters) w();
+    this.logs?.stopRetention();
+    await this.logs?.closeAll();
+    this.releaseLock();
+  }
+
+  describe(): string {
+    return `kstream ${VERSION} node ${this.nodeId} listening on ${this.config.host}:${this.boundPort} (advertised ${this.config.advertisedHost}:${this.config.advertisedPort}), data dir ${resolve(this.config.dataDir)}`;
+  }
+
+  // ---- topics -------------------------------------------------------------------------------------------
+
+  topicLogConfig(configs: Record<string, string>): LogConfig {
+    return logConfigFromProps(configs, this.logDefaults);
+  }
+
+  private async openTopic(name: string, t: StoredTopic): Promise<TopicState> {
+    const logConfig = this.topicLogConfig(t.configs);
+    const partitions: PartitionState[] = [];
+    for (let i = 0; i < t.partitions; i++) {
+      const log = await this.logs.getOrCreate(name, i, logConfig);
+      partitions.push({ topic: name, index: i, log, leaderEpoch: 0, waiters: new Set() });
+    }
+    const state: TopicState = {
+      name,
+      id: t.id,
+      internal: t.internal ?? false,
+      configs: t.configs,
+      logConfig,
+      partitions,
+    };
+    this.topics.set(name, state);
+    return state;
+  }
+
+  /**
+   * Create a topic. Throws KafkaError with the protocol error code on invalid input.
+   * `validateOnly` checks everything and creates nothing.
+   */
+  async createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    validateOnly = false,
+  ): Promise<TopicState> {
+    const bad = validateTopicName(name);
+    if (bad) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
+    if (this.topics.has(name) || this.creating.has(name)) {
+      throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
+    }
+    const n = partitions === -1 ? this.config.numPartitions : partitions;
+    if (!Number.isInteger(n) || n < 1 || n > 100000) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `number of partitions must be 1..100000, got ${partitions}`);
+    }
+    const rf = replicationFactor === -1 ? this.config.defaultReplicationFactor : replicationFactor;
+    if (rf !== 1) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        `replication factor ${rf} is larger than the 1 available broker`,
+      );
+    }
+    for (const key of Object.keys(configs)) {
+      if (!(key in TOPIC_CONFIG_KEYS)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `unknown topic config ${key}`);
+    }
+    try {
+      this.topicLogConfig(configs);
+    } catch (e) {
+      throw new KafkaError(ErrorCode.INVALID_CONFIG, (e as Error).message);
+    }
+    if (validateOnly) {
+      return { name, id: '', internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
+    }
+    const stored: StoredTopic = { id: randomUUID().replaceAll('-', ''), partitions: n, configs };
+    const p = (async () => {
+      this.store.put(`topics/${name}`, stored);
+      const state = await this.openTopic(name, stored);
+      this.log.info('created topic', { topic: name, partitions: n });
+      return state;
+    })();
+    this.creating.set(name, p);
+    try {
+      return await p;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  /** The topic, auto-creating it (when enabled) if missing; null if missing and not created. */
+  async topicOrAutoCreate(name: string, allowAutoCreate: boolean): Promise<TopicState | null> {
+    const t = this.topics.get(name);
+    if (t) return t;
+    const inflight = this.creating.get(name);
+    if (inflight) return inflight;
+    if (!allowAutoCreate || !this.config.autoCreateTopicsEnable || validateTopicName(name) !== null) return null;
+    try {
+      return await this.createTopic(name, -1, -1, {});
+    } catch (e) {
+      if (e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS) return this.topics.get(name) ?? null;
+      throw e;
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const t = this.topics.get(name);
+    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+    if (!this.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED);
+    this.topics.delete(name);
+    this.store.delete(`topics/${name}`);
+    for (const p of t.partitions) for (const w of p.waiters) w();
+    await this.logs.deleteTopic(name);
+    this.log.info('deleted topic', { topic: name });
+  }
+
+  partition(topic: string, index: number): PartitionState | undefined {
+    return this.topics.get(topic)?.partitions[index];
+  }
+
+  /** Wake long-poll fetches waiting on a partition. */
+  notifyAppend(p: PartitionState): void {
+    if (p.waiters.size === 0) return;
+    const ws = [...p.waiters];
+    p.waiters.clear();
+    for (const w of ws) w();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

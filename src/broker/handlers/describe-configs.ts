@@ -1,0 +1,141 @@
+/**
+ * DescribeConfigs for topics (resource type 2) and brokers (4): every known key with its value, source,
+ * synonyms (v1+) and documentation/type (v3+). Unknown resources get an error per resource.
+ */
+import type { Struct } from '../../protocol/codec/schema.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import type { Broker } from '../broker.js';
+import { BROKER_KEYS } from '../config.js';
+import type { Handler } from '../router.js';
+import { type ConfigType, TOPIC_CONFIG_KEYS } from '../topic-config.js';
+
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const ConfigSource = {
+  UNKNOWN: 0,
+  DYNAMIC_TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
+const TYPE_CODE: Record<ConfigType, number> = { boolean: 1, string: 2, int: 3, long: 5, double: 6, list: 7 };
+
+const SENSITIVE = /password|secret|\.key$|sasl\.jaas/i;
+
+export interface DescribedConfig {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  isDefault: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  synonyms: { name: string; value: string | null; source: number }[];
+  configType: number;
+  documentation: string | null;
+}
+
+export function describeTopicConfigs(
+  broker: Broker,
+  overrides: Record<string, string>,
+  keys: string[] | null,
+  synonyms: boolean,
+  docs: boolean,
+): DescribedConfig[] {
+  const out: DescribedConfig[] = [];
+  for (const [name, spec] of Object.entries(TOPIC_CONFIG_KEYS)) {
+    if (keys && !keys.includes(name)) continue;
+    const chain: { name: string; value: string; source: number }[] = [];
+    if (overrides[name] !== undefined) {
+      chain.push({ name, value: overrides[name], source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    }
+    if (spec.synonym && broker.config.props[spec.synonym] !== undefined) {
+      chain.push({
+        name: spec.synonym,
+        value: broker.config.props[spec.synonym] as string,
+        source: ConfigSource.STATIC_BROKER_CONFIG,
+      });
+    }
+    chain.push({ name: spec.synonym ?? name, value: spec.default, source: ConfigSource.DEFAULT_CONFIG });
+    const top = chain[0] as (typeof chain)[number];
+    out.push({
+      name,
+      value: top.value,
+      readOnly: false,
+      isDefault: top.source === ConfigSource.DEFAULT_CONFIG,
+      configSource: top.source,
+      isSensitive: false,
+      synonyms: synonyms ? chain : [],
+      configType: TYPE_CODE[spec.type],
+      documentation: docs ? spec.doc : null,
+    });
+  }
+  return out;
+}
+
+function describeBrokerConfigs(broker: Broker, keys: string[] | null, synonyms: boolean, docs: boolean): DescribedConfig[] {
+  const out: DescribedConfig[] = [];
+  const names = new Set([...Object.keys(BROKER_KEYS), ...Object.keys(broker.config.props)]);
+  for (const name of [...names].sort()) {
+    if (keys && !keys.includes(name)) continue;
+    const spec = BROKER_KEYS[name];
+    const given = broker.config.props[name];
+    const sensitive = SENSITIVE.test(name);
+    const value = given ?? spec?.default ?? null;
+    const source = given !== undefined ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
+    out.push({
+      name,
+      value: sensitive ? null : value,
+      readOnly: true,
+      isDefault: source === ConfigSource.DEFAULT_CONFIG,
+      configSource: source,
+      isSensitive: sensitive,
+      synonyms: synonyms ? [{ name, value: sensitive ? null : value, source }] : [],
+      configType: spec ? TYPE_CODE[spec.type] : TYPE_CODE.string,
+      documentation: docs ? (spec?.doc ?? null) : null,
+    });
+  }
+  return out;
+}
+
+export const describeConfigs: Handler = {
+  apiKey: ApiKey.DescribeConfigs,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, { broker }) {
+    const results: Struct[] = [];
+    for (const r of req.resources as Struct[]) {
+      const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      const keys = r.configurationKeys as string[] | null;
+      if (r.resourceType === ResourceType.TOPIC) {
+        const t = broker.topics.get(r.resourceName);
+        if (!t) {
+          results.push({
+            ...base,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorMessage: `topic ${r.resourceName} does not exist`,
+            configs: [],
+          });
+          continue;
+        }
+        const configs = describeTopicConfigs(broker, t.configs, keys, Boolean(req.includeSynonyms), Boolean(req.includeDocumentation));
+        results.push({ ...base, errorCode: 0, errorMessage: null, configs });
+      } else if (r.resourceType === ResourceType.BROKER) {
+        if (r.resourceName !== '' && r.resourceName !== String(broker.nodeId)) {
+          results.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `no broker ${r.resourceName} here`, configs: [] });
+          continue;
+        }
+        const configs = describeBrokerConfigs(broker, keys, Boolean(req.includeSynonyms), Boolean(req.includeDocumentation));
+        results.push({ ...base, errorCode: 0, errorMessage: null, configs });
+      } else {
+        results.push({
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `resource type ${r.resourceType} is not supported`,
+          configs: [],
+        });
+      }
+    }
+    return { throttleTimeMs: 0, results };
+  },
+};

@@ -1,0 +1,126 @@
+/**
+ * Fetch: whole batches read as byte ranges from the segment files, up to the high watermark, bounded by
+ * partition and response max bytes (the first batch is returned whole even when larger, as Kafka does).
+ * Long poll: with fewer than min_bytes available the request waits up to max_wait_ms, woken by appends.
+ * Sessionless (KIP-227): the response's session id is 0, so clients send full fetch requests.
+ */
+import type { Struct } from '../../protocol/codec/schema.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import type { Broker, PartitionState } from '../broker.js';
+import type { Handler } from '../router.js';
+
+interface Wanted {
+  topic: string;
+  partition: number;
+  fetchOffset: bigint;
+  maxBytes: number;
+  out: Struct;
+}
+
+async function readAll(broker: Broker, wanted: Wanted[], responseMax: number): Promise<{ bytes: number; errors: boolean }> {
+  let bytes = 0;
+  let errors = false;
+  for (const w of wanted) {
+    const p = broker.partition(w.topic, w.partition);
+    const o = w.out;
+    o.records = null;
+    if (!p) {
+      o.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      o.highWatermark = -1n;
+      o.lastStableOffset = -1n;
+      o.logStartOffset = -1n;
+      errors = true;
+      continue;
+    }
+    const hw = p.log.logEndOffset;
+    o.highWatermark = hw;
+    o.lastStableOffset = hw;
+    o.logStartOffset = p.log.logStartOffset;
+    o.errorCode = 0;
+    const room = Math.max(0, Math.min(w.maxBytes, responseMax - bytes));
+    if (w.fetchOffset === hw) continue;
+    if (room === 0 && bytes > 0) continue;
+    try {
+      const r = await p.log.read(w.fetchOffset, Math.max(room, 1), hw, bytes === 0);
+      o.highWatermark = r.highWatermark ?? hw;
+      o.lastStableOffset = o.highWatermark;
+      o.logStartOffset = r.logStartOffset;
+      if (r.records && r.records.length > 0) {
+        o.records = r.records;
+        bytes += r.records.length;
+      }
+    } catch (e) {
+      if (e instanceof KafkaError) {
+        o.errorCode = e.code;
+        errors = true;
+      } else throw e;
+    }
+  }
+  return { bytes, errors };
+}
+
+function waitForData(broker: Broker, wanted: Wanted[], ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const parts: PartitionState[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    const wake = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      for (const p of parts) p.waiters.delete(wake);
+      resolve();
+    };
+    for (const w of wanted) {
+      const p = broker.partition(w.topic, w.partition);
+      if (p) {
+        parts.push(p);
+        p.waiters.add(wake);
+      }
+    }
+    timer = setTimeout(wake, ms);
+  });
+}
+
+export const fetch: Handler = {
+  apiKey: ApiKey.Fetch,
+  minVersion: 4,
+  maxVersion: 12,
+  async handle(req, { broker, header }) {
+    const responseMax = header.apiVersion >= 3 ? Math.max(1, req.maxBytes as number) : 0x7fffffff;
+    const responses: Struct[] = [];
+    const wanted: Wanted[] = [];
+    for (const t of req.topics as Struct[]) {
+      const partitions: Struct[] = [];
+      responses.push({ topic: t.topic, topicId: t.topicId, partitions });
+      for (const p of t.partitions as Struct[]) {
+        const out: Struct = {
+          partitionIndex: p.partition,
+          errorCode: 0,
+          highWatermark: -1n,
+          lastStableOffset: -1n,
+          logStartOffset: -1n,
+          abortedTransactions: null,
+          preferredReadReplica: -1,
+          records: null,
+        };
+        partitions.push(out);
+        wanted.push({
+          topic: t.topic,
+          partition: p.partition,
+          fetchOffset: p.fetchOffset,
+          maxBytes: Math.max(0, p.partitionMaxBytes as number),
+          out,
+        });
+      }
+    }
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs as number);
+    const minBytes = Math.max(0, req.minBytes as number);
+    for (;;) {
+      const { bytes, errors } = await readAll(broker, wanted, responseMax);
+      const left = deadline - Date.now();
+      if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || broker.isStopping) break;
+      await waitForData(broker, wanted, left);
+    }
+    return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
+  },
+};

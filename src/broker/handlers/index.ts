@@ -1,0 +1,21 @@
+import type { Handler } from '../router.js';
+import { apiVersions } from './api-versions.js';
+import { describeCluster } from './describe-cluster.js';
+import { describeConfigs } from './describe-configs.js';
+import { fetch } from './fetch.js';
+import { listOffsets } from './list-offsets.js';
+import { metadata } from './metadata.js';
+import { produce } from './produce.js';
+import { createTopics, deleteTopics } from './topics.js';
+
+export const allHandlers: Handler[] = [
+  produce,
+  fetch,
+  listOffsets,
+  metadata,
+  apiVersions,
+  createTopics,
+  deleteTopics,
+  describeConfigs,
+  describeCluster,
+];

@@ -1,0 +1,77 @@
+/**
+ * ListOffsets: earliest (-2), latest (-1), max timestamp (-3, v7+) or the first offset whose timestamp is at
+ * or after a given time. The time index finds the batch; that one batch is decoded to find the exact record.
+ */
+import type { Struct } from '../../protocol/codec/schema.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ATTR_LOG_APPEND_TIME } from '../../protocol/records/batch.js';
+import { decodeBatch } from '../../protocol/records/record.js';
+import type { PartitionState } from '../broker.js';
+import type { Handler } from '../router.js';
+
+const EARLIEST = -2n;
+const LATEST = -1n;
+const MAX_TIMESTAMP = -3n;
+
+async function byTimestamp(p: PartitionState, ts: bigint): Promise<{ offset: bigint; timestamp: bigint }> {
+  const found = await p.log.findOffsetByTimestamp(ts);
+  if (!found) return { offset: -1n, timestamp: -1n };
+  const { header, records } = await decodeBatch(found.batch);
+  const appendTime = (header.attributes & ATTR_LOG_APPEND_TIME) !== 0;
+  for (const r of records) {
+    const t = appendTime ? header.maxTimestamp : r.timestamp;
+    if (t >= ts && r.offset >= p.log.logStartOffset) return { offset: r.offset, timestamp: t };
+  }
+  return { offset: -1n, timestamp: -1n };
+}
+
+async function maxTimestamp(p: PartitionState): Promise<{ offset: bigint; timestamp: bigint }> {
+  const found = await p.log.findMaxTimestampBatch();
+  if (!found) return { offset: -1n, timestamp: -1n };
+  const { header, records } = await decodeBatch(found.batch);
+  if ((header.attributes & ATTR_LOG_APPEND_TIME) !== 0) {
+    const last = records[records.length - 1];
+    return { offset: last ? last.offset : -1n, timestamp: header.maxTimestamp };
+  }
+  let best = { offset: -1n, timestamp: -1n };
+  for (const r of records) if (best.offset === -1n || r.timestamp > best.timestamp) best = { offset: r.offset, timestamp: r.timestamp };
+  return best;
+}
+
+export const listOffsets: Handler = {
+  apiKey: ApiKey.ListOffsets,
+  minVersion: 0,
+  maxVersion: 7,
+  async handle(req, { broker, header }) {
+    const v = header.apiVersion;
+    const topics: Struct[] = [];
+    for (const t of req.topics as Struct[]) {
+      const partitions: Struct[] = [];
+      topics.push({ name: t.name, partitions });
+      for (const rp of t.partitions as Struct[]) {
+        const out: Struct = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
+        partitions.push(out);
+        const p = broker.partition(t.name, rp.partitionIndex);
+        if (!p) {
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        const ts = rp.timestamp as bigint;
+        let res: { offset: bigint; timestamp: bigint };
+        if (ts === EARLIEST) res = { offset: p.log.logStartOffset, timestamp: -1n };
+        else if (ts === LATEST) res = { offset: p.log.logEndOffset, timestamp: -1n };
+        else if (ts === MAX_TIMESTAMP) res = await maxTimestamp(p);
+        else if (ts < 0n) {
+          out.errorCode = ErrorCode.INVALID_REQUEST;
+          continue;
+        } else res = await byTimestamp(p, ts);
+        out.offset = res.offset;
+        out.timestamp = res.timestamp;
+        out.leaderEpoch = res.offset >= 0n ? p.leaderEpoch : -1;
+        if (v === 0) out.oldStyleOffsets = res.offset >= 0n && (rp.maxNumOffsets as number) > 0 ? [res.offset] : [];
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+};

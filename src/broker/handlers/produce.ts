@@ -1,0 +1,93 @@
+/**
+ * Produce: validate each partition's batches (headers and CRC only, records are never decoded), append them
+ * as received with offsets assigned in place, and answer per the acks table: acks=0 no response, acks=1 after
+ * the append, acks=all after an fsync covering the batch (group-committed by the log).
+ * Versions 0-2 (message formats v0/v1) are advertised, as librdkafka expects, and answered UNSUPPORTED_VERSION.
+ */
+import type { Struct } from '../../protocol/codec/schema.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { validateProducedBatches } from '../../protocol/records/batch.js';
+import type { PartitionState } from '../broker.js';
+import type { Handler } from '../router.js';
+
+export const produce: Handler = {
+  apiKey: ApiKey.Produce,
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(req, { broker, header, log }) {
+    const acks = req.acks as number;
+    const global =
+      header.apiVersion < 3
+        ? ErrorCode.UNSUPPORTED_VERSION
+        : acks !== 0 && acks !== 1 && acks !== -1
+          ? ErrorCode.INVALID_REQUIRED_ACKS
+          : req.transactionalId !== null
+            ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            : 0;
+    const toFlush: PartitionState[] = [];
+    const responses: Struct[] = [];
+    for (const td of req.topicData as Struct[]) {
+      const partitionResponses: Struct[] = [];
+      responses.push({ name: td.name, partitionResponses });
+      const topic = broker.topics.get(td.name);
+      for (const pd of td.partitionData as Struct[]) {
+        const out: Struct = { index: pd.index, errorCode: 0, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
+        partitionResponses.push(out);
+        if (global !== 0) {
+          out.errorCode = global;
+          continue;
+        }
+        const p = topic?.partitions[pd.index as number];
+        if (!topic || !p) {
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        const records = pd.records as Buffer | null;
+        if (records === null || records.length === 0) {
+          out.errorCode = ErrorCode.CORRUPT_MESSAGE;
+          out.errorMessage = 'no records';
+          continue;
+        }
+        const maxBytes = Math.min(topic.logConfig.maxMessageBytes, broker.config.messageMaxBytes);
+        const v = validateProducedBatches(records, maxBytes);
+        if (!v.ok) {
+          out.errorCode = v.errorCode;
+          out.errorMessage = v.message;
+          log.debug('rejected produce', { topic: td.name, partition: pd.index, reason: v.message });
+          continue;
+        }
+        const logAppendTime = topic.logConfig.messageTimestampType === 'LogAppendTime' ? BigInt(Date.now()) : null;
+        try {
+          const info = p.log.append(records, v.batches, p.leaderEpoch, logAppendTime);
+          out.baseOffset = info.baseOffset;
+          out.logAppendTimeMs = info.logAppendTime;
+          out.logStartOffset = p.log.logStartOffset;
+          broker.notifyAppend(p);
+          if (acks === -1) toFlush.push(p);
+        } catch (e) {
+          log.error('append failed', { topic: td.name, partition: pd.index, error: e });
+          out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          out.errorMessage = (e as Error).message;
+        }
+      }
+    }
+    if (toFlush.length > 0) {
+      const results = await Promise.allSettled(toFlush.map((p) => p.log.flush()));
+      results.forEach((r, i) => {
+        if (r.status === 'rejected') {
+          const p = toFlush[i] as PartitionState;
+          log.error('fsync failed', { topic: p.topic, partition: p.index, error: r.reason });
+          for (const t of responses) {
+            if (t.name !== p.topic) continue;
+            for (const pr of t.partitionResponses as Struct[]) {
+              if (pr.index === p.index) pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+            }
+          }
+        }
+      });
+    }
+    if (acks === 0) return null;
+    return { responses, throttleTimeMs: 0 };
+  },
+};

@@ -1,0 +1,86 @@
+/**
+ * The request router: api key → handler with the version range it serves. The ApiVersions answer is built
+ * from this table, so the broker advertises exactly what it implements.
+ */
+import type { Struct } from '../protocol/codec/schema.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { API_BY_KEY, ApiKey } from '../protocol/messages/index.js';
+import { decodeRequestBody, encodeResponse, type RequestHeader } from '../protocol/wire.js';
+import type { Logger } from '../util/logger.js';
+import type { Broker } from './broker.js';
+import { CLOSE, type Connection, type Dispatch, type Reply } from './connection.js';
+
+export interface HandlerContext {
+  broker: Broker;
+  header: RequestHeader;
+  connection: Connection;
+  log: Logger;
+}
+
+export interface Handler {
+  apiKey: number;
+  /** Versions advertised and served (a handler may still answer old versions with an error code). */
+  minVersion: number;
+  maxVersion: number;
+  /** Returns the response body, or null for no response (acks=0 produce). */
+  handle(req: Struct, ctx: HandlerContext): Promise<Struct | null> | Struct | null;
+}
+
+export class Router {
+  private readonly handlers = new Map<number, Handler>();
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly log: Logger,
+  ) {}
+
+  register(...hs: Handler[]): this {
+    for (const h of hs) {
+      const spec = API_BY_KEY.get(h.apiKey);
+      if (!spec) throw new Error(`no message definition for api key ${h.apiKey}`);
+      this.handlers.set(h.apiKey, h);
+    }
+    return this;
+  }
+
+  /** (api, min, max) for the ApiVersions response. */
+  apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+    return [...this.handlers.values()]
+      .sort((a, b) => a.apiKey - b.apiKey)
+      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+  }
+
+  readonly dispatch: Dispatch = async ({ header, reader, connection }): Promise<Reply> => {
+    const h = this.handlers.get(header.apiKey);
+    const supported = h !== undefined && header.apiVersion >= h.minVersion && header.apiVersion <= h.maxVersion;
+    if (!supported) {
+      if (header.apiKey === ApiKey.ApiVersions) {
+        // A client newer than us: answer in v0 with our versions so it can pick one (KIP-511).
+        return encodeResponse(ApiKey.ApiVersions, 0, header.correlationId, {
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          apiKeys: this.apiVersions(),
+        });
+      }
+      this.log.warn('unsupported api or version; closing connection', {
+        remote: connection.remote,
+        apiKey: header.apiKey,
+        apiVersion: header.apiVersion,
+        clientId: header.clientId,
+      });
+      return CLOSE;
+    }
+    const body = decodeRequestBody(header, reader);
+    if (body === null) {
+      this.log.warn('malformed request body; closing connection', {
+        remote: connection.remote,
+        apiKey: header.apiKey,
+        apiVersion: header.apiVersion,
+        reason: reader.reason,
+      });
+      return CLOSE;
+    }
+    const res = await h.handle(body, { broker: this.broker, header, connection, log: this.log });
+    if (res === null) return null;
+    return encodeResponse(header.apiKey, header.apiVersion, header.correlationId, res);
+  };
+}
