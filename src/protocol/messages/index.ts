@@ -4,6 +4,14 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
+import { CreateTopicsRequest, CreateTopicsResponse } from './create-topics.js';
+import { DeleteTopicsRequest, DeleteTopicsResponse } from './delete-topics.js';
+import { DescribeClusterRequest, DescribeClusterResponse } from './describe-cluster.js';
+import { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-configs.js';
+import { FetchRequest, FetchResponse } from './fetch.js';
+import { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
+import { MetadataRequest, MetadataResponse } from './metadata.js';
+import { ProduceRequest, ProduceResponse } from './produce.js';
 
 export interface ApiSpec {
   key: number;
@@ -17,7 +25,17 @@ function api(request: MessageDef, response: MessageDef): ApiSpec {
   return { key: request.apiKey, name: request.name.replace(/Request$/, ''), request, response };
 }
 
-export const APIS: ApiSpec[] = [api(ApiVersionsRequest, ApiVersionsResponse)];
+export const APIS: ApiSpec[] = [
+  api(ProduceRequest, ProduceResponse),
+  api(FetchRequest, FetchResponse),
+  api(ListOffsetsRequest, ListOffsetsResponse),
+  api(MetadataRequest, MetadataResponse),
+  api(ApiVersionsRequest, ApiVersionsResponse),
+  api(CreateTopicsRequest, CreateTopicsResponse),
+  api(DeleteTopicsRequest, DeleteTopicsResponse),
+  api(DescribeConfigsRequest, DescribeConfigsResponse),
+  api(DescribeClusterRequest, DescribeClusterResponse),
+];
 
 export const API_BY_KEY: ReadonlyMap<number, ApiSpec> = new Map(APIS.map((a) => [a.key, a]));
 
