@@ -14,6 +14,10 @@ function pyHas(mod) {
   return existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
 }
 
+// kafka-python's optional codecs (snappy, lz4, zstd) live in separate Debian packages.
+const EXTRA = 'apt-get install -y python3-snappy python3-lz4 python3-zstandard';
+const extraMissing = ['snappy', 'lz4', 'zstandard'].filter((m) => !pyHas(m));
+
 const missing = [];
 if (!has('kcat')) missing.push('kcat');
 if (!has('etcd')) missing.push('etcd-server');
@@ -21,14 +25,21 @@ if (!has('tmux')) missing.push('tmux');
 if (!pyHas('confluent_kafka')) missing.push('python3-confluent-kafka');
 if (!pyHas('kafka')) missing.push('python3-kafka');
 
-if (missing.length > 0) {
+if (missing.length > 0 || extraMissing.length > 0) {
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!root) {
-    console.error(`missing test peers (${missing.join(', ')}). Install them with:\n  apt-get update && ${INSTALL}`);
+    console.error(
+      `missing test peers (${[...missing, ...extraMissing.map((m) => `python3-${m}`)].join(', ')}). Install them with:\n` +
+        `  apt-get update && ${INSTALL} && ${EXTRA}`,
+    );
     process.exit(1);
   }
-  console.error(`installing missing test peers: ${missing.join(', ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'], env });
-  execFileSync('sh', ['-c', INSTALL], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  const io = { stdio: ['ignore', 'inherit', 'inherit'], env };
+  execFileSync('apt-get', ['update'], io);
+  if (missing.length > 0) {
+    console.error(`installing missing test peers: ${missing.join(', ')}`);
+    execFileSync('sh', ['-c', INSTALL], io);
+  }
+  if (extraMissing.length > 0) execFileSync('sh', ['-c', EXTRA], io);
 }
