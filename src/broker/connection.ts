@@ -139,6 +139,7 @@ export class Connection {
     slot.done = true;
     slot.reply = reply;
     if (this.closed) return;
+    this.socket.cork();
     while (this.queue.length > 0 && (this.queue[0] as Slot).done) {
       const s = this.queue.shift() as Slot;
       if (s.reply === null) continue;
@@ -148,8 +149,16 @@ export class Connection {
       }
       for (const b of s.reply) this.socket.write(b);
     }
+    this.socket.uncork();
+    // Backpressure: a client that does not read its responses stops being read from.
+    if (this.socket.writableLength > HIGH_WATER && !this.socket.isPaused()) {
+      this.socket.pause();
+      this.socket.once('drain', () => this.socket.resume());
+    }
   }
 }
+
+const HIGH_WATER = 64 * 1024 * 1024;
 
 /** A reply that closes the connection once the requests before it were answered. */
 export const CLOSE: Buffer[] = [];
