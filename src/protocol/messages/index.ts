@@ -5,13 +5,24 @@
 import type { MessageDef } from '../codec/schema.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from './create-topics.js';
+import { DeleteGroupsRequest, DeleteGroupsResponse } from './delete-groups.js';
 import { DeleteTopicsRequest, DeleteTopicsResponse } from './delete-topics.js';
 import { DescribeClusterRequest, DescribeClusterResponse } from './describe-cluster.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-configs.js';
+import { DescribeGroupsRequest, DescribeGroupsResponse } from './describe-groups.js';
 import { FetchRequest, FetchResponse } from './fetch.js';
+import { FindCoordinatorRequest, FindCoordinatorResponse } from './find-coordinator.js';
+import { HeartbeatRequest, HeartbeatResponse } from './heartbeat.js';
+import { JoinGroupRequest, JoinGroupResponse } from './join-group.js';
+import { LeaveGroupRequest, LeaveGroupResponse } from './leave-group.js';
+import { ListGroupsRequest, ListGroupsResponse } from './list-groups.js';
 import { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
 import { MetadataRequest, MetadataResponse } from './metadata.js';
+import { OffsetCommitRequest, OffsetCommitResponse } from './offset-commit.js';
+import { OffsetDeleteRequest, OffsetDeleteResponse } from './offset-delete.js';
+import { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
+import { SyncGroupRequest, SyncGroupResponse } from './sync-group.js';
 
 export interface ApiSpec {
   key: number;
@@ -30,10 +41,21 @@ export const APIS: ApiSpec[] = [
   api(FetchRequest, FetchResponse),
   api(ListOffsetsRequest, ListOffsetsResponse),
   api(MetadataRequest, MetadataResponse),
+  api(OffsetCommitRequest, OffsetCommitResponse),
+  api(OffsetFetchRequest, OffsetFetchResponse),
+  api(FindCoordinatorRequest, FindCoordinatorResponse),
+  api(JoinGroupRequest, JoinGroupResponse),
+  api(HeartbeatRequest, HeartbeatResponse),
+  api(LeaveGroupRequest, LeaveGroupResponse),
+  api(SyncGroupRequest, SyncGroupResponse),
+  api(DescribeGroupsRequest, DescribeGroupsResponse),
+  api(ListGroupsRequest, ListGroupsResponse),
   api(ApiVersionsRequest, ApiVersionsResponse),
   api(CreateTopicsRequest, CreateTopicsResponse),
   api(DeleteTopicsRequest, DeleteTopicsResponse),
   api(DescribeConfigsRequest, DescribeConfigsResponse),
+  api(DeleteGroupsRequest, DeleteGroupsResponse),
+  api(OffsetDeleteRequest, OffsetDeleteResponse),
   api(DescribeClusterRequest, DescribeClusterResponse),
 ];
 
