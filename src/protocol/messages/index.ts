@@ -3,25 +3,42 @@
  * Which versions the broker actually serves is decided by its handlers (src/broker), not here.
  */
 import type { MessageDef } from '../codec/schema.js';
+import { AlterConfigsRequest, AlterConfigsResponse } from './alter-configs.js';
+import {
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
+} from './alter-partition-reassignments.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
+import { CreatePartitionsRequest, CreatePartitionsResponse } from './create-partitions.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from './create-topics.js';
 import { DeleteGroupsRequest, DeleteGroupsResponse } from './delete-groups.js';
+import { DeleteRecordsRequest, DeleteRecordsResponse } from './delete-records.js';
 import { DeleteTopicsRequest, DeleteTopicsResponse } from './delete-topics.js';
 import { DescribeClusterRequest, DescribeClusterResponse } from './describe-cluster.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-configs.js';
 import { DescribeGroupsRequest, DescribeGroupsResponse } from './describe-groups.js';
+import { DescribeLogDirsRequest, DescribeLogDirsResponse } from './describe-log-dirs.js';
+import { ElectLeadersRequest, ElectLeadersResponse } from './elect-leaders.js';
 import { FetchRequest, FetchResponse } from './fetch.js';
 import { FindCoordinatorRequest, FindCoordinatorResponse } from './find-coordinator.js';
 import { HeartbeatRequest, HeartbeatResponse } from './heartbeat.js';
+import { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from './incremental-alter-configs.js';
+import { InitProducerIdRequest, InitProducerIdResponse } from './init-producer-id.js';
 import { JoinGroupRequest, JoinGroupResponse } from './join-group.js';
 import { LeaveGroupRequest, LeaveGroupResponse } from './leave-group.js';
 import { ListGroupsRequest, ListGroupsResponse } from './list-groups.js';
 import { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
+import {
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
+} from './list-partition-reassignments.js';
 import { MetadataRequest, MetadataResponse } from './metadata.js';
 import { OffsetCommitRequest, OffsetCommitResponse } from './offset-commit.js';
 import { OffsetDeleteRequest, OffsetDeleteResponse } from './offset-delete.js';
 import { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
+import { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from './offset-for-leader-epoch.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
+import { SaslHandshakeRequest, SaslHandshakeResponse } from './sasl-handshake.js';
 import { SyncGroupRequest, SyncGroupResponse } from './sync-group.js';
 
 export interface ApiSpec {
@@ -50,11 +67,22 @@ export const APIS: ApiSpec[] = [
   api(SyncGroupRequest, SyncGroupResponse),
   api(DescribeGroupsRequest, DescribeGroupsResponse),
   api(ListGroupsRequest, ListGroupsResponse),
+  api(SaslHandshakeRequest, SaslHandshakeResponse),
   api(ApiVersionsRequest, ApiVersionsResponse),
   api(CreateTopicsRequest, CreateTopicsResponse),
   api(DeleteTopicsRequest, DeleteTopicsResponse),
+  api(DeleteRecordsRequest, DeleteRecordsResponse),
+  api(InitProducerIdRequest, InitProducerIdResponse),
+  api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
   api(DescribeConfigsRequest, DescribeConfigsResponse),
+  api(AlterConfigsRequest, AlterConfigsResponse),
+  api(DescribeLogDirsRequest, DescribeLogDirsResponse),
+  api(CreatePartitionsRequest, CreatePartitionsResponse),
   api(DeleteGroupsRequest, DeleteGroupsResponse),
+  api(ElectLeadersRequest, ElectLeadersResponse),
+  api(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
+  api(AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse),
+  api(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse),
   api(OffsetDeleteRequest, OffsetDeleteResponse),
   api(DescribeClusterRequest, DescribeClusterResponse),
 ];
