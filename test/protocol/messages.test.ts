@@ -7,6 +7,7 @@
  * that version get a junk value that the encoder must ignore, and must decode to their default.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Reader } from '../../src/protocol/codec/reader.js';
@@ -445,4 +446,294 @@ test('Produce v3 request: null transactionalId, int32-length records', () => {
   // Null records are written as length -1.
   const nullRecords = { ...body, topicData: [{ name: 'ab', partitionData: [{ index: 1, records: null }] }] };
   assert.deepEqual(encodeBody(ProduceRequest, 3, nullRecords).subarray(-4), hex('ffffffff'));
+});
+
+// ---- Cross-check with an independent implementation ----
+// kafkajs (a devDependency, used for interop tests) speaks the non-flexible versions. Bytes its request
+// encoders produce must decode with our definitions, consuming every byte; bytes our response definitions
+// produce must decode with its parsers to the same values. This guards field order and types, which the
+// round-trip properties above cannot (they only prove our encoder and decoder agree with each other).
+
+type KafkajsRequest = { apiVersion: number; encode(): Promise<{ buffer: Buffer }> };
+type KafkajsResponse = { decode(b: Buffer): Promise<Record<string, unknown>> };
+const kafkajs = createRequire(import.meta.url);
+const kjsRequest = (path: string) =>
+  kafkajs(`kafkajs/src/protocol/requests/${path}/request.js`) as (args: unknown) => KafkajsRequest;
+const kjsResponse = (path: string) => kafkajs(`kafkajs/src/protocol/requests/${path}/response.js`) as KafkajsResponse;
+const spec = (key: number) => {
+  const a = APIS.find((x) => x.key === key);
+  if (!a) throw new Error(`api ${key} not registered`);
+  return a;
+};
+
+test('kafkajs request encoders decode with our definitions', async () => {
+  const cases: [string, number, unknown, Struct][] = [
+    ['metadata/v6', 3, { topics: ['a'], allowAutoTopicCreation: false }, { allowAutoTopicCreation: false }],
+    [
+      'fetch/v11',
+      1,
+      {
+        replicaId: -1,
+        maxWaitTime: 500,
+        minBytes: 1,
+        maxBytes: 1000,
+        isolationLevel: 1,
+        sessionId: 7,
+        sessionEpoch: 3,
+        topics: [
+          {
+            topic: 't',
+            partitions: [{ partition: 2, currentLeaderEpoch: 5, fetchOffset: '10', logStartOffset: '1', maxBytes: 99 }],
+          },
+        ],
+        rackId: 'r1',
+      },
+      { sessionEpoch: 3, rackId: 'r1' },
+    ],
+    [
+      'listOffsets/v3',
+      2,
+      { replicaId: -1, isolationLevel: 1, topics: [{ topic: 't', partitions: [{ partition: 1, timestamp: -2 }] }] },
+      { isolationLevel: 1 },
+    ],
+    [
+      'listOffsets/v0',
+      2,
+      { replicaId: -1, topics: [{ topic: 't', partitions: [{ partition: 1, timestamp: -1 }] }] },
+      { replicaId: -1 },
+    ],
+    [
+      'joinGroup/v5',
+      11,
+      {
+        groupId: 'g',
+        sessionTimeout: 30000,
+        rebalanceTimeout: 60000,
+        memberId: 'm',
+        groupInstanceId: 'i',
+        protocolType: 'consumer',
+        groupProtocols: [{ name: 'range', metadata: Buffer.from([1]) }],
+      },
+      { rebalanceTimeoutMs: 60000, groupInstanceId: 'i', protocolType: 'consumer' },
+    ],
+    [
+      'syncGroup/v3',
+      14,
+      { groupId: 'g', generationId: 3, memberId: 'm', groupInstanceId: null, groupAssignment: [] },
+      { generationId: 3 },
+    ],
+    [
+      'heartbeat/v3',
+      12,
+      { groupId: 'g', groupGenerationId: 3, memberId: 'm', groupInstanceId: 'x' },
+      { groupInstanceId: 'x' },
+    ],
+    ['leaveGroup/v3', 13, { groupId: 'g', members: [{ memberId: 'm', groupInstanceId: null }] }, { groupId: 'g' }],
+    [
+      'offsetCommit/v5',
+      8,
+      {
+        groupId: 'g',
+        groupGenerationId: 3,
+        memberId: 'm',
+        topics: [{ topic: 't', partitions: [{ partition: 0, offset: '42' }] }],
+      },
+      { generationId: 3 },
+    ],
+    [
+      'offsetCommit/v2',
+      8,
+      { groupId: 'g', groupGenerationId: 3, memberId: 'm', retentionTime: 9, topics: [] },
+      { retentionTimeMs: 9n },
+    ],
+    ['offsetFetch/v4', 9, { groupId: 'g', topics: [{ topic: 't', partitions: [{ partition: 0 }] }] }, { groupId: 'g' }],
+    ['findCoordinator/v2', 10, { coordinatorKey: 'g', coordinatorType: 1 }, { key: 'g', keyType: 1 }],
+    [
+      'createTopics/v3',
+      19,
+      { topics: [{ topic: 't', numPartitions: 3, replicationFactor: 1 }], validateOnly: true, timeout: 5000 },
+      { timeoutMs: 5000, validateOnly: true },
+    ],
+    ['deleteTopics/v1', 20, { topics: ['a', 'b'], timeout: 5000 }, { topicNames: ['a', 'b'] }],
+    [
+      'describeConfigs/v2',
+      32,
+      { resources: [{ type: 2, name: 't', configNames: ['retention.ms'] }], includeSynonyms: true },
+      {
+        includeSynonyms: true,
+        resources: [{ resourceType: 2, resourceName: 't', configurationKeys: ['retention.ms'] }],
+      },
+    ],
+    [
+      'alterConfigs/v1',
+      33,
+      { resources: [{ type: 2, name: 't', configEntries: [{ name: 'a', value: 'b' }] }], validateOnly: true },
+      { validateOnly: true },
+    ],
+    [
+      'createPartitions/v1',
+      37,
+      { topicPartitions: [{ topic: 't', count: 5, assignments: [[1], [2]] }], validateOnly: false, timeout: 5000 },
+      { timeoutMs: 5000 },
+    ],
+    [
+      'deleteRecords/v1',
+      21,
+      { topics: [{ topic: 't', partitions: [{ partition: 0, offset: '5' }] }], timeout: 5000 },
+      { timeoutMs: 5000 },
+    ],
+    ['initProducerId/v1', 22, { transactionalId: null, transactionTimeout: 6000 }, { transactionTimeoutMs: 6000 }],
+    ['saslHandshake/v1', 17, { mechanism: 'PLAIN' }, { mechanism: 'PLAIN' }],
+  ];
+  for (const [path, key, args, some] of cases) {
+    const req = kjsRequest(path)(args);
+    const r = new Reader((await req.encode()).buffer);
+    const got = compile(spec(key).request, req.apiVersion).decode(r);
+    assert.equal(r.bad, false, `${path}: ${r.reason}`);
+    assert.equal(r.remaining, 0, `${path}: bytes left`);
+    for (const [k, x] of Object.entries(some)) assert.deepStrictEqual(got[k], x, `${path}.${k}`);
+  }
+});
+
+test('our response encodings decode with kafkajs parsers', async () => {
+  const cases: [string, number, number, Struct, (d: Record<string, unknown>) => unknown, unknown][] = [
+    [
+      'metadata/v6',
+      3,
+      6,
+      {
+        brokers: [{ nodeId: 1, host: 'h', port: 9092, rack: 'r' }],
+        clusterId: 'c',
+        controllerId: 1,
+        topics: [
+          {
+            name: 't',
+            partitions: [{ partitionIndex: 2, leaderId: 1, replicaNodes: [1], isrNodes: [1], offlineReplicas: [3] }],
+          },
+        ],
+      },
+      (d) =>
+        (d.topicMetadata as { partitionMetadata: { offlineReplicas: number[] }[] }[])[0]?.partitionMetadata[0]
+          ?.offlineReplicas,
+      [3],
+    ],
+    [
+      'produce/v7',
+      0,
+      7,
+      {
+        responses: [
+          { name: 't', partitionResponses: [{ index: 1, baseOffset: 100n, logAppendTimeMs: 5n, logStartOffset: 3n }] },
+        ],
+      },
+      (d) => (d.topics as { partitions: { logStartOffset: string }[] }[])[0]?.partitions[0]?.logStartOffset,
+      '3',
+    ],
+    [
+      'fetch/v11',
+      1,
+      11,
+      {
+        sessionId: 5,
+        responses: [
+          {
+            topic: 't',
+            partitions: [
+              {
+                partitionIndex: 1,
+                highWatermark: 10n,
+                abortedTransactions: [{ producerId: 4n, firstOffset: 3n }],
+                preferredReadReplica: 2,
+                records: Buffer.alloc(0),
+              },
+            ],
+          },
+        ],
+      },
+      (d) =>
+        (d.responses as { partitions: { preferredReadReplica: number }[] }[])[0]?.partitions[0]?.preferredReadReplica,
+      2,
+    ],
+    [
+      'listOffsets/v3',
+      2,
+      3,
+      { topics: [{ name: 't', partitions: [{ partitionIndex: 0, timestamp: 5n, offset: 77n }] }] },
+      (d) => (d.responses as { partitions: { offset: string }[] }[])[0]?.partitions[0]?.offset,
+      '77',
+    ],
+    [
+      'joinGroup/v5',
+      11,
+      5,
+      {
+        generationId: 4,
+        protocolName: 'range',
+        leader: 'l',
+        memberId: 'm',
+        members: [{ memberId: 'm', groupInstanceId: 'i', metadata: Buffer.from([1]) }],
+      },
+      (d) => (d.members as { groupInstanceId: string }[])[0]?.groupInstanceId,
+      'i',
+    ],
+    [
+      'offsetFetch/v4',
+      9,
+      4,
+      {
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 42n, metadata: 'md' }] }],
+        errorCode: 16,
+      },
+      (d) => d.errorCode,
+      16,
+    ],
+    [
+      'describeGroups/v2',
+      15,
+      2,
+      {
+        groups: [
+          {
+            groupId: 'g',
+            groupState: 'Stable',
+            members: [{ memberId: 'm', clientHost: '/h', memberAssignment: Buffer.from([2]) }],
+          },
+        ],
+      },
+      (d) => (d.groups as { members: { clientHost: string }[] }[])[0]?.members[0]?.clientHost,
+      '/h',
+    ],
+    [
+      'describeConfigs/v2',
+      32,
+      2,
+      {
+        results: [
+          {
+            resourceType: 2,
+            resourceName: 't',
+            configs: [{ name: 'a', value: 'b', configSource: 1, synonyms: [{ name: 'a', value: 'b', source: 5 }] }],
+          },
+        ],
+      },
+      (d) =>
+        (d.resources as { configEntries: { configSynonyms: { configSource: number }[] }[] }[])[0]?.configEntries[0]
+          ?.configSynonyms[0]?.configSource,
+      5,
+    ],
+    ['initProducerId/v1', 22, 1, { producerId: 1000n, producerEpoch: 2 }, (d) => d.producerEpoch, 2],
+    [
+      'findCoordinator/v2',
+      10,
+      2,
+      { nodeId: 3, host: 'h', port: 9 },
+      (d) => d.coordinator,
+      { nodeId: 3, host: 'h', port: 9 },
+    ],
+  ];
+  for (const [path, key, v, body, pick, want] of cases) {
+    const w = new Writer();
+    compile(spec(key).response, v).encode(w, body);
+    assert.deepStrictEqual(pick(await kjsResponse(path).decode(w.finish())), want, path);
+  }
 });
