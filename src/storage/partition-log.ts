@@ -1,0 +1,1236 @@
+/**
+ * The log of one partition: a directory `<topic>-<partition>` of segments named by base offset, appended to
+ * synchronously (one positional write per produce request, so concurrent requests never interleave), read
+ * asynchronously as byte ranges of whole batches, fsynced with group commit, recovered after a crash from
+ * the recovery-point checkpoint, and trimmed by retention.
+ *
+ * Batches are stored exactly as received: only their header fields (base offset, leader epoch, and for
+ * LogAppendTime the max timestamp) are rewritten by assignOffsets. Nothing here decodes records.
+ */
+import { unlinkSync } from 'node:fs';
+import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import {
+  assignOffsets,
+  BATCH_HEADER_SIZE,
+  type BatchHeader,
+  batchCrcOk,
+  LOG_OVERHEAD,
+  OFF,
+  readBatchHeader,
+} from '../protocol/records/batch.js';
+import {
+  CheckpointFile,
+  type EpochEntry,
+  fsyncDir,
+  LeaderEpochCache,
+  parseOffsetCheckpoint,
+  writeFileAtomic,
+} from './checkpoint.js';
+import type { LogConfig } from './config.js';
+import { type Logger, noopLogger } from './logger.js';
+import {
+  BatchCursor,
+  DELETED_SUFFIX,
+  INDEX_SUFFIX,
+  LOG_SUFFIX,
+  parseSegmentFileName,
+  readAt,
+  Segment,
+  TIME_INDEX_SUFFIX,
+} from './segment.js';
+
+export const RECOVERY_POINT_FILE = 'recovery-point';
+export const LOG_START_OFFSET_FILE = 'log-start-offset';
+export const LEADER_EPOCH_FILE = 'leader-epoch-checkpoint';
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+
+const INT32_MAX = 0x7fffffff;
+const INT32_MAX_N = 0x7fffffffn;
+/** Closed segments whose indexes stay in memory after a lookup loaded them (least recently used evicted). */
+const MAX_LOADED_CLOSED_INDEXES = 8;
+/** Bytes of a batch header needed to walk batches: base offset through lastOffsetDelta. */
+const WALK_PREFIX = OFF.lastOffsetDelta + 4;
+
+function maxOf(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+export interface AppendInfo {
+  baseOffset: bigint;
+  lastOffset: bigint;
+  /** The log-append time written into the batches, or -1n for CreateTime. */
+  logAppendTime: bigint;
+  /** Largest max timestamp among the appended batches (-1n if none carried one). */
+  maxTimestamp: bigint;
+  logStartOffset: bigint;
+}
+
+export interface ReadResult {
+  /** Whole batches, or null when there is nothing to return. */
+  records: Buffer | null;
+  logStartOffset: bigint;
+  logEndOffset: bigint;
+  highWatermark: bigint;
+}
+
+export interface TimestampLookup {
+  /** The whole batch, as stored. */
+  batch: Buffer;
+  baseOffset: bigint;
+}
+
+export type DeletionReason = 'retention.ms' | 'retention.bytes' | 'log-start-offset' | 'truncate';
+
+export interface SegmentDeletion {
+  baseOffset: bigint;
+  /** Offset after the segment (the next segment's base offset, or the log end). */
+  endOffset: bigint;
+  bytes: number;
+  reason: DeletionReason;
+}
+
+export interface OpenStats {
+  cleanShutdown: boolean;
+  /** Segments re-scanned with CRC validation because they lay at or after the recovery point. */
+  segmentsRecovered: number;
+  bytesRecovered: number;
+  /** Bytes of torn or corrupt tail dropped. */
+  truncatedBytes: number;
+  indexesRebuilt: number;
+}
+
+export class PartitionLog {
+  readonly dir: string;
+  /** `<topic>-<partition>`: the directory's name. */
+  readonly name: string;
+  private cfg: LogConfig;
+  private readonly logger: Logger;
+  private segments: Segment[] = [];
+  private _logStartOffset = 0n;
+  private _logEndOffset = 0n;
+  private hwOverride: bigint | null = null;
+  private _size = 0;
+  private _recoveryPoint = 0n;
+  private readonly epochs = new LeaderEpochCache();
+  private readonly recoveryPointFile: CheckpointFile;
+  private readonly logStartFile: CheckpointFile;
+  private readonly epochFile: CheckpointFile;
+  private readonly dirtySegments = new Set<Segment>();
+  private dirDirty = false;
+  private flushing: Promise<void> | null = null;
+  private flushingTarget = -1n;
+  private nextFlush: Promise<void> | null = null;
+  private unflushedMessages = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly loadedClosed: Segment[] = [];
+  private readonly indexLoads = new Map<Segment, Promise<void>>();
+  private closed = false;
+  private fdsClosed = false;
+  private closing: Promise<void> | null = null;
+  /** fdatasync calls made on segment files (group commit makes this far smaller than flush() calls). */
+  fsyncCount = 0;
+  openStats: OpenStats = {
+    cleanShutdown: false,
+    segmentsRecovered: 0,
+    bytesRecovered: 0,
+    truncatedBytes: 0,
+    indexesRebuilt: 0,
+  };
+
+  private constructor(dir: string, config: LogConfig, logger: Logger) {
+    this.dir = dir;
+    this.name = basename(dir);
+    this.cfg = { ...config };
+    this.logger = logger;
+    this.recoveryPointFile = new CheckpointFile(join(dir, RECOVERY_POINT_FILE));
+    this.logStartFile = new CheckpointFile(join(dir, LOG_START_OFFSET_FILE));
+    this.epochFile = new CheckpointFile(join(dir, LEADER_EPOCH_FILE));
+  }
+
+  /** Open the log in `dir`, creating it or recovering it (see the class comment). */
+  static async open(dir: string, config: LogConfig, logger: Logger = noopLogger): Promise<PartitionLog> {
+    const created = (await mkdir(dir, { recursive: true })) !== undefined;
+    if (created) await fsyncDir(dirname(dir));
+    const log = new PartitionLog(dir, config, logger);
+    try {
+      await log.load();
+    } catch (e) {
+      for (const s of log.segments) s.closeSyncNow();
+      log.closed = true;
+      log.fdsClosed = true;
+      throw e;
+    }
+    return log;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // State
+
+  get config(): Readonly<LogConfig> {
+    return this.cfg;
+  }
+
+  /** Apply a changed topic configuration (takes effect for the next append / retention run). */
+  setConfig(config: LogConfig): void {
+    this.cfg = { ...config };
+  }
+
+  get logStartOffset(): bigint {
+    return this._logStartOffset;
+  }
+
+  /** The next offset to assign. */
+  get logEndOffset(): bigint {
+    return this._logEndOffset;
+  }
+
+  /** The log end offset unless set with setHighWatermark. */
+  get highWatermark(): bigint {
+    return this.hwOverride ?? this._logEndOffset;
+  }
+
+  /** Set the high watermark (clamped to [logStartOffset, logEndOffset]); null makes it follow the log end. */
+  setHighWatermark(offset: bigint | null): void {
+    if (offset === null) {
+      this.hwOverride = null;
+      return;
+    }
+    const lo = this._logStartOffset;
+    const hi = this._logEndOffset;
+    this.hwOverride = offset < lo ? lo : offset > hi ? hi : offset;
+  }
+
+  /** Total bytes of all segment files. */
+  get size(): number {
+    return this._size;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  get segmentBaseOffsets(): bigint[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Every offset below this is durable (fsynced). */
+  get flushedOffset(): bigint {
+    return this._recoveryPoint;
+  }
+
+  get recoveryPoint(): bigint {
+    return this._recoveryPoint;
+  }
+
+  get latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
+
+  get epochEntries(): readonly EpochEntry[] {
+    return this.epochs.entries;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `log ${this.name} is closed`);
+  }
+
+  /** Index of the last segment whose base offset is <= offset (0 if none). */
+  private floorIndex(offset: bigint): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** The first segment whose base offset is above `base`, or undefined. */
+  private segmentAfter(base: bigint): Segment | undefined {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found: Segment | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = this.segments[mid]!;
+      if (s.baseOffset > base) {
+        found = s;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    return found;
+  }
+
+  private track(p: Promise<unknown>, what: string): void {
+    const q = p.catch((e: unknown) => {
+      this.logger.error(`${what} failed for ${this.name}: ${(e as Error).message}`, { partition: this.name });
+    });
+    this.background.add(q);
+    void q.finally(() => this.background.delete(q));
+  }
+
+  private async drainBackground(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Open and recovery
+
+  private async load(): Promise<void> {
+    const names = await readdir(this.dir);
+    const bases: bigint[] = [];
+    const stale: string[] = [];
+    for (const n of names) {
+      if (n.endsWith('.tmp') || n.endsWith(DELETED_SUFFIX)) stale.push(n);
+      else {
+        const b = parseSegmentFileName(n, LOG_SUFFIX);
+        if (b !== null) bases.push(b);
+      }
+    }
+    const baseSet = new Set(bases.map(String));
+    for (const n of names) {
+      const b = parseSegmentFileName(n, INDEX_SUFFIX) ?? parseSegmentFileName(n, TIME_INDEX_SUFFIX);
+      if (b !== null && !baseSet.has(String(b))) stale.push(n);
+    }
+    await Promise.all(stale.map((n) => unlink(join(this.dir, n)).catch(() => {})));
+    bases.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
+    this.openStats.cleanShutdown = clean;
+    const [rpText, lsoText, epochText] = await Promise.all([
+      this.recoveryPointFile.read(),
+      this.logStartFile.read(),
+      this.epochFile.read(),
+    ]);
+    const checkpointedStart = parseOffsetCheckpoint(lsoText) ?? 0n;
+    const recoveryPoint = parseOffsetCheckpoint(rpText) ?? 0n;
+    if (epochText !== null) {
+      const parsed = LeaderEpochCache.parse(epochText);
+      if (parsed) for (const e of parsed.entries) this.epochs.assign(e.epoch, e.startOffset);
+      else this.logger.warn(`Ignoring malformed ${LEADER_EPOCH_FILE} of ${this.name}`, { partition: this.name });
+    }
+
+    for (const b of bases) this.segments.push(await Segment.open(this.dir, b));
+    if (this.segments.length === 0) {
+      this.segments.push(Segment.create(this.dir, checkpointedStart));
+      this.dirDirty = true;
+    }
+    // Segments wholly below the checkpointed log start (a crash between checkpoint and delete).
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= checkpointedStart) {
+      await this.segments.shift()!.retire();
+    }
+
+    const interval = this.cfg.indexIntervalBytes;
+    const recoverFrom = clean ? this.segments.length : this.floorIndex(recoveryPoint);
+    const lastIdx = this.segments.length - 1;
+    // Closed segments below the recovery point are trusted; only make sure their indexes exist.
+    for (let i = 0; i < Math.min(recoverFrom, lastIdx); i++) {
+      const seg = this.segments[i]!;
+      if (!(await seg.probeIndexFiles())) {
+        this.logger.info(`Rebuilding index of segment ${seg.baseOffset} of ${this.name}`, { partition: this.name });
+        await seg.rebuild(interval, false);
+        seg.finalizeTimeIndex();
+        await seg.writeIndexFiles();
+        seg.unloadIndexes();
+        this.openStats.indexesRebuilt++;
+      }
+    }
+    let logEnd: bigint | null = null;
+    if (recoverFrom <= lastIdx) {
+      logEnd = await this.recover(recoverFrom);
+    } else {
+      logEnd = await this.loadActive();
+      if (logEnd === null) logEnd = await this.recover(lastIdx);
+    }
+    this._logEndOffset = logEnd;
+    this._size = this.segments.reduce((n, s) => n + s.size, 0);
+
+    let start = checkpointedStart > this.segments[0]!.baseOffset ? checkpointedStart : this.segments[0]!.baseOffset;
+    if (start > this._logEndOffset) {
+      // The checkpointed start lies past what survived: start an empty log there, as Kafka does.
+      for (const s of this.segments.splice(0)) await s.retire();
+      this.segments.push(Segment.create(this.dir, start));
+      this.dirDirty = true;
+      this._logEndOffset = start;
+      this._size = 0;
+    }
+    if (start < this.segments[0]!.baseOffset) start = this.segments[0]!.baseOffset;
+    this._logStartOffset = start;
+    this.epochs.truncateFromEnd(this._logEndOffset, true);
+    this.epochs.truncateFromStart(start);
+
+    if (!clean) {
+      // Make what recovery kept durable before calling it recovered.
+      await Promise.all(this.segments.slice(Math.min(recoverFrom, lastIdx)).map((s) => s.fdatasync()));
+    }
+    for (const s of this.segments) s.dirty = false;
+    this._recoveryPoint = this._logEndOffset;
+    if (this.dirDirty) {
+      await fsyncDir(this.dir);
+      this.dirDirty = false;
+    }
+    if (clean) {
+      await unlink(join(this.dir, CLEAN_SHUTDOWN_FILE));
+      await fsyncDir(this.dir);
+    }
+    await Promise.all([
+      this.recoveryPointFile.write(`${this._recoveryPoint}\n`),
+      this.logStartFile.write(`${this._logStartOffset}\n`),
+      this.epochFile.write(this.epochs.serialize()),
+    ]);
+  }
+
+  /**
+   * Clean shutdown: load the active segment's indexes and find the log end with a short header scan from
+   * the last index entry. Null when that does not add up (the caller re-scans the segment).
+   */
+  private async loadActive(): Promise<bigint | null> {
+    const seg = this.active;
+    if (!(await seg.loadIndexFiles())) return null;
+    const idx = seg.offsetIndex!;
+    const from = idx.lastPosition();
+    const cursor = new BatchCursor(seg.fd, from, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
+    let next = seg.baseOffset;
+    try {
+      while (await cursor.next()) {
+        const b = cursor.info;
+        next = b.lastOffset + 1n;
+        if (b.maxTimestamp > seg.maxTimestamp) {
+          seg.maxTimestamp = b.maxTimestamp;
+          seg.offsetOfMaxTimestamp = b.baseOffset;
+        }
+      }
+    } catch {
+      return null;
+    }
+    if (cursor.pos !== seg.size) return null;
+    seg.bytesSinceLastIndexEntry = seg.size - from;
+    return next;
+  }
+
+  /** Re-scan segments from index `from` with CRC validation; truncate a torn/corrupt tail. Returns the log end. */
+  private async recover(from: number): Promise<bigint> {
+    const interval = this.cfg.indexIntervalBytes;
+    let logEnd = this.segments[from]!.baseOffset;
+    const onBatch = (b: { leaderEpoch: number; baseOffset: bigint }): void => {
+      if (b.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(b.leaderEpoch, b.baseOffset);
+    };
+    for (let i = from; i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      const r = await seg.rebuild(interval, true, onBatch, maxOf(logEnd, seg.baseOffset));
+      this.openStats.segmentsRecovered++;
+      this.openStats.bytesRecovered += r.validBytes;
+      logEnd = r.nextOffset;
+      if (r.error !== null) {
+        const dropped = this.segments.slice(i + 1);
+        const bytes = seg.size - r.validBytes + dropped.reduce((n, s) => n + s.size, 0);
+        this.logger.warn(
+          `Truncated torn/corrupt log tail of ${this.name} at offset ${r.nextOffset}: dropped ${bytes} bytes (${r.error})`,
+          { partition: this.name, offset: String(r.nextOffset), bytes, reason: r.error },
+        );
+        this.openStats.truncatedBytes += bytes;
+        seg.truncateFileSync(r.validBytes);
+        for (const s of this.segments.splice(i + 1)) await s.retire();
+        this.dirDirty = true;
+      }
+      if (i < this.segments.length - 1) {
+        seg.finalizeTimeIndex();
+        await seg.writeIndexFiles();
+        seg.unloadIndexes();
+      } else {
+        seg.bytesSinceLastIndexEntry = seg.size - seg.offsetIndex!.lastPosition();
+      }
+    }
+    return logEnd;
+  }
+
+  /** Make sure a segment's indexes are in memory (loading or rebuilding them), keeping an LRU of closed ones. */
+  private async ensureIndexes(seg: Segment): Promise<void> {
+    if (seg.indexesLoaded) {
+      this.touchLoaded(seg);
+      return;
+    }
+    let p = this.indexLoads.get(seg);
+    if (!p) {
+      p = (async () => {
+        if (!(await seg.loadIndexFiles())) {
+          this.logger.warn(`Rebuilding missing or corrupt index of segment ${seg.baseOffset} of ${this.name}`, {
+            partition: this.name,
+          });
+          await seg.rebuild(this.cfg.indexIntervalBytes, false);
+          seg.finalizeTimeIndex();
+          this.track(seg.writeIndexFiles(), 'index write');
+        }
+      })().finally(() => this.indexLoads.delete(seg));
+      this.indexLoads.set(seg, p);
+    }
+    await p;
+    this.touchLoaded(seg);
+  }
+
+  private touchLoaded(seg: Segment): void {
+    if (seg === this.active) return;
+    const i = this.loadedClosed.indexOf(seg);
+    if (i >= 0) this.loadedClosed.splice(i, 1);
+    this.loadedClosed.push(seg);
+    while (this.loadedClosed.length > MAX_LOADED_CLOSED_INDEXES) {
+      const old = this.loadedClosed.shift()!;
+      if (old !== this.active) old.unloadIndexes();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Append
+
+  /**
+   * Append validated batches (as returned by validateProducedBatches for `buf`) as leader: assign offsets in
+   * place, write them with one synchronous write, update the indexes. `logAppendTime` null = CreateTime
+   * (unless the topic is configured LogAppendTime, then now is used).
+   */
+  append(buf: Buffer, batches: BatchHeader[], leaderEpoch: number, logAppendTime: bigint | null): AppendInfo {
+    this.checkOpen();
+    if (batches.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no record batches to append');
+    let lat = logAppendTime;
+    if (lat === null && this.cfg.messageTimestampType === 'LogAppendTime') lat = BigInt(Date.now());
+    let count = 0;
+    let expectPos = 0;
+    for (const h of batches) {
+      if (h.position !== expectPos) {
+        throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'batch headers do not describe the buffer');
+      }
+      expectPos += h.size;
+      count += h.lastOffsetDelta + 1;
+    }
+    if (expectPos !== buf.length) {
+      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'batch headers do not describe the buffer');
+    }
+    const base = this._logEndOffset;
+    const seg = this.maybeRoll(buf.length, base, base + BigInt(count) - 1n);
+    let next = base;
+    for (const h of batches) {
+      assignOffsets(buf, h, next, leaderEpoch, lat);
+      next += BigInt(h.lastOffsetDelta + 1);
+    }
+    const startPos = this.write(seg, buf);
+    const interval = this.cfg.indexIntervalBytes;
+    let maxTs = -1n;
+    let off = base;
+    for (const h of batches) {
+      const ts = lat ?? h.maxTimestamp;
+      if (ts > maxTs) maxTs = ts;
+      seg.trackBatch(startPos + h.position, h.size, off, ts, interval);
+      off += BigInt(h.lastOffsetDelta + 1);
+    }
+    this._logEndOffset = next;
+    if (leaderEpoch >= 0 && leaderEpoch > this.epochs.latestEpoch) this.assignEpochStart(leaderEpoch, base);
+    this.afterAppend(count);
+    return {
+      baseOffset: base,
+      lastOffset: next - 1n,
+      logAppendTime: lat ?? -1n,
+      maxTimestamp: maxTs,
+      logStartOffset: this._logStartOffset,
+    };
+  }
+
+  /**
+   * Append batches fetched from the leader, keeping their offsets (they must start at or after the log end and
+   * increase). CRCs are verified. A partial batch at the end of `buf` is ignored. Null when `buf` holds no
+   * whole batch.
+   */
+  appendAsFollower(buf: Buffer): AppendInfo | null {
+    this.checkOpen();
+    const headers: BatchHeader[] = [];
+    let pos = 0;
+    let expected = this._logEndOffset;
+    let count = 0;
+    let maxTs = -1n;
+    while (pos + BATCH_HEADER_SIZE <= buf.length) {
+      const h = readBatchHeader(buf, pos);
+      if (!h) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `impossible batch length at byte ${pos}`);
+      if (pos + h.size > buf.length) break;
+      if (h.magic !== 2) throw new KafkaError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `batch magic ${h.magic}`);
+      if (!batchCrcOk(buf, h)) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `CRC mismatch at byte ${pos}`);
+      if (h.lastOffsetDelta < 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'negative last offset delta');
+      if (h.baseOffset < expected) {
+        throw new KafkaError(
+          ErrorCode.OFFSET_OUT_OF_RANGE,
+          `follower append to ${this.name}: batch offset ${h.baseOffset} is below the expected ${expected}`,
+        );
+      }
+      expected = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
+      count += h.lastOffsetDelta + 1;
+      if (h.maxTimestamp > maxTs) maxTs = h.maxTimestamp;
+      headers.push(h);
+      pos += h.size;
+    }
+    if (headers.length === 0) return null;
+    const data = pos === buf.length ? buf : buf.subarray(0, pos);
+    const first = headers[0]!.baseOffset;
+    const seg = this.maybeRoll(data.length, first, expected - 1n);
+    const startPos = this.write(seg, data);
+    const interval = this.cfg.indexIntervalBytes;
+    for (const h of headers) {
+      seg.trackBatch(startPos + h.position, h.size, h.baseOffset, h.maxTimestamp, interval);
+      if (h.partitionLeaderEpoch >= 0 && h.partitionLeaderEpoch > this.epochs.latestEpoch) {
+        this.assignEpochStart(h.partitionLeaderEpoch, h.baseOffset);
+      }
+    }
+    this._logEndOffset = expected;
+    this.afterAppend(count);
+    return {
+      baseOffset: first,
+      lastOffset: expected - 1n,
+      logAppendTime: -1n,
+      maxTimestamp: maxTs,
+      logStartOffset: this._logStartOffset,
+    };
+  }
+
+  /** Write `buf` at the end of `seg`; on failure cut the partial write off. Returns the start position. */
+  private write(seg: Segment, buf: Buffer): number {
+    const startPos = seg.size;
+    if (startPos === 0) seg.createdMs = Date.now();
+    try {
+      seg.writeSync(buf);
+    } catch (e) {
+      try {
+        seg.truncateFileSync(startPos);
+      } catch {
+        /* reported below */
+      }
+      this.logger.error(`Write to ${this.name} failed: ${(e as Error).message}`, { partition: this.name });
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `write to ${this.name} failed: ${(e as Error).message}`);
+    }
+    seg.size += buf.length;
+    this._size += buf.length;
+    this.dirtySegments.add(seg);
+    return startPos;
+  }
+
+  /** The segment to append `bytes` holding offsets [first, last] to, rolling first when needed. */
+  private maybeRoll(bytes: number, first: bigint, last: bigint): Segment {
+    const seg = this.active;
+    const overflow = last - seg.baseOffset > INT32_MAX_N || seg.size + bytes > INT32_MAX;
+    if (seg.size === 0 && !overflow) return seg;
+    if (
+      overflow ||
+      seg.size + bytes > this.cfg.segmentBytes ||
+      (seg.size > 0 && Date.now() - seg.createdMs >= this.cfg.segmentMs)
+    ) {
+      if (first <= seg.baseOffset || last - first > INT32_MAX_N) {
+        throw new KafkaError(ErrorCode.RECORD_LIST_TOO_LARGE, `append of ${bytes} bytes cannot fit a segment`);
+      }
+      return this.roll(first);
+    }
+    return seg;
+  }
+
+  /** Close the active segment and start a new one at `baseOffset`; the old one is indexed and fsynced in the background. */
+  private roll(baseOffset: bigint): Segment {
+    const old = this.active;
+    old.finalizeTimeIndex();
+    const seg = Segment.create(this.dir, baseOffset);
+    this.segments.push(seg);
+    this.dirDirty = true;
+    this.touchLoaded(old);
+    this.track(old.writeIndexFiles(), 'index write');
+    this.track(
+      this.flush().then(() => this.checkpoint()),
+      'flush after roll',
+    );
+    this.logger.debug(`Rolled ${this.name} to segment ${baseOffset}`, { partition: this.name });
+    return seg;
+  }
+
+  private afterAppend(count: number): void {
+    this.unflushedMessages += count;
+    if (this.unflushedMessages >= this.cfg.flushMessages) {
+      this.backgroundFlush();
+    } else if (this.flushTimer === null && this.cfg.flushMs <= INT32_MAX) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.backgroundFlush();
+      }, this.cfg.flushMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  private backgroundFlush(): void {
+    this.flush().catch((e: unknown) => {
+      this.logger.error(`Flush of ${this.name} failed: ${(e as Error).message}`, { partition: this.name });
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Flush (group commit)
+
+  /**
+   * Make everything appended before this call durable. If an fsync is already in flight, all callers arriving
+   * meanwhile share one following fsync.
+   */
+  flush(): Promise<void> {
+    if (this.fdsClosed) return Promise.resolve();
+    if (this.flushing) {
+      if (this.flushingTarget >= this._logEndOffset && this.dirtySegments.size === 0 && !this.dirDirty) {
+        return this.flushing;
+      }
+      if (!this.nextFlush) {
+        const run = (): Promise<void> => {
+          this.nextFlush = null;
+          return this.startFlush();
+        };
+        this.nextFlush = this.flushing.then(run, run);
+      }
+      return this.nextFlush;
+    }
+    return this.startFlush();
+  }
+
+  private startFlush(): Promise<void> {
+    const target = this._logEndOffset;
+    const segs = [...this.dirtySegments].filter((s) => !s.retired);
+    this.dirtySegments.clear();
+    const dir = this.dirDirty;
+    this.dirDirty = false;
+    this.unflushedMessages = 0;
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (this.fdsClosed || (segs.length === 0 && !dir)) {
+      this.markFlushed(target);
+      return Promise.resolve();
+    }
+    for (const s of segs) s.acquire();
+    const p = (async () => {
+      try {
+        await Promise.all(segs.map((s) => s.fdatasync()));
+        this.fsyncCount += segs.length;
+        if (dir) await fsyncDir(this.dir);
+        this.markFlushed(target);
+      } catch (e) {
+        for (const s of segs) if (!s.retired) this.dirtySegments.add(s);
+        if (dir) this.dirDirty = true;
+        throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `fsync of ${this.name} failed: ${(e as Error).message}`);
+      } finally {
+        for (const s of segs) s.release();
+      }
+    })();
+    this.flushing = p;
+    this.flushingTarget = target;
+    const clear = (): void => {
+      if (this.flushing === p) this.flushing = null;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  private markFlushed(target: bigint): void {
+    const t = target < this._logEndOffset ? target : this._logEndOffset;
+    if (t > this._recoveryPoint) this._recoveryPoint = t;
+  }
+
+  /**
+   * Persist the recovery point and log start offset (after the index files of closed segments are on disk,
+   * so every segment below the checkpointed recovery point has durable indexes). The log manager calls this
+   * periodically; close() does it too.
+   */
+  async checkpoint(): Promise<void> {
+    if (this.fdsClosed) return;
+    const rp = this._recoveryPoint;
+    await Promise.all(this.segments.map((s) => s.indexWritesDone()));
+    await this.recoveryPointFile.write(`${rp}\n`);
+    await this.logStartFile.write(`${this._logStartOffset}\n`);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Read
+
+  /**
+   * Whole batches from the one containing `offset`, up to `maxBytes` (the first batch whole even if larger
+   * when `minOneBatch`), none whose last offset is >= `maxOffset`. Stops at the end of a segment.
+   * Throws OFFSET_OUT_OF_RANGE for an offset below the log start or above the log end.
+   */
+  async read(offset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch = true): Promise<ReadResult> {
+    this.checkOpen();
+    const leo = this._logEndOffset;
+    if (offset < this._logStartOffset || offset > leo) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `offset ${offset} is outside [${this._logStartOffset}, ${leo}] of ${this.name}`,
+      );
+    }
+    const limit = maxOffset < leo ? maxOffset : leo;
+    let records: Buffer | null = null;
+    if (offset < limit) {
+      let seg: Segment | undefined = this.segments[this.floorIndex(offset)];
+      while (seg) {
+        const r = await this.readSegment(seg, offset, maxBytes, limit, minOneBatch);
+        if (r !== undefined) {
+          records = r;
+          break;
+        }
+        seg = this.segmentAfter(seg.baseOffset);
+        if (seg && seg.baseOffset >= limit) break;
+      }
+    }
+    return {
+      records,
+      logStartOffset: this._logStartOffset,
+      logEndOffset: this._logEndOffset,
+      highWatermark: this.highWatermark,
+    };
+  }
+
+  /** Batches from one segment; undefined when the segment holds no batch at or after `offset`. */
+  private async readSegment(
+    seg: Segment,
+    offset: bigint,
+    maxBytes: number,
+    limit: bigint,
+    minOneBatch: boolean,
+  ): Promise<Buffer | null | undefined> {
+    seg.acquire();
+    try {
+      const end = seg.size;
+      if (end === 0) return undefined;
+      let start = 0;
+      let upper = end;
+      if (offset > seg.baseOffset || limit < this._logEndOffset) {
+        await this.ensureIndexes(seg);
+        const idx = seg.offsetIndex;
+        if (idx) {
+          if (offset > seg.baseOffset) start = idx.lookup(seg.rel(offset));
+          if (limit - seg.baseOffset <= INT32_MAX_N) {
+            const u = idx.upperPosition(Number(limit - seg.baseOffset));
+            if (u > start) upper = u;
+          }
+        }
+      }
+      const interval = this.cfg.indexIntervalBytes;
+      const cursor = new BatchCursor(seg.fd, start, upper, interval + BATCH_HEADER_SIZE + Math.max(0, maxBytes));
+      const info = cursor.info;
+      for (;;) {
+        if (!(await cursor.next())) return upper < end ? null : undefined;
+        if (info.lastOffset >= offset) break;
+      }
+      if (info.lastOffset >= limit) return null;
+      const p = info.position;
+      const firstSize = info.size;
+      if (firstSize > maxBytes) {
+        if (!minOneBatch) return null;
+        if (cursor.covers(p, p + firstSize))
+          return cursor.buf.subarray(p - cursor.bufPos, p - cursor.bufPos + firstSize);
+        const one = Buffer.allocUnsafe(firstSize);
+        const n = await readAt(seg.fd, one, 0, firstSize, p);
+        return n === firstSize ? one : null;
+      }
+      const wantEnd = Math.min(upper, p + maxBytes);
+      let buf: Buffer;
+      let bufPos: number;
+      let avail: number;
+      if (cursor.covers(p, wantEnd)) {
+        buf = cursor.buf;
+        bufPos = cursor.bufPos;
+        avail = cursor.bufPos + cursor.bufLen;
+      } else {
+        buf = Buffer.allocUnsafe(wantEnd - p);
+        bufPos = p;
+        avail = p + (await readAt(seg.fd, buf, 0, wantEnd - p, p));
+      }
+      if (avail > wantEnd) avail = wantEnd;
+      let q = p;
+      while (q + WALK_PREFIX <= avail) {
+        const o = q - bufPos;
+        const len = buf.readInt32BE(o + OFF.batchLength);
+        if (len < BATCH_HEADER_SIZE - LOG_OVERHEAD) break;
+        const size = len + LOG_OVERHEAD;
+        if (q + size > avail) break;
+        const last = buf.readBigInt64BE(o + OFF.baseOffset) + BigInt(buf.readInt32BE(o + OFF.lastOffsetDelta));
+        if (last >= limit) break;
+        q += size;
+      }
+      return q === p ? null : buf.subarray(p - bufPos, q - bufPos);
+    } finally {
+      seg.release();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Timestamps
+
+  /** The first batch (at or after the log start) whose max timestamp is >= `timestamp`, or null. */
+  async findOffsetByTimestamp(timestamp: bigint): Promise<TimestampLookup | null> {
+    this.checkOpen();
+    const lso = this._logStartOffset;
+    let seg: Segment | undefined = this.segments[this.floorIndex(lso)];
+    for (; seg; seg = this.segmentAfter(seg.baseOffset)) {
+      if (seg.maxTimestamp < timestamp) continue;
+      seg.acquire();
+      try {
+        await this.ensureIndexes(seg);
+        const rel = seg.timeIndex ? seg.timeIndex.lookupBefore(timestamp) : -1;
+        const start = rel < 0 || !seg.offsetIndex ? 0 : seg.offsetIndex.lookup(rel);
+        const cursor = new BatchCursor(seg.fd, start, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
+        while (await cursor.next()) {
+          const b = cursor.info;
+          if (b.maxTimestamp >= timestamp && b.lastOffset >= lso) {
+            return { batch: await this.batchBytes(seg, cursor), baseOffset: b.baseOffset };
+          }
+        }
+      } finally {
+        seg.release();
+      }
+    }
+    return null;
+  }
+
+  /** The first batch holding the log's largest timestamp (ListOffsets MAX_TIMESTAMP), or null. */
+  async findMaxTimestampBatch(): Promise<TimestampLookup | null> {
+    this.checkOpen();
+    let best: Segment | null = null;
+    for (let i = this.floorIndex(this._logStartOffset); i < this.segments.length; i++) {
+      const s = this.segments[i]!;
+      if (s.maxTimestamp >= 0n && (best === null || s.maxTimestamp > best.maxTimestamp)) best = s;
+    }
+    if (!best) return null;
+    const seg = best;
+    const target = seg.offsetOfMaxTimestamp;
+    seg.acquire();
+    try {
+      await this.ensureIndexes(seg);
+      const start = seg.offsetIndex ? seg.offsetIndex.lookup(seg.rel(target)) : 0;
+      const cursor = new BatchCursor(seg.fd, start, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
+      while (await cursor.next()) {
+        if (cursor.info.lastOffset >= target) {
+          return { batch: await this.batchBytes(seg, cursor), baseOffset: cursor.info.baseOffset };
+        }
+      }
+      return null;
+    } finally {
+      seg.release();
+    }
+  }
+
+  /** The bytes of the batch the cursor is on (a copy: the cursor's buffer is reused). */
+  private async batchBytes(seg: Segment, cursor: BatchCursor): Promise<Buffer> {
+    const { position, size } = cursor.info;
+    if (cursor.covers(position, position + size)) {
+      const o = position - cursor.bufPos;
+      return Buffer.from(cursor.buf.subarray(o, o + size));
+    }
+    const b = Buffer.allocUnsafe(size);
+    const n = await readAt(seg.fd, b, 0, size, position);
+    if (n !== size) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `short read in ${this.name}`);
+    return b;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Leader epochs
+
+  /** Record that leader epoch `epoch` starts at `offset` (checkpointed in the background). */
+  assignEpochStart(epoch: number, offset: bigint): void {
+    if (this.epochs.assign(epoch, offset)) this.saveEpochs();
+  }
+
+  /** OffsetForLeaderEpoch: end offset of `epoch` and the largest known epoch <= it (-1/-1n when unknown). */
+  endOffsetForEpoch(epoch: number): { leaderEpoch: number; endOffset: bigint } {
+    return this.epochs.endOffsetFor(epoch, this._logEndOffset);
+  }
+
+  private saveEpochs(): void {
+    this.track(this.epochFile.write(this.epochs.serialize()), 'leader epoch checkpoint');
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Deletion: DeleteRecords, retention, truncation
+
+  /** DeleteRecords: move the log start up to `offset` (<= high watermark) and delete segments wholly below it. */
+  async deleteRecordsBefore(offset: bigint): Promise<SegmentDeletion[]> {
+    this.checkOpen();
+    if (offset < 0n || offset > this.highWatermark) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `cannot delete records of ${this.name} before ${offset}: high watermark is ${this.highWatermark}`,
+      );
+    }
+    if (offset <= this._logStartOffset) return [];
+    this._logStartOffset = offset;
+    if (this.epochs.truncateFromStart(offset)) this.saveEpochs();
+    const { deleted, done } = this.deleteBelowLogStart();
+    await this.logStartFile.write(`${this._logStartOffset}\n`);
+    await done;
+    return deleted;
+  }
+
+  private deleteBelowLogStart(): { deleted: SegmentDeletion[]; done: Promise<unknown> } {
+    const deleted: SegmentDeletion[] = [];
+    const waits: Promise<void>[] = [];
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this._logStartOffset) {
+      const r = this.retireFirst('log-start-offset');
+      deleted.push(r.deletion);
+      waits.push(r.done);
+    }
+    return { deleted, done: Promise.all(waits) };
+  }
+
+  private retireFirst(reason: DeletionReason): { deletion: SegmentDeletion; done: Promise<void> } {
+    const seg = this.segments.shift()!;
+    const next = this.segments[0];
+    const deletion: SegmentDeletion = {
+      baseOffset: seg.baseOffset,
+      endOffset: next ? next.baseOffset : this._logEndOffset,
+      bytes: seg.size,
+      reason,
+    };
+    return { deletion, done: this.retireSegment(seg) };
+  }
+
+  private retireSegment(seg: Segment): Promise<void> {
+    this._size -= seg.size;
+    this.dirtySegments.delete(seg);
+    const i = this.loadedClosed.indexOf(seg);
+    if (i >= 0) this.loadedClosed.splice(i, 1);
+    const p = seg.retire();
+    this.track(p, 'segment delete');
+    return p;
+  }
+
+  /**
+   * Delete closed segments beyond retention: while the oldest one's newest timestamp is older than
+   * retention.ms, and while the log would still be at least retention.bytes without it; also those wholly
+   * below the log start offset. A non-empty active segment that is itself past retention.ms is rolled first
+   * (as Kafka does) so it can go. Advances (and checkpoints) the log start offset. Returns what was deleted.
+   */
+  async enforceRetention(nowMs: number = Date.now()): Promise<SegmentDeletion[]> {
+    if (this.closed) return [];
+    const below = this.deleteBelowLogStart();
+    const deleted = below.deleted;
+    const waits: Promise<unknown>[] = [below.done];
+    const policy = this.cfg.cleanupPolicy;
+    if (policy === 'delete' || policy === 'compact,delete') {
+      const retentionMs = this.cfg.retentionMs;
+      if (retentionMs >= 0) {
+        while (this.segments.length > 0) {
+          const seg = this.segments[0]!;
+          if (nowMs - seg.largestTimestampMs() <= retentionMs) break;
+          if (seg === this.active) {
+            if (seg.size === 0) break;
+            this.roll(this._logEndOffset);
+          }
+          const r = this.retireFirst('retention.ms');
+          deleted.push(r.deletion);
+          waits.push(r.done);
+        }
+      }
+      const retentionBytes = this.cfg.retentionBytes;
+      if (retentionBytes >= 0) {
+        let excess = this._size - retentionBytes;
+        while (this.segments.length > 1 && excess >= this.segments[0]!.size) {
+          excess -= this.segments[0]!.size;
+          const r = this.retireFirst('retention.bytes');
+          deleted.push(r.deletion);
+          waits.push(r.done);
+        }
+      }
+    }
+    if (deleted.length > 0) {
+      const first = this.segments[0]!.baseOffset;
+      if (first > this._logStartOffset) this._logStartOffset = first;
+      if (this.hwOverride !== null && this.hwOverride < this._logStartOffset) this.hwOverride = this._logStartOffset;
+      if (this.epochs.truncateFromStart(this._logStartOffset)) this.saveEpochs();
+      await this.logStartFile.write(`${this._logStartOffset}\n`);
+      await Promise.all(waits);
+      this.logger.info(`Deleted ${deleted.length} segment(s) of ${this.name}`, {
+        partition: this.name,
+        logStartOffset: String(this._logStartOffset),
+        bytes: deleted.reduce((n, d) => n + d.bytes, 0),
+      });
+    }
+    return deleted;
+  }
+
+  /**
+   * Drop everything at and above `offset` (replication: a follower diverged from the leader). Whole batches
+   * only: if `offset` falls inside a batch, that batch goes too and the log end becomes its base offset.
+   * Must not run concurrently with appends to this log.
+   */
+  async truncateTo(offset: bigint): Promise<void> {
+    this.checkOpen();
+    if (offset < 0n) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot truncate ${this.name} to ${offset}`);
+    for (;;) {
+      const leo = this._logEndOffset;
+      if (offset >= leo) return;
+      if (offset < this.segments[0]!.baseOffset) {
+        await this.truncateFullyAndStartAt(offset);
+        return;
+      }
+      const i = this.floorIndex(offset);
+      const seg = this.segments[i]!;
+      await this.ensureIndexes(seg);
+      const start = offset > seg.baseOffset && seg.offsetIndex ? seg.offsetIndex.lookup(seg.rel(offset)) : 0;
+      let cut = seg.size;
+      let newEnd: bigint | null = null;
+      let prevNext = seg.baseOffset;
+      let maxTs = -1n;
+      let offsetOfMax = -1n;
+      seg.acquire();
+      try {
+        const cursor = new BatchCursor(seg.fd, start, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
+        while (await cursor.next()) {
+          const b = cursor.info;
+          if (b.lastOffset >= offset) {
+            cut = b.position;
+            newEnd = b.baseOffset;
+            break;
+          }
+          prevNext = b.lastOffset + 1n;
+          if (b.maxTimestamp > maxTs) {
+            maxTs = b.maxTimestamp;
+            offsetOfMax = b.baseOffset;
+          }
+        }
+      } finally {
+        seg.release();
+      }
+      if (this._logEndOffset !== leo || this.segments[i] !== seg || !seg.indexesLoaded || this.closed) {
+        this.checkOpen();
+        continue;
+      }
+      const end = newEnd ?? prevNext;
+      // Synchronous from here: the log is consistent again before anything else runs.
+      const waits: Promise<void>[] = [];
+      for (const s of this.segments.splice(i + 1)) waits.push(this.retireSegment(s));
+      this._size -= seg.size - cut;
+      seg.truncateFileSync(cut);
+      const rel = seg.rel(end);
+      seg.timeIndex?.truncateToRel(rel);
+      if (seg.timeIndex && seg.timeIndex.count > 0) {
+        seg.maxTimestamp = seg.timeIndex.lastTimestamp();
+        seg.offsetOfMaxTimestamp = seg.baseOffset + BigInt(seg.timeIndex.lastRel());
+      } else {
+        seg.maxTimestamp = -1n;
+        seg.offsetOfMaxTimestamp = -1n;
+      }
+      if (maxTs > seg.maxTimestamp) {
+        seg.maxTimestamp = maxTs;
+        seg.offsetOfMaxTimestamp = offsetOfMax;
+      }
+      seg.bytesSinceLastIndexEntry = cut - (seg.offsetIndex?.lastPosition() ?? 0);
+      const li = this.loadedClosed.indexOf(seg);
+      if (li >= 0) this.loadedClosed.splice(li, 1);
+      for (const p of [seg.indexPath, seg.timeIndexPath]) {
+        try {
+          unlinkSync(p);
+        } catch {
+          /* absent */
+        }
+      }
+      this.dirtySegments.add(seg);
+      this.dirDirty = true;
+      this._logEndOffset = end;
+      if (this._logStartOffset > end) this._logStartOffset = end;
+      if (this._recoveryPoint > end) this._recoveryPoint = end;
+      if (this.hwOverride !== null && this.hwOverride > end) this.hwOverride = end;
+      if (this.epochs.truncateFromEnd(end)) this.saveEpochs();
+      this.logger.info(`Truncated ${this.name} to offset ${end}`, { partition: this.name });
+      await this.checkpoint();
+      await Promise.all(waits);
+      return;
+    }
+  }
+
+  /** Delete every segment and start an empty log at `offset` (log start = log end = offset). */
+  async truncateFullyAndStartAt(offset: bigint): Promise<void> {
+    this.checkOpen();
+    const waits = this.segments.splice(0).map((s) => this.retireSegment(s));
+    this.loadedClosed.length = 0;
+    this.segments.push(Segment.create(this.dir, offset));
+    this.dirDirty = true;
+    this._size = 0;
+    this._logEndOffset = offset;
+    this._logStartOffset = offset;
+    this._recoveryPoint = offset;
+    if (this.hwOverride !== null) this.hwOverride = offset;
+    const a = this.epochs.truncateFromEnd(offset);
+    const b = this.epochs.truncateFromStart(offset);
+    if (a || b) this.saveEpochs();
+    await this.flush();
+    await this.checkpoint();
+    await Promise.all(waits);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Close and delete
+
+  /** Flush, write the active segment's indexes and the checkpoints, then the clean-shutdown marker. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true;
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    try {
+      await this.flush();
+      const seg = this.active;
+      seg.finalizeTimeIndex();
+      await seg.writeIndexFiles();
+      await this.drainBackground();
+      await this.checkpoint();
+      await this.epochFile.write(this.epochs.serialize());
+      await writeFileAtomic(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+    } finally {
+      await this.closeFds();
+    }
+  }
+
+  private async closeFds(): Promise<void> {
+    if (this.fdsClosed) return;
+    await Promise.all([...this.indexLoads.values()].map((p) => p.catch(() => {})));
+    await Promise.all(this.segments.map((s) => s.close()));
+    this.fdsClosed = true;
+  }
+
+  /** Stop using the log and close its files without flushing or checkpointing (before moving or deleting it). */
+  async detach(): Promise<void> {
+    this.closed = true;
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (this.closing) await this.closing.catch(() => {});
+    await this.flushing?.catch(() => {});
+    await this.nextFlush?.catch(() => {});
+    await this.drainBackground();
+    await Promise.all([this.recoveryPointFile.idle(), this.logStartFile.idle(), this.epochFile.idle()]);
+    await this.closeFds();
+  }
+
+  /** Close the files and remove the partition directory. */
+  async delete(): Promise<void> {
+    await this.detach();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
