@@ -132,6 +132,8 @@ export class PartitionLog {
   private closing: Promise<void> | null = null;
   /** fdatasync calls made on segment files (group commit makes this far smaller than flush() calls). */
   fsyncCount = 0;
+  /** Bytes read from segment files by read() (to check that lookups read little). */
+  readBytes = 0;
   openStats: OpenStats = {
     cleanShutdown: false,
     segmentsRecovered: 0,
@@ -808,6 +810,7 @@ export class PartitionLog {
     minOneBatch: boolean,
   ): Promise<Buffer | null | undefined> {
     seg.acquire();
+    let cursor: BatchCursor | null = null;
     try {
       const end = seg.size;
       if (end === 0) return undefined;
@@ -825,7 +828,7 @@ export class PartitionLog {
         }
       }
       const interval = this.cfg.indexIntervalBytes;
-      const cursor = new BatchCursor(seg.fd, start, upper, interval + BATCH_HEADER_SIZE + Math.max(0, maxBytes));
+      cursor = new BatchCursor(seg.fd, start, upper, interval + BATCH_HEADER_SIZE + Math.max(0, maxBytes));
       const info = cursor.info;
       for (;;) {
         if (!(await cursor.next())) return upper < end ? null : undefined;
@@ -840,6 +843,7 @@ export class PartitionLog {
           return cursor.buf.subarray(p - cursor.bufPos, p - cursor.bufPos + firstSize);
         const one = Buffer.allocUnsafe(firstSize);
         const n = await readAt(seg.fd, one, 0, firstSize, p);
+        this.readBytes += n;
         return n === firstSize ? one : null;
       }
       const wantEnd = Math.min(upper, p + maxBytes);
@@ -853,7 +857,9 @@ export class PartitionLog {
       } else {
         buf = Buffer.allocUnsafe(wantEnd - p);
         bufPos = p;
-        avail = p + (await readAt(seg.fd, buf, 0, wantEnd - p, p));
+        const n = await readAt(seg.fd, buf, 0, wantEnd - p, p);
+        this.readBytes += n;
+        avail = p + n;
       }
       if (avail > wantEnd) avail = wantEnd;
       let q = p;
@@ -869,6 +875,7 @@ export class PartitionLog {
       }
       return q === p ? null : buf.subarray(p - bufPos, q - bufPos);
     } finally {
+      if (cursor) this.readBytes += cursor.bytesRead;
       seg.release();
     }
   }

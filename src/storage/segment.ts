@@ -108,6 +108,8 @@ export class BatchCursor {
   bufPos = 0;
   bufLen = 0;
   pos: number;
+  /** Total bytes read from the file so far. */
+  bytesRead = 0;
   readonly info = newBatchInfo();
 
   constructor(
@@ -129,6 +131,7 @@ export class BatchCursor {
     if (this.buf.length < len) this.buf = Buffer.allocUnsafe(len);
     this.bufPos = at;
     this.bufLen = await readAt(this.fd, this.buf, 0, len, at);
+    this.bytesRead += this.bufLen;
   }
 
   /** Advance to the next batch header; false at the end (or when fewer than a header's bytes remain). */

@@ -736,3 +736,35 @@ test('a closed log rejects appends and reads; delete() removes the directory', a
     await cleanup();
   }
 });
+
+test('a read deep inside a large segment reads only around the indexed position', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const cfg = config({ indexIntervalBytes: 1024 });
+    const log = await PartitionLog.open(join(dir, 'big-0'), cfg);
+    const stored = appendBatches(
+      log,
+      Array.from({ length: 4000 }, () => 2),
+      { valueSize: 100 },
+    );
+    assert.equal(log.segmentCount, 1);
+    assert.ok(log.size > 1_000_000);
+    for (const i of [3999, 2500, 1234, 17]) {
+      const before = log.readBytes;
+      const r = await log.read(stored[i]!.baseOffset + 1n, 300, log.logEndOffset);
+      assert.deepEqual(splitBatches(r.records)[0]!.bytes, stored[i]!.bytes);
+      const read = log.readBytes - before;
+      assert.ok(read < 1024 + 300 + 2 * stored[i]!.bytes.length + 61, `read ${read} bytes for one batch`);
+    }
+    await log.close();
+    // the same after a reopen, where the index comes from the file
+    const again = await PartitionLog.open(join(dir, 'big-0'), cfg);
+    const before = again.readBytes;
+    const r = await again.read(stored[3000]!.baseOffset, 1, again.logEndOffset);
+    assert.deepEqual(splitBatches(r.records)[0]!.bytes, stored[3000]!.bytes);
+    assert.ok(again.readBytes - before < 4096);
+    await again.close();
+  } finally {
+    await cleanup();
+  }
+});
