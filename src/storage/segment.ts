@@ -446,6 +446,7 @@ export class Segment {
     if (this.indexesLoaded) return Promise.resolve(true);
     if (!this.loading) {
       this.loading = (async () => {
+        await this.indexWriteChain;
         const [ib, tb] = await Promise.all([readFileIfExists(this.indexPath), readFileIfExists(this.timeIndexPath)]);
         const off = ib ? OffsetIndex.fromBuffer(ib, this.size) : null;
         const time = tb ? TimeIndex.fromBuffer(tb) : null;

@@ -768,3 +768,50 @@ test('a read deep inside a large segment reads only around the indexed position'
     await cleanup();
   }
 });
+
+test('reads racing appends, rolls, retention and flushes stay correct', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const cfg = config({ segmentBytes: 700, indexIntervalBytes: 128 });
+    const log = await PartitionLog.open(join(dir, 'race-0'), cfg);
+    const stored = new Map<bigint, Buffer>();
+    let stop = false;
+    const reader = async () => {
+      let checked = 0;
+      while (!stop) {
+        const lso = log.logStartOffset;
+        const leo = log.logEndOffset;
+        if (leo === lso) {
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
+        const offset = lso + BigInt(Math.floor(Math.random() * Number(leo - lso)));
+        try {
+          const r = await log.read(offset, 400, leo);
+          for (const p of splitBatches(r.records)) {
+            assert.deepEqual(p.bytes, stored.get(p.baseOffset));
+            checked++;
+          }
+        } catch (e) {
+          assert.ok(e instanceof KafkaError && e.code === ErrorCode.OFFSET_OUT_OF_RANGE, String(e));
+        }
+      }
+      return checked;
+    };
+    const readers = Array.from({ length: 4 }, reader);
+    for (let i = 0; i < 300; i++) {
+      for (const s of appendBatches(log, [1 + (i % 4)])) stored.set(s.baseOffset, s.bytes);
+      if (i % 50 === 49) await log.deleteRecordsBefore(log.logEndOffset - 20n);
+      if (i % 7 === 0) void log.flush();
+      await new Promise((r) => setImmediate(r));
+    }
+    stop = true;
+    const checked = await Promise.all(readers);
+    assert.ok(checked.reduce((a, b) => a + b) > 100);
+    await log.flush();
+    assert.equal(log.flushedOffset, log.logEndOffset);
+    await log.close();
+  } finally {
+    await cleanup();
+  }
+});
