@@ -101,6 +101,13 @@ export class Broker {
       for (const [key, t] of this.store.list<StoredTopic>('topics/')) {
         await this.openTopic(key.slice('topics/'.length), t);
       }
+      // Logs of topics the store no longer has (a crash between the two steps of a delete): finish the delete.
+      for (const topic of this.logs.topics()) {
+        if (!this.topics.has(topic)) {
+          this.log.warn('removing logs of a deleted topic', { topic });
+          await this.logs.deleteTopic(topic);
+        }
+      }
       this.logs.startRetention();
       await this.listen();
     } catch (e) {
@@ -214,7 +221,7 @@ export class Broker {
   // ---- topics -------------------------------------------------------------------------------------------
 
   topicLogConfig(configs: Record<string, string>): LogConfig {
-    return logConfigFromProps(configs, this.logDefaults);
+    return logConfigFromProps(configs, this.logDefaults, { mode: 'strict-topic' });
   }
 
   private async openTopic(name: string, t: StoredTopic): Promise<TopicState> {

@@ -32,6 +32,10 @@ export interface LogConfig {
   minInsyncReplicas: number;
   uncleanLeaderElectionEnable: boolean;
   messageTimestampDifferenceMaxMs: number;
+  /** delete.retention.ms: how long tombstones survive compaction. */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: a record stays uncompacted at least this long. */
+  minCompactionLagMs: number;
 }
 
 /** Kafka's Long.MAX_VALUE as the broker displays it; parsed as Number.MAX_SAFE_INTEGER ("never"). */
@@ -54,6 +58,8 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   minInsyncReplicas: 1,
   uncleanLeaderElectionEnable: false,
   messageTimestampDifferenceMaxMs: NEVER,
+  deleteRetentionMs: 86_400_000,
+  minCompactionLagMs: 0,
 });
 
 export type ConfigType = 'int' | 'long' | 'string' | 'boolean' | 'list';
@@ -81,6 +87,22 @@ export class ConfigError extends Error {
 }
 
 export const LOG_CONFIG_KEYS: readonly LogConfigKey[] = [
+  {
+    name: 'delete.retention.ms',
+    serverDefault: 'log.cleaner.delete.retention.ms',
+    field: 'deleteRetentionMs',
+    type: 'long',
+    default: '86400000',
+    doc: 'How long tombstones (null values) are kept in a compacted topic, so consumers see the delete.',
+  },
+  {
+    name: 'min.compaction.lag.ms',
+    serverDefault: 'log.cleaner.min.compaction.lag.ms',
+    field: 'minCompactionLagMs',
+    type: 'long',
+    default: '0',
+    doc: 'The minimum time a record stays uncompacted in the log.',
+  },
   {
     name: 'cleanup.policy',
     serverDefault: 'log.cleanup.policy',
@@ -267,6 +289,12 @@ function apply(out: LogConfig, spec: LogConfigKey, key: string, raw: string, fac
       return;
     case 'minInsyncReplicas':
       out.minInsyncReplicas = parseInteger(key, raw, 'int', 1, INT_MAX);
+      return;
+    case 'deleteRetentionMs':
+      out.deleteRetentionMs = parseInteger(key, raw, 'long', 0, NEVER);
+      return;
+    case 'minCompactionLagMs':
+      out.minCompactionLagMs = parseInteger(key, raw, 'long', 0, NEVER);
       return;
     case 'messageTimestampDifferenceMaxMs':
       out.messageTimestampDifferenceMaxMs = parseInteger(key, raw, 'long', 0, NEVER);
