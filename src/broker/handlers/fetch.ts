@@ -10,6 +10,9 @@ import { ApiKey } from '../../protocol/messages/index.js';
 import type { Broker, PartitionState } from '../broker.js';
 import type { Handler } from '../router.js';
 
+/** Kafka sends an empty record set, never null, for a partition with nothing to return. */
+const EMPTY = Buffer.alloc(0);
+
 interface Wanted {
   topic: string;
   partition: number;
@@ -24,7 +27,7 @@ async function readAll(broker: Broker, wanted: Wanted[], responseMax: number): P
   for (const w of wanted) {
     const p = broker.partition(w.topic, w.partition);
     const o = w.out;
-    o.records = null;
+    o.records = EMPTY;
     if (!p) {
       o.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       o.highWatermark = -1n;
@@ -101,7 +104,7 @@ export const fetch: Handler = {
           logStartOffset: -1n,
           abortedTransactions: null,
           preferredReadReplica: -1,
-          records: null,
+          records: EMPTY,
         };
         partitions.push(out);
         wanted.push({
