@@ -25,11 +25,14 @@ sent = {}
 errors = []
 
 
-def report(err, msg):
-    if err is not None:
-        errors.append(str(err))
-    else:
-        sent[(msg.partition(), msg.offset())] = (msg.key(), msg.value(), msg.headers())
+def reporter(key, value, headers):
+    # Delivery reports do not carry headers: remember what was sent for this message.
+    def report(err, msg):
+        if err is not None:
+            errors.append(str(err))
+        else:
+            sent[(msg.partition(), msg.offset())] = (key, value, headers)
+    return report
 
 
 for i in range(n):
@@ -38,7 +41,7 @@ for i in range(n):
     headers = [("h", ("%d" % i).encode()), ("bin", bytes([i % 256]))] if i % 3 == 0 else None
     while True:
         try:
-            producer.produce(topic, key=key, value=value, headers=headers, on_delivery=report)
+            producer.produce(topic, key=key, value=value, headers=headers, on_delivery=reporter(key, value, headers))
             break
         except BufferError:
             producer.poll(0.1)
