@@ -158,12 +158,10 @@ function decodeStruct(def: MessageDef, buf: Buffer): { version: number; body: St
   const r = new Reader(buf);
   const version = r.int16();
   if (r.bad) throw new BadRecordError(`${def.name}: too short`);
-  const max = Number(def.validVersions.split('-').pop());
-  // Newer (flexible) versions append fields we do not know: read the prefix we do know.
-  const use = version > max ? max : version;
+  // Newer versions are flexible (compact strings, tagged fields): not written by kstream, refused here.
   let codec: ReturnType<typeof compile>;
   try {
-    codec = compile(def, use);
+    codec = compile(def, version);
   } catch {
     throw new BadRecordError(`${def.name}: unknown version ${version}`);
   }

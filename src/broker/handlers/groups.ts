@@ -1,0 +1,245 @@
+/**
+ * Group membership APIs, answered by the group coordinator (src/coordinator): FindCoordinator, JoinGroup,
+ * SyncGroup, Heartbeat, LeaveGroup, DescribeGroups, ListGroups, DeleteGroups. On a single node this broker
+ * coordinates every group. The handlers only translate between wire versions and the coordinator's calls.
+ */
+import type { Struct } from '../../protocol/codec/schema.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import type { Handler, HandlerContext } from '../router.js';
+
+const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
+/** DescribeGroups authorized operations without ACLs: READ (3), DELETE (6), DESCRIBE (8). */
+const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+
+function coordinatorOf(ctx: HandlerContext) {
+  return ctx.broker.coordinator;
+}
+
+function clientHost(ctx: HandlerContext): string {
+  return `/${ctx.connection.socket.remoteAddress ?? ''}`;
+}
+
+export const findCoordinator: Handler = {
+  apiKey: ApiKey.FindCoordinator,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx) {
+    const { broker, header } = ctx;
+    const answer = (key: string) => {
+      let errorCode: number = ErrorCode.NONE;
+      let errorMessage: string | null = null;
+      if (req.keyType === KEY_TYPE_TRANSACTION) {
+        errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        errorMessage = 'transactions are not supported by this broker';
+      } else if (req.keyType !== KEY_TYPE_GROUP) {
+        errorCode = ErrorCode.INVALID_REQUEST;
+        errorMessage = `unknown key type ${req.keyType}`;
+      } else if (!coordinatorOf(ctx)) {
+        errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        errorMessage = 'the group coordinator is starting';
+      }
+      const ok = errorCode === ErrorCode.NONE;
+      return {
+        key,
+        nodeId: ok ? broker.nodeId : -1,
+        host: ok ? broker.config.advertisedHost : '',
+        port: ok ? broker.config.advertisedPort : -1,
+        errorCode,
+        errorMessage,
+      };
+    };
+    if (header.apiVersion >= 4) {
+      return { throttleTimeMs: 0, coordinators: (req.coordinatorKeys as string[]).map(answer) };
+    }
+    const one = answer(req.key as string);
+    return {
+      throttleTimeMs: 0,
+      errorCode: one.errorCode,
+      errorMessage: one.errorMessage,
+      nodeId: one.nodeId,
+      host: one.host,
+      port: one.port,
+    };
+  },
+};
+
+export const joinGroup: Handler = {
+  apiKey: ApiKey.JoinGroup,
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(req, ctx) {
+    const v = ctx.header.apiVersion;
+    const c = coordinatorOf(ctx);
+    const r = c
+      ? await c.join({
+          groupId: req.groupId,
+          memberId: req.memberId,
+          groupInstanceId: req.groupInstanceId,
+          sessionTimeoutMs: req.sessionTimeoutMs,
+          rebalanceTimeoutMs: req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+          protocolType: req.protocolType,
+          protocols: (req.protocols as Struct[]).map((p) => ({ name: p.name, metadata: p.metadata })),
+          clientId: ctx.header.clientId ?? '',
+          clientHost: clientHost(ctx),
+          requireKnownMemberId: v >= 4,
+        })
+      : null;
+    if (!r)
+      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, protocolName: v >= 7 ? null : '' };
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      generationId: r.generationId,
+      protocolType: r.protocolType,
+      // Non-nullable before v7.
+      protocolName: r.protocolName ?? (v >= 7 ? null : ''),
+      leader: r.leader,
+      skipAssignment: r.skipAssignment,
+      memberId: r.memberId,
+      members: r.members,
+    };
+  },
+};
+
+export const syncGroup: Handler = {
+  apiKey: ApiKey.SyncGroup,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(req, ctx) {
+    const c = coordinatorOf(ctx);
+    if (!c) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, assignment: Buffer.alloc(0) };
+    const r = await c.sync({
+      groupId: req.groupId,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      protocolType: req.protocolType,
+      protocolName: req.protocolName,
+      assignments: (req.assignments as Struct[]).map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      protocolType: r.protocolType,
+      protocolName: r.protocolName,
+      assignment: r.assignment,
+    };
+  },
+};
+
+export const heartbeat: Handler = {
+  apiKey: ApiKey.Heartbeat,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx) {
+    const c = coordinatorOf(ctx);
+    const errorCode = c
+      ? c.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
+      : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    return { throttleTimeMs: 0, errorCode };
+  },
+};
+
+export const leaveGroup: Handler = {
+  apiKey: ApiKey.LeaveGroup,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(req, ctx) {
+    const c = coordinatorOf(ctx);
+    if (!c) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    if (ctx.header.apiVersion < 3) {
+      const r = c.leave(req.groupId, [{ memberId: req.memberId, groupInstanceId: null }]);
+      return {
+        throttleTimeMs: 0,
+        errorCode: r.errorCode !== ErrorCode.NONE ? r.errorCode : (r.members[0]?.errorCode ?? 0),
+      };
+    }
+    const r = c.leave(
+      req.groupId,
+      (req.members as Struct[]).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })),
+    );
+    return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
+  },
+};
+
+export const describeGroups: Handler = {
+  apiKey: ApiKey.DescribeGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(req, ctx) {
+    const c = coordinatorOf(ctx);
+    const groups = (req.groups as string[]).map((groupId) => {
+      if (!c) {
+        return {
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          groupId,
+          groupState: '',
+          protocolType: '',
+          protocolData: '',
+          members: [],
+        };
+      }
+      const d = c.describe(groupId);
+      return {
+        errorCode: d.errorCode,
+        groupId,
+        groupState: d.state,
+        protocolType: d.protocolType,
+        protocolData: d.protocolData,
+        members: d.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: m.metadata,
+          memberAssignment: m.assignment,
+        })),
+        authorizedOperations: req.includeAuthorizedOperations ? GROUP_OPERATIONS : -2147483648,
+      };
+    });
+    return { throttleTimeMs: 0, groups };
+  },
+};
+
+export const listGroups: Handler = {
+  apiKey: ApiKey.ListGroups,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(req, ctx) {
+    const c = coordinatorOf(ctx);
+    if (!c) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    const groups = c.list(req.statesFilter as string[]).map((g) => ({
+      groupId: g.groupId,
+      protocolType: g.protocolType,
+      groupState: g.state,
+    }));
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
+  },
+};
+
+export const deleteGroups: Handler = {
+  apiKey: ApiKey.DeleteGroups,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(req, ctx) {
+    const c = coordinatorOf(ctx);
+    const names = req.groupsNames as string[];
+    const results = c
+      ? await c.deleteGroups(names)
+      : names.map((groupId) => ({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }));
+    return { throttleTimeMs: 0, results };
+  },
+};
+
+export const groupHandlers: Handler[] = [
+  findCoordinator,
+  joinGroup,
+  syncGroup,
+  heartbeat,
+  leaveGroup,
+  describeGroups,
+  listGroups,
+  deleteGroups,
+];
