@@ -7,6 +7,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, w
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { LocalStore } from '../cluster/local-store.js';
+import type { GroupCoordinator } from '../coordinator/coordinator.js';
+import { startCoordinator } from '../coordinator/offsets-topic.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
 import { LogManager } from '../storage/log-manager.js';
@@ -59,6 +61,8 @@ export function validateTopicName(name: string): string | null {
 
 export class Broker {
   readonly topics = new Map<string, TopicState>();
+  /** Consumer groups and committed offsets (src/coordinator); null until loaded. */
+  coordinator: GroupCoordinator | null = null;
   readonly router: Router;
   clusterId = '';
   private server: Server | null = null;
@@ -109,8 +113,11 @@ export class Broker {
         }
       }
       this.logs.startRetention();
+      // Group coordinator: creates/loads __consumer_offsets before clients can connect.
+      this.coordinator = await startCoordinator(this, this.log);
       await this.listen();
     } catch (e) {
+      this.coordinator?.stop();
       await this.logs?.closeAll().catch(() => {});
       this.releaseLock();
       throw e;
@@ -205,6 +212,8 @@ export class Broker {
   }
 
   private async doStop(): Promise<void> {
+    // Group coordinator: stop its timers and answer waiting JoinGroup/SyncGroup requests.
+    this.coordinator?.stop();
     const server = this.server;
     if (server) await new Promise<void>((res) => server.close(() => res()));
     for (const c of this.connections) c.close();

@@ -3,8 +3,10 @@ import { apiVersions } from './api-versions.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { fetch } from './fetch.js';
+import { groupHandlers } from './groups.js';
 import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
+import { offsetHandlers } from './offsets.js';
 import { produce } from './produce.js';
 import { createTopics, deleteTopics } from './topics.js';
 
@@ -18,4 +20,6 @@ export const allHandlers: Handler[] = [
   deleteTopics,
   describeConfigs,
   describeCluster,
+  ...groupHandlers,
+  ...offsetHandlers,
 ];
