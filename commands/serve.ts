@@ -4,7 +4,8 @@ import { isLogLevel } from '../src/util/logger.js';
 
 export default class Serve extends Command {
   static override summary = 'Start a kstream broker node.';
-  static override description = `Starts a Kafka-compatible broker. Without --etcd it runs alone: an embedded single node that keeps
+  static override description =
+    `Starts a Kafka-compatible broker. Without --etcd it runs alone: an embedded single node that keeps
 its topics and logs in --data-dir. Any Kafka client (kcat, kafkajs, confluent-kafka, the Java client) can
 produce to and consume from it. Ctrl-C (SIGINT) or SIGTERM stops it cleanly: logs are flushed and
 checkpointed.
@@ -22,14 +23,20 @@ Configuration uses Kafka's key names in a properties file (--config); flags over
     host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
     port: Flags.integer({ description: 'port to listen on (0 picks a free one)', default: 9092, min: 0, max: 65535 }),
     'advertised-host': Flags.string({ description: 'host clients are told to connect to (default: --host)' }),
-    'node-id': Flags.integer({ description: 'this broker\'s id', default: 1, min: 0 }),
+    'advertised-port': Flags.integer({
+      description: 'port clients are told to connect to (default: --port)',
+      min: 1,
+      max: 65535,
+    }),
+    'node-id': Flags.integer({ description: "this broker's id", default: 1, min: 0 }),
     config: Flags.string({ description: 'Kafka-style properties file (key=value)' }),
     'log-level': Flags.string({ description: 'debug, info, warn or error', default: 'info' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
-    if (!isLogLevel(flags['log-level'])) this.error(`unknown --log-level ${flags['log-level']}: use debug, info, warn or error`, { exit: 2 });
+    if (!isLogLevel(flags['log-level']))
+      this.error(`unknown --log-level ${flags['log-level']}: use debug, info, warn or error`, { exit: 2 });
     let broker: Awaited<ReturnType<typeof startBroker>>;
     try {
       broker = await startBroker({
@@ -37,6 +44,7 @@ Configuration uses Kafka's key names in a properties file (--config); flags over
         host: flags.host,
         port: flags.port,
         advertisedHost: flags['advertised-host'],
+        advertisedPort: flags['advertised-port'],
         nodeId: flags['node-id'],
         configFile: flags.config,
         logLevel: flags['log-level'],

@@ -3,7 +3,16 @@
  * listener and the topic/partition state the handlers work on.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { LocalStore } from '../cluster/local-store.js';
@@ -191,7 +200,7 @@ export class Broker {
     });
     const addr = server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : this.config.port;
-    if (this.config.port === 0) this.config.advertisedPort = this.boundPort;
+    if (this.config.advertisedPort === 0) this.config.advertisedPort = this.boundPort;
   }
 
   private accept(socket: Socket): void {

@@ -23,26 +23,28 @@ export interface BrokerConfig {
 }
 
 /** Broker-level keys this broker understands, with defaults and documentation (DescribeConfigs shows them). */
-export const BROKER_KEYS: Record<string, { default: string; type: 'int' | 'long' | 'boolean' | 'string'; doc: string }> =
-  {
-    'broker.id': { default: '1', type: 'int', doc: 'The id of this broker (--node-id).' },
-    'num.partitions': { default: '1', type: 'int', doc: 'Default number of partitions for new topics.' },
-    'default.replication.factor': { default: '1', type: 'int', doc: 'Default replication factor for new topics.' },
-    'auto.create.topics.enable': {
-      default: 'true',
-      type: 'boolean',
-      doc: 'Create a topic when a client asks for its metadata or produces to it.',
-    },
-    'socket.request.max.bytes': {
-      default: '104857600',
-      type: 'int',
-      doc: 'Largest request the broker reads; a larger size prefix closes the connection.',
-    },
-    'message.max.bytes': { default: '1048588', type: 'int', doc: 'Largest record batch the broker accepts.' },
-    'delete.topic.enable': { default: 'true', type: 'boolean', doc: 'Whether DeleteTopics is allowed.' },
-    'log.dirs': { default: './kstream-data', type: 'string', doc: 'Where partition logs live (--data-dir).' },
-    'min.insync.replicas': { default: '1', type: 'int', doc: 'Replicas that must acknowledge acks=all writes.' },
-  };
+export const BROKER_KEYS: Record<
+  string,
+  { default: string; type: 'int' | 'long' | 'boolean' | 'string'; doc: string }
+> = {
+  'broker.id': { default: '1', type: 'int', doc: 'The id of this broker (--node-id).' },
+  'num.partitions': { default: '1', type: 'int', doc: 'Default number of partitions for new topics.' },
+  'default.replication.factor': { default: '1', type: 'int', doc: 'Default replication factor for new topics.' },
+  'auto.create.topics.enable': {
+    default: 'true',
+    type: 'boolean',
+    doc: 'Create a topic when a client asks for its metadata or produces to it.',
+  },
+  'socket.request.max.bytes': {
+    default: '104857600',
+    type: 'int',
+    doc: 'Largest request the broker reads; a larger size prefix closes the connection.',
+  },
+  'message.max.bytes': { default: '1048588', type: 'int', doc: 'Largest record batch the broker accepts.' },
+  'delete.topic.enable': { default: 'true', type: 'boolean', doc: 'Whether DeleteTopics is allowed.' },
+  'log.dirs': { default: './kstream-data', type: 'string', doc: 'Where partition logs live (--data-dir).' },
+  'min.insync.replicas': { default: '1', type: 'int', doc: 'Replicas that must acknowledge acks=all writes.' },
+};
 
 export class ConfigError extends Error {}
 
@@ -66,7 +68,9 @@ export function loadPropertiesFile(path: string): Record<string, string> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   return parseProperties(text, path);
 }
@@ -82,7 +86,8 @@ function int(props: Record<string, string>, key: string, min = 0, max = 2 ** 31 
 
 function bool(props: Record<string, string>, key: string): boolean {
   const raw = (props[key] ?? BROKER_KEYS[key]?.default ?? '').toLowerCase();
-  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`invalid value ${JSON.stringify(raw)} for ${key}: expected true or false`);
+  if (raw !== 'true' && raw !== 'false')
+    throw new ConfigError(`invalid value ${JSON.stringify(raw)} for ${key}: expected true or false`);
   return raw === 'true';
 }
 
@@ -91,6 +96,7 @@ export interface BrokerOptions {
   host?: string;
   port?: number;
   advertisedHost?: string;
+  advertisedPort?: number;
   dataDir?: string;
   rack?: string;
   props?: Record<string, string>;
@@ -107,8 +113,9 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     nodeId: int(props, 'broker.id'),
     host,
     port,
-    advertisedHost: o.advertisedHost ?? props['advertised.host'] ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
-    advertisedPort: port,
+    advertisedHost:
+      o.advertisedHost ?? props['advertised.host'] ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
+    advertisedPort: o.advertisedPort ?? port,
     dataDir: props['log.dirs'] ?? './kstream-data',
     rack: o.rack ?? props['broker.rack'] ?? null,
     props,

@@ -8,6 +8,7 @@ export interface ServeOptions {
   host?: string;
   port?: number;
   advertisedHost?: string;
+  advertisedPort?: number;
   nodeId?: number;
   configFile?: string;
   logLevel?: LogLevel;
@@ -22,6 +23,7 @@ export async function startBroker(o: ServeOptions): Promise<Broker> {
     host: o.host,
     port: o.port,
     advertisedHost: o.advertisedHost,
+    advertisedPort: o.advertisedPort,
     nodeId: o.nodeId,
   });
   const log = createLogger(o.logLevel ?? 'info').child({ node: config.nodeId });
