@@ -45,7 +45,11 @@ async function fetchAll(c: RawClient) {
     rackId: '',
   });
   const p = r.responses[0].partitions[0];
-  return { errorCode: p.errorCode as number, hw: p.highWatermark as bigint, records: p.records ? await decodeRecordSet(p.records) : [] };
+  return {
+    errorCode: p.errorCode as number,
+    hw: p.highWatermark as bigint,
+    records: p.records ? await decodeRecordSet(p.records) : [],
+  };
 }
 
 describe('bad input', () => {
@@ -56,7 +60,10 @@ describe('bad input', () => {
   before(async () => {
     broker = await startBroker();
     good = await RawClient.connect(broker.port);
-    const meta = await good.request(ApiKey.Metadata, 12, { topics: [{ name: TOPIC, topicId: '00000000000000000000000000000000' }], allowAutoTopicCreation: true });
+    const meta = await good.request(ApiKey.Metadata, 12, {
+      topics: [{ name: TOPIC, topicId: '00000000000000000000000000000000' }],
+      allowAutoTopicCreation: true,
+    });
     assert.equal(meta.topics[0].errorCode, 0);
     const batch = await buildBatch({ records: [{ key: Buffer.from('k'), value: Buffer.from('first') }] });
     const r = await produce(good, batch);
@@ -85,7 +92,7 @@ describe('bad input', () => {
   test('random bytes close only that connection', async () => {
     for (let i = 0; i < 20; i++) {
       const c = await RawClient.connect(broker.port);
-      c.write(randomBytes(1 + (i * 37) % 500));
+      c.write(randomBytes(1 + ((i * 37) % 500)));
       // Either the broker closes it, or it waits for the rest of a frame: both fine; we close.
       await c.waitClosed(100);
       c.close();
@@ -208,9 +215,14 @@ describe('bad input', () => {
     const c = await RawClient.connect(broker.port);
     const { records } = await fetchAll(c);
     const goods = records.filter((x) => x.key?.toString() === 'good').map((x) => x.value?.toString());
-    assert.deepEqual(goods, Array.from({ length: n }, (_, i) => `good-${i}`));
+    assert.deepEqual(
+      goods,
+      Array.from({ length: n }, (_, i) => `good-${i}`),
+    );
     assert.equal(records[0]?.value?.toString(), 'first');
-    records.forEach((rec, i) => assert.equal(rec.offset, BigInt(i)));
+    records.forEach((rec, i) => {
+      assert.equal(rec.offset, BigInt(i));
+    });
     c.close();
   });
 });

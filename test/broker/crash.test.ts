@@ -80,7 +80,9 @@ describe('crash safety', () => {
     const b2 = await startBroker({ dataDir });
     brokers.push(b2);
     const stored = await readAll(b2.bootstrap, 'crash');
-    stored.forEach((r, i) => assert.equal(r.offset, i, 'offsets contiguous from 0'));
+    stored.forEach((r, i) => {
+      assert.equal(r.offset, i, 'offsets contiguous from 0');
+    });
     const byOffset = new Map(stored.map((r) => [r.offset, r.value]));
     for (const a of p.acked) assert.equal(byOffset.get(a.offset), a.value, `acknowledged offset ${a.offset} survived`);
 
@@ -100,7 +102,9 @@ describe('crash safety', () => {
     assert.equal(p.acked.length, 50);
     await b3.kill();
     const dir = join(dataDir, 'crash-0');
-    const logs = readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+    const logs = readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .sort();
     const last = join(dir, logs[logs.length - 1] as string);
     truncateSync(last, statSync(last).size - 7);
 
@@ -109,7 +113,9 @@ describe('crash safety', () => {
     const afterRestart = await readAll(b4.bootstrap, 'crash');
     assert.ok(afterRestart.length < before.length + 50, 'the torn batch is gone');
     assert.ok(afterRestart.length >= before.length, 'nothing before the torn batch was lost');
-    afterRestart.forEach((r, i) => assert.equal(r.offset, i));
+    afterRestart.forEach((r, i) => {
+      assert.equal(r.offset, i);
+    });
     for (const r of before) assert.equal(afterRestart[r.offset]?.value, r.value);
     assert.match(b4.logs(), /crash-0|partition=0/);
     assert.match(b4.logs(), /WARN/);

@@ -69,7 +69,9 @@ describe('kcat (librdkafka) against kstream serve', () => {
       const sent = new Map(lines.map((l, i) => [l, i]));
       const seen = new Set<string>();
       for (const [p, list] of byPartition) {
-        list.forEach((r, i) => assert.equal(r.offset, i, `partition ${p} offsets contiguous from 0`));
+        list.forEach((r, i) => {
+          assert.equal(r.offset, i, `partition ${p} offsets contiguous from 0`);
+        });
         let prev = -1;
         for (const r of list) {
           const idx = sent.get(r.kv);

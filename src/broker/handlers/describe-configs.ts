@@ -73,7 +73,12 @@ export function describeTopicConfigs(
   return out;
 }
 
-function describeBrokerConfigs(broker: Broker, keys: string[] | null, synonyms: boolean, docs: boolean): DescribedConfig[] {
+function describeBrokerConfigs(
+  broker: Broker,
+  keys: string[] | null,
+  synonyms: boolean,
+  docs: boolean,
+): DescribedConfig[] {
   const out: DescribedConfig[] = [];
   const names = new Set([...Object.keys(BROKER_KEYS), ...Object.keys(broker.config.props)]);
   for (const name of [...names].sort()) {
@@ -118,14 +123,30 @@ export const describeConfigs: Handler = {
           });
           continue;
         }
-        const configs = describeTopicConfigs(broker, t.configs, keys, Boolean(req.includeSynonyms), Boolean(req.includeDocumentation));
+        const configs = describeTopicConfigs(
+          broker,
+          t.configs,
+          keys,
+          Boolean(req.includeSynonyms),
+          Boolean(req.includeDocumentation),
+        );
         results.push({ ...base, errorCode: 0, errorMessage: null, configs });
       } else if (r.resourceType === ResourceType.BROKER) {
         if (r.resourceName !== '' && r.resourceName !== String(broker.nodeId)) {
-          results.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `no broker ${r.resourceName} here`, configs: [] });
+          results.push({
+            ...base,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `no broker ${r.resourceName} here`,
+            configs: [],
+          });
           continue;
         }
-        const configs = describeBrokerConfigs(broker, keys, Boolean(req.includeSynonyms), Boolean(req.includeDocumentation));
+        const configs = describeBrokerConfigs(
+          broker,
+          keys,
+          Boolean(req.includeSynonyms),
+          Boolean(req.includeDocumentation),
+        );
         results.push({ ...base, errorCode: 0, errorMessage: null, configs });
       } else {
         results.push({

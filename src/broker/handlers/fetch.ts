@@ -21,7 +21,11 @@ interface Wanted {
   out: Struct;
 }
 
-async function readAll(broker: Broker, wanted: Wanted[], responseMax: number): Promise<{ bytes: number; errors: boolean }> {
+async function readAll(
+  broker: Broker,
+  wanted: Wanted[],
+  responseMax: number,
+): Promise<{ bytes: number; errors: boolean }> {
   let bytes = 0;
   let errors = false;
   for (const w of wanted) {

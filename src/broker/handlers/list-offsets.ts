@@ -35,7 +35,8 @@ async function maxTimestamp(p: PartitionState): Promise<{ offset: bigint; timest
     return { offset: last ? last.offset : -1n, timestamp: header.maxTimestamp };
   }
   let best = { offset: -1n, timestamp: -1n };
-  for (const r of records) if (best.offset === -1n || r.timestamp > best.timestamp) best = { offset: r.offset, timestamp: r.timestamp };
+  for (const r of records)
+    if (best.offset === -1n || r.timestamp > best.timestamp) best = { offset: r.offset, timestamp: r.timestamp };
   return best;
 }
 
@@ -50,7 +51,14 @@ export const listOffsets: Handler = {
       const partitions: Struct[] = [];
       topics.push({ name: t.name, partitions });
       for (const rp of t.partitions as Struct[]) {
-        const out: Struct = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
+        const out: Struct = {
+          partitionIndex: rp.partitionIndex,
+          errorCode: 0,
+          timestamp: -1n,
+          offset: -1n,
+          leaderEpoch: -1,
+          oldStyleOffsets: [],
+        };
         partitions.push(out);
         const p = broker.partition(t.name, rp.partitionIndex);
         if (!p) {

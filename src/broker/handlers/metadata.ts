@@ -55,7 +55,9 @@ export const metadata: Handler = {
         }
         const t = await broker.topicOrAutoCreate(name, allowAuto);
         topics.push(
-          t ? describeTopic(t, broker.nodeId) : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] },
+          t
+            ? describeTopic(t, broker.nodeId)
+            : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] },
         );
       }
     }

@@ -32,7 +32,13 @@ export const produce: Handler = {
       responses.push({ name: td.name, partitionResponses });
       const topic = broker.topics.get(td.name);
       for (const pd of td.partitionData as Struct[]) {
-        const out: Struct = { index: pd.index, errorCode: 0, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
+        const out: Struct = {
+          index: pd.index,
+          errorCode: 0,
+          baseOffset: -1n,
+          logAppendTimeMs: -1n,
+          logStartOffset: -1n,
+        };
         partitionResponses.push(out);
         if (global !== 0) {
           out.errorCode = global;

@@ -30,7 +30,10 @@ export const createTopics: Handler = {
           for (const a of assigned) {
             const ids = a.brokerIds as number[];
             if (ids.length !== 1 || ids[0] !== broker.nodeId) {
-              throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `broker ids ${ids.join(',')} are not [${broker.nodeId}]`);
+              throw new KafkaError(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                `broker ids ${ids.join(',')} are not [${broker.nodeId}]`,
+              );
             }
           }
           if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
@@ -50,7 +53,11 @@ export const createTopics: Handler = {
           topicId: state.id || '00000000000000000000000000000000',
           errorCode: 0,
           errorMessage: null,
-          numPartitions: req.validateOnly ? (partitions === -1 ? broker.config.numPartitions : partitions) : state.partitions.length,
+          numPartitions: req.validateOnly
+            ? partitions === -1
+              ? broker.config.numPartitions
+              : partitions
+            : state.partitions.length,
           replicationFactor: 1,
           configs: describeTopicConfigs(broker, state.configs, null, false, false).map((c) => ({
             name: c.name,
@@ -62,7 +69,8 @@ export const createTopics: Handler = {
         });
       } catch (e) {
         const err = errorOf(e);
-        if (err.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) log.error('create topic failed', { topic: name, error: e });
+        if (err.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR)
+          log.error('create topic failed', { topic: name, error: e });
         topics.push({ name, ...err, configs: null });
       }
     }
