@@ -1,0 +1,397 @@
+/**
+ * The client's view of a cluster: bootstrap, the metadata cache (brokers; topics → partitions → leader,
+ * replicas, ISR, offline replicas) and a pool of connections per broker node id.
+ *
+ * Metadata is refreshed on demand: `refreshMetadata()` coalesces concurrent callers into one Metadata request,
+ * and users of the cache call `markStale()` when a broker answers NOT_LEADER_OR_FOLLOWER,
+ * UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE or another retriable error, or a connection drops.
+ * Connections are pooled per (node id, pool name): the consumer keeps its group-coordinator traffic on its own
+ * connection so heartbeats are not queued behind long-poll fetches (Kafka answers a connection in order).
+ */
+import type { Struct } from '../protocol/codec/schema.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/messages/index.js';
+import type { Logger } from '../util/logger.js';
+import { type BrokerAddress, formatAddress, parseBrokers } from './brokers.js';
+import { Connection, type RequestOptions } from './connection.js';
+import { errorFor, NetworkError } from './errors.js';
+import { backoff, type RetryOptions, sleep } from './retry.js';
+
+export interface ClusterOptions {
+  /** Bootstrap brokers: "host:port,host:port" or a list (port defaults to 9092). */
+  brokers: string | readonly string[];
+  clientId?: string;
+  /** TCP connect + ApiVersions handshake. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Metadata older than this is refreshed before use. Default 5 min. */
+  metadataMaxAgeMs?: number;
+  /** Ask the broker to create unknown topics on metadata requests (broker's `auto.create.topics.enable`). */
+  allowAutoTopicCreation?: boolean;
+  retry?: RetryOptions;
+  /** Per-API caps on the version used, e.g. `{ [ApiKey.Fetch]: 11 }`. */
+  maxVersions?: Readonly<Partial<Record<number, number>>>;
+  logger?: Logger;
+}
+
+export interface BrokerInfo {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  /** -1 when there is no leader. */
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+  /** The partition's error in the last metadata (e.g. LEADER_NOT_AVAILABLE), 0 if none. */
+  errorCode: number;
+}
+
+export interface TopicInfo {
+  name: string;
+  topicId: string;
+  isInternal: boolean;
+  /** Indexed by partition number. */
+  partitions: PartitionInfo[];
+}
+
+const noopLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return noopLogger;
+  },
+};
+
+export class Cluster {
+  readonly clientId: string;
+  readonly logger: Logger;
+  readonly retry: RetryOptions;
+  readonly requestTimeoutMs: number;
+  brokers = new Map<number, BrokerInfo>();
+  topics = new Map<string, TopicInfo>();
+  /** Topic-level errors of the last metadata answer for topics that are not (yet) usable. */
+  topicErrors = new Map<string, number>();
+  clusterId: string | null = null;
+  controllerId = -1;
+
+  private readonly bootstrap: BrokerAddress[];
+  private readonly connectTimeoutMs: number;
+  private readonly metadataMaxAgeMs: number;
+  private readonly allowAutoTopicCreation: boolean;
+  private readonly maxVersions: Readonly<Partial<Record<number, number>>>;
+  private readonly pool = new Map<string, Promise<Connection>>();
+  /** Connections made to bootstrap addresses before node ids were known. */
+  private readonly bootstrapConns = new Map<string, Promise<Connection>>();
+  /** Topics the users of this cluster care about; refreshed together. */
+  private readonly interest = new Set<string>();
+  private allTopics = false;
+  private lastRefresh = 0;
+  private stale = true;
+  private refreshing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(opts: ClusterOptions) {
+    this.bootstrap = parseBrokers(opts.brokers);
+    this.clientId = opts.clientId ?? 'kstream';
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.metadataMaxAgeMs = opts.metadataMaxAgeMs ?? 300_000;
+    this.allowAutoTopicCreation = opts.allowAutoTopicCreation ?? false;
+    this.retry = opts.retry ?? {};
+    this.maxVersions = opts.maxVersions ?? {};
+    this.logger = opts.logger ?? noopLogger;
+  }
+
+  /** Bootstrap: fetch the broker list (and metadata of topics of interest). */
+  async connect(): Promise<void> {
+    await this.refreshMetadata();
+  }
+
+  /** Mark the metadata stale: the next `ensureFresh()` refreshes it. */
+  markStale(): void {
+    this.stale = true;
+  }
+
+  /** Add topics to those kept in the cache (refreshed with every metadata request). */
+  addTopics(topics: Iterable<string>): void {
+    for (const t of topics) {
+      if (!this.interest.has(t)) {
+        this.interest.add(t);
+        if (!this.topics.has(t)) this.stale = true;
+      }
+    }
+  }
+
+  removeTopics(topics: Iterable<string>): void {
+    for (const t of topics) this.interest.delete(t);
+  }
+
+  /** Keep metadata of every topic (listing / regex subscriptions). */
+  trackAllTopics(on = true): void {
+    if (on && !this.allTopics) this.stale = true;
+    this.allTopics = on;
+  }
+
+  /** Refresh if marked stale or older than metadataMaxAgeMs. */
+  async ensureFresh(): Promise<void> {
+    if (this.stale || Date.now() - this.lastRefresh > this.metadataMaxAgeMs) await this.refreshMetadata();
+  }
+
+  /**
+   * One Metadata request (concurrent callers share it) for the topics of interest, or every topic when
+   * tracking all. Retries retriable failures with backoff, trying other brokers.
+   */
+  refreshMetadata(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = this.doRefresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /** Metadata for specific topics (added to the interest set); unknown topics are absent from the result. */
+  async metadataFor(topics: readonly string[], opts: { refresh?: boolean } = {}): Promise<Map<string, TopicInfo>> {
+    this.addTopics(topics);
+    if (opts.refresh || topics.some((t) => !this.topics.has(t))) await this.refreshMetadata();
+    else await this.ensureFresh();
+    const out = new Map<string, TopicInfo>();
+    for (const t of topics) {
+      const info = this.topics.get(t);
+      if (info) out.set(t, info);
+    }
+    return out;
+  }
+
+  /** Leader node of a partition, or -1. */
+  leaderFor(topic: string, partition: number): number {
+    return this.topics.get(topic)?.partitions[partition]?.leader ?? -1;
+  }
+
+  partitionCount(topic: string): number {
+    return this.topics.get(topic)?.partitions.length ?? 0;
+  }
+
+  /** A pooled connection to a broker by node id (connecting if needed). */
+  connection(nodeId: number, poolName = 'default'): Promise<Connection> {
+    if (this.closed) return Promise.reject(new NetworkError('client', 'the client is closed'));
+    const key = `${nodeId}/${poolName}`;
+    const existing = this.pool.get(key);
+    if (existing) return existing;
+    const broker = this.brokers.get(nodeId);
+    if (!broker) {
+      this.stale = true;
+      return Promise.reject(
+        new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `broker ${nodeId} is not in the cluster metadata`),
+      );
+    }
+    const p = this.open(broker.host, broker.port, nodeId);
+    this.track(key, p);
+    return p;
+  }
+
+  /** Any usable connection: an open one if there is one, else a known broker, else a bootstrap address. */
+  async anyConnection(): Promise<Connection> {
+    if (this.closed) throw new NetworkError('client', 'the client is closed');
+    for (const p of [...this.pool.values(), ...this.bootstrapConns.values()]) {
+      const c = await p.catch(() => null);
+      if (c && !c.closed) return c;
+    }
+    const errors: string[] = [];
+    const nodes = [...this.brokers.values()].sort(() => Math.random() - 0.5);
+    for (const b of nodes) {
+      try {
+        return await this.connection(b.nodeId);
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    for (const a of this.bootstrap) {
+      const key = formatAddress(a);
+      try {
+        let p = this.bootstrapConns.get(key);
+        if (!p) {
+          p = this.open(a.host, a.port, -1);
+          this.bootstrapConns.set(key, p);
+          p.then(
+            (c) => c.onClose(() => this.bootstrapConns.delete(key)),
+            () => this.bootstrapConns.delete(key),
+          );
+        }
+        return await p;
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    throw new NetworkError(
+      this.bootstrap.map(formatAddress).join(','),
+      `could not reach any broker (${[...new Set(errors)].join('; ')})`,
+    );
+  }
+
+  /** Send a request to a node (by id, or 'any'); a network failure marks metadata stale. */
+  async request(nodeId: number | 'any', apiKey: number, body: Struct, opts?: RequestOptions): Promise<Struct> {
+    const conn = nodeId === 'any' ? await this.anyConnection() : await this.connection(nodeId);
+    try {
+      return await conn.request(apiKey, body, opts);
+    } catch (e) {
+      if (e instanceof NetworkError) this.stale = true;
+      throw e;
+    }
+  }
+
+  /** The controller's node id (from metadata), refreshing once if unknown. */
+  async controller(): Promise<number> {
+    if (this.controllerId < 0 || !this.brokers.has(this.controllerId)) await this.refreshMetadata();
+    if (this.controllerId < 0) return [...this.brokers.keys()][0] ?? -1;
+    return this.controllerId;
+  }
+
+  /** Close every connection. Pending requests fail with a NetworkError. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.pool.values(), ...this.bootstrapConns.values()];
+    this.pool.clear();
+    this.bootstrapConns.clear();
+    await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => {})));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  private open(host: string, port: number, nodeId: number): Promise<Connection> {
+    return Connection.connect({
+      host,
+      port,
+      nodeId,
+      clientId: this.clientId,
+      connectTimeoutMs: this.connectTimeoutMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      maxVersions: this.maxVersions,
+    });
+  }
+
+  private track(key: string, p: Promise<Connection>): void {
+    this.pool.set(key, p);
+    p.then(
+      (c) =>
+        c.onClose(() => {
+          if (this.pool.get(key) === p) this.pool.delete(key);
+          if (!this.closed) this.stale = true;
+        }),
+      () => {
+        if (this.pool.get(key) === p) this.pool.delete(key);
+        this.stale = true;
+      },
+    );
+  }
+
+  private async doRefresh(): Promise<void> {
+    const retries = this.retry.retries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const conn = await this.anyConnection();
+        const topics = this.allTopics ? null : [...this.interest].map((name) => ({ name, topicId: ZERO_UUID }));
+        const body = await conn.request(ApiKey.Metadata, {
+          topics,
+          allowAutoTopicCreation: this.allowAutoTopicCreation,
+        });
+        this.apply(body, conn);
+        return;
+      } catch (e) {
+        if (attempt >= retries || !(e instanceof KafkaError && e.retriable) || this.closed) throw e;
+        this.logger.debug('metadata refresh failed, retrying', { error: (e as Error).message, attempt });
+        await sleep(backoff(attempt + 1, this.retry));
+      }
+    }
+  }
+
+  private apply(body: Struct, via: Connection): void {
+    const brokers = new Map<number, BrokerInfo>();
+    for (const b of body.brokers as Struct[]) {
+      brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null });
+    }
+    this.brokers = brokers;
+    this.clusterId = body.clusterId ?? null;
+    this.controllerId = body.controllerId ?? -1;
+    // A bootstrap connection to an address that is a known broker becomes that node's pooled connection.
+    if (via.nodeId < 0) {
+      for (const b of brokers.values()) {
+        const key = `${b.nodeId}/default`;
+        if (b.host === via.host && b.port === via.port && !this.pool.has(key) && !via.closed) {
+          this.track(key, Promise.resolve(via));
+        }
+      }
+    }
+    // Drop pooled connections to brokers that left the cluster.
+    for (const [key, p] of this.pool) {
+      const nodeId = Number(key.split('/')[0]);
+      if (!brokers.has(nodeId)) {
+        this.pool.delete(key);
+        p.then((c) => c.close()).catch(() => {});
+      }
+    }
+    const seen = new Set<string>();
+    for (const t of body.topics as Struct[]) {
+      const name = t.name as string;
+      if (!name) continue;
+      seen.add(name);
+      if (t.errorCode !== 0 && (t.partitions as Struct[]).length === 0) {
+        this.topicErrors.set(name, t.errorCode);
+        this.topics.delete(name);
+        continue;
+      }
+      this.topicErrors.delete(name);
+      const partitions: PartitionInfo[] = [];
+      for (const p of t.partitions as Struct[]) {
+        partitions[p.partitionIndex] = {
+          partition: p.partitionIndex,
+          leader: p.leaderId,
+          leaderEpoch: p.leaderEpoch,
+          replicas: p.replicaNodes,
+          isr: p.isrNodes,
+          offlineReplicas: p.offlineReplicas,
+          errorCode: p.errorCode,
+        };
+      }
+      // A partition missing from the answer is kept as leaderless rather than leaving a hole.
+      for (let i = 0; i < partitions.length; i++) {
+        partitions[i] ??= {
+          partition: i,
+          leader: -1,
+          leaderEpoch: -1,
+          replicas: [],
+          isr: [],
+          offlineReplicas: [],
+          errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+        };
+      }
+      this.topics.set(name, { name, topicId: t.topicId, isInternal: t.isInternal, partitions });
+    }
+    if (this.allTopics) {
+      for (const name of [...this.topics.keys()]) if (!seen.has(name)) this.topics.delete(name);
+    }
+    this.lastRefresh = Date.now();
+    this.stale = false;
+  }
+
+  /** Throw the error a topic had in the last metadata, if any (e.g. UNKNOWN_TOPIC_OR_PARTITION). */
+  topicError(topic: string): KafkaError | null {
+    const code = this.topicErrors.get(topic);
+    return code ? errorFor(code, `topic ${topic}`) : null;
+  }
+}
+
+export const ZERO_UUID = '00000000000000000000000000000000';

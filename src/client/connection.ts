@@ -1,0 +1,460 @@
+/**
+ * One TCP connection to one broker, shared by everything that talks to that broker.
+ *
+ * - Pipelining: any number of requests in flight; Kafka answers them in request order on a connection, so the
+ *   pending requests are a FIFO and each response's correlation id is checked against the head.
+ * - Timeouts: the connect (TCP + ApiVersions handshake) is bounded by `connectTimeoutMs`; every request by its
+ *   own timeout. A request that times out closes the connection (later responses could not be matched any more)
+ *   and every other pending request fails with a NetworkError, as in the Java client.
+ * - ApiVersions on connect: for each API the version used is the highest in both our definition's range (narrowed
+ *   by CLIENT_VERSION_LIMITS) and the broker's; `version(apiKey)` throws UNSUPPORTED_VERSION if there is none.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { Reader } from '../protocol/codec/reader.js';
+import { compile, parseVersions, type Struct } from '../protocol/codec/schema.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { API_BY_KEY, ApiKey } from '../protocol/messages/index.js';
+import { decodeResponse, encodeRequest } from '../protocol/wire.js';
+import { VERSION } from '../version.js';
+import { NetworkError, RequestTimeoutError } from './errors.js';
+
+export interface VersionRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * Versions this client can use where it is narrower than the codec's definitions: Produce needs RecordBatch v2
+ * (v3+), Fetch v4+ (our record decoding), Metadata v1+ (v0 has no "no topics" form), ListOffsets v1+ (v0 is the
+ * old offsets-array form), OffsetFetch v1+ (v0 reads ZooKeeper offsets).
+ */
+export const CLIENT_VERSION_LIMITS: Readonly<Partial<Record<number, VersionRange>>> = {
+  [ApiKey.Produce]: { min: 3, max: 9 },
+  [ApiKey.Fetch]: { min: 4, max: 12 },
+  [ApiKey.Metadata]: { min: 1, max: 12 },
+  [ApiKey.ListOffsets]: { min: 1, max: 7 },
+  [ApiKey.OffsetFetch]: { min: 1, max: 8 },
+};
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  /** Broker node id if known (-1 for a bootstrap address). */
+  nodeId?: number;
+  clientId?: string;
+  /** TCP connect plus the ApiVersions handshake. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Default timeout of a request. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Per-API caps on the version used, e.g. `{ [ApiKey.Fetch]: 11 }`. */
+  maxVersions?: Readonly<Partial<Record<number, number>>>;
+}
+
+export interface RequestOptions {
+  /** Use this version instead of the negotiated one. */
+  version?: number;
+  /** Overrides the connection's request timeout (a long-poll Fetch adds its max wait). */
+  timeoutMs?: number;
+  /** false for a request the broker does not answer (Produce with acks=0). */
+  expectResponse?: boolean;
+}
+
+interface Pending {
+  correlationId: number;
+  apiKey: number;
+  version: number;
+  resolve: (body: Struct) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | null;
+  /** Custom decoder (the ApiVersions fallback). */
+  decode?: (frame: Buffer) => Struct;
+}
+
+/** Largest response frame accepted: above this the stream is considered corrupt. */
+const MAX_FRAME = 1024 * 1024 * 1024;
+
+function apiName(key: number): string {
+  return API_BY_KEY.get(key)?.name ?? `api ${key}`;
+}
+
+/** The intersection of what the codec defines, the client limits and the broker's range; null if empty. */
+export function pickVersion(
+  apiKey: number,
+  broker: VersionRange | undefined,
+  cap?: number,
+): { version: number | null; ours: VersionRange } {
+  const spec = API_BY_KEY.get(apiKey);
+  if (!spec) return { version: null, ours: { min: 1, max: 0 } };
+  const defined = parseVersions(spec.request.validVersions);
+  const limit = CLIENT_VERSION_LIMITS[apiKey];
+  let min = defined.min;
+  let max = defined.max;
+  if (limit) {
+    min = Math.max(min, limit.min);
+    max = Math.min(max, limit.max);
+  }
+  if (cap !== undefined) max = Math.min(max, cap);
+  const ours = { min, max };
+  if (!broker) return { version: null, ours };
+  const hi = Math.min(max, broker.max);
+  const lo = Math.max(min, broker.min);
+  return { version: hi >= lo ? hi : null, ours };
+}
+
+export class Connection {
+  readonly host: string;
+  readonly port: number;
+  readonly nodeId: number;
+  readonly address: string;
+  /** The broker's version range per api key, from ApiVersions. */
+  readonly brokerVersions = new Map<number, VersionRange>();
+
+  private readonly socket: Socket;
+  private readonly clientId: string;
+  private readonly requestTimeoutMs: number;
+  private readonly maxVersions: Readonly<Partial<Record<number, number>>>;
+  private readonly negotiated = new Map<number, number | null>();
+  private nextCorrelationId = 1;
+  private pending: Pending[] = [];
+  private pendingHead = 0;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private frameSize = -1;
+  private closedError: Error | null = null;
+  private closeListeners: ((err: Error) => void)[] = [];
+
+  private constructor(socket: Socket, opts: ConnectionOptions) {
+    this.socket = socket;
+    this.host = opts.host;
+    this.port = opts.port;
+    this.nodeId = opts.nodeId ?? -1;
+    this.address = `${opts.host}:${opts.port}`;
+    this.clientId = opts.clientId ?? 'kstream';
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.maxVersions = opts.maxVersions ?? {};
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (e) => this.fail(new NetworkError(this.address, describeSocketError(e), { cause: e })));
+    socket.on('close', () => this.fail(new NetworkError(this.address, 'connection closed by the broker')));
+  }
+
+  /** Open a connection and negotiate versions. Rejects with a NetworkError / RequestTimeoutError, never hangs. */
+  static async connect(opts: ConnectionOptions): Promise<Connection> {
+    const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    const address = `${opts.host}:${opts.port}`;
+    const deadline = Date.now() + connectTimeoutMs;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = netConnect({ host: opts.host, port: opts.port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new NetworkError(address, `could not connect within ${connectTimeoutMs} ms`));
+      }, connectTimeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(timer);
+        s.destroy();
+        reject(new NetworkError(address, describeSocketError(e), { cause: e }));
+      });
+    });
+    const conn = new Connection(socket, opts);
+    try {
+      await conn.handshake(Math.max(1, deadline - Date.now()), connectTimeoutMs);
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+    return conn;
+  }
+
+  get closed(): boolean {
+    return this.closedError !== null;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /** Called once when the connection closes (with the reason). */
+  onClose(listener: (err: Error) => void): void {
+    if (this.closedError) listener(this.closedError);
+    else this.closeListeners.push(listener);
+  }
+
+  /** The version negotiated for an API; throws UNSUPPORTED_VERSION when broker and client share none. */
+  version(apiKey: number): number {
+    let v = this.negotiated.get(apiKey);
+    if (v === undefined) {
+      v = pickVersion(apiKey, this.brokerVersions.get(apiKey), this.maxVersions[apiKey]).version;
+      this.negotiated.set(apiKey, v);
+    }
+    if (v === null) {
+      const { ours } = pickVersion(apiKey, undefined, this.maxVersions[apiKey]);
+      const b = this.brokerVersions.get(apiKey);
+      const theirs = b ? `${b.min}-${b.max}` : 'not offered';
+      throw new KafkaError(
+        ErrorCode.UNSUPPORTED_VERSION,
+        `broker ${this.address} does not support ${apiName(apiKey)} in a version this client speaks ` +
+          `(broker: ${theirs}, client: ${ours.min}-${ours.max})`,
+      );
+    }
+    return v;
+  }
+
+  /** Whether the broker supports an API (optionally at least `minVersion`) in a version we speak. */
+  supports(apiKey: number, minVersion = 0): boolean {
+    try {
+      return this.version(apiKey) >= minVersion;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Send a request; resolves with the decoded response body. */
+  request(apiKey: number, body: Struct, opts: RequestOptions = {}): Promise<Struct> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    let version: number;
+    try {
+      version = opts.version ?? this.version(apiKey);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.send(apiKey, version, body, opts);
+  }
+
+  close(): void {
+    if (!this.closedError) {
+      this.fail(new NetworkError(this.address, 'connection closed by the client'));
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  private send(
+    apiKey: number,
+    version: number,
+    body: Struct,
+    opts: RequestOptions,
+    decode?: (frame: Buffer) => Struct,
+  ): Promise<Struct> {
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
+    let frame: Buffer[];
+    try {
+      frame = encodeRequest({ apiKey, apiVersion: version, correlationId, clientId: this.clientId }, body);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const expectResponse = opts.expectResponse ?? true;
+    const s = this.socket;
+    s.cork();
+    for (const b of frame) s.write(b);
+    process.nextTick(() => s.uncork());
+    if (!expectResponse) return Promise.resolve({});
+    return new Promise<Struct>((resolve, reject) => {
+      const p: Pending = { correlationId, apiKey, version, resolve, reject, timer: null };
+      if (decode) p.decode = decode;
+      const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
+      p.timer = setTimeout(() => {
+        p.timer = null;
+        const err = new RequestTimeoutError(
+          this.address,
+          `no response to ${apiName(apiKey)} v${version} within ${timeoutMs} ms`,
+        );
+        this.fail(new NetworkError(this.address, `connection closed after a ${apiName(apiKey)} request timed out`), {
+          p,
+          err,
+        });
+      }, timeoutMs);
+      this.pending.push(p);
+    });
+  }
+
+  private async handshake(timeoutMs: number, connectTimeoutMs: number): Promise<void> {
+    const ours = parseVersions(API_BY_KEY.get(ApiKey.ApiVersions)!.request.validVersions);
+    let version = ours.max;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const body = await this.send(
+        ApiKey.ApiVersions,
+        version,
+        { clientSoftwareName: 'kstream', clientSoftwareVersion: VERSION },
+        { timeoutMs },
+        (frame) => decodeApiVersions(frame, version),
+      ).catch((e: unknown) => {
+        if (e instanceof RequestTimeoutError) {
+          throw new RequestTimeoutError(
+            this.address,
+            `no answer to ApiVersions within ${connectTimeoutMs} ms (is this a Kafka broker?)`,
+          );
+        }
+        throw e;
+      });
+      const errorCode = body.errorCode as number;
+      const keys = body.apiKeys as { apiKey: number; minVersion: number; maxVersion: number }[];
+      if (errorCode === ErrorCode.UNSUPPORTED_VERSION && attempt === 0) {
+        // The broker answered in v0 with its own ApiVersions range: retry with the highest both support.
+        const theirs = keys.find((k) => k.apiKey === ApiKey.ApiVersions);
+        version = Math.min(ours.max, theirs?.maxVersion ?? 0);
+        continue;
+      }
+      if (errorCode !== 0) throw new KafkaError(errorCode, `ApiVersions from ${this.address}`);
+      for (const k of keys) this.brokerVersions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });
+      return;
+    }
+    throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `ApiVersions negotiation with ${this.address} failed`);
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d);
+    this.buffered += d.length;
+    for (;;) {
+      if (this.frameSize < 0) {
+        if (this.buffered < 4) return;
+        this.frameSize = this.peekInt32();
+        if (this.frameSize < 4 || this.frameSize > MAX_FRAME) {
+          this.fail(new NetworkError(this.address, `invalid response frame size ${this.frameSize}`));
+          return;
+        }
+      }
+      if (this.buffered < 4 + this.frameSize) return;
+      const frame = this.take(4 + this.frameSize).subarray(4);
+      this.frameSize = -1;
+      this.onFrame(frame);
+      if (this.closedError) return;
+    }
+  }
+
+  private peekInt32(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    const b = Buffer.allocUnsafe(4);
+    let n = 0;
+    for (const c of this.chunks) {
+      const k = Math.min(4 - n, c.length);
+      c.copy(b, n, 0, k);
+      n += k;
+      if (n === 4) break;
+    }
+    return b.readInt32BE(0);
+  }
+
+  /** Remove and return the first `n` buffered bytes (a view when they lie in one chunk). */
+  private take(n: number): Buffer {
+    this.buffered -= n;
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(n - off, c.length);
+      c.copy(out, off, 0, k);
+      off += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    return out;
+  }
+
+  private onFrame(frame: Buffer): void {
+    const p = this.pending[this.pendingHead];
+    const correlationId = frame.length >= 4 ? frame.readInt32BE(0) : -1;
+    if (!p || p.correlationId !== correlationId) {
+      this.fail(
+        new NetworkError(
+          this.address,
+          `response correlation id ${correlationId} does not match the oldest request (${p?.correlationId ?? 'none'})`,
+        ),
+      );
+      return;
+    }
+    this.pending[this.pendingHead] = undefined as unknown as Pending;
+    this.pendingHead++;
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+    if (p.timer) clearTimeout(p.timer);
+    let body: Struct;
+    try {
+      if (p.decode) body = p.decode(frame);
+      else {
+        const r = decodeResponse(p.apiKey, p.version, frame);
+        if (r.error) {
+          p.reject(
+            new KafkaError(
+              ErrorCode.CORRUPT_MESSAGE,
+              `malformed ${apiName(p.apiKey)} v${p.version} response from ${this.address}: ${r.error}`,
+            ),
+          );
+          return;
+        }
+        body = r.body;
+      }
+    } catch (e) {
+      p.reject(e as Error);
+      return;
+    }
+    p.resolve(body);
+  }
+
+  private fail(err: Error, timedOut?: { p: Pending; err: Error }): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    this.socket.destroy();
+    const pending = this.pending.slice(this.pendingHead);
+    this.pending = [];
+    this.pendingHead = 0;
+    this.chunks = [];
+    this.buffered = 0;
+    for (const p of pending) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(timedOut && p === timedOut.p ? timedOut.err : err);
+    }
+    const listeners = this.closeListeners;
+    this.closeListeners = [];
+    for (const l of listeners) l(err);
+  }
+}
+
+/**
+ * ApiVersions response decoding: a broker that does not support our request version answers in v0 with
+ * UNSUPPORTED_VERSION (the error code comes first in every version, right after the v0 header).
+ */
+function decodeApiVersions(frame: Buffer, version: number): Struct {
+  const def = API_BY_KEY.get(ApiKey.ApiVersions)!.response;
+  const errorCode = frame.length >= 6 ? frame.readInt16BE(4) : 0;
+  const v = errorCode === ErrorCode.UNSUPPORTED_VERSION ? 0 : version;
+  const r = new Reader(frame, 4);
+  const body = compile(def, v).decode(r);
+  if (r.bad) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `malformed ApiVersions v${v} response: ${r.reason}`);
+  return body;
+}
+
+function describeSocketError(e: Error): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is a broker running there?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `host not found (${code})`;
+    case 'ECONNRESET':
+      return 'connection reset by the broker';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `host unreachable (${code})`;
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    default:
+      return code ? `${e.message}` : e.message;
+  }
+}

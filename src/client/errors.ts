@@ -1,0 +1,47 @@
+/**
+ * Client-side errors. Everything the client throws for a protocol or network problem is a KafkaError (with the
+ * protocol error code), so callers test `err.code` / `err.retriable` in one way:
+ *   NetworkError       NETWORK_EXCEPTION  (retriable): could not connect, connection lost mid-request
+ *   RequestTimeoutError REQUEST_TIMED_OUT (retriable): no response within the request timeout
+ * Per-item failures (one topic of a CreateTopics, one partition of a Produce) carry the broker's code.
+ */
+import { ErrorCode, errorInfo, KafkaError } from '../protocol/errors.js';
+
+export { ErrorCode, KafkaError } from '../protocol/errors.js';
+
+export class NetworkError extends KafkaError {
+  /** host:port of the broker. */
+  readonly broker: string;
+  constructor(broker: string, detail: string, options?: { cause?: unknown }) {
+    super(ErrorCode.NETWORK_EXCEPTION, `${broker}: ${detail}`);
+    this.name = 'NetworkError';
+    this.broker = broker;
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+export class RequestTimeoutError extends KafkaError {
+  readonly broker: string;
+  constructor(broker: string, detail: string) {
+    super(ErrorCode.REQUEST_TIMED_OUT, `${broker}: ${detail}`);
+    this.name = 'RequestTimeoutError';
+    this.broker = broker;
+  }
+}
+
+/** A KafkaError for a non-zero code, with context ("orders/3", "group billing") and the broker's message. */
+export function errorFor(code: number, context: string, brokerMessage?: string | null): KafkaError {
+  const info = errorInfo(code);
+  const detail = brokerMessage ? `${context}: ${brokerMessage}` : `${context}: ${info.message}`;
+  return new KafkaError(code, detail);
+}
+
+/** Whether an error is worth retrying (a retriable protocol code or a network problem). */
+export function isRetriable(e: unknown): boolean {
+  return e instanceof KafkaError && e.retriable;
+}
+
+/** The name of an error code, e.g. 'NOT_LEADER_OR_FOLLOWER'. */
+export function errorName(code: number): string {
+  return errorInfo(code).name;
+}
