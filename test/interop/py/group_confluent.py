@@ -77,16 +77,16 @@ elif mode == "share":
     deadline = time.time() + 90
     while len(seen) < count and time.time() < deadline:
         for i, c in enumerate(members):
-            m = c.poll(0.1)
-            if m is None or m.error():
-                continue
-            reads[i].append([m.partition(), m.offset()])
-            seen.add((m.partition(), m.offset()))
+            for m in c.consume(num_messages=500, timeout=0.05):
+                if m.error():
+                    continue
+                reads[i].append([m.partition(), m.offset()])
+                seen.add((m.partition(), m.offset()))
     # Let both settle on a final assignment.
     settle = time.time() + 3
     while time.time() < settle:
         for c in members:
-            c.poll(0.1)
+            c.consume(num_messages=500, timeout=0.05)
     assignments = [sorted(tp.partition for tp in c.assignment()) for c in members]
     for c in members:
         c.close()
