@@ -1,0 +1,806 @@
+/**
+ * The producer: records are appended to a per-partition queue of batches (RecordBatch v2 built incrementally
+ * with BatchBuilder: each record is encoded once, into the batch's buffer), and a sender drains ready batches
+ * into one Produce request per leader broker.
+ *
+ * A batch is ready when it is full (`batchSize`), has waited `lingerMs`, or on flush/close. Up to
+ * `maxInFlight` Produce requests are outstanding per broker (pipelined on its connection). A batch that fails
+ * with a retriable error (NOT_LEADER_OR_FOLLOWER, a lost connection, ...) is put back at the head of its
+ * partition's queue after a backoff and the metadata is refreshed; it fails for good after `retries`
+ * attempts or `deliveryTimeoutMs`. Like the Java client without idempotence, a retry with more than one
+ * request in flight can reorder batches of a partition: set `maxInFlight: 1` for strict order.
+ *
+ * Delivery reports: `send()` resolves with {topic, partition, offset, timestamp} once the broker acknowledged
+ * the record (acks=0: once written, with offset -1); `sendBatch()` resolves with one report per record.
+ */
+import type { Struct } from '../protocol/codec/schema.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { ApiKey } from '../protocol/messages/index.js';
+import { Compression } from '../protocol/records/batch.js';
+import { parseCompression } from '../protocol/records/compression.js';
+import { BatchBuilder, type RecordInput } from '../protocol/records/record.js';
+import { Cluster, type ClusterOptions } from './cluster.js';
+import { errorFor, NetworkError } from './errors.js';
+import { DefaultPartitioner, type Partitioner } from './partitioner.js';
+import { backoff } from './retry.js';
+
+export type Acks = 0 | 1 | -1 | 'all';
+export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+export interface ProducerOptions extends Omit<ClusterOptions, 'retry'> {
+  /** 0: no acknowledgement; 1: the leader appended; -1/'all': all in-sync replicas. Default 'all'. */
+  acks?: Acks;
+  /** How long a batch waits for more records before it is sent. Default 5 ms. */
+  lingerMs?: number;
+  /** Target size of a batch in bytes (uncompressed). Default 16,384 (Java's default). */
+  batchSize?: number;
+  /** Default 'none'. */
+  compression?: CompressionType | Compression;
+  /** gzip 1-9, zstd level; default the codec's Kafka default. */
+  compressionLevel?: number;
+  /** Produce requests in flight per broker. Default 5. */
+  maxInFlight?: number;
+  /** Retries of a failed batch (bounded by deliveryTimeoutMs). Default unlimited. */
+  retries?: number;
+  /** First retry backoff; doubles up to retryBackoffMaxMs. Default 100 ms / 1,000 ms. */
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /** A record not acknowledged within this time fails. Default 120 s. */
+  deliveryTimeoutMs?: number;
+  /** Largest Produce request (and record). Default 1 MiB. */
+  maxRequestSize?: number;
+  /** Bytes of records buffered before send() waits. Default 32 MiB. */
+  bufferMemory?: number;
+  /** How long send() waits for a topic's metadata (topic being created, unknown topic). Default 60 s. */
+  metadataTimeoutMs?: number;
+  /** Custom partitioner; returning -1 falls back to the default (murmur2 for keys, sticky for null keys). */
+  partitioner?: Partitioner;
+}
+
+export interface ProducerRecord {
+  topic: string;
+  /** Explicit partition; otherwise the partitioner decides. */
+  partition?: number;
+  key?: Buffer | string | null;
+  value?: Buffer | string | null;
+  headers?: ReadonlyArray<{ key: string; value?: Buffer | string | null }>;
+  /** Milliseconds since the epoch (create time); default: when send() was called. */
+  timestamp?: number | bigint | Date;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** -1 with acks=0. */
+  offset: bigint;
+  /** The record's timestamp, or the broker's log-append time for LogAppendTime topics. */
+  timestamp: bigint;
+}
+
+/** Receives the delivery reports of one send()/sendBatch() call. */
+class DeliveryGroup {
+  readonly results: RecordMetadata[];
+  private remaining: number;
+  private done = false;
+  constructor(
+    n: number,
+    private readonly resolve: (r: RecordMetadata[]) => void,
+    private readonly reject: (e: Error) => void,
+  ) {
+    this.results = new Array(n);
+    this.remaining = n;
+  }
+  deliver(index: number, md: RecordMetadata): void {
+    this.results[index] = md;
+    if (--this.remaining === 0 && !this.done) {
+      this.done = true;
+      this.resolve(this.results);
+    }
+  }
+  fail(e: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.reject(e);
+  }
+}
+
+interface Waiter {
+  group: DeliveryGroup;
+  index: number;
+}
+
+interface Pending {
+  record: ProducerRecord;
+  timestamp: number;
+  waiter: Waiter;
+  enqueuedAt: number;
+}
+
+class ProducerBatch {
+  readonly builder: BatchBuilder;
+  readonly waiters: Waiter[] = [];
+  readonly timestamps: number[] = [];
+  readonly createdAt = Date.now();
+  closed = false;
+  attempts = 0;
+  retryAt = 0;
+  buffer: Buffer | null = null;
+  constructor(
+    readonly queue: PartitionQueue,
+    readonly seq: number,
+    opts: { compression: Compression; compressionLevel: number | undefined },
+    capacity: number,
+  ) {
+    this.builder = new BatchBuilder(
+      opts.compressionLevel === undefined
+        ? { compression: opts.compression }
+        : { compression: opts.compression, compressionLevel: opts.compressionLevel },
+      capacity,
+    );
+  }
+  get size(): number {
+    return this.builder.sizeInBytes;
+  }
+}
+
+class PartitionQueue {
+  readonly batches: ProducerBatch[] = [];
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+}
+
+function toMillis(ts: number | bigint | Date | undefined): number {
+  if (ts === undefined) return Date.now();
+  if (ts instanceof Date) return ts.getTime();
+  return Number(ts);
+}
+
+function len(v: Buffer | string | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? v.length * 3 : v.length;
+}
+
+export class Producer {
+  readonly cluster: Cluster;
+  private readonly acks: number;
+  private readonly lingerMs: number;
+  private readonly batchSize: number;
+  private readonly compression: Compression;
+  private readonly compressionLevel: number | undefined;
+  private readonly maxInFlight: number;
+  private readonly retries: number;
+  private readonly retryBackoff: { initialBackoffMs: number; maxBackoffMs: number };
+  private readonly deliveryTimeoutMs: number;
+  private readonly maxRequestSize: number;
+  private readonly bufferMemory: number;
+  private readonly metadataTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly customPartitioner: Partitioner | undefined;
+  private readonly partitioner = new DefaultPartitioner();
+
+  private readonly queues = new Map<string, Map<number, PartitionQueue>>();
+  /** Records waiting for metadata or buffer space, in send order. */
+  private readonly backlog: Pending[] = [];
+  private backlogHead = 0;
+  private backlogRunning = false;
+  private readonly inFlight = new Map<number, number>();
+  /** Per broker: resolves when the previous request was written (keeps request order with async compression). */
+  private readonly sendChain = new Map<number, Promise<void>>();
+  private bufferedBytes = 0;
+  private outstanding = 0;
+  private seq = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
+  private draining = false;
+  private drainAgain = false;
+  private flushing = 0;
+  private idleWaiters: (() => void)[] = [];
+  private spaceWaiters: (() => void)[] = [];
+  private refreshing = false;
+  private closing = false;
+  private connected: Promise<void> | null = null;
+
+  constructor(opts: ProducerOptions) {
+    this.retries = opts.retries ?? Number.MAX_SAFE_INTEGER;
+    this.retryBackoff = { initialBackoffMs: opts.retryBackoffMs ?? 100, maxBackoffMs: opts.retryBackoffMaxMs ?? 1000 };
+    this.cluster = new Cluster({
+      ...opts,
+      allowAutoTopicCreation: opts.allowAutoTopicCreation ?? true,
+      retry: { retries: 3, ...this.retryBackoff },
+    });
+    const acks = opts.acks ?? 'all';
+    this.acks = acks === 'all' ? -1 : acks;
+    if (this.acks !== 0 && this.acks !== 1 && this.acks !== -1) {
+      throw new TypeError(`acks must be 0, 1, -1 or 'all', got ${String(acks)}`);
+    }
+    this.lingerMs = opts.lingerMs ?? 5;
+    this.batchSize = Math.max(1, opts.batchSize ?? 16_384);
+    const c = opts.compression ?? 'none';
+    this.compression = typeof c === 'number' ? c : parseCompression(c);
+    this.compressionLevel = opts.compressionLevel;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 5);
+    this.deliveryTimeoutMs = opts.deliveryTimeoutMs ?? 120_000;
+    this.maxRequestSize = opts.maxRequestSize ?? 1024 * 1024;
+    this.bufferMemory = opts.bufferMemory ?? 32 * 1024 * 1024;
+    this.metadataTimeoutMs = opts.metadataTimeoutMs ?? 60_000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.customPartitioner = opts.partitioner;
+  }
+
+  /** Connect to the cluster (optional: the first send connects). Rejects if no broker can be reached. */
+  connect(): Promise<void> {
+    this.connected ??= this.cluster.connect().catch((e) => {
+      this.connected = null;
+      throw e;
+    });
+    return this.connected;
+  }
+
+  /** Send one record; resolves with its delivery report. */
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      this.enqueue(record, { group: new DeliveryGroup(1, resolve, reject), index: 0 });
+    }).then((r) => r[0]!);
+  }
+
+  /** Send many records; resolves with a delivery report per record (in input order), or the first error. */
+  sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const group = new DeliveryGroup(records.length, resolve, reject);
+      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, { group, index: i });
+    });
+  }
+
+  /** Send every buffered record now and wait until all sent so far are acknowledged (or failed). */
+  async flush(): Promise<void> {
+    this.flushing++;
+    try {
+      this.drain();
+      while (this.outstanding > 0) {
+        await new Promise<void>((r) => this.idleWaiters.push(r));
+      }
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  /** Flush, then close the connections. Sends after close() are rejected. */
+  async close(): Promise<void> {
+    if (this.closing) {
+      await this.flush();
+      return;
+    }
+    this.closing = true;
+    try {
+      await this.flush();
+    } finally {
+      if (this.timer) clearTimeout(this.timer);
+      await this.cluster.close();
+    }
+  }
+
+  /** Records sent and not yet acknowledged or failed. */
+  get pendingRecords(): number {
+    return this.outstanding;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Appending
+
+  private enqueue(record: ProducerRecord, waiter: Waiter): void {
+    if (this.cluster.isClosed) {
+      waiter.group.fail(new KafkaError(ErrorCode.NETWORK_EXCEPTION, 'the producer is closed'));
+      return;
+    }
+    if (typeof record.topic !== 'string' || record.topic === '') {
+      waiter.group.fail(new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, 'a record needs a topic'));
+      return;
+    }
+    const approx = len(record.key) + len(record.value) + 64;
+    if (approx > this.maxRequestSize && this.estimate(record) > this.maxRequestSize) {
+      waiter.group.fail(
+        new KafkaError(
+          ErrorCode.MESSAGE_TOO_LARGE,
+          `a record of ~${this.estimate(record)} bytes exceeds maxRequestSize ${this.maxRequestSize}`,
+        ),
+      );
+      return;
+    }
+    this.outstanding++;
+    const pending: Pending = { record, timestamp: toMillis(record.timestamp), waiter, enqueuedAt: Date.now() };
+    if (this.backlog.length - this.backlogHead > 0 || !this.tryAppend(pending)) {
+      this.backlog.push(pending);
+      this.runBacklog();
+    }
+  }
+
+  private estimate(r: ProducerRecord): number {
+    let n = 64;
+    if (r.key) n += typeof r.key === 'string' ? Buffer.byteLength(r.key) : r.key.length;
+    if (r.value) n += typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+    for (const h of r.headers ?? []) {
+      n += Buffer.byteLength(h.key) + 10;
+      if (h.value) n += typeof h.value === 'string' ? Buffer.byteLength(h.value) : h.value.length;
+    }
+    return n;
+  }
+
+  /**
+   * Append to its partition's open batch if the topic's metadata is known and there is buffer space; false if
+   * the record must wait. Failures (bad partition) are reported to the waiter and count as handled.
+   */
+  private tryAppend(p: Pending): boolean {
+    if (this.bufferedBytes >= this.bufferMemory) return false;
+    const r = p.record;
+    const topic = this.cluster.topics.get(r.topic);
+    if (!topic || topic.partitions.length === 0) return false;
+    const count = topic.partitions.length;
+    let partition = r.partition ?? -1;
+    if (r.partition !== undefined) {
+      if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+        this.finishFailed(
+          p.waiter,
+          new KafkaError(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `partition ${r.partition} of topic ${r.topic} does not exist (it has ${count})`,
+          ),
+        );
+        return true;
+      }
+    } else {
+      const available = this.available(r.topic);
+      if (this.customPartitioner) {
+        partition = this.customPartitioner({
+          topic: r.topic,
+          key: r.key,
+          partitionCount: count,
+          availablePartitions: available,
+        });
+      }
+      if (partition < 0 || partition >= count) {
+        partition = this.partitioner.partition({
+          topic: r.topic,
+          key: r.key,
+          partitionCount: count,
+          availablePartitions: available,
+        });
+      }
+    }
+    const q = this.queue(r.topic, partition);
+    let batch: ProducerBatch | undefined = q.batches[q.batches.length - 1];
+    if (batch && !batch.closed && batch.builder.recordCount > 0 && batch.size + this.estimateFast(r) > this.batchSize) {
+      this.closeBatch(batch);
+      batch = undefined;
+    }
+    if (!batch || batch.closed) {
+      batch = new ProducerBatch(
+        q,
+        this.seq++,
+        { compression: this.compression, compressionLevel: this.compressionLevel },
+        Math.max(Math.min(this.batchSize, 1024 * 1024), this.estimateFast(r)) + 128,
+      );
+      q.batches.push(batch);
+      this.bufferedBytes += batch.size;
+      this.schedule(batch.createdAt + this.lingerMs);
+    }
+    const before = batch.size;
+    const input: RecordInput =
+      r.timestamp === undefined || typeof r.timestamp !== 'number'
+        ? { key: r.key, value: r.value, headers: r.headers, timestamp: p.timestamp }
+        : (r as RecordInput);
+    batch.builder.append(input);
+    batch.waiters.push(p.waiter);
+    batch.timestamps.push(p.timestamp);
+    this.bufferedBytes += batch.size - before;
+    if (batch.size >= this.batchSize) {
+      this.closeBatch(batch);
+      this.drainSoon();
+    }
+    return true;
+  }
+
+  private estimateFast(r: ProducerRecord): number {
+    let n = 24 + len(r.key) + len(r.value);
+    if (r.headers) for (const h of r.headers) n += h.key.length * 3 + len(h.value) + 4;
+    return n;
+  }
+
+  private available(topic: string): number[] {
+    const info = this.cluster.topics.get(topic);
+    if (!info) return [];
+    const out: number[] = [];
+    for (const p of info.partitions) if (p.leader >= 0) out.push(p.partition);
+    return out;
+  }
+
+  private queue(topic: string, partition: number): PartitionQueue {
+    let byPartition = this.queues.get(topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      this.queues.set(topic, byPartition);
+    }
+    let q = byPartition.get(partition);
+    if (!q) {
+      q = new PartitionQueue(topic, partition);
+      byPartition.set(partition, q);
+    }
+    return q;
+  }
+
+  private closeBatch(batch: ProducerBatch): void {
+    if (batch.closed) return;
+    batch.closed = true;
+    const q = batch.queue;
+    this.partitioner.onBatchClosed(q.topic, q.partition, this.cluster.partitionCount(q.topic), this.available(q.topic));
+  }
+
+  /** Process the backlog in order: wait for metadata (bounded by metadataTimeoutMs) or buffer space. */
+  private runBacklog(): void {
+    if (this.backlogRunning) return;
+    this.backlogRunning = true;
+    void this.backlogLoop().finally(() => {
+      this.backlogRunning = false;
+    });
+  }
+
+  private async backlogLoop(): Promise<void> {
+    while (this.backlogHead < this.backlog.length) {
+      const head = this.backlog[this.backlogHead]!;
+      if (this.tryAppend(head)) {
+        this.backlog[this.backlogHead] = undefined as unknown as Pending;
+        this.backlogHead++;
+        if (this.backlogHead === this.backlog.length) {
+          this.backlog.length = 0;
+          this.backlogHead = 0;
+        }
+        continue;
+      }
+      if (this.bufferedBytes >= this.bufferMemory) {
+        this.drainSoon();
+        await new Promise<void>((r) => this.spaceWaiters.push(r));
+        continue;
+      }
+      // The topic's metadata is missing: fetch it (the broker may auto-create the topic).
+      const topic = head.record.topic;
+      try {
+        if (!this.connected) await this.connect();
+        else await this.connected;
+        this.cluster.addTopics([topic]);
+        await this.cluster.refreshMetadata();
+      } catch (e) {
+        if (!(e instanceof KafkaError && e.retriable) || Date.now() - head.enqueuedAt > this.metadataTimeoutMs) {
+          this.failBacklogTopic(topic, e as Error);
+          continue;
+        }
+      }
+      if (this.cluster.topics.get(topic)?.partitions.length) continue;
+      const topicError = this.cluster.topicError(topic);
+      const waited = Date.now() - head.enqueuedAt;
+      if (
+        (topicError && !topicError.retriable) ||
+        waited > this.metadataTimeoutMs ||
+        (this.closing && this.cluster.isClosed)
+      ) {
+        const err =
+          topicError && !topicError.retriable
+            ? topicError
+            : new KafkaError(
+                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                `topic ${topic} not present in metadata after ${waited} ms` +
+                  (topicError ? ` (${topicError.message})` : ''),
+              );
+        this.failBacklogTopic(topic, err);
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(200, 20 + waited / 10)));
+    }
+  }
+
+  /** Fail every backlog entry of a topic (keeping the order of the others). */
+  private failBacklogTopic(topic: string, err: Error): void {
+    const keep: Pending[] = [];
+    for (let i = this.backlogHead; i < this.backlog.length; i++) {
+      const p = this.backlog[i]!;
+      if (p.record.topic === topic) this.finishFailed(p.waiter, err);
+      else keep.push(p);
+    }
+    this.backlog.length = 0;
+    this.backlogHead = 0;
+    this.backlog.push(...keep);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Sending
+
+  private schedule(at: number): void {
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.drain();
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  private drainSoon(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    setImmediate(() => this.drain());
+    this.draining = true;
+  }
+
+  /** Send every ready batch its leader has request capacity for; schedule the next wake-up. */
+  private drain(): void {
+    this.draining = true;
+    this.drainAgain = false;
+    try {
+      this.drainOnce();
+    } finally {
+      this.draining = false;
+    }
+    if (this.drainAgain) this.drainSoon();
+  }
+
+  private drainOnce(): void {
+    const now = Date.now();
+    const flushing = this.flushing > 0 || this.closing;
+    let nextWake = Number.POSITIVE_INFINITY;
+    let needMetadata = false;
+    const ready = new Map<number, ProducerBatch[]>();
+    for (const byPartition of this.queues.values()) {
+      for (const q of byPartition.values()) {
+        const head = q.batches[0];
+        if (!head) continue;
+        if (now - head.createdAt > this.deliveryTimeoutMs) {
+          this.expire(q, now);
+          continue;
+        }
+        if (head.retryAt > now) {
+          nextWake = Math.min(nextWake, head.retryAt);
+          continue;
+        }
+        const isReady = head.closed || flushing || now - head.createdAt >= this.lingerMs;
+        if (!isReady) {
+          nextWake = Math.min(nextWake, head.createdAt + this.lingerMs);
+          continue;
+        }
+        const leader = this.cluster.leaderFor(q.topic, q.partition);
+        if (leader < 0) {
+          needMetadata = true;
+          continue;
+        }
+        let list = ready.get(leader);
+        if (!list) {
+          list = [];
+          ready.set(leader, list);
+        }
+        list.push(head);
+      }
+    }
+    for (const [node, heads] of ready) {
+      let inFlight = this.inFlight.get(node) ?? 0;
+      let i = 0;
+      while (inFlight < this.maxInFlight && i < heads.length) {
+        const batches: ProducerBatch[] = [];
+        let bytes = 0;
+        while (i < heads.length) {
+          const b = heads[i]!;
+          if (batches.length > 0 && bytes + b.size > this.maxRequestSize) break;
+          batches.push(b);
+          bytes += b.size;
+          i++;
+        }
+        for (const b of batches) {
+          b.queue.batches.shift();
+          this.closeBatch(b);
+        }
+        inFlight++;
+        this.sendRequest(node, batches);
+      }
+      this.inFlight.set(node, inFlight);
+    }
+    if (needMetadata) this.refreshThenDrain();
+    if (Number.isFinite(nextWake)) this.schedule(nextWake);
+  }
+
+  private refreshThenDrain(): void {
+    if (this.refreshing || this.cluster.isClosed) return;
+    this.refreshing = true;
+    this.cluster.markStale();
+    void this.cluster
+      .refreshMetadata()
+      .catch(() => {})
+      .then(async () => {
+        await new Promise((r) => setTimeout(r, this.retryBackoff.initialBackoffMs));
+        this.refreshing = false;
+        this.drain();
+      });
+  }
+
+  private sendRequest(node: number, batches: ProducerBatch[]): void {
+    const builds = Promise.all(
+      batches.map((b) => {
+        if (!b.buffer) {
+          const built = this.compression === Compression.None ? b.builder.buildUncompressed() : b.builder.build();
+          return Promise.resolve(built).then((buf) => {
+            b.buffer = buf;
+            return buf;
+          });
+        }
+        return b.buffer;
+      }),
+    );
+    const previous = this.sendChain.get(node) ?? Promise.resolve();
+    const written = Promise.all([builds, previous, this.cluster.connection(node)]).then(([buffers, , conn]) => {
+      const topics = new Map<string, Struct[]>();
+      batches.forEach((b, i) => {
+        let parts = topics.get(b.queue.topic);
+        if (!parts) {
+          parts = [];
+          topics.set(b.queue.topic, parts);
+        }
+        parts.push({ index: b.queue.partition, records: buffers[i] });
+      });
+      const body = {
+        transactionalId: null,
+        acks: this.acks,
+        timeoutMs: this.requestTimeoutMs,
+        topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
+      };
+      return {
+        response: conn.request(ApiKey.Produce, body, {
+          expectResponse: this.acks !== 0,
+          timeoutMs: this.requestTimeoutMs + 5_000,
+        }),
+      };
+    });
+    this.sendChain.set(
+      node,
+      written.then(
+        () => {},
+        () => {},
+      ),
+    );
+    written
+      .then(({ response }) => response)
+      .then(
+        (res) => this.onResponse(node, batches, res),
+        (e: unknown) => this.onRequestError(node, batches, e as Error),
+      );
+  }
+
+  private requestDone(node: number): void {
+    this.inFlight.set(node, Math.max(0, (this.inFlight.get(node) ?? 1) - 1));
+    this.drainSoon();
+  }
+
+  private onResponse(node: number, batches: ProducerBatch[], res: Struct): void {
+    this.requestDone(node);
+    if (this.acks === 0) {
+      for (const b of batches) this.complete(b, -1n, -1n);
+      return;
+    }
+    const byKey = new Map<string, Struct>();
+    for (const t of res.responses as Struct[]) {
+      for (const p of t.partitionResponses as Struct[]) byKey.set(`${t.name}\0${p.index}`, p);
+    }
+    for (const b of batches) {
+      const p = byKey.get(`${b.queue.topic}\0${b.queue.partition}`);
+      if (!p) {
+        this.retryOrFail(
+          b,
+          new KafkaError(ErrorCode.NETWORK_EXCEPTION, `no answer for ${b.queue.topic}/${b.queue.partition}`),
+        );
+        continue;
+      }
+      if (p.errorCode === 0) {
+        this.complete(b, p.baseOffset as bigint, p.logAppendTimeMs as bigint);
+        continue;
+      }
+      const detail = p.errorMessage ?? (p.recordErrors as Struct[] | undefined)?.[0]?.batchIndexErrorMessage ?? null;
+      this.retryOrFail(b, errorFor(p.errorCode, `produce to ${b.queue.topic}/${b.queue.partition}`, detail));
+    }
+  }
+
+  private onRequestError(node: number, batches: ProducerBatch[], e: Error): void {
+    this.requestDone(node);
+    for (const b of batches) this.retryOrFail(b, e);
+  }
+
+  private retryOrFail(b: ProducerBatch, e: Error): void {
+    b.attempts++;
+    const retriable = e instanceof KafkaError && e.retriable;
+    const expired = Date.now() - b.createdAt > this.deliveryTimeoutMs;
+    if (!retriable || b.attempts > this.retries || expired || this.cluster.isClosed) {
+      const suffix = retriable && b.attempts > 1 ? ` (after ${b.attempts} attempts)` : '';
+      this.fail(b, suffix && e instanceof KafkaError ? new KafkaError(e.code, `${stripName(e)}${suffix}`) : e);
+      return;
+    }
+    this.cluster.markStale();
+    b.retryAt = Date.now() + backoff(b.attempts, this.retryBackoff);
+    // Back at the head of its queue, in creation order with the other batches being retried.
+    const q = b.queue.batches;
+    let i = 0;
+    while (i < q.length && q[i]!.seq < b.seq) i++;
+    q.splice(i, 0, b);
+    this.refreshThenDrain();
+    this.schedule(b.retryAt);
+  }
+
+  private expire(q: PartitionQueue, now: number): void {
+    while (q.batches.length > 0 && now - q.batches[0]!.createdAt > this.deliveryTimeoutMs) {
+      const b = q.batches.shift()!;
+      const leader = this.cluster.leaderFor(q.topic, q.partition);
+      this.fail(
+        b,
+        new KafkaError(
+          ErrorCode.REQUEST_TIMED_OUT,
+          `${b.waiters.length} record(s) for ${q.topic}/${q.partition} expired after ${now - b.createdAt} ms` +
+            (leader < 0 ? ' (no leader for the partition)' : ''),
+        ),
+      );
+    }
+  }
+
+  private complete(b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+    const topic = b.queue.topic;
+    const partition = b.queue.partition;
+    const useAppendTime = logAppendTime >= 0n;
+    const n = b.waiters.length;
+    for (let i = 0; i < n; i++) {
+      const w = b.waiters[i]!;
+      w.group.deliver(w.index, {
+        topic,
+        partition,
+        offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+        timestamp: useAppendTime ? logAppendTime : BigInt(b.timestamps[i]!),
+      });
+    }
+    this.release(b);
+  }
+
+  private fail(b: ProducerBatch, e: Error): void {
+    for (const w of b.waiters) w.group.fail(e);
+    this.release(b);
+  }
+
+  private finishFailed(w: Waiter, e: Error): void {
+    w.group.fail(e);
+    this.outstanding--;
+    this.checkIdle();
+  }
+
+  private release(b: ProducerBatch): void {
+    this.bufferedBytes -= b.size;
+    this.outstanding -= b.waiters.length;
+    if (this.spaceWaiters.length > 0 && this.bufferedBytes < this.bufferMemory) {
+      const ws = this.spaceWaiters;
+      this.spaceWaiters = [];
+      for (const w of ws) w();
+    }
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    if (this.outstanding === 0 && this.idleWaiters.length > 0) {
+      const ws = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of ws) w();
+    }
+  }
+}
+
+function stripName(e: KafkaError): string {
+  const i = e.message.indexOf(': ');
+  return i >= 0 ? e.message.slice(i + 2) : e.message;
+}
+
+export { NetworkError };
