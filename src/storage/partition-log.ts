@@ -7,7 +7,7 @@
  * Batches are stored exactly as received: only their header fields (base offset, leader epoch, and for
  * LogAppendTime the max timestamp) are rewritten by assignOffsets. Nothing here decodes records.
  */
-import { unlinkSync } from 'node:fs';
+import { renameSync, unlinkSync } from 'node:fs';
 import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -1182,6 +1182,61 @@ export class PartitionLog {
     await this.flush();
     await this.checkpoint();
     await Promise.all(waits);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Compaction (the log cleaner, cleaner.ts, decides what a cleaned segment holds)
+
+  /**
+   * Swap the closed segment at `baseOffset` for `cleanedPath`: a file in this directory, written and fsynced
+   * by the cleaner, holding a subset of the segment's batches at unchanged offsets. Crash-safe at every
+   * step: the old index files are removed first (a segment without them is re-indexed on open), then one
+   * rename replaces the .log atomically. False (cleaned file removed) when the segment is gone or active.
+   */
+  async replaceSegment(baseOffset: bigint, cleanedPath: string): Promise<boolean> {
+    const i = this.segments.findIndex((s) => s.baseOffset === baseOffset);
+    const old = this.segments[i];
+    if (this.closed || !old || i === this.segments.length - 1) {
+      await unlink(cleanedPath).catch(() => {});
+      return false;
+    }
+    old.retired = true; // no more index writes for the old contents
+    await old.indexWritesDone();
+    if (this.closed || this.segments[i] !== old) {
+      await unlink(cleanedPath).catch(() => {});
+      return false;
+    }
+    for (const p of [old.indexPath, old.timeIndexPath]) {
+      try {
+        unlinkSync(p);
+      } catch {
+        /* absent */
+      }
+    }
+    renameSync(cleanedPath, old.logPath);
+    await fsyncDir(this.dir);
+    let seg: Segment;
+    try {
+      seg = await Segment.open(this.dir, baseOffset);
+    } catch (e) {
+      if (this.closed || this.segments[i] !== old) return false;
+      throw e;
+    }
+    await seg.rebuild(this.cfg.indexIntervalBytes, false);
+    seg.finalizeTimeIndex();
+    if (this.closed || this.segments[i] !== old) {
+      // Retention removed the segment meanwhile (its retire() took the renamed file with it).
+      seg.closeSyncNow();
+      return false;
+    }
+    this.segments[i] = seg;
+    this._size += seg.size - old.size;
+    const li = this.loadedClosed.indexOf(old);
+    if (li >= 0) this.loadedClosed.splice(li, 1);
+    this.track(seg.writeIndexFiles(), 'index write');
+    this.touchLoaded(seg);
+    this.track(old.close(), 'close of a cleaned segment');
+    return true;
   }
 
   // ---------------------------------------------------------------------------------------------------------
