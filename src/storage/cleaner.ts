@@ -1,0 +1,303 @@
+/**
+ * Log compaction (`cleanup.policy=compact` or `compact,delete`): keep the newest record of every key.
+ *
+ * One cleaning pass over a partition log:
+ *  1. Read the log from its start to a snapshot of its end (through PartitionLog.read: whole batches only)
+ *     and map every key to the offset of its newest record — the active segment included, since a newer
+ *     record anywhere supersedes an older one.
+ *  2. Rewrite each closed segment that holds superseded records (never the active segment): batches whose
+ *     records all survive are copied byte for byte; batches with some survivors are re-encoded with the
+ *     survivors at their original offsets (offset deltas kept, so offsets never change — gaps are normal),
+ *     with the batch's compression codec; batches with none are dropped. Tombstones (null values) that are
+ *     the newest for their key are dropped too once their batch is older than `delete.retention.ms`, giving
+ *     consumers that long to see the delete. Records newer than `min.compaction.lag.ms` are never removed,
+ *     nor are records without a key, nor control (transaction marker) batches.
+ *  3. The cleaned segment is written to `<segment>.log.cleaned`, fsynced, and swapped in by
+ *     PartitionLog.replaceSegment (index files removed, then one atomic rename). A crash at any point leaves
+ *     either the old or the new segment, both valid; a stale `.cleaned` file is removed by the next pass.
+ *
+ * The {@link LogCleaner} runs passes in the background (`log.cleaner.backoff.ms`) for the logs it is given.
+ */
+import { open, readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writer } from '../protocol/codec/writer.js';
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_CONTROL,
+  ATTR_LOG_APPEND_TIME,
+  BATCH_HEADER_SIZE,
+  type BatchHeader,
+  type Compression,
+  LOG_OVERHEAD,
+  OFF,
+  readBatchHeader,
+  rewriteCrc,
+} from '../protocol/records/batch.js';
+import { compress } from '../protocol/records/compression.js';
+import { decodeBatch, type KafkaRecord, writeRecord } from '../protocol/records/record.js';
+import { type Logger, noopLogger } from './logger.js';
+import type { PartitionLog } from './partition-log.js';
+import { LOG_SUFFIX, segmentFileName } from './segment.js';
+
+export const CLEANED_SUFFIX = '.cleaned';
+
+/** Bytes read per step while scanning a log. */
+const READ_CHUNK = 8 * 1024 * 1024;
+
+export interface CleanStats {
+  /** Closed segments rewritten. */
+  segmentsCleaned: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  recordsRemoved: number;
+  tombstonesRemoved: number;
+  /** Tombstones kept because they are younger than delete.retention.ms (a later pass may remove them). */
+  tombstonesKept: number;
+}
+
+export interface CleanOptions {
+  nowMs?: number;
+  /** Override the log's delete.retention.ms / min.compaction.lag.ms. */
+  deleteRetentionMs?: number;
+  minCompactionLagMs?: number;
+  /** Test hook: called after the cleaned file of a segment is written, before it is swapped in. */
+  beforeSwap?: (baseOffset: bigint, cleanedPath: string) => Promise<void> | void;
+}
+
+interface ScannedBatch {
+  header: BatchHeader;
+  /** The batch's bytes (a view into a read buffer). */
+  bytes: Buffer;
+}
+
+function keyOf(k: Buffer): string {
+  return k.toString('latin1');
+}
+
+/** Every whole batch in [from, to), in order, read through the log's public read path. */
+async function* scan(log: PartitionLog, from: bigint, to: bigint): AsyncGenerator<ScannedBatch> {
+  let offset = from;
+  while (offset < to) {
+    const r = await log.read(offset, READ_CHUNK, to, true);
+    const buf = r.records;
+    if (!buf || buf.length === 0) return;
+    let pos = 0;
+    let next = offset;
+    while (pos + BATCH_HEADER_SIZE <= buf.length) {
+      const h = readBatchHeader(buf, pos);
+      if (!h || pos + h.size > buf.length) break;
+      const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+      if (last >= offset) yield { header: h, bytes: buf.subarray(pos, pos + h.size) };
+      next = last + 1n;
+      pos += h.size;
+    }
+    if (next <= offset) return;
+    offset = next;
+  }
+}
+
+/** Re-encode a batch with only `keep` of its records, offsets and header fields unchanged. */
+async function rebuildBatch(original: Buffer, h: BatchHeader, keep: KafkaRecord[]): Promise<Buffer> {
+  const w = new Writer(original.length);
+  const logAppend = (h.attributes & ATTR_LOG_APPEND_TIME) !== 0;
+  for (const r of keep) {
+    const tsDelta = logAppend ? 0n : r.timestamp - h.baseTimestamp;
+    writeRecord(w, { key: r.key, value: r.value, headers: r.headers }, Number(r.offset - h.baseOffset), tsDelta);
+  }
+  const codec = (h.attributes & ATTR_COMPRESSION_MASK) as Compression;
+  const body = await compress(codec, w.finish());
+  const out = Buffer.allocUnsafe(BATCH_HEADER_SIZE + body.length);
+  original.copy(out, 0, 0, BATCH_HEADER_SIZE);
+  body.copy(out, BATCH_HEADER_SIZE);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, OFF.batchLength);
+  out.writeInt32BE(keep.length, OFF.recordCount);
+  rewriteCrc(out, 0, out.length);
+  return out;
+}
+
+/** Remove `.cleaned` files left by a pass that crashed. */
+async function removeStaleCleaned(dir: string): Promise<void> {
+  for (const n of await readdir(dir)) {
+    if (n.endsWith(CLEANED_SUFFIX)) await unlink(join(dir, n)).catch(() => {});
+  }
+}
+
+async function writeFileSynced(path: string, chunks: Buffer[]): Promise<number> {
+  const fh = await open(path, 'w');
+  let size = 0;
+  try {
+    for (const c of chunks) {
+      await fh.write(c);
+      size += c.length;
+    }
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  return size;
+}
+
+/** One compaction pass over `log` (see the file comment). */
+export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Promise<CleanStats> {
+  const stats: CleanStats = {
+    segmentsCleaned: 0,
+    bytesBefore: 0,
+    bytesAfter: 0,
+    recordsRemoved: 0,
+    tombstonesRemoved: 0,
+    tombstonesKept: 0,
+  };
+  await removeStaleCleaned(log.dir);
+  const bases = log.segmentBaseOffsets;
+  if (bases.length < 2) return stats;
+  const now = opts.nowMs ?? Date.now();
+  const deleteRetention = opts.deleteRetentionMs ?? log.config.deleteRetentionMs;
+  const lag = opts.minCompactionLagMs ?? log.config.minCompactionLagMs;
+  const end = log.logEndOffset;
+  const start = log.logStartOffset;
+
+  // 1. Newest offset of every key.
+  const newest = new Map<string, bigint>();
+  for await (const b of scan(log, start, end)) {
+    if ((b.header.attributes & ATTR_CONTROL) !== 0) continue;
+    const { records } = await decodeBatch(b.bytes);
+    for (const r of records) if (r.key !== null) newest.set(keyOf(r.key), r.offset);
+  }
+
+  // 2-3. Rewrite the closed segments that hold something to remove.
+  for (let i = 0; i < bases.length - 1; i++) {
+    const base = bases[i] as bigint;
+    const next = bases[i + 1] as bigint;
+    if (next <= start) continue;
+    const out: Buffer[] = [];
+    let before = 0;
+    let removed = 0;
+    let tombstonesRemoved = 0;
+    let tombstonesKept = 0;
+    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
+    const from = base > start ? base : start;
+    for await (const b of scan(log, from, next)) {
+      const h = b.header;
+      if (h.baseOffset >= next) break;
+      before += b.bytes.length;
+      // Control batches, and batches younger than min.compaction.lag.ms, are kept as they are.
+      if ((h.attributes & ATTR_CONTROL) !== 0 || now - Number(h.maxTimestamp) < lag) {
+        out.push(b.bytes);
+        continue;
+      }
+      const { records } = await decodeBatch(b.bytes);
+      const tombstoneExpired = now - Number(h.maxTimestamp) > deleteRetention;
+      const keep: KafkaRecord[] = [];
+      for (const r of records) {
+        if (r.key === null) {
+          keep.push(r);
+          continue;
+        }
+        if (newest.get(keyOf(r.key)) !== r.offset) continue;
+        if (r.value === null) {
+          if (tombstoneExpired) {
+            tombstonesRemoved++;
+            continue;
+          }
+          tombstonesKept++;
+        }
+        keep.push(r);
+      }
+      removed += records.length - keep.length;
+      if (keep.length === records.length) out.push(b.bytes);
+      else if (keep.length > 0) out.push(await rebuildBatch(b.bytes, h, keep));
+    }
+    stats.tombstonesKept += tombstonesKept;
+    if (removed === 0) continue;
+    const cleanedPath = join(log.dir, segmentFileName(base, LOG_SUFFIX) + CLEANED_SUFFIX);
+    const after = await writeFileSynced(cleanedPath, out);
+    await opts.beforeSwap?.(base, cleanedPath);
+    if (!(await log.replaceSegment(base, cleanedPath))) continue;
+    stats.segmentsCleaned++;
+    stats.bytesBefore += before;
+    stats.bytesAfter += after;
+    stats.recordsRemoved += removed;
+    stats.tombstonesRemoved += tombstonesRemoved;
+  }
+  return stats;
+}
+
+export interface LogCleanerOptions {
+  /** log.cleaner.backoff.ms: pause between passes. */
+  backoffMs: number;
+}
+
+/**
+ * Runs compaction passes in the background over the logs `logs()` returns (those whose cleanup.policy
+ * includes compact). A log is cleaned again only when it grew or a kept tombstone may have expired.
+ */
+export class LogCleaner {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  /** Log end and segment count at the last pass, and whether that pass kept tombstones. */
+  private readonly seen = new WeakMap<PartitionLog, { end: bigint; segments: number; tombstones: boolean }>();
+  passes = 0;
+
+  constructor(
+    private readonly logs: () => Iterable<PartitionLog>,
+    private readonly opts: LogCleanerOptions,
+    private readonly logger: Logger = noopLogger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    const tick = (): void => {
+      this.timer = setTimeout(() => {
+        this.running = this.runOnce()
+          .then(() => {})
+          .catch((e: unknown) => this.logger.error(`log cleaner pass failed: ${(e as Error).message}`))
+          .finally(() => {
+            this.running = null;
+            if (!this.stopped) tick();
+          });
+      }, this.opts.backoffMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pass over every compacted log that changed since its last pass. */
+  async runOnce(nowMs?: number): Promise<Map<string, CleanStats>> {
+    const out = new Map<string, CleanStats>();
+    for (const log of this.logs()) {
+      if (this.stopped) break;
+      if (log.isClosed || !log.config.cleanupPolicy.includes('compact')) continue;
+      const last = this.seen.get(log);
+      if (last && last.end === log.logEndOffset && last.segments === log.segmentCount && !last.tombstones) continue;
+      const end = log.logEndOffset;
+      try {
+        const s = await cleanLog(log, nowMs === undefined ? {} : { nowMs });
+        this.seen.set(log, { end, segments: log.segmentCount, tombstones: s.tombstonesKept > 0 });
+        out.set(log.name, s);
+        if (s.segmentsCleaned > 0) {
+          this.logger.info(`Cleaned ${log.name}`, {
+            partition: log.name,
+            segments: s.segmentsCleaned,
+            bytesBefore: s.bytesBefore,
+            bytesAfter: s.bytesAfter,
+            recordsRemoved: s.recordsRemoved,
+            tombstonesRemoved: s.tombstonesRemoved,
+          });
+        }
+      } catch (e) {
+        if (log.isClosed) continue;
+        this.logger.error(`Cleaning ${log.name} failed: ${(e as Error).message}`, { partition: log.name });
+      }
+    }
+    this.passes++;
+    return out;
+  }
+}
