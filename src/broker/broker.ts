@@ -19,6 +19,7 @@ import { LocalStore } from '../cluster/local-store.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
 import { startCoordinator } from '../coordinator/offsets-topic.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { LogCleaner } from '../storage/cleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
 import { LogManager } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
@@ -72,6 +73,8 @@ export class Broker {
   readonly topics = new Map<string, TopicState>();
   /** Consumer groups and committed offsets (src/coordinator); null until loaded. */
   coordinator: GroupCoordinator | null = null;
+  /** Log compaction of topics with cleanup.policy=compact (src/storage/cleaner.ts). */
+  private cleaner: LogCleaner | null = null;
   readonly router: Router;
   clusterId = '';
   private server: Server | null = null;
@@ -124,9 +127,17 @@ export class Broker {
       this.logs.startRetention();
       // Group coordinator: creates/loads __consumer_offsets before clients can connect.
       this.coordinator = await startCoordinator(this, this.log);
+      // Log cleaner: compacts every log whose cleanup.policy includes compact (log.cleaner.* keys).
+      if ((this.config.props['log.cleaner.enable'] ?? 'true') !== 'false') {
+        const backoffMs = Number(this.config.props['log.cleaner.backoff.ms'] ?? 15000);
+        const logs = () => [...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.log));
+        this.cleaner = new LogCleaner(logs, { backoffMs }, this.log);
+        this.cleaner.start();
+      }
       await this.listen();
     } catch (e) {
       this.coordinator?.stop();
+      await this.cleaner?.stop();
       await this.logs?.closeAll().catch(() => {});
       this.releaseLock();
       throw e;
@@ -228,6 +239,7 @@ export class Broker {
     for (const c of this.connections) c.close();
     for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters) w();
     this.logs?.stopRetention();
+    await this.cleaner?.stop();
     await this.logs?.closeAll();
     this.releaseLock();
   }
