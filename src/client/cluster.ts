@@ -238,9 +238,17 @@ export class Cluster {
     );
   }
 
-  /** Send a request to a node (by id, or 'any'); a network failure marks metadata stale. */
-  async request(nodeId: number | 'any', apiKey: number, body: Struct, opts?: RequestOptions): Promise<Struct> {
-    const conn = nodeId === 'any' ? await this.anyConnection() : await this.connection(nodeId);
+  /**
+   * Send a request to a node (by id, or 'any'), on the connection pool `opts.pool` (default 'default'); a
+   * network failure marks metadata stale.
+   */
+  async request(
+    nodeId: number | 'any',
+    apiKey: number,
+    body: Struct,
+    opts?: RequestOptions & { pool?: string },
+  ): Promise<Struct> {
+    const conn = nodeId === 'any' ? await this.anyConnection() : await this.connection(nodeId, opts?.pool);
     try {
       return await conn.request(apiKey, body, opts);
     } catch (e) {
@@ -385,6 +393,12 @@ export class Cluster {
     }
     this.lastRefresh = Date.now();
     this.stale = false;
+  }
+
+  /** Add (or update) a broker learned outside Metadata, e.g. a group coordinator from FindCoordinator. */
+  addBroker(b: BrokerInfo): void {
+    const known = this.brokers.get(b.nodeId);
+    if (!known || known.host !== b.host || known.port !== b.port) this.brokers.set(b.nodeId, b);
   }
 
   /** Throw the error a topic had in the last metadata, if any (e.g. UNKNOWN_TOPIC_OR_PARTITION). */
