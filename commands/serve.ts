@@ -1,8 +1,9 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { startBroker } from '../src/broker/run.js';
+import { BaseCommand, CliError, EXIT_USAGE } from '../src/cli/base.js';
 import { isLogLevel } from '../src/util/logger.js';
 
-export default class Serve extends Command {
+export default class Serve extends BaseCommand {
   static override summary = 'Start a kstream broker node.';
   static override description =
     `Starts a Kafka-compatible broker. Without --etcd it runs alone: an embedded single node that keeps
@@ -36,22 +37,19 @@ Configuration uses Kafka's key names in a properties file (--config); flags over
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
     if (!isLogLevel(flags['log-level']))
-      this.error(`unknown --log-level ${flags['log-level']}: use debug, info, warn or error`, { exit: 2 });
-    let broker: Awaited<ReturnType<typeof startBroker>>;
-    try {
-      broker = await startBroker({
-        dataDir: flags['data-dir'],
-        host: flags.host,
-        port: flags.port,
-        advertisedHost: flags['advertised-host'],
-        advertisedPort: flags['advertised-port'],
-        nodeId: flags['node-id'],
-        configFile: flags.config,
-        logLevel: flags['log-level'],
-      });
-    } catch (e) {
-      this.error((e as Error).message, { exit: 1 });
-    }
+      throw new CliError(`unknown --log-level ${flags['log-level']}: use debug, info, warn or error`, EXIT_USAGE);
+    const broker = await startBroker({
+      dataDir: flags['data-dir'],
+      host: flags.host,
+      port: flags.port,
+      advertisedHost: flags['advertised-host'],
+      advertisedPort: flags['advertised-port'],
+      nodeId: flags['node-id'],
+      configFile: flags.config,
+      logLevel: flags['log-level'],
+    }).catch((e: Error) => {
+      throw new CliError(e.message);
+    });
     this.log(`${broker.describe()}`);
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
