@@ -14,7 +14,7 @@ import { ApiKey } from '../protocol/messages/index.js';
 import type { Logger } from '../util/logger.js';
 import { type BrokerAddress, formatAddress, parseBrokers } from './brokers.js';
 import { Connection, type RequestOptions } from './connection.js';
-import { errorFor, NetworkError } from './errors.js';
+import { detailOf, errorFor, NetworkError } from './errors.js';
 import { backoff, type RetryOptions, sleep } from './retry.js';
 
 export interface ClusterOptions {
@@ -212,7 +212,7 @@ export class Cluster {
       try {
         return await this.connection(b.nodeId);
       } catch (e) {
-        errors.push((e as Error).message);
+        errors.push(detailOf(e));
       }
     }
     for (const a of this.bootstrap) {
@@ -229,12 +229,13 @@ export class Cluster {
         }
         return await p;
       } catch (e) {
-        errors.push((e as Error).message);
+        errors.push(detailOf(e));
       }
     }
     throw new NetworkError(
       this.bootstrap.map(formatAddress).join(','),
-      `could not reach any broker (${[...new Set(errors)].join('; ')})`,
+      `could not reach any broker: ${[...new Set(errors)].join('; ')}`,
+      { bare: true },
     );
   }
 

@@ -226,9 +226,10 @@ export class Connection {
     return this.send(apiKey, version, body, opts);
   }
 
+  /** Close: requests in flight fail; bytes already written (acks=0 produce) are still flushed to the broker. */
   close(): void {
     if (!this.closedError) {
-      this.fail(new NetworkError(this.address, 'connection closed by the client'));
+      this.fail(new NetworkError(this.address, 'connection closed by the client'), undefined, true);
     }
   }
 
@@ -252,9 +253,20 @@ export class Connection {
     const expectResponse = opts.expectResponse ?? true;
     const s = this.socket;
     s.cork();
-    for (const b of frame) s.write(b);
+    for (let i = 0; i < frame.length - 1; i++) s.write(frame[i]!);
+    if (!expectResponse) {
+      // No answer will come: resolve once the bytes are handed to the OS.
+      const written = new Promise<Struct>((resolve, reject) => {
+        s.write(frame[frame.length - 1]!, (err) => {
+          if (err) reject(new NetworkError(this.address, `write failed: ${err.message}`, { cause: err }));
+          else resolve({});
+        });
+      });
+      process.nextTick(() => s.uncork());
+      return written;
+    }
+    s.write(frame[frame.length - 1]!);
     process.nextTick(() => s.uncork());
-    if (!expectResponse) return Promise.resolve({});
     return new Promise<Struct>((resolve, reject) => {
       const p: Pending = { correlationId, apiKey, version, resolve, reject, timer: null };
       if (decode) p.decode = decode;
@@ -406,10 +418,15 @@ export class Connection {
     p.resolve(body);
   }
 
-  private fail(err: Error, timedOut?: { p: Pending; err: Error }): void {
+  private fail(err: Error, timedOut?: { p: Pending; err: Error }, graceful = false): void {
     if (this.closedError) return;
     this.closedError = err;
-    this.socket.destroy();
+    if (graceful) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
     const pending = this.pending.slice(this.pendingHead);
     this.pending = [];
     this.pendingHead = 0;

@@ -12,8 +12,9 @@ export { ErrorCode, KafkaError } from '../protocol/errors.js';
 export class NetworkError extends KafkaError {
   /** host:port of the broker. */
   readonly broker: string;
-  constructor(broker: string, detail: string, options?: { cause?: unknown }) {
-    super(ErrorCode.NETWORK_EXCEPTION, `${broker}: ${detail}`);
+  /** `detail` is prefixed with the broker's address unless `options.bare`. */
+  constructor(broker: string, detail: string, options?: { cause?: unknown; bare?: boolean }) {
+    super(ErrorCode.NETWORK_EXCEPTION, options?.bare ? detail : `${broker}: ${detail}`);
     this.name = 'NetworkError';
     this.broker = broker;
     if (options?.cause !== undefined) this.cause = options.cause;
@@ -39,6 +40,12 @@ export function errorFor(code: number, context: string, brokerMessage?: string |
 /** Whether an error is worth retrying (a retriable protocol code or a network problem). */
 export function isRetriable(e: unknown): boolean {
   return e instanceof KafkaError && e.retriable;
+}
+
+/** An error's message without the leading error name ("NETWORK_EXCEPTION: "). */
+export function detailOf(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return e instanceof KafkaError ? m.replace(/^[A-Z_]+(?:_\d+)?: /, '') : m;
 }
 
 /** The name of an error code, e.g. 'NOT_LEADER_OR_FOLLOWER'. */
