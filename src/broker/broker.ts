@@ -352,6 +352,52 @@ export class Broker {
     this.log.info('deleted topic', { topic: name });
   }
 
+  /** Grow a topic to `count` partitions (CreatePartitions). Partitions are never removed. */
+  async addPartitions(name: string, count: number, validateOnly = false): Promise<void> {
+    const t = this.topics.get(name);
+    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+    if (!Number.isInteger(count) || count <= t.partitions.length) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `topic ${name} has ${t.partitions.length} partitions; the new count ${count} must be larger`,
+      );
+    }
+    if (count > 100000) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `at most 100000 partitions, got ${count}`);
+    if (validateOnly) return;
+    const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
+    this.store.put(`topics/${name}`, { ...stored, partitions: count });
+    for (let i = t.partitions.length; i < count; i++) {
+      const log = await this.logs.getOrCreate(name, i, t.logConfig);
+      t.partitions.push({ topic: name, index: i, log, leaderEpoch: 0, waiters: new Set() });
+    }
+    this.log.info('added partitions', { topic: name, partitions: count });
+  }
+
+  /**
+   * Replace a topic's config overrides (AlterConfigs semantics; IncrementalAlterConfigs computes the new
+   * set first). Validates every key and value before changing anything.
+   */
+  setTopicConfigs(name: string, configs: Record<string, string>, validateOnly = false): void {
+    const t = this.topics.get(name);
+    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+    let logConfig: LogConfig;
+    try {
+      logConfig = this.topicLogConfig(configs);
+    } catch (e) {
+      throw new KafkaError(ErrorCode.INVALID_CONFIG, (e as Error).message);
+    }
+    if (t.internal && !(configs['cleanup.policy'] ?? '').includes('compact')) {
+      throw new KafkaError(ErrorCode.INVALID_CONFIG, `${name} is internal and must stay compacted`);
+    }
+    if (validateOnly) return;
+    const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
+    this.store.put(`topics/${name}`, { ...stored, configs });
+    t.configs = configs;
+    t.logConfig = logConfig;
+    for (const p of t.partitions) p.log.setConfig(logConfig);
+    this.log.info('altered topic configs', { topic: name, configs: JSON.stringify(configs) });
+  }
+
   partition(topic: string, index: number): PartitionState | undefined {
     return this.topics.get(topic)?.partitions[index];
   }

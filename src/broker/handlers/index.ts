@@ -1,4 +1,5 @@
 import type { Handler } from '../router.js';
+import { alterConfigs, createPartitions, deleteRecords, incrementalAlterConfigs } from './admin.js';
 import { apiVersions } from './api-versions.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
@@ -20,6 +21,10 @@ export const allHandlers: Handler[] = [
   deleteTopics,
   describeConfigs,
   describeCluster,
+  createPartitions,
+  deleteRecords,
+  alterConfigs,
+  incrementalAlterConfigs,
   ...groupHandlers,
   ...offsetHandlers,
 ];
