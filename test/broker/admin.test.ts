@@ -122,4 +122,29 @@ describe('admin APIs', () => {
     assert.equal(cfg['retention.ms'], '604800000', 'deleted override falls back to the default');
     assert.equal(cfg['cleanup.policy'], 'delete,compact');
   });
+
+  test('DescribeCluster v0/v1 and DescribeConfigs for the broker', async () => {
+    const c = await RawClient.connect(broker.port);
+    try {
+      for (const v of [0, 1]) {
+        const r = await c.request(ApiKey.DescribeCluster, v, {
+          includeClusterAuthorizedOperations: false,
+          endpointType: 1,
+        });
+        assert.equal(r.errorCode, 0);
+        assert.equal(r.controllerId, 1);
+        assert.deepEqual(
+          r.brokers.map((b: { brokerId: number; host: string; port: number }) => [b.brokerId, b.host, b.port]),
+          [[1, '127.0.0.1', broker.port]],
+        );
+        assert.match(r.clusterId, /^[A-Za-z0-9_-]{22}$/);
+      }
+    } finally {
+      c.close();
+    }
+    const cfg = await admin.describeConfigs({ resources: [{ type: 4, name: '1' }], includeSynonyms: false });
+    const entries = cfg.resources[0]?.configEntries ?? [];
+    assert.equal(entries.find((e) => e.configName === 'num.partitions')?.configValue, '1');
+    assert.equal(entries.find((e) => e.configName === 'num.partitions')?.isDefault, true);
+  });
 });
