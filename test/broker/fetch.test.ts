@@ -121,6 +121,19 @@ describe('fetch and list offsets', () => {
     );
   });
 
+  test('pipelined requests on one connection are answered in request order', async () => {
+    const order: string[] = [];
+    const slow = fetchReq('poll', [{ partition: 0, offset: 1n }], { maxWaitMs: 400, minBytes: 1 }).then(() =>
+      order.push('fetch'),
+    );
+    const fast = c
+      .request(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' })
+      .then(() => order.push('apiVersions'));
+    const md = c.request(ApiKey.Metadata, 1, { topics: null }).then(() => order.push('metadata'));
+    await Promise.all([slow, fast, md]);
+    assert.deepEqual(order, ['fetch', 'apiVersions', 'metadata']);
+  });
+
   test('min_bytes not reached: the fetch waits max_wait_ms and returns what there is', async () => {
     const r = await fetchReq('poll', [{ partition: 0, offset: 1n }], { maxWaitMs: 300, minBytes: 1 });
     const p = r.responses[0].partitions[0];
