@@ -1,0 +1,85 @@
+/** The etcd implementation of the metadata store, with the `etcd3` client. Keys are namespaced by cluster id. */
+import { type Election, Etcd3, type Lease, type Namespace } from 'etcd3';
+import type { Logger } from '../util/logger.js';
+import type { KeyValue, MetadataStore, WatchEvent } from './metadata-store.js';
+
+export class EtcdStore implements MetadataStore {
+  private readonly client: Etcd3;
+  private readonly ns: Namespace;
+  private lease: Lease | null = null;
+  private elections: Election[] = [];
+  private campaigns: { resign(): Promise<void> }[] = [];
+
+  constructor(
+    endpoints: string[],
+    clusterId: string,
+    private readonly log: Logger,
+  ) {
+    this.client = new Etcd3({ hosts: endpoints, dialTimeout: 3000 });
+    this.ns = this.client.namespace(`/kstream/${clusterId}/`);
+  }
+
+  async get(key: string): Promise<KeyValue | null> {
+    const r = await this.ns.get(key).exec();
+    const kv = r.kvs[0];
+    return kv ? { key, value: kv.value.toString(), modRevision: Number(kv.mod_revision) } : null;
+  }
+
+  async list(prefix: string): Promise<KeyValue[]> {
+    const r = await this.ns.getAll().prefix(prefix).exec();
+    return r.kvs.map((kv) => ({
+      key: kv.key.toString(),
+      value: kv.value.toString(),
+      modRevision: Number(kv.mod_revision),
+    }));
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    await this.ns.put(key).value(value).exec();
+  }
+
+  async compareAndSet(key: string, value: string, expected: number): Promise<boolean> {
+    const r = await this.ns.if(key, 'Mod', '==', expected).then(this.ns.put(key).value(value)).commit();
+    return r.succeeded;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.ns.delete().key(key).exec();
+  }
+
+  async putLeased(key: string, value: string, ttlSeconds: number): Promise<void> {
+    if (!this.lease) {
+      this.lease = this.ns.lease(ttlSeconds);
+      this.lease.on('lost', (err) => this.log.warn('etcd lease lost; re-registering', { error: err.message }));
+    }
+    await this.lease.put(key).value(value).exec();
+  }
+
+  async watch(prefix: string, onEvent: (e: WatchEvent) => void): Promise<() => Promise<void>> {
+    const w = await this.ns.watch().prefix(prefix).create();
+    w.on('put', (kv) => onEvent({ type: 'put', key: kv.key.toString(), value: kv.value.toString() }));
+    w.on('delete', (kv) => onEvent({ type: 'delete', key: kv.key.toString(), value: null }));
+    w.on('error', (e) => this.log.warn('etcd watch error', { prefix, error: e.message }));
+    return () => w.cancel();
+  }
+
+  async campaign(name: string, value: string, onElected: () => void): Promise<void> {
+    const election = this.ns.election(name, 5);
+    this.elections.push(election);
+    const c = election.campaign(value);
+    this.campaigns.push(c);
+    c.on('elected', onElected);
+    c.on('error', (e: Error) => this.log.warn('etcd election error', { election: name, error: e.message }));
+  }
+
+  async leader(name: string): Promise<string | null> {
+    const r = await this.ns.election(name).leader();
+    return r ?? null;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.campaigns) await c.resign().catch(() => {});
+    await this.lease?.revoke().catch(() => {});
+    this.client.close();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The cluster metadata store (DESIGN decision 4): key/value documents with revisions, compare-and-set,
+ * prefix watches, leases for liveness and an election for the controller. etcd implements it for clusters.
+ * Keys live under `/kstream/<cluster-id>/`: brokers/<id> (leased), controller, topics/<name>,
+ * partitions/<topic>/<p>.
+ */
+export interface KeyValue {
+  key: string;
+  value: string;
+  /** Revision of the last change to this key; 0 means "does not exist" in compare-and-set. */
+  modRevision: number;
+}
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  key: string;
+  value: string | null;
+}
+
+export interface MetadataStore {
+  get(key: string): Promise<KeyValue | null>;
+  list(prefix: string): Promise<KeyValue[]>;
+  put(key: string, value: string): Promise<void>;
+  /** Write `value` only if the key's modRevision is still `expected` (0: only if absent). */
+  compareAndSet(key: string, value: string, expected: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  /** Put a key that disappears when this process stops renewing its lease (failure detection). */
+  putLeased(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Call `onEvent` for every change under `prefix` from now on. Returns a function that stops watching. */
+  watch(prefix: string, onEvent: (e: WatchEvent) => void): Promise<() => Promise<void>>;
+  /** Campaign for leadership of `name`; `onElected` runs when this process wins. */
+  campaign(name: string, value: string, onElected: () => void): Promise<void>;
+  /** The current leader's value of election `name`, or null. */
+  leader(name: string): Promise<string | null>;
+  close(): Promise<void>;
+}
