@@ -258,10 +258,13 @@ export class Cluster {
     }
   }
 
-  /** The controller's node id (from metadata), refreshing once if unknown. */
+  /**
+   * The controller's node id (from metadata), refreshing once if unknown. A cluster that names no usable
+   * controller (Metadata v0, or an id that is not a broker) gets requests on its first broker.
+   */
   async controller(): Promise<number> {
     if (this.controllerId < 0 || !this.brokers.has(this.controllerId)) await this.refreshMetadata();
-    if (this.controllerId < 0) return [...this.brokers.keys()][0] ?? -1;
+    if (this.controllerId < 0 || !this.brokers.has(this.controllerId)) return [...this.brokers.keys()][0] ?? -1;
     return this.controllerId;
   }
 

@@ -289,7 +289,7 @@ export class Connection {
   private async handshake(timeoutMs: number, connectTimeoutMs: number): Promise<void> {
     const ours = parseVersions(API_BY_KEY.get(ApiKey.ApiVersions)!.request.validVersions);
     let version = ours.max;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt <= ours.max; attempt++) {
       const body = await this.send(
         ApiKey.ApiVersions,
         version,
@@ -307,10 +307,11 @@ export class Connection {
       });
       const errorCode = body.errorCode as number;
       const keys = body.apiKeys as { apiKey: number; minVersion: number; maxVersion: number }[];
-      if (errorCode === ErrorCode.UNSUPPORTED_VERSION && attempt === 0) {
-        // The broker answered in v0 with its own ApiVersions range: retry with the highest both support.
+      if (errorCode === ErrorCode.UNSUPPORTED_VERSION && version > 0) {
+        // The broker answered in v0 with its own ApiVersions range: retry with the highest both support. If
+        // that range could not be read (librdkafka's mock cluster encodes it oddly), step down one version.
         const theirs = keys.find((k) => k.apiKey === ApiKey.ApiVersions);
-        version = Math.min(ours.max, theirs?.maxVersion ?? 0);
+        version = Math.min(version - 1, theirs?.maxVersion ?? version - 1);
         continue;
       }
       if (errorCode !== 0) throw new KafkaError(errorCode, `ApiVersions from ${this.address}`);
@@ -452,7 +453,11 @@ function decodeApiVersions(frame: Buffer, version: number): Struct {
   const v = errorCode === ErrorCode.UNSUPPORTED_VERSION ? 0 : version;
   const r = new Reader(frame, 4);
   const body = compile(def, v).decode(r);
-  if (r.bad) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `malformed ApiVersions v${v} response: ${r.reason}`);
+  if (r.bad) {
+    // An UNSUPPORTED_VERSION answer we cannot read still tells us to try a lower version.
+    if (errorCode === ErrorCode.UNSUPPORTED_VERSION) return { errorCode, apiKeys: [] };
+    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `malformed ApiVersions v${v} response: ${r.reason}`);
+  }
   return body;
 }
 
