@@ -284,10 +284,11 @@ export class Consumer {
     return [...this.states.values()].filter((s) => s.paused).map((s) => ({ topic: s.topic, partition: s.partition }));
   }
 
-  /** The group's member id and generation (subscribe mode), for diagnostics. */
-  groupMetadata(): { memberId: string; generationId: number; protocol: string | null } | null {
-    return this.group
-      ? { memberId: this.group.memberId, generationId: this.group.generationId, protocol: this.group.protocolName }
+  /** This member's id, generation, the group's assignor and leader (subscribe mode), for diagnostics. */
+  groupMetadata(): { memberId: string; generationId: number; protocol: string | null; leaderId: string } | null {
+    const g = this.group;
+    return g
+      ? { memberId: g.memberId, generationId: g.generationId, protocol: g.protocolName, leaderId: g.leaderId }
       : null;
   }
 
