@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+// npm / development entry: the compiled CLI in dist/ (`npm run build`). The single executable (dist/kstream,
+// `npm run build:binary`) runs the same src/cli/main.ts from a bundle instead.
+import { runCli } from '../dist/src/cli/main.js';
 
-await execute({ dir: import.meta.url });
+await runCli({ dir: import.meta.url });

@@ -1,0 +1,18 @@
+/**
+ * Every kstream command, registered explicitly (oclif's `explicit` command discovery, see package.json
+ * `oclif.commands`). The single executable is one esbuild bundle with no commands directory to scan, so this
+ * map is how oclif finds commands there, and in development too, so both behave the same.
+ *
+ * Adding a command: create `commands/<topic>/<name>.ts` (default export: the command class) and add one line
+ * here, id = its path with ':' separators ('topic:list' for commands/topic/list.ts; users type "topic list").
+ * test/cli/commands-index.test.ts fails when a file in commands/ is missing from this map.
+ *
+ * Every command module is imported at start-up (also for `--help`), so keep heavy modules (ink, react,
+ * archiver, zstd-codec) out of top-level imports: `await import()` them inside `run()`.
+ */
+import type { Command } from '@oclif/core';
+import Serve from './serve.js';
+
+export const COMMANDS: Record<string, Command.Class> = {
+  serve: Serve,
+};
