@@ -147,6 +147,23 @@ export class Cluster {
     if (this.stale || Date.now() - this.lastRefresh > this.metadataMaxAgeMs) await this.refreshMetadata();
   }
 
+  /** Start a background refresh (errors ignored) if the metadata is stale or older than metadataMaxAgeMs. */
+  refreshIfOld(): void {
+    if (this.closed || this.refreshing) return;
+    if (this.stale || Date.now() - this.lastRefresh > this.metadataMaxAgeMs) {
+      this.refreshMetadata().catch(() => {});
+    }
+  }
+
+  /** Close one pooled connection (its pending requests fail); the next use reconnects. */
+  closeConnection(nodeId: number, poolName = 'default'): void {
+    const key = `${nodeId}/${poolName}`;
+    const p = this.pool.get(key);
+    if (!p) return;
+    this.pool.delete(key);
+    p.then((c) => c.close()).catch(() => {});
+  }
+
   /**
    * One Metadata request (concurrent callers share it) for the topics of interest, or every topic when
    * tracking all. Retries retriable failures with backoff, trying other brokers.

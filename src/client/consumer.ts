@@ -593,6 +593,7 @@ export class Consumer {
       );
       return;
     }
+    this.cluster.refreshIfOld();
     let needReset = false;
     let needMetadata = false;
     const byNode = new Map<number, PartitionState[]>();

@@ -132,7 +132,19 @@ export class GroupMember {
     if (this.stopped) return;
     this.stopped = true;
     this.wake?.();
-    await this.loop?.catch(() => {});
+    if (this.loop) {
+      // A JoinGroup can be pending for up to the rebalance timeout: give the loop a moment, then cut it off.
+      let timer: NodeJS.Timeout | undefined;
+      const cut = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          if (this.coordinator >= 0) this.cluster.closeConnection(this.coordinator, POOL);
+          resolve();
+        }, 2000);
+      });
+      await Promise.race([this.loop.catch(() => {}), cut]);
+      clearTimeout(timer);
+      await this.loop?.catch(() => {});
+    }
     if (this.owned.size > 0) {
       const all = this.assignment();
       this.owned.clear();

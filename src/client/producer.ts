@@ -551,6 +551,8 @@ export class Producer {
 
   private drainOnce(): void {
     const now = Date.now();
+    // Notice new partitions / moved leaders even without errors (metadataMaxAgeMs).
+    this.cluster.refreshIfOld();
     const flushing = this.flushing > 0 || this.closing;
     let nextWake = Number.POSITIVE_INFINITY;
     let needMetadata = false;

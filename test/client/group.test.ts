@@ -45,7 +45,7 @@ function startMember(opts: Partial<ConsumerOptions> & { groupId: string }, topic
     done: Promise.resolve(),
     error: null,
   };
-  m.consumer.subscribe(topics);
+  if (topics.length > 0) m.consumer.subscribe(topics);
   m.done = (async () => {
     try {
       for await (const r of m.consumer.records()) m.records.push(r);
@@ -189,6 +189,32 @@ describe('consumer groups of our consumers', () => {
     assert.equal(deleted?.error, null);
     assert.match(unknown?.error?.message ?? '', /GROUP_ID_NOT_FOUND/);
     assert.deepEqual(await admin.listConsumerGroupOffsets(groupId), []);
+  });
+
+  test('a pattern subscription takes matching topics, also ones created later; added partitions rebalance', async () => {
+    await admin.createTopics([
+      { topic: 're-a', numPartitions: 2 },
+      { topic: 'other', numPartitions: 1 },
+    ]);
+    const m = startMember({ groupId: 'g-pattern', metadataCheckMs: 300 }, []);
+    m.consumer.subscribe(/^re-/);
+    const owned = () => names(m.consumer.assignment());
+    await waitFor('re-a partitions', 10_000, () => owned().join() === 're-a/0,re-a/1');
+    await admin.createTopics([{ topic: 're-b', numPartitions: 1 }]);
+    await waitFor('re-b joins the subscription', 10_000, () => owned().join() === 're-a/0,re-a/1,re-b/0');
+    const p = new Producer({ brokers: gb.broker.bootstrap });
+    await p.send({ topic: 're-b', value: 'late' });
+    await p.send({ topic: 'other', value: 'not for us' });
+    await p.close();
+    await waitFor('the record of the new topic', 10_000, () => m.records.some((r) => r.value?.toString() === 'late'));
+    assert.ok(m.records.every((r) => r.topic.startsWith('re-')));
+    if (await admin.cluster.anyConnection().then((c) => c.supports(37))) {
+      await admin.createPartitions([{ topic: 're-b', count: 2 }]);
+      await waitFor('the added partition', 10_000, () => owned().includes('re-b/1'));
+    }
+    await m.consumer.close();
+    await m.done;
+    assert.equal(m.error, null);
   });
 
   test('assign mode with a group id commits with generation -1 and resumes from it', async () => {
