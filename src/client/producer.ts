@@ -20,7 +20,7 @@ import { Compression } from '../protocol/records/batch.js';
 import { parseCompression } from '../protocol/records/compression.js';
 import { BatchBuilder, type RecordInput } from '../protocol/records/record.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
-import { errorFor, NetworkError } from './errors.js';
+import { detailOf, errorFor } from './errors.js';
 import { DefaultPartitioner, type Partitioner } from './partitioner.js';
 import { backoff } from './retry.js';
 
@@ -723,7 +723,7 @@ export class Producer {
     const expired = Date.now() - b.createdAt > this.deliveryTimeoutMs;
     if (!retriable || b.attempts > this.retries || expired || this.cluster.isClosed) {
       const suffix = retriable && b.attempts > 1 ? ` (after ${b.attempts} attempts)` : '';
-      this.fail(b, suffix && e instanceof KafkaError ? new KafkaError(e.code, `${stripName(e)}${suffix}`) : e);
+      this.fail(b, suffix && e instanceof KafkaError ? new KafkaError(e.code, `${detailOf(e)}${suffix}`) : e);
       return;
     }
     this.cluster.markStale();
@@ -799,10 +799,3 @@ export class Producer {
     }
   }
 }
-
-function stripName(e: KafkaError): string {
-  const i = e.message.indexOf(': ');
-  return i >= 0 ? e.message.slice(i + 2) : e.message;
-}
-
-export { NetworkError };
