@@ -53,6 +53,11 @@ export interface CleanStats {
   tombstonesRemoved: number;
   /** Tombstones kept because they are younger than delete.retention.ms (a later pass may remove them). */
   tombstonesKept: number;
+  /**
+   * When a later pass may remove more without new segments (ms since the epoch): the first kept tombstone
+   * passes delete.retention.ms, or records kept for min.compaction.lag.ms pass it. Null if never.
+   */
+  revisitAtMs: number | null;
 }
 
 export interface CleanOptions {
@@ -146,6 +151,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     recordsRemoved: 0,
     tombstonesRemoved: 0,
     tombstonesKept: 0,
+    revisitAtMs: null,
   };
   await removeStaleCleaned(log.dir);
   const bases = log.segmentBaseOffsets;
@@ -155,6 +161,9 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
   const lag = opts.minCompactionLagMs ?? log.config.minCompactionLagMs;
   const end = log.logEndOffset;
   const start = log.logStartOffset;
+  const revisitAt = (ms: number): void => {
+    if (stats.revisitAtMs === null || ms < stats.revisitAtMs) stats.revisitAtMs = ms;
+  };
 
   // 1. Newest offset of every key.
   const newest = new Map<string, bigint>();
@@ -181,7 +190,12 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
       if (h.baseOffset >= next) break;
       before += b.bytes.length;
       // Control batches, and batches younger than min.compaction.lag.ms, are kept as they are.
-      if ((h.attributes & ATTR_CONTROL) !== 0 || now - Number(h.maxTimestamp) < lag) {
+      if ((h.attributes & ATTR_CONTROL) !== 0) {
+        out.push(b.bytes);
+        continue;
+      }
+      if (now - Number(h.maxTimestamp) < lag) {
+        revisitAt(Number(h.maxTimestamp) + lag);
         out.push(b.bytes);
         continue;
       }
@@ -200,6 +214,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
             continue;
           }
           tombstonesKept++;
+          revisitAt(Number(h.maxTimestamp) + deleteRetention + 1);
         }
         keep.push(r);
       }
@@ -229,14 +244,16 @@ export interface LogCleanerOptions {
 
 /**
  * Runs compaction passes in the background over the logs `logs()` returns (those whose cleanup.policy
- * includes compact). A log is cleaned again only when it grew or a kept tombstone may have expired.
+ * includes compact). A log is cleaned again only when a segment was closed (or removed) since its last pass,
+ * or a tombstone kept by that pass may now be removed: appends to the active segment alone never trigger a
+ * pass, so a busy compacted topic (like `__consumer_offsets`) is not re-read every backoff.
  */
 export class LogCleaner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  /** Log end and segment count at the last pass, and whether that pass kept tombstones. */
-  private readonly seen = new WeakMap<PartitionLog, { end: bigint; segments: number; tombstones: boolean }>();
+  /** Segments at the last pass and when that pass said a later one could remove more. */
+  private readonly seen = new WeakMap<PartitionLog, { segments: bigint[]; revisitAtMs: number | null }>();
   passes = 0;
 
   constructor(
@@ -275,12 +292,20 @@ export class LogCleaner {
     for (const log of this.logs()) {
       if (this.stopped) break;
       if (log.isClosed || !log.config.cleanupPolicy.includes('compact')) continue;
+      const now = nowMs ?? Date.now();
       const last = this.seen.get(log);
-      if (last && last.end === log.logEndOffset && last.segments === log.segmentCount && !last.tombstones) continue;
-      const end = log.logEndOffset;
+      const bases = log.segmentBaseOffsets;
+      if (
+        last &&
+        last.segments.length === bases.length &&
+        last.segments.every((b, i) => b === bases[i]) &&
+        (last.revisitAtMs === null || now < last.revisitAtMs)
+      ) {
+        continue;
+      }
       try {
-        const s = await cleanLog(log, nowMs === undefined ? {} : { nowMs });
-        this.seen.set(log, { end, segments: log.segmentCount, tombstones: s.tombstonesKept > 0 });
+        const s = await cleanLog(log, { nowMs: now });
+        this.seen.set(log, { segments: log.segmentBaseOffsets, revisitAtMs: s.revisitAtMs });
         out.set(log.name, s);
         if (s.segmentsCleaned > 0) {
           this.logger.info(`Cleaned ${log.name}`, {

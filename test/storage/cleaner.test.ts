@@ -177,6 +177,17 @@ describe('log cleaner', () => {
       await fill(log);
       const s = await cleanLog(log, { nowMs: Number(T0) + 10_000, minCompactionLagMs: 3_600_000 });
       assert.equal(s.recordsRemoved, 0);
+      assert.ok(
+        s.revisitAtMs !== null && s.revisitAtMs <= Number(T0) + 3_600_000 + 200,
+        'revisit when the lag has passed',
+      );
+      const tomb = await cleanLog(log, { nowMs: Number(T0) + 500 });
+      assert.equal(tomb.tombstonesKept, KEYS / 10);
+      assert.equal(
+        tomb.revisitAtMs,
+        Number(T0) + 100 + 1000 + 1,
+        'revisit when the tombstones pass delete.retention.ms',
+      );
       const plain = await PartitionLog.open(join(dir, 'p-0'), config({ segmentBytes: SEGMENT_BYTES }));
       await fill(plain);
       const cleaner = new LogCleaner(() => [log, plain], { backoffMs: 10 });
@@ -186,6 +197,12 @@ describe('log cleaner', () => {
       assert.ok((r.get('c-0')?.recordsRemoved ?? 0) > 0);
       const again = await cleaner.runOnce();
       assert.ok(!again.has('c-0'), 'unchanged log not cleaned again');
+      // The filler fills the active segment: this append rolls, closing it — a new closed segment, a pass.
+      await append(log, [{ key: 'key-3', value: 'small' }]);
+      const rolled = await cleaner.runOnce();
+      assert.equal(rolled.get('c-0')?.recordsRemoved, 1, 'a closed segment triggers a pass: the old key-3 goes');
+      await append(log, [{ key: 'key-5', value: 'small' }]);
+      assert.ok(!(await cleaner.runOnce()).has('c-0'), 'an append to the active segment alone does not trigger a pass');
       await log.close();
       await plain.close();
     } finally {
