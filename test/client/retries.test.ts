@@ -1,0 +1,218 @@
+/**
+ * Retries with metadata refresh, against two scripted brokers whose metadata we control: the leader of a
+ * partition moves after NOT_LEADER_OR_FOLLOWER, and the producer, consumer and admin client follow it; a
+ * non-retriable error fails at once; a dropped connection is retried.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { Admin } from '../../src/client/admin.js';
+import { Consumer } from '../../src/client/consumer.js';
+import { Producer } from '../../src/client/producer.js';
+import type { Struct } from '../../src/protocol/codec/schema.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/messages/index.js';
+import { buildBatch } from '../../src/protocol/records/record.js';
+import { apiVersionsBody, type FakeBroker, type FakeRequest, startFakeBroker } from './fake-broker.js';
+
+const RANGES: Record<number, [number, number]> = {
+  [ApiKey.ApiVersions]: [0, 3],
+  [ApiKey.Produce]: [3, 9],
+  [ApiKey.Fetch]: [4, 12],
+  [ApiKey.ListOffsets]: [1, 7],
+  [ApiKey.Metadata]: [1, 12],
+};
+
+let a: FakeBroker;
+let b: FakeBroker;
+let leader = 1;
+let log: string[] = [];
+let onProduce: (node: number, req: FakeRequest) => void;
+let onFetch: (node: number, req: FakeRequest) => void;
+let onListOffsets: (node: number, req: FakeRequest) => void;
+
+function metadata(): Struct {
+  return {
+    throttleTimeMs: 0,
+    brokers: [
+      { nodeId: 1, host: '127.0.0.1', port: a.port, rack: null },
+      { nodeId: 2, host: '127.0.0.1', port: b.port, rack: null },
+    ],
+    clusterId: 'fake',
+    controllerId: 1,
+    topics: [
+      {
+        errorCode: 0,
+        name: 't',
+        topicId: '00000000000000000000000000000000',
+        isInternal: false,
+        partitions: [
+          {
+            errorCode: 0,
+            partitionIndex: 0,
+            leaderId: leader,
+            leaderEpoch: leader,
+            replicaNodes: [1, 2],
+            isrNodes: [1, 2],
+            offlineReplicas: [],
+          },
+        ],
+        topicAuthorizedOperations: 0,
+      },
+    ],
+  };
+}
+
+function handler(node: number) {
+  return (req: FakeRequest) => {
+    switch (req.header.apiKey) {
+      case ApiKey.ApiVersions:
+        return req.reply(apiVersionsBody(RANGES));
+      case ApiKey.Metadata:
+        log.push(`metadata@${node}`);
+        return req.reply(metadata());
+      case ApiKey.Produce:
+        log.push(`produce@${node}`);
+        return onProduce(node, req);
+      case ApiKey.Fetch:
+        log.push(`fetch@${node}`);
+        return onFetch(node, req);
+      case ApiKey.ListOffsets:
+        log.push(`listoffsets@${node}`);
+        return onListOffsets(node, req);
+    }
+  };
+}
+
+function produceReply(req: FakeRequest, errorCode: number, baseOffset: bigint): void {
+  req.reply({
+    responses: [
+      {
+        name: 't',
+        partitionResponses: [{ index: 0, errorCode, baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n }],
+      },
+    ],
+    throttleTimeMs: 0,
+  });
+}
+
+describe('retries follow the partition leader', () => {
+  before(async () => {
+    a = await startFakeBroker(handler(1));
+    b = await startFakeBroker(handler(2));
+  });
+  after(async () => {
+    await a.close();
+    await b.close();
+  });
+  beforeEach(() => {
+    leader = 1;
+    log = [];
+  });
+
+  test('producer: NOT_LEADER_OR_FOLLOWER → metadata refresh → the new leader gets the batch', async () => {
+    onProduce = (node, req) => {
+      if (node === 1) {
+        leader = 2;
+        produceReply(req, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1n);
+      } else produceReply(req, 0, 42n);
+    };
+    const p = new Producer({ brokers: `127.0.0.1:${a.port}`, retryBackoffMs: 10 });
+    try {
+      const md = await p.send({ topic: 't', key: 'k', value: 'v' });
+      assert.deepEqual([md.partition, md.offset], [0, 42n]);
+      assert.deepEqual(
+        log.filter((l) => l.startsWith('produce')),
+        ['produce@1', 'produce@2'],
+      );
+      assert.ok(log.filter((l) => l.startsWith('metadata')).length >= 2, 'metadata was refreshed');
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('producer: a non-retriable error fails the records at once, without a retry', async () => {
+    onProduce = (_node, req) => produceReply(req, ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1n);
+    const p = new Producer({ brokers: `127.0.0.1:${a.port}`, retryBackoffMs: 10 });
+    try {
+      await assert.rejects(
+        p.sendBatch([
+          { topic: 't', value: '1' },
+          { topic: 't', value: '2' },
+        ]),
+        /^KafkaError: TOPIC_AUTHORIZATION_FAILED: produce to t\/0: /,
+      );
+      assert.equal(log.filter((l) => l.startsWith('produce')).length, 1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('producer: a connection dropped mid-request is retried; retries are bounded', async () => {
+    let drops = 1;
+    onProduce = (_node, req) => {
+      if (drops-- > 0) req.socket.destroy();
+      else produceReply(req, 0, 7n);
+    };
+    const p = new Producer({ brokers: `127.0.0.1:${a.port}`, retryBackoffMs: 10 });
+    assert.equal((await p.send({ topic: 't', value: 'x' })).offset, 7n);
+    await p.close();
+
+    onProduce = (_node, req) => produceReply(req, ErrorCode.NOT_ENOUGH_REPLICAS, -1n);
+    const q = new Producer({ brokers: `127.0.0.1:${a.port}`, retries: 2, retryBackoffMs: 10 });
+    await assert.rejects(q.send({ topic: 't', value: 'x' }), /NOT_ENOUGH_REPLICAS: .*\(after 3 attempts\)/);
+    await q.close();
+  });
+
+  test('consumer: a fetch answered NOT_LEADER_OR_FOLLOWER moves to the new leader', async () => {
+    const records = await buildBatch({
+      baseOffset: 5n,
+      records: [{ value: 'five' }, { value: 'six' }],
+    });
+    onFetch = (node, req) => {
+      const partition = (base: Struct) => ({
+        responses: [{ topic: 't', partitions: [{ partitionIndex: 0, ...base }] }],
+      });
+      if (node === 1) {
+        leader = 2;
+        req.reply(partition({ errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1n, records: null }));
+      } else {
+        const offset = (req.body?.topics as Struct[])[0]!.partitions[0].fetchOffset as bigint;
+        req.reply(partition({ errorCode: 0, highWatermark: 7n, records: offset <= 5n ? records : Buffer.alloc(0) }));
+      }
+    };
+    const c = new Consumer({ brokers: `127.0.0.1:${a.port}`, retry: { initialBackoffMs: 10 } });
+    c.assign([{ topic: 't', partition: 0, offset: 5 }]);
+    const got: string[] = [];
+    try {
+      for await (const r of c.records({ untilEnd: true })) got.push(`${r.offset}:${r.value}`);
+    } finally {
+      await c.close();
+    }
+    assert.deepEqual(got, ['5:five', '6:six']);
+    assert.ok(log.includes('fetch@1') && log.includes('fetch@2'));
+  });
+
+  test('admin: ListOffsets retried on the new leader', async () => {
+    onListOffsets = (node, req) => {
+      const body = (errorCode: number, offset: bigint) => ({
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode, timestamp: -1n, offset, leaderEpoch: 2 }] }],
+      });
+      if (node === 1) {
+        leader = 2;
+        req.reply(body(ErrorCode.NOT_LEADER_OR_FOLLOWER, -1n));
+      } else req.reply(body(0, 99n));
+    };
+    const admin = new Admin({ brokers: `127.0.0.1:${a.port}`, retry: { initialBackoffMs: 10 } });
+    try {
+      const [r] = await admin.listOffsets([{ topic: 't', partition: 0, spec: 'latest' }]);
+      assert.equal(r?.error, null);
+      assert.equal(r?.offset, 99n);
+      assert.deepEqual(
+        log.filter((l) => l.startsWith('listoffsets')),
+        ['listoffsets@1', 'listoffsets@2'],
+      );
+    } finally {
+      await admin.close();
+    }
+  });
+});
