@@ -176,7 +176,7 @@ describe('retries follow the partition leader', () => {
         leader = 2;
         req.reply(partition({ errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1n, records: null }));
       } else {
-        const offset = (req.body?.topics as Struct[])[0]!.partitions[0].fetchOffset as bigint;
+        const offset = (req.body!.topics as Struct[])[0]!.partitions[0].fetchOffset as bigint;
         req.reply(partition({ errorCode: 0, highWatermark: 7n, records: offset <= 5n ? records : Buffer.alloc(0) }));
       }
     };
