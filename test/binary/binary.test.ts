@@ -1,0 +1,182 @@
+/**
+ * The single executable (issue 7): dist/kstream copied alone into a temp dir and run with an empty environment
+ * (PATH and a temp HOME only), no node_modules, no repo. --version, --help and every command's --help; the
+ * first-run extraction (parallel runs, no HOME); `serve` on a free port with kcat producing and consuming zstd
+ * batches (the broker decodes one through zstd-codec's WebAssembly, loaded from the extracted bundle); SIGTERM
+ * stops it with exit 0.
+ *
+ * kstream's own client commands join CLIENT_COMMANDS below, one line each, as they land.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { COMMANDS } from '../../commands/index.js';
+import { VERSION } from '../../src/version.js';
+import { type BinaryBroker, buildBinary, type RunResult, Sandbox, startServe } from './helpers.js';
+
+const exec = promisify(execFile);
+const TOPIC = 'binary-zstd';
+/** 100 keyed lines, produced by kcat in two runs of 50 (two zstd batches with distinct timestamps). */
+const LINES = Array.from({ length: 100 }, (_, i) => `key-${i % 7}:value ${i} ${'x'.repeat(i)}`);
+
+/** A kstream command run from the binary against the broker, in order. `args` get the bootstrap address. */
+interface ClientCase {
+  name: string;
+  args: (bootstrap: string) => string[];
+  input?: string;
+  check?: (r: RunResult) => void;
+}
+
+// One line per command as it lands, e.g.:
+//   { name: 'produce --compression zstd', args: (b) => ['produce', 'bin-own', '-b', b, '--compression', 'zstd', '--key-delimiter', ':'], input: `${LINES.join('\n')}\n` },
+//   { name: 'consume', args: (b) => ['consume', 'bin-own', '-b', b, '--from-beginning', '--format', '%k:%v', '--max-messages', '100'], check: (r) => assert.equal(r.stdout, `${LINES.join('\n')}\n`) },
+//   { name: 'topic list -o json', args: (b) => ['topic', 'list', '-b', b, '-o', 'json'], check: (r) => assert.ok(JSON.parse(r.stdout).some((t: { name: string }) => t.name === TOPIC)) },
+//   { name: 'debug bundle', args: (b) => ['debug', 'bundle', '-b', b, '-o', 'bundle.zip'] },
+const CLIENT_COMMANDS: ClientCase[] = [];
+
+function ok(r: RunResult, what: string): void {
+  assert.equal(r.code, 0, `${what} exited ${r.code ?? r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+describe('single executable dist/kstream', () => {
+  let box: Sandbox;
+  const boxes: Sandbox[] = [];
+
+  before(() => {
+    const { path, seconds } = buildBinary();
+    if (seconds > 0) process.stderr.write(`# built ${path} in ${seconds.toFixed(1)} s\n`);
+    box = new Sandbox(path);
+    boxes.push(box);
+  });
+
+  after(() => {
+    for (const b of boxes) b.cleanup();
+  });
+
+  test('--version prints version, commit and Node version', async (t) => {
+    const r = await box.run(['--version']);
+    ok(r, '--version');
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^kstream ${VERSION.replaceAll('.', '\\.')} \\(commit [0-9a-f]{7,}(-dirty)?, node v20\\.\\d+\\.\\d+, \\w+-\\w+\\)\\n$`,
+      ),
+    );
+    t.diagnostic(`first run (extracts the bundle): ${r.ms.toFixed(0)} ms: ${r.stdout.trim()}`);
+    // Extracted into $HOME/.cache/kstream/<version>-<hash>/, nothing left beside it, nothing in the cwd.
+    const cache = readdirSync(join(box.home, '.cache', 'kstream'));
+    assert.equal(cache.length, 1, `one dir in the cache: ${cache}`);
+    assert.match(cache[0]!, new RegExp(`^${VERSION.replaceAll('.', '\\.')}-[0-9a-f]{12}$`));
+    assert.deepEqual(readdirSync(box.dir).sort(), ['home', 'kstream']);
+  });
+
+  test('--help lists every command, quickly', async (t) => {
+    const times: number[] = [];
+    let help = '';
+    for (let i = 0; i < 7; i++) {
+      const r = await box.run(['--help']);
+      ok(r, '--help');
+      help = r.stdout;
+      times.push(r.ms);
+    }
+    for (const id of Object.keys(COMMANDS)) {
+      const shown = id.split(':')[0]!;
+      assert.match(help, new RegExp(`^  ${shown}\\b`, 'm'), `--help lists ${shown}`);
+    }
+    t.diagnostic(
+      `--help: median ${median(times).toFixed(0)} ms of ${times.length} runs (${times.map((x) => x.toFixed(0)).join(' ')})`,
+    );
+    assert.ok(median(times) < 500, `--help takes ${median(times).toFixed(0)} ms; it must stay well under 0.5 s`);
+  });
+
+  test('every command answers --help', async () => {
+    for (const id of Object.keys(COMMANDS)) {
+      const r = await box.run([...id.split(':'), '--help']);
+      ok(r, `${id} --help`);
+      assert.match(r.stdout, new RegExp(`\\$ kstream ${id.replaceAll(':', ' ')}\\b`));
+    }
+  });
+
+  test('parallel first runs extract once and all succeed', async () => {
+    const fresh = new Sandbox(box.exe);
+    boxes.push(fresh);
+    const runs = await Promise.all(Array.from({ length: 6 }, () => fresh.run(['--version'])));
+    for (const r of runs) ok(r, 'parallel --version');
+    const entries = readdirSync(join(fresh.home, '.cache', 'kstream'));
+    assert.equal(entries.length, 1, `one complete dir, no temp dirs left: ${entries}`);
+  });
+
+  test('without a usable HOME it extracts under TMPDIR', async () => {
+    const fresh = new Sandbox(box.exe);
+    boxes.push(fresh);
+    const tmp = join(fresh.dir, 'tmp');
+    const notADir = join(fresh.dir, 'home-is-a-file');
+    writeFileSync(notADir, '');
+    for (const env of [
+      { HOME: undefined, TMPDIR: tmp },
+      { HOME: notADir, TMPDIR: tmp },
+    ]) {
+      const r = await fresh.run(['--version'], { env });
+      ok(r, `--version with HOME=${env.HOME}`);
+    }
+    const uid = process.getuid?.() ?? 0;
+    assert.equal(readdirSync(join(tmp, `kstream-${uid}`)).length, 1);
+  });
+
+  describe('serve from the binary, with kcat (zstd)', () => {
+    let broker: BinaryBroker;
+    const kcat = (args: string[], input?: string) => {
+      const p = exec('kcat', ['-b', broker.bootstrap, ...args], { timeout: 60_000, maxBuffer: 64 << 20 });
+      if (input !== undefined) p.child.stdin?.end(input);
+      return p;
+    };
+
+    before(async () => {
+      broker = await startServe(box);
+    });
+
+    after(async () => {
+      await broker?.stop();
+    });
+
+    test('kcat produces and consumes zstd batches; the broker decodes one (ListOffsets by time)', async () => {
+      await kcat(['-P', '-t', TOPIC, '-K', ':', '-z', 'zstd'], `${LINES.slice(0, 50).join('\n')}\n`);
+      await new Promise((r) => setTimeout(r, 20));
+      const secondBatchTime = Date.now();
+      await new Promise((r) => setTimeout(r, 5));
+      await kcat(['-P', '-t', TOPIC, '-K', ':', '-z', 'zstd'], `${LINES.slice(50).join('\n')}\n`);
+
+      const { stdout } = await kcat(['-C', '-t', TOPIC, '-e', '-q', '-f', '%k:%s\n']);
+      assert.equal(stdout, `${LINES.join('\n')}\n`);
+
+      // Stored as sent: the first batch's attributes (int16 at byte 21) name zstd (codec 4).
+      const log = readFileSync(join(box.dir, 'd', `${TOPIC}-0`, `${'0'.repeat(20)}.log`));
+      assert.equal(log.readInt16BE(21) & 7, 4, 'kcat sent zstd batches');
+
+      // The broker finds the first record at/after a time by decoding that (zstd) batch.
+      const q = await kcat(['-Q', '-t', `${TOPIC}:0:${secondBatchTime}`]);
+      assert.match(q.stdout, new RegExp(`${TOPIC} \\[0\\] offset 50\\b`));
+    });
+
+    for (const c of CLIENT_COMMANDS) {
+      test(`kstream ${c.name}`, async () => {
+        const r = await box.run(c.args(broker.bootstrap), { input: c.input });
+        ok(r, c.name);
+        c.check?.(r);
+      });
+    }
+
+    test('SIGTERM stops serve with exit 0', async () => {
+      assert.equal(await broker.stop(), 0, `serve log:\n${broker.output().stderr}`);
+      assert.doesNotMatch(broker.output().stderr, /\bERROR\b/);
+    });
+  });
+});
