@@ -167,6 +167,7 @@ export class Consumer {
   private commitTimer: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | null = null;
+  private metadataMisses = 0;
 
   constructor(opts: ConsumerOptions) {
     this.opts = opts;
@@ -617,7 +618,19 @@ export class Consumer {
       list.push(s);
     }
     if (needReset && !this.resolving) void this.resolvePositions();
-    if (needMetadata) this.refreshSoon();
+    if (needMetadata) {
+      // Topic unknown or leaderless: refresh with a growing backoff instead of hammering the brokers.
+      this.metadataMisses++;
+      if (this.metadataMisses % 50 === 0) {
+        const missing = [...this.states.values()]
+          .filter((s) => this.cluster.leaderFor(s.topic, s.partition) < 0)
+          .map((s) => `${s.topic}/${s.partition}`);
+        this.cluster.logger.warn('no leader known for assigned partitions', { partitions: missing.join(',') });
+      }
+      this.refreshSoon(backoff(Math.min(this.metadataMisses, 5), this.cluster.retry));
+    } else {
+      this.metadataMisses = 0;
+    }
     for (const [node, parts] of byNode) void this.fetchFrom(node, parts);
   }
 

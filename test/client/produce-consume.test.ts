@@ -257,6 +257,22 @@ describe('producer and consumer against kstream serve', () => {
     }
   });
 
+  test('an AbortSignal ends a waiting iteration (an unknown topic just waits, it is no error)', async () => {
+    const consumer = new Consumer({ brokers: broker.bootstrap });
+    consumer.assign([
+      { topic: 'acks', partition: 0, offset: 'latest' },
+      { topic: 'not-created', partition: 0, offset: 0 },
+    ]);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 500);
+    const t0 = Date.now();
+    const got: ConsumerRecord[] = [];
+    for await (const r of consumer.records({ signal: ac.signal })) got.push(r);
+    assert.deepEqual(got, []);
+    assert.ok(Date.now() - t0 < 2000);
+    await consumer.close();
+  });
+
   test('unknown topics and partitions: clear per-record errors', async () => {
     const producer = new Producer({
       brokers: broker.bootstrap,
