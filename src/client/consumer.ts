@@ -402,6 +402,7 @@ export class Consumer {
         const chunk = await this.nextChunk(opts);
         if (!chunk) return;
         const s = chunk.state;
+        let completed = false;
         try {
           for await (const b of iterateBatches(chunk.records)) {
             if (chunk.epoch !== s.epoch) break;
@@ -425,8 +426,10 @@ export class Consumer {
             }
             if (chunk.epoch === s.epoch && s.position !== null && last + 1n > s.position) s.position = last + 1n;
           }
+          completed = chunk.epoch === s.epoch;
         } finally {
-          this.chunkDone(chunk);
+          consumed();
+          this.chunkDone(chunk, completed);
         }
       }
     } finally {
@@ -451,6 +454,7 @@ export class Consumer {
         const chunk = await this.nextChunk(opts);
         if (!chunk) return;
         const s = chunk.state;
+        let completed = false;
         try {
           for await (const b of iterateBatches(chunk.records)) {
             if (chunk.epoch !== s.epoch) break;
@@ -470,8 +474,10 @@ export class Consumer {
             yield { topic: s.topic, partition: s.partition, records, highWatermark: s.highWatermark };
             consumed();
           }
+          completed = chunk.epoch === s.epoch;
         } finally {
-          this.chunkDone(chunk);
+          consumed();
+          this.chunkDone(chunk, completed);
         }
       }
     } finally {
@@ -492,11 +498,22 @@ export class Consumer {
     this.kick();
   }
 
-  private chunkDone(chunk: Chunk): void {
+  /**
+   * A chunk was handed out entirely (`completed`: the position moves past it, over trailing control batches or
+   * compacted gaps), or the iteration left it midway (loop exited, decoding failed): then the partition is
+   * fetched again from the position, and what was buffered after the chunk is dropped.
+   */
+  private chunkDone(chunk: Chunk, completed: boolean): void {
     const s = chunk.state;
     if (chunk.epoch === s.epoch) {
-      s.buffered = Math.max(0, s.buffered - 1);
-      if (s.position !== null && chunk.nextOffset > s.position && s.buffered === 0) s.position = chunk.nextOffset;
+      if (completed) {
+        s.buffered = Math.max(0, s.buffered - 1);
+        if (s.position !== null && chunk.nextOffset > s.position) s.position = chunk.nextOffset;
+      } else {
+        s.epoch++;
+        s.buffered = 0;
+        s.fetchOffset = s.position;
+      }
     }
     this.kick();
   }

@@ -257,6 +257,42 @@ describe('producer and consumer against kstream serve', () => {
     }
   });
 
+  test('leaving an iteration midway and starting again continues exactly after the last record handed out', async () => {
+    const topic = 'resume';
+    await admin.createTopics([{ topic, numPartitions: 1 }]);
+    const producer = new Producer({ brokers: broker.bootstrap, batchSize: 4096 });
+    await producer.sendBatch(Array.from({ length: 3000 }, (_, i) => ({ topic, value: `${i}` })));
+    await producer.close();
+    const consumer = new Consumer({ brokers: broker.bootstrap, maxWaitMs: 100, maxPartitionBytes: 16384 });
+    consumer.assign([{ topic, partition: 0, offset: 0 }]);
+    const seen: bigint[] = [];
+    try {
+      for (const n of [3, 10, 1, 500]) {
+        let k = 0;
+        for await (const r of consumer.records()) {
+          seen.push(r.offset);
+          if (++k === n) break;
+        }
+        assert.equal(consumer.position({ topic, partition: 0 }), BigInt(seen.length));
+      }
+      for (const n of [1, 3]) {
+        let k = 0;
+        for await (const b of consumer.batches()) {
+          for (const r of b.records) seen.push(r.offset);
+          if (++k === n) break;
+        }
+        assert.equal(consumer.position({ topic, partition: 0 }), BigInt(seen.length));
+      }
+      for await (const r of consumer.records({ untilEnd: true })) seen.push(r.offset);
+    } finally {
+      await consumer.close();
+    }
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 3000 }, (_, i) => BigInt(i)),
+    );
+  });
+
   test('an AbortSignal ends a waiting iteration (an unknown topic just waits, it is no error)', async () => {
     const consumer = new Consumer({ brokers: broker.bootstrap });
     consumer.assign([
