@@ -2,6 +2,17 @@
  * Bootstrap address lists as users write them: `KSTREAM_BROKERS=a:9092,b:9093`, `-b host`, `[::1]:9092`.
  */
 export const DEFAULT_PORT = 9092;
+/** What every kstream client command talks to without -b/--brokers or KSTREAM_BROKERS (DESIGN.md). */
+export const DEFAULT_BROKERS = '127.0.0.1:9092';
+export const BROKERS_ENV = 'KSTREAM_BROKERS';
+
+/** The bootstrap list a command uses: the flag if given, else $KSTREAM_BROKERS, else 127.0.0.1:9092. */
+export function resolveBrokers(flag?: string | null, env: NodeJS.ProcessEnv = process.env): string {
+  const fromFlag = flag?.trim();
+  if (fromFlag) return fromFlag;
+  const fromEnv = env[BROKERS_ENV]?.trim();
+  return fromEnv ? fromEnv : DEFAULT_BROKERS;
+}
 
 export interface BrokerAddress {
   host: string;

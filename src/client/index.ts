@@ -53,7 +53,15 @@ export {
   roundRobinAssignor,
   stickyAssignor,
 } from './assignors.js';
-export { type BrokerAddress, DEFAULT_PORT, formatAddress, parseBrokers } from './brokers.js';
+export {
+  BROKERS_ENV,
+  type BrokerAddress,
+  DEFAULT_BROKERS,
+  DEFAULT_PORT,
+  formatAddress,
+  parseBrokers,
+  resolveBrokers,
+} from './brokers.js';
 export { type BrokerInfo, Cluster, type ClusterOptions, type PartitionInfo, type TopicInfo } from './cluster.js';
 export { Connection, type ConnectionOptions } from './connection.js';
 export {

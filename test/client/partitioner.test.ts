@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatAddress, parseBrokers } from '../../src/client/brokers.js';
+import { formatAddress, parseBrokers, resolveBrokers } from '../../src/client/brokers.js';
 import { DefaultPartitioner, murmur2, murmur2Partition, toPositive } from '../../src/client/partitioner.js';
 
 describe('murmur2', () => {
@@ -118,5 +118,12 @@ describe('parseBrokers', () => {
     assert.throws(() => parseBrokers('a:xyz'), /invalid broker address "a:xyz": bad port "xyz"/);
     assert.throws(() => parseBrokers('a:70000'), /bad port "70000"/);
     assert.throws(() => parseBrokers(':9092'), /empty host/);
+  });
+
+  test('resolveBrokers: flag, then KSTREAM_BROKERS, then 127.0.0.1:9092', () => {
+    assert.equal(resolveBrokers('a:1', { KSTREAM_BROKERS: 'b:2' }), 'a:1');
+    assert.equal(resolveBrokers(undefined, { KSTREAM_BROKERS: ' b:2,c ' }), 'b:2,c');
+    assert.equal(resolveBrokers('', {}), '127.0.0.1:9092');
+    assert.equal(resolveBrokers(null, { KSTREAM_BROKERS: '' }), '127.0.0.1:9092');
   });
 });
