@@ -39,6 +39,9 @@ const MAIN = 'kstream.mjs';
 // node_modules/<pkg>/... inside the extracted dir, and __dirname in that package's modules points at the
 // matching dir there. Shipped only when the package is actually in the bundle.
 const DATA_FILES = { etcd3: ['proto'] };
+// Heavy packages that only the commands needing them may load (`await import()` inside run()): they must not be
+// part of what every start-up (even --help) loads. The build warns, test/binary fails.
+const LAZY_ONLY = ['ink', 'react', 'react-reconciler', 'yoga-layout', 'archiver', 'zstd-codec'];
 
 const outArg = process.argv.indexOf('--out');
 const OUT = resolve(ROOT, outArg > 0 ? process.argv[outArg + 1] : join('dist', 'kstream'));
@@ -133,6 +136,39 @@ const result = await build({
   plugins: [dataFilesPlugin],
 });
 writeFileSync(join(SEA_DIR, 'meta.json'), JSON.stringify(result.metafile));
+// What start-up loads: the entry and the chunks it imports statically (not through import()).
+const outputs = result.metafile.outputs;
+const startup = new Set();
+const visit = (out) => {
+  if (startup.has(out)) return;
+  startup.add(out);
+  for (const i of outputs[out].imports) if (i.kind === 'import-statement' && outputs[i.path]) visit(i.path);
+};
+visit(relative(ROOT, join(BUNDLE_DIR, MAIN)).split(sep).join('/'));
+const packagesOf = (outs) => {
+  const pkgs = new Set();
+  for (const out of outs) {
+    for (const input of Object.keys(outputs[out].inputs)) {
+      const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*\/node_modules\/)/.exec(input);
+      if (m) pkgs.add(m[1]);
+    }
+  }
+  return [...pkgs].sort();
+};
+const startupPackages = packagesOf(startup);
+const lazyPackages = packagesOf(Object.keys(outputs).filter((o) => !startup.has(o))).filter(
+  (p) => !startupPackages.includes(p),
+);
+writeFileSync(
+  join(SEA_DIR, 'packages.json'),
+  JSON.stringify({ startup: startupPackages, lazy: lazyPackages, lazyOnly: LAZY_ONLY }, null, 2),
+);
+const eager = startupPackages.filter((p) => LAZY_ONLY.includes(p));
+if (eager.length > 0) {
+  console.error(
+    `build:binary: WARNING: ${eager.join(', ')} load at every start-up (also --help): import them with await import() inside the commands that need them`,
+  );
+}
 for (const [pkg, pkgRoot] of dataPackages) {
   for (const entry of DATA_FILES[pkg]) {
     cpSync(join(pkgRoot, entry), join(BUNDLE_DIR, 'node_modules', pkg, entry), { recursive: true });

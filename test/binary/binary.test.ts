@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { COMMANDS } from '../../commands/index.js';
 import { VERSION } from '../../src/version.js';
-import { type BinaryBroker, buildBinary, type RunResult, Sandbox, startServe } from './helpers.js';
+import { type BinaryBroker, buildBinary, ROOT, type RunResult, Sandbox, startServe } from './helpers.js';
 
 const exec = promisify(execFile);
 const TOPIC = 'binary-zstd';
@@ -48,11 +48,13 @@ function median(xs: number[]): number {
 
 describe('single executable dist/kstream', () => {
   let box: Sandbox;
+  let built = false;
   const boxes: Sandbox[] = [];
 
   before(() => {
     const { path, seconds } = buildBinary();
-    if (seconds > 0) process.stderr.write(`# built ${path} in ${seconds.toFixed(1)} s\n`);
+    built = seconds > 0;
+    if (built) process.stderr.write(`built ${path} in ${seconds.toFixed(1)} s\n`);
     box = new Sandbox(path);
     boxes.push(box);
   });
@@ -95,6 +97,22 @@ describe('single executable dist/kstream', () => {
       `--help: median ${median(times).toFixed(0)} ms of ${times.length} runs (${times.map((x) => x.toFixed(0)).join(' ')})`,
     );
     assert.ok(median(times) < 500, `--help takes ${median(times).toFixed(0)} ms; it must stay well under 0.5 s`);
+  });
+
+  test('heavy modules (ink, react, archiver, zstd-codec) load only in the commands that need them', (t) => {
+    if (!built) {
+      t.skip('KSTREAM_BINARY given: no build report');
+      return;
+    }
+    // Written by scripts/build-binary.js from esbuild's metafile: packages in the start-up chunks vs the lazy ones.
+    const report = JSON.parse(readFileSync(join(ROOT, 'dist', 'sea', 'packages.json'), 'utf8')) as {
+      startup: string[];
+      lazy: string[];
+      lazyOnly: string[];
+    };
+    const eager = report.startup.filter((p) => report.lazyOnly.includes(p));
+    assert.deepEqual(eager, [], `loaded at start-up: ${eager.join(', ')}: use await import() inside run()`);
+    assert.ok(report.lazy.includes('zstd-codec'), 'zstd-codec is bundled, as a lazy chunk');
   });
 
   test('every command answers --help', async () => {
