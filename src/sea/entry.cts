@@ -9,7 +9,7 @@
  * it into place: the rename is atomic, so parallel first runs are safe (the loser removes its copy) and a dir
  * that exists is complete. Later runs cost one stat.
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { getAsset } from 'node:sea';
@@ -58,6 +58,19 @@ function checkPrivate(dir: string): void {
   }
 }
 
+/** Temp dirs of first runs that were killed midway (an hour old: surely no longer being written). */
+function removeAbandoned(dir: string): void {
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!/^\..*\.tmp-/.test(name)) continue;
+      const path = join(dir, name);
+      if (Date.now() - lstatSync(path).mtimeMs > 3_600_000) rmSync(path, { recursive: true, force: true });
+    }
+  } catch {
+    // best effort
+  }
+}
+
 function extract(root: { dir: string; shared: boolean }, m: Manifest): string {
   const target = join(root.dir, `${m.version}-${m.hash}`);
   if (isComplete(target, m)) return target;
@@ -71,10 +84,10 @@ function extract(root: { dir: string; shared: boolean }, m: Manifest): string {
       writeFileSync(path, new Uint8Array(getAsset(`bundle/${file}`)));
     }
     writeFileSync(join(tmp, MARKER), `${m.version}-${m.hash}\n`);
-    chmodSync(tmp, 0o755);
     for (let attempt = 0; ; attempt++) {
       try {
         renameSync(tmp, target);
+        removeAbandoned(root.dir);
         return target;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
