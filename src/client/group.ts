@@ -150,9 +150,7 @@ export class GroupMember {
       this.owned.clear();
       await this.host.onRevoked(all).catch(() => {});
     }
-    if (this.memberId && !this.opts.groupInstanceId && this.coordinator >= 0) {
-      await this.leave().catch(() => {});
-    }
+    if (this.memberId && !this.opts.groupInstanceId) await this.leave();
     this.stable = false;
   }
 
@@ -477,16 +475,35 @@ export class GroupMember {
     }));
   }
 
+  /** LeaveGroup (retried once on a moved coordinator); errors are logged: the session timeout ends us anyway. */
   private async leave(): Promise<void> {
-    const conn = await this.cluster.connection(this.coordinator, POOL);
-    const body =
-      conn.version(ApiKey.LeaveGroup) >= 3
-        ? {
-            groupId: this.opts.groupId,
-            members: [{ memberId: this.memberId, groupInstanceId: this.opts.groupInstanceId ?? null, reason: null }],
-          }
-        : { groupId: this.opts.groupId, memberId: this.memberId };
-    await conn.request(ApiKey.LeaveGroup, body, { timeoutMs: 5000 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let code = 0;
+      try {
+        const coordinator = await this.ensureCoordinator();
+        const conn = await this.cluster.connection(coordinator, POOL);
+        const body =
+          conn.version(ApiKey.LeaveGroup) >= 3
+            ? {
+                groupId: this.opts.groupId,
+                members: [
+                  { memberId: this.memberId, groupInstanceId: this.opts.groupInstanceId ?? null, reason: null },
+                ],
+              }
+            : { groupId: this.opts.groupId, memberId: this.memberId };
+        const res = await conn.request(ApiKey.LeaveGroup, body, { timeoutMs: 5000 });
+        code = (res.errorCode as number) || ((res.members as Struct[] | undefined)?.[0]?.errorCode ?? 0);
+      } catch (e) {
+        code = e instanceof KafkaError ? e.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+      }
+      if (code === 0) break;
+      this.cluster.logger.warn('leave group failed', {
+        group: this.opts.groupId,
+        error: errorFor(code, 'leave').message,
+      });
+      if (!isCoordinatorError(code)) break;
+      this.coordinator = -1;
+    }
     this.memberId = '';
     this.generationId = -1;
   }

@@ -77,7 +77,21 @@ export interface RecordMetadata {
   timestamp: bigint;
 }
 
-/** Receives the delivery reports of one send()/sendBatch() call. */
+/** Where one record's delivery report goes. */
+interface Waiter {
+  deliver(md: RecordMetadata): void;
+  fail(e: Error): void;
+}
+
+/** The report of a send(): the waiter is the promise's own resolve/reject. */
+class SingleDelivery implements Waiter {
+  constructor(
+    readonly deliver: (md: RecordMetadata) => void,
+    readonly fail: (e: Error) => void,
+  ) {}
+}
+
+/** Collects the reports of one sendBatch() call: resolves with all of them, or rejects with the first error. */
 class DeliveryGroup {
   readonly results: RecordMetadata[];
   private remaining: number;
@@ -104,9 +118,17 @@ class DeliveryGroup {
   }
 }
 
-interface Waiter {
-  group: DeliveryGroup;
-  index: number;
+class GroupSlot implements Waiter {
+  constructor(
+    private readonly group: DeliveryGroup,
+    private readonly index: number,
+  ) {}
+  deliver(md: RecordMetadata): void {
+    this.group.deliver(this.index, md);
+  }
+  fail(e: Error): void {
+    this.group.fail(e);
+  }
 }
 
 interface Pending {
@@ -240,9 +262,9 @@ export class Producer {
 
   /** Send one record; resolves with its delivery report. */
   send(record: ProducerRecord): Promise<RecordMetadata> {
-    return new Promise<RecordMetadata[]>((resolve, reject) => {
-      this.enqueue(record, { group: new DeliveryGroup(1, resolve, reject), index: 0 });
-    }).then((r) => r[0]!);
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      this.enqueue(record, new SingleDelivery(resolve, reject));
+    });
   }
 
   /** Send many records; resolves with a delivery report per record (in input order), or the first error. */
@@ -250,7 +272,7 @@ export class Producer {
     if (records.length === 0) return Promise.resolve([]);
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       const group = new DeliveryGroup(records.length, resolve, reject);
-      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, { group, index: i });
+      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, new GroupSlot(group, i));
     });
   }
 
@@ -292,16 +314,16 @@ export class Producer {
 
   private enqueue(record: ProducerRecord, waiter: Waiter): void {
     if (this.cluster.isClosed) {
-      waiter.group.fail(new KafkaError(ErrorCode.NETWORK_EXCEPTION, 'the producer is closed'));
+      waiter.fail(new KafkaError(ErrorCode.NETWORK_EXCEPTION, 'the producer is closed'));
       return;
     }
     if (typeof record.topic !== 'string' || record.topic === '') {
-      waiter.group.fail(new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, 'a record needs a topic'));
+      waiter.fail(new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, 'a record needs a topic'));
       return;
     }
     const approx = len(record.key) + len(record.value) + 64;
     if (approx > this.maxRequestSize && this.estimate(record) > this.maxRequestSize) {
-      waiter.group.fail(
+      waiter.fail(
         new KafkaError(
           ErrorCode.MESSAGE_TOO_LARGE,
           `a record of ~${this.estimate(record)} bytes exceeds maxRequestSize ${this.maxRequestSize}`,
@@ -759,7 +781,7 @@ export class Producer {
     const n = b.waiters.length;
     for (let i = 0; i < n; i++) {
       const w = b.waiters[i]!;
-      w.group.deliver(w.index, {
+      w.deliver({
         topic,
         partition,
         offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
@@ -770,12 +792,12 @@ export class Producer {
   }
 
   private fail(b: ProducerBatch, e: Error): void {
-    for (const w of b.waiters) w.group.fail(e);
+    for (const w of b.waiters) w.fail(e);
     this.release(b);
   }
 
   private finishFailed(w: Waiter, e: Error): void {
-    w.group.fail(e);
+    w.fail(e);
     this.outstanding--;
     this.checkIdle();
   }

@@ -14,6 +14,8 @@ let gb: GroupBroker;
 let admin: Admin;
 
 interface Member {
+  /** Warnings the client logged (e.g. a failed LeaveGroup), for failure messages. */
+  warnings: string[];
   consumer: Consumer;
   records: ConsumerRecord[];
   assigned: TopicPartition[][];
@@ -23,9 +25,25 @@ interface Member {
 }
 
 function startMember(opts: Partial<ConsumerOptions> & { groupId: string }, topics: string[]): Member {
+  const warnings: string[] = [];
+  const logger = {
+    debug() {},
+    info() {},
+    warn(msg: string, fields?: Record<string, unknown>) {
+      warnings.push(`${msg} ${JSON.stringify(fields)}`);
+    },
+    error(msg: string, fields?: Record<string, unknown>) {
+      warnings.push(`${msg} ${JSON.stringify(fields)}`);
+    },
+    child() {
+      return logger;
+    },
+  };
   const m: Member = {
+    warnings,
     consumer: new Consumer({
       brokers: gb.broker.bootstrap,
+      logger,
       autoOffsetReset: 'earliest',
       heartbeatIntervalMs: 300,
       sessionTimeoutMs: 10_000,
@@ -185,6 +203,11 @@ describe('consumer groups of our consumers', () => {
     assert.match(busy?.error?.message ?? '', /NON_EMPTY_GROUP/);
     await m.consumer.close();
     await m.done;
+    assert.deepEqual(m.warnings, []);
+    await waitFor('the group to be empty after the member left', 5_000, async () => {
+      const [d] = await admin.describeGroups([groupId]);
+      return d?.state === 'Empty';
+    });
     const [deleted, unknown] = await admin.deleteGroups([groupId, 'never-existed']);
     assert.equal(deleted?.error, null);
     assert.match(unknown?.error?.message ?? '', /GROUP_ID_NOT_FOUND/);
