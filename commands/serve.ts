@@ -30,6 +30,12 @@ Configuration uses Kafka's key names in a properties file (--config); flags over
       max: 65535,
     }),
     'node-id': Flags.integer({ description: "this broker's id", default: 1, min: 0 }),
+    etcd: Flags.string({
+      description: 'etcd endpoints (comma-separated URLs): join a replicated cluster instead of running alone',
+      env: 'KSTREAM_ETCD',
+    }),
+    'cluster-id': Flags.string({ description: 'name of the cluster in etcd (with --etcd)', default: 'kstream' }),
+    rack: Flags.string({ description: 'rack of this broker, for rack-aware replica placement' }),
     config: Flags.string({ description: 'Kafka-style properties file (key=value)' }),
     'log-level': Flags.string({ description: 'debug, info, warn or error', default: 'info' }),
   };
@@ -45,6 +51,14 @@ Configuration uses Kafka's key names in a properties file (--config); flags over
       advertisedHost: flags['advertised-host'],
       advertisedPort: flags['advertised-port'],
       nodeId: flags['node-id'],
+      etcd: flags.etcd
+        ? flags.etcd
+            .split(',')
+            .map((u) => u.trim())
+            .filter((u) => u !== '')
+        : undefined,
+      clusterId: flags.etcd ? flags['cluster-id'] : undefined,
+      rack: flags.rack,
       configFile: flags.config,
       logLevel: flags['log-level'],
     }).catch((e: Error) => {

@@ -15,7 +15,9 @@ import {
 } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { assignReplicas, type BrokerInfo, ClusterManager, type TopicDoc } from '../cluster/cluster.js';
 import { LocalStore } from '../cluster/local-store.js';
+import { type FollowerState, ReplicaManager } from '../cluster/replica-manager.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
 import { startCoordinator } from '../coordinator/offsets-topic.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -38,6 +40,35 @@ export interface PartitionState {
   leaderEpoch: number;
   /** Long-poll fetches waiting for data on this partition. */
   waiters: Set<() => void>;
+  /** Replica node ids (first = preferred leader), the in-sync ones, and the current leader (-1: offline). */
+  replicas: number[];
+  isr: number[];
+  leader: number;
+  /** Leader side: each follower's progress. */
+  followers: Map<number, FollowerState>;
+  /** acks=all produces waiting for the high watermark to advance. */
+  hwWaiters: Set<() => void>;
+  /** Follower side: which leader we fetch from, and whether to truncate by epoch first. */
+  fetcherLeader?: number;
+  needsTruncation?: boolean;
+  isrChanging?: boolean;
+  /** Set when leadership is lost: acks=all waiters give up (NOT_LEADER_OR_FOLLOWER). */
+  hwWaitersClosed?: boolean;
+}
+
+function localPartition(topic: string, index: number, log: PartitionLog, nodeId: number): PartitionState {
+  return {
+    topic,
+    index,
+    log,
+    leaderEpoch: 0,
+    waiters: new Set(),
+    replicas: [nodeId],
+    isr: [nodeId],
+    leader: nodeId,
+    followers: new Map(),
+    hwWaiters: new Set(),
+  };
 }
 
 export interface TopicState {
@@ -87,6 +118,9 @@ export class Broker {
   private creating = new Map<string, Promise<TopicState>>();
   private stopping: Promise<void> | null = null;
   boundPort = 0;
+  /** Cluster mode (--etcd): the cluster view and replication; null when running alone. */
+  cluster: ClusterManager | null = null;
+  replicas: ReplicaManager | null = null;
 
   constructor(
     readonly config: BrokerConfig,
@@ -114,6 +148,10 @@ export class Broker {
       this.store = new LocalStore(join(dir, '.metadata', 'store.json'));
       this.logs = new LogManager(dir, this.logDefaults, this.log);
       await this.logs.loadAll();
+      if (this.config.etcd.length > 0) {
+        await this.startCluster();
+        return;
+      }
       for (const [key, t] of this.store.list<StoredTopic>('topics/')) {
         await this.openTopic(key.slice('topics/'.length), t);
       }
@@ -136,6 +174,8 @@ export class Broker {
       }
       await this.listen();
     } catch (e) {
+      this.replicas?.stop();
+      await this.cluster?.stop().catch(() => {});
       this.coordinator?.stop();
       await this.cleaner?.stop();
       await this.logs?.closeAll().catch(() => {});
@@ -234,6 +274,8 @@ export class Broker {
   private async doStop(): Promise<void> {
     // Group coordinator: stop its timers and answer waiting JoinGroup/SyncGroup requests.
     this.coordinator?.stop();
+    this.replicas?.stop();
+    await this.cluster?.stop().catch((e: unknown) => this.log.warn('leaving the cluster failed', { error: e }));
     const server = this.server;
     if (server) await new Promise<void>((res) => server.close(() => res()));
     for (const c of this.connections) c.close();
@@ -259,7 +301,7 @@ export class Broker {
     const partitions: PartitionState[] = [];
     for (let i = 0; i < t.partitions; i++) {
       const log = await this.logs.getOrCreate(name, i, logConfig);
-      partitions.push({ topic: name, index: i, log, leaderEpoch: 0, waiters: new Set() });
+      partitions.push(localPartition(name, i, log, this.nodeId));
     }
     const state: TopicState = {
       name,
@@ -286,7 +328,7 @@ export class Broker {
   ): Promise<TopicState> {
     const bad = validateTopicName(name);
     if (bad) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
-    if (this.topics.has(name) || this.creating.has(name)) {
+    if (this.hasTopic(name) || this.creating.has(name)) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
     }
     const n = partitions === -1 ? this.config.numPartitions : partitions;
@@ -294,10 +336,11 @@ export class Broker {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `number of partitions must be 1..100000, got ${partitions}`);
     }
     const rf = replicationFactor === -1 ? this.config.defaultReplicationFactor : replicationFactor;
-    if (rf !== 1) {
+    const live = this.liveBrokers();
+    if (!Number.isInteger(rf) || rf < 1 || rf > live.length) {
       throw new KafkaError(
         ErrorCode.INVALID_REPLICATION_FACTOR,
-        `replication factor ${rf} is larger than the 1 available broker`,
+        `replication factor ${rf} is larger than the ${live.length} available broker${live.length === 1 ? '' : 's'}`,
       );
     }
     for (const key of Object.keys(configs)) {
@@ -311,7 +354,9 @@ export class Broker {
     if (validateOnly) {
       return { name, id: '', internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
     }
-    const stored: StoredTopic = { id: randomUUID().replaceAll('-', ''), partitions: n, configs };
+    const id = randomUUID().replaceAll('-', '');
+    if (this.cluster) return this.createClusterTopic(name, n, rf, configs, id);
+    const stored: StoredTopic = { id, partitions: n, configs };
     const p = (async () => {
       this.store.put(`topics/${name}`, stored);
       const state = await this.openTopic(name, stored);
@@ -330,6 +375,7 @@ export class Broker {
   async topicOrAutoCreate(name: string, allowAutoCreate: boolean): Promise<TopicState | null> {
     const t = this.topics.get(name);
     if (t) return t;
+    if (this.cluster?.topics.has(name)) return null;
     const inflight = this.creating.get(name);
     if (inflight) return inflight;
     if (!allowAutoCreate || !this.config.autoCreateTopicsEnable || validateTopicName(name) !== null) return null;
@@ -341,7 +387,42 @@ export class Broker {
     }
   }
 
+  private async createClusterTopic(
+    name: string,
+    n: number,
+    rf: number,
+    configs: Record<string, string>,
+    id: string,
+  ): Promise<TopicState> {
+    const cluster = this.cluster as ClusterManager;
+    if (cluster.topics.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
+    let shift = 0;
+    for (const ch of name) shift = (shift * 31 + ch.charCodeAt(0)) >>> 0;
+    const replicas = assignReplicas(this.liveBrokers(), n, rf, shift);
+    if (!(await cluster.createTopic(name, replicas, configs, id))) {
+      throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
+    }
+    this.log.info('created topic', { topic: name, partitions: n, replicationFactor: rf });
+    // Answer once this node's view has the new topic, so the client's next Metadata sees it.
+    for (let i = 0; i < 100 && !cluster.partition(name, n - 1); i++) await new Promise((r) => setTimeout(r, 20));
+    return { name, id, internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
+  }
+
+  /** Whether a topic exists (anywhere in the cluster). */
+  hasTopic(name: string): boolean {
+    return this.cluster ? this.cluster.topics.has(name) : this.topics.has(name);
+  }
+
   async deleteTopic(name: string): Promise<void> {
+    if (this.cluster) {
+      if (!this.cluster.topics.has(name)) {
+        throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+      }
+      if (!this.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED);
+      await this.cluster.deleteTopic(name);
+      this.log.info('deleted topic', { topic: name });
+      return;
+    }
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     if (!this.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED);
@@ -354,6 +435,8 @@ export class Broker {
 
   /** Grow a topic to `count` partitions (CreatePartitions). Partitions are never removed. */
   async addPartitions(name: string, count: number, validateOnly = false): Promise<void> {
+    if (this.cluster)
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'adding partitions in a cluster is not supported yet');
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     if (!Number.isInteger(count) || count <= t.partitions.length) {
@@ -368,7 +451,7 @@ export class Broker {
     this.store.put(`topics/${name}`, { ...stored, partitions: count });
     for (let i = t.partitions.length; i < count; i++) {
       const log = await this.logs.getOrCreate(name, i, t.logConfig);
-      t.partitions.push({ topic: name, index: i, log, leaderEpoch: 0, waiters: new Set() });
+      t.partitions.push(localPartition(name, i, log, this.nodeId));
     }
     this.log.info('added partitions', { topic: name, partitions: count });
   }
@@ -378,6 +461,8 @@ export class Broker {
    * set first). Validates every key and value before changing anything.
    */
   setTopicConfigs(name: string, configs: Record<string, string>, validateOnly = false): void {
+    if (this.cluster)
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'altering topic configs in a cluster is not supported yet');
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     let logConfig: LogConfig;
@@ -398,8 +483,97 @@ export class Broker {
     this.log.info('altered topic configs', { topic: name, configs: JSON.stringify(configs) });
   }
 
+  /** The local replica of a partition (every partition when alone; this node's replicas in a cluster). */
   partition(topic: string, index: number): PartitionState | undefined {
-    return this.topics.get(topic)?.partitions[index];
+    const t = this.topics.get(topic);
+    if (!t) return undefined;
+    const p = t.partitions[index];
+    return p && p.index === index ? p : t.partitions.find((x) => x.index === index);
+  }
+
+  // ---- cluster mode ---------------------------------------------------------------------------------------
+
+  private async startCluster(): Promise<void> {
+    await this.listen();
+    const self: BrokerInfo = {
+      nodeId: this.nodeId,
+      host: this.config.advertisedHost,
+      port: this.config.advertisedPort,
+      rack: this.config.rack,
+    };
+    // Loaded only in cluster mode: etcd3 (grpc, protobuf) costs ~60 ms at start-up.
+    const { EtcdStore } = await import('../cluster/etcd-store.js');
+    const store = new EtcdStore(this.config.etcd, this.config.clusterId, this.log);
+    const unclean = (topic: string) => {
+      const doc = this.cluster?.topics.get(topic);
+      return doc?.configs['unclean.leader.election.enable'] === 'true';
+    };
+    this.cluster = new ClusterManager(store, self, this.log, () => void this.replicas?.sync(), unclean);
+    this.clusterId = this.config.clusterId;
+    this.replicas = new ReplicaManager(this, this.cluster, this.log);
+    await this.cluster.start();
+    await this.replicas.sync();
+    this.logs.startRetention();
+    this.log.info('joined cluster', { cluster: this.config.clusterId, etcd: this.config.etcd.join(',') });
+  }
+
+  /** Open (or update) the local replica of partition i of a cluster topic. */
+  async ensureReplica(name: string, doc: TopicDoc, i: number): Promise<PartitionState> {
+    let t = this.topics.get(name);
+    if (!t || t.id !== doc.id) {
+      const logConfig = this.topicLogConfig(doc.configs);
+      t = { name, id: doc.id, internal: false, configs: doc.configs, logConfig, partitions: [] };
+      this.topics.set(name, t);
+    }
+    let p = this.partition(name, i);
+    if (!p) {
+      const log = await this.logs.getOrCreate(name, i, t.logConfig);
+      // The high watermark is learnt again from the ISR; never expose more than was replicated.
+      log.setHighWatermark(log.logStartOffset);
+      p = { ...localPartition(name, i, log, this.nodeId), leader: -2 };
+      t.partitions.push(p);
+      t.partitions.sort((a, b) => a.index - b.index);
+    }
+    return p;
+  }
+
+  /** Close and delete local replicas the cluster no longer assigns here (deleted topics, moved partitions). */
+  async dropReplicasNotIn(cluster: ClusterManager): Promise<void> {
+    for (const [name, t] of [...this.topics]) {
+      const doc = cluster.topics.get(name);
+      const keep = t.partitions.filter(
+        (p) => doc && doc.id === t.id && (doc.replicas[p.index] ?? []).includes(this.nodeId),
+      );
+      if (keep.length === t.partitions.length) continue;
+      for (const p of t.partitions) {
+        if (keep.includes(p)) continue;
+        this.replicas?.stopFollowing(p);
+        for (const w of p.waiters) w();
+        for (const w of p.hwWaiters) w();
+      }
+      if (keep.length === 0) {
+        this.topics.delete(name);
+        await this.logs.deleteTopic(name);
+        this.log.info('removed local replicas of topic', { topic: name });
+      } else t.partitions = keep;
+    }
+  }
+
+  /** Live brokers: the cluster's, or this node alone. */
+  liveBrokers(): BrokerInfo[] {
+    if (this.cluster) return this.cluster.liveBrokers;
+    return [
+      {
+        nodeId: this.nodeId,
+        host: this.config.advertisedHost,
+        port: this.config.advertisedPort,
+        rack: this.config.rack,
+      },
+    ];
+  }
+
+  controllerId(): number {
+    return this.cluster ? this.cluster.controllerId : this.nodeId;
   }
 
   /** Wake long-poll fetches waiting on a partition. */

@@ -12,6 +12,9 @@ export interface BrokerConfig {
   advertisedPort: number;
   dataDir: string;
   rack: string | null;
+  /** etcd endpoints: set, the node joins the cluster named by clusterId; empty, it runs alone. */
+  etcd: string[];
+  clusterId: string;
   /** Every property as given (Kafka names), for DescribeConfigs and per-topic defaults. */
   props: Record<string, string>;
   numPartitions: number;
@@ -99,6 +102,8 @@ export interface BrokerOptions {
   advertisedPort?: number;
   dataDir?: string;
   rack?: string;
+  etcd?: string[];
+  clusterId?: string;
   props?: Record<string, string>;
 }
 
@@ -118,6 +123,15 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     advertisedPort: o.advertisedPort ?? port,
     dataDir: props['log.dirs'] ?? './kstream-data',
     rack: o.rack ?? props['broker.rack'] ?? null,
+    etcd:
+      o.etcd ??
+      (props['etcd.endpoints']
+        ? props['etcd.endpoints']
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x)
+        : []),
+    clusterId: o.clusterId ?? props['cluster.id'] ?? 'kstream',
     props,
     numPartitions: int(props, 'num.partitions', 1, 100000),
     defaultReplicationFactor: int(props, 'default.replication.factor', 1, 32767),

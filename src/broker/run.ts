@@ -10,6 +10,9 @@ export interface ServeOptions {
   advertisedHost?: string;
   advertisedPort?: number;
   nodeId?: number;
+  etcd?: string[];
+  clusterId?: string;
+  rack?: string;
   configFile?: string;
   logLevel?: LogLevel;
   props?: Record<string, string>;
@@ -25,6 +28,9 @@ export async function startBroker(o: ServeOptions): Promise<Broker> {
     advertisedHost: o.advertisedHost,
     advertisedPort: o.advertisedPort,
     nodeId: o.nodeId,
+    etcd: o.etcd,
+    clusterId: o.clusterId,
+    rack: o.rack,
   });
   const log = createLogger(o.logLevel ?? 'info').child({ node: config.nodeId });
   const broker = new Broker(config, log);

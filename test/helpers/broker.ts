@@ -3,7 +3,7 @@
  * a temp data dir, for integration tests. Always stopped by the test (also on failure) via `stop()`/`kill()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -31,7 +31,24 @@ export async function startBroker(
   opts: { dataDir?: string; port?: number; args?: string[]; props?: Record<string, string> } = {},
 ): Promise<BrokerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
-  const args = [BIN, 'serve', '--data-dir', dataDir, '--port', String(opts.port ?? 0), '--host', '127.0.0.1', ...(opts.args ?? [])];
+  const extra = [...(opts.args ?? [])];
+  if (opts.props) {
+    // Broker properties go through a --config file, as a user would give them.
+    const file = join(tempDir('kstream-props-'), 'server.properties');
+    writeFileSync(file, Object.entries(opts.props).map(([k, v]) => `${k}=${v}\n`).join(''));
+    extra.push('--config', file);
+  }
+  const args = [
+    BIN,
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--port',
+    String(opts.port ?? 0),
+    '--host',
+    '127.0.0.1',
+    ...extra,
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   let stderr = '';
   let stdout = '';

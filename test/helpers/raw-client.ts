@@ -9,7 +9,10 @@ import { decodeResponse, encodeRequest } from '../../src/protocol/wire.js';
 export class RawClient {
   private buf = Buffer.alloc(0);
   private nextId = 1;
-  private pending = new Map<number, { apiKey: number; version: number; resolve: (b: Struct) => void; reject: (e: Error) => void }>();
+  private pending = new Map<
+    number,
+    { apiKey: number; version: number; resolve: (b: Struct) => void; reject: (e: Error) => void }
+  >();
   closed = false;
   private closeWaiters: (() => void)[] = [];
 

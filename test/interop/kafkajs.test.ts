@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { CompressionTypes, type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import { type Admin, CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker.js';
 
 const run = promisify(execFile);
@@ -27,7 +27,12 @@ async function kcatRead(topic: string): Promise<string[]> {
 describe('kafkajs 2.2.4 against kstream serve', () => {
   before(async () => {
     broker = await startBroker();
-    kafka = new Kafka({ clientId: 'kstream-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    kafka = new Kafka({
+      clientId: 'kstream-test',
+      brokers: [broker.bootstrap],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 3 },
+    });
     admin = kafka.admin();
     await admin.connect();
     producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -46,7 +51,11 @@ describe('kafkajs 2.2.4 against kstream serve', () => {
       topics: [{ topic: 'js-orders', numPartitions: 4, configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
     });
     assert.equal(created, true);
-    assert.equal(await admin.createTopics({ topics: [{ topic: 'js-orders', numPartitions: 4 }] }), false, 'already exists');
+    assert.equal(
+      await admin.createTopics({ topics: [{ topic: 'js-orders', numPartitions: 4 }] }),
+      false,
+      'already exists',
+    );
     await assert.rejects(admin.createTopics({ topics: [{ topic: 'bad name!', numPartitions: 1 }] }), (e: unknown) => {
       const errors = (e as { errors?: { type: string }[] }).errors ?? [];
       assert.equal(errors[0]?.type, 'INVALID_TOPIC_EXCEPTION');

@@ -11,15 +11,8 @@ export const describeCluster: Handler = {
     errorMessage: null,
     endpointType: req.endpointType ?? 1,
     clusterId: broker.clusterId,
-    controllerId: broker.nodeId,
-    brokers: [
-      {
-        brokerId: broker.nodeId,
-        host: broker.config.advertisedHost,
-        port: broker.config.advertisedPort,
-        rack: broker.config.rack,
-      },
-    ],
+    controllerId: broker.controllerId(),
+    brokers: broker.liveBrokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterAuthorizedOperations: -2147483648,
   }),
 };

@@ -25,6 +25,7 @@ async function readAll(
   broker: Broker,
   wanted: Wanted[],
   responseMax: number,
+  replicaId: number,
 ): Promise<{ bytes: number; errors: boolean }> {
   let bytes = 0;
   let errors = false;
@@ -32,25 +33,30 @@ async function readAll(
     const p = broker.partition(w.topic, w.partition);
     const o = w.out;
     o.records = EMPTY;
-    if (!p) {
-      o.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (!p || p.leader !== broker.nodeId) {
+      // Not here at all, or here but led elsewhere (a cluster): clients refresh metadata on this error.
+      const known = p !== undefined || (broker.cluster?.topics.get(w.topic)?.replicas.length ?? 0) > w.partition;
+      o.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       o.highWatermark = -1n;
       o.lastStableOffset = -1n;
       o.logStartOffset = -1n;
       errors = true;
       continue;
     }
-    const hw = p.log.logEndOffset;
+    // Followers read up to the log end (and report how far they got); consumers only up to the high watermark.
+    if (replicaId >= 0) broker.replicas?.onFollowerFetch(p, replicaId, w.fetchOffset);
+    const hw = p.log.highWatermark;
+    const upTo = replicaId >= 0 ? p.log.logEndOffset : hw;
     o.highWatermark = hw;
     o.lastStableOffset = hw;
     o.logStartOffset = p.log.logStartOffset;
     o.errorCode = 0;
     const room = Math.max(0, Math.min(w.maxBytes, responseMax - bytes));
-    if (w.fetchOffset === hw) continue;
+    if (w.fetchOffset === upTo) continue;
     if (room === 0 && bytes > 0) continue;
     try {
-      const r = await p.log.read(w.fetchOffset, Math.max(room, 1), hw, bytes === 0);
-      o.highWatermark = r.highWatermark ?? hw;
+      const r = await p.log.read(w.fetchOffset, Math.max(room, 1), upTo, bytes === 0);
+      o.highWatermark = p.log.highWatermark;
       o.lastStableOffset = o.highWatermark;
       o.logStartOffset = r.logStartOffset;
       if (r.records && r.records.length > 0) {
@@ -123,7 +129,7 @@ export const fetch: Handler = {
     const deadline = Date.now() + Math.max(0, req.maxWaitMs as number);
     const minBytes = Math.max(0, req.minBytes as number);
     for (;;) {
-      const { bytes, errors } = await readAll(broker, wanted, responseMax);
+      const { bytes, errors } = await readAll(broker, wanted, responseMax, req.replicaId as number);
       const left = deadline - Date.now();
       if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || broker.isStopping) break;
       await waitForData(broker, wanted, left);

@@ -7,6 +7,7 @@ import { fetch } from './fetch.js';
 import { groupHandlers } from './groups.js';
 import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
+import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { offsetHandlers } from './offsets.js';
 import { produce } from './produce.js';
 import { createTopics, deleteTopics } from './topics.js';
@@ -25,6 +26,7 @@ export const allHandlers: Handler[] = [
   deleteRecords,
   alterConfigs,
   incrementalAlterConfigs,
+  offsetForLeaderEpoch,
   ...groupHandlers,
   ...offsetHandlers,
 ];

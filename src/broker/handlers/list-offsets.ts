@@ -61,14 +61,16 @@ export const listOffsets: Handler = {
         };
         partitions.push(out);
         const p = broker.partition(t.name, rp.partitionIndex);
-        if (!p) {
-          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (!p || p.leader !== broker.nodeId) {
+          const known =
+            p !== undefined || (broker.cluster?.topics.get(t.name)?.replicas.length ?? 0) > rp.partitionIndex;
+          out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
         const ts = rp.timestamp as bigint;
         let res: { offset: bigint; timestamp: bigint };
         if (ts === EARLIEST) res = { offset: p.log.logStartOffset, timestamp: -1n };
-        else if (ts === LATEST) res = { offset: p.log.logEndOffset, timestamp: -1n };
+        else if (ts === LATEST) res = { offset: p.log.highWatermark, timestamp: -1n };
         else if (ts === MAX_TIMESTAMP) res = await maxTimestamp(p);
         else if (ts < 0n) {
           out.errorCode = ErrorCode.INVALID_REQUEST;

@@ -6,7 +6,7 @@
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { TopicState } from '../broker.js';
+import type { Broker, TopicState } from '../broker.js';
 import { validateTopicName } from '../broker.js';
 import type { Handler } from '../router.js';
 
@@ -31,6 +31,33 @@ export function describeTopic(t: TopicState, nodeId: number): Struct {
   };
 }
 
+/** A topic as the cluster sees it: every partition, with leader, replicas, ISR and offline replicas. */
+export function describeClusterTopic(broker: Broker, name: string): Struct | null {
+  const cluster = broker.cluster;
+  const doc = cluster?.topics.get(name);
+  if (!cluster || !doc) return null;
+  return {
+    errorCode: 0,
+    name,
+    topicId: doc.id,
+    isInternal: false,
+    partitions: doc.replicas.map((replicas, i) => {
+      const st = cluster.partition(name, i)?.doc;
+      const leader = st?.leader ?? -1;
+      return {
+        errorCode: leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
+        partitionIndex: i,
+        leaderId: leader,
+        leaderEpoch: st?.leaderEpoch ?? -1,
+        replicaNodes: replicas,
+        isrNodes: st?.isr ?? [],
+        offlineReplicas: replicas.filter((r) => !cluster.brokers.has(r)),
+      };
+    }),
+    topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
+  };
+}
+
 export const metadata: Handler = {
   apiKey: ApiKey.Metadata,
   minVersion: 0,
@@ -40,8 +67,12 @@ export const metadata: Handler = {
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const allowAuto = v < 4 ? true : Boolean(req.allowAutoTopicCreation);
     const topics: Struct[] = [];
-    if (all) {
-      for (const t of broker.topics.values()) topics.push(describeTopic(t, broker.nodeId));
+    const describe = (t: TopicState) => describeClusterTopic(broker, t.name) ?? describeTopic(t, broker.nodeId);
+    if (all && broker.cluster) {
+      for (const name of [...broker.cluster.topics.keys()].sort())
+        topics.push(describeClusterTopic(broker, name) as Struct);
+    } else if (all) {
+      for (const t of broker.topics.values()) topics.push(describe(t));
     } else {
       for (const rt of req.topics as Struct[]) {
         const name = rt.name as string | null;
@@ -54,25 +85,15 @@ export const metadata: Handler = {
           continue;
         }
         const t = await broker.topicOrAutoCreate(name, allowAuto);
-        topics.push(
-          t
-            ? describeTopic(t, broker.nodeId)
-            : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] },
-        );
+        const described = describeClusterTopic(broker, name) ?? (t ? describeTopic(t, broker.nodeId) : null);
+        topics.push(described ?? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
       }
     }
     return {
       throttleTimeMs: 0,
-      brokers: [
-        {
-          nodeId: broker.nodeId,
-          host: broker.config.advertisedHost,
-          port: broker.config.advertisedPort,
-          rack: broker.config.rack,
-        },
-      ],
+      brokers: broker.liveBrokers(),
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: broker.controllerId(),
       topics,
       clusterAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
     };

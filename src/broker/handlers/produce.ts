@@ -26,6 +26,8 @@ export const produce: Handler = {
             ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
             : 0;
     const toFlush: PartitionState[] = [];
+    /** Cluster acks=all: answered when the high watermark passes the batch (replication is the durability). */
+    const replicated: { p: PartitionState; out: Struct; end: bigint }[] = [];
     const responses: Struct[] = [];
     for (const td of req.topicData as Struct[]) {
       const partitionResponses: Struct[] = [];
@@ -44,9 +46,20 @@ export const produce: Handler = {
           out.errorCode = global;
           continue;
         }
-        const p = topic?.partitions[pd.index as number];
+        const p = broker.partition(td.name, pd.index as number);
         if (!topic || !p) {
-          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          // In a cluster, a partition hosted elsewhere: the client's metadata is stale.
+          const elsewhere = (broker.cluster?.topics.get(td.name)?.replicas.length ?? 0) > (pd.index as number);
+          out.errorCode = elsewhere ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        if (p.leader !== broker.nodeId) {
+          out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+          continue;
+        }
+        if (acks === -1 && p.isr.length < topic.logConfig.minInsyncReplicas) {
+          out.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
+          out.errorMessage = `ISR ${p.isr.join(',')} is smaller than min.insync.replicas ${topic.logConfig.minInsyncReplicas}`;
           continue;
         }
         const records = pd.records as Buffer | null;
@@ -70,7 +83,11 @@ export const produce: Handler = {
           out.logAppendTimeMs = info.logAppendTime;
           out.logStartOffset = p.log.logStartOffset;
           broker.notifyAppend(p);
-          if (acks === -1) toFlush.push(p);
+          broker.replicas?.updateHighWatermark(p);
+          if (acks === -1) {
+            if (broker.cluster) replicated.push({ p, out, end: info.lastOffset + 1n });
+            else toFlush.push(p);
+          }
         } catch (e) {
           log.error('append failed', { topic: td.name, partition: pd.index, error: e });
           out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
@@ -93,7 +110,41 @@ export const produce: Handler = {
         }
       });
     }
+    if (replicated.length > 0) {
+      const deadline = Date.now() + Math.max(0, req.timeoutMs as number);
+      await Promise.all(replicated.map((r) => waitForHighWatermark(r.p, r.end, deadline)));
+      for (const r of replicated) {
+        if (r.p.log.highWatermark < r.end) {
+          r.out.errorCode =
+            r.p.leader === broker.nodeId ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+          r.out.errorMessage = 'not replicated to the ISR within the request timeout';
+        }
+      }
+    }
     if (acks === 0) return null;
     return { responses, throttleTimeMs: 0 };
   },
 };
+
+/** Resolve when the partition's high watermark reaches `end`, the deadline passes, or leadership is lost. */
+function waitForHighWatermark(p: PartitionState, end: bigint, deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (p.log.highWatermark >= end || Date.now() >= deadline || p.hwWaitersClosed) {
+        clearTimeout(timer);
+        p.hwWaiters.delete(check);
+        resolve();
+        return;
+      }
+      p.hwWaiters.add(check);
+    };
+    const timer = setTimeout(
+      () => {
+        p.hwWaiters.delete(check);
+        resolve();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    check();
+  });
+}

@@ -58,7 +58,7 @@ export const createTopics: Handler = {
               ? broker.config.numPartitions
               : partitions
             : state.partitions.length,
-          replicationFactor: 1,
+          replicationFactor: rf === -1 ? broker.config.defaultReplicationFactor : rf,
           configs: describeTopicConfigs(broker, state.configs, null, false, false).map((c) => ({
             name: c.name,
             value: c.value,

@@ -1,0 +1,248 @@
+/**
+ * A node's view of the cluster, kept in sync with the metadata store (etcd), and the controller role.
+ *
+ * Keys (under /kstream/<cluster-id>/): brokers/<id> (leased: liveness), controller (the elected node's id),
+ * topics/<name> ({id, replicas per partition, configs}), partitions/<topic>/<p> ({leader, leaderEpoch, isr,
+ * partitionEpoch}, changed only by compare-and-set on its revision).
+ *
+ * Every node watches all of it. The elected controller elects new leaders from the ISR when a broker's lease
+ * expires (never outside the ISR unless unclean.leader.election.enable), and brings offline partitions back
+ * when an ISR member returns. Leaders change their partition's ISR themselves (shrink/expand), by CAS.
+ */
+import type { Logger } from '../util/logger.js';
+import type { MetadataStore, WatchEvent } from './metadata-store.js';
+
+export interface BrokerInfo {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface TopicDoc {
+  id: string;
+  /** Replica node ids per partition; the first is the preferred leader. */
+  replicas: number[][];
+  configs: Record<string, string>;
+}
+
+export interface PartitionDoc {
+  leader: number;
+  leaderEpoch: number;
+  isr: number[];
+  partitionEpoch: number;
+}
+
+export interface PartitionEntry {
+  doc: PartitionDoc;
+  rev: number;
+}
+
+export const LEASE_TTL_SECONDS = 3;
+
+export function partitionKey(topic: string, p: number): string {
+  return `partitions/${topic}/${p}`;
+}
+
+/**
+ * Replica assignment: partition p's replicas start at broker index (p + shift) and take rf consecutive brokers
+ * (sorted by id), so replicas and preferred leaders spread evenly. With racks, brokers are interleaved by rack
+ * first so consecutive replicas land on different racks.
+ */
+export function assignReplicas(brokers: BrokerInfo[], partitions: number, rf: number, shift = 0): number[][] {
+  const byRack = new Map<string, BrokerInfo[]>();
+  for (const b of [...brokers].sort((x, y) => x.nodeId - y.nodeId)) {
+    const r = b.rack ?? '';
+    byRack.set(r, [...(byRack.get(r) ?? []), b]);
+  }
+  const racks = [...byRack.values()];
+  const ordered: number[] = [];
+  for (let i = 0; ordered.length < brokers.length; i++) {
+    for (const r of racks) if (r[i]) ordered.push((r[i] as BrokerInfo).nodeId);
+  }
+  const n = ordered.length;
+  const out: number[][] = [];
+  for (let p = 0; p < partitions; p++) {
+    const replicas: number[] = [];
+    for (let k = 0; k < rf; k++) replicas.push(ordered[(p + shift + k) % n] as number);
+    out.push(replicas);
+  }
+  return out;
+}
+
+export class ClusterManager {
+  readonly brokers = new Map<number, BrokerInfo>();
+  readonly topics = new Map<string, TopicDoc>();
+  readonly partitions = new Map<string, PartitionEntry>();
+  controllerId = -1;
+  isController = false;
+  private unwatch: (() => Promise<void>)[] = [];
+  private stopped = false;
+  private electing = false;
+  private electAgain = false;
+
+  constructor(
+    readonly store: MetadataStore,
+    readonly self: BrokerInfo,
+    private readonly log: Logger,
+    /** Called (synchronously, possibly often) whenever the view changed. */
+    private readonly onChange: () => void,
+    private readonly uncleanElection: (topic: string) => boolean = () => false,
+  ) {}
+
+  async start(): Promise<void> {
+    for (const prefix of ['brokers/', 'topics/', 'partitions/', 'controller']) {
+      this.unwatch.push(await this.store.watch(prefix, (e) => this.apply(e)));
+    }
+    for (const kv of await this.store.list(''))
+      this.apply({ type: 'put', key: kv.key, value: kv.value }, kv.modRevision);
+    await this.store.putLeased(`brokers/${this.self.nodeId}`, JSON.stringify(this.self), LEASE_TTL_SECONDS);
+    await this.store.campaign('controller-election', String(this.self.nodeId), () => {
+      if (this.stopped) return;
+      this.isController = true;
+      this.log.info('elected controller');
+      void this.store.put('controller', String(this.self.nodeId)).then(() => this.electLeaders());
+    });
+    this.onChange();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const u of this.unwatch) await u().catch(() => {});
+    await this.store.close();
+  }
+
+  get liveBrokers(): BrokerInfo[] {
+    return [...this.brokers.values()].sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  partition(topic: string, p: number): PartitionEntry | undefined {
+    return this.partitions.get(partitionKey(topic, p));
+  }
+
+  private apply(e: WatchEvent, rev?: number): void {
+    const [kind, a, b] = e.key.split('/');
+    if (kind === 'brokers' && a !== undefined) {
+      const id = Number(a);
+      if (e.type === 'delete') {
+        this.brokers.delete(id);
+        this.log.info('broker left', { broker: id });
+      } else this.brokers.set(id, JSON.parse(e.value as string) as BrokerInfo);
+      if (this.isController) void this.electLeaders();
+    } else if (kind === 'topics' && a !== undefined) {
+      if (e.type === 'delete') this.topics.delete(a);
+      else this.topics.set(a, JSON.parse(e.value as string) as TopicDoc);
+    } else if (kind === 'partitions' && a !== undefined && b !== undefined) {
+      const key = partitionKey(a, Number(b));
+      if (e.type === 'delete') this.partitions.delete(key);
+      else {
+        const doc = JSON.parse(e.value as string) as PartitionDoc;
+        // Watch events carry no revision here: re-read lazily on CAS failure (casPartition retries).
+        this.partitions.set(key, { doc, rev: rev ?? this.partitions.get(key)?.rev ?? -1 });
+      }
+    } else if (kind === 'controller') {
+      this.controllerId = e.type === 'delete' ? -1 : Number(e.value);
+    }
+    if (!this.stopped) this.onChange();
+  }
+
+  /** Create a topic: assignment, topic doc (CAS: must not exist), then one partition doc each. */
+  async createTopic(name: string, replicas: number[][], configs: Record<string, string>, id: string): Promise<boolean> {
+    const doc: TopicDoc = { id, replicas, configs };
+    if (!(await this.store.compareAndSet(`topics/${name}`, JSON.stringify(doc), 0))) return false;
+    await Promise.all(
+      replicas.map((r, p) =>
+        this.store.compareAndSet(
+          partitionKey(name, p),
+          JSON.stringify({ leader: r[0], leaderEpoch: 0, isr: r, partitionEpoch: 0 } satisfies PartitionDoc),
+          0,
+        ),
+      ),
+    );
+    return true;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const t = this.topics.get(name);
+    await this.store.delete(`topics/${name}`);
+    if (t) await Promise.all(t.replicas.map((_r, p) => this.store.delete(partitionKey(name, p))));
+  }
+
+  async updateTopic(name: string, doc: TopicDoc): Promise<void> {
+    await this.store.put(`topics/${name}`, JSON.stringify(doc));
+  }
+
+  /**
+   * Change a partition's state by compare-and-set; `change` gets the current doc and returns the new one (or
+   * null to give up). Retries on a concurrent change. Returns the doc written, or null.
+   */
+  async casPartition(
+    topic: string,
+    p: number,
+    change: (d: PartitionDoc) => PartitionDoc | null,
+  ): Promise<PartitionDoc | null> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const kv = await this.store.get(partitionKey(topic, p));
+      if (!kv) return null;
+      const cur = JSON.parse(kv.value) as PartitionDoc;
+      const next = change(cur);
+      if (!next) return null;
+      if (await this.store.compareAndSet(partitionKey(topic, p), JSON.stringify(next), kv.modRevision)) return next;
+    }
+    throw new Error(`partition ${topic}-${p}: too many concurrent changes`);
+  }
+
+  /** Controller: give every partition whose leader is gone a new leader from its ISR. */
+  async electLeaders(): Promise<void> {
+    if (!this.isController || this.stopped) return;
+    if (this.electing) {
+      this.electAgain = true;
+      return;
+    }
+    this.electing = true;
+    this.electAgain = false;
+    try {
+      const alive = (id: number) => this.brokers.has(id);
+      for (const [name, t] of this.topics) {
+        for (let p = 0; p < t.replicas.length; p++) {
+          const cur = this.partition(name, p)?.doc;
+          if (!cur) continue;
+          const needs = cur.leader === -1 ? cur.isr.some(alive) || this.uncleanElection(name) : !alive(cur.leader);
+          if (!needs) continue;
+          const replicas = t.replicas[p] as number[];
+          await this.casPartition(name, p, (d) => {
+            if (d.leader !== -1 && alive(d.leader)) return null;
+            const aliveIsr = d.isr.filter(alive);
+            let leader = aliveIsr[0] ?? -1;
+            let isr = aliveIsr;
+            if (leader === -1 && this.uncleanElection(name)) {
+              leader = replicas.find(alive) ?? -1;
+              if (leader !== -1) {
+                this.log.warn('unclean leader election: data not in the new leader is lost', {
+                  topic: name,
+                  partition: p,
+                  leader,
+                });
+                isr = [leader];
+              }
+            }
+            // With no live ISR member the partition goes offline, keeping its last ISR so one of them can
+            // lead again when it returns (nothing acknowledged is lost).
+            if (leader === -1)
+              return d.leader === -1 ? null : { ...d, leader: -1, partitionEpoch: d.partitionEpoch + 1 };
+            return { leader, leaderEpoch: d.leaderEpoch + 1, isr, partitionEpoch: d.partitionEpoch + 1 };
+          }).then((d) => {
+            if (d)
+              this.log.info('elected leader', { topic: name, partition: p, leader: d.leader, epoch: d.leaderEpoch });
+          });
+        }
+      }
+    } catch (e) {
+      this.log.warn('leader election failed; will retry', { error: e });
+      setTimeout(() => void this.electLeaders(), 1000).unref();
+    } finally {
+      this.electing = false;
+      if (this.electAgain) void this.electLeaders();
+    }
+  }
+}
