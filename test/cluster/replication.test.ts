@@ -1,0 +1,238 @@
+/**
+ * A 3-node cluster on a real etcd (Debian's etcd-server): replica and leader spread, acks=all through a
+ * leader SIGKILL with nothing acknowledged lost, the killed node catching up and rejoining the ISR with an
+ * identical log, a paused follower leaving the ISR, NOT_ENOUGH_REPLICAS below min.insync.replicas.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/messages/index.js';
+import { buildBatch } from '../../src/protocol/records/record.js';
+import { type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
+import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const run = promisify(execFile);
+const LAG_MS = 3000;
+let etcd: EtcdProcess;
+const nodes = new Map<number, BrokerProcess>();
+const dirs = new Map<number, string>();
+const children: ChildProcess[] = [];
+let admin: Admin;
+
+async function startNode(id: number): Promise<BrokerProcess> {
+  let dir = dirs.get(id);
+  if (!dir) {
+    dir = tempDir(`kstream-node${id}-`);
+    dirs.set(id, dir);
+  }
+  const b = await startBroker({
+    dataDir: dir,
+    args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', 'test'],
+    props: { 'replica.lag.time.max.ms': String(LAG_MS) },
+  });
+  nodes.set(id, b);
+  return b;
+}
+
+function bootstrap(except?: number): string {
+  return [...nodes.entries()]
+    .filter(([id, b]) => id !== except && b.child.exitCode === null && b.child.signalCode === null)
+    .map(([, b]) => b.bootstrap)
+    .join(',');
+}
+
+async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function partitions(topic: string, via?: number) {
+  const k = new Kafka({
+    brokers: bootstrap(via).split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1 },
+  }).admin();
+  await k.connect();
+  try {
+    const md = await k.fetchTopicMetadata({ topics: [topic] });
+    return md.topics[0]?.partitions ?? [];
+  } finally {
+    await k.disconnect();
+  }
+}
+
+describe('replicated cluster on etcd', () => {
+  before(async () => {
+    etcd = await startEtcd();
+    for (const id of [1, 2, 3]) await startNode(id);
+    admin = new Kafka({ brokers: bootstrap().split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+  });
+
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await admin?.disconnect().catch(() => {});
+    for (const b of nodes.values()) {
+      b.child.kill('SIGCONT');
+      await b.kill();
+    }
+    await etcd?.stop();
+    for (const d of dirs.values()) removeDir(d);
+  });
+
+  test('12 partitions with RF 3: every broker holds 12 replicas and leads 4', async () => {
+    await admin.createTopics({ topics: [{ topic: 'spread', numPartitions: 12, replicationFactor: 3 }] });
+    const ps = await until('metadata for spread', async () => {
+      const p = await partitions('spread');
+      return p.length === 12 && p.every((x) => x.isr.length === 3) ? p : null;
+    });
+    for (const id of [1, 2, 3]) {
+      assert.equal(ps.filter((p) => p.replicas.includes(id)).length, 12, `broker ${id} replicas`);
+      assert.equal(ps.filter((p) => p.leader === id).length, 4, `broker ${id} leads 4`);
+      assert.ok(
+        ps.every((p) => p.leader === p.replicas[0]),
+        'the preferred (first) replica leads',
+      );
+    }
+    await assert.rejects(
+      admin.createTopics({ topics: [{ topic: 'too-many', numPartitions: 1, replicationFactor: 4 }] }),
+    );
+  });
+
+  test('acks=all through a leader SIGKILL: every acknowledged record survives; the node rejoins with an identical log', async () => {
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'ha',
+          numPartitions: 1,
+          replicationFactor: 3,
+          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+    });
+    const leader = (await until('ha leader', async () => (await partitions('ha'))[0]?.leader)) as number;
+    const producer = spawn('/usr/bin/python3', [join(ROOT, 'test/interop/py/ack_logger.py'), bootstrap(), 'ha'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    children.push(producer);
+    const acked: { offset: string; value: string }[] = [];
+    let partial = '';
+    producer.stdout.on('data', (d) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() as string;
+      for (const l of lines) {
+        const [, offset, value] = l.split(' ');
+        acked.push({ offset: offset as string, value: value as string });
+      }
+    });
+    await until('20,000 acks', async () => acked.length >= 20_000);
+    const killedAt = Date.now();
+    const atKill = acked.length;
+    await nodes.get(leader)?.kill();
+    await until('acks after the failover', async () => acked.length >= atKill + 20_000, 60_000);
+    const failoverMs = Date.now() - killedAt;
+    producer.kill('SIGKILL');
+    await new Promise((r) => producer.once('exit', r));
+    const after = await partitions('ha', leader);
+    assert.notEqual(after[0]?.leader, leader, 'a new leader was elected');
+    assert.ok(!after[0]?.isr.includes(leader), 'the dead node left the ISR');
+
+    const { stdout } = await run(
+      'kcat',
+      ['-b', bootstrap(leader), '-C', '-t', 'ha', '-p', '0', '-e', '-q', '-f', '%o %s\n'],
+      {
+        maxBuffer: 512 * 1024 * 1024,
+        timeout: 60_000,
+      },
+    );
+    const stored = new Map(
+      stdout
+        .split('\n')
+        .filter((l) => l)
+        .map((l) => l.split(' ') as [string, string]),
+    );
+    for (const a of acked) assert.equal(stored.get(a.offset), a.value, `acknowledged offset ${a.offset} survived`);
+
+    await startNode(leader);
+    await until(
+      'the restarted node back in the ISR',
+      async () => (await partitions('ha'))[0]?.isr.length === 3,
+      60_000,
+    );
+    const logs = [1, 2, 3].map((id) => {
+      const d = join(dirs.get(id) as string, 'ha-0');
+      return Buffer.concat(
+        readdirSync(d)
+          .filter((f) => f.endsWith('.log'))
+          .sort()
+          .map((f) => readFileSync(join(d, f))),
+      );
+    });
+    assert.ok(logs[0]?.equals(logs[1] as Buffer) && logs[1]?.equals(logs[2] as Buffer), 'replica logs are identical');
+    process.stderr.write(
+      `# failover: leader killed -> producer acknowledged again within ${failoverMs} ms (upper bound)\n`,
+    );
+  });
+
+  test('a paused follower leaves the ISR; below min.insync.replicas acks=all is refused and acks=1 works', async () => {
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'isr',
+          numPartitions: 1,
+          replicationFactor: 3,
+          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+    });
+    const p0 = await until('isr metadata', async () => {
+      const p = (await partitions('isr'))[0];
+      return p && p.isr.length === 3 ? p : null;
+    });
+    const leader = nodes.get(p0.leader) as BrokerProcess;
+    const followers = p0.replicas.filter((r) => r !== p0.leader);
+    const c = await RawClient.connect(leader.port);
+    const produce = async (acks: number, value: string) => {
+      const records = await buildBatch({ records: [{ key: null, value: Buffer.from(value) }] });
+      const r = await c.request(ApiKey.Produce, 9, {
+        transactionalId: null,
+        acks,
+        timeoutMs: 10_000,
+        topicData: [{ name: 'isr', partitionData: [{ index: 0, records }] }],
+      });
+      return r.responses[0].partitionResponses[0].errorCode as number;
+    };
+    try {
+      assert.equal(await produce(-1, 'all three'), 0);
+      nodes.get(followers[0] as number)?.child.kill('SIGSTOP');
+      await until('ISR of 2', async () => (await partitions('isr', followers[0]))[0]?.isr.length === 2);
+      assert.equal(await produce(-1, 'two of three'), 0, 'acks=all works with 2 of 3 in sync');
+      nodes.get(followers[1] as number)?.child.kill('SIGSTOP');
+      await until('ISR of 1', async () => {
+        const code = await produce(-1, 'probe');
+        return code === ErrorCode.NOT_ENOUGH_REPLICAS || code === ErrorCode.REQUEST_TIMED_OUT ? code : null;
+      });
+      assert.equal(await produce(-1, 'refused'), ErrorCode.NOT_ENOUGH_REPLICAS);
+      assert.equal(await produce(1, 'acks one'), 0, 'acks=1 keeps working');
+    } finally {
+      for (const f of followers) nodes.get(f)?.child.kill('SIGCONT');
+      c.close();
+    }
+    await until('ISR back to 3', async () => (await partitions('isr'))[0]?.isr.length === 3, 60_000);
+  });
+});
