@@ -426,6 +426,7 @@ export class Broker {
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     if (!this.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED);
+    if (t.internal) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `${name} is an internal topic`);
     this.topics.delete(name);
     this.store.delete(`topics/${name}`);
     for (const p of t.partitions) for (const w of p.waiters) w();

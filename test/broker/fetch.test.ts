@@ -226,4 +226,10 @@ describe('fetch and list offsets', () => {
     });
     assert.equal(rf.topics[0].errorCode, ErrorCode.INVALID_REPLICATION_FACTOR);
   });
+
+  test('internal topics: produce and delete are refused', async () => {
+    assert.equal((await produce('__consumer_offsets', 0, ['junk'])).errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    const r = await c.request(ApiKey.DeleteTopics, 4, { topicNames: ['__consumer_offsets'], timeoutMs: 5000 });
+    assert.equal(r.responses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+  });
 });

@@ -57,6 +57,12 @@ export const produce: Handler = {
           out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
           continue;
         }
+        if (topic.internal) {
+          // Only the broker writes its internal topics (__consumer_offsets).
+          out.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+          out.errorMessage = `${td.name} is an internal topic`;
+          continue;
+        }
         if (acks === -1 && p.isr.length < topic.logConfig.minInsyncReplicas) {
           out.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
           out.errorMessage = `ISR ${p.isr.join(',')} is smaller than min.insync.replicas ${topic.logConfig.minInsyncReplicas}`;
