@@ -18,8 +18,10 @@ import { join, resolve } from 'node:path';
 import { assignReplicas, type BrokerInfo, ClusterManager, type TopicDoc } from '../cluster/cluster.js';
 import { LocalStore } from '../cluster/local-store.js';
 import { type FollowerState, ReplicaManager } from '../cluster/replica-manager.js';
+import { coordinatorConfig } from '../coordinator/config.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
-import { startCoordinator } from '../coordinator/offsets-topic.js';
+import { OFFSETS_TOPIC, startCoordinator, startPartitionCoordinator } from '../coordinator/offsets-topic.js';
+import { partitionFor } from '../coordinator/records.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { LogCleaner } from '../storage/cleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
@@ -118,6 +120,9 @@ export class Broker {
   private creating = new Map<string, Promise<TopicState>>();
   private stopping: Promise<void> | null = null;
   boundPort = 0;
+  /** Cluster mode: one group coordinator per __consumer_offsets partition this node leads. */
+  private readonly groupCoordinators = new Map<number, GroupCoordinator>();
+  private creatingOffsetsTopic: Promise<void> | null = null;
   /** Cluster mode (--etcd): the cluster view and replication; null when running alone. */
   cluster: ClusterManager | null = null;
   replicas: ReplicaManager | null = null;
@@ -274,6 +279,7 @@ export class Broker {
   private async doStop(): Promise<void> {
     // Group coordinator: stop its timers and answer waiting JoinGroup/SyncGroup requests.
     this.coordinator?.stop();
+    for (const c of this.groupCoordinators.values()) c.stop();
     this.replicas?.stop();
     await this.cluster?.stop().catch((e: unknown) => this.log.warn('leaving the cluster failed', { error: e }));
     const server = this.server;
@@ -523,7 +529,7 @@ export class Broker {
     let t = this.topics.get(name);
     if (!t || t.id !== doc.id) {
       const logConfig = this.topicLogConfig(doc.configs);
-      t = { name, id: doc.id, internal: false, configs: doc.configs, logConfig, partitions: [] };
+      t = { name, id: doc.id, internal: name === OFFSETS_TOPIC, configs: doc.configs, logConfig, partitions: [] };
       this.topics.set(name, t);
     }
     let p = this.partition(name, i);
@@ -558,6 +564,80 @@ export class Broker {
         this.log.info('removed local replicas of topic', { topic: name });
       } else t.partitions = keep;
     }
+  }
+
+  /** The coordinator of a group on this node, or null (not this node's group, or not loaded yet). */
+  coordinatorFor(groupId: string): GroupCoordinator | null {
+    if (!this.cluster) return this.coordinator;
+    const doc = this.cluster.topics.get(OFFSETS_TOPIC);
+    if (!doc) return null;
+    return this.groupCoordinators.get(partitionFor(groupId, doc.replicas.length)) ?? null;
+  }
+
+  /** Every coordinator on this node (ListGroups). */
+  allCoordinators(): GroupCoordinator[] {
+    if (!this.cluster) return this.coordinator ? [this.coordinator] : [];
+    return [...this.groupCoordinators.values()];
+  }
+
+  /**
+   * Where a group's coordinator is: this node alone, or in a cluster the leader of the group's
+   * __consumer_offsets partition (created on first use, replicated like any topic). null: not available yet.
+   */
+  async findCoordinator(groupId: string): Promise<BrokerInfo | null> {
+    const cluster = this.cluster;
+    if (!cluster) return this.coordinator ? (this.liveBrokers()[0] ?? null) : null;
+    let doc = cluster.topics.get(OFFSETS_TOPIC);
+    if (!doc) {
+      this.creatingOffsetsTopic ??= this.createOffsetsTopic().finally(() => {
+        this.creatingOffsetsTopic = null;
+      });
+      await this.creatingOffsetsTopic;
+      doc = cluster.topics.get(OFFSETS_TOPIC);
+      if (!doc) return null;
+    }
+    const leader = cluster.partition(OFFSETS_TOPIC, partitionFor(groupId, doc.replicas.length))?.doc.leader ?? -1;
+    return cluster.brokers.get(leader) ?? null;
+  }
+
+  private async createOffsetsTopic(): Promise<void> {
+    const cfg = coordinatorConfig(this.config.props);
+    const rf = Math.min(Number(this.config.props['offsets.topic.replication.factor'] ?? 3), this.liveBrokers().length);
+    try {
+      await this.createTopic(OFFSETS_TOPIC, cfg.offsetsTopicPartitions, rf, {
+        'cleanup.policy': 'compact',
+        'segment.bytes': String(cfg.offsetsTopicSegmentBytes),
+      });
+    } catch (e) {
+      if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
+    }
+  }
+
+  /** Whether a topic partition exists anywhere (this node's or, in a cluster, another's). */
+  partitionExists(topic: string, index: number): boolean {
+    if (this.cluster) return (this.cluster.topics.get(topic)?.replicas.length ?? 0) > index;
+    return this.partition(topic, index) !== undefined;
+  }
+
+  /** Cluster mode: start or stop the group coordinator of a __consumer_offsets partition with its leadership. */
+  onLeadershipChange(p: PartitionState, leader: boolean): void {
+    if (p.topic !== OFFSETS_TOPIC) return;
+    const t = this.topics.get(OFFSETS_TOPIC);
+    if (t) t.internal = true;
+    const old = this.groupCoordinators.get(p.index);
+    if (old) {
+      old.stop();
+      this.groupCoordinators.delete(p.index);
+    }
+    if (!leader || !t) return;
+    startPartitionCoordinator(this, t, p, this.log).then(
+      (c) => {
+        if (p.leader === this.nodeId && !this.groupCoordinators.has(p.index) && !this.stopping) {
+          this.groupCoordinators.set(p.index, c);
+        } else c.stop();
+      },
+      (e: unknown) => this.log.error('loading groups failed', { partition: p.index, error: e }),
+    );
   }
 
   /** Live brokers: the cluster's, or this node alone. */

@@ -10,7 +10,7 @@
 import type { Broker, PartitionState } from '../broker/broker.js';
 import { Connection } from '../client/connection.js';
 import type { Struct } from '../protocol/codec/schema.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import type { Logger } from '../util/logger.js';
 import type { ClusterManager, PartitionDoc } from './cluster.js';
@@ -203,6 +203,7 @@ export class ReplicaManager {
     p.leaderEpoch = d.leaderEpoch;
     const isLeader = d.leader === this.nodeId;
     if (!isLeader && wasLeader) {
+      this.broker.onLeadershipChange(p, false);
       p.hwWaitersClosed = true;
       const waiters = [...p.hwWaiters];
       p.hwWaiters.clear();
@@ -221,6 +222,7 @@ export class ReplicaManager {
         isr: d.isr.join(','),
       });
       this.updateHighWatermark(p);
+      this.broker.onLeadershipChange(p, true);
     } else if (!isLeader) {
       if (wasLeader || epochChanged || !p.fetcherLeader) {
         this.stopFollowing(p);
@@ -287,6 +289,28 @@ export class ReplicaManager {
       p.hwWaiters.clear();
       for (const w of waiters) w();
     }
+  }
+
+  /** Resolve once the high watermark reaches `end`; reject if leadership is lost or `timeoutMs` passes. */
+  awaitReplicated(p: PartitionState, end: bigint, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const deadline = Date.now() + timeoutMs;
+      const timer = setTimeout(() => check(), timeoutMs);
+      const check = () => {
+        if (p.log.highWatermark >= end) {
+          clearTimeout(timer);
+          resolve();
+        } else if (p.hwWaitersClosed || p.leader !== this.nodeId) {
+          clearTimeout(timer);
+          reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `leadership of ${p.topic}-${p.index} moved`));
+        } else if (Date.now() >= deadline) {
+          reject(
+            new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${p.topic}-${p.index} not replicated in ${timeoutMs} ms`),
+          );
+        } else p.hwWaiters.add(check);
+      };
+      check();
+    });
   }
 
   private maintainIsr(): void {

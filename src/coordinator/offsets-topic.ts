@@ -26,9 +26,12 @@ export class OffsetsTopicStore implements GroupStore {
   constructor(
     private readonly broker: Broker,
     private readonly topic: TopicState,
+    /** Cluster mode: the one partition this store's coordinator owns (this node leads it). */
+    private readonly only: PartitionState | null = null,
   ) {}
 
   partitionOf(groupId: string): PartitionState {
+    if (this.only) return this.only;
     return this.topic.partitions[partitionFor(groupId, this.topic.partitions.length)]!;
   }
 
@@ -41,8 +44,13 @@ export class OffsetsTopicStore implements GroupStore {
     if (buf.length > this.topic.logConfig.maxMessageBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `${buf.length} bytes of group records for ${groupId}`);
     }
-    p.log.append(buf, [h], p.leaderEpoch, null);
+    if (p.leader !== this.broker.nodeId) {
+      throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer leads ${OFFSETS_TOPIC}-${p.index}`);
+    }
+    const info = p.log.append(buf, [h], p.leaderEpoch, null);
     this.broker.notifyAppend(p);
+    // In a cluster, durable = replicated to the ISR (the high watermark passed it), like an acks=all produce.
+    if (this.broker.replicas) return this.broker.replicas.awaitReplicated(p, info.lastOffset + 1n, 30_000);
     return p.log.flush();
   }
 
@@ -50,7 +58,7 @@ export class OffsetsTopicStore implements GroupStore {
   async load(c: GroupCoordinator, log: Logger): Promise<void> {
     let batches = 0;
     let records = 0;
-    for (const p of this.topic.partitions) {
+    for (const p of this.only ? [this.only] : this.topic.partitions) {
       let offset = p.log.logStartOffset;
       const end = p.log.logEndOffset;
       while (offset < end) {
@@ -103,6 +111,25 @@ export async function startCoordinator(broker: Broker, log: Logger): Promise<Gro
   }
   topic.internal = true;
   const store = new OffsetsTopicStore(broker, topic);
+  const c = new GroupCoordinator(cfg, store, clog);
+  await store.load(c, clog);
+  c.start();
+  return c;
+}
+
+/**
+ * Cluster mode: a coordinator for the groups of one `__consumer_offsets` partition, started when this node
+ * becomes its leader (it replays the partition first) and stopped when leadership moves away.
+ */
+export async function startPartitionCoordinator(
+  broker: Broker,
+  topic: TopicState,
+  p: PartitionState,
+  log: Logger,
+): Promise<GroupCoordinator> {
+  const cfg: CoordinatorConfig = coordinatorConfig(broker.config.props);
+  const clog = log.child({ component: 'group-coordinator', partition: p.index });
+  const store = new OffsetsTopicStore(broker, topic, p);
   const c = new GroupCoordinator(cfg, store, clog);
   await store.load(c, clog);
   c.start();

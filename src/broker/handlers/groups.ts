@@ -13,8 +13,14 @@ const KEY_TYPE_TRANSACTION = 1;
 /** DescribeGroups authorized operations without ACLs: READ (3), DELETE (6), DESCRIBE (8). */
 const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
-function coordinatorOf(ctx: HandlerContext) {
-  return ctx.broker.coordinator;
+/** The coordinator of this group on this node, or null (not loaded yet, or in a cluster another node's group). */
+function coordinatorOf(ctx: HandlerContext, groupId: string) {
+  return ctx.broker.coordinatorFor(groupId);
+}
+
+/** The error for a group this node cannot coordinate: in a cluster clients must find the coordinator again. */
+function noCoordinator(ctx: HandlerContext): number {
+  return ctx.broker.cluster ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
 
 function clientHost(ctx: HandlerContext): string {
@@ -25,35 +31,38 @@ export const findCoordinator: Handler = {
   apiKey: ApiKey.FindCoordinator,
   minVersion: 0,
   maxVersion: 4,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const { broker, header } = ctx;
-    const answer = (key: string) => {
+    const answer = async (key: string) => {
       let errorCode: number = ErrorCode.NONE;
       let errorMessage: string | null = null;
+      let node: { nodeId: number; host: string; port: number } | null = null;
       if (req.keyType === KEY_TYPE_TRANSACTION) {
         errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
         errorMessage = 'transactions are not supported by this broker';
       } else if (req.keyType !== KEY_TYPE_GROUP) {
         errorCode = ErrorCode.INVALID_REQUEST;
         errorMessage = `unknown key type ${req.keyType}`;
-      } else if (!coordinatorOf(ctx)) {
-        errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-        errorMessage = 'the group coordinator is starting';
+      } else {
+        node = await broker.findCoordinator(key).catch(() => null);
+        if (!node) {
+          errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+          errorMessage = 'the group coordinator is not available yet';
+        }
       }
-      const ok = errorCode === ErrorCode.NONE;
       return {
         key,
-        nodeId: ok ? broker.nodeId : -1,
-        host: ok ? broker.config.advertisedHost : '',
-        port: ok ? broker.config.advertisedPort : -1,
+        nodeId: node ? node.nodeId : -1,
+        host: node ? node.host : '',
+        port: node ? node.port : -1,
         errorCode,
         errorMessage,
       };
     };
     if (header.apiVersion >= 4) {
-      return { throttleTimeMs: 0, coordinators: (req.coordinatorKeys as string[]).map(answer) };
+      return { throttleTimeMs: 0, coordinators: await Promise.all((req.coordinatorKeys as string[]).map(answer)) };
     }
-    const one = answer(req.key as string);
+    const one = await answer(req.key as string);
     return {
       throttleTimeMs: 0,
       errorCode: one.errorCode,
@@ -71,7 +80,7 @@ export const joinGroup: Handler = {
   maxVersion: 9,
   async handle(req, ctx) {
     const v = ctx.header.apiVersion;
-    const c = coordinatorOf(ctx);
+    const c = coordinatorOf(ctx, req.groupId);
     const r = c
       ? await c.join({
           groupId: req.groupId,
@@ -86,8 +95,7 @@ export const joinGroup: Handler = {
           requireKnownMemberId: v >= 4,
         })
       : null;
-    if (!r)
-      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, protocolName: v >= 7 ? null : '' };
+    if (!r) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx), protocolName: v >= 7 ? null : '' };
     return {
       throttleTimeMs: 0,
       errorCode: r.errorCode,
@@ -108,8 +116,8 @@ export const syncGroup: Handler = {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
-    const c = coordinatorOf(ctx);
-    if (!c) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, assignment: Buffer.alloc(0) };
+    const c = coordinatorOf(ctx, req.groupId);
+    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx), assignment: Buffer.alloc(0) };
     const r = await c.sync({
       groupId: req.groupId,
       generationId: req.generationId,
@@ -134,10 +142,10 @@ export const heartbeat: Handler = {
   minVersion: 0,
   maxVersion: 4,
   handle(req, ctx) {
-    const c = coordinatorOf(ctx);
+    const c = coordinatorOf(ctx, req.groupId);
     const errorCode = c
       ? c.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
-      : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      : noCoordinator(ctx);
     return { throttleTimeMs: 0, errorCode };
   },
 };
@@ -147,8 +155,8 @@ export const leaveGroup: Handler = {
   minVersion: 0,
   maxVersion: 5,
   handle(req, ctx) {
-    const c = coordinatorOf(ctx);
-    if (!c) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    const c = coordinatorOf(ctx, req.groupId);
+    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx), members: [] };
     if (ctx.header.apiVersion < 3) {
       const r = c.leave(req.groupId, [{ memberId: req.memberId, groupInstanceId: null }]);
       return {
@@ -169,11 +177,11 @@ export const describeGroups: Handler = {
   minVersion: 0,
   maxVersion: 5,
   handle(req, ctx) {
-    const c = coordinatorOf(ctx);
     const groups = (req.groups as string[]).map((groupId) => {
+      const c = coordinatorOf(ctx, groupId);
       if (!c) {
         return {
-          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          errorCode: noCoordinator(ctx),
           groupId,
           groupState: '',
           protocolType: '',
@@ -208,13 +216,17 @@ export const listGroups: Handler = {
   minVersion: 0,
   maxVersion: 4,
   handle(req, ctx) {
-    const c = coordinatorOf(ctx);
-    if (!c) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
-    const groups = c.list(req.statesFilter as string[]).map((g) => ({
-      groupId: g.groupId,
-      protocolType: g.protocolType,
-      groupState: g.state,
-    }));
+    const all = ctx.broker.allCoordinators();
+    if (all.length === 0 && !ctx.broker.cluster) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    }
+    const groups = all
+      .flatMap((c) => c.list(req.statesFilter as string[]))
+      .map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType,
+        groupState: g.state,
+      }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },
 };
@@ -224,11 +236,15 @@ export const deleteGroups: Handler = {
   minVersion: 0,
   maxVersion: 2,
   async handle(req, ctx) {
-    const c = coordinatorOf(ctx);
     const names = req.groupsNames as string[];
-    const results = c
-      ? await c.deleteGroups(names)
-      : names.map((groupId) => ({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }));
+    const results = await Promise.all(
+      names.map(async (groupId) => {
+        const c = coordinatorOf(ctx, groupId);
+        return c
+          ? ((await c.deleteGroups([groupId]))[0] ?? { groupId, errorCode: 0 })
+          : { groupId, errorCode: noCoordinator(ctx) };
+      }),
+    );
     return { throttleTimeMs: 0, results };
   },
 };

@@ -40,7 +40,7 @@ export function describeClusterTopic(broker: Broker, name: string): Struct | nul
     errorCode: 0,
     name,
     topicId: doc.id,
-    isInternal: false,
+    isInternal: name === '__consumer_offsets',
     partitions: doc.replicas.map((replicas, i) => {
       const st = cluster.partition(name, i)?.doc;
       const leader = st?.leader ?? -1;

@@ -10,7 +10,12 @@ import type { Broker } from '../broker.js';
 import type { Handler } from '../router.js';
 
 function partitionExists(broker: Broker, topic: string, partition: number): boolean {
-  return broker.partition(topic, partition) !== undefined;
+  return broker.partitionExists(topic, partition);
+}
+
+/** The error for a group this node cannot coordinate: in a cluster clients must find the coordinator again. */
+function noCoordinator(broker: Broker): number {
+  return broker.cluster ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
 
 export const offsetCommit: Handler = {
@@ -18,7 +23,7 @@ export const offsetCommit: Handler = {
   minVersion: 0,
   maxVersion: 8,
   async handle(req, { broker }) {
-    const c = broker.coordinator;
+    const c = broker.coordinatorFor(req.groupId);
     const maxMetadata = c?.config.offsetMetadataMaxBytes ?? 0;
     const topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] = [];
     const valid: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string }[] = [];
@@ -30,7 +35,7 @@ export const offsetCommit: Handler = {
         const out = { partitionIndex: p.partitionIndex as number, errorCode: ErrorCode.NONE as number };
         partitions.push(out);
         const metadata = (p.committedMetadata as string | null) ?? '';
-        if (!c) out.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        if (!c) out.errorCode = noCoordinator(broker);
         else if (!partitionExists(broker, t.name, p.partitionIndex))
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (metadata.length > maxMetadata) out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
@@ -57,10 +62,10 @@ export const offsetCommit: Handler = {
 type FetchTopics = { name: string; partitions: number[] }[] | null;
 
 function fetchGroup(broker: Broker, groupId: string, topics: FetchTopics) {
-  const c = broker.coordinator;
+  const c = broker.coordinatorFor(groupId);
   if (!c) {
     return {
-      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorCode: noCoordinator(broker),
       topics: (topics ?? []).map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
@@ -120,8 +125,8 @@ export const offsetDelete: Handler = {
   minVersion: 0,
   maxVersion: 0,
   async handle(req, { broker }) {
-    const c = broker.coordinator;
-    if (!c) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, throttleTimeMs: 0, topics: [] };
+    const c = broker.coordinatorFor(req.groupId);
+    if (!c) return { errorCode: noCoordinator(broker), throttleTimeMs: 0, topics: [] };
     const known: { name: string; partitions: number[] }[] = [];
     const unknown = new Map<string, number[]>();
     for (const t of req.topics as Struct[]) {
