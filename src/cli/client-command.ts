@@ -1,0 +1,45 @@
+/**
+ * The base of every command that talks to a cluster: the shared flags (-b, -o, --timeout), client options
+ * built from them, printing through src/cli/output, and a deadline so an unreachable broker fails with one
+ * clear line instead of hanging.
+ */
+import type { Interfaces } from '@oclif/core';
+import { BaseCommand, CliError } from './base.js';
+import { clientFlags, parseDuration } from './flags.js';
+import type { OutputFormat } from './output.js';
+
+export interface ConnectionSettings {
+  brokers: string;
+  timeoutMs: number;
+}
+
+export abstract class ClientCommand extends BaseCommand {
+  static override baseFlags = clientFlags;
+
+  /** Bootstrap list and timeout from the parsed flags (brokers: flag, then $KSTREAM_BROKERS, then default). */
+  protected async connection(flags: Interfaces.InferredFlags<typeof clientFlags>): Promise<ConnectionSettings> {
+    const { resolveBrokers, parseBrokers } = await import('../client/brokers.js');
+    const brokers = resolveBrokers(flags.brokers);
+    try {
+      parseBrokers(brokers);
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
+    return { brokers, timeoutMs: parseDuration(flags.timeout) };
+  }
+
+  /** Write rendered output to stdout as is. */
+  protected out(text: string): void {
+    process.stdout.write(text);
+  }
+
+  /** Kafka errors lose their code prefix ("NETWORK_EXCEPTION: "): the rest says it for a user. */
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    if (typeof (err as { code?: unknown }).code === 'number') err.message = err.message.replace(/^[A-Z_]+: /, '');
+    return super.catch(err);
+  }
+
+  protected format(flags: { output: string }): OutputFormat {
+    return flags.output as OutputFormat;
+  }
+}

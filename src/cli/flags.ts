@@ -1,0 +1,48 @@
+/**
+ * Flags shared by every client command: -b/--brokers (env KSTREAM_BROKERS), -o/--output, --timeout.
+ * Kept free of client imports so loading a command for --help stays cheap.
+ */
+import { Flags } from '@oclif/core';
+import { CliError, EXIT_USAGE } from './base.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './output.js';
+
+export const brokersFlag = Flags.string({
+  char: 'b',
+  description: 'bootstrap brokers, host:port[,host:port] (default: $KSTREAM_BROKERS, else 127.0.0.1:9092)',
+  env: 'KSTREAM_BROKERS',
+  helpGroup: 'CONNECTION',
+});
+
+export const outputFlag = Flags.option({
+  char: 'o',
+  description: 'output format',
+  options: OUTPUT_FORMATS,
+  default: 'text' as OutputFormat,
+  helpGroup: 'OUTPUT',
+})();
+
+export const timeoutFlag = Flags.string({
+  description: 'give up on an unreachable broker or a request after this long (500ms, 10s, 1m)',
+  default: '10s',
+  helpGroup: 'CONNECTION',
+});
+
+/** The flags of every client command (oclif baseFlags). */
+export const clientFlags = { brokers: brokersFlag, output: outputFlag, timeout: timeoutFlag };
+
+/** `500ms`, `10s`, `2m`, `1h`, or a bare number of milliseconds → milliseconds. */
+export function parseDuration(text: string, flag = '--timeout'): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m)
+    throw new CliError(`invalid ${flag} ${JSON.stringify(text)}: use a duration like 500ms, 10s or 2m`, EXIT_USAGE);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
+}
+
+/** `key=value` (the value may contain '='); `what` names the flag in the error. */
+export function parseKeyValue(text: string, what: string): [string, string] {
+  const i = text.indexOf('=');
+  if (i <= 0) throw new CliError(`invalid ${what} ${JSON.stringify(text)}: expected key=value`, EXIT_USAGE);
+  return [text.slice(0, i), text.slice(i + 1)];
+}

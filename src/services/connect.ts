@@ -1,0 +1,64 @@
+/**
+ * Clients for the CLI services, configured from a bootstrap list and one timeout: connecting and every
+ * request are bounded by it, and a failure becomes one readable line (no error-code prefix).
+ */
+
+import { detailOf } from '../client/errors.js';
+import { Admin, type ClusterOptions } from '../client/index.js';
+
+export interface ConnectOptions {
+  brokers: string;
+  /** Connect and request timeout, ms. */
+  timeoutMs: number;
+}
+
+/** Options for any client (Admin, Producer, Consumer) from the CLI's connection settings. */
+export function clusterOptions(c: ConnectOptions): ClusterOptions {
+  return {
+    brokers: c.brokers,
+    clientId: 'kstream-cli',
+    connectTimeoutMs: c.timeoutMs,
+    requestTimeoutMs: c.timeoutMs,
+    retry: { retries: 3, initialBackoffMs: 100, maxBackoffMs: 1000 },
+  };
+}
+
+/**
+ * Run `fn` with a connected Admin, closed afterwards. The whole of it is bounded by the timeout: past it the
+ * admin is closed and a "no answer" error thrown, so an unreachable or stuck broker never hangs the CLI.
+ */
+export async function withAdmin<T>(c: ConnectOptions, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin(clusterOptions(c));
+  try {
+    return await withDeadline(
+      admin.connect().then(() => fn(admin)),
+      c.timeoutMs,
+      () => `no answer from ${c.brokers} within ${formatMs(c.timeoutMs)} (is a broker running there?)`,
+    );
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/** `work`, or an Error with `message()` once `ms` have passed (the timer does not keep the process alive). */
+export async function withDeadline<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** An error's message without the Kafka error-name prefix, for a row's STATUS or a one-line failure. */
+export function errorText(e: unknown): string {
+  return detailOf(e);
+}
