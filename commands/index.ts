@@ -11,8 +11,14 @@
  * archiver, zstd-codec) out of top-level imports: `await import()` them inside `run()`.
  */
 import type { Command } from '@oclif/core';
+import BenchConsume from './bench/consume.js';
+import BenchE2e from './bench/e2e.js';
+import BenchProduce from './bench/produce.js';
 import Serve from './serve.js';
 
 export const COMMANDS: Record<string, Command.Class> = {
+  'bench:consume': BenchConsume,
+  'bench:e2e': BenchE2e,
+  'bench:produce': BenchProduce,
   serve: Serve,
 };

@@ -1,0 +1,35 @@
+import { Flags } from '@oclif/core';
+import { common } from '../../src/bench/flags.js';
+import { BaseCommand } from '../../src/cli/base.js';
+
+export default class BenchConsume extends BaseCommand {
+  static override summary = 'Consumer throughput: read a topic from the beginning as fast as possible.';
+  static override description =
+    `Reads --records records of --topic from the beginning of every partition (no consumer group) and prints
+records/s and MB/s. Stops early at the end of the topic if it holds fewer records (then "endOfTopic" is true).
+Fill the topic first, e.g. with "kstream bench produce".`;
+  static override examples = ['<%= config.bin %> bench consume --topic kstream-bench --records 1000000 -o json'];
+  static override flags = {
+    ...common,
+    'fetch-bytes': Flags.integer({ description: 'bytes per partition per fetch', default: 4 * 1024 * 1024, min: 1024 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(BenchConsume);
+    const { resolveBrokers } = await import('../../src/client/brokers.js');
+    const { runConsumeBench } = await import('../../src/bench/consume.js');
+    const { formatText } = await import('../../src/bench/common.js');
+    const result = await runConsumeBench({
+      brokers: resolveBrokers(flags.brokers),
+      topic: flags.topic,
+      records: flags.records,
+      fetchBytes: flags['fetch-bytes'],
+      progress: flags.output === 'text',
+    });
+    if (flags.output === 'json') this.log(JSON.stringify(result));
+    else {
+      this.log(formatText(result));
+      if (result.endOfTopic) this.log(`(end of topic reached after ${result.records} of ${flags.records} records)`);
+    }
+  }
+}

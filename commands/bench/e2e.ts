@@ -1,0 +1,42 @@
+import { Flags } from '@oclif/core';
+import { checkThroughput, common, parseAcks, parseCompression, producing } from '../../src/bench/flags.js';
+import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
+
+export default class BenchE2e extends BaseCommand {
+  static override summary = 'End-to-end latency: produce → consume, at a fixed rate.';
+  static override description =
+    `A producer sends --records records at --throughput records/s, each stamped with its send time; a consumer
+in the same process reads them and records produce→consume latency. Prints the percentiles (ms).`;
+  static override examples = ['<%= config.bin %> bench e2e --throughput 100000 --records 1000000'];
+  static override flags = {
+    ...common,
+    ...producing,
+    records: Flags.integer({ char: 'n', description: 'number of records', default: 500_000, min: 1 }),
+    linger: Flags.integer({ description: 'producer linger in ms', default: 0, min: 0 }),
+    'batch-size': Flags.integer({ description: 'producer batch size in bytes', default: 65_536, min: 1 }),
+    throughput: Flags.integer({ description: 'records/s (-1: unlimited)', default: 100_000 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(BenchE2e);
+    if (flags['record-size'] < 8) throw new CliError('--record-size must be at least 8 for e2e', EXIT_USAGE);
+    const options = {
+      topic: flags.topic,
+      partitions: flags.partitions,
+      records: flags.records,
+      recordSize: flags['record-size'],
+      acks: parseAcks(flags.acks),
+      compression: parseCompression(flags.compression),
+      batchSize: flags['batch-size'],
+      lingerMs: flags.linger,
+      throughput: checkThroughput(flags.throughput),
+      progress: flags.output === 'text',
+    };
+    const { resolveBrokers } = await import('../../src/client/brokers.js');
+    const { runE2eBench } = await import('../../src/bench/e2e.js');
+    const { formatText } = await import('../../src/bench/common.js');
+    const result = await runE2eBench({ brokers: resolveBrokers(flags.brokers), ...options });
+    this.log(flags.output === 'json' ? JSON.stringify(result) : formatText(result));
+    if (result.consumed !== undefined && result.consumed < result.records) process.exitCode = 1;
+  }
+}

@@ -1,0 +1,42 @@
+import { Flags } from '@oclif/core';
+import { checkThroughput, common, parseAcks, parseCompression, producing } from '../../src/bench/flags.js';
+import { BaseCommand } from '../../src/cli/base.js';
+
+export default class BenchProduce extends BaseCommand {
+  static override summary = 'Producer throughput and latency (like kafka-producer-perf-test).';
+  static override description =
+    `Sends --records records of --record-size bytes to --topic (created with --partitions if missing)
+from --producers producer instances, as fast as possible or capped by --throughput, and prints records/s, MB/s
+and send→acknowledged latency percentiles. A live progress line is drawn on a TTY; -o json prints one JSON object.`;
+  static override examples = [
+    '<%= config.bin %> bench produce --records 1000000 --record-size 100 --acks 1',
+    '<%= config.bin %> bench produce -n 200000 --acks all --compression lz4 -o json',
+  ];
+  static override flags = {
+    ...common,
+    ...producing,
+    producers: Flags.integer({ description: 'concurrent producer instances', default: 1, min: 1, max: 64 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(BenchProduce);
+    const options = {
+      topic: flags.topic,
+      partitions: flags.partitions,
+      records: flags.records,
+      recordSize: flags['record-size'],
+      acks: parseAcks(flags.acks),
+      compression: parseCompression(flags.compression),
+      batchSize: flags['batch-size'],
+      lingerMs: flags.linger,
+      throughput: checkThroughput(flags.throughput),
+      producers: flags.producers,
+      progress: flags.output === 'text',
+    };
+    const { resolveBrokers } = await import('../../src/client/brokers.js');
+    const { runProduceBench } = await import('../../src/bench/produce.js');
+    const { formatText } = await import('../../src/bench/common.js');
+    const result = await runProduceBench({ brokers: resolveBrokers(flags.brokers), ...options });
+    this.log(flags.output === 'json' ? JSON.stringify(result) : formatText(result));
+  }
+}

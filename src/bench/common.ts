@@ -1,0 +1,173 @@
+/**
+ * Shared pieces of `kstream bench`: latency histograms (hdr-histogram-js, its pure-JS Int32 histogram, never
+ * the WebAssembly build, so the single executable bundles no WASM and nothing compiles at run time), the
+ * result shape printed as text or JSON, a live progress line (only on a TTY), and topic set-up.
+ */
+import { createRequire } from 'node:module';
+import { Admin } from '../client/admin.js';
+import { ErrorCode } from '../client/errors.js';
+
+/** The subset of hdr-histogram-js's JsHistogram that the benchmarks use. */
+export interface LatencyHistogram {
+  autoResize: boolean;
+  readonly totalCount: number;
+  readonly maxValue: number;
+  readonly mean: number;
+  recordValue(value: number): void;
+  recordValueWithCount(value: number, count: number): void;
+  getValueAtPercentile(percentile: number): number;
+}
+
+type HistogramClass = new (lowest: number, highest: number, digits: number) => LatencyHistogram;
+
+let histogramClass: HistogramClass | null = null;
+
+/**
+ * A histogram of microseconds (1 µs .. auto-resized, 3 significant digits). Loaded on first use from the
+ * package's plain-JS module (its main entry also pulls in the WASM build, pako and base64-js).
+ */
+export function createHistogram(): LatencyHistogram {
+  if (!histogramClass) {
+    const require = createRequire(import.meta.url);
+    const mod = require('hdr-histogram-js/dist/Int32Histogram.js') as { default: HistogramClass };
+    histogramClass = mod.default;
+  }
+  const h = new histogramClass(1, 60_000_000, 3);
+  h.autoResize = true;
+  return h;
+}
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Percentiles of a histogram of microseconds, in milliseconds (3 decimals). */
+export function summarize(h: LatencyHistogram): LatencySummary {
+  const ms = (us: number) => Math.round(us) / 1000;
+  if (h.totalCount === 0) return { count: 0, mean: 0, p50: 0, p95: 0, p99: 0, p999: 0, max: 0 };
+  // A percentile is the top of its bucket (3 significant digits), which can lie above the exact maximum.
+  const max = h.maxValue;
+  const at = (p: number) => ms(Math.min(h.getValueAtPercentile(p), max));
+  return {
+    count: h.totalCount,
+    mean: ms(h.mean),
+    p50: at(50),
+    p95: at(95),
+    p99: at(99),
+    p999: at(99.9),
+    max: ms(max),
+  };
+}
+
+export interface BenchResult {
+  bench: 'produce' | 'consume' | 'e2e';
+  topic: string;
+  /** Records produced (produce, e2e) or consumed (consume). */
+  records: number;
+  /** Bytes of record values (keys are null). */
+  bytes: number;
+  elapsedMs: number;
+  recordsPerSec: number;
+  /** MB = 10^6 bytes, of record values. */
+  mbPerSec: number;
+  /** produce: send → acknowledged; e2e: send → consumed; absent for consume. */
+  latencyMs?: LatencySummary;
+  /** e2e: records the consumer received (equals records when nothing was lost). */
+  consumed?: number;
+  config: Record<string, string | number | boolean>;
+}
+
+export function rates(records: number, bytes: number, elapsedMs: number): { recordsPerSec: number; mbPerSec: number } {
+  const s = Math.max(elapsedMs, 0.001) / 1000;
+  return { recordsPerSec: Math.round(records / s), mbPerSec: Math.round((bytes / 1e6 / s) * 100) / 100 };
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** The human-readable report: one summary line, then the latency line. */
+export function formatText(r: BenchResult): string {
+  const lines = [
+    `${r.bench} ${r.topic}: ${fmt(r.records)} records (${fmt(r.bytes)} B) in ${(r.elapsedMs / 1000).toFixed(2)} s: ` +
+      `${fmt(r.recordsPerSec)} records/s, ${r.mbPerSec.toFixed(2)} MB/s`,
+  ];
+  if (r.consumed !== undefined) lines.push(`consumed ${fmt(r.consumed)} of ${fmt(r.records)} records`);
+  const l = r.latencyMs;
+  if (l) {
+    const what = r.bench === 'e2e' ? 'end-to-end latency' : 'latency';
+    lines.push(`${what} (ms): p50 ${l.p50}, p95 ${l.p95}, p99 ${l.p99}, p99.9 ${l.p999}, max ${l.max}, mean ${l.mean}`);
+  }
+  return lines.join('\n');
+}
+
+/** A live progress line on stderr, redrawn at most twice a second; silent unless stderr is a TTY. */
+export class Progress {
+  private readonly enabled: boolean;
+  private timer: NodeJS.Timeout | null = null;
+  private lastCount = 0;
+  private lastAt = 0;
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly count: () => number,
+    stream: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.enabled = stream.isTTY === true && !process.env.CI;
+    this.stream = stream;
+  }
+  private readonly stream: NodeJS.WriteStream;
+  start(): void {
+    if (!this.enabled) return;
+    this.lastAt = performance.now();
+    this.timer = setInterval(() => this.draw(), 500);
+    this.timer.unref();
+  }
+  private draw(): void {
+    const now = performance.now();
+    const n = this.count();
+    const rate = ((n - this.lastCount) * 1000) / Math.max(1, now - this.lastAt);
+    this.lastCount = n;
+    this.lastAt = now;
+    const pct = this.total > 0 ? ((n / this.total) * 100).toFixed(1) : '0.0';
+    this.stream.write(
+      `\r\x1b[2K${this.label}: ${fmt(n)}/${fmt(this.total)} (${pct}%) ${fmt(Math.round(rate))} records/s`,
+    );
+  }
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = null;
+    this.stream.write('\r\x1b[2K');
+  }
+}
+
+/**
+ * Create the topic with `partitions` partitions if it does not exist (an existing topic is used as it is).
+ * Returns the partition count.
+ */
+export async function ensureTopic(brokers: string, topic: string, partitions: number): Promise<number> {
+  const admin = new Admin({ brokers });
+  try {
+    const [res] = await admin.createTopics([{ topic, numPartitions: partitions }]);
+    if (res?.error && res.error.code !== ErrorCode.TOPIC_ALREADY_EXISTS) throw res.error;
+    const [desc] = await admin.describeTopics([topic]);
+    if (!desc || desc.error) throw desc?.error ?? new Error(`topic ${topic} not found after creating it`);
+    return desc.partitions.length;
+  } finally {
+    await admin.close();
+  }
+}
+
+/** A value of `size` bytes of printable filler (like kafka-producer-perf-test's random payload). */
+export function payload(size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = 65 + ((i * 7) % 26);
+  return b;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,153 @@
+/**
+ * `kstream bench e2e`: produce→consume latency. A producer sends at --throughput records/s, each value stamped
+ * with its send time (float64 little-endian epoch milliseconds with microsecond precision, in the value's
+ * first 8 bytes); a consumer in the same process, assigned to every partition at its current end, records
+ * (receive time − stamp) of every record in an HDR histogram.
+ */
+import { Admin } from '../client/admin.js';
+import { Consumer } from '../client/consumer.js';
+import { Producer, type ProducerRecord } from '../client/producer.js';
+import {
+  type BenchResult,
+  createHistogram,
+  ensureTopic,
+  Progress,
+  payload,
+  rates,
+  sleep,
+  summarize,
+} from './common.js';
+
+export interface E2eBenchOptions {
+  brokers: string;
+  topic: string;
+  partitions: number;
+  records: number;
+  /** At least 8 (the timestamp). */
+  recordSize: number;
+  acks: 0 | 1 | -1;
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  batchSize: number;
+  lingerMs: number;
+  /** Records/s; <= 0: unlimited. */
+  throughput: number;
+  /** Give up waiting for the consumer after this long without progress. */
+  idleTimeoutMs?: number;
+  progress?: boolean;
+}
+
+const nowMs = () => performance.timeOrigin + performance.now();
+
+export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
+  if (o.recordSize < 8) throw new RangeError('--record-size must be at least 8 for e2e (the send timestamp)');
+  await ensureTopic(o.brokers, o.topic, o.partitions);
+  const admin = new Admin({ brokers: o.brokers });
+  let ends: { partition: number; high: bigint }[];
+  try {
+    const offs = await admin.fetchTopicOffsets([o.topic]);
+    for (const p of offs) if (p.error) throw p.error;
+    ends = offs.map((p) => ({ partition: p.partition, high: p.high }));
+  } finally {
+    await admin.close();
+  }
+  const consumer = new Consumer({ brokers: o.brokers, clientId: 'kstream-bench-e2e', maxWaitMs: 100 });
+  const producer = new Producer({
+    brokers: o.brokers,
+    clientId: 'kstream-bench-e2e',
+    acks: o.acks,
+    compression: o.compression,
+    batchSize: o.batchSize,
+    lingerMs: o.lingerMs,
+  });
+  const hist = createHistogram();
+  const template = payload(o.recordSize);
+  let sent = 0;
+  let consumed = 0;
+  let bytes = 0;
+  let failure: Error | null = null;
+  const progress = new Progress('e2e', o.records, () => consumed);
+  const stop = new AbortController();
+  try {
+    await Promise.all([consumer.connect(), producer.connect()]);
+    consumer.assign(ends.map((e) => ({ topic: o.topic, partition: e.partition, offset: e.high })));
+    let lastProgress = performance.now();
+    const reading = (async () => {
+      for await (const b of consumer.batches({ signal: stop.signal })) {
+        const t = nowMs();
+        for (const r of b.records) {
+          const v = r.value;
+          if (!v || v.length < 8) continue;
+          hist.recordValue(Math.max(1, Math.round((t - v.readDoubleLE(0)) * 1000)));
+          bytes += v.length;
+          consumed++;
+        }
+        lastProgress = performance.now();
+        if (consumed >= o.records) break;
+      }
+    })();
+    if (o.progress !== false) progress.start();
+    const start = performance.now();
+    // Paced sending: each round sends what is due by now (at most 5,000 records), then yields.
+    while (sent < o.records) {
+      if (failure) throw failure;
+      const due =
+        o.throughput > 0
+          ? Math.min(o.records, Math.floor(((performance.now() - start) * o.throughput) / 1000) + 1)
+          : o.records;
+      if (due <= sent) {
+        await sleep(1);
+        continue;
+      }
+      if (producer.pendingRecords > 200_000) {
+        await sleep(1);
+        continue;
+      }
+      const k = Math.min(due - sent, 5000);
+      const batch: ProducerRecord[] = new Array(k);
+      const stamp = nowMs();
+      for (let i = 0; i < k; i++) {
+        const value = Buffer.allocUnsafe(o.recordSize);
+        template.copy(value, 8, 8);
+        value.writeDoubleLE(stamp, 0);
+        batch[i] = { topic: o.topic, value };
+      }
+      sent += k;
+      producer.sendBatch(batch).catch((e: Error) => {
+        failure ??= e;
+      });
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    await producer.flush();
+    if (failure) throw failure;
+    lastProgress = performance.now();
+    const idle = o.idleTimeoutMs ?? 30_000;
+    while (consumed < o.records && performance.now() - lastProgress < idle) await sleep(5);
+    const elapsedMs = performance.now() - start;
+    stop.abort();
+    await reading;
+    progress.stop();
+    return {
+      bench: 'e2e',
+      topic: o.topic,
+      records: sent,
+      consumed,
+      bytes,
+      elapsedMs: Math.round(elapsedMs * 1000) / 1000,
+      ...rates(consumed, bytes, elapsedMs),
+      latencyMs: summarize(hist),
+      config: {
+        recordSize: o.recordSize,
+        partitions: o.partitions,
+        acks: o.acks === -1 ? 'all' : o.acks,
+        compression: o.compression,
+        batchSize: o.batchSize,
+        lingerMs: o.lingerMs,
+        throughput: o.throughput,
+      },
+    };
+  } finally {
+    stop.abort();
+    progress.stop();
+    await Promise.allSettled([producer.close(), consumer.close()]);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Flags shared by the `kstream bench` commands, and the translation of parsed flags into bench options.
+ * Kept light (no client imports): every command module is loaded at start-up.
+ */
+import { Flags } from '@oclif/core';
+import { CliError, EXIT_USAGE } from '../cli/base.js';
+
+export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type BenchCompression = (typeof COMPRESSIONS)[number];
+
+export const common = {
+  brokers: Flags.string({ char: 'b', description: 'bootstrap brokers host:port,... (default: $KSTREAM_BROKERS)' }),
+  topic: Flags.string({ char: 't', description: 'topic (created if missing)', default: 'kstream-bench' }),
+  records: Flags.integer({ char: 'n', description: 'number of records', default: 1_000_000, min: 1 }),
+  output: Flags.string({ char: 'o', description: 'output format', options: ['text', 'json'], default: 'text' }),
+};
+
+export const producing = {
+  'record-size': Flags.integer({ char: 's', description: 'bytes per record value', default: 100, min: 0 }),
+  partitions: Flags.integer({
+    char: 'p',
+    description: 'partitions of a topic created by the bench',
+    default: 1,
+    min: 1,
+  }),
+  acks: Flags.string({ description: 'acknowledgements: 0, 1 or all', options: ['0', '1', '-1', 'all'], default: '1' }),
+  compression: Flags.string({
+    char: 'z',
+    description: 'compression codec',
+    options: [...COMPRESSIONS],
+    default: 'none',
+  }),
+  'batch-size': Flags.integer({ description: 'producer batch size in bytes', default: 262_144, min: 1 }),
+  linger: Flags.integer({ description: 'producer linger in ms', default: 5, min: 0 }),
+  throughput: Flags.integer({ description: 'cap in records/s over all producers (-1: unlimited)', default: -1 }),
+};
+
+export function parseAcks(s: string): 0 | 1 | -1 {
+  if (s === 'all' || s === '-1') return -1;
+  if (s === '0') return 0;
+  if (s === '1') return 1;
+  throw new CliError(`--acks must be 0, 1 or all, got ${s}`, EXIT_USAGE);
+}
+
+export function parseCompression(s: string): BenchCompression {
+  if ((COMPRESSIONS as readonly string[]).includes(s)) return s as BenchCompression;
+  throw new CliError(`--compression must be one of ${COMPRESSIONS.join(', ')}, got ${s}`, EXIT_USAGE);
+}
+
+export function checkThroughput(n: number): number {
+  if (n === 0 || n < -1)
+    throw new CliError('--throughput must be a positive records/s, or -1 for unlimited', EXIT_USAGE);
+  return n;
+}

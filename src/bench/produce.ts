@@ -1,0 +1,165 @@
+/**
+ * `kstream bench produce`: like kafka-producer-perf-test. N producer instances (one event loop) each send their
+ * share of the records, as fast as possible or paced to a total --throughput, and report records/s, MB/s and
+ * latency (send → acknowledged).
+ *
+ * The payload is constant, so every record is the SAME ProducerRecord object with ONE value buffer (the
+ * producer copies it into the batch when it is appended), and records go in with sendBatch() on one reused
+ * array: the benchmark itself allocates nothing per record. Latency is taken per sendBatch() chunk (the time
+ * until every record of the chunk is acknowledged, i.e. the chunk's slowest record, counted once per record),
+ * like the Java tool's sampling it does not time each record alone.
+ */
+import { Producer, type ProducerRecord } from '../client/producer.js';
+import {
+  type BenchResult,
+  createHistogram,
+  ensureTopic,
+  type LatencyHistogram,
+  Progress,
+  payload,
+  rates,
+  sleep,
+  summarize,
+} from './common.js';
+
+export interface ProduceBenchOptions {
+  brokers: string;
+  topic: string;
+  partitions: number;
+  records: number;
+  recordSize: number;
+  acks: 0 | 1 | -1;
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  batchSize: number;
+  lingerMs: number;
+  /** Records/s over all producers; <= 0: unlimited. */
+  throughput: number;
+  producers: number;
+  /** Show the live progress line (only drawn on a TTY anyway). */
+  progress?: boolean;
+}
+
+/** Records handed to sendBatch() at once: about one batch of them, at most 1,000. */
+export function chunkSize(batchSize: number, recordSize: number): number {
+  return Math.max(1, Math.min(1000, Math.floor(batchSize / (recordSize + 12))));
+}
+
+interface Shared {
+  hist: LatencyHistogram;
+  acked: number;
+}
+
+async function runOne(
+  producer: Producer,
+  record: ProducerRecord,
+  count: number,
+  perSecond: number,
+  chunk: number,
+  maxOutstanding: number,
+  shared: Shared,
+): Promise<void> {
+  const full: ProducerRecord[] = new Array(chunk).fill(record);
+  let sent = 0;
+  let outstanding = 0;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const start = performance.now();
+  await producer.connect();
+  while (sent < count) {
+    if (failure) throw failure;
+    const k = Math.min(chunk, count - sent);
+    if (perSecond > 0) {
+      const due = start + (sent * 1000) / perSecond;
+      const now = performance.now();
+      if (due > now + 1) await sleep(due - now);
+    }
+    while (outstanding + k > maxOutstanding && !failure) {
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    }
+    if (failure) throw failure;
+    const t0 = performance.now();
+    outstanding += k;
+    sent += k;
+    producer.sendBatch(k === chunk ? full : full.slice(0, k)).then(
+      () => {
+        shared.hist.recordValueWithCount(Math.max(1, Math.round((performance.now() - t0) * 1000)), k);
+        shared.acked += k;
+        outstanding -= k;
+        const w = wake;
+        wake = null;
+        w?.();
+      },
+      (e: Error) => {
+        failure ??= e;
+        const w = wake;
+        wake = null;
+        w?.();
+      },
+    );
+  }
+  await producer.flush();
+  if (failure) throw failure;
+}
+
+export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResult> {
+  await ensureTopic(o.brokers, o.topic, o.partitions);
+  const value = payload(o.recordSize);
+  const record: ProducerRecord = { topic: o.topic, value };
+  const chunk = chunkSize(o.batchSize, o.recordSize);
+  // The producer's own buffer is 32 MiB; keep about that many bytes of records outstanding per producer.
+  const maxOutstanding = Math.max(chunk * 4, Math.floor((32 * 1024 * 1024) / (o.recordSize + 16)));
+  const producers = Array.from(
+    { length: o.producers },
+    (_, i) =>
+      new Producer({
+        brokers: o.brokers,
+        clientId: `kstream-bench-${i}`,
+        acks: o.acks,
+        compression: o.compression,
+        batchSize: o.batchSize,
+        lingerMs: o.lingerMs,
+      }),
+  );
+  const shared: Shared = { hist: createHistogram(), acked: 0 };
+  const progress = new Progress('produce', o.records, () => shared.acked);
+  try {
+    await Promise.all(producers.map((p) => p.connect()));
+    const base = Math.floor(o.records / o.producers);
+    const perSecond = o.throughput > 0 ? o.throughput / o.producers : 0;
+    if (o.progress !== false) progress.start();
+    const start = performance.now();
+    await Promise.all(
+      producers.map((p, i) =>
+        runOne(p, record, base + (i < o.records % o.producers ? 1 : 0), perSecond, chunk, maxOutstanding, shared),
+      ),
+    );
+    const elapsedMs = performance.now() - start;
+    progress.stop();
+    const bytes = shared.acked * o.recordSize;
+    return {
+      bench: 'produce',
+      topic: o.topic,
+      records: shared.acked,
+      bytes,
+      elapsedMs: Math.round(elapsedMs * 1000) / 1000,
+      ...rates(shared.acked, bytes, elapsedMs),
+      latencyMs: summarize(shared.hist),
+      config: {
+        recordSize: o.recordSize,
+        partitions: o.partitions,
+        acks: o.acks === -1 ? 'all' : o.acks,
+        compression: o.compression,
+        batchSize: o.batchSize,
+        lingerMs: o.lingerMs,
+        throughput: o.throughput,
+        producers: o.producers,
+        chunk,
+      },
+    };
+  } finally {
+    progress.stop();
+    await Promise.allSettled(producers.map((p) => p.close()));
+  }
+}
