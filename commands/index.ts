@@ -15,10 +15,24 @@ import BenchConsume from './bench/consume.js';
 import BenchE2e from './bench/e2e.js';
 import BenchProduce from './bench/produce.js';
 import Serve from './serve.js';
+import TopicAddPartitions from './topic/add-partitions.js';
+import TopicAlterConfig from './topic/alter-config.js';
+import TopicCreate from './topic/create.js';
+import TopicDelete from './topic/delete.js';
+import TopicDescribe from './topic/describe.js';
+import TopicList from './topic/list.js';
+import TopicTrim from './topic/trim.js';
 
 export const COMMANDS: Record<string, Command.Class> = {
   'bench:consume': BenchConsume,
   'bench:e2e': BenchE2e,
   'bench:produce': BenchProduce,
   serve: Serve,
+  'topic:add-partitions': TopicAddPartitions,
+  'topic:alter-config': TopicAlterConfig,
+  'topic:create': TopicCreate,
+  'topic:delete': TopicDelete,
+  'topic:describe': TopicDescribe,
+  'topic:list': TopicList,
+  'topic:trim': TopicTrim,
 };

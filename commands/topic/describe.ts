@@ -1,0 +1,84 @@
+import { Args, Flags } from '@oclif/core';
+import { ClientCommand } from '../../src/cli/client-command.js';
+import { type Column, renderList, renderStruct, section } from '../../src/cli/output.js';
+import type { ConfigDetail, PartitionDetail, TopicDetail } from '../../src/services/topics.js';
+
+const PARTITION_COLUMNS: Column<PartitionDetail>[] = [
+  { header: 'partition', get: (p) => p.partition },
+  { header: 'leader', get: (p) => p.leader },
+  { header: 'epoch', get: (p) => p.leaderEpoch },
+  { header: 'replicas', get: (p) => p.replicas },
+  { header: 'isr', get: (p) => p.isr },
+  { header: 'offline', get: (p) => (p.offlineReplicas.length ? p.offlineReplicas : null), wide: true },
+  { header: 'log-start', get: (p) => p.logStartOffset },
+  { header: 'log-end', get: (p) => p.logEndOffset },
+];
+
+const CONFIG_COLUMNS: Column<ConfigDetail>[] = [
+  { header: 'name', get: (c) => c.name },
+  { header: 'value', get: (c) => (c.sensitive ? '(sensitive)' : c.value) },
+  { header: 'source', get: (c) => c.source },
+  { header: 'read-only', get: (c) => c.readOnly, wide: true },
+];
+
+export default class TopicDescribe extends ClientCommand {
+  static override summary = "Show a topic's partitions, offsets and configs.";
+  static override description =
+    `For each partition: its leader (and leader epoch), replicas, in-sync replicas (ISR), and the log start
+and end offsets (the end is the high watermark: the offset the next record gets). Configs show their
+source: "dynamic-topic" for a value set on the topic, "default" or "static-broker" otherwise. Text output lists the
+configs set on the topic; --all-configs (or -o wide, json, yaml) shows every config.`;
+  static override examples = [
+    '<%= config.bin %> topic describe orders',
+    '<%= config.bin %> topic describe orders --all-configs',
+    '<%= config.bin %> topic describe orders payments -o json',
+  ];
+  static override strict = false;
+  static override args = { topics: Args.string({ description: 'topic names', required: true }) };
+  static override flags = {
+    'all-configs': Flags.boolean({ description: 'list every config, not only those set on the topic' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(TopicDescribe);
+    const conn = await this.connection(flags);
+    const format = this.format(flags);
+    const { withAdmin } = await import('../../src/services/connect.js');
+    const { describeTopic } = await import('../../src/services/topics.js');
+    const topics = await withAdmin(conn, async (admin) => {
+      const out: TopicDetail[] = [];
+      for (const t of argv as string[]) out.push(await describeTopic(admin, t));
+      return out;
+    });
+    if (format === 'json' || format === 'yaml') {
+      this.out(await renderList(topics, [], format, topics.length === 1 ? topics[0] : topics));
+      return;
+    }
+    const docs: string[] = [];
+    for (const t of topics) {
+      const configs =
+        flags['all-configs'] || format === 'wide' ? t.configs : t.configs.filter((c) => c.source === 'dynamic-topic');
+      docs.push(
+        [
+          await renderStruct(
+            [
+              ['name', t.name],
+              ['topic id', t.topicId, true],
+              ['internal', t.internal],
+              ['partitions', t.partitions.length],
+              ['replicas', t.partitions[0]?.replicas.length ?? 0],
+            ],
+            format,
+            t,
+          ),
+          section('partitions', await renderList(t.partitions, PARTITION_COLUMNS, format)),
+          section(
+            'configs',
+            configs.length ? await renderList(configs, CONFIG_COLUMNS, format) : '(none set on the topic)\n',
+          ),
+        ].join('\n'),
+      );
+    }
+    this.out(docs.join('\n'));
+  }
+}

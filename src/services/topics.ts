@@ -1,0 +1,215 @@
+/**
+ * Topic administration for the CLI (and later the TUI): plain async functions over an Admin, returning typed
+ * results. Batch operations return one row per item with its error instead of failing as a whole.
+ */
+import type { Admin, ConfigSourceName } from '../client/index.js';
+import { errorText } from './connect.js';
+
+/** One item of a batch operation: OK or the error's text. */
+export interface ItemStatus {
+  name: string;
+  status: string;
+  ok: boolean;
+}
+
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+
+function isUnknownTopic(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === UNKNOWN_TOPIC_OR_PARTITION;
+}
+
+/** The topic's description, or a clear error when it does not exist. */
+async function describeOne(admin: Admin, name: string) {
+  const [d] = await admin.describeTopics([name]);
+  if (!d || isUnknownTopic(d.error)) throw new Error(`topic ${name} does not exist`);
+  if (d.error) throw new Error(`topic ${name}: ${errorText(d.error)}`);
+  return d;
+}
+
+function status(name: string, error: unknown): ItemStatus {
+  if (!error) return { name, status: 'OK', ok: true };
+  if (isUnknownTopic(error)) return { name, status: 'UNKNOWN_TOPIC_OR_PARTITION: no such topic', ok: false };
+  // The row names the item already: drop a leading "name: " from the error's text.
+  const text = errorText(error);
+  return { name, status: text.startsWith(`${name}: `) ? text.slice(name.length + 2) : text, ok: false };
+}
+
+export interface TopicSummary {
+  name: string;
+  partitions: number;
+  replicas: number;
+  internal: boolean;
+}
+
+export async function listTopics(admin: Admin, opts: { all?: boolean } = {}): Promise<TopicSummary[]> {
+  const names = await admin.listTopics({ includeInternal: opts.all ?? false });
+  if (names.length === 0) return [];
+  const described = await admin.describeTopics(names);
+  return described.map((t) => ({
+    name: t.topic,
+    partitions: t.partitions.length,
+    replicas: t.partitions[0]?.replicas.length ?? 0,
+    internal: t.isInternal,
+  }));
+}
+
+export interface NewTopicSpec {
+  partitions?: number;
+  replicas?: number;
+  configs?: Record<string, string>;
+}
+
+export async function createTopics(admin: Admin, names: string[], spec: NewTopicSpec): Promise<ItemStatus[]> {
+  const res = await admin.createTopics(
+    names.map((topic) => ({
+      topic,
+      numPartitions: spec.partitions,
+      replicationFactor: spec.replicas,
+      configs: spec.configs,
+    })),
+  );
+  return res.map((r) => status(r.topic, r.error));
+}
+
+export async function deleteTopics(admin: Admin, names: string[]): Promise<ItemStatus[]> {
+  const res = await admin.deleteTopics(names);
+  return res.map((r) => status(r.topic, r.error));
+}
+
+export interface PartitionDetail {
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+  logStartOffset: bigint;
+  logEndOffset: bigint;
+}
+
+export interface ConfigDetail {
+  name: string;
+  value: string | null;
+  source: ConfigSourceName;
+  readOnly: boolean;
+  sensitive: boolean;
+}
+
+export interface TopicDetail {
+  name: string;
+  topicId: string;
+  internal: boolean;
+  partitions: PartitionDetail[];
+  configs: ConfigDetail[];
+}
+
+/** Partitions (leader, replicas, ISR, log start/end) and configs with their source; throws for an unknown topic. */
+export async function describeTopic(admin: Admin, name: string): Promise<TopicDetail> {
+  const d = await describeOne(admin, name);
+  const [offsets, [configs]] = await Promise.all([
+    admin.fetchTopicOffsets([name]),
+    admin.describeConfigs([{ type: 'topic', name }]),
+  ]);
+  const byPartition = new Map(offsets.map((o) => [o.partition, o]));
+  return {
+    name,
+    topicId: d.topicId,
+    internal: d.isInternal,
+    partitions: [...d.partitions]
+      .sort((a, b) => a.partition - b.partition)
+      .map((p) => ({
+        partition: p.partition,
+        leader: p.leader,
+        leaderEpoch: p.leaderEpoch,
+        replicas: p.replicas,
+        isr: p.isr,
+        offlineReplicas: p.offlineReplicas,
+        logStartOffset: byPartition.get(p.partition)?.low ?? -1n,
+        logEndOffset: byPartition.get(p.partition)?.high ?? -1n,
+      })),
+    configs: (configs?.configs ?? [])
+      .map((c) => ({
+        name: c.name,
+        value: c.isSensitive ? null : c.value,
+        source: c.source,
+        readOnly: c.readOnly,
+        sensitive: c.isSensitive,
+      }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1)),
+  };
+}
+
+/** Set and delete (back to the default) topic configs in one IncrementalAlterConfigs. */
+export async function alterTopicConfig(
+  admin: Admin,
+  topic: string,
+  set: Record<string, string>,
+  remove: string[],
+): Promise<ItemStatus> {
+  const configs = [
+    ...Object.entries(set).map(([name, value]) => ({ name, op: 'set' as const, value })),
+    ...remove.map((name) => ({ name, op: 'delete' as const })),
+  ];
+  const [r] = await admin.incrementalAlterConfigs([{ type: 'topic', name: topic, configs }]);
+  return status(topic, r?.error ?? null);
+}
+
+/** Add `add` partitions to each topic (the new count is the current one + add). */
+export async function addPartitions(admin: Admin, topics: string[], add: number): Promise<ItemStatus[]> {
+  const described = await admin.describeTopics(topics);
+  const rows: ItemStatus[] = [];
+  const requests: { topic: string; count: number }[] = [];
+  for (const d of described) {
+    if (d.error) rows.push(status(d.topic, d.error));
+    else requests.push({ topic: d.topic, count: d.partitions.length + add });
+  }
+  if (requests.length > 0) for (const r of await admin.createPartitions(requests)) rows.push(status(r.topic, r.error));
+  const order = new Map(topics.map((t, i) => [t, i]));
+  return rows.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+}
+
+export interface TrimResult {
+  topic: string;
+  partition: number;
+  /** The partition's new log start offset (-1 on error). */
+  logStartOffset: bigint;
+  status: string;
+  ok: boolean;
+}
+
+/**
+ * Delete records (DeleteRecords) before an offset, or before the first record at or after a time, on all
+ * partitions of a topic or the given ones. An offset past the end trims to the end.
+ */
+export async function trimTopic(
+  admin: Admin,
+  topic: string,
+  target: { offset: bigint } | { beforeTime: number },
+  partitions?: number[],
+): Promise<TrimResult[]> {
+  const d = await describeOne(admin, topic);
+  const parts = (partitions ?? d.partitions.map((p) => p.partition)).sort((a, b) => a - b);
+  for (const p of parts) {
+    if (!d.partitions.some((x) => x.partition === p)) throw new Error(`topic ${topic} has no partition ${p}`);
+  }
+  const offsets = await admin.fetchTopicOffsets([topic]);
+  const high = new Map(offsets.map((o) => [o.partition, o.high]));
+  let before: bigint[];
+  if ('offset' in target) {
+    before = parts.map((p) => (target.offset > (high.get(p) ?? -1n) ? -1n : target.offset));
+  } else {
+    const found = await admin.listOffsets(
+      parts.map((partition) => ({ topic, partition, spec: { timestamp: target.beforeTime } })),
+    );
+    // No record at or after the time: everything is older, trim to the end (-1 = high watermark).
+    before = found.map((f) => (f.offset < 0n ? -1n : f.offset));
+  }
+  const res = await admin.deleteRecords(parts.map((partition, i) => ({ topic, partition, offset: before[i]! })));
+  return res.map((r) => ({
+    topic: r.topic,
+    partition: r.partition,
+    logStartOffset: r.lowWatermark,
+    status: r.error ? errorText(r.error) : 'OK',
+    ok: !r.error,
+  }));
+}

@@ -1,0 +1,162 @@
+/**
+ * `kstream topic ...` as the real bin/run.js against a running `kstream serve`: exact text and json output,
+ * a row per item for batch operations, clear errors for an unknown topic and a broker that is down.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, test } from 'node:test';
+import { type BrokerProcess, startBroker } from '../helpers/broker.js';
+import { kstream } from './run.js';
+
+let broker: BrokerProcess;
+const b = () => ['-b', broker.bootstrap];
+
+before(async () => {
+  broker = await startBroker();
+});
+after(async () => {
+  await broker?.stop();
+});
+
+test('create, list (text, json, --all), describe (text, json), alter-config, add-partitions, trim, delete', async () => {
+  let r = await kstream(['topic', 'create', 'orders', 'users', '-p', '3', '-c', 'cleanup.policy=compact', ...b()]);
+  assert.equal(r.stderr, '');
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, 'TOPIC   STATUS\norders  OK\nusers   OK\n');
+
+  r = await kstream(['topic', 'create', 'orders', ...b()]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^TOPIC {3}STATUS\norders {2}TOPIC_ALREADY_EXISTS: /);
+
+  r = await kstream(['topic', 'list', ...b()]);
+  assert.equal(r.stdout, 'NAME    PARTITIONS  REPLICAS\norders  3           1\nusers   3           1\n');
+  r = await kstream(['topic', 'list', '-o', 'json', ...b()]);
+  assert.deepEqual(JSON.parse(r.stdout), [
+    { name: 'orders', partitions: 3, replicas: 1, internal: false },
+    { name: 'users', partitions: 3, replicas: 1, internal: false },
+  ]);
+  assert.equal(r.stdout.endsWith(']\n'), true);
+
+  r = await kstream(['produce', 'orders', '--partition', '1', ...b()], { input: 'a\nb\n' });
+  const produced = r.code === 0; // produce may not exist yet in a partial build of the CLI
+
+  r = await kstream(['topic', 'describe', 'orders', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  const end1 = produced ? 2 : 0;
+  assert.equal(
+    r.stdout,
+    `NAME        orders
+INTERNAL    false
+PARTITIONS  3
+REPLICAS    1
+
+PARTITIONS
+PARTITION  LEADER  EPOCH  REPLICAS  ISR  LOG-START  LOG-END
+0          1       0      1         1    0          0
+1          1       0      1         1    0          ${end1}
+2          1       0      1         1    0          0
+
+CONFIGS
+NAME            VALUE    SOURCE
+cleanup.policy  compact  dynamic-topic
+`,
+  );
+  r = await kstream(['topic', 'describe', 'orders', '-o', 'json', ...b()]);
+  const d = JSON.parse(r.stdout) as {
+    name: string;
+    topicId: string;
+    partitions: unknown[];
+    configs: { name: string; value: string; source: string }[];
+  };
+  assert.equal(d.name, 'orders');
+  assert.match(d.topicId, /^[0-9a-f]{32}$/);
+  assert.deepEqual(d.partitions[1], {
+    partition: 1,
+    leader: 1,
+    leaderEpoch: 0,
+    replicas: [1],
+    isr: [1],
+    offlineReplicas: [],
+    logStartOffset: 0,
+    logEndOffset: end1,
+  });
+  assert.deepEqual(
+    d.configs.find((c) => c.name === 'cleanup.policy'),
+    { name: 'cleanup.policy', value: 'compact', source: 'dynamic-topic', readOnly: false, sensitive: false },
+  );
+  assert.equal(d.configs.find((c) => c.name === 'retention.ms')?.source, 'default');
+
+  r = await kstream([
+    'topic',
+    'alter-config',
+    'orders',
+    '--set',
+    'retention.ms=60000',
+    '--delete',
+    'cleanup.policy',
+    ...b(),
+  ]);
+  assert.equal(r.stdout, 'TOPIC   STATUS\norders  OK\n');
+  r = await kstream(['topic', 'describe', 'orders', ...b()]);
+  assert.match(r.stdout, /\nCONFIGS\nNAME {10}VALUE {2}SOURCE\nretention.ms {2}60000 {2}dynamic-topic\n$/);
+
+  r = await kstream(['topic', 'add-partitions', 'orders', 'nope', '-p', '2', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, 'TOPIC   STATUS\norders  OK\nnope    UNKNOWN_TOPIC_OR_PARTITION: no such topic\n');
+  r = await kstream(['topic', 'list', '-o', 'yaml', ...b()]);
+  assert.equal(
+    r.stdout,
+    '- name: orders\n  partitions: 5\n  replicas: 1\n  internal: false\n- name: users\n  partitions: 3\n  replicas: 1\n  internal: false\n',
+  );
+
+  if (produced) {
+    r = await kstream(['topic', 'trim', 'orders', '--offset', '1', '--partition', '1', ...b()]);
+    assert.equal(r.stdout, 'PARTITION  LOG-START  STATUS\n1          1          OK\n');
+  }
+
+  r = await kstream(['topic', 'list', '--all', '-o', 'wide', ...b()]);
+  assert.match(r.stdout, /^NAME {16}PARTITIONS {2}REPLICAS {2}INTERNAL\n__consumer_offsets +\d+ +1 +true\n/);
+
+  r = await kstream(['topic', 'delete', 'users', 'nope', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, 'TOPIC  STATUS\nusers  OK\nnope   UNKNOWN_TOPIC_OR_PARTITION: no such topic\n');
+});
+
+test('unknown topic: one clear line on stderr, exit 1', async () => {
+  const r = await kstream(['topic', 'describe', 'no-such-topic', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'kstream: topic no-such-topic does not exist\n');
+});
+
+test('broker down: a clear message well within --timeout, not a hang', async () => {
+  const port = await new Promise<number>((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+  const t0 = Date.now();
+  const r = await kstream(['topic', 'list', '-b', `127.0.0.1:${port}`, '--timeout', '3s']);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`^kstream: could not reach any broker: 127\\.0\\.0\\.1:${port}: connection refused`),
+  );
+  assert.equal(r.stderr.split('\n').length, 2, 'one line');
+  assert.ok(Date.now() - t0 < 3000 + 2000);
+});
+
+test('a broker that accepts but never answers: fails at --timeout', async () => {
+  const server = createServer(() => {});
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  const port = (server.address() as { port: number }).port;
+  const t0 = Date.now();
+  const r = await kstream(['topic', 'list', '-b', `127.0.0.1:${port}`, '--timeout', '1s']);
+  const elapsed = Date.now() - t0;
+  server.close();
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^kstream: .*127\.0\.0\.1:\d+.*\n$/);
+  assert.ok(elapsed < 4000, `took ${elapsed} ms`);
+});
