@@ -7,6 +7,9 @@ export class EtcdStore implements MetadataStore {
   private readonly client: Etcd3;
   private readonly ns: Namespace;
   private lease: Lease | null = null;
+  private leaseTtl = 3;
+  private readonly leased = new Map<string, string>();
+  private closed = false;
   private elections: Election[] = [];
   private campaigns: { resign(): Promise<void> }[] = [];
 
@@ -48,11 +51,36 @@ export class EtcdStore implements MetadataStore {
   }
 
   async putLeased(key: string, value: string, ttlSeconds: number): Promise<void> {
-    if (!this.lease) {
-      this.lease = this.ns.lease(ttlSeconds);
-      this.lease.on('lost', (err) => this.log.warn('etcd lease lost; re-registering', { error: err.message }));
-    }
-    await this.lease.put(key).value(value).exec();
+    this.leased.set(key, value);
+    this.leaseTtl = ttlSeconds;
+    await this.currentLease().put(key).value(value).exec();
+  }
+
+  /**
+   * The lease our leased keys live under. When it is lost (this process was paused or cut off from etcd
+   * longer than the TTL, so the keys expired), a new one is granted and every leased key is written again:
+   * the node re-registers as soon as it can reach etcd.
+   */
+  private currentLease(): Lease {
+    if (this.lease) return this.lease;
+    const lease = this.ns.lease(this.leaseTtl);
+    this.lease = lease;
+    lease.on('lost', (err) => {
+      if (this.closed || this.lease !== lease) return;
+      this.log.warn('etcd lease lost; registering again', { error: err.message });
+      this.lease = null;
+      const retry = () => {
+        if (this.closed) return;
+        const l = this.currentLease();
+        Promise.all([...this.leased].map(([k, v]) => l.put(k).value(v).exec())).catch((e: Error) => {
+          this.log.warn('re-registering failed; retrying', { error: e.message });
+          if (this.lease === l) this.lease = null;
+          setTimeout(retry, 1000).unref();
+        });
+      };
+      retry();
+    });
+    return lease;
   }
 
   async watch(prefix: string, onEvent: (e: WatchEvent) => void): Promise<() => Promise<void>> {
@@ -78,6 +106,7 @@ export class EtcdStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of this.campaigns) await c.resign().catch(() => {});
     await this.lease?.revoke().catch(() => {});
     this.client.close();

@@ -235,4 +235,40 @@ describe('replicated cluster on etcd', () => {
     }
     await until('ISR back to 3', async () => (await partitions('isr'))[0]?.isr.length === 3, 60_000);
   });
+
+  test('a consumer group survives the loss of its coordinator and resumes from the committed offsets', async () => {
+    await admin.createTopics({ topics: [{ topic: 'grp', numPartitions: 4, replicationFactor: 3 }] });
+    await until('grp ready', async () => (await partitions('grp')).every((p) => p.isr.length === 3));
+    const lines = `${Array.from({ length: 4000 }, (_, i) => `k${i}:v${i}`).join('\n')}\n`;
+    const prod = run('kcat', ['-b', bootstrap(), '-P', '-t', 'grp', '-K', ':', '-X', 'acks=all'], { timeout: 60_000 });
+    prod.child.stdin?.end(lines);
+    await prod;
+    const group = async (mode: string, count: number) => {
+      const { stdout } = await run(
+        '/usr/bin/python3',
+        [join(ROOT, 'test/interop/py/group_confluent.py'), bootstrap(), 'grp', 'cg', 'range', mode, String(count)],
+        { timeout: 150_000, maxBuffer: 64 * 1024 * 1024 },
+      );
+      return JSON.parse(stdout.trim().split('\n').pop() as string) as { read: [number, number][] };
+    };
+    const first = await group('consume', 2000);
+    assert.equal(first.read.length, 2000);
+    const any = [...nodes.values()].find(
+      (b) => b.child.exitCode === null && b.child.signalCode === null,
+    ) as BrokerProcess;
+    const c = await RawClient.connect(any.port);
+    const fc = await c.request(ApiKey.FindCoordinator, 3, { key: 'cg', keyType: 0 });
+    c.close();
+    assert.equal(fc.errorCode, 0);
+    const coordinator = fc.nodeId as number;
+    await nodes.get(coordinator)?.kill();
+    const rest = await group('drain', 2000);
+    const seen = new Set(first.read.map(([p, o]) => `${p}:${o}`));
+    for (const [p, o] of rest.read) {
+      assert.ok(!seen.has(`${p}:${o}`), `record ${p}:${o} read twice: the committed offsets were lost`);
+      seen.add(`${p}:${o}`);
+    }
+    assert.equal(seen.size, 4000, 'every record read exactly once across the coordinator loss');
+    await startNode(coordinator);
+  });
 });
