@@ -14,6 +14,7 @@ import type { Command } from '@oclif/core';
 import BenchConsume from './bench/consume.js';
 import BenchE2e from './bench/e2e.js';
 import BenchProduce from './bench/produce.js';
+import Produce from './produce.js';
 import Serve from './serve.js';
 import TopicAddPartitions from './topic/add-partitions.js';
 import TopicAlterConfig from './topic/alter-config.js';
@@ -27,6 +28,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'bench:consume': BenchConsume,
   'bench:e2e': BenchE2e,
   'bench:produce': BenchProduce,
+  produce: Produce,
   serve: Serve,
   'topic:add-partitions': TopicAddPartitions,
   'topic:alter-config': TopicAlterConfig,

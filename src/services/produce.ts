@@ -1,0 +1,157 @@
+/**
+ * `kstream produce`: records from lines of text (optionally key<delim>value) or JSON objects, sent with the
+ * Producer. JSON input is parsed and validated in full before anything is sent, so a bad line sends nothing.
+ */
+import type { Readable } from 'node:stream';
+import type { Acks, CompressionType, ProducerRecord } from '../client/index.js';
+import { type ConnectOptions, clusterOptions, formatMs, withDeadline } from './connect.js';
+import { parseJsonRecord } from './records.js';
+
+export interface ProduceOptions extends ConnectOptions {
+  topic: string;
+  input: Readable;
+  format: 'text' | 'json';
+  keyDelimiter?: string;
+  partition?: number;
+  headers?: { key: string; value: string }[];
+  acks: Acks;
+  compression: CompressionType;
+  lingerMs?: number;
+  /** Called about every 250 ms with the counts so far (a TTY progress line). */
+  onProgress?: (p: ProduceSummary) => void;
+}
+
+export interface ProduceSummary {
+  records: number;
+  bytes: number;
+  partitions: number[];
+  elapsedMs: number;
+}
+
+/** A line of input that cannot be sent (JSON input), with its 1-based number. */
+export class InputError extends Error {
+  constructor(
+    readonly line: number,
+    detail: string,
+  ) {
+    super(`line ${line}: ${detail}; nothing was sent`);
+    this.name = 'InputError';
+  }
+}
+
+async function* lines(input: Readable): AsyncGenerator<string> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of rl) yield line;
+}
+
+/** Every line parsed as a JSON record, or an InputError for the first bad one. Blank lines are skipped. */
+export async function readJsonRecords(input: Readable, topic: string): Promise<ProducerRecord[]> {
+  const out: ProducerRecord[] = [];
+  let n = 0;
+  for await (const line of lines(input)) {
+    n++;
+    if (line.trim() === '') continue;
+    try {
+      const r = parseJsonRecord(line);
+      const rec: ProducerRecord = { topic, key: r.key, value: r.value, headers: r.headers };
+      if (r.partition !== undefined) rec.partition = r.partition;
+      if (r.timestamp !== undefined) rec.timestamp = r.timestamp;
+      out.push(rec);
+    } catch (e) {
+      throw new InputError(n, (e as Error).message);
+    }
+  }
+  return out;
+}
+
+function textRecord(line: string, o: ProduceOptions): ProducerRecord {
+  let key: string | null = null;
+  let value = line;
+  if (o.keyDelimiter !== undefined) {
+    const i = line.indexOf(o.keyDelimiter);
+    if (i >= 0) {
+      key = line.slice(0, i);
+      value = line.slice(i + o.keyDelimiter.length);
+    }
+  }
+  return { topic: o.topic, key, value, headers: o.headers };
+}
+
+function sizeOf(r: ProducerRecord): number {
+  const len = (v: Buffer | string | null | undefined) =>
+    v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+  return len(r.key) + len(r.value);
+}
+
+export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
+  const t0 = performance.now();
+  // JSON: validate everything first (nothing is sent if a line is bad).
+  const all = o.format === 'json' ? await readJsonRecords(o.input, o.topic) : null;
+  const { Producer } = await import('../client/index.js');
+  const producer = new Producer({
+    ...clusterOptions(o),
+    allowAutoTopicCreation: false,
+    metadataTimeoutMs: o.timeoutMs,
+    deliveryTimeoutMs: Math.max(o.timeoutMs, 30_000),
+    acks: o.acks,
+    compression: o.compression,
+    lingerMs: o.lingerMs ?? 5,
+  });
+  const partitions = new Set<number>();
+  let records = 0;
+  let bytes = 0;
+  let failure: Error | null = null;
+  let pending: Promise<void>[] = [];
+  const summary = (): ProduceSummary => ({
+    records,
+    bytes,
+    partitions: [...partitions].sort((a, b) => a - b),
+    elapsedMs: performance.now() - t0,
+  });
+  const timer = o.onProgress ? setInterval(() => o.onProgress?.(summary()), 250) : null;
+  timer?.unref();
+  const send = async (rec: ProducerRecord) => {
+    if (o.partition !== undefined && rec.partition === undefined) rec.partition = o.partition;
+    if (o.headers?.length && o.format === 'json') rec.headers = [...(rec.headers ?? []), ...o.headers];
+    const size = sizeOf(rec);
+    pending.push(
+      producer.send(rec).then(
+        (md) => {
+          records++;
+          bytes += size;
+          partitions.add(md.partition);
+        },
+        (e: Error) => {
+          failure ??= e;
+        },
+      ),
+    );
+    if (pending.length >= 10_000) {
+      await Promise.all(pending);
+      pending = [];
+    }
+    if (failure) throw failure;
+  };
+  try {
+    // A missing topic fails at once (the producer itself would wait for it to be created).
+    const md = await withDeadline(
+      producer.connect().then(() => producer.cluster.metadataFor([o.topic], { refresh: true })),
+      o.timeoutMs,
+      () => `no answer from ${o.brokers} within ${formatMs(o.timeoutMs)} (is a broker running there?)`,
+    );
+    if (!md.has(o.topic))
+      throw new Error(`topic ${o.topic} does not exist (create it with: kstream topic create ${o.topic})`);
+    if (o.partition !== undefined && o.partition >= md.get(o.topic)!.partitions.length)
+      throw new Error(`topic ${o.topic} has no partition ${o.partition}`);
+    if (all) for (const rec of all) await send(rec);
+    else for await (const line of lines(o.input)) await send(textRecord(line, o));
+    await producer.flush();
+    await Promise.all(pending);
+    if (failure) throw failure;
+    return summary();
+  } finally {
+    if (timer) clearInterval(timer);
+    await producer.close().catch(() => {});
+  }
+}
