@@ -16,6 +16,7 @@ import BenchE2e from './bench/e2e.js';
 import BenchProduce from './bench/produce.js';
 import Produce from './produce.js';
 import Serve from './serve.js';
+import Top from './top.js';
 import TopicAddPartitions from './topic/add-partitions.js';
 import TopicAlterConfig from './topic/alter-config.js';
 import TopicCreate from './topic/create.js';
@@ -30,6 +31,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'bench:produce': BenchProduce,
   produce: Produce,
   serve: Serve,
+  top: Top,
   'topic:add-partitions': TopicAddPartitions,
   'topic:alter-config': TopicAlterConfig,
   'topic:create': TopicCreate,

@@ -1,0 +1,56 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, CliError, EXIT_USAGE } from '../src/cli/base.js';
+import { brokersFlag } from '../src/cli/flags.js';
+
+/** "500ms", "2s", "1m" or plain milliseconds → milliseconds. */
+export function parseInterval(s: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = m[2] ?? (n >= 50 ? 'ms' : 's');
+  return Math.round(unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000);
+}
+
+export default class Top extends BaseCommand {
+  static override summary = 'Live terminal UI: topics, partitions, consumer groups, brokers.';
+  static override description =
+    `Shows the cluster live, refreshed every --interval: per partition the leader, replicas, ISR (missing
+replicas in red), log start/end and messages/s; per consumer group its state, members, lag per partition,
+lag trend, consumption rate and time to catch up; per broker its leaders, replicas and partitions it is out
+of ISR for. Problems are coloured; when the cluster cannot be reached the last data stays on screen, marked
+stale, and top reconnects by itself. Only Kafka APIs are used: it works against any Kafka-compatible cluster.
+
+Keys: tab or 1-3 switch screens, arrows or j/k move, enter drills in, esc goes back, / filters, s sorts
+(name, rate, lag), p pauses, r refreshes, ? shows help, q quits.
+
+Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.`;
+
+  static override examples = [
+    '<%= config.bin %> top',
+    '<%= config.bin %> top -b kafka1:9092,kafka2:9092 --interval 2s',
+  ];
+
+  static override flags = {
+    brokers: brokersFlag,
+    interval: Flags.string({ description: 'refresh interval (500ms, 1s, 5s)', default: '1s' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Top);
+    const intervalMs = parseInterval(flags.interval);
+    if (intervalMs === null || intervalMs < 100)
+      throw new CliError(
+        `--interval: expected a duration of at least 100ms (500ms, 1s), got "${flags.interval}"`,
+        EXIT_USAGE,
+      );
+    if (!process.stdout.isTTY || !process.stdin.isTTY)
+      throw new CliError(
+        'top needs an interactive terminal (stdin and stdout a TTY); for scripts use `kstream cluster info -o json`',
+        EXIT_USAGE,
+      );
+    const { resolveBrokers } = await import('../src/client/brokers.js');
+    // Ink and React load only here: ~0.5 s that no other command should pay.
+    const { runTop } = await import('../src/tui/run.js');
+    await runTop({ brokers: resolveBrokers(flags.brokers), intervalMs });
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * `kstream top`: the header, the current screen (topics/partitions, groups/group, brokers, help) and the
+ * footer, sized to the terminal. State: UI in a pure reducer (state/reducer.ts), data in useClusterData.
+ */
+import { Box, useApp } from 'ink';
+import { type ReactNode, useReducer } from 'react';
+import { Footer } from './components/footer.js';
+import { Header } from './components/header.js';
+import { type ClusterSource, useClusterData } from './hooks/use-cluster-data.js';
+import { useKeys } from './hooks/use-keys.js';
+import { useTerminalSize } from './hooks/use-terminal-size.js';
+import { BrokersScreen } from './screens/brokers.js';
+import { GroupsScreen } from './screens/groups.js';
+import { HelpScreen } from './screens/help.js';
+import { TopicsScreen } from './screens/topics.js';
+import { initialState, reducer, type UiState } from './state/reducer.js';
+
+export interface AppProps {
+  source: ClusterSource;
+  intervalMs: number;
+  /** Shown in the header. */
+  bootstrap: string;
+  initial?: Partial<UiState>;
+}
+
+export function App({ source, intervalMs, bootstrap, initial }: AppProps): ReactNode {
+  const [ui, dispatch] = useReducer(reducer, { ...initialState, ...initial });
+  const { data, refresh } = useClusterData(source, intervalMs, ui.paused);
+  const { columns, rows } = useTerminalSize();
+  const { exit } = useApp();
+  // header (3 lines + banner) + footer; one spare row so Ink never has to clear the whole screen.
+  const height = Math.max(3, rows - 1 - (data.error ? 4 : 3) - 1);
+  useKeys(ui, dispatch, { snapshot: data.snapshot, pageSize: height - 2, onQuit: exit, onRefresh: refresh });
+  const screen = { snapshot: data.snapshot, ui, width: columns - 1, height };
+  let body: ReactNode;
+  if (ui.help) body = <HelpScreen />;
+  else if (ui.screen === 'topics') body = <TopicsScreen {...screen} />;
+  else if (ui.screen === 'groups') body = <GroupsScreen {...screen} />;
+  else body = <BrokersScreen {...screen} />;
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Header data={data} intervalMs={intervalMs} paused={ui.paused} screen={ui.screen} bootstrap={bootstrap} />
+      <Box flexDirection="column" height={height}>
+        {body}
+      </Box>
+      <Footer ui={ui} />
+    </Box>
+  );
+}

@@ -1,0 +1,336 @@
+/**
+ * The data layer of `kstream top`: ONE poll cycle reads the whole cluster with batched Kafka requests, then a
+ * pure function turns the answers and the previous snapshot into the next snapshot.
+ *
+ *   fetchRaw(admin)        Metadata for all topics (one request), ListOffsets earliest+latest batched per
+ *                          leader (Admin.fetchTopicOffsets), ListGroups per broker, one DescribeGroups per
+ *                          coordinator for all groups, OffsetFetch per group (in parallel).
+ *   buildSnapshot(raw, prev)   rates from offset deltas, lag, catch-up estimate, broker roll-ups, histories.
+ *
+ * Only Kafka APIs are used, so it works against any Kafka-compatible cluster.
+ */
+import type { Admin } from '../client/index.js';
+import {
+  type BrokerRow,
+  type GroupPartitionRow,
+  type GroupRow,
+  HISTORY,
+  type PartitionRow,
+  type Snapshot,
+  type TopicRow,
+} from './types.js';
+
+export interface RawPartition {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas?: number[];
+  errorCode?: number;
+}
+
+export interface RawGroup {
+  groupId: string;
+  state: string;
+  protocol: string;
+  members: { clientId: string; assignment: { topic: string; partitions: number[] }[] | null }[];
+  /** Committed offsets (-1: none). */
+  offsets: { topic: string; partition: number; offset: bigint }[];
+  error: string | null;
+}
+
+/** Everything one poll cycle read from the cluster. */
+export interface RawPoll {
+  at: number;
+  clusterId: string | null;
+  controllerId: number;
+  brokers: { nodeId: number; host: string; port: number; rack: string | null }[];
+  topics: { name: string; partitions: RawPartition[] }[];
+  /** Log start / end per partition; null where the leader did not answer. */
+  offsets: { topic: string; partition: number; low: bigint | null; high: bigint | null }[];
+  groups: RawGroup[];
+  groupsError: string | null;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** One poll cycle against the cluster. Throws when the cluster cannot be reached at all. */
+export async function fetchRaw(admin: Admin, now: () => number = Date.now): Promise<RawPoll> {
+  const described = await admin.describeTopics();
+  const cluster = admin.cluster;
+  const topics = described.map((t) => ({ name: t.topic, partitions: t.partitions }));
+  const names = topics.map((t) => t.name);
+  const [offsets, groups] = await Promise.all([
+    names.length === 0
+      ? []
+      : admin.fetchTopicOffsets(names, { retries: 1 }).then(
+          (list) =>
+            list
+              .filter((o) => o.partition >= 0)
+              .map((o) => ({
+                topic: o.topic,
+                partition: o.partition,
+                low: o.error || o.low < 0n ? null : o.low,
+                high: o.error || o.high < 0n ? null : o.high,
+              })),
+          () => [],
+        ),
+    fetchGroups(admin),
+  ]);
+  return {
+    at: now(),
+    clusterId: cluster.clusterId,
+    controllerId: cluster.controllerId,
+    brokers: [...cluster.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    topics,
+    offsets,
+    groups: groups.groups,
+    groupsError: groups.error,
+  };
+}
+
+async function fetchGroups(admin: Admin): Promise<{ groups: RawGroup[]; error: string | null }> {
+  try {
+    const listed = await admin.listGroups();
+    const ids = listed.filter((g) => g.protocolType === 'consumer' || g.protocolType === '').map((g) => g.groupId);
+    if (ids.length === 0) return { groups: [], error: null };
+    const [described, offsets] = await Promise.all([
+      admin.describeGroups(ids),
+      Promise.all(
+        ids.map((id) =>
+          admin.listConsumerGroupOffsets(id).then(
+            (list) => ({ list, error: null as string | null }),
+            (e: unknown) => ({ list: [], error: message(e) }),
+          ),
+        ),
+      ),
+    ]);
+    return {
+      error: null,
+      groups: described.map((g, i) => ({
+        groupId: g.groupId,
+        state: g.state,
+        protocol: g.protocol,
+        members: g.members.map((m) => ({ clientId: m.clientId, assignment: m.assignment })),
+        offsets: offsets[i]!.list.filter((o) => !o.error).map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          offset: o.offset,
+        })),
+        error: g.error ? g.error.message : offsets[i]!.error,
+      })),
+    };
+  } catch (e) {
+    return { groups: [], error: message(e) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pure part
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+function pushHistory(prev: readonly number[] | undefined, v: number | null): number[] {
+  const out = prev ? [...prev] : [];
+  if (v !== null) out.push(v);
+  return out.length > HISTORY ? out.slice(out.length - HISTORY) : out;
+}
+
+/** Messages per second between two offsets (null when either is unknown or no time passed). */
+export function rate(prev: bigint | null | undefined, cur: bigint | null, dtSeconds: number): number | null {
+  if (prev === null || prev === undefined || cur === null || dtSeconds <= 0) return null;
+  const d = Number(cur - prev);
+  return d < 0 ? 0 : d / dtSeconds;
+}
+
+/**
+ * Seconds until a lag reaches 0, from the lag trend over the last samples (taken `intervalSeconds` apart):
+ * 0 caught up, Infinity not shrinking, null not enough samples yet.
+ */
+export function catchUpSeconds(lagHistory: readonly number[], intervalSeconds: number, window = 10): number | null {
+  const n = lagHistory.length;
+  if (n === 0) return null;
+  const lag = lagHistory[n - 1]!;
+  if (lag === 0) return 0;
+  if (n < 2 || intervalSeconds <= 0) return null;
+  const first = Math.max(0, n - window);
+  const drop = lagHistory[first]! - lag;
+  if (drop <= 0) return Number.POSITIVE_INFINITY;
+  return lag / (drop / ((n - 1 - first) * intervalSeconds));
+}
+
+/** The next snapshot from a poll's answers and the previous snapshot (rates, histories, down brokers). */
+export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
+  const dt = prev ? (raw.at - prev.at) / 1000 : 0;
+  const prevParts = new Map<string, PartitionRow>();
+  for (const t of prev?.topics ?? []) for (const p of t.partitions) prevParts.set(key(p.topic, p.partition), p);
+  const prevTopics = new Map((prev?.topics ?? []).map((t) => [t.name, t]));
+  const offsets = new Map(raw.offsets.map((o) => [key(o.topic, o.partition), o]));
+
+  // Groups first: partition lag is shown on the topics screen too.
+  const partRate = new Map<string, number | null>();
+  const partHigh = new Map<string, bigint | null>();
+  for (const t of raw.topics) {
+    for (const p of t.partitions) {
+      const k = key(t.name, p.partition);
+      const o = offsets.get(k);
+      const old = prevParts.get(k);
+      // A leader that did not answer this time: keep the last known offsets rather than blanking them.
+      const high = o?.high ?? old?.high ?? null;
+      partHigh.set(k, high);
+      partRate.set(k, o?.high != null ? rate(old?.high, o.high, dt) : null);
+    }
+  }
+
+  const prevGroups = new Map((prev?.groups ?? []).map((g) => [g.groupId, g]));
+  const lagByPartition = new Map<string, number>();
+  const groups: GroupRow[] = raw.groups
+    .map((g) => {
+      const old = prevGroups.get(g.groupId);
+      const oldParts = new Map((old?.partitions ?? []).map((p) => [key(p.topic, p.partition), p]));
+      const owners = new Map<string, string>();
+      for (const m of g.members)
+        for (const a of m.assignment ?? []) for (const p of a.partitions) owners.set(key(a.topic, p), m.clientId);
+      const committed = new Map<string, bigint>();
+      for (const o of g.offsets) if (o.offset >= 0n) committed.set(key(o.topic, o.partition), o.offset);
+      const keys = new Set([...committed.keys(), ...owners.keys()]);
+      let consumed = 0;
+      let consumeKnown = false;
+      const partitions: GroupPartitionRow[] = [...keys]
+        .map((k) => {
+          const [topic, p] = k.split('\u0000') as [string, string];
+          const partition = Number(p);
+          const c = committed.get(k) ?? null;
+          const end = partHigh.get(k) ?? null;
+          const lag = c !== null && end !== null ? Math.max(0, Number(end - c)) : null;
+          if (lag !== null) lagByPartition.set(k, (lagByPartition.get(k) ?? 0) + lag);
+          const before = oldParts.get(k);
+          const r = rate(before?.committed, c, dt);
+          if (r !== null) {
+            consumed += r;
+            consumeKnown = true;
+          }
+          return {
+            topic,
+            partition,
+            committed: c,
+            end,
+            lag,
+            lagHistory: pushHistory(before?.lagHistory, lag),
+            owner: owners.get(k) ?? null,
+          };
+        })
+        .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+      const totalLag = partitions.reduce((s, p) => s + (p.lag ?? 0), 0);
+      const lagHistory = pushHistory(old?.lagHistory, totalLag);
+      return {
+        groupId: g.groupId,
+        state: g.state,
+        members: g.members.length,
+        protocol: g.protocol,
+        partitions,
+        totalLag,
+        lagHistory,
+        consumeRate: consumeKnown ? consumed : null,
+        catchUpSeconds: catchUpSeconds(lagHistory, dt),
+        error: g.error,
+      };
+    })
+    .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+
+  const topics: TopicRow[] = raw.topics
+    .map((t) => {
+      const partitions: PartitionRow[] = t.partitions
+        .map((p) => {
+          const k = key(t.name, p.partition);
+          const o = offsets.get(k);
+          const old = prevParts.get(k);
+          const r = partRate.get(k) ?? null;
+          const offline = p.leader < 0;
+          const missing = p.replicas.filter((id) => !p.isr.includes(id));
+          return {
+            topic: t.name,
+            partition: p.partition,
+            leader: p.leader,
+            replicas: p.replicas,
+            isr: p.isr,
+            missing,
+            low: o?.low ?? old?.low ?? null,
+            high: partHigh.get(k) ?? null,
+            rate: r,
+            rateHistory: pushHistory(old?.rateHistory, r),
+            underReplicated: !offline && missing.length > 0,
+            offline,
+            lag: lagByPartition.get(k) ?? 0,
+          };
+        })
+        .sort((a, b) => a.partition - b.partition);
+      const known = partitions.filter((p) => p.rate !== null);
+      const r = known.length > 0 ? known.reduce((s, p) => s + (p.rate ?? 0), 0) : null;
+      return {
+        name: t.name,
+        partitions,
+        rate: r,
+        rateHistory: pushHistory(prevTopics.get(t.name)?.rateHistory, r),
+        messages: partitions.reduce((s, p) => s + (p.high !== null && p.low !== null ? p.high - p.low : 0n), 0n),
+        underReplicated: partitions.filter((p) => p.underReplicated).length,
+        offline: partitions.filter((p) => p.offline).length,
+        lag: partitions.reduce((s, p) => s + p.lag, 0),
+        replicationFactor: Math.max(0, ...partitions.map((p) => p.replicas.length)),
+      };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  // Brokers: those in the metadata are up; any broker seen before or named as a replica but missing is down.
+  const brokers = new Map<number, BrokerRow>();
+  const blank = (nodeId: number, up: boolean, host = '?', port = 0, rack: string | null = null): BrokerRow => ({
+    nodeId,
+    host,
+    port,
+    rack,
+    up,
+    controller: nodeId === raw.controllerId,
+    leaders: 0,
+    replicas: 0,
+    outOfIsr: [],
+  });
+  for (const b of raw.brokers) brokers.set(b.nodeId, blank(b.nodeId, true, b.host, b.port, b.rack));
+  for (const b of prev?.brokers ?? [])
+    if (!brokers.has(b.nodeId)) brokers.set(b.nodeId, blank(b.nodeId, false, b.host, b.port, b.rack));
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      for (const id of p.replicas) {
+        let b = brokers.get(id);
+        if (!b) {
+          b = blank(id, false);
+          brokers.set(id, b);
+        }
+        b.replicas++;
+        if (p.leader === id) b.leaders++;
+        if (!p.isr.includes(id)) b.outOfIsr.push(`${p.topic}-${p.partition}`);
+      }
+    }
+  }
+  const brokerRows = [...brokers.values()].sort((a, b) => a.nodeId - b.nodeId);
+
+  return {
+    clusterId: raw.clusterId,
+    controllerId: raw.controllerId,
+    brokers: brokerRows,
+    topics,
+    groups,
+    groupsError: raw.groupsError,
+    at: raw.at,
+    totals: {
+      topics: topics.length,
+      partitions: topics.reduce((s, t) => s + t.partitions.length, 0),
+      underReplicated: topics.reduce((s, t) => s + t.underReplicated, 0),
+      offline: topics.reduce((s, t) => s + t.offline, 0),
+      groups: groups.length,
+      brokersUp: brokerRows.filter((b) => b.up).length,
+      brokersDown: brokerRows.filter((b) => !b.up).length,
+    },
+  };
+}

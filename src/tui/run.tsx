@@ -1,0 +1,65 @@
+/**
+ * Starts `kstream top` in the terminal: the alternate screen (restored on exit), the Ink app, and a Kafka
+ * admin client as its data source. Imported lazily by commands/top.ts (Ink costs ~0.5 s to load).
+ */
+import { render } from 'ink';
+import { Admin } from '../client/index.js';
+import { silentLogger } from '../util/logger.js';
+import { App } from './app.js';
+import { fetchRaw } from './data.js';
+import type { ClusterSource } from './hooks/use-cluster-data.js';
+
+/**
+ * A data source over the admin client. After a failed poll the client is closed and a new one is made on the
+ * next poll, so a cluster that comes back (even on other brokers of the bootstrap list) is picked up.
+ */
+export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & { close(): Promise<void> } {
+  let admin: Admin | null = null;
+  const make = () =>
+    new Admin({
+      brokers,
+      clientId: 'kstream-top',
+      connectTimeoutMs: Math.min(timeoutMs, 3000),
+      requestTimeoutMs: timeoutMs,
+      retry: { retries: 1, initialBackoffMs: 50, maxBackoffMs: 200 },
+      logger: silentLogger,
+    });
+  return {
+    async fetch() {
+      admin ??= make();
+      try {
+        return await fetchRaw(admin);
+      } catch (e) {
+        const a = admin;
+        admin = null;
+        a.close().catch(() => {});
+        throw e;
+      }
+    },
+    async close() {
+      await admin?.close().catch(() => {});
+      admin = null;
+    },
+  };
+}
+
+const ENTER_ALT_SCREEN = '\u001B[?1049h\u001B[H';
+const LEAVE_ALT_SCREEN = '\u001B[?1049l';
+
+export async function runTop(opts: { brokers: string; intervalMs: number }): Promise<void> {
+  const source = adminSource(opts.brokers, Math.max(2000, opts.intervalMs * 4));
+  const restore = () => process.stdout.write(`${LEAVE_ALT_SCREEN}\u001B[?25h`);
+  process.stdout.write(ENTER_ALT_SCREEN);
+  process.once('exit', restore);
+  const app = render(<App source={source} intervalMs={opts.intervalMs} bootstrap={opts.brokers} />, {
+    exitOnCtrlC: true,
+  });
+  try {
+    await app.waitUntilExit();
+  } finally {
+    app.cleanup();
+    process.off('exit', restore);
+    restore();
+    await source.close();
+  }
+}

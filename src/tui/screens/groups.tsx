@@ -1,0 +1,107 @@
+/**
+ * Groups screen: state, members, total lag, consumption rate, time to catch up, lag trend; enter drills into
+ * one group: committed offset, log end, lag and lag trend per partition, and the owning member.
+ */
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import { type Column, Table } from '../components/table.js';
+import { compact, duration, perSecond, sparkline } from '../format.js';
+import { selectedGroup, visibleGroupPartitions, visibleGroups } from '../state/select.js';
+import { theme } from '../theme.js';
+import type { GroupPartitionRow, GroupRow } from '../types.js';
+import type { ScreenProps } from './topics.js';
+
+const SPARK = 20;
+
+function stateColor(g: GroupRow): string | undefined {
+  if (g.error) return theme.bad;
+  if (g.state === 'Stable') return theme.ok;
+  if (g.state === 'Dead') return theme.bad;
+  if (g.state === 'Empty') return theme.dim;
+  return theme.warn;
+}
+
+const groupColumns: Column<GroupRow>[] = [
+  { title: 'GROUP', width: 24, cell: (g) => g.groupId },
+  { title: 'STATE', width: 19, cell: (g) => g.state || '?', color: stateColor },
+  { title: 'MEMBERS', width: 7, align: 'right', cell: (g) => String(g.members) },
+  { title: 'PARTS', width: 5, align: 'right', cell: (g) => String(g.partitions.length) },
+  { title: 'LAG', width: 9, align: 'right', cell: (g) => compact(g.totalLag) },
+  { title: 'CONSUMED/S', width: 10, align: 'right', cell: (g) => perSecond(g.consumeRate) },
+  { title: 'CATCH-UP', width: 8, align: 'right', cell: (g) => duration(g.catchUpSeconds) },
+  {
+    title: 'LAG TREND',
+    width: SPARK,
+    grow: true,
+    cell: (g, w) => [{ text: sparkline(g.lagHistory, w), color: theme.spark }],
+  },
+];
+
+const partitionColumns: Column<GroupPartitionRow>[] = [
+  { title: 'TOPIC', width: 20, cell: (p) => p.topic },
+  { title: 'P', width: 4, align: 'right', cell: (p) => String(p.partition) },
+  { title: 'COMMITTED', width: 10, align: 'right', cell: (p) => (p.committed === null ? '-' : String(p.committed)) },
+  { title: 'LOG END', width: 10, align: 'right', cell: (p) => (p.end === null ? '-' : String(p.end)) },
+  {
+    title: 'LAG',
+    width: 8,
+    align: 'right',
+    cell: (p) => (p.lag === null ? '-' : String(p.lag)),
+    color: (p) => (p.lag && p.lag > 0 ? theme.warn : undefined),
+  },
+  { title: 'OWNER', width: 16, cell: (p) => p.owner ?? '-' },
+  {
+    title: 'LAG TREND',
+    width: SPARK,
+    grow: true,
+    cell: (p, w) => [{ text: sparkline(p.lagHistory, w), color: theme.spark }],
+  },
+];
+
+export function GroupsScreen({ snapshot, ui, width, height }: ScreenProps): ReactNode {
+  if (snapshot?.groupsError) {
+    return <Text color={theme.warn}>groups: unavailable ({snapshot.groupsError})</Text>;
+  }
+  if (ui.group !== null) {
+    const g = selectedGroup(snapshot, ui);
+    const rows = visibleGroupPartitions(snapshot, ui);
+    return (
+      <Box flexDirection="column">
+        <Text wrap="truncate">
+          <Text bold>group {ui.group}</Text>
+          {g ? (
+            <Text color={theme.dim}>
+              {' '}
+              · <Text color={stateColor(g)}>{g.state}</Text> · {g.members} members · lag {compact(g.totalLag)} ·{' '}
+              {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUpSeconds)} · esc: back
+            </Text>
+          ) : (
+            <Text color={theme.warn}> (group no longer exists) · esc: back</Text>
+          )}
+        </Text>
+        {g?.error ? <Text color={theme.bad}>{g.error}</Text> : null}
+        <Table
+          columns={partitionColumns}
+          rows={rows}
+          rowKey={(p) => `${p.topic}-${p.partition}`}
+          selected={Math.min(ui.cursor.group, rows.length - 1)}
+          height={Math.max(1, height - 2)}
+          width={width}
+          empty="(no committed offsets or assignments)"
+        />
+      </Box>
+    );
+  }
+  const rows = visibleGroups(snapshot, ui);
+  return (
+    <Table
+      columns={groupColumns}
+      rows={rows}
+      rowKey={(g) => g.groupId}
+      selected={Math.min(ui.cursor.groups, rows.length - 1)}
+      height={Math.max(1, height - 1)}
+      width={width}
+      empty={snapshot ? '(no consumer groups)' : 'connecting…'}
+    />
+  );
+}

@@ -1,0 +1,35 @@
+/** The `?` screen: every key. */
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import { theme } from '../theme.js';
+
+export const KEYS: [string, string][] = [
+  ['tab, 1 2 3', 'switch screen: topics, groups, brokers'],
+  ['↑ ↓, j k', 'move'],
+  ['pgup pgdn', 'move a page'],
+  ['enter', 'drill into the topic (partitions) or group'],
+  ['esc', 'back / clear the filter / close help'],
+  ['/', 'filter the list (enter applies, esc clears)'],
+  ['s', 'sort: name → rate → lag'],
+  ['p', 'pause / resume refreshing'],
+  ['r', 'refresh now'],
+  ['?', 'this help'],
+  ['q, ctrl-c', 'quit'],
+];
+
+export function HelpScreen(): ReactNode {
+  return (
+    <Box flexDirection="column">
+      <Text bold>keys</Text>
+      {KEYS.map(([k, what]) => (
+        <Text key={k}>
+          <Text color={theme.accent}>{k.padEnd(12)}</Text> {what}
+        </Text>
+      ))}
+      <Text color={theme.dim}>
+        Rates are offset deltas between polls; lag is log end minus committed offset; catch-up extrapolates the lag
+        trend of the last 10 polls.
+      </Text>
+    </Box>
+  );
+}

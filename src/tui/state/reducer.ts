@@ -1,0 +1,111 @@
+/**
+ * The UI state of `kstream top` and its pure reducer: which screen, drill-down, cursor, filter, sort,
+ * pause, help. Data lives elsewhere (use-cluster-data); views are derived by state/select.ts.
+ */
+
+export type ScreenName = 'topics' | 'groups' | 'brokers';
+export const SCREENS: readonly ScreenName[] = ['topics', 'groups', 'brokers'];
+
+/** A list the cursor moves in: each screen's list, and the two drill-down lists. */
+export type ViewName = 'topics' | 'partitions' | 'groups' | 'group' | 'brokers';
+
+export type SortKey = 'name' | 'rate' | 'lag';
+export const SORTS: readonly SortKey[] = ['name', 'rate', 'lag'];
+
+export interface UiState {
+  screen: ScreenName;
+  /** Topic drilled into on the topics screen. */
+  topic: string | null;
+  /** Group drilled into on the groups screen. */
+  group: string | null;
+  cursor: Record<ViewName, number>;
+  filter: string;
+  /** The `/` prompt is open (keys go to the filter). */
+  filtering: boolean;
+  sort: SortKey;
+  paused: boolean;
+  help: boolean;
+}
+
+export const initialState: UiState = {
+  screen: 'topics',
+  topic: null,
+  group: null,
+  cursor: { topics: 0, partitions: 0, groups: 0, group: 0, brokers: 0 },
+  filter: '',
+  filtering: false,
+  sort: 'name',
+  paused: false,
+  help: false,
+};
+
+export type Action =
+  | { type: 'screen'; screen: ScreenName }
+  | { type: 'next-screen' }
+  | { type: 'move'; delta: number; count: number }
+  | { type: 'drill'; name: string }
+  | { type: 'back' }
+  | { type: 'filter-start' }
+  | { type: 'filter-input'; text: string }
+  | { type: 'filter-backspace' }
+  | { type: 'filter-done' }
+  | { type: 'filter-cancel' }
+  | { type: 'sort' }
+  | { type: 'pause' }
+  | { type: 'help' };
+
+export function currentView(s: UiState): ViewName {
+  if (s.screen === 'topics') return s.topic === null ? 'topics' : 'partitions';
+  if (s.screen === 'groups') return s.group === null ? 'groups' : 'group';
+  return 'brokers';
+}
+
+function withCursor(s: UiState, value: number): UiState {
+  return { ...s, cursor: { ...s.cursor, [currentView(s)]: value } };
+}
+
+export function reducer(s: UiState, a: Action): UiState {
+  switch (a.type) {
+    case 'screen':
+      return s.screen === a.screen && !s.help
+        ? s
+        : { ...s, screen: a.screen, filter: '', filtering: false, help: false };
+    case 'next-screen': {
+      const i = SCREENS.indexOf(s.screen);
+      return reducer(s, { type: 'screen', screen: SCREENS[(i + 1) % SCREENS.length]! });
+    }
+    case 'move': {
+      if (a.count <= 0) return withCursor(s, 0);
+      const cur = Math.min(s.cursor[currentView(s)], a.count - 1);
+      return withCursor(s, Math.max(0, Math.min(a.count - 1, cur + a.delta)));
+    }
+    case 'drill': {
+      const view = currentView(s);
+      if (view === 'topics') return { ...s, topic: a.name, filter: '', cursor: { ...s.cursor, partitions: 0 } };
+      if (view === 'groups') return { ...s, group: a.name, filter: '', cursor: { ...s.cursor, group: 0 } };
+      return s;
+    }
+    case 'back':
+      if (s.help) return { ...s, help: false };
+      if (s.filter !== '') return { ...s, filter: '' };
+      if (s.screen === 'topics' && s.topic !== null) return { ...s, topic: null };
+      if (s.screen === 'groups' && s.group !== null) return { ...s, group: null };
+      return s;
+    case 'filter-start':
+      return { ...s, filtering: true };
+    case 'filter-input':
+      return withCursor({ ...s, filter: s.filter + a.text }, 0);
+    case 'filter-backspace':
+      return withCursor({ ...s, filter: s.filter.slice(0, -1) }, 0);
+    case 'filter-done':
+      return { ...s, filtering: false };
+    case 'filter-cancel':
+      return withCursor({ ...s, filtering: false, filter: '' }, 0);
+    case 'sort':
+      return { ...s, sort: SORTS[(SORTS.indexOf(s.sort) + 1) % SORTS.length]! };
+    case 'pause':
+      return { ...s, paused: !s.paused };
+    case 'help':
+      return { ...s, help: !s.help };
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * What `kstream top` shows: one immutable snapshot per poll cycle, built by data.ts from Kafka API answers
+ * and the previous snapshot (rates come from offset deltas, histories feed the sparklines).
+ */
+
+/** How many samples of rate / lag history are kept (the sparklines' width). */
+export const HISTORY = 60;
+
+export interface PartitionRow {
+  topic: string;
+  partition: number;
+  /** -1: no leader (offline). */
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  /** Replicas not in the ISR. */
+  missing: number[];
+  /** Log start offset (null: unknown, e.g. the leader did not answer). */
+  low: bigint | null;
+  /** Log end offset (high watermark). */
+  high: bigint | null;
+  /** Messages per second since the previous poll (null for the first one). */
+  rate: number | null;
+  rateHistory: number[];
+  underReplicated: boolean;
+  offline: boolean;
+  /** Sum of the lag of every group on this partition. */
+  lag: number;
+}
+
+export interface TopicRow {
+  name: string;
+  partitions: PartitionRow[];
+  rate: number | null;
+  rateHistory: number[];
+  /** Messages currently retained (sum of end - start). */
+  messages: bigint;
+  underReplicated: number;
+  offline: number;
+  lag: number;
+  replicationFactor: number;
+}
+
+export interface GroupPartitionRow {
+  topic: string;
+  partition: number;
+  /** null: nothing committed. */
+  committed: bigint | null;
+  end: bigint | null;
+  lag: number | null;
+  lagHistory: number[];
+  /** The member that owns the partition (client id), if assigned. */
+  owner: string | null;
+}
+
+export interface GroupRow {
+  groupId: string;
+  state: string;
+  members: number;
+  protocol: string;
+  partitions: GroupPartitionRow[];
+  totalLag: number;
+  lagHistory: number[];
+  /** Committed offsets per second since the previous poll. */
+  consumeRate: number | null;
+  /** Seconds until the lag reaches 0 at the current rates: 0 caught up, null unknown, Infinity never. */
+  catchUpSeconds: number | null;
+  error: string | null;
+}
+
+export interface BrokerRow {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  up: boolean;
+  controller: boolean;
+  leaders: number;
+  replicas: number;
+  /** "topic-partition" names this broker is a replica of but not in the ISR. */
+  outOfIsr: string[];
+}
+
+export interface Totals {
+  topics: number;
+  partitions: number;
+  underReplicated: number;
+  offline: number;
+  groups: number;
+  brokersUp: number;
+  brokersDown: number;
+}
+
+export interface Snapshot {
+  clusterId: string | null;
+  controllerId: number;
+  brokers: BrokerRow[];
+  topics: TopicRow[];
+  groups: GroupRow[];
+  /** Why groups are missing (e.g. no group coordinator), null when they were read. */
+  groupsError: string | null;
+  totals: Totals;
+  /** Date.now() of the poll. */
+  at: number;
+}
+
+/** The data hook's state: the last snapshot (kept when a poll fails, shown as stale) and the last error. */
+export interface ClusterData {
+  snapshot: Snapshot | null;
+  /** Error of the last poll, null when it succeeded. */
+  error: string | null;
+  /** When the last poll finished (success or failure). */
+  lastAttempt: number | null;
+  polling: boolean;
+}
