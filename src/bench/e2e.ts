@@ -66,13 +66,13 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
   let bytes = 0;
   let failure: Error | null = null;
   const progress = new Progress('e2e', o.records, () => consumed);
-  const stop = new AbortController();
   try {
     await Promise.all([consumer.connect(), producer.connect()]);
     consumer.assign(ends.map((e) => ({ topic: o.topic, partition: e.partition, offset: e.high })));
     let lastProgress = performance.now();
     const reading = (async () => {
-      for await (const b of consumer.batches({ signal: stop.signal })) {
+      // Ended by closing the consumer (an AbortSignal would get a listener per wait in the client).
+      for await (const b of consumer.batches()) {
         const t = nowMs();
         for (const r of b.records) {
           const v = r.value;
@@ -123,7 +123,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
     const idle = o.idleTimeoutMs ?? 30_000;
     while (consumed < o.records && performance.now() - lastProgress < idle) await sleep(5);
     const elapsedMs = performance.now() - start;
-    stop.abort();
+    await consumer.close();
     await reading;
     progress.stop();
     return {
@@ -146,7 +146,6 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
       },
     };
   } finally {
-    stop.abort();
     progress.stop();
     await Promise.allSettled([producer.close(), consumer.close()]);
   }
