@@ -11,7 +11,7 @@ function walk(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...walk(p));
-    else if (e.name.endsWith('.test.ts')) out.push(p);
+    else if (e.name.endsWith('.test.ts') || e.name.endsWith('.test.tsx')) out.push(p);
   }
   return out;
 }
