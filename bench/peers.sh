@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Side-by-side throughput on THIS machine, in one go, same record size (issue 8): kstream (its own bench and
+# kcat as a neutral load generator), kcat against a broker that drops data (bench/sink.ts: kcat's ceiling),
+# and Redis Streams (redis-benchmark, pipelined XADD / XREAD). Prints one markdown table.
+#
+#   bash bench/peers.sh [RECORDS] [RECORD_SIZE]        defaults: 1000000 100
+#
+# Loopback only, free ports, a temp dir; every server it starts is stopped and the temp dir removed on exit
+# (also on Ctrl-C or a failure). Each step is bounded by `timeout`. It installs nothing: missing tools are
+# named with their Debian package and their rows are skipped. Needs a built dist/ (node scripts/build.js).
+#
+# NATS JetStream: Debian's nats-server has no bench tool (`nats bench` is in the separate natscli, not in
+# Debian) and no JetStream client is a dependency of kstream, so that row is reported as skipped.
+set -uo pipefail
+
+RECORDS=${1:-1000000}
+SIZE=${2:-100}
+STEP_TIMEOUT=${STEP_TIMEOUT:-120}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+KSTREAM=(node "$ROOT/bin/run.js")
+T=$(mktemp -d "${TMPDIR:-/tmp}/kstream-peers.XXXXXX")
+PIDS=()
+ROWS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "peers: $*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# wait_for FILE REGEX: until a line of FILE matches (10 s)
+wait_for() { for _ in $(seq 100); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+now() { date +%s.%N; }
+row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
+rate_row() { # system workload records seconds notes
+  local rps mbs
+  rps=$(node -e "console.log(Math.round($3/$4))")
+  mbs=$(node -e "console.log(($3*$SIZE/1e6/$4).toFixed(1))")
+  row "$1" "$2" "$rps" "$mbs" "$5"
+}
+json_get() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);console.log(process.argv[1].split(".").reduce((a,k)=>a?.[k],o))})' "$1"; }
+
+missing=()
+have kcat || missing+=(kcat)
+have redis-server || missing+=(redis-server)
+have redis-benchmark || missing+=(redis-tools)
+[ ${#missing[@]} -gt 0 ] && log "missing (their rows are skipped): apt-get install -y ${missing[*]}"
+[ -f "$ROOT/dist/commands/index.js" ] || { log "dist/ is missing: run node scripts/build.js first"; exit 1; }
+
+# The records kcat sends: RECORDS lines of SIZE bytes.
+node -e "const fs=require('fs');const line='x'.repeat($SIZE)+'\n';const chunk=line.repeat(10000);const fd=fs.openSync('$T/records.txt','w');for(let i=0;i<$RECORDS/10000;i++)fs.writeSync(fd,chunk);fs.closeSync(fd)"
+
+# ---------------------------------------------------------------- kstream
+KP=$(free_port)
+"${KSTREAM[@]}" serve --port "$KP" --host 127.0.0.1 --data-dir "$T/kstream" --log-level warn >"$T/kstream.out" 2>"$T/kstream.err" &
+PIDS+=($!)
+wait_for "$T/kstream.out" 'listening on' || { log "kstream did not start: $(cat "$T/kstream.err")"; exit 1; }
+B=127.0.0.1:$KP
+bench() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench "$@" -b "$B" -o json; }
+
+for acks in 1 all; do
+  log "kstream bench produce acks=$acks"
+  if out=$(bench produce -t "bench-$acks" -n "$RECORDS" -s "$SIZE" --acks "$acks"); then
+    row "kstream $(echo "$out" | json_get config.batchSize | awk '{print "(batch "$1/1024" KiB)"}')" \
+      "kstream bench produce, acks=$acks" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
+      "latency p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) ms"
+  else row kstream "kstream bench produce, acks=$acks" failed - ""; fi
+done
+
+log "kstream bench consume"
+if out=$(bench consume -t bench-1 -n "$RECORDS"); then
+  row kstream "kstream bench consume (page cache)" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
+    "$(echo "$out" | json_get records) records"
+else row kstream "kstream bench consume" failed - ""; fi
+
+log "kstream bench e2e at 100,000 records/s"
+if out=$(bench e2e -t bench-e2e -n "$((RECORDS / 2))" -s "$SIZE" --throughput 100000); then
+  row kstream "kstream bench e2e, 100k records/s, acks=1" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
+    "e2e p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) / p99.9 $(echo "$out" | json_get latencyMs.p999) ms"
+else row kstream "kstream bench e2e" failed - ""; fi
+
+if have kcat; then
+  for acks in 1 all; do
+    log "kcat -P -> kstream acks=$acks"
+    s=$(now)
+    if timeout "$STEP_TIMEOUT" kcat -P -b "$B" -t "kcat-$acks" -X acks="$acks" <"$T/records.txt"; then
+      rate_row kstream "kcat -P, acks=$acks" "$RECORDS" "$(node -e "console.log($(now)-$s)")" "kcat wall time (incl. its start-up)"
+    else row kstream "kcat -P, acks=$acks" failed - ""; fi
+  done
+  SP=$(free_port)
+  node --import tsx "$ROOT/bench/sink.ts" --port "$SP" >"$T/sink.out" 2>&1 &
+  PIDS+=($!)
+  if wait_for "$T/sink.out" 'listening on'; then
+    log "kcat -P -> sink"
+    s=$(now)
+    if timeout "$STEP_TIMEOUT" kcat -P -b "127.0.0.1:$SP" -t sink -X acks=1 <"$T/records.txt"; then
+      rate_row "sink (drops data)" "kcat -P, acks=1" "$RECORDS" "$(node -e "console.log($(now)-$s)")" "kcat's ceiling"
+    else row "sink" "kcat -P" failed - ""; fi
+  fi
+else
+  row kcat "kcat -P" skipped - "apt-get install -y kcat"
+fi
+
+# ---------------------------------------------------------------- Redis Streams
+if have redis-server && have redis-benchmark; then
+  RP=$(free_port)
+  redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >"$T/redis.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  VALUE=$(head -c "$SIZE" /dev/zero | tr '\0' x)
+  log "redis-benchmark XADD -P 64"
+  if out=$(timeout "$STEP_TIMEOUT" redis-benchmark -p "$RP" -P 64 -n "$RECORDS" --csv XADD bench '*' v "$VALUE"); then
+    rps=$(echo "$out" | tail -1 | cut -d, -f2 | tr -d '"')
+    row "Redis $(redis-server --version | grep -oE 'v=[0-9.]+' | cut -d= -f2) (no persistence)" "redis-benchmark -P 64 XADD" \
+      "${rps%.*}" "$(node -e "console.log(($rps*$SIZE/1e6).toFixed(1))")" "50 clients, 1 field of $SIZE B"
+  fi
+  log "redis-benchmark XREAD COUNT 1000 -P 4"
+  if out=$(timeout "$STEP_TIMEOUT" redis-benchmark -p "$RP" -P 4 -c 4 -n 2000 --csv XREAD COUNT 1000 STREAMS bench 0); then
+    rps=$(echo "$out" | tail -1 | cut -d, -f2 | tr -d '"')
+    recs=$(node -e "console.log(Math.round($rps*1000))")
+    row "Redis (no persistence)" "redis-benchmark XREAD COUNT 1000" "$recs" "$(node -e "console.log(($recs*$SIZE/1e6).toFixed(1))")" \
+      "4 clients; re-reads the first 1000 entries"
+  fi
+else
+  row Redis "XADD / XREAD" skipped - "apt-get install -y redis-server redis-tools"
+fi
+
+row "NATS JetStream" "publish to a file-store stream" skipped - "no bench client: Debian has no natscli (nats bench)"
+
+echo "| system | workload | records/s | MB/s | notes |"
+echo "|---|---|---:|---:|---|"
+printf '%s\n' "${ROWS[@]}"
+echo
+echo "$RECORDS records of $SIZE B; $(nproc) CPUs, $(node -v), $(date -u +%Y-%m-%d)"
