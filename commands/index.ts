@@ -14,6 +14,7 @@ import type { Command } from '@oclif/core';
 import BenchConsume from './bench/consume.js';
 import BenchE2e from './bench/e2e.js';
 import BenchProduce from './bench/produce.js';
+import Consume from './consume.js';
 import Produce from './produce.js';
 import Serve from './serve.js';
 import Top from './top.js';
@@ -29,6 +30,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'bench:consume': BenchConsume,
   'bench:e2e': BenchE2e,
   'bench:produce': BenchProduce,
+  consume: Consume,
   produce: Produce,
   serve: Serve,
   top: Top,

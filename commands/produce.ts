@@ -66,7 +66,7 @@ The topic must exist (kstream topic create).`;
     const { produce } = await import('../src/services/produce.js');
     const tty = process.stderr.isTTY === true;
     const line = (s: { records: number; bytes: number; partitions: number[]; elapsedMs: number }) =>
-      `${s.records} records, ${formatBytes(s.bytes)}, ${s.partitions.length} partition${s.partitions.length === 1 ? '' : 's'}, ${(s.elapsedMs / 1000).toFixed(2)}s`;
+      `${s.records} record${s.records === 1 ? '' : 's'}, ${formatBytes(s.bytes)}, ${s.partitions.length} partition${s.partitions.length === 1 ? '' : 's'}, ${(s.elapsedMs / 1000).toFixed(2)}s`;
     const summary = await produce({
       ...conn,
       topic: args.topic,

@@ -39,10 +39,24 @@ export class InputError extends Error {
   }
 }
 
+/** Lines as bytes (binary-safe: a value need not be UTF-8), without the "\n"; a last line without one counts. */
+async function* byteLines(input: Readable): AsyncGenerator<Buffer> {
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of input as AsyncIterable<Buffer | string>) {
+    let buf = Buffer.concat([rest, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+    let i = buf.indexOf(10);
+    while (i >= 0) {
+      yield buf.subarray(0, i);
+      buf = buf.subarray(i + 1);
+      i = buf.indexOf(10);
+    }
+    rest = Buffer.from(buf);
+  }
+  if (rest.length > 0) yield rest;
+}
+
 async function* lines(input: Readable): AsyncGenerator<string> {
-  const { createInterface } = await import('node:readline');
-  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of rl) yield line;
+  for await (const l of byteLines(input)) yield l.toString('utf8').replace(/\r$/, '');
 }
 
 /** Every line parsed as a JSON record, or an InputError for the first bad one. Blank lines are skipped. */
@@ -65,14 +79,15 @@ export async function readJsonRecords(input: Readable, topic: string): Promise<P
   return out;
 }
 
-function textRecord(line: string, o: ProduceOptions): ProducerRecord {
-  let key: string | null = null;
+function textRecord(line: Buffer, o: ProduceOptions): ProducerRecord {
+  let key: Buffer | null = null;
   let value = line;
-  if (o.keyDelimiter !== undefined) {
-    const i = line.indexOf(o.keyDelimiter);
+  if (o.keyDelimiter !== undefined && o.keyDelimiter !== '') {
+    const delim = Buffer.from(o.keyDelimiter);
+    const i = line.indexOf(delim);
     if (i >= 0) {
-      key = line.slice(0, i);
-      value = line.slice(i + o.keyDelimiter.length);
+      key = line.subarray(0, i);
+      value = line.subarray(i + delim.length);
     }
   }
   return { topic: o.topic, key, value, headers: o.headers };
@@ -145,7 +160,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     if (o.partition !== undefined && o.partition >= md.get(o.topic)!.partitions.length)
       throw new Error(`topic ${o.topic} has no partition ${o.partition}`);
     if (all) for (const rec of all) await send(rec);
-    else for await (const line of lines(o.input)) await send(textRecord(line, o));
+    else for await (const line of byteLines(o.input)) await send(textRecord(line, o));
     await producer.flush();
     await Promise.all(pending);
     if (failure) throw failure;

@@ -1,0 +1,124 @@
+/**
+ * `kstream consume`: read topics from a start position (or through a consumer group), filter, and hand each
+ * record to a sink, until Ctrl-C, --count records, or the end of every partition (--exit).
+ */
+import type { ConsumerRecord, SeekTarget } from '../client/index.js';
+import { type ConnectOptions, clusterOptions, formatMs, withDeadline } from './connect.js';
+import { allText, encodePart } from './records.js';
+
+export type StartAt =
+  | { kind: 'latest' }
+  | { kind: 'beginning' }
+  /** A negative offset counts back from the end of each partition. */
+  | { kind: 'offset'; offset: bigint }
+  | { kind: 'time'; ms: number };
+
+export interface ConsumeOptions extends ConnectOptions {
+  topics: string[];
+  start: StartAt;
+  /** Only these partitions (not with a group). */
+  partitions?: number[];
+  /** Consume (and commit) as this consumer group. */
+  group?: string;
+  count?: number;
+  exitAtEnd: boolean;
+  grep?: RegExp;
+  signal?: AbortSignal;
+  /** Receives each record; may wait (output back-pressure). */
+  sink: (r: ConsumerRecord) => void | Promise<void>;
+}
+
+function target(start: StartAt): SeekTarget {
+  switch (start.kind) {
+    case 'latest':
+      return 'latest';
+    case 'beginning':
+      return 'earliest';
+    case 'offset':
+      return start.offset;
+    case 'time':
+      return { timestamp: start.ms };
+  }
+}
+
+function matches(re: RegExp, r: ConsumerRecord): boolean {
+  const text = (b: Buffer | null) => (b ? b.toString('utf8') : '');
+  return re.test(text(r.key)) || re.test(text(r.value)) || r.headers.some((h) => re.test(`${h.key}=${text(h.value)}`));
+}
+
+/** Returns the number of records given to the sink. */
+export async function consume(o: ConsumeOptions): Promise<number> {
+  const { Consumer } = await import('../client/index.js');
+  // With a group, an explicit --offset / --from-time overrides the committed offsets of the partitions it gets
+  // (once each); --from-beginning only applies where the group has no committed offset (auto.offset.reset).
+  const explicit = o.group && (o.start.kind === 'offset' || o.start.kind === 'time') ? target(o.start) : null;
+  const seeded = new Set<string>();
+  const consumer: InstanceType<typeof Consumer> = new Consumer({
+    ...clusterOptions(o),
+    groupId: o.group,
+    autoOffsetReset: o.start.kind === 'beginning' ? 'earliest' : 'latest',
+    onPartitionsAssigned: explicit
+      ? (tps) => {
+          for (const tp of tps) {
+            const k = `${tp.topic}\u0000${tp.partition}`;
+            if (!seeded.has(k)) consumer.seek(tp, explicit);
+            seeded.add(k);
+          }
+        }
+      : undefined,
+  });
+  let n = 0;
+  try {
+    const md = await withDeadline(
+      consumer.connect().then(() => consumer.cluster.metadataFor(o.topics, { refresh: true })),
+      o.timeoutMs,
+      () => `no answer from ${o.brokers} within ${formatMs(o.timeoutMs)} (is a broker running there?)`,
+    );
+    for (const t of o.topics) if (!md.has(t)) throw new Error(`topic ${t} does not exist`);
+    if (o.group) {
+      if (o.partitions) throw new Error('--partition cannot be used with --group (the group assigns partitions)');
+      consumer.subscribe(o.topics);
+    } else {
+      const specs: { topic: string; partition: number; offset: SeekTarget }[] = [];
+      for (const t of o.topics) {
+        const parts = md.get(t)!.partitions.map((p) => p.partition);
+        for (const p of o.partitions ?? parts) {
+          if (!parts.includes(p)) throw new Error(`topic ${t} has no partition ${p}`);
+          specs.push({ topic: t, partition: p, offset: target(o.start) });
+        }
+      }
+      consumer.assign(specs);
+    }
+    if (o.count === 0) return 0;
+    // Stop by closing the consumer (ends the iterator, leaves the group after committing). Passing the signal to
+    // records() instead adds an abort listener per wait (MaxListenersExceededWarning on a long tail).
+    const onAbort = () => void consumer.close().catch(() => {});
+    if (o.signal?.aborted) return 0;
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    for await (const r of consumer.records({ untilEnd: o.exitAtEnd })) {
+      if (o.grep && !matches(o.grep, r)) continue;
+      await o.sink(r);
+      n++;
+      if (o.count !== undefined && n >= o.count) break;
+    }
+    return n;
+  } finally {
+    await consumer.close().catch(() => {});
+  }
+}
+
+/** The JSON line of a record (binary-safe: base64 and "encoding": "base64" when any part is not UTF-8). */
+export function recordJson(r: ConsumerRecord): string {
+  const b64 = !allText([r.key, r.value, ...r.headers.map((h) => h.value)]);
+  const o: Record<string, unknown> = {
+    topic: r.topic,
+    partition: r.partition,
+    offset: Number(r.offset),
+    timestamp: Number(r.timestamp),
+    key: encodePart(r.key, b64),
+    value: encodePart(r.value, b64),
+    headers: r.headers.map((h) => ({ key: h.key, value: encodePart(h.value, b64) })),
+  };
+  if (b64) o.encoding = 'base64';
+  return JSON.stringify(o);
+}
