@@ -97,12 +97,20 @@ export class ClusterManager {
     for (const kv of await this.store.list(''))
       this.apply({ type: 'put', key: kv.key, value: kv.value }, kv.modRevision);
     await this.store.putLeased(`brokers/${this.self.nodeId}`, JSON.stringify(this.self), LEASE_TTL_SECONDS);
-    await this.store.campaign('controller-election', String(this.self.nodeId), () => {
-      if (this.stopped) return;
-      this.isController = true;
-      this.log.info('elected controller');
-      void this.store.put('controller', String(this.self.nodeId)).then(() => this.electLeaders());
-    });
+    await this.store.campaign(
+      'controller-election',
+      String(this.self.nodeId),
+      () => {
+        if (this.stopped) return;
+        this.isController = true;
+        this.log.info('elected controller');
+        void this.store.put('controller', String(this.self.nodeId)).then(() => this.electLeaders());
+      },
+      () => {
+        if (this.isController) this.log.warn('no longer the controller');
+        this.isController = false;
+      },
+    );
     this.onChange();
   }
 
@@ -202,6 +210,13 @@ export class ClusterManager {
     this.electing = true;
     this.electAgain = false;
     try {
+      // Fencing: act only while etcd's election still names this node (a node cut off past its lease may
+      // believe it still leads).
+      if ((await this.store.leader('controller-election')) !== String(this.self.nodeId)) {
+        this.log.warn('not the elected controller any more; stepping down');
+        this.isController = false;
+        return;
+      }
       const alive = (id: number) => this.brokers.has(id);
       for (const [name, t] of this.topics) {
         for (let p = 0; p < t.replicas.length; p++) {

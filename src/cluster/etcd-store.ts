@@ -91,13 +91,21 @@ export class EtcdStore implements MetadataStore {
     return () => w.cancel();
   }
 
-  async campaign(name: string, value: string, onElected: () => void): Promise<void> {
+  async campaign(name: string, value: string, onElected: () => void, onLost: () => void = () => {}): Promise<void> {
     const election = this.ns.election(name, 5);
     this.elections.push(election);
     const c = election.campaign(value);
     this.campaigns.push(c);
     c.on('elected', onElected);
-    c.on('error', (e: Error) => this.log.warn('etcd election error', { election: name, error: e.message }));
+    c.on('error', (e: Error) => {
+      // The campaign's lease expired (this node was cut off): whatever it held is gone. Step down and run again.
+      this.log.warn('etcd election lost; campaigning again', { election: name, error: e.message });
+      onLost();
+      if (this.closed) return;
+      setTimeout(() => {
+        if (!this.closed) void this.campaign(name, value, onElected, onLost);
+      }, 1000).unref();
+    });
   }
 
   async leader(name: string): Promise<string | null> {

@@ -28,8 +28,11 @@ export interface MetadataStore {
   putLeased(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Call `onEvent` for every change under `prefix` from now on. Returns a function that stops watching. */
   watch(prefix: string, onEvent: (e: WatchEvent) => void): Promise<() => Promise<void>>;
-  /** Campaign for leadership of `name`; `onElected` runs when this process wins. */
-  campaign(name: string, value: string, onElected: () => void): Promise<void>;
+  /**
+   * Campaign for leadership of `name`: `onElected` runs when this process wins, `onLost` when it loses what
+   * it held (e.g. cut off from the store past the lease); the campaign then runs again by itself.
+   */
+  campaign(name: string, value: string, onElected: () => void, onLost?: () => void): Promise<void>;
   /** The current leader's value of election `name`, or null. */
   leader(name: string): Promise<string | null>;
   close(): Promise<void>;

@@ -271,4 +271,48 @@ describe('replicated cluster on etcd', () => {
     assert.equal(seen.size, 4000, 'every record read exactly once across the coordinator loss');
     await startNode(coordinator);
   });
+
+  test('etcd unreachable for 10 s: the data path keeps serving; metadata changes work again after', async () => {
+    await admin.createTopics({ topics: [{ topic: 'noetcd', numPartitions: 1, replicationFactor: 3 }] });
+    const p0 = await until('noetcd ready', async () => {
+      const p = (await partitions('noetcd'))[0];
+      return p && p.isr.length === 3 ? p : null;
+    });
+    const leader = nodes.get(p0.leader) as BrokerProcess;
+    const c = await RawClient.connect(leader.port);
+    const produce = async (value: string) => {
+      const records = await buildBatch({ records: [{ key: null, value: Buffer.from(value) }] });
+      const r = await c.request(ApiKey.Produce, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [{ name: 'noetcd', partitionData: [{ index: 0, records }] }],
+      });
+      return r.responses[0].partitionResponses[0].errorCode as number;
+    };
+    etcd.pause();
+    try {
+      const end = Date.now() + 10_000;
+      let n = 0;
+      while (Date.now() < end) {
+        assert.equal(await produce(`during-${n++}`), 0, 'acks=all keeps working with the current leader and ISR');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(n > 20);
+    } finally {
+      etcd.resume();
+      c.close();
+    }
+    await until(
+      'a new topic after etcd is back',
+      async () => {
+        await admin
+          .createTopics({ topics: [{ topic: 'after-etcd', numPartitions: 3, replicationFactor: 3 }] })
+          .catch(() => false);
+        const ps = await partitions('after-etcd');
+        return ps.length === 3 && ps.every((p) => p.leader >= 0);
+      },
+      60_000,
+    );
+  });
 });
