@@ -14,7 +14,13 @@ import type { Command } from '@oclif/core';
 import BenchConsume from './bench/consume.js';
 import BenchE2e from './bench/e2e.js';
 import BenchProduce from './bench/produce.js';
+import ClusterHealth from './cluster/health.js';
+import ClusterInfo from './cluster/info.js';
 import Consume from './consume.js';
+import GroupDelete from './group/delete.js';
+import GroupDescribe from './group/describe.js';
+import GroupList from './group/list.js';
+import GroupSeek from './group/seek.js';
 import Produce from './produce.js';
 import Serve from './serve.js';
 import Top from './top.js';
@@ -30,7 +36,13 @@ export const COMMANDS: Record<string, Command.Class> = {
   'bench:consume': BenchConsume,
   'bench:e2e': BenchE2e,
   'bench:produce': BenchProduce,
+  'cluster:health': ClusterHealth,
+  'cluster:info': ClusterInfo,
   consume: Consume,
+  'group:delete': GroupDelete,
+  'group:describe': GroupDescribe,
+  'group:list': GroupList,
+  'group:seek': GroupSeek,
   produce: Produce,
   serve: Serve,
   top: Top,

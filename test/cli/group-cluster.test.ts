@@ -1,0 +1,128 @@
+/**
+ * `kstream group list|describe|seek|delete` and `kstream cluster info|health` as the real bin/run.js against a
+ * running `kstream serve`: exact text and json, seek's dry-run plan, refusal for a group with members.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { BIN, type BrokerProcess, ROOT, startBroker } from '../helpers/broker.js';
+import { kstream } from './run.js';
+
+let broker: BrokerProcess;
+const b = () => ['-b', broker.bootstrap];
+
+before(async () => {
+  broker = await startBroker();
+  assert.equal((await kstream(['topic', 'create', 'gt', '-p', '2', ...b()])).code, 0);
+  const input = Array.from({ length: 6 }, (_, i) => `${i}`).join('\n');
+  // Keys are not given: fix the partitions with two runs so the test knows where records are.
+  assert.equal((await kstream(['produce', 'gt', '-p', '0', ...b()], { input })).code, 0);
+  assert.equal((await kstream(['produce', 'gt', '-p', '1', ...b()], { input: 'a\nb\n' })).code, 0);
+});
+after(async () => {
+  await broker?.stop();
+});
+
+test('group describe / seek --dry-run / seek / list / delete', async () => {
+  let r = await kstream(['consume', 'gt', '--group', 'g1', '--from-beginning', '-p', '0', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'kstream: --partition cannot be used with --group (the group assigns partitions)\n');
+  r = await kstream(['consume', 'gt', '--group', 'g1', '--from-beginning', '-e', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await kstream(['group', 'describe', 'g1', ...b()]);
+  assert.equal(
+    r.stdout,
+    `GROUP      g1
+STATE      Empty
+MEMBERS    0
+TOTAL LAG  0
+
+PARTITIONS
+TOPIC  PARTITION  COMMITTED  LOG-END  LAG
+gt     0          6          6        0
+gt     1          2          2        0
+`,
+  );
+  r = await kstream(['group', 'seek', 'g1', '--to', 'offset', '4', '--dry-run', ...b()]);
+  assert.equal(
+    r.stdout,
+    'TOPIC  PARTITION  CURRENT  NEW  STATUS\ngt     0          6        4    planned\ngt     1          2        2    planned\n',
+  );
+  r = await kstream(['group', 'describe', 'g1', '-o', 'json', ...b()]);
+  assert.equal(JSON.parse(r.stdout).totalLag, 0, 'dry run changed nothing');
+  r = await kstream(['group', 'seek', 'g1', '--to', 'earliest', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    'TOPIC  PARTITION  CURRENT  NEW  STATUS\ngt     0          6        0    OK\ngt     1          2        0    OK\n',
+  );
+  r = await kstream(['group', 'describe', 'g1', '-o', 'json', ...b()]);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    group: 'g1',
+    state: 'Empty',
+    protocol: '',
+    coordinator: 1,
+    members: [],
+    partitions: [
+      { topic: 'gt', partition: 0, committed: 0, logEnd: 6, lag: 6, memberId: null },
+      { topic: 'gt', partition: 1, committed: 0, logEnd: 2, lag: 2, memberId: null },
+    ],
+    totalLag: 8,
+  });
+  r = await kstream(['group', 'list', ...b()]);
+  assert.equal(r.stdout, 'GROUP  STATE\ng1     Empty\n');
+  r = await kstream(['group', 'delete', 'g1', 'nope', ...b()]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^GROUP {2}STATUS\ng1 {5}OK\nnope {3}.+\n$/);
+  r = await kstream(['group', 'describe', 'g1', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'kstream: group g1 does not exist\n');
+});
+
+test('group seek refuses a group with active members', async () => {
+  const child = spawn(process.execPath, [BIN, 'consume', 'gt', '--group', 'live', ...b()], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
+  try {
+    let state = '';
+    for (let i = 0; i < 100 && state !== 'Stable'; i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      const r = await kstream(['group', 'describe', 'live', '-o', 'json', ...b()]);
+      if (r.code === 0) state = (JSON.parse(r.stdout) as { state: string }).state;
+    }
+    assert.equal(state, 'Stable');
+    const r = await kstream(['group', 'seek', 'live', '--to', 'earliest', '--dry-run', ...b()]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'kstream: group live has 1 active member (state Stable): stop its consumers first\n');
+  } finally {
+    child.kill('SIGINT');
+    await new Promise((res) => child.once('exit', res));
+  }
+});
+
+test('cluster info and health', async () => {
+  let r = await kstream(['cluster', 'info', ...b()]);
+  assert.equal(
+    r.stdout,
+    `CONTROLLER        1
+BROKERS           1
+TOPICS            1
+PARTITIONS        2
+UNDER-REPLICATED  0
+OFFLINE           0
+
+BROKERS
+ID  HOST       PORT
+1   127.0.0.1  ${broker.port}
+`,
+  );
+  r = await kstream(['cluster', 'health', '-o', 'json', ...b()]);
+  assert.equal(r.code, 0);
+  const h = JSON.parse(r.stdout) as { healthy: boolean; problems: string[]; brokers: unknown[] };
+  assert.equal(h.healthy, true);
+  assert.deepEqual(h.problems, []);
+  r = await kstream(['cluster', 'health', '-b', '127.0.0.1:1', '--timeout', '2s']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^kstream: could not reach any broker/);
+});
