@@ -61,11 +61,6 @@ export function Header({ data, intervalMs, paused, screen, bootstrap }: HeaderPr
         <Text color={theme.dim}>
           every {interval(intervalMs)} · updated {s ? clock(s.at) : 'never'}
         </Text>
-        {paused ? (
-          <Text color={theme.warn} bold>
-            {'  '}PAUSED
-          </Text>
-        ) : null}
       </Text>
       {stale ? (
         <Text backgroundColor={theme.bad} color="white" bold wrap="truncate">
@@ -81,6 +76,11 @@ export function Header({ data, intervalMs, paused, screen, bootstrap }: HeaderPr
             {i + 1} {TITLES[name]}{' '}
           </Text>
         ))}
+        {paused ? (
+          <Text color={theme.warn} bold>
+            {'  '}PAUSED
+          </Text>
+        ) : null}
       </Text>
     </Box>
   );

@@ -18,7 +18,7 @@ export interface Column<T> {
   title: string;
   width: number;
   align?: 'left' | 'right';
-  /** Takes the width left over by the other columns (at least `width`). */
+  /** Takes the width left over by the other columns (`width` is then its minimum, down to 4 when narrow). */
   grow?: boolean;
   /** The cell's text; `width` is the column's actual width (for sparklines that fill it). */
   cell: (row: T, width: number) => string | Segment[];
@@ -64,9 +64,9 @@ function fitSegments(segs: Segment[], width: number, align: 'left' | 'right'): S
 
 export function Table<T>(props: TableProps<T>): ReactNode {
   const { columns, rows, selected, height, width } = props;
-  const fixed = columns.reduce((n, c) => n + c.width + 1, 0);
-  const extra = Math.max(0, width - fixed);
-  const widths = columns.map((c) => (c.grow ? c.width + extra : c.width));
+  // Separators included; the growing column gets what is left (so the line never wraps).
+  const fixed = columns.reduce((n, c) => n + (c.grow ? 0 : c.width) + 1, -1);
+  const widths = columns.map((c) => (c.grow ? Math.max(4, width - fixed) : c.width));
   const start = windowStart(selected, rows.length, height);
   const shown = rows.slice(start, start + height);
   return (

@@ -4,8 +4,7 @@
  */
 import { useInput } from 'ink';
 import type { Dispatch } from 'react';
-import { type Action, currentView, type UiState } from '../state/reducer.js';
-import { currentRows } from '../state/select.js';
+import type { Action, UiState } from '../state/reducer.js';
 import type { Snapshot } from '../types.js';
 
 export interface KeyHandlers {
@@ -25,8 +24,7 @@ export function useKeys(ui: UiState, dispatch: Dispatch<Action>, h: KeyHandlers)
         dispatch({ type: 'filter-input', text: input });
       return;
     }
-    const rows = currentRows(h.snapshot, ui);
-    const move = (delta: number) => dispatch({ type: 'move', delta, count: rows.count });
+    const move = (delta: number) => dispatch({ type: 'move', delta, snapshot: h.snapshot });
     if (input === 'q') h.onQuit();
     else if (key.tab) dispatch({ type: 'next-screen' });
     else if (input === '1') dispatch({ type: 'screen', screen: 'topics' });
@@ -36,12 +34,10 @@ export function useKeys(ui: UiState, dispatch: Dispatch<Action>, h: KeyHandlers)
     else if (key.downArrow || input === 'j') move(1);
     else if (key.pageUp) move(-h.pageSize);
     else if (key.pageDown) move(h.pageSize);
-    else if (input === 'g') move(-rows.count);
-    else if (input === 'G') move(rows.count);
-    else if (key.return) {
-      const name = rows.drill(Math.min(ui.cursor[currentView(ui)], rows.count - 1));
-      if (name !== null) dispatch({ type: 'drill', name });
-    } else if (key.escape) dispatch({ type: 'back' });
+    else if (input === 'g') move(-1e9);
+    else if (input === 'G') move(1e9);
+    else if (key.return) dispatch({ type: 'enter', snapshot: h.snapshot });
+    else if (key.escape) dispatch({ type: 'back' });
     else if (input === '/') dispatch({ type: 'filter-start' });
     else if (input === 's') dispatch({ type: 'sort' });
     else if (input === 'p') dispatch({ type: 'pause' });

@@ -3,6 +3,9 @@
  * pause, help. Data lives elsewhere (use-cluster-data); views are derived by state/select.ts.
  */
 
+import type { Snapshot } from '../types.js';
+import { currentRows } from './select.js';
+
 export type ScreenName = 'topics' | 'groups' | 'brokers';
 export const SCREENS: readonly ScreenName[] = ['topics', 'groups', 'brokers'];
 
@@ -42,8 +45,10 @@ export const initialState: UiState = {
 export type Action =
   | { type: 'screen'; screen: ScreenName }
   | { type: 'next-screen' }
-  | { type: 'move'; delta: number; count: number }
-  | { type: 'drill'; name: string }
+  /** Rows are counted on the current state, so keys typed faster than renders still land right. */
+  | { type: 'move'; delta: number; snapshot: Snapshot | null }
+  /** Drill into the row under the cursor (a topic or a group). */
+  | { type: 'enter'; snapshot: Snapshot | null }
   | { type: 'back' }
   | { type: 'filter-start' }
   | { type: 'filter-input'; text: string }
@@ -75,14 +80,18 @@ export function reducer(s: UiState, a: Action): UiState {
       return reducer(s, { type: 'screen', screen: SCREENS[(i + 1) % SCREENS.length]! });
     }
     case 'move': {
-      if (a.count <= 0) return withCursor(s, 0);
-      const cur = Math.min(s.cursor[currentView(s)], a.count - 1);
-      return withCursor(s, Math.max(0, Math.min(a.count - 1, cur + a.delta)));
+      const count = currentRows(a.snapshot, s).count;
+      if (count <= 0) return withCursor(s, 0);
+      const cur = Math.min(s.cursor[currentView(s)], count - 1);
+      return withCursor(s, Math.max(0, Math.min(count - 1, cur + a.delta)));
     }
-    case 'drill': {
+    case 'enter': {
+      const rows = currentRows(a.snapshot, s);
       const view = currentView(s);
-      if (view === 'topics') return { ...s, topic: a.name, filter: '', cursor: { ...s.cursor, partitions: 0 } };
-      if (view === 'groups') return { ...s, group: a.name, filter: '', cursor: { ...s.cursor, group: 0 } };
+      const name = rows.drill(Math.min(s.cursor[view], rows.count - 1));
+      if (name === null) return s;
+      if (view === 'topics') return { ...s, topic: name, filter: '', cursor: { ...s.cursor, partitions: 0 } };
+      if (view === 'groups') return { ...s, group: name, filter: '', cursor: { ...s.cursor, group: 0 } };
       return s;
     }
     case 'back':

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildSnapshot, catchUpSeconds, rate } from '../../src/tui/data.js';
+import { compact, duration, fit, sparkline } from '../../src/tui/format.js';
+import { raw, twoPolls } from './fixtures.js';
+
+describe('kstream top data: buildSnapshot', () => {
+  test('msgs/s from offset deltas between polls; none on the first poll', () => {
+    const first = buildSnapshot(raw(), null);
+    assert.equal(first.topics[0]!.partitions[0]!.rate, null);
+    const s = twoPolls();
+    const orders = s.topics.find((t) => t.name === 'orders')!;
+    assert.equal(orders.partitions[0]!.rate, 500);
+    assert.equal(orders.partitions[1]!.rate, 0);
+    assert.equal(orders.rate, 500);
+    assert.deepEqual(orders.partitions[0]!.rateHistory, [500]);
+    assert.equal(orders.messages, 3500n);
+    assert.equal(s.totals.topics, 2);
+    assert.equal(s.totals.partitions, 4);
+  });
+
+  test('under-replicated and offline partitions, missing replicas', () => {
+    const r = raw();
+    r.topics[0]!.partitions[1]!.isr = [2];
+    r.topics[1]!.partitions[0]!.leader = -1;
+    const s = buildSnapshot(r, null);
+    const p1 = s.topics[0]!.partitions[1]!;
+    assert.equal(p1.underReplicated, true);
+    assert.deepEqual(p1.missing, [3, 1]);
+    const pay = s.topics[1]!.partitions[0]!;
+    assert.equal(pay.offline, true);
+    assert.equal(pay.underReplicated, false);
+    assert.equal(s.totals.underReplicated, 1);
+    assert.equal(s.totals.offline, 1);
+  });
+
+  test('brokers: leaders, replicas, out-of-ISR; a broker gone from metadata stays listed as down', () => {
+    const first = buildSnapshot(raw(), null);
+    const b1 = first.brokers.find((b) => b.nodeId === 1)!;
+    assert.equal(b1.leaders, 1);
+    assert.equal(b1.replicas, 3);
+    assert.equal(b1.controller, true);
+    const r = raw({ at: 1_001_000 });
+    r.brokers = r.brokers.filter((b) => b.nodeId !== 3);
+    for (const t of r.topics) for (const p of t.partitions) p.isr = p.isr.filter((id) => id !== 3);
+    const s = buildSnapshot(r, first);
+    const b3 = s.brokers.find((b) => b.nodeId === 3)!;
+    assert.equal(b3.up, false);
+    assert.equal(b3.port, 9093, 'address remembered from before');
+    assert.deepEqual(b3.outOfIsr, ['orders-0', 'orders-1', 'orders-2', 'payments-0']);
+    assert.equal(s.totals.brokersDown, 1);
+    assert.equal(s.totals.brokersUp, 2);
+  });
+
+  test('a replica on a broker never seen in metadata is a down broker', () => {
+    const r = raw();
+    r.topics[1]!.partitions[0]!.replicas = [2, 7];
+    const s = buildSnapshot(r, null);
+    const b7 = s.brokers.find((b) => b.nodeId === 7)!;
+    assert.equal(b7.up, false);
+    assert.equal(b7.host, '?');
+  });
+
+  test('group lag, consumption rate, owner; topic lag', () => {
+    const s = twoPolls();
+    const g = s.groups[0]!;
+    assert.equal(g.totalLag, 1500 - 600 + 2 * (1000 - 600));
+    assert.equal(g.consumeRate, 600);
+    assert.deepEqual(g.lagHistory, [3 * 600, 1700]);
+    assert.equal(g.partitions[0]!.owner, 'billing-1');
+    assert.equal(s.topics.find((t) => t.name === 'orders')!.lag, 1700);
+    assert.equal(s.totals.groups, 1);
+  });
+
+  test('groups unavailable: the error is kept and nothing else fails', () => {
+    const s = buildSnapshot(raw({ groups: [], groupsError: 'NOT_COORDINATOR' }), null);
+    assert.equal(s.groupsError, 'NOT_COORDINATOR');
+    assert.equal(s.topics.length, 2);
+  });
+
+  test('a partition whose leader did not answer keeps its last offsets', () => {
+    const first = buildSnapshot(raw(), null);
+    const r = raw({ at: 1_001_000 });
+    r.offsets = r.offsets.map((o) => (o.partition === 0 && o.topic === 'orders' ? { ...o, low: null, high: null } : o));
+    const p0 = buildSnapshot(r, first).topics[0]!.partitions[0]!;
+    assert.equal(p0.high, 1000n);
+    assert.equal(p0.rate, null);
+  });
+});
+
+describe('kstream top data: pure helpers', () => {
+  test('rate', () => {
+    assert.equal(rate(100n, 300n, 2), 100);
+    assert.equal(rate(null, 300n, 2), null);
+    assert.equal(rate(300n, 100n, 1), 0, 'a truncated log is not a negative rate');
+  });
+
+  test('catch-up from the lag trend', () => {
+    assert.equal(catchUpSeconds([], 1), null);
+    assert.equal(catchUpSeconds([5, 0], 1), 0);
+    assert.equal(catchUpSeconds([100], 1), null);
+    assert.equal(catchUpSeconds([1000, 800, 600], 1), 3);
+    assert.equal(catchUpSeconds([100, 200], 1), Number.POSITIVE_INFINITY);
+  });
+
+  test('formatting', () => {
+    assert.equal(compact(999), '999');
+    assert.equal(compact(1500), '1.5k');
+    assert.equal(compact(2_500_000n), '2.5M');
+    assert.equal(duration(200), '3m20s');
+    assert.equal(duration(Number.POSITIVE_INFINITY), '∞');
+    assert.equal(fit('abcdef', 4), 'abc…');
+    assert.equal(fit('ab', 4, 'right'), '  ab');
+    assert.equal(sparkline([0, 5, 10], 5), '  ▁▅█');
+    assert.equal(sparkline([0, 0], 2), '▁▁');
+  });
+});

@@ -1,0 +1,208 @@
+/** @jsxRuntime automatic */
+/**
+ * Component tests of `kstream top` with ink-testing-library: each screen renders given data; the whole app
+ * with a fake data source: key navigation, drill-down, filter, sort, pause, help, the unreachable banner.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { render } from 'ink-testing-library';
+import { App } from '../../src/tui/app.js';
+import { buildSnapshot, type RawPoll } from '../../src/tui/data.js';
+import { BrokersScreen } from '../../src/tui/screens/brokers.js';
+import { GroupsScreen } from '../../src/tui/screens/groups.js';
+import { TopicsScreen } from '../../src/tui/screens/topics.js';
+import { initialState, type UiState } from '../../src/tui/state/reducer.js';
+import { raw, twoPolls } from './fixtures.js';
+
+const ui = (over: Partial<UiState> = {}): UiState => ({ ...initialState, ...over });
+
+async function waitFor(what: string, frame: () => string | undefined, check: (f: string) => boolean, ms = 3000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const f = frame() ?? '';
+    if (check(f)) return f;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; frame:\n${f}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A data source answering the fixtures, orders-0 growing 100 messages per poll, 1 s apart. */
+function fakeSource(opts: { failAfter?: number } = {}) {
+  let n = 0;
+  return {
+    calls: () => n,
+    async fetch(): Promise<RawPoll> {
+      n++;
+      if (opts.failAfter !== undefined && n > opts.failAfter) throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
+      return raw({ at: 1_000_000 + n * 1000 }, { 'orders-0': 1000 + n * 100 });
+    },
+  };
+}
+
+describe('kstream top screens', () => {
+  test('topics: one row per topic with partitions, RF, messages, rate, lag', () => {
+    const r = render(<TopicsScreen snapshot={twoPolls()} ui={ui()} width={99} height={10} />);
+    const f = r.lastFrame()!;
+    assert.match(f, /TOPIC\s+PARTS\s+RF\s+UNDER-REP\s+OFFLINE\s+MESSAGES\s+MSG\/S\s+LAG\s+RATE/);
+    assert.match(f, /orders\s+3\s+3\s+0\s+0\s+3\.5k\s+500\s+1\.7k/);
+    assert.match(f, /payments\s+1\s+2\s+0\s+0\s+40\s+0\s+0/);
+    r.unmount();
+  });
+
+  test('partitions of a topic: leader, replicas, ISR with the missing replica marked, status, offsets', () => {
+    const rp = raw();
+    rp.topics[0]!.partitions[1]!.isr = [2, 3];
+    rp.topics[0]!.partitions[2]!.leader = -1;
+    const s = buildSnapshot(rp, null);
+    const r = render(<TopicsScreen snapshot={s} ui={ui({ topic: 'orders' })} width={99} height={10} />);
+    const f = r.lastFrame()!;
+    assert.match(f, /topic orders · 3 partitions · RF 3/);
+    assert.match(f, /^\s+0\s+1 1,2,3\s+1,2,3\s+ok\s+0\s+1000/m);
+    assert.match(f, /^\s+1\s+2 2,3,1\s+2,3 ✗1\s+UNDER-REP/m);
+    assert.match(f, /^\s+2\s+none 3,1,2\s+3,1,2\s+OFFLINE/m);
+    r.unmount();
+  });
+
+  test('groups: state, members, lag, rate, catch-up; drill-down per partition', () => {
+    const s = twoPolls();
+    let r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups' })} width={99} height={10} />);
+    assert.match(r.lastFrame()!, /billing\s+Stable\s+1\s+3\s+1\.7k\s+600\s+17s/);
+    r.unmount();
+    r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups', group: 'billing' })} width={99} height={10} />);
+    const f = r.lastFrame()!;
+    assert.match(f, /group billing · Stable · 1 members · lag 1\.7k/);
+    assert.match(f, /orders\s+0\s+600\s+1500\s+900 billing-1/);
+    r.unmount();
+  });
+
+  test('groups unavailable (no coordinator): said plainly', () => {
+    const s = buildSnapshot(raw({ groups: [], groupsError: 'NOT_COORDINATOR' }), null);
+    const r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups' })} width={99} height={10} />);
+    assert.match(r.lastFrame()!, /groups: unavailable \(NOT_COORDINATOR\)/);
+    r.unmount();
+  });
+
+  test('brokers: leaders, replicas, out of ISR, down', () => {
+    const first = buildSnapshot(raw(), null);
+    const rp = raw({ at: 1_001_000 });
+    rp.brokers = rp.brokers.filter((b) => b.nodeId !== 3);
+    for (const t of rp.topics) for (const p of t.partitions) p.isr = p.isr.filter((id) => id !== 3);
+    const r = render(<BrokersScreen snapshot={buildSnapshot(rp, first)} ui={ui()} width={99} height={10} />);
+    const f = r.lastFrame()!;
+    assert.match(f, /^\s+1 127\.0\.0\.1:9091\s+-\s+up\s+\*\s+1\s+3 -/m);
+    assert.match(f, /^\s+3 127\.0\.0\.1:9093\s+-\s+DOWN\s+1\s+4 4: orders-0 orders-1 orders-2 pa/m);
+    r.unmount();
+  });
+
+  test('a long list scrolls with the cursor', () => {
+    const rp = raw();
+    rp.topics = Array.from({ length: 30 }, (_, i) => ({
+      name: `t${String(i).padStart(2, '0')}`,
+      partitions: [{ partition: 0, leader: 1, replicas: [1], isr: [1] }],
+    }));
+    const s = buildSnapshot(rp, null);
+    const r = render(
+      <TopicsScreen snapshot={s} ui={ui({ cursor: { ...initialState.cursor, topics: 25 } })} width={100} height={6} />,
+    );
+    const f = r.lastFrame()!;
+    assert.match(f, /t25/);
+    assert.doesNotMatch(f, /t00/);
+    assert.match(f, /rows \d+-\d+ of 30/);
+    r.unmount();
+  });
+});
+
+describe('kstream top app', () => {
+  test('header, key navigation, drill-down, esc, screens', async () => {
+    const src = fakeSource();
+    const r = render(<App source={src} intervalMs={50} bootstrap="127.0.0.1:9092" />);
+    const frame = () => r.lastFrame();
+    let f = await waitFor('header', frame, (x) => /cluster test-cluster/.test(x) && /orders/.test(x));
+    assert.match(f, /controller 1 {2}brokers 3 up 0 down/);
+    assert.match(f, /topics 2 {2}partitions 4 {2}under-replicated 0 {2}offline 0 {2}groups 1 {2}every 50ms/);
+    await waitFor('a rate', frame, (x) => /orders\s+3\s+3\s+0\s+0\s+\S+\s+100\b/.test(x));
+    r.stdin.write('j');
+    r.stdin.write('\r');
+    f = await waitFor('payments partitions', frame, (x) => /topic payments/.test(x));
+    assert.match(f, /^\s+0\s+2 2,3\s+2,3\s+ok\s+10\s+50/m);
+    r.stdin.write('\u001B');
+    await waitFor('back to topics', frame, (x) => /TOPIC\s+PARTS/.test(x));
+    r.stdin.write('\u001B[B'); // down arrow: stays on the last row
+    r.stdin.write('k');
+    r.stdin.write('\r');
+    await waitFor('orders partitions', frame, (x) => /topic orders/.test(x));
+    r.stdin.write('2');
+    await waitFor('groups screen', frame, (x) => /GROUP\s+STATE/.test(x) && /billing/.test(x));
+    r.stdin.write('\r');
+    await waitFor('group billing', frame, (x) => /group billing · Stable/.test(x));
+    r.stdin.write('\t');
+    await waitFor('brokers screen', frame, (x) => /ID ADDRESS/.test(x));
+    r.stdin.write('?');
+    await waitFor('help', frame, (x) => /pause \/ resume refreshing/.test(x));
+    r.stdin.write('\u001B');
+    await waitFor('help closed', frame, (x) => /ID ADDRESS/.test(x));
+    r.unmount();
+  });
+
+  test('/ filters the list; esc clears it; s cycles the sort', async () => {
+    const r = render(<App source={fakeSource()} intervalMs={50} bootstrap="b" />);
+    const frame = () => r.lastFrame();
+    await waitFor('topics', frame, (x) => /payments/.test(x));
+    r.stdin.write('/');
+    await waitFor('prompt', frame, (x) => /enter: apply/.test(x));
+    r.stdin.write('pay');
+    let f = await waitFor('filtered', frame, (x) => !/orders {5}/.test(x) && /\/pay/.test(x));
+    assert.match(f, /payments/);
+    r.stdin.write('\r');
+    f = await waitFor('filter applied', frame, (x) => /filter "pay"/.test(x));
+    assert.doesNotMatch(f, /^orders/m);
+    r.stdin.write('\u001B');
+    await waitFor('filter cleared', frame, (x) => /^orders/m.test(x) && !/filter "/.test(x));
+    r.stdin.write('s');
+    await waitFor('sort by rate', frame, (x) => /sort: rate/.test(x));
+    r.stdin.write('s');
+    await waitFor('sort by lag', frame, (x) => /sort: lag/.test(x));
+    r.unmount();
+  });
+
+  test('p pauses polling, r refreshes, p resumes', async () => {
+    const src = fakeSource();
+    const r = render(<App source={src} intervalMs={30} bootstrap="b" />);
+    const frame = () => r.lastFrame();
+    await waitFor('data', frame, (x) => /orders/.test(x));
+    r.stdin.write('p');
+    await waitFor('paused', frame, (x) => /PAUSED/.test(x));
+    await new Promise((res) => setTimeout(res, 50));
+    const n = src.calls();
+    await new Promise((res) => setTimeout(res, 200));
+    assert.equal(src.calls(), n, 'no polls while paused');
+    r.stdin.write('p');
+    await waitFor('resumed', frame, (x) => !/PAUSED/.test(x));
+    const before = src.calls();
+    await waitFor('polling again', frame, () => src.calls() > before + 2);
+    r.unmount();
+  });
+
+  test('unreachable cluster: banner, last data kept as stale, back when it answers again', async () => {
+    let down = false;
+    let n = 0;
+    const src = {
+      async fetch(): Promise<RawPoll> {
+        n++;
+        if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
+        return raw({ at: 1_000_000 + n * 1000 });
+      },
+    };
+    const r = render(<App source={src} intervalMs={30} bootstrap="b" />);
+    const frame = () => r.lastFrame();
+    await waitFor('data', frame, (x) => /orders/.test(x));
+    down = true;
+    const f = await waitFor('banner', frame, (x) => /CLUSTER UNREACHABLE/.test(x));
+    assert.match(f, /ECONNREFUSED/);
+    assert.match(f, /showing stale data from/);
+    assert.match(f, /orders/, 'the last data stays on screen');
+    down = false;
+    await waitFor('banner gone', frame, (x) => !/CLUSTER UNREACHABLE/.test(x) && /orders/.test(x));
+    r.unmount();
+  });
+});
