@@ -97,7 +97,9 @@ export async function table(headers: readonly string[], rows: readonly (readonly
 export async function serialize(data: unknown, format: 'json' | 'yaml'): Promise<string> {
   const plain = toPlain(data);
   if (format === 'json') return `${JSON.stringify(plain, null, 2)}\n`;
-  const { stringify } = await import('yaml');
+  // Bundled (single executable), esbuild hands back the CommonJS build with the API under `default`.
+  const mod = (await import('yaml')) as typeof import('yaml') & { default?: typeof import('yaml') };
+  const stringify = mod.stringify ?? mod.default?.stringify;
   return stringify(plain);
 }
 

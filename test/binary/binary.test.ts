@@ -35,7 +35,27 @@ interface ClientCase {
 //   { name: 'consume', args: (b) => ['consume', 'bin-own', '-b', b, '--from-beginning', '--format', '%k:%v', '--max-messages', '100'], check: (r) => assert.equal(r.stdout, `${LINES.join('\n')}\n`) },
 //   { name: 'topic list -o json', args: (b) => ['topic', 'list', '-b', b, '-o', 'json'], check: (r) => assert.ok(JSON.parse(r.stdout).some((t: { name: string }) => t.name === TOPIC)) },
 //   { name: 'debug bundle', args: (b) => ['debug', 'bundle', '-b', b, '-o', 'bundle.zip'] },
-const CLIENT_COMMANDS: ClientCase[] = [];
+const CLIENT_COMMANDS: ClientCase[] = [
+  { name: 'topic create', args: (b) => ['topic', 'create', 'bin-own', '-p', '1', '-b', b] },
+  {
+    name: 'produce --compression zstd',
+    args: (b) => ['produce', 'bin-own', '-b', b, '--compression', 'zstd', '--key-delimiter', ':'],
+    input: `${LINES.join('\n')}\n`,
+  },
+  {
+    name: 'consume',
+    args: (b) => ['consume', 'bin-own', '-b', b, '--from-beginning', '-e', '--format', '%k:%v\\n'],
+    check: (r) => assert.equal(r.stdout, `${LINES.join('\n')}\n`),
+  },
+  {
+    name: 'topic list -o json',
+    args: (b) => ['topic', 'list', '-b', b, '-o', 'json'],
+    check: (r) => assert.ok(JSON.parse(r.stdout).some((t: { name: string }) => t.name === 'bin-own')),
+  },
+  { name: 'topic describe -o yaml', args: (b) => ['topic', 'describe', 'bin-own', '-b', b, '-o', 'yaml'] },
+  { name: 'group list', args: (b) => ['group', 'list', '-b', b] },
+  { name: 'cluster health', args: (b) => ['cluster', 'health', '-b', b] },
+];
 
 function ok(r: RunResult, what: string): void {
   assert.equal(r.code, 0, `${what} exited ${r.code ?? r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
