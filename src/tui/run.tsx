@@ -4,6 +4,7 @@
  */
 import { render } from 'ink';
 import { Admin } from '../client/index.js';
+import { ApiKey } from '../protocol/messages/index.js';
 import { silentLogger } from '../util/logger.js';
 import { App } from './app.js';
 import { fetchRaw } from './data.js';
@@ -23,6 +24,9 @@ export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & 
       requestTimeoutMs: timeoutMs,
       retry: { retries: 1, initialBackoffMs: 50, maxBackoffMs: 200 },
       logger: silentLogger,
+      // Log start/end need no leader epoch (v4+); v3 also reads librdkafka's mock cluster, whose v4+ answers
+      // carry an 8-byte epoch that shifts every partition after the first.
+      maxVersions: { [ApiKey.ListOffsets]: 3 },
     });
   return {
     async fetch() {
