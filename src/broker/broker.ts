@@ -278,13 +278,18 @@ export class Broker {
 
   private async doStop(): Promise<void> {
     // Group coordinator: stop its timers and answer waiting JoinGroup/SyncGroup requests.
+    await this.replicas
+      ?.moveLeadershipAway()
+      .catch((e: unknown) => this.log.warn('controlled shutdown failed', { error: e }));
     this.coordinator?.stop();
     for (const c of this.groupCoordinators.values()) c.stop();
     this.replicas?.stop();
     await this.cluster?.stop().catch((e: unknown) => this.log.warn('leaving the cluster failed', { error: e }));
     const server = this.server;
-    if (server) await new Promise<void>((res) => server.close(() => res()));
+    // Stop accepting, then close open connections (server.close waits for them: replica fetchers never leave).
+    const closed = server ? new Promise<void>((res) => server.close(() => res())) : Promise.resolve();
     for (const c of this.connections) c.close();
+    await closed;
     for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters) w();
     this.logs?.stopRetention();
     await this.cleaner?.stop();
@@ -520,6 +525,10 @@ export class Broker {
     this.replicas = new ReplicaManager(this, this.cluster, this.log);
     await this.cluster.start();
     await this.replicas.sync();
+    if ((this.config.props['auto.leader.rebalance.enable'] ?? 'true') === 'true') {
+      const seconds = Number(this.config.props['leader.imbalance.check.interval.seconds'] ?? 300);
+      this.cluster.startLeaderRebalance(Math.max(1, seconds) * 1000);
+    }
     this.logs.startRetention();
     this.log.info('joined cluster', { cluster: this.config.clusterId, etcd: this.config.etcd.join(',') });
   }

@@ -9,6 +9,7 @@
  * expires (never outside the ISR unless unclean.leader.election.enable), and brings offline partitions back
  * when an ISR member returns. Leaders change their partition's ISR themselves (shrink/expand), by CAS.
  */
+import { ErrorCode } from '../protocol/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { MetadataStore, WatchEvent } from './metadata-store.js';
 
@@ -90,6 +91,14 @@ export class ClusterManager {
     private readonly uncleanElection: (topic: string) => boolean = () => false,
   ) {}
 
+  private rebalanceTimer: NodeJS.Timeout | null = null;
+
+  /** Preferred-leader rebalancing every `intervalMs` while controller (auto.leader.rebalance.enable). */
+  startLeaderRebalance(intervalMs: number): void {
+    this.rebalanceTimer = setInterval(() => void this.rebalanceLeaders(), intervalMs);
+    this.rebalanceTimer.unref();
+  }
+
   async start(): Promise<void> {
     for (const prefix of ['brokers/', 'topics/', 'partitions/', 'controller']) {
       this.unwatch.push(await this.store.watch(prefix, (e) => this.apply(e)));
@@ -116,6 +125,7 @@ export class ClusterManager {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
     for (const u of this.unwatch) await u().catch(() => {});
     await this.store.close();
   }
@@ -198,6 +208,68 @@ export class ClusterManager {
       if (await this.store.compareAndSet(partitionKey(topic, p), JSON.stringify(next), kv.modRevision)) return next;
     }
     throw new Error(`partition ${topic}-${p}: too many concurrent changes`);
+  }
+
+  /**
+   * Elect a partition's leader on demand (ElectLeaders): 'preferred' moves leadership to the first replica if
+   * it is alive and in the ISR; 'unclean' picks any live replica when the partition has no live leader.
+   * Returns a Kafka error code (0, ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ...).
+   */
+  async electLeader(topic: string, p: number, type: 'preferred' | 'unclean'): Promise<number> {
+    const t = this.topics.get(topic);
+    const replicas = t?.replicas[p];
+    if (!t || !replicas) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    const alive = (id: number) => this.brokers.has(id);
+    let code: number = ErrorCode.NONE;
+    await this.casPartition(topic, p, (d) => {
+      if (type === 'preferred') {
+        const preferred = replicas[0] as number;
+        if (d.leader === preferred) {
+          code = ErrorCode.ELECTION_NOT_NEEDED;
+          return null;
+        }
+        if (!alive(preferred) || !d.isr.includes(preferred)) {
+          code = ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+          return null;
+        }
+        code = ErrorCode.NONE;
+        return { ...d, leader: preferred, leaderEpoch: d.leaderEpoch + 1, partitionEpoch: d.partitionEpoch + 1 };
+      }
+      if (d.leader !== -1 && alive(d.leader)) {
+        code = ErrorCode.ELECTION_NOT_NEEDED;
+        return null;
+      }
+      const leader = d.isr.find(alive) ?? replicas.find(alive);
+      if (leader === undefined) {
+        code = ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
+        return null;
+      }
+      code = ErrorCode.NONE;
+      const isr = d.isr.includes(leader) ? d.isr.filter(alive) : [leader];
+      return { leader, leaderEpoch: d.leaderEpoch + 1, isr, partitionEpoch: d.partitionEpoch + 1 };
+    });
+    if (code === ErrorCode.NONE) this.log.info(`${type} leader election`, { topic, partition: p });
+    return code;
+  }
+
+  /** Controller, periodically: move leadership back to preferred replicas that are in sync again. */
+  async rebalanceLeaders(): Promise<void> {
+    if (!this.isController || this.stopped) return;
+    for (const [name, t] of this.topics) {
+      for (let p = 0; p < t.replicas.length; p++) {
+        const cur = this.partition(name, p)?.doc;
+        const preferred = t.replicas[p]?.[0];
+        if (
+          cur &&
+          preferred !== undefined &&
+          cur.leader !== preferred &&
+          cur.isr.includes(preferred) &&
+          this.brokers.has(preferred)
+        ) {
+          await this.electLeader(name, p, 'preferred').catch(() => {});
+        }
+      }
+    }
   }
 
   /** Controller: give every partition whose leader is gone a new leader from its ISR. */

@@ -359,6 +359,49 @@ export class ReplicaManager {
     }
   }
 
+  /**
+   * Controlled shutdown: hand every partition this node leads to another live ISR member (new epoch) and
+   * leave the ISRs, so clients move over at once instead of waiting for the lease to expire.
+   */
+  async moveLeadershipAway(): Promise<number> {
+    let moved = 0;
+    const alive = (id: number) => id !== this.nodeId && this.cluster.brokers.has(id);
+    for (const t of this.broker.topics.values()) {
+      for (const p of t.partitions) {
+        if (p.leader !== this.nodeId) {
+          // A follower going away leaves the ISR now rather than after replica.lag.time.max.ms.
+          if (p.isr.includes(this.nodeId) && p.isr.length > 1) {
+            this.stopFollowing(p);
+            await this.cluster
+              .casPartition(p.topic, p.index, (cur) =>
+                cur.leader === this.nodeId || !cur.isr.includes(this.nodeId) || cur.isr.length < 2
+                  ? null
+                  : { ...cur, isr: cur.isr.filter((r) => r !== this.nodeId), partitionEpoch: cur.partitionEpoch + 1 },
+              )
+              .catch(() => null);
+          }
+          continue;
+        }
+        const d = await this.cluster
+          .casPartition(p.topic, p.index, (cur) => {
+            if (cur.leader !== this.nodeId) return null;
+            const next = cur.isr.find(alive);
+            if (next === undefined) return null;
+            return {
+              leader: next,
+              leaderEpoch: cur.leaderEpoch + 1,
+              isr: cur.isr.filter((r) => r !== this.nodeId),
+              partitionEpoch: cur.partitionEpoch + 1,
+            };
+          })
+          .catch(() => null);
+        if (d) moved++;
+      }
+    }
+    if (moved > 0) this.log.info('controlled shutdown: moved leadership away', { partitions: moved });
+    return moved;
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     for (const f of this.fetchers.values()) f.stop();

@@ -315,4 +315,55 @@ describe('replicated cluster on etcd', () => {
       60_000,
     );
   });
+
+  test('controlled shutdown moves leadership away at once; ElectLeaders brings the preferred leader back', async () => {
+    await admin.createTopics({ topics: [{ topic: 'cs', numPartitions: 3, replicationFactor: 3 }] });
+    const before = await until('cs ready', async () => {
+      const ps = await partitions('cs');
+      return ps.length === 3 && ps.every((p) => p.isr.length === 3) ? ps : null;
+    });
+    const victim = before[0]?.leader as number;
+    const led = before.filter((p) => p.leader === victim).map((p) => p.partitionId);
+    const stopped = Date.now();
+    assert.equal(await nodes.get(victim)?.stop(), 0, 'SIGTERM exits 0');
+    // Well inside the 3 s lease: the leaders moved because the node handed them over, not because it expired.
+    const moved = await until('leaders moved', async () => {
+      const ps = await partitions('cs', victim);
+      return ps.every((p) => p.leader !== victim && p.leader >= 0 && !p.isr.includes(victim)) ? ps : null;
+    });
+    assert.ok(Date.now() - stopped < 3000, `leadership moved in ${Date.now() - stopped} ms`);
+    assert.equal(moved.length, 3);
+
+    await startNode(victim);
+    await until('back in the ISR', async () => (await partitions('cs')).every((p) => p.isr.length === 3), 60_000);
+    const any = [...nodes.values()].find(
+      (b) => b.child.exitCode === null && b.child.signalCode === null,
+    ) as BrokerProcess;
+    const c = await RawClient.connect(any.port);
+    try {
+      const r = await c.request(ApiKey.ElectLeaders, 2, {
+        electionType: 0,
+        topicPartitions: [{ topic: 'cs', partitions: [0, 1, 2] }],
+        timeoutMs: 10_000,
+      });
+      const codes = new Map(
+        r.replicaElectionResults[0].partitionResult.map((x: { partitionId: number; errorCode: number }) => [
+          x.partitionId,
+          x.errorCode,
+        ]),
+      );
+      for (const p of led) assert.equal(codes.get(p), 0, `partition ${p} elected its preferred leader`);
+      for (const [p, code] of codes) if (!led.includes(p as number)) assert.equal(code, ErrorCode.ELECTION_NOT_NEEDED);
+    } finally {
+      c.close();
+    }
+    const after = await until('preferred leaders back', async () => {
+      const ps = await partitions('cs');
+      return ps.every((p) => p.leader === p.replicas[0]) ? ps : null;
+    });
+    assert.deepEqual(
+      after.filter((p) => p.leader === victim).map((p) => p.partitionId),
+      led,
+    );
+  });
 });

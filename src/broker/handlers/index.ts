@@ -3,6 +3,7 @@ import { alterConfigs, createPartitions, deleteRecords, incrementalAlterConfigs 
 import { apiVersions } from './api-versions.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
+import { electLeaders } from './elect-leaders.js';
 import { fetch } from './fetch.js';
 import { groupHandlers } from './groups.js';
 import { listOffsets } from './list-offsets.js';
@@ -27,6 +28,7 @@ export const allHandlers: Handler[] = [
   alterConfigs,
   incrementalAlterConfigs,
   offsetForLeaderEpoch,
+  electLeaders,
   ...groupHandlers,
   ...offsetHandlers,
 ];
