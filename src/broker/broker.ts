@@ -525,6 +525,7 @@ export class Broker {
     this.replicas = new ReplicaManager(this, this.cluster, this.log);
     await this.cluster.start();
     await this.replicas.sync();
+    this.cluster.startReassignmentChecks(500);
     if ((this.config.props['auto.leader.rebalance.enable'] ?? 'true') === 'true') {
       const seconds = Number(this.config.props['leader.imbalance.check.interval.seconds'] ?? 300);
       this.cluster.startLeaderRebalance(Math.max(1, seconds) * 1000);

@@ -25,6 +25,8 @@ export interface TopicDoc {
   /** Replica node ids per partition; the first is the preferred leader. */
   replicas: number[][];
   configs: Record<string, string>;
+  /** Reassignments in progress, by partition: the target replicas and the replicas before it started. */
+  reassign?: Record<string, { target: number[]; original: number[] }>;
 }
 
 export interface PartitionDoc {
@@ -99,6 +101,20 @@ export class ClusterManager {
     this.rebalanceTimer.unref();
   }
 
+  private reassignTimer: NodeJS.Timeout | null = null;
+
+  /** Check reassignments in progress every `intervalMs` (controller only). */
+  startReassignmentChecks(intervalMs: number): void {
+    this.reassignTimer = setInterval(
+      () =>
+        void this.progressReassignments().catch((e: unknown) =>
+          this.log.warn('reassignment step failed', { error: e }),
+        ),
+      intervalMs,
+    );
+    this.reassignTimer.unref();
+  }
+
   async start(): Promise<void> {
     for (const prefix of ['brokers/', 'topics/', 'partitions/', 'controller']) {
       this.unwatch.push(await this.store.watch(prefix, (e) => this.apply(e)));
@@ -126,6 +142,7 @@ export class ClusterManager {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
+    if (this.reassignTimer) clearInterval(this.reassignTimer);
     for (const u of this.unwatch) await u().catch(() => {});
     await this.store.close();
   }
@@ -268,6 +285,96 @@ export class ClusterManager {
         ) {
           await this.electLeader(name, p, 'preferred').catch(() => {});
         }
+      }
+    }
+  }
+
+  /** Read-modify-write of a topic document by compare-and-set; `change` returns null to give up. */
+  async casTopic(name: string, change: (d: TopicDoc) => TopicDoc | null): Promise<TopicDoc | null> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const kv = await this.store.get(`topics/${name}`);
+      if (!kv) return null;
+      const next = change(JSON.parse(kv.value) as TopicDoc);
+      if (!next) return null;
+      if (await this.store.compareAndSet(`topics/${name}`, JSON.stringify(next), kv.modRevision)) return next;
+    }
+    throw new Error(`topic ${name}: too many concurrent changes`);
+  }
+
+  /**
+   * Start (target) or cancel (null) moving a partition to other replicas, online: the new replicas are added
+   * and catch up as followers; once all of them are in the ISR the controller switches leadership if needed
+   * and drops the replicas that are not in the target (see progressReassignments).
+   */
+  async reassign(topic: string, p: number, target: number[] | null): Promise<number> {
+    const t = this.topics.get(topic);
+    if (!t || p < 0 || p >= t.replicas.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (target !== null) {
+      if (target.length === 0 || new Set(target).size !== target.length) return ErrorCode.INVALID_REPLICA_ASSIGNMENT;
+      if (target.some((b) => !this.brokers.has(b))) return ErrorCode.INVALID_REPLICA_ASSIGNMENT;
+    }
+    let code: number = ErrorCode.NONE;
+    await this.casTopic(topic, (d) => {
+      const key = String(p);
+      const cur = d.reassign?.[key];
+      const reassign = { ...(d.reassign ?? {}) };
+      const replicas = d.replicas.map((r) => [...r]);
+      if (target === null) {
+        if (!cur) {
+          code = ErrorCode.NO_REASSIGNMENT_IN_PROGRESS;
+          return null;
+        }
+        replicas[p] = cur.original;
+        delete reassign[key];
+      } else {
+        const original = cur ? cur.original : (d.replicas[p] as number[]);
+        reassign[key] = { target, original };
+        replicas[p] = [...target, ...original.filter((r) => !target.includes(r))];
+      }
+      return { ...d, replicas, reassign };
+    });
+    if (code === ErrorCode.NONE)
+      this.log.info(target ? 'reassignment started' : 'reassignment cancelled', {
+        topic,
+        partition: p,
+        target: target?.join(','),
+      });
+    return code;
+  }
+
+  /** Controller: finish reassignments whose target replicas are all in the ISR. */
+  async progressReassignments(): Promise<void> {
+    if (!this.isController || this.stopped) return;
+    for (const [name, t] of this.topics) {
+      for (const [key, r] of Object.entries(t.reassign ?? {})) {
+        const p = Number(key);
+        const st = this.partition(name, p)?.doc;
+        if (!st || !r.target.every((b) => st.isr.includes(b))) continue;
+        const done = await this.casPartition(name, p, (d) => {
+          if (!r.target.every((b) => d.isr.includes(b))) return null;
+          const leader = r.target.includes(d.leader) ? d.leader : (r.target.find((b) => d.isr.includes(b)) as number);
+          return {
+            leader,
+            leaderEpoch: d.leaderEpoch + 1,
+            isr: d.isr.filter((b) => r.target.includes(b)),
+            partitionEpoch: d.partitionEpoch + 1,
+          };
+        });
+        if (!done) continue;
+        await this.casTopic(name, (d) => {
+          if (!d.reassign?.[key]) return null;
+          const replicas = d.replicas.map((x) => [...x]);
+          replicas[p] = r.target;
+          const reassign = { ...d.reassign };
+          delete reassign[key];
+          return { ...d, replicas, reassign };
+        });
+        this.log.info('reassignment completed', {
+          topic: name,
+          partition: p,
+          replicas: r.target.join(','),
+          leader: done.leader,
+        });
       }
     }
   }

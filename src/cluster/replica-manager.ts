@@ -233,6 +233,11 @@ export class ReplicaManager {
         }
       }
     } else {
+      // Still the leader: track replicas added since (a reassignment), forget removed ones.
+      const now = Date.now();
+      for (const r of replicas)
+        if (r !== this.nodeId && !p.followers.has(r)) p.followers.set(r, { leo: 0n, caughtUpMs: now });
+      for (const r of [...p.followers.keys()]) if (!replicas.includes(r)) p.followers.delete(r);
       this.updateHighWatermark(p);
     }
   }

@@ -366,4 +366,83 @@ describe('replicated cluster on etcd', () => {
       led,
     );
   });
+
+  test('reassignment moves a partition from broker 1 to a new broker 4 while a producer writes, losing nothing', async () => {
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'move',
+          numPartitions: 1,
+          replicationFactor: 3,
+          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+    });
+    const before = await until('move ready', async () => {
+      const p = (await partitions('move'))[0];
+      return p && p.isr.length === 3 ? p : null;
+    });
+    assert.ok(before.replicas.includes(1));
+    const b4 = await startNode(4);
+    const producer = spawn('/usr/bin/python3', [join(ROOT, 'test/interop/py/ack_logger.py'), bootstrap(), 'move'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    children.push(producer);
+    const acked: { offset: string; value: string }[] = [];
+    let partial = '';
+    producer.stdout.on('data', (d) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() as string;
+      for (const l of lines) {
+        const [, offset, value] = l.split(' ');
+        acked.push({ offset: offset as string, value: value as string });
+      }
+    });
+    await until('acks before the move', async () => acked.length >= 10_000);
+    const target = before.replicas.map((r) => (r === 1 ? 4 : r));
+    const c = await RawClient.connect(b4.port);
+    try {
+      const r = await c.request(ApiKey.AlterPartitionReassignments, 0, {
+        timeoutMs: 10_000,
+        topics: [{ name: 'move', partitions: [{ partitionIndex: 0, replicas: target }] }],
+      });
+      assert.equal(r.responses[0].partitions[0].errorCode, 0);
+      const listed = await c.request(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 10_000, topics: null });
+      const inProgress = listed.topics.find((t: { name: string }) => t.name === 'move');
+      if (inProgress) assert.deepEqual(inProgress.partitions[0].addingReplicas, [4]);
+    } finally {
+      c.close();
+    }
+    const done = await until(
+      'reassignment complete',
+      async () => {
+        const p = (await partitions('move'))[0];
+        const same = (a: number[], b: number[]) => [...a].sort().join() === [...b].sort().join();
+        return p && same(p.replicas, target) && same(p.isr, target) ? p : null;
+      },
+      60_000,
+    );
+    assert.ok(!done.replicas.includes(1));
+    const atDone = acked.length;
+    await until('acks after the move', async () => acked.length >= atDone + 10_000, 60_000);
+    producer.kill('SIGKILL');
+    await new Promise((r) => producer.once('exit', r));
+    const { stdout } = await run(
+      'kcat',
+      ['-b', bootstrap(), '-C', '-t', 'move', '-p', '0', '-e', '-q', '-f', '%o %s\n'],
+      {
+        maxBuffer: 512 * 1024 * 1024,
+        timeout: 60_000,
+      },
+    );
+    const stored = new Map(
+      stdout
+        .split('\n')
+        .filter((l) => l)
+        .map((l) => l.split(' ') as [string, string]),
+    );
+    for (const a of acked)
+      assert.equal(stored.get(a.offset), a.value, `acknowledged offset ${a.offset} survived the move`);
+    await until('broker 1 dropped its replica', async () => !readdirSync(dirs.get(1) as string).includes('move-0'));
+  });
 });

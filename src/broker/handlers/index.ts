@@ -11,6 +11,7 @@ import { metadata } from './metadata.js';
 import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { offsetHandlers } from './offsets.js';
 import { produce } from './produce.js';
+import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
 import { createTopics, deleteTopics } from './topics.js';
 
 export const allHandlers: Handler[] = [
@@ -29,6 +30,8 @@ export const allHandlers: Handler[] = [
   incrementalAlterConfigs,
   offsetForLeaderEpoch,
   electLeaders,
+  alterPartitionReassignments,
+  listPartitionReassignments,
   ...groupHandlers,
   ...offsetHandlers,
 ];

@@ -1,0 +1,61 @@
+/**
+ * AlterPartitionReassignments and ListPartitionReassignments: move partitions between brokers online
+ * (cluster mode). The controller completes each move once the target replicas are in sync.
+ */
+import type { Struct } from '../../protocol/codec/schema.js';
+import { ErrorCode, errorInfo } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import type { Handler } from '../router.js';
+
+export const alterPartitionReassignments: Handler = {
+  apiKey: ApiKey.AlterPartitionReassignments,
+  minVersion: 0,
+  maxVersion: 0,
+  async handle(req, { broker }) {
+    const cluster = broker.cluster;
+    const responses = await Promise.all(
+      (req.topics as Struct[]).map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(
+          (t.partitions as Struct[]).map(async (p) => {
+            const errorCode = cluster
+              ? await cluster
+                  .reassign(t.name, p.partitionIndex, p.replicas as number[] | null)
+                  .catch(() => ErrorCode.UNKNOWN_SERVER_ERROR)
+              : ErrorCode.INVALID_REQUEST;
+            const errorMessage =
+              errorCode === 0 ? null : cluster ? errorInfo(errorCode).message : 'reassignment needs a cluster (--etcd)';
+            return { partitionIndex: p.partitionIndex, errorCode, errorMessage };
+          }),
+        ),
+      })),
+    );
+    return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses };
+  },
+};
+
+export const listPartitionReassignments: Handler = {
+  apiKey: ApiKey.ListPartitionReassignments,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(req, { broker }) {
+    const cluster = broker.cluster;
+    const wanted = req.topics as Struct[] | null;
+    const topics: Struct[] = [];
+    for (const [name, t] of cluster?.topics ?? []) {
+      const filter = wanted?.find((w) => w.name === name);
+      if (wanted && !filter) continue;
+      const partitions = Object.entries(t.reassign ?? {})
+        .map(([key, r]) => ({ p: Number(key), r }))
+        .filter(({ p }) => !filter || (filter.partitionIndexes as number[]).includes(p))
+        .map(({ p, r }) => ({
+          partitionIndex: p,
+          replicas: t.replicas[p],
+          addingReplicas: r.target.filter((b) => !r.original.includes(b)),
+          removingReplicas: r.original.filter((b) => !r.target.includes(b)),
+        }));
+      if (partitions.length > 0) topics.push({ name, partitions });
+    }
+    return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, topics };
+  },
+};
