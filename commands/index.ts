@@ -14,8 +14,10 @@ import type { Command } from '@oclif/core';
 import BenchConsume from './bench/consume.js';
 import BenchE2e from './bench/e2e.js';
 import BenchProduce from './bench/produce.js';
+import ClusterElectLeaders from './cluster/elect-leaders.js';
 import ClusterHealth from './cluster/health.js';
 import ClusterInfo from './cluster/info.js';
+import ClusterReassign from './cluster/reassign.js';
 import Consume from './consume.js';
 import GroupDelete from './group/delete.js';
 import GroupDescribe from './group/describe.js';
@@ -36,8 +38,10 @@ export const COMMANDS: Record<string, Command.Class> = {
   'bench:consume': BenchConsume,
   'bench:e2e': BenchE2e,
   'bench:produce': BenchProduce,
+  'cluster:elect-leaders': ClusterElectLeaders,
   'cluster:health': ClusterHealth,
   'cluster:info': ClusterInfo,
+  'cluster:reassign': ClusterReassign,
   consume: Consume,
   'group:delete': GroupDelete,
   'group:describe': GroupDescribe,

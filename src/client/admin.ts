@@ -325,6 +325,103 @@ export class Admin {
     return [...byName.keys()].map((topic) => ({ topic, error: answers.get(topic)!.error }));
   }
 
+  /**
+   * Leader election on demand (ElectLeaders): 'preferred' moves leadership back to each partition's first
+   * replica; 'unclean' elects any live replica of a partition without a leader. null = every partition.
+   * One result per partition; ELECTION_NOT_NEEDED is reported as an error the caller may ignore.
+   */
+  async electLeaders(
+    partitions: readonly { topic: string; partition: number }[] | null,
+    type: 'preferred' | 'unclean' = 'preferred',
+    opts: { timeoutMs?: number } = {},
+  ): Promise<{ topic: string; partition: number; error: KafkaError | null }[]> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    await this.connect();
+    const controller = await this.cluster.controller();
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    const res = await this.cluster.request(
+      controller,
+      ApiKey.ElectLeaders,
+      {
+        electionType: type === 'unclean' ? 1 : 0,
+        topicPartitions: partitions === null ? null : [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })),
+        timeoutMs,
+      },
+      { timeoutMs: this.cluster.requestTimeoutMs + timeoutMs },
+    );
+    if (res.errorCode) throw errorFor(res.errorCode as number, 'ElectLeaders', null);
+    return (res.replicaElectionResults as Struct[]).flatMap((t) =>
+      (t.partitionResult as Struct[]).map((r) => ({
+        topic: t.topic as string,
+        partition: r.partitionId as number,
+        error:
+          r.errorCode === 0 ? null : errorFor(r.errorCode as number, `${t.topic}-${r.partitionId}`, r.errorMessage),
+      })),
+    );
+  }
+
+  /** Move partitions to new replica sets online (null replicas cancels a move in progress). */
+  async alterPartitionReassignments(
+    moves: readonly { topic: string; partition: number; replicas: number[] | null }[],
+    opts: { timeoutMs?: number } = {},
+  ): Promise<{ topic: string; partition: number; error: KafkaError | null }[]> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const key = (t: string, p: number) => `${t}/${p}`;
+    const byKey = new Map(moves.map((m) => [key(m.topic, m.partition), m]));
+    const answers = await this.toController(
+      [...byKey.keys()],
+      (keys) => {
+        const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+        for (const k of keys) {
+          const m = byKey.get(k)!;
+          byTopic.set(m.topic, [
+            ...(byTopic.get(m.topic) ?? []),
+            { partitionIndex: m.partition, replicas: m.replicas },
+          ]);
+        }
+        return { timeoutMs, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
+      },
+      ApiKey.AlterPartitionReassignments,
+      (res) =>
+        (res.responses as Struct[]).flatMap((t) =>
+          (t.partitions as Struct[]).map((p) => ({
+            key: key(t.name, p.partitionIndex),
+            code: p.errorCode,
+            message: p.errorMessage,
+          })),
+        ),
+      timeoutMs,
+    );
+    return moves.map((m) => ({
+      topic: m.topic,
+      partition: m.partition,
+      error: answers.get(key(m.topic, m.partition))!.error,
+    }));
+  }
+
+  /** Reassignments in progress: current, adding and removing replicas per partition. */
+  async listPartitionReassignments(): Promise<
+    { topic: string; partition: number; replicas: number[]; adding: number[]; removing: number[] }[]
+  > {
+    await this.connect();
+    const controller = await this.cluster.controller();
+    const res = await this.cluster.request(controller, ApiKey.ListPartitionReassignments, {
+      timeoutMs: 10_000,
+      topics: null,
+    });
+    if (res.errorCode) throw errorFor(res.errorCode as number, 'ListPartitionReassignments', res.errorMessage);
+    return (res.topics as Struct[]).flatMap((t) =>
+      (t.partitions as Struct[]).map((p) => ({
+        topic: t.name as string,
+        partition: p.partitionIndex as number,
+        replicas: p.replicas as number[],
+        adding: p.addingReplicas as number[],
+        removing: p.removingReplicas as number[],
+      })),
+    );
+  }
+
   /** Topic names (internal topics such as __consumer_offsets only if asked), sorted. */
   async listTopics(opts: { includeInternal?: boolean } = {}): Promise<string[]> {
     await this.allTopicsMetadata();

@@ -445,4 +445,25 @@ describe('replicated cluster on etcd', () => {
       assert.equal(stored.get(a.offset), a.value, `acknowledged offset ${a.offset} survived the move`);
     await until('broker 1 dropped its replica', async () => !readdirSync(dirs.get(1) as string).includes('move-0'));
   });
+
+  test('kstream cluster reassign --drain and elect-leaders from the CLI', async () => {
+    const cli = (args: string[]) =>
+      run(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args, '-b', bootstrap()], { cwd: ROOT, timeout: 120_000 });
+    const plan = await cli(['cluster', 'reassign', '--drain', '4', '--dry-run', '-o', 'json']);
+    const moves = JSON.parse(plan.stdout) as { topic: string; partition: number; from: number[]; to: number[] }[];
+    assert.ok(
+      moves.some((m) => m.topic === 'move'),
+      'broker 4 holds move/0',
+    );
+    for (const m of moves) assert.ok(!m.to.includes(4));
+    const res = await cli(['cluster', 'reassign', '--drain', '4', '--wait']);
+    assert.match(res.stdout, /started/);
+    assert.match(res.stderr, /all moves complete/);
+    const ps = await partitions('move');
+    assert.ok(!ps[0]?.replicas.includes(4), 'broker 4 drained');
+    const el = await cli(['cluster', 'elect-leaders', '-o', 'json']);
+    const rows = JSON.parse(el.stdout) as { name: string; status: string; ok: boolean }[];
+    assert.ok(rows.length > 0 && rows.every((r) => r.ok), el.stdout);
+    await assert.rejects(cli(['cluster', 'reassign', '--drain', '4', '--topic', 'x']), /either --topic/);
+  });
 });

@@ -1,0 +1,101 @@
+/**
+ * Partition moves and leader elections for `kstream cluster reassign|elect-leaders`: plan a move (explicit
+ * replicas, or draining a broker onto the least-loaded others), start it, and follow it until done.
+ */
+import type { Admin } from '../client/index.js';
+import { errorText } from './connect.js';
+
+export interface Move {
+  topic: string;
+  partition: number;
+  from: number[];
+  to: number[];
+}
+
+export interface MoveStatus {
+  name: string;
+  status: string;
+  ok: boolean;
+}
+
+/** Moves that take every replica off `broker`, each onto the live broker holding the fewest replicas. */
+export async function planDrain(admin: Admin, broker: number, topics?: string[]): Promise<Move[]> {
+  const { brokers } = await admin.describeCluster();
+  const live = brokers.map((b) => b.nodeId).filter((id) => id !== broker);
+  const described = await admin.describeTopics(topics);
+  const load = new Map<number, number>(live.map((id) => [id, 0]));
+  for (const t of described)
+    for (const p of t.partitions) for (const r of p.replicas) load.set(r, (load.get(r) ?? 0) + 1);
+  const moves: Move[] = [];
+  for (const t of described) {
+    for (const p of t.partitions) {
+      if (!p.replicas.includes(broker)) continue;
+      const candidates = live
+        .filter((id) => !p.replicas.includes(id))
+        .sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || a - b);
+      const dest = candidates[0];
+      if (dest === undefined)
+        throw new Error(
+          `no broker can take ${t.topic}/${p.partition} off broker ${broker}: every live broker already holds it`,
+        );
+      load.set(dest, (load.get(dest) ?? 0) + 1);
+      moves.push({
+        topic: t.topic,
+        partition: p.partition,
+        from: p.replicas,
+        to: p.replicas.map((r) => (r === broker ? dest : r)),
+      });
+    }
+  }
+  return moves;
+}
+
+export async function planExplicit(
+  admin: Admin,
+  topic: string,
+  partition: number,
+  replicas: number[],
+): Promise<Move[]> {
+  const [t] = await admin.describeTopics([topic]);
+  const p = t?.partitions.find((x) => x.partition === partition);
+  if (!t || !p) throw new Error(`no partition ${topic}/${partition}`);
+  return [{ topic, partition, from: p.replicas, to: replicas }];
+}
+
+export async function startMoves(admin: Admin, moves: Move[]): Promise<MoveStatus[]> {
+  const res = await admin.alterPartitionReassignments(
+    moves.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })),
+  );
+  return res.map((r) => ({
+    name: `${r.topic}/${r.partition}`,
+    status: r.error ? errorText(r.error) : 'started',
+    ok: r.error === null,
+  }));
+}
+
+/** Wait until no move is in progress (or `timeoutMs`), reporting how many are left. */
+export async function waitForMoves(admin: Admin, timeoutMs: number, progress: (left: number) => void): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const left = (await admin.listPartitionReassignments()).length;
+    progress(left);
+    if (left === 0 || Date.now() > end) return left;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function electLeaders(
+  admin: Admin,
+  type: 'preferred' | 'unclean',
+  partitions: { topic: string; partition: number }[] | null,
+): Promise<MoveStatus[]> {
+  const res = await admin.electLeaders(partitions, type);
+  return res.map((r) => {
+    const notNeeded = r.error?.code === 84; // ELECTION_NOT_NEEDED
+    return {
+      name: `${r.topic}/${r.partition}`,
+      status: r.error === null ? 'elected' : notNeeded ? 'not needed' : errorText(r.error),
+      ok: r.error === null || notNeeded,
+    };
+  });
+}
