@@ -49,6 +49,10 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
         EXIT_USAGE,
       );
     const { resolveBrokers } = await import('../src/client/brokers.js');
+    // Ink renders only a final frame when it believes it runs in CI (is-in-ci reads CI at import). We know we
+    // have an interactive terminal here, so a CI variable in the environment must not turn the live view off.
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
     // Ink and React load only here: ~0.5 s that no other command should pay.
     const { runTop } = await import('../src/tui/run.js');
     await runTop({ brokers: resolveBrokers(flags.brokers), intervalMs });
