@@ -31,6 +31,8 @@ import TopicAlterConfig from './topic/alter-config.js';
 import TopicCreate from './topic/create.js';
 import TopicDelete from './topic/delete.js';
 import TopicDescribe from './topic/describe.js';
+import TopicExport from './topic/export.js';
+import TopicImport from './topic/import.js';
 import TopicList from './topic/list.js';
 import TopicTrim from './topic/trim.js';
 
@@ -55,6 +57,8 @@ export const COMMANDS: Record<string, Command.Class> = {
   'topic:create': TopicCreate,
   'topic:delete': TopicDelete,
   'topic:describe': TopicDescribe,
+  'topic:export': TopicExport,
+  'topic:import': TopicImport,
   'topic:list': TopicList,
   'topic:trim': TopicTrim,
 };
