@@ -9,11 +9,7 @@ import type { Broker } from '../broker.js';
 import type { Handler } from '../router.js';
 import { TOPIC_CONFIG_KEYS } from '../topic-config.js';
 import { ResourceType } from './describe-configs.js';
-
-function errorOf(e: unknown): { errorCode: number; errorMessage: string } {
-  if (e instanceof KafkaError) return { errorCode: e.code, errorMessage: e.message };
-  return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: (e as Error).message };
-}
+import { errorOf } from './errors.js';
 
 export const createPartitions: Handler = {
   apiKey: ApiKey.CreatePartitions,

@@ -7,6 +7,7 @@ import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Handler, HandlerContext } from '../router.js';
+import { noCoordinator } from './errors.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -16,11 +17,6 @@ const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 /** The coordinator of this group on this node, or null (not loaded yet, or in a cluster another node's group). */
 function coordinatorOf(ctx: HandlerContext, groupId: string) {
   return ctx.broker.coordinatorFor(groupId);
-}
-
-/** The error for a group this node cannot coordinate: in a cluster clients must find the coordinator again. */
-function noCoordinator(ctx: HandlerContext): number {
-  return ctx.broker.cluster ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
 
 function clientHost(ctx: HandlerContext): string {
@@ -95,7 +91,7 @@ export const joinGroup: Handler = {
           requireKnownMemberId: v >= 4,
         })
       : null;
-    if (!r) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx), protocolName: v >= 7 ? null : '' };
+    if (!r) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx.broker), protocolName: v >= 7 ? null : '' };
     return {
       throttleTimeMs: 0,
       errorCode: r.errorCode,
@@ -117,7 +113,7 @@ export const syncGroup: Handler = {
   maxVersion: 5,
   async handle(req, ctx) {
     const c = coordinatorOf(ctx, req.groupId);
-    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx), assignment: Buffer.alloc(0) };
+    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx.broker), assignment: Buffer.alloc(0) };
     const r = await c.sync({
       groupId: req.groupId,
       generationId: req.generationId,
@@ -145,7 +141,7 @@ export const heartbeat: Handler = {
     const c = coordinatorOf(ctx, req.groupId);
     const errorCode = c
       ? c.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
-      : noCoordinator(ctx);
+      : noCoordinator(ctx.broker);
     return { throttleTimeMs: 0, errorCode };
   },
 };
@@ -156,7 +152,7 @@ export const leaveGroup: Handler = {
   maxVersion: 5,
   handle(req, ctx) {
     const c = coordinatorOf(ctx, req.groupId);
-    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx), members: [] };
+    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx.broker), members: [] };
     if (ctx.header.apiVersion < 3) {
       const r = c.leave(req.groupId, [{ memberId: req.memberId, groupInstanceId: null }]);
       return {
@@ -181,7 +177,7 @@ export const describeGroups: Handler = {
       const c = coordinatorOf(ctx, groupId);
       if (!c) {
         return {
-          errorCode: noCoordinator(ctx),
+          errorCode: noCoordinator(ctx.broker),
           groupId,
           groupState: '',
           protocolType: '',
@@ -242,7 +238,7 @@ export const deleteGroups: Handler = {
         const c = coordinatorOf(ctx, groupId);
         return c
           ? ((await c.deleteGroups([groupId]))[0] ?? { groupId, errorCode: 0 })
-          : { groupId, errorCode: noCoordinator(ctx) };
+          : { groupId, errorCode: noCoordinator(ctx.broker) };
       }),
     );
     return { throttleTimeMs: 0, results };

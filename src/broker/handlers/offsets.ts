@@ -8,14 +8,10 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Broker } from '../broker.js';
 import type { Handler } from '../router.js';
+import { noCoordinator } from './errors.js';
 
 function partitionExists(broker: Broker, topic: string, partition: number): boolean {
   return broker.partitionExists(topic, partition);
-}
-
-/** The error for a group this node cannot coordinate: in a cluster clients must find the coordinator again. */
-function noCoordinator(broker: Broker): number {
-  return broker.cluster ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
 
 export const offsetCommit: Handler = {

@@ -4,11 +4,7 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Handler } from '../router.js';
 import { describeTopicConfigs } from './describe-configs.js';
-
-function errorOf(e: unknown): { errorCode: number; errorMessage: string } {
-  if (e instanceof KafkaError) return { errorCode: e.code, errorMessage: e.message };
-  return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: (e as Error).message };
-}
+import { errorOf } from './errors.js';
 
 export const createTopics: Handler = {
   apiKey: ApiKey.CreateTopics,
