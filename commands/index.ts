@@ -19,6 +19,7 @@ import ClusterHealth from './cluster/health.js';
 import ClusterInfo from './cluster/info.js';
 import ClusterReassign from './cluster/reassign.js';
 import Consume from './consume.js';
+import DebugBundle from './debug/bundle.js';
 import GroupDelete from './group/delete.js';
 import GroupDescribe from './group/describe.js';
 import GroupList from './group/list.js';
@@ -45,6 +46,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'cluster:info': ClusterInfo,
   'cluster:reassign': ClusterReassign,
   consume: Consume,
+  'debug:bundle': DebugBundle,
   'group:delete': GroupDelete,
   'group:describe': GroupDescribe,
   'group:list': GroupList,

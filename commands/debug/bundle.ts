@@ -1,0 +1,65 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand, CliError } from '../../src/cli/base.js';
+import { brokersFlag, parseDuration, timeoutFlag } from '../../src/cli/flags.js';
+import { type Column, renderList } from '../../src/cli/output.js';
+import type { BundlePart } from '../../src/services/debug-bundle.js';
+
+const COLUMNS: Column<BundlePart>[] = [
+  { header: 'part', get: (p) => p.name },
+  { header: 'contents', get: (p) => p.what },
+  { header: 'bytes', get: (p) => p.bytes },
+  { header: 'status', get: (p) => p.status },
+];
+
+export default class DebugBundle extends BaseCommand {
+  static override summary = 'Collect a support bundle (.zip): versions, configs, metadata, groups, offsets, logs.';
+  static override description =
+    `Over Kafka APIs only (works against any Kafka-compatible cluster): kstream/Node/OS versions,
+cluster metadata (brokers, controller), topics with partition leaders/replicas/ISR, log start/end offsets per
+partition, broker and topic configs, and consumer groups with lag. With --data-dir (a broker's local data
+directory) also the file listing with sizes, checkpoint files, meta.properties and a *.log server log at
+its top level; --log-file adds a log from elsewhere (the broker logs to stderr: redirect it to a file).
+Config values with a sensitive name (password, secret, ...key, sasl.jaas, token) or marked sensitive by the
+broker are replaced by [REDACTED], as are such name=value pairs in included text files.`;
+  static override examples = [
+    '<%= config.bin %> debug bundle',
+    '<%= config.bin %> debug bundle -o support.zip --data-dir ./kstream-data --log-file broker.log',
+  ];
+  // -o is the zip here, not the output format.
+  static override flags = {
+    brokers: brokersFlag,
+    timeout: timeoutFlag,
+    file: Flags.string({ char: 'o', description: 'the zip to write (default kstream-bundle-<time>.zip)' }),
+    'data-dir': Flags.string({
+      description: "a broker's data directory on this machine: add its listing and checkpoints",
+    }),
+    'log-file': Flags.string({ description: 'a server log file to include (its last 4 MB)' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(DebugBundle);
+    const { resolveBrokers, parseBrokers } = await import('../../src/client/brokers.js');
+    const brokers = resolveBrokers(flags.brokers);
+    try {
+      parseBrokers(brokers);
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
+    const file = flags.file ?? `kstream-bundle-${new Date().toISOString().replace(/[:.]/g, '-')}.zip`;
+    const { debugBundle } = await import('../../src/services/debug-bundle.js');
+    const { withDeadline, formatMs } = await import('../../src/services/connect.js');
+    const timeoutMs = parseDuration(flags.timeout);
+    let parts: BundlePart[];
+    try {
+      parts = await withDeadline(
+        debugBundle({ brokers, timeoutMs, file, dataDir: flags['data-dir'], logFile: flags['log-file'] }),
+        timeoutMs * 6,
+        () => `no answer from ${brokers} within ${formatMs(timeoutMs * 6)} (is a broker running there?)`,
+      );
+    } catch (e) {
+      throw new CliError(`debug bundle failed: ${(e as Error).message}`);
+    }
+    process.stdout.write(await renderList(parts, COLUMNS, 'text'));
+    process.stdout.write(`wrote ${file}\n`);
+  }
+}
