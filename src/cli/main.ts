@@ -5,6 +5,7 @@
  */
 import { execute, type Interfaces } from '@oclif/core';
 import { versionLine } from './build-info.js';
+import { unknownCommand } from './suggest.js';
 
 export interface CliOptions {
   /** Arguments after the executable (default: process.argv.slice(2)). */
@@ -19,6 +20,12 @@ export async function runCli(opts: CliOptions): Promise<void> {
   const argv = opts.argv ?? process.argv.slice(2);
   if (argv[0] === '--version') {
     process.stdout.write(`${versionLine()}\n`);
+    return;
+  }
+  const unknown = await unknownCommand(argv);
+  if (unknown) {
+    process.stderr.write(`kstream: ${unknown}\n`);
+    process.exitCode = 2;
     return;
   }
   await execute({ args: argv, dir: opts.dir, loadOptions: opts.loadOptions });
