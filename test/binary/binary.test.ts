@@ -55,6 +55,12 @@ const CLIENT_COMMANDS: ClientCase[] = [
   { name: 'topic describe -o yaml', args: (b) => ['topic', 'describe', 'bin-own', '-b', b, '-o', 'yaml'] },
   { name: 'group list', args: (b) => ['group', 'list', '-b', b] },
   { name: 'cluster health', args: (b) => ['cluster', 'health', '-b', b] },
+  { name: 'topic export', args: (b) => ['topic', 'export', 'bin-own', '-b', b, '-o', 'bin-own.tar.gz'] },
+  {
+    name: 'topic import --to-topic',
+    args: (b) => ['topic', 'import', 'bin-own.tar.gz', '-b', b, '--to-topic', 'bin-copy'],
+  },
+  { name: 'debug bundle', args: (b) => ['debug', 'bundle', '-b', b, '-o', 'bundle.zip'] },
 ];
 
 function ok(r: RunResult, what: string): void {
