@@ -37,7 +37,22 @@ async function startNode(id: number): Promise<BrokerProcess> {
     props: { 'replica.lag.time.max.ms': String(LAG_MS) },
   });
   nodes.set(id, b);
+  // A node that dies without the test stopping it: print its log, so the cause is visible in CI output.
+  b.child.once('exit', (code, signal) => {
+    if (expectedExits.has(b.child)) return;
+    process.stderr.write(`# node ${id} exited unexpectedly (code ${code}, signal ${signal}); its log:\n`);
+    for (const line of b.logs().slice(-6000).split('\n')) process.stderr.write(`#   ${line}\n`);
+  });
   return b;
+}
+
+/** Processes the test stops or kills on purpose. */
+const expectedExits = new Set<ChildProcess>();
+
+function stopNode(id: number, how: 'kill' | 'stop'): Promise<unknown> {
+  const b = nodes.get(id) as BrokerProcess;
+  expectedExits.add(b.child);
+  return how === 'kill' ? b.kill() : b.stop();
 }
 
 function bootstrap(except?: number): string {
@@ -125,6 +140,7 @@ describe('replicated cluster on etcd', () => {
     for (const c of children) c.kill('SIGKILL');
     await admin?.disconnect().catch(() => {});
     for (const b of nodes.values()) {
+      expectedExits.add(b.child);
       b.child.kill('SIGCONT');
       await b.kill();
     }
@@ -168,7 +184,7 @@ describe('replicated cluster on etcd', () => {
     await until('100,000 acks', async () => acked.length >= 100_000, 120_000);
     const killedAt = Date.now();
     const atKill = acked.length;
-    await nodes.get(leader)?.kill();
+    await stopNode(leader, 'kill');
     // Failover time: until the new leader has acknowledged the first 1,000 records.
     await until('acks after the failover', async () => acked.length >= atKill + 1_000, 60_000);
     const failoverMs = Date.now() - killedAt;
@@ -275,7 +291,7 @@ describe('replicated cluster on etcd', () => {
     c.close();
     assert.equal(fc.errorCode, 0);
     const coordinator = fc.nodeId as number;
-    await nodes.get(coordinator)?.kill();
+    await stopNode(coordinator, 'kill');
     const rest = await group('drain', 2000);
     const seen = new Set(first.read.map(([p, o]) => `${p}:${o}`));
     for (const [p, o] of rest.read) {
@@ -339,7 +355,7 @@ describe('replicated cluster on etcd', () => {
     const victim = before[0]?.leader as number;
     const led = before.filter((p) => p.leader === victim).map((p) => p.partitionId);
     const stopped = Date.now();
-    assert.equal(await nodes.get(victim)?.stop(), 0, 'SIGTERM exits 0');
+    assert.equal(await stopNode(victim, 'stop'), 0, 'SIGTERM exits 0');
     // Well inside the 3 s lease: the leaders moved because the node handed them over, not because it expired.
     const moved = await until('leaders moved', async () => {
       const ps = await partitions('cs', victim);
