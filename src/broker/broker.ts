@@ -277,14 +277,16 @@ export class Broker {
   }
 
   private async doStop(): Promise<void> {
-    // Group coordinator: stop its timers and answer waiting JoinGroup/SyncGroup requests.
-    await this.replicas
-      ?.moveLeadershipAway()
-      .catch((e: unknown) => this.log.warn('controlled shutdown failed', { error: e }));
+    // Cluster steps talk to etcd, which may be slow or unreachable: each is bounded, so a stop never hangs
+    // (leases then expire by themselves and the controller fails over as for a crash).
+    if (this.replicas) {
+      await bounded(this.replicas.moveLeadershipAway(), 10_000, 'controlled shutdown', this.log);
+    }
+    // Group coordinators: stop their timers and answer waiting JoinGroup/SyncGroup requests.
     this.coordinator?.stop();
     for (const c of this.groupCoordinators.values()) c.stop();
     this.replicas?.stop();
-    await this.cluster?.stop().catch((e: unknown) => this.log.warn('leaving the cluster failed', { error: e }));
+    if (this.cluster) await bounded(this.cluster.stop(), 5000, 'leaving the cluster', this.log);
     const server = this.server;
     // Stop accepting, then close open connections (server.close waits for them: replica fetchers never leave).
     const closed = server ? new Promise<void>((res) => server.close(() => res())) : Promise.resolve();
@@ -673,6 +675,22 @@ export class Broker {
     const ws = [...p.waiters];
     p.waiters.clear();
     for (const w of ws) w();
+  }
+}
+
+/** Wait for `work` at most `ms`; a failure or a time-out is logged, never thrown. */
+async function bounded(work: Promise<unknown>, ms: number, what: string, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((res) => {
+    timer = setTimeout(() => res('timeout'), ms);
+  });
+  try {
+    const r = await Promise.race([work.then(() => 'done' as const), timeout]);
+    if (r === 'timeout') log.warn(`${what} did not finish in ${ms} ms; going on`);
+  } catch (e) {
+    log.warn(`${what} failed`, { error: e });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -18,7 +18,13 @@ export class EtcdStore implements MetadataStore {
     clusterId: string,
     private readonly log: Logger,
   ) {
-    this.client = new Etcd3({ hosts: endpoints, dialTimeout: 3000 });
+    this.client = new Etcd3({
+      hosts: endpoints,
+      dialTimeout: 3000,
+      // Unary calls fail after 5 s instead of hanging on an unreachable etcd (callers retry or give up);
+      // watches and lease keep-alives are streams and stay open.
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + 5000 }),
+    });
     this.ns = this.client.namespace(`/kstream/${clusterId}/`);
   }
 

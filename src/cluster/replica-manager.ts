@@ -369,25 +369,13 @@ export class ReplicaManager {
    * leave the ISRs, so clients move over at once instead of waiting for the lease to expire.
    */
   async moveLeadershipAway(): Promise<number> {
-    let moved = 0;
     const alive = (id: number) => id !== this.nodeId && this.cluster.brokers.has(id);
-    for (const t of this.broker.topics.values()) {
-      for (const p of t.partitions) {
-        if (p.leader !== this.nodeId) {
-          // A follower going away leaves the ISR now rather than after replica.lag.time.max.ms.
-          if (p.isr.includes(this.nodeId) && p.isr.length > 1) {
-            this.stopFollowing(p);
-            await this.cluster
-              .casPartition(p.topic, p.index, (cur) =>
-                cur.leader === this.nodeId || !cur.isr.includes(this.nodeId) || cur.isr.length < 2
-                  ? null
-                  : { ...cur, isr: cur.isr.filter((r) => r !== this.nodeId), partitionEpoch: cur.partitionEpoch + 1 },
-              )
-              .catch(() => null);
-          }
-          continue;
-        }
-        const d = await this.cluster
+    const local = [...this.broker.topics.values()].flatMap((t) => t.partitions);
+    // Leaders first, all at once (each is one compare-and-set in etcd): clients move over right away.
+    const led = local.filter((p) => p.leader === this.nodeId);
+    const results = await Promise.all(
+      led.map((p) =>
+        this.cluster
           .casPartition(p.topic, p.index, (cur) => {
             if (cur.leader !== this.nodeId) return null;
             const next = cur.isr.find(alive);
@@ -399,11 +387,25 @@ export class ReplicaManager {
               partitionEpoch: cur.partitionEpoch + 1,
             };
           })
-          .catch(() => null);
-        if (d) moved++;
-      }
-    }
+          .catch(() => null),
+      ),
+    );
+    const moved = results.filter((d) => d !== null).length;
     if (moved > 0) this.log.info('controlled shutdown: moved leadership away', { partitions: moved });
+    // Then, as a follower going away, leave the ISRs now rather than after replica.lag.time.max.ms.
+    const followed = local.filter((p) => p.leader !== this.nodeId && p.isr.includes(this.nodeId) && p.isr.length > 1);
+    await Promise.all(
+      followed.map((p) => {
+        this.stopFollowing(p);
+        return this.cluster
+          .casPartition(p.topic, p.index, (cur) =>
+            cur.leader === this.nodeId || !cur.isr.includes(this.nodeId) || cur.isr.length < 2
+              ? null
+              : { ...cur, isr: cur.isr.filter((r) => r !== this.nodeId), partitionEpoch: cur.partitionEpoch + 1 },
+          )
+          .catch(() => null);
+      }),
+    );
     return moved;
   }
 
