@@ -64,7 +64,6 @@ Configuration uses Kafka's key names in a properties file (--config); flags over
     }).catch((e: Error) => {
       throw new CliError(e.message);
     });
-    this.log(`${broker.describe()}`);
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         broker.log.info('shutting down', { signal: sig });
@@ -76,6 +75,8 @@ Configuration uses Kafka's key names in a properties file (--config); flags over
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      // The ready line only after the handlers are in place: whoever waits for it may signal at once.
+      this.log(`${broker.describe()}`);
     });
   }
 }
