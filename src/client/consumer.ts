@@ -338,11 +338,12 @@ export class Consumer {
     );
   }
 
-  /** The group's committed offsets for partitions (default: the assigned ones). */
-  async committed(partitions?: readonly TopicPartition[]): Promise<Map<string, bigint>> {
-    const groupId = this.opts.groupId;
-    if (!groupId) throw new TypeError('committed() needs a groupId');
-    const tps = partitions ?? this.assignment();
+  /** OffsetFetch from the group's coordinator for these partitions, grouped by topic. */
+  private async fetchCommitted(
+    groupId: string,
+    tps: readonly { topic: string; partition: number }[],
+    pool?: 'group' | 'default',
+  ) {
     const coordinator = this.group
       ? await this.group.ensureCoordinator()
       : await findCoordinator(this.cluster, groupId);
@@ -352,12 +353,20 @@ export class Consumer {
       l.push(tp.partition);
       byTopic.set(tp.topic, l);
     }
-    const res = await fetchCommittedOffsets(
+    return fetchCommittedOffsets(
       this.cluster,
       coordinator,
       groupId,
       [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      pool ? { pool } : {},
     );
+  }
+
+  /** The group's committed offsets for partitions (default: the assigned ones). */
+  async committed(partitions?: readonly TopicPartition[]): Promise<Map<string, bigint>> {
+    const groupId = this.opts.groupId;
+    if (!groupId) throw new TypeError('committed() needs a groupId');
+    const res = await this.fetchCommitted(groupId, partitions ?? this.assignment());
     const out = new Map<string, bigint>();
     for (const r of res) {
       if (r.error) throw r.error;
@@ -795,22 +804,7 @@ export class Consumer {
       const committed = todo.filter((s) => s.reset === 'committed');
       if (committed.length > 0) {
         const groupId = this.opts.groupId!;
-        const coordinator = this.group
-          ? await this.group.ensureCoordinator()
-          : await findCoordinator(this.cluster, groupId);
-        const byTopic = new Map<string, number[]>();
-        for (const s of committed) {
-          const l = byTopic.get(s.topic) ?? [];
-          l.push(s.partition);
-          byTopic.set(s.topic, l);
-        }
-        const res = await fetchCommittedOffsets(
-          this.cluster,
-          coordinator,
-          groupId,
-          [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-          { pool: this.group ? 'group' : 'default' },
-        );
+        const res = await this.fetchCommitted(groupId, committed, this.group ? 'group' : 'default');
         const found = new Map(res.map((r) => [key(r.topic, r.partition), r]));
         for (const s of committed) {
           if (s.epoch !== epochs.get(s)) continue;
