@@ -157,7 +157,9 @@ export async function exportTopics(o: ExportOptions): Promise<ExportSummary> {
       topics,
     };
     const { TarArchive } = await import('archiver');
-    const archive = new TarArchive({ gzip: true, gzipOptions: { level: 6 } });
+    // statConcurrency 1: files enter the archive in the order given (partition order), not in the order their
+    // stat calls return, so archives are reproducible and a truncated one loses its last partitions.
+    const archive = new TarArchive({ gzip: true, gzipOptions: { level: 6 }, statConcurrency: 1 });
     const out = createWriteStream(tmp);
     const closed = once(out, 'close');
     const failed = new Promise<never>((_, reject) => {

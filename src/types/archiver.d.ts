@@ -16,7 +16,7 @@ declare module 'archiver' {
   }
 
   export class TarArchive extends Archiver {
-    constructor(opts?: { gzip?: boolean; gzipOptions?: { level?: number } });
+    constructor(opts?: { gzip?: boolean; gzipOptions?: { level?: number }; statConcurrency?: number });
   }
 
   export class ZipArchive extends Archiver {
