@@ -35,7 +35,7 @@ async function readAll(
     o.records = EMPTY;
     if (!p || p.leader !== broker.nodeId) {
       // Not here at all, or here but led elsewhere (a cluster): clients refresh metadata on this error.
-      const known = p !== undefined || (broker.cluster?.topics.get(w.topic)?.replicas.length ?? 0) > w.partition;
+      const known = p !== undefined || broker.partitionExists(w.topic, w.partition);
       o.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       o.highWatermark = -1n;
       o.lastStableOffset = -1n;

@@ -62,8 +62,7 @@ export const listOffsets: Handler = {
         partitions.push(out);
         const p = broker.partition(t.name, rp.partitionIndex);
         if (!p || p.leader !== broker.nodeId) {
-          const known =
-            p !== undefined || (broker.cluster?.topics.get(t.name)?.replicas.length ?? 0) > rp.partitionIndex;
+          const known = p !== undefined || broker.partitionExists(t.name, rp.partitionIndex);
           out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }

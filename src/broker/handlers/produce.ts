@@ -49,7 +49,7 @@ export const produce: Handler = {
         const p = broker.partition(td.name, pd.index as number);
         if (!topic || !p) {
           // In a cluster, a partition hosted elsewhere: the client's metadata is stale.
-          const elsewhere = (broker.cluster?.topics.get(td.name)?.replicas.length ?? 0) > (pd.index as number);
+          const elsewhere = broker.partitionExists(td.name, pd.index as number);
           out.errorCode = elsewhere ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
