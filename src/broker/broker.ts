@@ -123,6 +123,10 @@ export class Broker {
   /** Cluster mode: one group coordinator per __consumer_offsets partition this node leads. */
   private readonly groupCoordinators = new Map<number, GroupCoordinator>();
   private creatingOffsetsTopic: Promise<void> | null = null;
+  /** Single node: the group coordinator being started by the first FindCoordinator. */
+  private startingCoordinator: Promise<void> | null = null;
+  /** Cluster mode: the topics of the last view synced, to notice deletions. */
+  private topicsSeen = new Set<string>();
   /** Cluster mode (--etcd): the cluster view and replication; null when running alone. */
   cluster: ClusterManager | null = null;
   replicas: ReplicaManager | null = null;
@@ -168,8 +172,10 @@ export class Broker {
         }
       }
       this.logs.startRetention();
-      // Group coordinator: creates/loads __consumer_offsets before clients can connect.
-      this.coordinator = await startCoordinator(this, this.log);
+      // Group coordinator: loads an existing __consumer_offsets before clients can connect; a node that never
+      // had groups creates it on the first FindCoordinator (as Kafka does), so it does not open, flush and
+      // close 50 empty partitions on every start and stop.
+      if (this.topics.has(OFFSETS_TOPIC)) this.coordinator = await startCoordinator(this, this.log);
       // Log cleaner: compacts every log whose cleanup.policy includes compact (log.cleaner.* keys).
       if ((this.config.props['log.cleaner.enable'] ?? 'true') !== 'false') {
         const backoffMs = Number(this.config.props['log.cleaner.backoff.ms'] ?? 15000);
@@ -283,6 +289,7 @@ export class Broker {
       await bounded(this.replicas.moveLeadershipAway(), 10_000, 'controlled shutdown', this.log);
     }
     // Group coordinators: stop their timers and answer waiting JoinGroup/SyncGroup requests.
+    await this.startingCoordinator?.catch(() => {});
     this.coordinator?.stop();
     for (const c of this.groupCoordinators.values()) c.stop();
     this.replicas?.stop();
@@ -391,6 +398,12 @@ export class Broker {
     if (this.cluster?.topics.has(name)) return null;
     const inflight = this.creating.get(name);
     if (inflight) return inflight;
+    if (name === OFFSETS_TOPIC) {
+      // Made by the group coordinator with its own partition count and compaction, never as a plain topic.
+      if (!allowAutoCreate) return null;
+      await this.findCoordinator('');
+      return this.topics.get(name) ?? null;
+    }
     if (!allowAutoCreate || !this.config.autoCreateTopicsEnable || validateTopicName(name) !== null) return null;
     try {
       return await this.createTopic(name, -1, -1, {});
@@ -444,6 +457,7 @@ export class Broker {
     this.store.delete(`topics/${name}`);
     for (const p of t.partitions) for (const w of p.waiters) w();
     await this.logs.deleteTopic(name);
+    await this.coordinator?.forgetTopics(new Set([name]));
     this.log.info('deleted topic', { topic: name });
   }
 
@@ -558,6 +572,10 @@ export class Broker {
 
   /** Close and delete local replicas the cluster no longer assigns here (deleted topics, moved partitions). */
   async dropReplicasNotIn(cluster: ClusterManager): Promise<void> {
+    // Topics that left the view were deleted: this node's group coordinators forget their committed offsets.
+    const gone = new Set([...this.topicsSeen].filter((n) => !cluster.topics.has(n)));
+    this.topicsSeen = new Set(cluster.topics.keys());
+    if (gone.size > 0) await Promise.all(this.allCoordinators().map((c) => c.forgetTopics(gone)));
     for (const [name, t] of [...this.topics]) {
       const doc = cluster.topics.get(name);
       const keep = t.partitions.filter(
@@ -598,7 +616,20 @@ export class Broker {
    */
   async findCoordinator(groupId: string): Promise<BrokerInfo | null> {
     const cluster = this.cluster;
-    if (!cluster) return this.coordinator ? (this.liveBrokers()[0] ?? null) : null;
+    if (!cluster) {
+      if (!this.coordinator && !this.stopping) {
+        this.startingCoordinator ??= startCoordinator(this, this.log)
+          .then((c) => {
+            if (this.stopping) c.stop();
+            else this.coordinator = c;
+          })
+          .finally(() => {
+            this.startingCoordinator = null;
+          });
+        await this.startingCoordinator;
+      }
+      return this.coordinator ? (this.liveBrokers()[0] ?? null) : null;
+    }
     let doc = cluster.topics.get(OFFSETS_TOPIC);
     if (!doc) {
       this.creatingOffsetsTopic ??= this.createOffsetsTopic().finally(() => {

@@ -917,6 +917,38 @@ export class GroupCoordinator {
     );
   }
 
+  /**
+   * Topics were deleted: every group forgets (and tombstones) its committed offsets for them, so a topic
+   * created again under the same name starts without stale positions. An empty group left with no offsets is
+   * removed, as Kafka's coordinator does. Returns the number of offsets removed.
+   */
+  async forgetTopics(topics: ReadonlySet<string>): Promise<number> {
+    if (this.stopped || topics.size === 0) return 0;
+    let removed = 0;
+    const writes: Promise<unknown>[] = [];
+    for (const g of [...this.groups.values()]) {
+      const records: GroupRecord[] = [];
+      for (const [k, o] of g.offsets) {
+        if (!topics.has(o.topic)) continue;
+        records.push({ key: offsetKey(g.groupId, o.topic, o.partition), value: null });
+        g.offsets.delete(k);
+      }
+      if (records.length === 0) continue;
+      removed += records.length;
+      if (g.is(GroupState.Empty) && g.offsets.size === 0) {
+        writes.push(this.write(g.groupId, records).then(() => this.removeGroup(g, 'removed: no offsets left')));
+      } else {
+        writes.push(this.write(g.groupId, records));
+      }
+    }
+    const results = await Promise.allSettled(writes);
+    for (const r of results) {
+      if (r.status === 'rejected') this.log.warn('could not remove offsets of deleted topics', { error: r.reason });
+    }
+    if (removed > 0) this.log.info('removed committed offsets of deleted topics', { topics: [...topics], removed });
+    return removed;
+  }
+
   // ---- offsets -------------------------------------------------------------------------------------------
 
   /**

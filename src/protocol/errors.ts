@@ -248,7 +248,6 @@ const TABLE = [
 
 export type ErrorName = (typeof TABLE)[number][1];
 
-
 export const ERRORS: ReadonlyMap<number, ErrorInfo> = new Map(
   TABLE.map(([code, name, retriable, message]) => [code, { code, name, retriable, message }]),
 );

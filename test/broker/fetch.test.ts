@@ -228,6 +228,10 @@ describe('fetch and list offsets', () => {
   });
 
   test('internal topics: produce and delete are refused', async () => {
+    // __consumer_offsets is created on the first FindCoordinator; a user cannot create it as a plain topic.
+    assert.equal((await createTopic('__consumer_offsets', 1)).errorCode, ErrorCode.INVALID_REQUEST);
+    const fc = await c.request(ApiKey.FindCoordinator, 3, { key: 'g', keyType: 0 });
+    assert.equal(fc.errorCode, ErrorCode.NONE);
     assert.equal((await produce('__consumer_offsets', 0, ['junk'])).errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
     const r = await c.request(ApiKey.DeleteTopics, 4, { topicNames: ['__consumer_offsets'], timeoutMs: 5000 });
     assert.equal(r.responses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);

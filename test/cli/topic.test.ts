@@ -114,6 +114,10 @@ cleanup.policy  compact  dynamic-topic
     assert.equal(r.stdout, 'PARTITION  LOG-START  STATUS\n1          1          OK\n');
   }
 
+  // __consumer_offsets exists once a group is used (FindCoordinator creates it, as in Kafka).
+  r = await kstream(['topic', 'list', '--all', ...b()]);
+  assert.ok(!r.stdout.includes('__consumer_offsets'));
+  r = await kstream(['group', 'describe', 'nobody', ...b()]);
   r = await kstream(['topic', 'list', '--all', '-o', 'wide', ...b()]);
   assert.match(r.stdout, /^NAME {16}PARTITIONS {2}REPLICAS {2}INTERNAL\n__consumer_offsets +\d+ +1 +true\n/);
 

@@ -401,4 +401,57 @@ describe('group and offset APIs on the wire', () => {
     assert.equal(d.groups[0].groupState, 'Stable');
     assert.equal(d.groups[0].members.length, 1);
   });
+
+  test('deleting a topic removes the committed offsets of every group for it, durably; a new topic of that name starts clean', async () => {
+    const create = (name: string) =>
+      c.request(ApiKey.CreateTopics, 5, {
+        topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 10_000,
+        validateOnly: false,
+      });
+    assert.equal((await create('gone')).topics[0].errorCode, 0);
+    await c.request(ApiKey.OffsetCommit, 2, commitBody('wire-gone', -1, '', [part(0, 5n), part(1, 6n)], 'gone'));
+    await c.request(ApiKey.OffsetCommit, 2, commitBody('wire-mixed', -1, '', [part(0, 9n)], 'gone'));
+    await c.request(ApiKey.OffsetCommit, 2, commitBody('wire-mixed', -1, '', [part(1, 11n)]));
+    const del = await c.request(ApiKey.DeleteTopics, 4, { topicNames: ['gone'], timeoutMs: 5000 });
+    assert.equal(del.responses[0].errorCode, 0);
+    const offsets = async () => {
+      const r = await c.request(ApiKey.OffsetFetch, 8, {
+        groups: [
+          { groupId: 'wire-gone', topics: null },
+          { groupId: 'wire-mixed', topics: null },
+        ],
+        requireStable: false,
+      });
+      return (r.groups as Struct[]).map((x) => [
+        x.groupId,
+        (x.topics as Struct[]).flatMap((t) =>
+          (t.partitions as Struct[]).map((p) => [t.name, p.partitionIndex, p.committedOffset]),
+        ),
+      ]);
+    };
+    const expected = [
+      ['wire-gone', []],
+      ['wire-mixed', [[TOPIC, 1, 11n]]],
+    ];
+    assert.deepEqual(await offsets(), expected);
+    // The group with nothing left is gone too; the other stays.
+    const listed = (await c.request(ApiKey.ListGroups, 4, { statesFilter: [] })).groups as Struct[];
+    assert.ok(!listed.some((x) => x.groupId === 'wire-gone'));
+    assert.ok(listed.some((x) => x.groupId === 'wire-mixed'));
+    // Same name again: no stale position.
+    assert.equal((await create('gone')).topics[0].errorCode, 0);
+    const fresh = await c.request(ApiKey.OffsetFetch, 7, {
+      groupId: 'wire-mixed',
+      topics: [{ name: 'gone', partitionIndexes: [0] }],
+      requireStable: false,
+    });
+    assert.equal(fresh.topics[0].partitions[0].committedOffset, -1n);
+    // The removal was written (tombstones), not only forgotten in memory.
+    c.close();
+    assert.equal(await gb.broker.stop(), 0);
+    await gb.restart();
+    c = await RawClient.connect(gb.broker.port);
+    assert.deepEqual(await offsets(), expected);
+  });
 });

@@ -1,4 +1,6 @@
 /** CreateTopics and DeleteTopics: one result per topic, each with its own error code. */
+
+import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
@@ -21,6 +23,9 @@ export const createTopics: Handler = {
         continue;
       }
       try {
+        if (name === OFFSETS_TOPIC && !broker.hasTopic(name)) {
+          throw new KafkaError(ErrorCode.INVALID_REQUEST, `${name} is internal: the broker creates it for groups`);
+        }
         if ((t.assignments as Struct[]).length > 0) {
           const assigned = t.assignments as Struct[];
           for (const a of assigned) {
