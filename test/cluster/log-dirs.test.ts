@@ -1,14 +1,15 @@
 /**
  * DescribeLogDirs in a 2-node cluster on a real etcd: each broker answers for its own replicas only (a
  * partition with RF 1 appears on exactly one broker, an RF 2 partition on both with the same size once the
- * follower caught up).
+ * follower caught up), and `kstream debug bundle` collects log-dirs.json and serve flags from every broker.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Admin } from '../../src/client/index.js';
+import { kstream } from '../cli/run.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
 
@@ -98,6 +99,31 @@ describe('log dirs in a cluster', () => {
       const expected = (split?.partitions ?? []).filter((x) => x.replicas.includes(b.broker)).map((x) => x.partition);
       assert.deepEqual(held, expected.sort(), `broker ${b.broker}`);
       assert.ok(held.length > 0 && held.length < 4, `broker ${b.broker} holds some, not all: ${held}`);
+    }
+  });
+
+  test('debug bundle: log dirs and serve flags of every broker', async () => {
+    const file = join(work, 'bundle.zip');
+    const r = await kstream(['debug', 'bundle', '-o', file, '-b', bootstrap()], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /ERROR/);
+    const logDirs = JSON.parse(execFileSync('unzip', ['-p', file, 'log-dirs.json'], { encoding: 'utf8' }));
+    assert.deepEqual(
+      logDirs.map((b: { broker: number }) => b.broker),
+      [1, 2],
+    );
+    for (const b of logDirs) {
+      const parts = b.logDirs[0].replicas.filter((x: { topic: string }) => x.topic === 'both');
+      assert.equal(parts.length, 1, JSON.stringify(b));
+      assert.ok(Number(parts[0].size) > 0);
+    }
+    for (const id of [1, 2]) {
+      const flags = JSON.parse(
+        execFileSync('unzip', ['-p', file, `brokers/${id}/serve-flags.json`], { encoding: 'utf8' }),
+      );
+      assert.equal(flags.flags['node-id'].value, String(id));
+      assert.equal(flags.flags['cluster-id'].value, 'ld');
+      assert.equal(flags.flags.etcd.value, etcd.url);
     }
   });
 });
