@@ -163,20 +163,32 @@ export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
         r.error ? `ERROR: ${errorText(r.error)}` : 'OK',
       );
     }
-    await tryPart('log-dirs.json', 'log dirs with size per partition, from every broker', async () =>
-      (await admin.describeLogDirs()).map((b) => ({
-        broker: b.broker,
-        error: b.error ? errorText(b.error) : null,
-        logDirs: b.logDirs.map((d) => ({
-          logDir: d.logDir,
-          error: d.error ? errorText(d.error) : null,
-          totalBytes: d.totalBytes,
-          usableBytes: d.usableBytes,
-          replicasBytes: d.replicas.reduce((n, x) => n + x.size, 0n),
-          replicas: d.replicas,
-        })),
-      })),
-    );
+    // One result per broker; a broker that failed (or lacks the API) has its error in the file and the row.
+    try {
+      const dirs = await admin.describeLogDirs();
+      const failed = dirs.find((b) => b.error);
+      add(
+        'log-dirs.json',
+        'log dirs with size per partition, from every broker',
+        json(
+          dirs.map((b) => ({
+            broker: b.broker,
+            error: b.error ? errorText(b.error) : null,
+            logDirs: b.logDirs.map((d) => ({
+              logDir: d.logDir,
+              error: d.error ? errorText(d.error) : null,
+              totalBytes: d.totalBytes,
+              usableBytes: d.usableBytes,
+              replicasBytes: d.replicas.reduce((n, x) => n + x.size, 0n),
+              replicas: d.replicas,
+            })),
+          })),
+        ),
+        failed?.error ? `ERROR: broker ${failed.broker}: ${errorText(failed.error)}` : 'OK',
+      );
+    } catch (e) {
+      add('log-dirs.json', 'log dirs', json({ error: errorText(e) }), `ERROR: ${errorText(e)}`);
+    }
     await tryPart('configs/topics.json', 'topic configs (secrets redacted)', async () =>
       (await admin.describeConfigs(names.map((n) => ({ type: 'topic', name: n })))).map((r) => ({
         topic: r.name,
