@@ -11,7 +11,11 @@ its topics and logs in --data-dir. Any Kafka client (kcat, kafkajs, confluent-ka
 produce to and consume from it. Ctrl-C (SIGINT) or SIGTERM stops it cleanly: logs are flushed and
 checkpointed.
 
-Configuration uses Kafka's key names in a properties file (--config); flags override the file.`;
+Configuration uses Kafka's key names in a properties file (--config); flags override the file, the file
+overrides the flags' defaults. Every flag is also a broker config (log.dirs, host.name, port,
+advertised.host.name, advertised.port, broker.id, etcd.endpoints, cluster.id, broker.rack, log.level,
+config.file) that DescribeConfigs reports with its source; the node writes its arguments and resolved flags
+to <data-dir>/serve.json at start.`;
 
   static override examples = [
     '<%= config.bin %> serve',
@@ -41,26 +45,29 @@ Configuration uses Kafka's key names in a properties file (--config); flags over
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Serve);
+    const { flags, metadata } = await this.parse(Serve);
     if (!isLogLevel(flags['log-level']))
       throw new CliError(`unknown --log-level ${flags['log-level']}: use debug, info, warn or error`, EXIT_USAGE);
+    // Only flags the user gave (or their env): a default must not override the --config file.
+    const given = <T>(name: keyof typeof flags, v: T): T | undefined =>
+      metadata.flags[name]?.setFromDefault ? undefined : v;
     const broker = await startBroker({
-      dataDir: flags['data-dir'],
-      host: flags.host,
-      port: flags.port,
+      dataDir: given('data-dir', flags['data-dir']),
+      host: given('host', flags.host),
+      port: given('port', flags.port),
       advertisedHost: flags['advertised-host'],
       advertisedPort: flags['advertised-port'],
-      nodeId: flags['node-id'],
+      nodeId: given('node-id', flags['node-id']),
       etcd: flags.etcd
         ? flags.etcd
             .split(',')
             .map((u) => u.trim())
             .filter((u) => u !== '')
         : undefined,
-      clusterId: flags.etcd ? flags['cluster-id'] : undefined,
+      clusterId: given('cluster-id', flags['cluster-id']),
       rack: flags.rack,
       configFile: flags.config,
-      logLevel: flags['log-level'],
+      logLevel: given('log-level', flags['log-level']),
     }).catch((e: Error) => {
       throw new CliError(e.message);
     });

@@ -16,11 +16,14 @@ export default class DebugBundle extends BaseCommand {
   static override description =
     `Over Kafka APIs only (works against any Kafka-compatible cluster): kstream/Node/OS versions,
 cluster metadata (brokers, controller), topics with partition leaders/replicas/ISR, log start/end offsets per
-partition, broker and topic configs, and consumer groups with lag. With --data-dir (a broker's local data
-directory) also the file listing with sizes, checkpoint files, meta.properties and a *.log server log at
-its top level; --log-file adds a log from elsewhere (the broker logs to stderr: redirect it to a file).
-Config values with a sensitive name (password, secret, ...key, sasl.jaas, token) or marked sensitive by the
-broker are replaced by [REDACTED], as are such name=value pairs in included text files.`;
+partition, broker and topic configs, each broker's serve flags (brokers/<id>/serve-flags.json, from its
+broker configs), log dirs with the size of every partition replica on every broker (log-dirs.json,
+DescribeLogDirs), and consumer groups with lag. With --data-dir (a broker's local data directory) also the
+file listing with sizes, checkpoint files, meta.properties, serve.json (how the node was started) and a
+*.log server log at its top level; --log-file adds a log from elsewhere (the broker logs to stderr: redirect
+it to a file). Config values with a sensitive name (password, secret, credentials, sasl.jaas, a name ending
+in key or token) or marked sensitive by the broker are replaced by [REDACTED], as are passwords in URLs and
+such name=value pairs in included text files.`;
   static override examples = [
     '<%= config.bin %> debug bundle',
     '<%= config.bin %> debug bundle -o support.zip --data-dir ./kstream-data --log-file broker.log',

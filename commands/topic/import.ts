@@ -16,7 +16,8 @@ export default class TopicImport extends ClientCommand {
   static override description =
     `First verifies the whole archive (manifest, every records file complete, its sha256 and record
 count) without touching the cluster; a damaged archive fails and imports nothing, unless --partial is given:
-then the intact partitions are imported and the others listed as skipped. Then creates each topic with the
+then the intact partitions are imported and the others listed as skipped, and a topic with no intact
+partition is not created at all (listed too). Then creates each topic with the
 same partition count and configs (an existing topic is only accepted when it is empty and has the same
 partition count) and produces every record to its original partition with its key, value, headers and
 timestamp. Offsets start again at the new topic's log end.`;
@@ -56,6 +57,8 @@ timestamp. Offsets start again at the new topic's log end.`;
       process.stderr.write(
         `kstream: skipped ${skipped.length} damaged partition(s): ${skipped.map((r) => `${r.topic}/${r.partition}`).join(', ')}\n`,
       );
+      const topics = [...new Set(rows.filter((r) => r.topicSkipped).map((r) => r.topic))];
+      if (topics.length) process.stderr.write(`kstream: not created (no intact partition): ${topics.join(', ')}\n`);
       process.exitCode = 1;
     }
   }

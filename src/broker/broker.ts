@@ -22,6 +22,7 @@ import { coordinatorConfig } from '../coordinator/config.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
 import { OFFSETS_TOPIC, startCoordinator, startPartitionCoordinator } from '../coordinator/offsets-topic.js';
 import { partitionFor } from '../coordinator/records.js';
+import { redactUrlCredentials } from '../protocol/config-names.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { LogCleaner } from '../storage/cleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
@@ -547,7 +548,10 @@ export class Broker {
       this.cluster.startLeaderRebalance(Math.max(1, seconds) * 1000);
     }
     this.logs.startRetention();
-    this.log.info('joined cluster', { cluster: this.config.clusterId, etcd: this.config.etcd.join(',') });
+    this.log.info('joined cluster', {
+      cluster: this.config.clusterId,
+      etcd: redactUrlCredentials(this.config.etcd.join(',')),
+    });
   }
 
   /** Open (or update) the local replica of partition i of a cluster topic. */

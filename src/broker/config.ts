@@ -47,7 +47,64 @@ export const BROKER_KEYS: Record<
   'delete.topic.enable': { default: 'true', type: 'boolean', doc: 'Whether DeleteTopics is allowed.' },
   'log.dirs': { default: './kstream-data', type: 'string', doc: 'Where partition logs live (--data-dir).' },
   'min.insync.replicas': { default: '1', type: 'int', doc: 'Replicas that must acknowledge acks=all writes.' },
+  'host.name': { default: '127.0.0.1', type: 'string', doc: 'Address the broker listens on (--host).' },
+  port: { default: '9092', type: 'int', doc: 'Port the broker listens on; 0 picks a free one (--port).' },
+  'advertised.host.name': {
+    default: '127.0.0.1',
+    type: 'string',
+    doc: 'Host clients are told to connect to (--advertised-host; default host.name).',
+  },
+  'advertised.port': {
+    default: '9092',
+    type: 'int',
+    doc: 'Port clients are told to connect to (--advertised-port; default the port listened on).',
+  },
+  'etcd.endpoints': {
+    default: '',
+    type: 'string',
+    doc: 'etcd URLs of the cluster to join (--etcd); empty: the node runs alone. Passwords in URLs are redacted.',
+  },
+  'cluster.id': { default: 'kstream', type: 'string', doc: "The cluster's name in etcd (--cluster-id)." },
+  'broker.rack': { default: '', type: 'string', doc: "This broker's rack, for replica placement (--rack)." },
+  'log.level': {
+    default: 'info',
+    type: 'string',
+    doc: 'Log level of the broker: debug, info, warn, error (--log-level).',
+  },
+  'config.file': { default: '', type: 'string', doc: 'The properties file the broker was started with (--config).' },
 };
+
+/** Each `kstream serve` flag and the broker config key that holds it (DescribeConfigs shows them all). */
+export const SERVE_FLAG_KEYS = {
+  'data-dir': 'log.dirs',
+  host: 'host.name',
+  port: 'port',
+  'advertised-host': 'advertised.host.name',
+  'advertised-port': 'advertised.port',
+  'node-id': 'broker.id',
+  etcd: 'etcd.endpoints',
+  'cluster-id': 'cluster.id',
+  rack: 'broker.rack',
+  'log-level': 'log.level',
+  config: 'config.file',
+} as const;
+
+/** The value in effect for every serve key, defaults resolved (advertised.* follow host/port, …). */
+export function serveConfigValues(c: BrokerConfig): Record<string, string> {
+  return {
+    'log.dirs': c.dataDir,
+    'host.name': c.host,
+    port: String(c.port),
+    'advertised.host.name': c.advertisedHost,
+    'advertised.port': String(c.advertisedPort),
+    'broker.id': String(c.nodeId),
+    'etcd.endpoints': c.etcd.join(','),
+    'cluster.id': c.clusterId,
+    'broker.rack': c.rack ?? '',
+    'log.level': c.props['log.level'] ?? 'info',
+    'config.file': c.props['config.file'] ?? '',
+  };
+}
 
 export class ConfigError extends Error {}
 
@@ -107,31 +164,40 @@ export interface BrokerOptions {
   props?: Record<string, string>;
 }
 
+/**
+ * The broker's config: `o.props` (the properties file) with every option that was given set over it under
+ * its key (SERVE_FLAG_KEYS), so DescribeConfigs shows flags and file alike; options left out fall back to
+ * the file, then to the defaults.
+ */
 export function brokerConfig(o: BrokerOptions): BrokerConfig {
   const props = { ...(o.props ?? {}) };
-  if (o.nodeId !== undefined) props['broker.id'] = String(o.nodeId);
-  if (o.dataDir !== undefined) props['log.dirs'] = o.dataDir;
-  const host = o.host ?? props['listeners.host'] ?? '127.0.0.1';
-  const port = o.port ?? 9092;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port ${port}`);
+  const given: [string, string | number | string[] | undefined][] = [
+    ['broker.id', o.nodeId],
+    ['log.dirs', o.dataDir],
+    ['host.name', o.host],
+    ['port', o.port],
+    ['advertised.host.name', o.advertisedHost],
+    ['advertised.port', o.advertisedPort],
+    ['etcd.endpoints', o.etcd?.join(',')],
+    ['cluster.id', o.clusterId],
+    ['broker.rack', o.rack],
+  ];
+  for (const [key, v] of given) if (v !== undefined) props[key] = String(v);
+  const host = props['host.name'] ?? '127.0.0.1';
+  const port = int(props, 'port', 0, 65535);
   return {
     nodeId: int(props, 'broker.id'),
     host,
     port,
-    advertisedHost:
-      o.advertisedHost ?? props['advertised.host'] ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
-    advertisedPort: o.advertisedPort ?? port,
+    advertisedHost: props['advertised.host.name'] ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
+    advertisedPort: props['advertised.port'] !== undefined ? int(props, 'advertised.port', 1, 65535) : port,
     dataDir: props['log.dirs'] ?? './kstream-data',
-    rack: o.rack ?? props['broker.rack'] ?? null,
-    etcd:
-      o.etcd ??
-      (props['etcd.endpoints']
-        ? props['etcd.endpoints']
-            .split(',')
-            .map((x) => x.trim())
-            .filter((x) => x)
-        : []),
-    clusterId: o.clusterId ?? props['cluster.id'] ?? 'kstream',
+    rack: props['broker.rack'] || null,
+    etcd: (props['etcd.endpoints'] ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x),
+    clusterId: props['cluster.id'] ?? 'kstream',
     props,
     numPartitions: int(props, 'num.partitions', 1, 100000),
     defaultReplicationFactor: int(props, 'default.replication.factor', 1, 32767),

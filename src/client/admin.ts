@@ -209,6 +209,33 @@ export interface ClusterDescription {
   brokers: { nodeId: number; host: string; port: number; rack: string | null }[];
 }
 
+export interface LogDirReplica {
+  topic: string;
+  partition: number;
+  /** Bytes of the replica's segment files. */
+  size: bigint;
+  /** High watermark minus log end (current logs), or how far a future log is behind the current one. */
+  offsetLag: bigint;
+  /** A replica being moved into this directory (ALTER_REPLICA_LOG_DIRS), not the current one. */
+  isFuture: boolean;
+}
+
+export interface LogDirDescription {
+  logDir: string;
+  error: KafkaError | null;
+  /** Size and free space of the volume (DescribeLogDirs v4+); null when the broker does not say. */
+  totalBytes: bigint | null;
+  usableBytes: bigint | null;
+  replicas: LogDirReplica[];
+}
+
+export interface BrokerLogDirs {
+  broker: number;
+  /** The whole request failed for this broker (unreachable, API not supported, top-level error). */
+  error: KafkaError | null;
+  logDirs: LogDirDescription[];
+}
+
 function resourceTypeName(code: number): ResourceTypeName {
   const e = Object.entries(RESOURCE_TYPE).find(([, v]) => v === code);
   return (e?.[0] as ResourceTypeName | undefined) ?? 'topic';
@@ -881,6 +908,56 @@ export class Admin {
       if (coordErr) throw coordErr;
       return res;
     });
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Log directories
+
+  /**
+   * DescribeLogDirs on each broker (default every broker in the metadata): its log directories and the
+   * replicas each holds — a broker answers only for its own replicas. `topics` limits the answer to those
+   * partitions (default all). One result per broker, with its own error.
+   */
+  async describeLogDirs(
+    opts: { brokers?: readonly number[]; topics?: readonly TopicPartitions[] } = {},
+  ): Promise<BrokerLogDirs[]> {
+    await this.connect();
+    await this.cluster.refreshMetadata();
+    const ids = opts.brokers ? [...new Set(opts.brokers)] : [...this.cluster.brokers.keys()];
+    const body = {
+      topics: opts.topics ? opts.topics.map((t) => ({ topic: t.topic, partitions: [...t.partitions] })) : null,
+    };
+    const out = await Promise.all(
+      ids.map(async (broker): Promise<BrokerLogDirs> => {
+        try {
+          if (!this.cluster.brokers.has(broker)) {
+            throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `broker ${broker} is not in the cluster`);
+          }
+          const res = await this.cluster.request(broker, ApiKey.DescribeLogDirs, body);
+          if (res.errorCode) throw errorFor(res.errorCode, `describe log dirs on broker ${broker}`);
+          const logDirs = (res.results as Struct[]).map((d) => ({
+            logDir: d.logDir as string,
+            error: d.errorCode === 0 ? null : errorFor(d.errorCode, `log dir ${d.logDir} on broker ${broker}`),
+            totalBytes: d.totalBytes >= 0n ? (d.totalBytes as bigint) : null,
+            usableBytes: d.usableBytes >= 0n ? (d.usableBytes as bigint) : null,
+            replicas: (d.topics as Struct[]).flatMap((t) =>
+              (t.partitions as Struct[]).map((p) => ({
+                topic: t.name as string,
+                partition: p.partitionIndex as number,
+                size: p.partitionSize as bigint,
+                offsetLag: p.offsetLag as bigint,
+                isFuture: Boolean(p.isFutureKey),
+              })),
+            ),
+          }));
+          return { broker, error: null, logDirs };
+        } catch (e) {
+          const error = e instanceof KafkaError ? e : new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, String(e));
+          return { broker, error, logDirs: [] };
+        }
+      }),
+    );
+    return out.sort((a, b) => a.broker - b.broker);
   }
 
   // -------------------------------------------------------------------------------------------------------

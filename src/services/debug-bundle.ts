@@ -1,48 +1,47 @@
 /**
  * `kstream debug bundle`: a zip for a support case, collected over Kafka APIs only (so it works against any
- * Kafka-compatible cluster) plus, with a data directory, local files. Every config value whose name looks
- * sensitive (or that the broker marks sensitive) is replaced by "[REDACTED]", and `name=value` lines of text
- * files with such names are redacted too.
+ * Kafka-compatible cluster) plus, with a data directory, local files: versions, cluster, topics, offsets,
+ * broker and topic configs, each broker's serve flags (from its broker configs), log dirs with the size of
+ * every partition replica from every broker (DescribeLogDirs), consumer groups. Every config value whose name
+ * is sensitive (src/protocol/config-names.ts, the rule the broker uses) or that the broker marks sensitive
+ * becomes "[REDACTED]", passwords in URLs too, and so do such `name=value` pairs in included text files.
  */
 import { createWriteStream } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { arch, platform, release } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import type { Admin, ConfigEntry } from '../client/index.js';
+import { SERVE_FLAG_KEYS } from '../broker/config.js';
+import type { Admin, ConfigEntry, ConfigResourceResult } from '../client/index.js';
+import { isSensitiveConfigName, REDACTED, redactConfigText, redactUrlCredentials } from '../protocol/config-names.js';
 import { VERSION } from '../version.js';
 import { type ConnectOptions, clusterOptions, errorText } from './connect.js';
 
-export const REDACTED = '[REDACTED]';
-const SENSITIVE = /password|secret|key$|sasl\.jaas|token/i;
+export { REDACTED } from '../protocol/config-names.js';
 
-export function isSensitiveName(name: string): boolean {
-  return SENSITIVE.test(name);
-}
+/** Config names that hold secrets: the one definition the broker uses too (src/protocol/config-names.ts). */
+export const isSensitiveName = isSensitiveConfigName;
 
 function redactEntry(c: ConfigEntry): Record<string, unknown> {
-  const hide = c.isSensitive || isSensitiveName(c.name);
+  const hide = c.isSensitive || isSensitiveConfigName(c.name);
+  const shown = (v: string | null, secret: boolean) =>
+    v === null ? null : secret ? REDACTED : redactUrlCredentials(v);
   return {
     name: c.name,
-    value: hide && c.value !== null ? REDACTED : c.value,
+    value: shown(c.value, hide),
     source: c.source,
     readOnly: c.readOnly,
     isDefault: c.isDefault,
     sensitive: hide,
     synonyms: c.synonyms.map((s) => ({
       name: s.name,
-      value: (hide || isSensitiveName(s.name)) && s.value !== null ? REDACTED : s.value,
+      value: shown(s.value, hide || isSensitiveConfigName(s.name)),
       source: s.source,
     })),
   };
 }
 
-/** `name=value` / `name: value` / `"name": "value"` with a sensitive-looking name: the value redacted. */
-export function redactText(text: string): string {
-  return text.replace(
-    /("?)([\w.-]*(?:password|secret|key|sasl\.jaas[\w.]*|token)[\w.-]*)\1(\s*[=:]\s*)("[^"]*"|[^\s,}]+)/gi,
-    (_m, q: string, name: string, sep: string) => `${q}${name}${q}${sep}${REDACTED}`,
-  );
-}
+/** `name=value` / `name: value` / `"name": "value"` with a sensitive name, and URL passwords: redacted. */
+export const redactText = redactConfigText;
 
 export interface BundlePart {
   name: string;
@@ -136,18 +135,60 @@ export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
         error: p.error ? errorText(p.error) : null,
       })),
     );
-    await tryPart('configs/brokers.json', 'broker configs (secrets redacted)', async () =>
-      (
-        await admin.describeConfigs(
-          cluster.brokers.map((b) => ({ type: 'broker', name: String(b.nodeId) })),
-          { includeSynonyms: true },
-        )
-      ).map((r) => ({
+    let brokerConfigs: ConfigResourceResult[] = [];
+    await tryPart('configs/brokers.json', 'broker configs (secrets redacted)', async () => {
+      brokerConfigs = await admin.describeConfigs(
+        cluster.brokers.map((b) => ({ type: 'broker', name: String(b.nodeId) })),
+        { includeSynonyms: true },
+      );
+      return brokerConfigs.map((r) => ({
         broker: r.name,
         error: r.error ? errorText(r.error) : null,
         configs: r.configs.map(redactEntry),
-      })),
-    );
+      }));
+    });
+    // Each node's `kstream serve` flags, as the broker reports them (every flag is a broker config).
+    for (const r of brokerConfigs) {
+      const byName = new Map(r.configs.map((c) => [c.name, redactEntry(c)]));
+      const flags = Object.fromEntries(
+        Object.entries(SERVE_FLAG_KEYS).map(([flag, key]) => {
+          const c = byName.get(key);
+          return [flag, c ? { config: key, value: c.value, source: c.source } : { config: key, reported: false }];
+        }),
+      );
+      add(
+        `brokers/${r.name}/serve-flags.json`,
+        `serve flags of broker ${r.name} (from its configs)`,
+        json({ broker: Number(r.name), error: r.error ? errorText(r.error) : null, flags }),
+        r.error ? `ERROR: ${errorText(r.error)}` : 'OK',
+      );
+    }
+    // One result per broker; a broker that failed (or lacks the API) has its error in the file and the row.
+    try {
+      const dirs = await admin.describeLogDirs();
+      const failed = dirs.find((b) => b.error);
+      add(
+        'log-dirs.json',
+        'log dirs with size per partition, from every broker',
+        json(
+          dirs.map((b) => ({
+            broker: b.broker,
+            error: b.error ? errorText(b.error) : null,
+            logDirs: b.logDirs.map((d) => ({
+              logDir: d.logDir,
+              error: d.error ? errorText(d.error) : null,
+              totalBytes: d.totalBytes,
+              usableBytes: d.usableBytes,
+              replicasBytes: d.replicas.reduce((n, x) => n + x.size, 0n),
+              replicas: d.replicas,
+            })),
+          })),
+        ),
+        failed?.error ? `ERROR: broker ${failed.broker}: ${errorText(failed.error)}` : 'OK',
+      );
+    } catch (e) {
+      add('log-dirs.json', 'log dirs', json({ error: errorText(e) }), `ERROR: ${errorText(e)}`);
+    }
     await tryPart('configs/topics.json', 'topic configs (secrets redacted)', async () =>
       (await admin.describeConfigs(names.map((n) => ({ type: 'topic', name: n })))).map((r) => ({
         topic: r.name,
@@ -187,11 +228,16 @@ export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
     for (const f of files) {
       const rel = relative(o.dataDir, f.path);
       const name = basename(f.path);
-      if (/checkpoint/i.test(name) || name === 'meta.properties') {
+      const top = !rel.includes('/');
+      if (/checkpoint/i.test(name) || (top && (name === 'meta.properties' || name === 'serve.json'))) {
         if (f.size > 1024 * 1024) continue;
         add(
           `data-dir/${rel}`,
-          name === 'meta.properties' ? 'meta.properties' : 'checkpoint file',
+          name === 'meta.properties'
+            ? 'meta.properties'
+            : name === 'serve.json'
+              ? 'how the node was started: arguments, flags and their origin'
+              : 'checkpoint file',
           redactText(await readFile(f.path, 'utf8')),
         );
       } else if (/\.log$/.test(name) && !rel.includes('/') && !/^\d{20}\.log$/.test(name) && !o.logFile) {

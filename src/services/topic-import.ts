@@ -3,7 +3,8 @@
  * file complete, its sha256, size and record count) without touching the cluster; only then are the topics
  * checked and created and the second pass produces every record to its original partition with its key,
  * value, headers and timestamp. A damaged archive imports nothing, unless `partial` is set: then the
- * partitions whose files verified are imported and the others reported as skipped.
+ * partitions whose files verified are imported and the others reported as skipped; a topic with no intact
+ * partition at all is skipped as a whole (not created, reported).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -33,6 +34,8 @@ export interface ImportRow {
   partition: number;
   records: number;
   status: string;
+  /** Skipped because the topic had no intact partition at all: it was not created (--partial). */
+  topicSkipped?: boolean;
 }
 
 interface FileCheck {
@@ -161,6 +164,12 @@ export async function importArchive(o: ImportOptions): Promise<ImportRow[]> {
     );
   }
   if (good.size === 0 && bad.length) throw new ArchiveError(`${o.file}: no partition file is intact, nothing imported`);
+  // --partial: a topic none of whose partitions is intact is neither checked nor created (an empty topic
+  // would look restored); it is reported as skipped. The others get their intact partitions.
+  const skippedTopics = new Set(
+    targets.filter((t) => t.entry.files.length > 0 && !t.entry.files.some((f) => good.has(f.file))).map((t) => t.name),
+  );
+  const importing = targets.filter((t) => !skippedTopics.has(t.name));
 
   const { Admin, Producer } = await import('../client/index.js');
   const admin = new Admin(clusterOptions(o));
@@ -169,9 +178,9 @@ export async function importArchive(o: ImportOptions): Promise<ImportRow[]> {
     await admin.connect();
     // Check every target before creating any.
     const brokers = (await admin.describeCluster()).brokers.length;
-    const existing = await admin.describeTopics(targets.map((t) => t.name));
+    const existing = await admin.describeTopics(importing.map((t) => t.name));
     const create: typeof targets = [];
-    for (const t of targets) {
+    for (const t of importing) {
       const d = existing.find((x) => x.topic === t.name && !x.error);
       if (!d) {
         create.push(t);
@@ -198,7 +207,7 @@ export async function importArchive(o: ImportOptions): Promise<ImportRow[]> {
     }
 
     const byFile = new Map<string, { topic: string; partition: number; count: number }>();
-    for (const t of targets)
+    for (const t of importing)
       for (const f of t.entry.files)
         if (good.has(f.file)) byFile.set(f.file, { topic: t.name, partition: f.partition, count: 0 });
     const { retry: _retry, ...producerBase } = clusterOptions(o);
@@ -251,11 +260,13 @@ export async function importArchive(o: ImportOptions): Promise<ImportRow[]> {
       for (const f of t.entry.files) {
         const b = bad.find((x) => x.topic === t.name && x.partition === f.partition);
         const done = byFile.get(f.file);
+        const topicSkipped = skippedTopics.has(t.name);
         rows.push({
           topic: t.name,
           partition: f.partition,
           records: b ? 0 : (done?.count ?? 0),
-          status: b ? `SKIPPED: ${b.why}` : 'OK',
+          status: b ? `SKIPPED: ${b.why}${topicSkipped ? ' (topic not created: no intact partition)' : ''}` : 'OK',
+          ...(topicSkipped ? { topicSkipped } : {}),
         });
         if (!b && done && done.count !== f.records)
           throw new Error(`${t.name}/${f.partition}: produced ${done.count} of ${f.records} records`);

@@ -1,13 +1,16 @@
 /**
  * `kstream serve` as a user runs it: the ready line, a second instance on the same data dir refused, a busy
- * port, bad flags and config files each a one-line error with a non-zero exit, SIGINT/SIGTERM a clean stop.
+ * port, bad flags and config files each a one-line error with a non-zero exit, SIGINT/SIGTERM a clean stop;
+ * the --config file deciding what flags leave at their defaults, every flag a broker config (kafkajs
+ * DescribeConfigs) and serve.json in the data dir.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
 import { BIN, type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 
 const run = promisify(execFile);
@@ -99,6 +102,73 @@ describe('kstream serve', () => {
     r = await serveFails(['--data-dir', dir, '--config', props, '--port', '0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /log\.segment\.bytes/);
+  });
+
+  test('the config file decides what flags leave at defaults; every flag is a broker config; serve.json', async () => {
+    const dir = tempDir();
+    cleanup.push(() => removeDir(dir));
+    const data = join(dir, 'data');
+    const props = join(dir, 'server.properties');
+    writeFileSync(props, `log.dirs=${data}\nport=0\nbroker.id=3\nbroker.rack=r9\n`);
+    const child = spawn(process.execPath, [BIN, 'serve', '--config', props, '--log-level', 'warn'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    cleanup.push(() => {
+      child.kill('SIGKILL');
+    });
+    const ready = await new Promise<string>((res, rej) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) res(out);
+      });
+      child.once('exit', (c) => rej(new Error(`serve exited with ${c}: ${out}`)));
+    });
+    const m = /node 3 listening on 127\.0\.0\.1:(\d+) .*data dir (.*)\n/.exec(ready);
+    assert.ok(m, ready);
+    assert.equal(m[2], data);
+    const port = m[1] as string;
+    const admin = new Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const r = await admin.describeConfigs({ resources: [{ type: 4, name: '3' }], includeSynonyms: false });
+      const entries = new Map((r.resources[0]?.configEntries ?? []).map((e) => [e.configName, e]));
+      const shown = (k: string) => [entries.get(k)?.configValue, entries.get(k)?.isDefault];
+      assert.deepEqual(shown('log.dirs'), [data, false]);
+      assert.deepEqual(shown('port'), ['0', false]);
+      assert.deepEqual(shown('broker.id'), ['3', false]);
+      assert.deepEqual(shown('broker.rack'), ['r9', false]);
+      assert.deepEqual(shown('log.level'), ['warn', false]);
+      assert.deepEqual(shown('config.file'), [props, false]);
+      assert.deepEqual(shown('host.name'), ['127.0.0.1', true]);
+      assert.deepEqual(shown('advertised.port'), [port, true]);
+      assert.deepEqual(shown('etcd.endpoints'), ['', true]);
+      assert.deepEqual(shown('cluster.id'), ['kstream', true]);
+    } finally {
+      await admin.disconnect();
+    }
+    const serve = JSON.parse(readFileSync(join(data, 'serve.json'), 'utf8'));
+    assert.deepEqual(serve.argv, ['serve', '--config', props, '--log-level', 'warn']);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(serve.flags).map(([f, v]) => [f, (v as { from: string }).from])),
+      {
+        'data-dir': 'config-file',
+        host: 'default',
+        port: 'config-file',
+        'advertised-host': 'default',
+        'advertised-port': 'default',
+        'node-id': 'config-file',
+        etcd: 'default',
+        'cluster-id': 'default',
+        rack: 'config-file',
+        'log-level': 'flag',
+        config: 'flag',
+      },
+    );
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

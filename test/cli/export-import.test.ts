@@ -2,7 +2,8 @@
  * `kstream topic export` / `topic import` against a real broker: export → delete → import reproduces every
  * record (partition, offset, key, value incl. binary, headers, timestamp) as kcat sees it; time windows; a
  * truncated or byte-flipped archive fails with one line and creates nothing; --partial imports the intact
- * partitions; exporting a missing topic fails cleanly and leaves no file.
+ * partitions and skips (does not create) a topic with none; exporting a missing topic fails cleanly and leaves
+ * no file.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -178,6 +179,52 @@ test('a truncated or corrupt archive imports nothing; --partial imports the inta
   r = await kstream(['topic', 'import', join(dir, 'nope.tar.gz'), ...b()]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^kstream: import failed: .*nope\.tar\.gz does not exist\n$/);
+});
+
+test('--partial skips (and does not create) a topic with no intact partition; others get their intact ones', async () => {
+  await fill('pmix', 3, 3000);
+  await fill('zlost', 1, 3000);
+  const file = join(dir, 'two.tar.gz');
+  let r = await kstream(['topic', 'export', 'pmix', 'zlost', '-o', file, ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  const listing = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  assert.deepEqual(listing, [
+    'manifest.json',
+    'records/0-0.bin',
+    'records/0-1.bin',
+    'records/0-2.bin',
+    'records/1-0.bin',
+  ]);
+  await kstream(['topic', 'delete', 'pmix', 'zlost', ...b()]);
+  // Four records files of about the same size: cutting at 60% keeps pmix/0 and pmix/1 whole, ends inside
+  // pmix/2 and loses zlost/0 entirely.
+  const whole = readFileSync(file);
+  const cut = join(dir, 'two-cut.tar.gz');
+  writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
+
+  r = await kstream(['topic', 'import', cut, '--partial', '-o', 'json', ...b()]);
+  assert.equal(r.code, 1, r.stderr);
+  const rows = JSON.parse(r.stdout) as { topic: string; partition: number; records: number; status: string }[];
+  assert.deepEqual(
+    rows.map((x) => [
+      x.topic,
+      x.partition,
+      x.records,
+      x.status.replace(/^SKIPPED: .*?( \(topic not created.*)?$/, 'SKIPPED$1'),
+    ]),
+    [
+      ['pmix', 0, 3000, 'OK'],
+      ['pmix', 1, 3000, 'OK'],
+      ['pmix', 2, 0, 'SKIPPED'],
+      ['zlost', 0, 0, 'SKIPPED (topic not created: no intact partition)'],
+    ],
+  );
+  assert.match(r.stderr, /skipped 2 damaged partition\(s\): pmix\/2, zlost\/0\n/);
+  assert.match(r.stderr, /not created \(no intact partition\): zlost\n$/);
+  assert.equal(await topicExists('zlost'), false);
+  const dump = kcatDump('pmix');
+  assert.deepEqual([...new Set(dump.map((l) => l.split(' ')[0]))], ['0', '1']);
+  assert.equal(dump.length, 6000);
 });
 
 test('exporting a missing topic fails with one line and leaves no file', async () => {

@@ -192,6 +192,9 @@ describe("librdkafka's mock cluster", () => {
         'IncrementalAlterConfigs',
       );
       unsupported((await admin.describeGroups(['mock-g']))[0], 'DescribeGroups');
+      const dirs = await admin.describeLogDirs();
+      assert.equal(dirs.length, 3, 'one result per broker');
+      for (const d of dirs) unsupported(d, 'DescribeLogDirs');
     } finally {
       await admin.close();
     }

@@ -3,10 +3,11 @@
  * synonyms (v1+) and documentation/type (v3+). Unknown resources get an error per resource.
  */
 import type { Struct } from '../../protocol/codec/schema.js';
+import { isSensitiveConfigName, redactUrlCredentials } from '../../protocol/config-names.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Broker } from '../broker.js';
-import { BROKER_KEYS } from '../config.js';
+import { BROKER_KEYS, serveConfigValues } from '../config.js';
 import type { Handler } from '../router.js';
 import { type ConfigType, TOPIC_CONFIG_KEYS } from '../topic-config.js';
 
@@ -20,8 +21,6 @@ export const ConfigSource = {
   DEFAULT_CONFIG: 5,
 } as const;
 const TYPE_CODE: Record<ConfigType, number> = { boolean: 1, string: 2, int: 3, long: 5, double: 6, list: 7 };
-
-const SENSITIVE = /password|secret|\.key$|sasl\.jaas/i;
 
 export interface DescribedConfig {
   name: string;
@@ -81,12 +80,16 @@ function describeBrokerConfigs(
 ): DescribedConfig[] {
   const out: DescribedConfig[] = [];
   const names = new Set([...Object.keys(BROKER_KEYS), ...Object.keys(broker.config.props)]);
+  // Serve flags' defaults depend on each other (advertised.port follows port): report the value in effect.
+  const resolved = serveConfigValues(broker.config);
   for (const name of [...names].sort()) {
     if (keys && !keys.includes(name)) continue;
     const spec = BROKER_KEYS[name];
     const given = broker.config.props[name];
-    const sensitive = SENSITIVE.test(name);
-    const value = given ?? spec?.default ?? null;
+    const sensitive = isSensitiveConfigName(name);
+    const raw = given ?? resolved[name] ?? spec?.default ?? null;
+    // Passwords inside URLs (etcd.endpoints=http://user:pw@host) never leave the broker either.
+    const value = raw === null ? null : redactUrlCredentials(raw);
     const source = given !== undefined ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
     out.push({
       name,

@@ -3,6 +3,7 @@ import { alterConfigs, createPartitions, deleteRecords, incrementalAlterConfigs 
 import { apiVersions } from './api-versions.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
+import { describeLogDirs } from './describe-log-dirs.js';
 import { electLeaders } from './elect-leaders.js';
 import { fetch } from './fetch.js';
 import { groupHandlers } from './groups.js';
@@ -23,6 +24,7 @@ export const allHandlers: Handler[] = [
   createTopics,
   deleteTopics,
   describeConfigs,
+  describeLogDirs,
   describeCluster,
   createPartitions,
   deleteRecords,
