@@ -144,8 +144,8 @@ test('admin.describeLogDirs: the data dir, every partition with its size on disk
     ],
   );
   assert.ok(ours[0]!.size > ours[2]!.size && ours[2]!.size > 0n);
-  // The internal offsets topic lives in the same dir and is listed too (as Kafka does).
-  assert.ok(d.replicas.some((r) => r.topic === '__consumer_offsets'));
+  // Nothing else: __consumer_offsets exists only once a group is used (first FindCoordinator).
+  assert.deepEqual([...new Set(d.replicas.map((r) => r.topic))].sort(), ['ld', 'other']);
 });
 
 test('a topic filter: only the named partitions this broker holds; unknown ones are left out', async () => {
@@ -265,6 +265,6 @@ test("kafkajs's Encoder/Decoder: a v0 and a v4 exchange parse field by field", a
   ]);
   assert.deepEqual(
     d4.topics.map((t) => t.name),
-    ['__consumer_offsets', 'ld', 'other'],
+    ['ld', 'other'],
   );
 });
