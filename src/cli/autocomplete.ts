@@ -7,7 +7,7 @@
  */
 import type { Command } from '@oclif/core';
 import { AutocompleteCreate, AutocompleteIndex, AutocompleteScript } from './autocomplete-load.js';
-import { reportError } from './base.js';
+import { CliError, EXIT_USAGE, reportError } from './base.js';
 
 /** The type of a loaded command class: concrete (it implements run), unlike the abstract `Command`. */
 declare class Concrete extends Command {
@@ -24,8 +24,33 @@ function withKstreamErrors(base: Command.Class): Command.Class {
   return Sub as unknown as Command.Class;
 }
 
-/** `kstream autocomplete [SHELL] [--refresh-cache]`: builds the completion cache, prints setup steps. */
-export const Autocomplete = withKstreamErrors(AutocompleteIndex);
+/** The plugin's base class adds this; it picks the shell from the argument or $SHELL. */
+declare class AutocompleteBase extends Concrete {
+  determineShell(shell: string): string;
+}
+
+const SHELLS = ['bash', 'zsh', 'powershell'];
+
+/**
+ * `kstream autocomplete [SHELL] [--refresh-cache]`: builds the completion cache, prints setup steps. Without
+ * SHELL it takes $SHELL; for a shell the plugin has no script for (fish, …) it would print empty steps and
+ * exit 0: say so instead, exit 2.
+ */
+export const Autocomplete = (() => {
+  const Base = withKstreamErrors(AutocompleteIndex) as unknown as typeof AutocompleteBase;
+  const Index = class extends Base {
+    override determineShell(shell: string): string {
+      const chosen = super.determineShell(shell);
+      if (!SHELLS.includes(chosen))
+        throw new CliError(
+          `no completion for ${chosen}: kstream autocomplete supports bash, zsh and powershell (e.g. kstream autocomplete bash)`,
+          EXIT_USAGE,
+        );
+      return chosen;
+    }
+  };
+  return Index as unknown as Command.Class;
+})();
 /** `kstream autocomplete script SHELL` (hidden): the line to add to a shell profile. */
 export const AutocompleteScriptCommand = withKstreamErrors(AutocompleteScript);
 /** `kstream autocomplete create` (hidden): (re)writes the completion cache only. */

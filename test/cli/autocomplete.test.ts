@@ -89,4 +89,15 @@ test('autocomplete powershell writes its script; --refresh-cache prints nothing 
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
   assert.equal(r.stderr, 'kstream: Expected fish to be one of: zsh, bash, powershell See more help with --help\n');
+  // No argument: $SHELL decides; one without a completion script is refused too (the plugin printed empty steps).
+  r = await kstream(['autocomplete'], { env: { ...env(), SHELL: '/usr/bin/fish' } });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(
+    r.stderr,
+    'kstream: no completion for fish: kstream autocomplete supports bash, zsh and powershell (e.g. kstream autocomplete bash)\n',
+  );
+  r = await kstream(['autocomplete'], { env: { ...env(), SHELL: '/bin/zsh' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /kstream autocomplete script zsh/);
 });
