@@ -12,13 +12,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { Config, type Interfaces } from '@oclif/core';
 import { COMMANDS } from '../../commands/index.js';
 import { runCli } from '../../src/cli/main.js';
-import { type BrokerProcess, ROOT, startBroker } from '../helpers/broker.js';
+import { type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 
 interface Run {
   code: number;
@@ -260,6 +260,36 @@ test('produce / consume: exact text and json both ways; summary on stderr', asyn
     'hello\nwörld\njson\n',
   );
   assert.equal(await ok(['consume', 'pc', '--group', 'ip-g', '-e', ...b()]), 'no key\n');
+});
+
+test('topic export / import: exact text and json', async () => {
+  const file = join(tempDir('kstream-ip-export-'), 'pc.tar.gz');
+  const out = await ok(['topic', 'export', 'pc', '-o', file, ...b()]);
+  assert.match(
+    out,
+    new RegExp(`^pc: 4 records from 1 partitions\\nwrote ${file.replaceAll('.', '\\.')} \\(0\\.0 MB\\)\\n$`),
+  );
+  const imported = await ok(['topic', 'import', file, '--to-topic', 'pc-copy', '-o', 'json', ...b()]);
+  assert.equal(imported, `${JSON.stringify(JSON.parse(imported), null, 2)}\n`);
+  assert.deepEqual(JSON.parse(imported), [{ topic: 'pc-copy', partition: 0, records: 4, status: 'OK' }]);
+  assert.equal(
+    await ok(['consume', 'pc-copy', '--from-beginning', '-e', '--format', '%k=%v [%h]\\n', ...b()]),
+    'k1=hello [src=cli]\nk2=wörld [src=cli]\nk3=json [h=x]\n=no key []\n',
+  );
+  // Timestamps are kept (the last two were given in the JSON input).
+  assert.equal(
+    await ok(['consume', 'pc-copy', '--offset', '2', '-e', '--format', '%o %T\\n', ...b()]),
+    '2 1764064800000\n3 1764064800001\n',
+  );
+  assert.equal(
+    await ok(['topic', 'import', file, '--to-topic', 'pc-copy2', ...b()]),
+    'TOPIC     PARTITION  RECORDS  STATUS\npc-copy2  0          4        OK\n',
+  );
+  const r = await kstream(['topic', 'import', file, '--to-topic', 'pc-copy', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^kstream: import failed: [^\n]*pc-copy[^\n]*\n$/);
+  removeDir(dirname(file));
 });
 
 test('group list / describe / seek / delete: exact text and json', async () => {
