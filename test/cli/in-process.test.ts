@@ -342,7 +342,7 @@ pc     0          4          4        0
   );
   const r = await kstream(['group', 'delete', 'ip-g', 'nope', ...b()]);
   assert.equal(r.code, 1);
-  assert.equal(r.stdout, 'GROUP  STATUS\nip-g   OK\nnope   The group id does not exist.\n');
+  assert.equal(r.stdout, 'GROUP  STATUS\nip-g   OK\nnope   GROUP_ID_NOT_FOUND: no such group\n');
   assert.equal(await ok(['group', 'list', '-o', 'json', ...b()]), '[]\n');
 });
 
