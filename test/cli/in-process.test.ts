@@ -8,6 +8,11 @@
  * In-process means: process.stdout and process.stderr are captures for the duration of one run, process.stdin
  * a Readable of the given text, the exit code is read from process.exitCode (commands never call process.exit;
  * if anything did, the run fails instead of ending the test process).
+ *
+ * Not @oclif/test's runCommand (4.2): it joins the arguments with spaces and splits them again (`--format
+ * '%k %v'` falls apart), runs oclif's run() rather than our entry (no did-you-mean, no --version line), does
+ * not read process.exitCode (how our commands report failure), and captures by patching write(), which under
+ * node:test also swallows the runner's own reports from this process (tried: tests vanished from the output).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
