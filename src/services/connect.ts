@@ -21,29 +21,11 @@ export function clusterOptions(c: ConnectOptions): ClusterOptions {
     connectTimeoutMs: c.timeoutMs,
     requestTimeoutMs: c.timeoutMs,
     retry: { retries: 3, initialBackoffMs: 100, maxBackoffMs: 1000 },
-    maxVersions: maxVersionsFromEnv(),
+    // Offsets by time / earliest / latest need no leader epoch (ListOffsets v4+ adds it for fencing); v3 also
+    // reads librdkafka's mock cluster, whose v4+ answers carry an 8-byte epoch (Kafka's is 4 bytes) that shifts
+    // every partition after the first. The same cap as kstream top (src/tui/run.tsx).
+    maxVersions: { [ApiKey.ListOffsets]: 3 },
   };
-}
-
-/**
- * `KSTREAM_MAX_VERSIONS=ListOffsets=3,Fetch=11`: never use an API above that version, whatever the broker
- * offers. An escape hatch for brokers that advertise a version they encode wrongly, like librdkafka 2.0's mock
- * cluster (ListOffsets v4+ answers carry an 8-byte leader epoch where Kafka's is 4 bytes), in the spirit of
- * librdkafka's `broker.version.fallback`. Unset: the highest version both sides support.
- */
-export function maxVersionsFromEnv(text = process.env.KSTREAM_MAX_VERSIONS): Record<number, number> {
-  const out: Record<number, number> = {};
-  for (const item of (text ?? '').split(',')) {
-    if (item.trim() === '') continue;
-    const m = /^\s*(\w+)\s*=\s*(\d+)\s*$/.exec(item);
-    const key = m ? (Object.hasOwn(ApiKey, m[1]!) ? ApiKey[m[1] as keyof typeof ApiKey] : Number(m[1])) : Number.NaN;
-    if (!m || !Number.isInteger(key))
-      throw new Error(
-        `invalid KSTREAM_MAX_VERSIONS item "${item.trim()}": expected ApiName=version, e.g. ListOffsets=3`,
-      );
-    out[key] = Number(m[2]);
-  }
-  return out;
 }
 
 /**
