@@ -77,9 +77,10 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
     const stop = () => abort.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    const onStdoutError = (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') abort.abort(); // the reader went away (| head): stop quietly
-    });
+    };
+    process.stdout.on('error', onStdoutError);
     const write = (b: Buffer | string): void | Promise<void> => {
       if (abort.signal.aborted) return;
       if (!process.stdout.write(b)) return new Promise((res) => process.stdout.once('drain', () => res()));
@@ -100,6 +101,7 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.stdout.off('error', onStdoutError);
     }
   }
 }

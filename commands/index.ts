@@ -11,6 +11,9 @@
  * archiver, zstd-codec) out of top-level imports: `await import()` them inside `run()`.
  */
 import type { Command } from '@oclif/core';
+import AutocompleteCreate from './autocomplete/create.js';
+import Autocomplete from './autocomplete/index.js';
+import AutocompleteScript from './autocomplete/script.js';
 import BenchConsume from './bench/consume.js';
 import BenchE2e from './bench/e2e.js';
 import BenchProduce from './bench/produce.js';
@@ -38,6 +41,11 @@ import TopicList from './topic/list.js';
 import TopicTrim from './topic/trim.js';
 
 export const COMMANDS: Record<string, Command.Class> = {
+  // @oclif/plugin-autocomplete's commands (src/cli/autocomplete.ts): plugins are not discovered, they are
+  // registered here like ours.
+  autocomplete: Autocomplete,
+  'autocomplete:create': AutocompleteCreate,
+  'autocomplete:script': AutocompleteScript,
   'bench:consume': BenchConsume,
   'bench:e2e': BenchE2e,
   'bench:produce': BenchProduce,

@@ -14,6 +14,9 @@ Keys choose the partition like every Kafka client (murmur2), unless --partition 
 with "encoding": "base64" when key, value and header values are base64 (binary data). The whole input is
 checked before anything is sent: a bad line is reported with its number and nothing is written.
 
+--rate N sends at most N records per second (e.g. a steady load for a consumer or the TUI to watch); it applies
+to --file and --format json input too (JSON input is still checked in full first).
+
 A summary (records, bytes, partitions, time) goes to stderr at the end; on a terminal a progress line too.
 The topic must exist (kstream topic create).`;
   static override examples = [
@@ -21,6 +24,7 @@ The topic must exist (kstream topic create).`;
     '<%= config.bin %> produce orders --file orders.txt --key-delimiter : --compression zstd',
     '<%= config.bin %> produce orders -H source=cli -H trace=1 --acks 1 < lines.txt',
     '<%= config.bin %> consume orders -o json -e | <%= config.bin %> produce orders-copy --format json',
+    'seq 1000 | <%= config.bin %> produce orders --rate 100',
   ];
   static override args = { topic: Args.string({ description: 'topic to write to', required: true }) };
   static override flags = {
@@ -45,6 +49,16 @@ The topic must exist (kstream topic create).`;
       default: 'none',
     })(),
     'linger-ms': Flags.integer({ description: 'how long a batch waits for more records', default: 5, min: 0 }),
+    rate: Flags.custom<number>({
+      description: 'send at most this many records per second (decimals allowed: 0.5 = one every 2 s)',
+      helpValue: 'N',
+      parse: async (text) => {
+        const n = Number(text);
+        if (text.trim() === '' || !Number.isFinite(n) || n <= 0)
+          throw new CliError(`Expected a positive number of records per second but received: ${text}`, EXIT_USAGE);
+        return n;
+      },
+    })(),
   };
 
   async run(): Promise<void> {
@@ -78,6 +92,7 @@ The topic must exist (kstream topic create).`;
       acks: flags.acks === 'all' ? 'all' : (Number(flags.acks) as 0 | 1),
       compression: flags.compression,
       lingerMs: flags['linger-ms'],
+      rate: flags.rate,
       onProgress: tty ? (p) => process.stderr.write(`\r\u001b[2Kproducing: ${line(p)}`) : undefined,
     });
     if (tty) process.stderr.write('\r\u001b[2K');

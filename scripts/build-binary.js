@@ -23,6 +23,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -108,6 +109,26 @@ const dataFilesPlugin = {
     });
   },
 };
+// src/cli/autocomplete-load.ts imports @oclif/plugin-autocomplete's command classes by a file path found at run
+// time (the package exports no subpaths); a bundle cannot follow that, so here the module becomes static imports
+// of the same files, which esbuild bundles by path.
+const autocompletePlugin = {
+  name: 'kstream-autocomplete',
+  setup(b) {
+    const lib = dirname(createRequire(import.meta.url).resolve('@oclif/plugin-autocomplete'));
+    const modules = { AutocompleteIndex: 'index.js', AutocompleteScript: 'script.js', AutocompleteCreate: 'create.js' };
+    b.onLoad({ filter: /[/\\]src[/\\]cli[/\\]autocomplete-load\.ts$/ }, () => ({
+      contents: Object.entries(modules)
+        .map(([name, file]) => {
+          const path = join(lib, 'commands', 'autocomplete', file);
+          return `export { default as ${name} } from ${JSON.stringify(path)};`;
+        })
+        .join('\n'),
+      loader: 'js',
+      resolveDir: lib,
+    }));
+  },
+};
 const result = await build({
   absWorkingDir: ROOT,
   entryPoints: { kstream: 'src/sea/main.ts' },
@@ -133,7 +154,7 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
-  plugins: [dataFilesPlugin],
+  plugins: [dataFilesPlugin, autocompletePlugin],
 });
 writeFileSync(join(SEA_DIR, 'meta.json'), JSON.stringify(result.metafile));
 // What start-up loads: the entry and the chunks it imports statically (not through import()).

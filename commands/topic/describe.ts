@@ -74,7 +74,11 @@ configs set on the topic; --all-configs (or -o wide, json, yaml) shows every con
           section('partitions', await renderList(t.partitions, PARTITION_COLUMNS, format)),
           section(
             'configs',
-            configs.length ? await renderList(configs, CONFIG_COLUMNS, format) : '(none set on the topic)\n',
+            t.configsError !== undefined
+              ? `(unavailable: ${t.configsError})\n`
+              : configs.length
+                ? await renderList(configs, CONFIG_COLUMNS, format)
+                : '(none set on the topic)\n',
           ),
         ].join('\n'),
       );

@@ -19,15 +19,23 @@ export class CliError extends Error {
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * Print an error as ONE line on stderr (`kstream: <message>`) and set the exit code: 2 for usage errors (oclif
+ * reports flag/argument parse problems with exit 2; their text is kept but on one line), the CliError's own
+ * code, else 1. Shared by BaseCommand and the plugin commands we register (src/cli/autocomplete.ts).
+ */
+export function reportError(err: Error & { exitCode?: number; oclif?: { exit?: number } }): void {
+  let code = EXIT_FAILURE;
+  if (err instanceof CliError) code = err.exitCode;
+  else if (err.oclif?.exit !== undefined) code = err.oclif.exit;
+  const message = (err.message || String(err)).replace(/\s*\n\s*/g, ' ').trim();
+  if (process.env.KSTREAM_DEBUG) process.stderr.write(`${err.stack ?? message}\n`);
+  process.stderr.write(`kstream: ${message}\n`);
+  process.exitCode = code;
+}
+
 export abstract class BaseCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
-    let code = EXIT_FAILURE;
-    if (err instanceof CliError) code = err.exitCode;
-    else if (err.oclif?.exit !== undefined) code = err.oclif.exit;
-    // oclif reports flag/argument parse problems with exit 2 (usage); keep their text but on one line.
-    const message = (err.message || String(err)).replace(/\s*\n\s*/g, ' ').trim();
-    if (process.env.KSTREAM_DEBUG) process.stderr.write(`${err.stack ?? message}\n`);
-    process.stderr.write(`kstream: ${message}\n`);
-    process.exitCode = code;
+    reportError(err);
   }
 }

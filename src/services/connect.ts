@@ -5,6 +5,7 @@
 
 import { detailOf } from '../client/errors.js';
 import { Admin, type ClusterOptions } from '../client/index.js';
+import { ApiKey } from '../protocol/messages/index.js';
 
 export interface ConnectOptions {
   brokers: string;
@@ -20,6 +21,10 @@ export function clusterOptions(c: ConnectOptions): ClusterOptions {
     connectTimeoutMs: c.timeoutMs,
     requestTimeoutMs: c.timeoutMs,
     retry: { retries: 3, initialBackoffMs: 100, maxBackoffMs: 1000 },
+    // Offsets by time / earliest / latest need no leader epoch (ListOffsets v4+ adds it for fencing); v3 also
+    // reads librdkafka's mock cluster, whose v4+ answers carry an 8-byte epoch (Kafka's is 4 bytes) that shifts
+    // every partition after the first. The same cap as kstream top (src/tui/run.tsx).
+    maxVersions: { [ApiKey.ListOffsets]: 3 },
   };
 }
 

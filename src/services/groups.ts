@@ -5,6 +5,9 @@
 import type { Admin } from '../client/index.js';
 import { errorText } from './connect.js';
 
+/** Kafka's error code for a group the coordinator does not know. */
+const GROUP_ID_NOT_FOUND = 69;
+
 export interface GroupSummary {
   group: string;
   state: string;
@@ -173,6 +176,9 @@ export async function deleteGroups(
   const res = await admin.deleteGroups(groups);
   return res.map((r) => {
     if (!r.error) return { name: r.groupId, status: 'OK', ok: true };
+    // Like topic rows' "UNKNOWN_TOPIC_OR_PARTITION: no such topic" (the bare text was "The group id does not exist.").
+    if ((r.error as { code?: unknown }).code === GROUP_ID_NOT_FOUND)
+      return { name: r.groupId, status: 'GROUP_ID_NOT_FOUND: no such group', ok: false };
     const t = errorText(r.error);
     const prefix = `group ${r.groupId}: `;
     return { name: r.groupId, status: t.startsWith(prefix) ? t.slice(prefix.length) : t, ok: false };

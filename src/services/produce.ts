@@ -17,6 +17,8 @@ export interface ProduceOptions extends ConnectOptions {
   acks: Acks;
   compression: CompressionType;
   lingerMs?: number;
+  /** At most this many records per second (records are handed to the producer on a fixed schedule). */
+  rate?: number;
   /** Called about every 250 ms with the counts so far (a TTY progress line). */
   onProgress?: (p: ProduceSummary) => void;
 }
@@ -93,6 +95,25 @@ function textRecord(line: Buffer, o: ProduceOptions): ProducerRecord {
   return { topic: o.topic, key, value, headers: o.headers };
 }
 
+/**
+ * A schedule of `rate` calls per second: the i-th call (0-based, counted from the first) resolves no earlier
+ * than first + i/rate s. Fixed targets rather than a sleep per record, so timer lateness does not add up; a
+ * sender that falls behind (slow input, back-pressure) is not allowed to burst past the rate to catch up
+ * beyond one record.
+ */
+export function pacer(rate: number, now: () => number = () => performance.now()): () => Promise<void> {
+  if (!(rate > 0)) throw new RangeError(`rate must be > 0, got ${rate}`);
+  const interval = 1000 / rate;
+  let next: number | null = null;
+  return async () => {
+    const t = now();
+    if (next === null || next < t - interval) next = t;
+    const wait = next - t;
+    next += interval;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  };
+}
+
 function sizeOf(r: ProducerRecord): number {
   const len = (v: Buffer | string | null | undefined) =>
     v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
@@ -124,12 +145,14 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     partitions: [...partitions].sort((a, b) => a - b),
     elapsedMs: performance.now() - t0,
   });
+  const pace = o.rate !== undefined ? pacer(o.rate) : null;
   const timer = o.onProgress ? setInterval(() => o.onProgress?.(summary()), 250) : null;
   timer?.unref();
   const send = async (rec: ProducerRecord) => {
     if (o.partition !== undefined && rec.partition === undefined) rec.partition = o.partition;
     if (o.headers?.length && o.format === 'json') rec.headers = [...(rec.headers ?? []), ...o.headers];
     const size = sizeOf(rec);
+    if (pace) await pace();
     pending.push(
       producer.send(rec).then(
         (md) => {

@@ -101,6 +101,8 @@ export interface TopicDetail {
   internal: boolean;
   partitions: PartitionDetail[];
   configs: ConfigDetail[];
+  /** Why the configs could not be read (a broker without DescribeConfigs); absent when they were. */
+  configsError?: string;
 }
 
 /** Partitions (leader, replicas, ISR, log start/end) and configs with their source; throws for an unknown topic. */
@@ -136,6 +138,7 @@ export async function describeTopic(admin: Admin, name: string): Promise<TopicDe
         sensitive: c.isSensitive,
       }))
       .sort((a, b) => (a.name < b.name ? -1 : 1)),
+    ...(configs?.error ? { configsError: errorText(configs.error) } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { COMMANDS } from '../../commands/index.js';
 import { VERSION } from '../../src/version.js';
+import { bashComplete, hasBash } from '../helpers/completion.js';
 import { type BinaryBroker, buildBinary, ROOT, type RunResult, Sandbox, startServe } from './helpers.js';
 
 const exec = promisify(execFile);
@@ -173,6 +174,36 @@ describe('single executable dist/kstream', () => {
     }
     const uid = process.getuid?.() ?? 0;
     assert.equal(readdirSync(join(tmp, `kstream-${uid}`)).length, 1);
+  });
+
+  test('autocomplete (the bundled @oclif/plugin-autocomplete) writes a bash completion that completes topic subcommands', {
+    skip: !hasBash,
+  }, async () => {
+    const fresh = new Sandbox(box.exe);
+    boxes.push(fresh);
+    let r = await fresh.run(['autocomplete', 'bash']);
+    ok(r, 'autocomplete bash');
+    assert.match(r.stdout, /kstream autocomplete script bash/);
+    r = await fresh.run(['autocomplete', 'script', 'bash']);
+    ok(r, 'autocomplete script bash');
+    // The completion cache sits beside the extracted program files in $HOME/.cache/kstream.
+    assert.match(r.stdout, new RegExp(`=${fresh.home}/\\.cache/kstream/autocomplete/bash_setup && `));
+    const c = bashComplete(r.stdout, ['topic', '']);
+    assert.equal(c.registration, 'complete -F _kstream_autocomplete kstream');
+    assert.deepEqual(c.words, [
+      'add-partitions',
+      'alter-config',
+      'create',
+      'delete',
+      'describe',
+      'export',
+      'import',
+      'list',
+      'trim',
+    ]);
+    r = await fresh.run(['autocomplete', 'fish']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'kstream: Expected fish to be one of: zsh, bash, powershell See more help with --help\n');
   });
 
   describe('serve from the binary, with kcat (zstd)', () => {

@@ -161,3 +161,48 @@ test('malformed --format and unknown topics: one clear line, non-zero exit', asy
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'kstream: topic no-such does not exist (create it with: kstream topic create no-such)\n');
 });
+
+/** CreateTime of every record in a topic (consume -o json), in offset order. */
+async function createTimes(topic: string): Promise<number[]> {
+  const r = await kstream(['consume', topic, '--from-beginning', '-e', '-o', 'json', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { timestamp: number }).timestamp);
+}
+
+test('--rate paces records: N records at R/s carry CreateTimes spread over at least (N-1)/R s (text, --file, json)', async () => {
+  const N = 11;
+  const R = 20;
+  const minSpreadMs = (((N - 1) / R) * 1000 * 0.8) | 0;
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tempDir } = await import('../helpers/broker.js');
+  const file = join(tempDir('kstream-rate-'), 'records.jsonl');
+  writeFileSync(file, Array.from({ length: N }, (_, i) => JSON.stringify({ key: `k${i}`, value: `v${i}` })).join('\n'));
+  const cases: [string, string[], string | undefined][] = [
+    ['rate-text', ['-K', ':'], Array.from({ length: N }, (_, i) => `k${i}:v${i}\n`).join('')],
+    ['rate-json-file', ['--format', 'json', '--file', file], undefined],
+  ];
+  for (const [topic, args, input] of cases) {
+    await create(topic);
+    const r = await kstream(['produce', topic, '--rate', String(R), ...args, ...b()], { input });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^produced ${N} records, `));
+    const c = await kstream(['consume', topic, '--from-beginning', '-e', '--format', '%k=%v\\n', ...b()]);
+    assert.equal(c.stdout, Array.from({ length: N }, (_, i) => `k${i}=v${i}\n`).join(''), topic);
+    const ts = await createTimes(topic);
+    assert.equal(ts.length, N);
+    const spread = ts[N - 1]! - ts[0]!;
+    assert.ok(spread >= minSpreadMs, `${topic}: CreateTime spread ${spread} ms < ${minSpreadMs} ms (${ts.join(',')})`);
+    // Paced one by one: no two consecutive records share a timestamp.
+    for (let i = 1; i < N; i++) assert.ok(ts[i]! > ts[i - 1]!, `${topic}: records ${i - 1} and ${i} not paced`);
+  }
+  const bad = await kstream(['produce', 'rate-text', '--rate', '0', ...b()], { input: 'x\n' });
+  assert.equal(bad.code, 2);
+  assert.equal(
+    bad.stderr,
+    'kstream: Parsing --rate Expected a positive number of records per second but received: 0 See more help with --help\n',
+  );
+});
