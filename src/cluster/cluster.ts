@@ -197,6 +197,37 @@ export class ClusterManager {
     return true;
   }
 
+  /**
+   * Add partitions `current`.. with the `added` replica lists: the topic record is changed by compare-and-set
+   * only while it still has `current` partitions (else `onCode(INVALID_PARTITIONS)`: someone else added
+   * partitions meanwhile), then each new partition's state is created. Returns whether it was added.
+   */
+  async addPartitions(
+    name: string,
+    current: number,
+    added: number[][],
+    onCode: (code: number) => void = () => {},
+  ): Promise<boolean> {
+    const doc = await this.casTopic(name, (d) => {
+      if (d.replicas.length !== current) {
+        onCode(ErrorCode.INVALID_PARTITIONS);
+        return null;
+      }
+      return { ...d, replicas: [...d.replicas, ...added] };
+    });
+    if (!doc) return false;
+    await Promise.all(
+      added.map((r, i) =>
+        this.store.compareAndSet(
+          partitionKey(name, current + i),
+          JSON.stringify({ leader: r[0], leaderEpoch: 0, isr: r, partitionEpoch: 0 } satisfies PartitionDoc),
+          0,
+        ),
+      ),
+    );
+    return true;
+  }
+
   async deleteTopic(name: string): Promise<void> {
     const t = this.topics.get(name);
     await this.store.delete(`topics/${name}`);
