@@ -14,7 +14,7 @@ import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
-import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
+import { type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -386,5 +386,46 @@ print('ok')`,
     assert.equal(stdout.trim(), 'ok');
     for (const id of ids)
       await until(`node ${id} deleted the closed segments of ret-0`, async () => segments(id) === 1);
+  });
+
+  test('kstream cluster info and health show a dead broker as DOWN, with offline and under-replicated partitions', async () => {
+    assert.equal((await createTopicRaw(1, 'solo', [[3]])).errorCode, 0);
+    await until('solo led by 3', async () => (await metadataFrom(1, 'solo'))[0]?.leaderId === 3);
+    await (nodes.get(3) as BrokerProcess).kill();
+    const live = [1, 2].map((id) => (nodes.get(id) as BrokerProcess).bootstrap).join(',');
+    const cli = (args: string[]) =>
+      run(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args, '-b', live], { cwd: ROOT, timeout: 60_000 }).catch(
+        (e: { stdout: string; stderr: string; code: number }) => e,
+      );
+    type Info = {
+      brokers: { nodeId: number; up: boolean; host: string | null; replicas: number }[];
+      offline: string[];
+      underReplicated: string[];
+      degraded: { topic: string; partition: number; state: string; isr: number[] }[];
+    };
+    const info = await until('broker 3 down, solo/0 offline', async () => {
+      const r = JSON.parse((await cli(['cluster', 'info', '-o', 'json'])).stdout) as Info;
+      return r.offline.includes('solo/0') && r.underReplicated.length > 0 ? r : null;
+    });
+    assert.deepEqual(
+      info.brokers.map((b) => [b.nodeId, b.up]),
+      [
+        [1, true],
+        [2, true],
+        [3, false],
+      ],
+    );
+    assert.equal(info.brokers[2]?.host, null, 'a down broker has no address in Kafka metadata');
+    assert.ok((info.brokers[2]?.replicas ?? 0) > 0);
+    assert.ok(info.degraded.some((p) => p.topic === 'solo' && p.state === 'offline'));
+    for (const p of info.degraded.filter((x) => x.state === 'under-replicated')) assert.ok(!p.isr.includes(3));
+    const text = (await cli(['cluster', 'info'])).stdout;
+    assert.match(text, /^BROKERS +2 up, 1 down$/m);
+    assert.match(text, /^3 +- +- +DOWN +0 +\d+$/m);
+    assert.match(text, /^OFFLINE AND UNDER-REPLICATED PARTITIONS$/m);
+    assert.match(text, /^solo\/0 +offline +none +3 +3$/m);
+    const health = await cli(['cluster', 'health']);
+    assert.equal((health as { code?: number }).code, 1);
+    assert.match(health.stdout, /broker\(s\) down: 3/);
   });
 });
