@@ -52,6 +52,20 @@ export class EtcdStore implements MetadataStore {
     return r.succeeded;
   }
 
+  async compareAndSetGuarded(
+    key: string,
+    value: string,
+    expected: number,
+    guard: { key: string; modRevision: number },
+  ): Promise<boolean> {
+    const r = await this.ns
+      .if(key, 'Mod', '==', expected)
+      .and(guard.key, 'Mod', '==', guard.modRevision)
+      .then(this.ns.put(key).value(value))
+      .commit();
+    return r.succeeded;
+  }
+
   async delete(key: string): Promise<void> {
     await this.ns.delete().key(key).exec();
   }

@@ -381,6 +381,7 @@ export class ReplicaManager {
             const next = cur.isr.find(alive);
             if (next === undefined) return null;
             return {
+              ...cur,
               leader: next,
               leaderEpoch: cur.leaderEpoch + 1,
               isr: cur.isr.filter((r) => r !== this.nodeId),
