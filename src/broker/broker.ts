@@ -16,6 +16,7 @@ import {
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { assignReplicas, type BrokerInfo, ClusterManager, type TopicDoc } from '../cluster/cluster.js';
+import { HwCheckpoint } from '../cluster/hw-checkpoint.js';
 import { LocalStore } from '../cluster/local-store.js';
 import { type FollowerState, ReplicaManager } from '../cluster/replica-manager.js';
 import { coordinatorConfig } from '../coordinator/config.js';
@@ -126,6 +127,8 @@ export class Broker {
   /** Cluster mode (--etcd): the cluster view and replication; null when running alone. */
   cluster: ClusterManager | null = null;
   replicas: ReplicaManager | null = null;
+  /** Cluster mode: the high watermarks of local replicas, checkpointed (replication-offset-checkpoint). */
+  private hwCheckpoint: HwCheckpoint | null = null;
 
   constructor(
     readonly config: BrokerConfig,
@@ -302,6 +305,13 @@ export class Broker {
     for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters) w();
     this.logs?.stopRetention();
     await this.cleaner?.stop();
+    if (this.hwCheckpoint) {
+      // Clean shutdown: the last high watermarks, so a restart does not fall back to the log start.
+      this.hwCheckpoint.stop();
+      await this.hwCheckpoint
+        .write(this.highWatermarks())
+        .catch((e: unknown) => this.log.warn('high watermark checkpoint failed', { error: e }));
+    }
     await this.logs?.closeAll();
     this.releaseLock();
   }
@@ -682,8 +692,15 @@ export class Broker {
     this.cluster = new ClusterManager(store, self, this.log, () => void this.replicas?.sync(), unclean);
     this.clusterId = this.config.clusterId;
     this.replicas = new ReplicaManager(this, this.cluster, this.log);
+    this.hwCheckpoint = new HwCheckpoint(resolve(this.config.dataDir));
+    await this.hwCheckpoint.load();
     await this.cluster.start();
     await this.replicas.sync();
+    this.hwCheckpoint.start(
+      Math.max(1, Number(this.config.props['replica.high.watermark.checkpoint.interval.ms'] ?? 5000)),
+      () => this.highWatermarks(),
+      (e) => this.log.warn('high watermark checkpoint failed', { error: e }),
+    );
     this.cluster.startReassignmentChecks(500);
     if ((this.config.props['auto.leader.rebalance.enable'] ?? 'true') === 'true') {
       const seconds = Number(this.config.props['leader.imbalance.check.interval.seconds'] ?? 300);
@@ -692,6 +709,15 @@ export class Broker {
     this.logs.startRetention();
     this.startCleaner();
     this.log.info('joined cluster', { cluster: this.config.clusterId, etcd: this.config.etcd.join(',') });
+  }
+
+  /** The high watermark of every open local replica (for the checkpoint). */
+  private highWatermarks(): { topic: string; partition: number; hw: bigint }[] {
+    const out: { topic: string; partition: number; hw: bigint }[] = [];
+    for (const t of this.topics.values())
+      for (const p of t.partitions)
+        if (!p.log.isClosed) out.push({ topic: t.name, partition: p.index, hw: p.log.highWatermark });
+    return out;
   }
 
   /** Open (or update) the local replica of partition i of a cluster topic. */
@@ -705,8 +731,9 @@ export class Broker {
     let p = this.partition(name, i);
     if (!p) {
       const log = await this.logs.getOrCreate(name, i, t.logConfig);
-      // The high watermark is learnt again from the ISR; never expose more than was replicated.
-      log.setHighWatermark(log.logStartOffset);
+      // The high watermark checkpointed before a restart (never above what was committed; clamped to the log
+      // end), else the log start: it is learnt again from the ISR; never expose more than was replicated.
+      log.setHighWatermark(this.hwCheckpoint?.takeRestored(name, i) ?? log.logStartOffset);
       p = { ...localPartition(name, i, log, this.nodeId), leader: -2 };
       t.partitions.push(p);
       t.partitions.sort((a, b) => a.index - b.index);
