@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -33,7 +33,7 @@ async function startNode(id: number): Promise<BrokerProcess> {
   const b = await startBroker({
     dataDir: dir,
     args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', 'admin'],
-    props: { 'log.retention.check.interval.ms': '300' },
+    props: { 'log.retention.check.interval.ms': '300', 'log.flush.offset.checkpoint.interval.ms': '200' },
   });
   nodes.set(id, b);
   return b;
@@ -386,6 +386,43 @@ print('ok')`,
     assert.equal(stdout.trim(), 'ok');
     for (const id of ids)
       await until(`node ${id} deleted the closed segments of ret-0`, async () => segments(id) === 1);
+  });
+
+  test('flush.ms altered in the cluster: leader and followers fsync periodically; the default never does', async () => {
+    for (const topic of ['durable', 'lazy'])
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    const leaders = new Map<string, number>();
+    for (const topic of ['durable', 'lazy']) {
+      const p = await until(`${topic} ready`, async () => {
+        const x = (await metadataFrom(1, topic))[0];
+        return x && x.isrNodes.length === 3 ? x : null;
+      });
+      leaders.set(topic, p.leaderId);
+    }
+    await raw(1, async (c) => {
+      const r = await c.request(ApiKey.IncrementalAlterConfigs, 0, {
+        resources: [
+          {
+            resourceType: 2,
+            resourceName: 'durable',
+            configs: [{ name: 'flush.ms', configOperation: 0, value: '100' }],
+          },
+        ],
+        validateOnly: false,
+      });
+      assert.equal(r.responses[0].errorCode, 0);
+    });
+    for (const id of ids)
+      await until(`node ${id} has flush.ms`, async () => (await configFrom(id, 'durable', 'flush.ms')) === '100');
+    for (let i = 0; i < 20; i++)
+      for (const topic of ['durable', 'lazy'])
+        assert.equal(await produceTo(leaders.get(topic) as number, topic, 0, -1, `r${i}`), 0);
+    // The recovery point (checkpointed every 200 ms) is what was fsynced.
+    const recoveryPoint = (id: number, topic: string) =>
+      readFileSync(join(dirs.get(id) as string, `${topic}-0`, 'recovery-point'), 'utf8').trim();
+    for (const id of ids)
+      await until(`durable-0 fsynced on node ${id}`, async () => recoveryPoint(id, 'durable') === '20');
+    for (const id of ids) assert.equal(recoveryPoint(id, 'lazy'), '0', `lazy-0 on node ${id}: no fsync by default`);
   });
 
   test('kstream cluster info and health show a dead broker as DOWN, with offline and under-replicated partitions', async () => {
