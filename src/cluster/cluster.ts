@@ -167,8 +167,25 @@ export class ClusterManager {
         return;
       }
     } catch (e) {
-      this.log.warn('taking the controller epoch failed', { error: e });
+      this.log.warn('taking the controller epoch failed; retrying', { error: e });
     }
+    // Still holding the election but without an epoch (etcd unreachable, or many concurrent attempts): try
+    // again, so the cluster is not left without an acting controller.
+    this.retryBecomeController();
+  }
+
+  /** In a second: take the controller epoch if this node still holds the election (and does not act yet). */
+  private retryBecomeController(): void {
+    if (this.isController || this.stopped) return;
+    setTimeout(() => {
+      if (this.stopped || this.isController) return;
+      this.store.leader('controller-election').then(
+        (leader) => {
+          if (leader === String(this.self.nodeId) && !this.isController) void this.becomeController();
+        },
+        () => this.retryBecomeController(),
+      );
+    }, 1000).unref();
   }
 
   /** The epoch this node controls with, or null when it is not (or no longer) the controller. */
