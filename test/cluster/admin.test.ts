@@ -425,6 +425,28 @@ print('ok')`,
     for (const id of ids) assert.equal(recoveryPoint(id, 'lazy'), '0', `lazy-0 on node ${id}: no fsync by default`);
   });
 
+  test('kstream topic add-partitions / alter-config against one node change the whole cluster', async () => {
+    const cli = (args: string[]) =>
+      run(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args, '-b', (nodes.get(2) as BrokerProcess).bootstrap], {
+        cwd: ROOT,
+        timeout: 60_000,
+      });
+    const added = await cli(['topic', 'add-partitions', 'grow', '-p', '2', '-o', 'json']);
+    assert.deepEqual(
+      (JSON.parse(added.stdout) as { ok: boolean }[]).map((r) => r.ok),
+      [true],
+    );
+    const altered = await cli(['topic', 'alter-config', 'grow', '--set', 'retention.ms=86400000', '-o', 'json']);
+    assert.ok(altered.stdout.length > 0);
+    for (const id of ids) {
+      await until(`node ${id} sees grow with 8 partitions`, async () => {
+        const p = await metadataFrom(id, 'grow');
+        return p.length === 8 && p.every((x) => x.leaderId >= 0);
+      });
+      assert.equal(await configFrom(id, 'grow', 'retention.ms'), '86400000', `node ${id}`);
+    }
+  });
+
   test('kstream cluster info and health show a dead broker as DOWN, with offline and under-replicated partitions', async () => {
     assert.equal((await createTopicRaw(1, 'solo', [[3]])).errorCode, 0);
     await until('solo led by 3', async () => (await metadataFrom(1, 'solo'))[0]?.leaderId === 3);
