@@ -4,9 +4,10 @@ import { renderStruct } from '../../src/cli/output.js';
 export default class ClusterHealth extends ClientCommand {
   static override summary = 'Check the cluster: exits non-zero when something is wrong.';
   static override description =
-    `Healthy means: a controller is elected, every partition has a leader (none offline) and every
-partition's in-sync replicas are all its replicas (none under-replicated). Meant for scripts and probes:
-exit 0 when healthy, 1 otherwise (also when no broker answers).`;
+    `Healthy means: a controller is elected, no broker named as a replica is down, every partition has a
+leader (none offline) and every partition's in-sync replicas are all its replicas (none
+under-replicated). Meant for scripts and probes: exit 0 when healthy, 1 otherwise (also when no broker
+answers).`;
   static override examples = ['<%= config.bin %> cluster health', '<%= config.bin %> cluster health -o json'];
 
   async run(): Promise<void> {
@@ -20,7 +21,8 @@ exit 0 when healthy, 1 otherwise (also when no broker answers).`;
         [
           ['healthy', h.healthy],
           ['controller', h.info.controller],
-          ['brokers', h.info.brokers.length],
+          ['brokers', h.info.brokers.filter((b) => b.up).length],
+          ['brokers down', h.info.brokers.filter((b) => !b.up).length],
           ['under-replicated', h.info.underReplicated.length],
           ['offline', h.info.offline.length],
           ...h.problems.map((p): [string, unknown] => ['problem', p]),

@@ -4,15 +4,28 @@ import type { ClusterInfo } from '../../src/services/cluster.js';
 
 const BROKERS: Column<ClusterInfo['brokers'][number]>[] = [
   { header: 'id', get: (b) => b.nodeId },
-  { header: 'host', get: (b) => b.host },
-  { header: 'port', get: (b) => b.port },
+  { header: 'host', get: (b) => b.host ?? '-' },
+  { header: 'port', get: (b) => b.port ?? '-' },
+  { header: 'status', get: (b) => (b.up ? 'up' : 'DOWN') },
+  { header: 'leaders', get: (b) => b.leaders },
+  { header: 'replicas', get: (b) => b.replicas },
   { header: 'rack', get: (b) => b.rack, wide: true },
+];
+
+const DEGRADED: Column<ClusterInfo['degraded'][number]>[] = [
+  { header: 'partition', get: (p) => `${p.topic}/${p.partition}` },
+  { header: 'state', get: (p) => p.state },
+  { header: 'leader', get: (p) => (p.leader < 0 ? 'none' : p.leader) },
+  { header: 'replicas', get: (p) => p.replicas.join(',') },
+  { header: 'isr', get: (p) => p.isr.join(',') },
 ];
 
 export default class ClusterInfoCommand extends ClientCommand {
   static override summary = 'Show brokers, the controller, and topic and partition counts.';
   static override description =
-    'Under-replicated partitions have fewer in-sync replicas than replicas; offline partitions have no leader.';
+    `Brokers are listed up or DOWN: Kafka's metadata lists live brokers only, so a broker named as a replica
+but missing from it is down. Under-replicated partitions have a leader but fewer in-sync replicas than
+replicas; offline partitions have no leader. Both are listed with their replicas and ISR.`;
   static override examples = ['<%= config.bin %> cluster info', '<%= config.bin %> cluster info -o json'];
 
   async run(): Promise<void> {
@@ -32,7 +45,7 @@ export default class ClusterInfoCommand extends ClientCommand {
           [
             ['cluster id', info.clusterId, true],
             ['controller', info.controller],
-            ['brokers', info.brokers.length],
+            ['brokers', brokerCount(info.brokers)],
             ['topics', info.topics],
             ['partitions', info.partitions],
             ['under-replicated', info.underReplicated.length],
@@ -42,7 +55,15 @@ export default class ClusterInfoCommand extends ClientCommand {
           info,
         ),
         section('brokers', await renderList(info.brokers, BROKERS, format)),
+        ...(info.degraded.length > 0
+          ? [section('offline and under-replicated partitions', await renderList(info.degraded, DEGRADED, format))]
+          : []),
       ].join('\n'),
     );
   }
+}
+
+function brokerCount(brokers: ClusterInfo['brokers']): string | number {
+  const down = brokers.filter((b) => !b.up).length;
+  return down === 0 ? brokers.length : `${brokers.length - down} up, ${down} down`;
 }

@@ -16,6 +16,7 @@ import {
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { assignReplicas, type BrokerInfo, ClusterManager, type TopicDoc } from '../cluster/cluster.js';
+import { HwCheckpoint } from '../cluster/hw-checkpoint.js';
 import { LocalStore } from '../cluster/local-store.js';
 import { type FollowerState, ReplicaManager } from '../cluster/replica-manager.js';
 import { coordinatorConfig } from '../coordinator/config.js';
@@ -26,7 +27,7 @@ import { redactUrlCredentials } from '../protocol/config-names.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { LogCleaner } from '../storage/cleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
-import { LogManager } from '../storage/log-manager.js';
+import { LogManager, logManagerOptionsFromProps } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
@@ -131,6 +132,8 @@ export class Broker {
   /** Cluster mode (--etcd): the cluster view and replication; null when running alone. */
   cluster: ClusterManager | null = null;
   replicas: ReplicaManager | null = null;
+  /** Cluster mode: the high watermarks of local replicas, checkpointed (replication-offset-checkpoint). */
+  private hwCheckpoint: HwCheckpoint | null = null;
 
   constructor(
     readonly config: BrokerConfig,
@@ -156,7 +159,8 @@ export class Broker {
       this.loadMetaProperties(dir);
       this.logDefaults = brokerLogDefaults(this.config.props);
       this.store = new LocalStore(join(dir, '.metadata', 'store.json'));
-      this.logs = new LogManager(dir, this.logDefaults, this.log);
+      // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
+      this.logs = new LogManager(dir, this.logDefaults, this.log, logManagerOptionsFromProps(this.config.props));
       await this.logs.loadAll();
       if (this.config.etcd.length > 0) {
         await this.startCluster();
@@ -177,13 +181,7 @@ export class Broker {
       // had groups creates it on the first FindCoordinator (as Kafka does), so it does not open, flush and
       // close 50 empty partitions on every start and stop.
       if (this.topics.has(OFFSETS_TOPIC)) this.coordinator = await startCoordinator(this, this.log);
-      // Log cleaner: compacts every log whose cleanup.policy includes compact (log.cleaner.* keys).
-      if ((this.config.props['log.cleaner.enable'] ?? 'true') !== 'false') {
-        const backoffMs = Number(this.config.props['log.cleaner.backoff.ms'] ?? 15000);
-        const logs = () => [...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.log));
-        this.cleaner = new LogCleaner(logs, { backoffMs }, this.log);
-        this.cleaner.start();
-      }
+      this.startCleaner();
       await this.listen();
     } catch (e) {
       this.replicas?.stop();
@@ -194,6 +192,18 @@ export class Broker {
       this.releaseLock();
       throw e;
     }
+  }
+
+  /**
+   * Log cleaner: compacts every local log whose cleanup.policy includes compact (log.cleaner.* keys). In a
+   * cluster each replica compacts its own copy, as in Kafka (only closed segments are rewritten).
+   */
+  private startCleaner(): void {
+    if ((this.config.props['log.cleaner.enable'] ?? 'true') === 'false') return;
+    const backoffMs = Number(this.config.props['log.cleaner.backoff.ms'] ?? 15000);
+    const logs = () => [...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.log));
+    this.cleaner = new LogCleaner(logs, { backoffMs }, this.log);
+    this.cleaner.start();
   }
 
   private acquireLock(): void {
@@ -303,6 +313,13 @@ export class Broker {
     for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters) w();
     this.logs?.stopRetention();
     await this.cleaner?.stop();
+    if (this.hwCheckpoint) {
+      // Clean shutdown: the last high watermarks, so a restart does not fall back to the log start.
+      this.hwCheckpoint.stop();
+      await this.hwCheckpoint
+        .write(this.highWatermarks())
+        .catch((e: unknown) => this.log.warn('high watermark checkpoint failed', { error: e }));
+    }
     await this.logs?.closeAll();
     this.releaseLock();
   }
@@ -346,17 +363,24 @@ export class Broker {
     replicationFactor: number,
     configs: Record<string, string>,
     validateOnly = false,
+    /** Manual replica assignment (CreateTopics assignments): replicas per partition; overrides the counts. */
+    assignment: number[][] | null = null,
   ): Promise<TopicState> {
     const bad = validateTopicName(name);
     if (bad) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
     if (this.hasTopic(name) || this.creating.has(name)) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
     }
-    const n = partitions === -1 ? this.config.numPartitions : partitions;
+    if (assignment) this.validateAssignment(assignment, null);
+    const n = assignment ? assignment.length : partitions === -1 ? this.config.numPartitions : partitions;
     if (!Number.isInteger(n) || n < 1 || n > 100000) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `number of partitions must be 1..100000, got ${partitions}`);
     }
-    const rf = replicationFactor === -1 ? this.config.defaultReplicationFactor : replicationFactor;
+    const rf = assignment
+      ? (assignment[0] as number[]).length
+      : replicationFactor === -1
+        ? this.config.defaultReplicationFactor
+        : replicationFactor;
     const live = this.liveBrokers();
     if (!Number.isInteger(rf) || rf < 1 || rf > live.length) {
       throw new KafkaError(
@@ -376,7 +400,7 @@ export class Broker {
       return { name, id: '', internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
     }
     const id = randomUUID().replaceAll('-', '');
-    if (this.cluster) return this.createClusterTopic(name, n, rf, configs, id);
+    if (this.cluster) return this.createClusterTopic(name, n, rf, configs, id, assignment);
     const stored: StoredTopic = { id, partitions: n, configs };
     const p = (async () => {
       this.store.put(`topics/${name}`, stored);
@@ -420,18 +444,16 @@ export class Broker {
     rf: number,
     configs: Record<string, string>,
     id: string,
+    assignment: number[][] | null,
   ): Promise<TopicState> {
     const cluster = this.cluster as ClusterManager;
     if (cluster.topics.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
-    let shift = 0;
-    for (const ch of name) shift = (shift * 31 + ch.charCodeAt(0)) >>> 0;
-    const replicas = assignReplicas(this.liveBrokers(), n, rf, shift);
+    const replicas = assignment ?? assignReplicas(this.liveBrokers(), n, rf, assignmentShift(name));
     if (!(await cluster.createTopic(name, replicas, configs, id))) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
     }
     this.log.info('created topic', { topic: name, partitions: n, replicationFactor: rf });
-    // Answer once this node's view has the new topic, so the client's next Metadata sees it.
-    for (let i = 0; i < 100 && !cluster.partition(name, n - 1); i++) await new Promise((r) => setTimeout(r, 20));
+    await this.awaitPartitionInView(name, n - 1);
     return { name, id, internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
   }
 
@@ -462,19 +484,39 @@ export class Broker {
     this.log.info('deleted topic', { topic: name });
   }
 
-  /** Grow a topic to `count` partitions (CreatePartitions). Partitions are never removed. */
-  async addPartitions(name: string, count: number, validateOnly = false): Promise<void> {
-    if (this.cluster)
-      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'adding partitions in a cluster is not supported yet');
-    const t = this.topics.get(name);
-    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
-    if (!Number.isInteger(count) || count <= t.partitions.length) {
+  /**
+   * Grow a topic to `count` partitions (CreatePartitions). Partitions are never removed. `assignment` (the
+   * replicas of each NEW partition) is optional; without it the new partitions are assigned like creation's.
+   */
+  async addPartitions(
+    name: string,
+    count: number,
+    validateOnly = false,
+    assignment: number[][] | null = null,
+  ): Promise<void> {
+    const current = this.cluster
+      ? this.cluster.topics.get(name)?.replicas.length
+      : this.topics.get(name)?.partitions.length;
+    if (current === undefined)
+      throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+    if (!Number.isInteger(count) || count <= current) {
       throw new KafkaError(
         ErrorCode.INVALID_PARTITIONS,
-        `topic ${name} has ${t.partitions.length} partitions; the new count ${count} must be larger`,
+        `topic ${name} has ${current} partitions; the new count ${count} must be larger`,
       );
     }
     if (count > 100000) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `at most 100000 partitions, got ${count}`);
+    if (assignment) {
+      if (assignment.length !== count - current) {
+        throw new KafkaError(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `${assignment.length} assignments for ${count - current} new partitions`,
+        );
+      }
+    }
+    if (this.cluster) return this.addClusterPartitions(name, current, count, validateOnly, assignment);
+    const t = this.topics.get(name) as TopicState;
+    if (assignment) this.validateAssignment(assignment, 1);
     if (validateOnly) return;
     const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
     this.store.put(`topics/${name}`, { ...stored, partitions: count });
@@ -486,30 +528,155 @@ export class Broker {
   }
 
   /**
-   * Replace a topic's config overrides (AlterConfigs semantics; IncrementalAlterConfigs computes the new
-   * set first). Validates every key and value before changing anything.
+   * Cluster mode: the new partitions' replicas are assigned here (rack-aware and even, continuing creation's
+   * sequence) and committed by compare-and-set on the topic record, so concurrent requests on different nodes
+   * cannot both add partitions; every node then creates its replicas through its watch.
    */
-  setTopicConfigs(name: string, configs: Record<string, string>, validateOnly = false): void {
-    if (this.cluster)
-      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'altering topic configs in a cluster is not supported yet');
-    const t = this.topics.get(name);
-    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+  private async addClusterPartitions(
+    name: string,
+    current: number,
+    count: number,
+    validateOnly: boolean,
+    assignment: number[][] | null,
+  ): Promise<void> {
+    const cluster = this.cluster as ClusterManager;
+    const rf = (cluster.topics.get(name)?.replicas[0] ?? []).length;
+    if (assignment) this.validateAssignment(assignment, rf);
+    else if (rf > cluster.liveBrokers.length) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        `topic ${name} has replication factor ${rf} but only ${cluster.liveBrokers.length} brokers are alive`,
+      );
+    }
+    if (validateOnly) return;
+    const added = assignment ?? assignReplicas(cluster.liveBrokers, count, rf, assignmentShift(name)).slice(current);
+    let code: number = ErrorCode.NONE;
+    const done = await cluster.addPartitions(name, current, added, (c) => {
+      code = c;
+    });
+    if (!done) {
+      throw new KafkaError(
+        code === ErrorCode.NONE ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : code,
+        code === ErrorCode.INVALID_PARTITIONS
+          ? `topic ${name} changed its partition count meanwhile; retry`
+          : `topic ${name} does not exist`,
+      );
+    }
+    this.log.info('added partitions', { topic: name, partitions: count });
+    await this.awaitPartitionInView(name, count - 1);
+  }
+
+  /**
+   * A manual assignment (replicas per partition): every broker exists, no broker twice in a partition, the
+   * same number of replicas everywhere (`rf`, when given: the topic's). INVALID_REPLICA_ASSIGNMENT otherwise.
+   */
+  validateAssignment(assignment: number[][], rf: number | null): void {
+    const bad = (why: string) => new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, why);
+    const live = new Set(this.liveBrokers().map((b) => b.nodeId));
+    const want = rf ?? assignment[0]?.length ?? 0;
+    for (const [i, replicas] of assignment.entries()) {
+      if (replicas.length === 0) throw bad(`partition ${i} has no replicas`);
+      if (replicas.length !== want) {
+        throw bad(`partition ${i} has ${replicas.length} replicas, expected ${want} like the others`);
+      }
+      if (new Set(replicas).size !== replicas.length) throw bad(`partition ${i} lists a broker twice: ${replicas}`);
+      const unknown = replicas.filter((r) => !live.has(r));
+      if (unknown.length > 0) throw bad(`partition ${i}: unknown or dead broker(s) ${unknown.join(',')}`);
+    }
+  }
+
+  /** Wait (briefly) until this node's cluster view has `topic` partition `p`, so a client's next Metadata sees it. */
+  private async awaitPartitionInView(topic: string, p: number): Promise<void> {
+    const cluster = this.cluster;
+    for (let i = 0; i < 100 && cluster && !cluster.partition(topic, p); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** A topic's config overrides (in a cluster: from the cluster metadata, hosted here or not); null if unknown. */
+  topicConfigs(name: string): Record<string, string> | null {
+    if (this.cluster) return this.cluster.topics.get(name)?.configs ?? null;
+    return this.topics.get(name)?.configs ?? null;
+  }
+
+  /**
+   * Replace a topic's config overrides with `next(current)` (AlterConfigs gives the whole set,
+   * IncrementalAlterConfigs computes it from the current one). Validates every key and value before changing
+   * anything. In a cluster the configs live in the topic record (compare-and-set, so concurrent alters do not
+   * lose each other's changes) and every node applies them to its replicas through its watch.
+   */
+  async alterTopicConfigs(
+    name: string,
+    next: (current: Record<string, string>) => Record<string, string>,
+    validateOnly = false,
+  ): Promise<void> {
+    const current = this.topicConfigs(name);
+    if (!current) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+    const check = (configs: Record<string, string>): LogConfig => {
+      for (const key of Object.keys(configs)) {
+        if (!(key in TOPIC_CONFIG_KEYS)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `unknown topic config ${key}`);
+      }
+      let logConfig: LogConfig;
+      try {
+        logConfig = this.topicLogConfig(configs);
+      } catch (e) {
+        throw new KafkaError(ErrorCode.INVALID_CONFIG, (e as Error).message);
+      }
+      const internal = this.cluster ? name === OFFSETS_TOPIC : (this.topics.get(name)?.internal ?? false);
+      if (internal && !(configs['cleanup.policy'] ?? '').includes('compact')) {
+        throw new KafkaError(ErrorCode.INVALID_CONFIG, `${name} is internal and must stay compacted`);
+      }
+      return logConfig;
+    };
+    if (validateOnly) {
+      check(next({ ...current }));
+      return;
+    }
+    let configs = current;
+    if (this.cluster) {
+      let failure: unknown = null;
+      const doc = await this.cluster.casTopic(name, (d) => {
+        try {
+          configs = next({ ...d.configs });
+          check(configs);
+        } catch (e) {
+          failure = e;
+          return null;
+        }
+        return { ...d, configs };
+      });
+      if (failure) throw failure;
+      if (!doc) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
+      // This node's own replicas take the new configs now; the others through their watch.
+      const t = this.topics.get(name);
+      if (t && t.id === doc.id) this.applyTopicConfigs(t, doc.configs);
+    } else {
+      const t = this.topics.get(name) as TopicState;
+      configs = next({ ...current });
+      const logConfig = check(configs);
+      const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
+      this.store.put(`topics/${name}`, { ...stored, configs });
+      t.configs = configs;
+      t.logConfig = logConfig;
+      for (const p of t.partitions) p.log.setConfig(logConfig);
+    }
+    this.log.info('altered topic configs', { topic: name, configs: JSON.stringify(configs) });
+  }
+
+  /** Apply a topic's (changed) config overrides to its local replicas. */
+  private applyTopicConfigs(t: TopicState, configs: Record<string, string>): void {
+    if (JSON.stringify(t.configs) === JSON.stringify(configs)) return;
     let logConfig: LogConfig;
     try {
       logConfig = this.topicLogConfig(configs);
     } catch (e) {
-      throw new KafkaError(ErrorCode.INVALID_CONFIG, (e as Error).message);
+      this.log.warn('ignoring invalid topic configs from the cluster metadata', { topic: t.name, error: e });
+      return;
     }
-    if (t.internal && !(configs['cleanup.policy'] ?? '').includes('compact')) {
-      throw new KafkaError(ErrorCode.INVALID_CONFIG, `${name} is internal and must stay compacted`);
-    }
-    if (validateOnly) return;
-    const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
-    this.store.put(`topics/${name}`, { ...stored, configs });
     t.configs = configs;
     t.logConfig = logConfig;
     for (const p of t.partitions) p.log.setConfig(logConfig);
-    this.log.info('altered topic configs', { topic: name, configs: JSON.stringify(configs) });
+    this.log.info('applied topic configs', { topic: t.name, configs: JSON.stringify(configs) });
   }
 
   /** The local replica of a partition (every partition when alone; this node's replicas in a cluster). */
@@ -540,18 +707,35 @@ export class Broker {
     this.cluster = new ClusterManager(store, self, this.log, () => void this.replicas?.sync(), unclean);
     this.clusterId = this.config.clusterId;
     this.replicas = new ReplicaManager(this, this.cluster, this.log);
+    this.hwCheckpoint = new HwCheckpoint(resolve(this.config.dataDir));
+    await this.hwCheckpoint.load();
     await this.cluster.start();
     await this.replicas.sync();
+    this.hwCheckpoint.start(
+      Math.max(1, Number(this.config.props['replica.high.watermark.checkpoint.interval.ms'] ?? 5000)),
+      () => this.highWatermarks(),
+      (e) => this.log.warn('high watermark checkpoint failed', { error: e }),
+    );
     this.cluster.startReassignmentChecks(500);
     if ((this.config.props['auto.leader.rebalance.enable'] ?? 'true') === 'true') {
       const seconds = Number(this.config.props['leader.imbalance.check.interval.seconds'] ?? 300);
       this.cluster.startLeaderRebalance(Math.max(1, seconds) * 1000);
     }
     this.logs.startRetention();
+    this.startCleaner();
     this.log.info('joined cluster', {
       cluster: this.config.clusterId,
       etcd: redactUrlCredentials(this.config.etcd.join(',')),
     });
+  }
+
+  /** The high watermark of every open local replica (for the checkpoint). */
+  private highWatermarks(): { topic: string; partition: number; hw: bigint }[] {
+    const out: { topic: string; partition: number; hw: bigint }[] = [];
+    for (const t of this.topics.values())
+      for (const p of t.partitions)
+        if (!p.log.isClosed) out.push({ topic: t.name, partition: p.index, hw: p.log.highWatermark });
+    return out;
   }
 
   /** Open (or update) the local replica of partition i of a cluster topic. */
@@ -561,12 +745,13 @@ export class Broker {
       const logConfig = this.topicLogConfig(doc.configs);
       t = { name, id: doc.id, internal: name === OFFSETS_TOPIC, configs: doc.configs, logConfig, partitions: [] };
       this.topics.set(name, t);
-    }
+    } else this.applyTopicConfigs(t, doc.configs);
     let p = this.partition(name, i);
     if (!p) {
       const log = await this.logs.getOrCreate(name, i, t.logConfig);
-      // The high watermark is learnt again from the ISR; never expose more than was replicated.
-      log.setHighWatermark(log.logStartOffset);
+      // The high watermark checkpointed before a restart (never above what was committed; clamped to the log
+      // end), else the log start: it is learnt again from the ISR; never expose more than was replicated.
+      log.setHighWatermark(this.hwCheckpoint?.takeRestored(name, i) ?? log.logStartOffset);
       p = { ...localPartition(name, i, log, this.nodeId), leader: -2 };
       t.partitions.push(p);
       t.partitions.sort((a, b) => a.index - b.index);
@@ -711,6 +896,13 @@ export class Broker {
     p.waiters.clear();
     for (const w of ws) w();
   }
+}
+
+/** Where a topic's replica assignment starts (a hash of its name), so topics do not all start on one broker. */
+function assignmentShift(name: string): number {
+  let shift = 0;
+  for (const ch of name) shift = (shift * 31 + ch.charCodeAt(0)) >>> 0;
+  return shift;
 }
 
 /** Wait for `work` at most `ms`; a failure or a time-out is logged, never thrown. */

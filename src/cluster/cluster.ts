@@ -3,7 +3,8 @@
  *
  * Keys (under /kstream/<cluster-id>/): brokers/<id> (leased: liveness), controller (the elected node's id),
  * topics/<name> ({id, replicas per partition, configs}), partitions/<topic>/<p> ({leader, leaderEpoch, isr,
- * partitionEpoch}, changed only by compare-and-set on its revision).
+ * partitionEpoch, controllerEpoch}, changed only by compare-and-set on its revision), controller_epoch (a
+ * counter each newly elected controller increments; its writes are fenced on it).
  *
  * Every node watches all of it. The elected controller elects new leaders from the ISR when a broker's lease
  * expires (never outside the ISR unless unclean.leader.election.enable), and brings offline partitions back
@@ -34,7 +35,16 @@ export interface PartitionDoc {
   leaderEpoch: number;
   isr: number[];
   partitionEpoch: number;
+  /**
+   * Epoch of the controller that last wrote this state (absent: 0). Controller writes are fenced on it: a
+   * deposed controller's write fails (see casPartition), and nodes ignore a state whose controller epoch is
+   * older than the one they have.
+   */
+  controllerEpoch?: number;
 }
+
+/** Key of the controller epoch: bumped by compare-and-set by each newly elected controller. */
+export const CONTROLLER_EPOCH_KEY = 'controller_epoch';
 
 export interface PartitionEntry {
   doc: PartitionDoc;
@@ -79,6 +89,10 @@ export class ClusterManager {
   readonly partitions = new Map<string, PartitionEntry>();
   controllerId = -1;
   isController = false;
+  /** The highest controller epoch seen in the store. */
+  controllerEpoch = 0;
+  /** While this node is the controller: its epoch and the revision of the controller_epoch key it wrote. */
+  private myEpoch: { epoch: number; rev: number } | null = null;
   private unwatch: (() => Promise<void>)[] = [];
   private stopped = false;
   private electing = false;
@@ -125,18 +139,69 @@ export class ClusterManager {
     await this.store.campaign(
       'controller-election',
       String(this.self.nodeId),
-      () => {
-        if (this.stopped) return;
-        this.isController = true;
-        this.log.info('elected controller');
-        void this.store.put('controller', String(this.self.nodeId)).then(() => this.electLeaders());
-      },
+      () => void this.becomeController(),
       () => {
         if (this.isController) this.log.warn('no longer the controller');
         this.isController = false;
+        this.myEpoch = null;
       },
     );
     this.onChange();
+  }
+
+  /** Won the election: take the next controller epoch (compare-and-set), then act as controller. */
+  private async becomeController(): Promise<void> {
+    try {
+      for (let attempt = 0; attempt < 10 && !this.stopped; attempt++) {
+        const kv = await this.store.get(CONTROLLER_EPOCH_KEY);
+        const epoch = (kv ? Number(kv.value) : 0) + 1;
+        if (!(await this.store.compareAndSet(CONTROLLER_EPOCH_KEY, String(epoch), kv?.modRevision ?? 0))) continue;
+        const now = await this.store.get(CONTROLLER_EPOCH_KEY);
+        if (!now || Number(now.value) !== epoch) return; // another controller already followed
+        this.myEpoch = { epoch, rev: now.modRevision };
+        if (epoch > this.controllerEpoch) this.controllerEpoch = epoch;
+        this.isController = true;
+        this.log.info('elected controller', { controllerEpoch: epoch });
+        await this.store.put('controller', String(this.self.nodeId));
+        await this.electLeaders();
+        return;
+      }
+    } catch (e) {
+      this.log.warn('taking the controller epoch failed; retrying', { error: e });
+    }
+    // Still holding the election but without an epoch (etcd unreachable, or many concurrent attempts): try
+    // again, so the cluster is not left without an acting controller.
+    this.retryBecomeController();
+  }
+
+  /** In a second: take the controller epoch if this node still holds the election (and does not act yet). */
+  private retryBecomeController(): void {
+    if (this.isController || this.stopped) return;
+    setTimeout(() => {
+      if (this.stopped || this.isController) return;
+      this.store.leader('controller-election').then(
+        (leader) => {
+          if (leader === String(this.self.nodeId) && !this.isController) void this.becomeController();
+        },
+        () => this.retryBecomeController(),
+      );
+    }, 1000).unref();
+  }
+
+  /** The epoch this node controls with, or null when it is not (or no longer) the controller. */
+  get ownControllerEpoch(): number | null {
+    return this.myEpoch?.epoch ?? null;
+  }
+
+  /** A controller write was refused because a newer controller took over: stop acting as controller. */
+  private deposed(why: string): void {
+    if (this.myEpoch)
+      this.log.warn('deposed: a newer controller took over; stepping down', {
+        controllerEpoch: this.myEpoch.epoch,
+        why,
+      });
+    this.myEpoch = null;
+    this.isController = false;
   }
 
   async stop(): Promise<void> {
@@ -172,9 +237,25 @@ export class ClusterManager {
       if (e.type === 'delete') this.partitions.delete(key);
       else {
         const doc = JSON.parse(e.value as string) as PartitionDoc;
+        const cur = this.partitions.get(key)?.doc;
+        if (cur && (doc.controllerEpoch ?? 0) < (cur.controllerEpoch ?? 0)) {
+          // Leader/ISR from a deposed controller (cannot land through the fenced write; never applied).
+          this.log.warn('ignoring partition state from a stale controller epoch', {
+            topic: a,
+            partition: b,
+            controllerEpoch: doc.controllerEpoch ?? 0,
+            current: cur.controllerEpoch ?? 0,
+          });
+          return;
+        }
+        // An older state than the one we have (a watch event overtaken by the initial listing): skip it.
+        if (cur && doc.partitionEpoch < cur.partitionEpoch) return;
         // Watch events carry no revision here: re-read lazily on CAS failure (casPartition retries).
         this.partitions.set(key, { doc, rev: rev ?? this.partitions.get(key)?.rev ?? -1 });
       }
+    } else if (kind === CONTROLLER_EPOCH_KEY && e.type === 'put') {
+      const epoch = Number(e.value);
+      if (epoch > this.controllerEpoch) this.controllerEpoch = epoch;
     } else if (kind === 'controller') {
       this.controllerId = e.type === 'delete' ? -1 : Number(e.value);
     }
@@ -189,7 +270,50 @@ export class ClusterManager {
       replicas.map((r, p) =>
         this.store.compareAndSet(
           partitionKey(name, p),
-          JSON.stringify({ leader: r[0], leaderEpoch: 0, isr: r, partitionEpoch: 0 } satisfies PartitionDoc),
+          JSON.stringify({
+            leader: r[0] as number,
+            leaderEpoch: 0,
+            isr: r,
+            partitionEpoch: 0,
+            controllerEpoch: this.controllerEpoch,
+          } satisfies PartitionDoc),
+          0,
+        ),
+      ),
+    );
+    return true;
+  }
+
+  /**
+   * Add partitions `current`.. with the `added` replica lists: the topic record is changed by compare-and-set
+   * only while it still has `current` partitions (else `onCode(INVALID_PARTITIONS)`: someone else added
+   * partitions meanwhile), then each new partition's state is created. Returns whether it was added.
+   */
+  async addPartitions(
+    name: string,
+    current: number,
+    added: number[][],
+    onCode: (code: number) => void = () => {},
+  ): Promise<boolean> {
+    const doc = await this.casTopic(name, (d) => {
+      if (d.replicas.length !== current) {
+        onCode(ErrorCode.INVALID_PARTITIONS);
+        return null;
+      }
+      return { ...d, replicas: [...d.replicas, ...added] };
+    });
+    if (!doc) return false;
+    await Promise.all(
+      added.map((r, i) =>
+        this.store.compareAndSet(
+          partitionKey(name, current + i),
+          JSON.stringify({
+            leader: r[0] as number,
+            leaderEpoch: 0,
+            isr: r,
+            partitionEpoch: 0,
+            controllerEpoch: this.controllerEpoch,
+          } satisfies PartitionDoc),
           0,
         ),
       ),
@@ -210,19 +334,45 @@ export class ClusterManager {
   /**
    * Change a partition's state by compare-and-set; `change` gets the current doc and returns the new one (or
    * null to give up). Retries on a concurrent change. Returns the doc written, or null.
+   *
+   * `asController`: a controller decision, fenced by the controller epoch. The doc written carries this
+   * node's epoch, and the write is one etcd transaction that also requires the controller_epoch key to be
+   * unchanged since this node took it: once another node was elected (and took the next epoch) the write
+   * fails, whatever this node still believes; it then steps down. A state already written by a newer
+   * controller is refused too. Other writers (a leader changing its ISR, controlled shutdown) keep the
+   * doc's controller epoch.
    */
   async casPartition(
     topic: string,
     p: number,
     change: (d: PartitionDoc) => PartitionDoc | null,
+    asController = false,
   ): Promise<PartitionDoc | null> {
     for (let attempt = 0; attempt < 10; attempt++) {
+      const mine = this.myEpoch;
+      if (asController && !mine) return null;
       const kv = await this.store.get(partitionKey(topic, p));
       if (!kv) return null;
       const cur = JSON.parse(kv.value) as PartitionDoc;
-      const next = change(cur);
-      if (!next) return null;
-      if (await this.store.compareAndSet(partitionKey(topic, p), JSON.stringify(next), kv.modRevision)) return next;
+      if (mine && asController && (cur.controllerEpoch ?? 0) > mine.epoch) {
+        this.deposed(`${topic}-${p} was written by controller epoch ${cur.controllerEpoch}`);
+        return null;
+      }
+      const changed = change(cur);
+      if (!changed) return null;
+      if (mine && asController) {
+        const next = { ...changed, controllerEpoch: mine.epoch };
+        const guard = { key: CONTROLLER_EPOCH_KEY, modRevision: mine.rev };
+        if (await this.store.compareAndSetGuarded(partitionKey(topic, p), JSON.stringify(next), kv.modRevision, guard))
+          return next;
+        const epochNow = await this.store.get(CONTROLLER_EPOCH_KEY);
+        if (epochNow?.modRevision !== mine.rev) {
+          this.deposed(`controller epoch is now ${epochNow?.value ?? 'unknown'}`);
+          return null;
+        }
+      } else if (await this.store.compareAndSet(partitionKey(topic, p), JSON.stringify(changed), kv.modRevision)) {
+        return changed;
+      }
     }
     throw new Error(`partition ${topic}-${p}: too many concurrent changes`);
   }
@@ -238,33 +388,41 @@ export class ClusterManager {
     if (!t || !replicas) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     const alive = (id: number) => this.brokers.has(id);
     let code: number = ErrorCode.NONE;
-    await this.casPartition(topic, p, (d) => {
-      if (type === 'preferred') {
-        const preferred = replicas[0] as number;
-        if (d.leader === preferred) {
+    const asController = this.isController;
+    const written = await this.casPartition(
+      topic,
+      p,
+      (d) => {
+        if (type === 'preferred') {
+          const preferred = replicas[0] as number;
+          if (d.leader === preferred) {
+            code = ErrorCode.ELECTION_NOT_NEEDED;
+            return null;
+          }
+          if (!alive(preferred) || !d.isr.includes(preferred)) {
+            code = ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+            return null;
+          }
+          code = ErrorCode.NONE;
+          return { ...d, leader: preferred, leaderEpoch: d.leaderEpoch + 1, partitionEpoch: d.partitionEpoch + 1 };
+        }
+        if (d.leader !== -1 && alive(d.leader)) {
           code = ErrorCode.ELECTION_NOT_NEEDED;
           return null;
         }
-        if (!alive(preferred) || !d.isr.includes(preferred)) {
-          code = ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+        const leader = d.isr.find(alive) ?? replicas.find(alive);
+        if (leader === undefined) {
+          code = ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
           return null;
         }
         code = ErrorCode.NONE;
-        return { ...d, leader: preferred, leaderEpoch: d.leaderEpoch + 1, partitionEpoch: d.partitionEpoch + 1 };
-      }
-      if (d.leader !== -1 && alive(d.leader)) {
-        code = ErrorCode.ELECTION_NOT_NEEDED;
-        return null;
-      }
-      const leader = d.isr.find(alive) ?? replicas.find(alive);
-      if (leader === undefined) {
-        code = ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
-        return null;
-      }
-      code = ErrorCode.NONE;
-      const isr = d.isr.includes(leader) ? d.isr.filter(alive) : [leader];
-      return { leader, leaderEpoch: d.leaderEpoch + 1, isr, partitionEpoch: d.partitionEpoch + 1 };
-    });
+        const isr = d.isr.includes(leader) ? d.isr.filter(alive) : [leader];
+        return { ...d, leader, leaderEpoch: d.leaderEpoch + 1, isr, partitionEpoch: d.partitionEpoch + 1 };
+      },
+      asController,
+    );
+    // Refused without a reason from `change`: this node was a deposed controller.
+    if (!written && code === ErrorCode.NONE) code = ErrorCode.NOT_CONTROLLER;
     if (code === ErrorCode.NONE) this.log.info(`${type} leader election`, { topic, partition: p });
     return code;
   }
@@ -350,16 +508,22 @@ export class ClusterManager {
         const p = Number(key);
         const st = this.partition(name, p)?.doc;
         if (!st || !r.target.every((b) => st.isr.includes(b))) continue;
-        const done = await this.casPartition(name, p, (d) => {
-          if (!r.target.every((b) => d.isr.includes(b))) return null;
-          const leader = r.target.includes(d.leader) ? d.leader : (r.target.find((b) => d.isr.includes(b)) as number);
-          return {
-            leader,
-            leaderEpoch: d.leaderEpoch + 1,
-            isr: d.isr.filter((b) => r.target.includes(b)),
-            partitionEpoch: d.partitionEpoch + 1,
-          };
-        });
+        const done = await this.casPartition(
+          name,
+          p,
+          (d) => {
+            if (!r.target.every((b) => d.isr.includes(b))) return null;
+            const leader = r.target.includes(d.leader) ? d.leader : (r.target.find((b) => d.isr.includes(b)) as number);
+            return {
+              ...d,
+              leader,
+              leaderEpoch: d.leaderEpoch + 1,
+              isr: d.isr.filter((b) => r.target.includes(b)),
+              partitionEpoch: d.partitionEpoch + 1,
+            };
+          },
+          true,
+        );
         if (!done) continue;
         await this.casTopic(name, (d) => {
           if (!d.reassign?.[key]) return null;
@@ -404,28 +568,33 @@ export class ClusterManager {
           const needs = cur.leader === -1 ? cur.isr.some(alive) || this.uncleanElection(name) : !alive(cur.leader);
           if (!needs) continue;
           const replicas = t.replicas[p] as number[];
-          await this.casPartition(name, p, (d) => {
-            if (d.leader !== -1 && alive(d.leader)) return null;
-            const aliveIsr = d.isr.filter(alive);
-            let leader = aliveIsr[0] ?? -1;
-            let isr = aliveIsr;
-            if (leader === -1 && this.uncleanElection(name)) {
-              leader = replicas.find(alive) ?? -1;
-              if (leader !== -1) {
-                this.log.warn('unclean leader election: data not in the new leader is lost', {
-                  topic: name,
-                  partition: p,
-                  leader,
-                });
-                isr = [leader];
+          await this.casPartition(
+            name,
+            p,
+            (d) => {
+              if (d.leader !== -1 && alive(d.leader)) return null;
+              const aliveIsr = d.isr.filter(alive);
+              let leader = aliveIsr[0] ?? -1;
+              let isr = aliveIsr;
+              if (leader === -1 && this.uncleanElection(name)) {
+                leader = replicas.find(alive) ?? -1;
+                if (leader !== -1) {
+                  this.log.warn('unclean leader election: data not in the new leader is lost', {
+                    topic: name,
+                    partition: p,
+                    leader,
+                  });
+                  isr = [leader];
+                }
               }
-            }
-            // With no live ISR member the partition goes offline, keeping its last ISR so one of them can
-            // lead again when it returns (nothing acknowledged is lost).
-            if (leader === -1)
-              return d.leader === -1 ? null : { ...d, leader: -1, partitionEpoch: d.partitionEpoch + 1 };
-            return { leader, leaderEpoch: d.leaderEpoch + 1, isr, partitionEpoch: d.partitionEpoch + 1 };
-          }).then((d) => {
+              // With no live ISR member the partition goes offline, keeping its last ISR so one of them can
+              // lead again when it returns (nothing acknowledged is lost).
+              if (leader === -1)
+                return d.leader === -1 ? null : { ...d, leader: -1, partitionEpoch: d.partitionEpoch + 1 };
+              return { ...d, leader, leaderEpoch: d.leaderEpoch + 1, isr, partitionEpoch: d.partitionEpoch + 1 };
+            },
+            true,
+          ).then((d) => {
             if (d)
               this.log.info('elected leader', { topic: name, partition: p, leader: d.leader, epoch: d.leaderEpoch });
           });

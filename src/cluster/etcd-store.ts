@@ -52,6 +52,20 @@ export class EtcdStore implements MetadataStore {
     return r.succeeded;
   }
 
+  async compareAndSetGuarded(
+    key: string,
+    value: string,
+    expected: number,
+    guard: { key: string; modRevision: number },
+  ): Promise<boolean> {
+    const r = await this.ns
+      .if(key, 'Mod', '==', expected)
+      .and(guard.key, 'Mod', '==', guard.modRevision)
+      .then(this.ns.put(key).value(value))
+      .commit();
+    return r.succeeded;
+  }
+
   async delete(key: string): Promise<void> {
     await this.ns.delete().key(key).exec();
   }
@@ -122,6 +136,23 @@ export class EtcdStore implements MetadataStore {
   async close(): Promise<void> {
     this.closed = true;
     for (const c of this.campaigns) await c.resign().catch(() => {});
+    // A campaign that was not elected waits on a watch of the key before its own, which resign() leaves in
+    // place; once the client is closed etcd3 keeps reconnecting that watch, and its socket kept a stopped node
+    // from exiting. Cancel those watches first. (etcd3 keeps the election's namespace private: typed here.)
+    for (const e of this.elections) {
+      const wm = (e as unknown as { namespace?: { watchManager?: { watchers?: { cancel(): Promise<void> }[] } } })
+        .namespace?.watchManager;
+      for (const w of [...(wm?.watchers ?? [])]) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          w.cancel().catch(() => {}),
+          new Promise<void>((r) => {
+            timer = setTimeout(r, 1000);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+    }
     await this.lease?.revoke().catch(() => {});
     this.client.close();
   }

@@ -23,6 +23,16 @@ export interface MetadataStore {
   put(key: string, value: string): Promise<void>;
   /** Write `value` only if the key's modRevision is still `expected` (0: only if absent). */
   compareAndSet(key: string, value: string, expected: number): Promise<boolean>;
+  /**
+   * compareAndSet that also requires `guard.key` to be unchanged since revision `guard.modRevision`, in one
+   * atomic transaction (fencing: a deposed controller's write fails once the controller epoch moved on).
+   */
+  compareAndSetGuarded(
+    key: string,
+    value: string,
+    expected: number,
+    guard: { key: string; modRevision: number },
+  ): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Put a key that disappears when this process stops renewing its lease (failure detection). */
   putLeased(key: string, value: string, ttlSeconds: number): Promise<void>;

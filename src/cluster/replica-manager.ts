@@ -46,7 +46,7 @@ class Fetcher {
     if (this.conn && !this.conn.closed) return this.conn;
     const b = this.rm.cluster.brokers.get(this.leaderId);
     if (!b) throw new Error(`leader ${this.leaderId} is not registered`);
-    this.conn = await Connection.connect({
+    const conn = await Connection.connect({
       host: b.host,
       port: b.port,
       nodeId: b.nodeId,
@@ -54,7 +54,13 @@ class Fetcher {
       connectTimeoutMs: 3000,
       requestTimeoutMs: 10_000,
     });
-    return this.conn;
+    if (!this.running) {
+      // Stopped while connecting: an open connection would keep the process from exiting.
+      conn.close();
+      throw new Error('fetcher stopped');
+    }
+    this.conn = conn;
+    return conn;
   }
 
   private async loop(): Promise<void> {
@@ -157,6 +163,7 @@ export class ReplicaManager {
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
   private readonly lagMaxMs: number;
+  private stopped = false;
 
   constructor(
     readonly broker: Broker,
@@ -174,6 +181,8 @@ export class ReplicaManager {
 
   /** Bring local replicas in line with the cluster view. Serialized: one sync at a time. */
   sync(): Promise<void> {
+    // After stop() (a node shutting down) cluster changes must not start new fetchers.
+    if (this.stopped) return this.syncing;
     this.syncing = this.syncing.then(
       () => this.doSync(),
       () => this.doSync(),
@@ -182,6 +191,7 @@ export class ReplicaManager {
   }
 
   private async doSync(): Promise<void> {
+    if (this.stopped) return;
     for (const [name, t] of this.cluster.topics) {
       for (let i = 0; i < t.replicas.length; i++) {
         const replicas = t.replicas[i] as number[];
@@ -243,6 +253,7 @@ export class ReplicaManager {
   }
 
   private follow(p: PartitionState, leader: number): void {
+    if (this.stopped) return;
     let f = this.fetchers.get(leader);
     if (!f) {
       f = new Fetcher(leader, this, this.log);
@@ -381,6 +392,7 @@ export class ReplicaManager {
             const next = cur.isr.find(alive);
             if (next === undefined) return null;
             return {
+              ...cur,
               leader: next,
               leaderEpoch: cur.leaderEpoch + 1,
               isr: cur.isr.filter((r) => r !== this.nodeId),
@@ -410,6 +422,7 @@ export class ReplicaManager {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const f of this.fetchers.values()) f.stop();
     this.fetchers.clear();

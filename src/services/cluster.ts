@@ -1,39 +1,118 @@
 /** Cluster overview for `kstream cluster info|health` (and the TUI): brokers, controller, partition health. */
 import type { Admin } from '../client/index.js';
 
+interface BrokerAddress {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+/** A broker as the cluster's metadata shows it: up (listed) or down (only named as a replica). */
+export interface BrokerStatus {
+  nodeId: number;
+  /** null when down and never seen: Metadata lists live brokers only. */
+  host: string | null;
+  port: number | null;
+  rack: string | null;
+  up: boolean;
+  /** Partitions it leads, partitions it is a replica of. */
+  leaders: number;
+  replicas: number;
+  /** "topic-partition" names it is a replica of but not in the ISR. */
+  outOfIsr: string[];
+}
+
+export interface PartitionState {
+  topic: string;
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+/**
+ * Every broker with its state. Kafka's Metadata lists live brokers only, so a broker is down when it is
+ * named as a replica (or was listed in `previous`, e.g. the TUI's last poll) but is missing from `live`.
+ * Shared by `kstream cluster info|health` and the TUI's brokers screen.
+ */
+export function brokerStatuses(
+  live: readonly BrokerAddress[],
+  partitions: Iterable<PartitionState>,
+  previous: readonly BrokerAddress[] = [],
+): BrokerStatus[] {
+  const out = new Map<number, BrokerStatus>();
+  const add = (nodeId: number, up: boolean, a?: BrokerAddress): BrokerStatus => {
+    const b: BrokerStatus = {
+      nodeId,
+      host: a?.host ?? null,
+      port: a?.port ?? null,
+      rack: a?.rack ?? null,
+      up,
+      leaders: 0,
+      replicas: 0,
+      outOfIsr: [],
+    };
+    out.set(nodeId, b);
+    return b;
+  };
+  for (const b of live) add(b.nodeId, true, b);
+  for (const b of previous) if (!out.has(b.nodeId)) add(b.nodeId, false, b);
+  for (const p of partitions) {
+    for (const id of p.replicas) {
+      const b = out.get(id) ?? add(id, false);
+      b.replicas++;
+      if (p.leader === id) b.leaders++;
+      if (!p.isr.includes(id)) b.outOfIsr.push(`${p.topic}-${p.partition}`);
+    }
+  }
+  return [...out.values()].sort((a, b) => a.nodeId - b.nodeId);
+}
+
+/** A partition that is offline (no leader) or under-replicated (fewer in-sync replicas than replicas). */
+export interface DegradedPartition extends PartitionState {
+  state: 'offline' | 'under-replicated';
+}
+
 export interface ClusterInfo {
   clusterId: string | null;
   controller: number;
-  brokers: { nodeId: number; host: string; port: number; rack: string | null }[];
+  /** Live brokers and, marked down, brokers named as replicas but missing from the metadata. */
+  brokers: BrokerStatus[];
   topics: number;
   partitions: number;
-  /** "topic/partition" with fewer in-sync replicas than replicas. */
+  /** "topic/partition" with a leader but fewer in-sync replicas than replicas. */
   underReplicated: string[];
   /** "topic/partition" without a leader. */
   offline: string[];
+  /** Those partitions with their leader, replicas and ISR (offline first). */
+  degraded: DegradedPartition[];
 }
 
 export async function clusterInfo(admin: Admin): Promise<ClusterInfo> {
   const c = await admin.describeCluster();
   const topics = await admin.describeTopics();
-  const under: string[] = [];
-  const offline: string[] = [];
-  let partitions = 0;
+  const all: PartitionState[] = [];
   for (const t of topics) {
     for (const p of t.partitions) {
-      partitions++;
-      if (p.leader < 0) offline.push(`${t.topic}/${p.partition}`);
-      if (p.isr.length < p.replicas.length) under.push(`${t.topic}/${p.partition}`);
+      all.push({ topic: t.topic, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr });
     }
   }
+  const offline = all.filter((p) => p.leader < 0);
+  const under = all.filter((p) => p.leader >= 0 && p.isr.length < p.replicas.length);
+  const name = (p: PartitionState) => `${p.topic}/${p.partition}`;
   return {
     clusterId: c.clusterId,
     controller: c.controllerId,
-    brokers: c.brokers,
+    brokers: brokerStatuses(c.brokers, all),
     topics: topics.length,
-    partitions,
-    underReplicated: under,
-    offline,
+    partitions: all.length,
+    underReplicated: under.map(name),
+    offline: offline.map(name),
+    degraded: [
+      ...offline.map((p) => ({ ...p, state: 'offline' as const })),
+      ...under.map((p) => ({ ...p, state: 'under-replicated' as const })),
+    ],
   };
 }
 
@@ -47,6 +126,8 @@ export async function clusterHealth(admin: Admin): Promise<HealthReport> {
   const info = await clusterInfo(admin);
   const problems: string[] = [];
   if (info.controller < 0) problems.push('no active controller');
+  const down = info.brokers.filter((b) => !b.up).map((b) => b.nodeId);
+  if (down.length) problems.push(`${down.length} broker(s) down: ${down.join(', ')}`);
   if (info.offline.length) problems.push(`${info.offline.length} offline partition(s): ${info.offline.join(', ')}`);
   if (info.underReplicated.length)
     problems.push(`${info.underReplicated.length} under-replicated partition(s): ${info.underReplicated.join(', ')}`);

@@ -10,6 +10,7 @@
  * Only Kafka APIs are used, so it works against any Kafka-compatible cluster.
  */
 import type { Admin } from '../client/index.js';
+import { brokerStatuses } from '../services/cluster.js';
 import {
   type BrokerRow,
   type GroupPartitionRow,
@@ -284,36 +285,11 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   // Brokers: those in the metadata are up; any broker seen before or named as a replica but missing is down.
-  const brokers = new Map<number, BrokerRow>();
-  const blank = (nodeId: number, up: boolean, host = '?', port = 0, rack: string | null = null): BrokerRow => ({
-    nodeId,
-    host,
-    port,
-    rack,
-    up,
-    controller: nodeId === raw.controllerId,
-    leaders: 0,
-    replicas: 0,
-    outOfIsr: [],
-  });
-  for (const b of raw.brokers) brokers.set(b.nodeId, blank(b.nodeId, true, b.host, b.port, b.rack));
-  for (const b of prev?.brokers ?? [])
-    if (!brokers.has(b.nodeId)) brokers.set(b.nodeId, blank(b.nodeId, false, b.host, b.port, b.rack));
-  for (const t of topics) {
-    for (const p of t.partitions) {
-      for (const id of p.replicas) {
-        let b = brokers.get(id);
-        if (!b) {
-          b = blank(id, false);
-          brokers.set(id, b);
-        }
-        b.replicas++;
-        if (p.leader === id) b.leaders++;
-        if (!p.isr.includes(id)) b.outOfIsr.push(`${p.topic}-${p.partition}`);
-      }
-    }
-  }
-  const brokerRows = [...brokers.values()].sort((a, b) => a.nodeId - b.nodeId);
+  const brokerRows: BrokerRow[] = brokerStatuses(
+    raw.brokers,
+    topics.flatMap((t) => t.partitions),
+    prev?.brokers ?? [],
+  ).map((b) => ({ ...b, host: b.host ?? '?', port: b.port ?? 0, controller: b.nodeId === raw.controllerId }));
 
   return {
     clusterId: raw.clusterId,

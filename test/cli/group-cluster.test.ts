@@ -113,8 +113,8 @@ UNDER-REPLICATED  0
 OFFLINE           0
 
 BROKERS
-ID  HOST       PORT
-1   127.0.0.1  ${broker.port}
+ID  HOST       ${'PORT'.padEnd(String(broker.port).length)}  STATUS  LEADERS  REPLICAS
+1   127.0.0.1  ${broker.port}  up      2        2
 `,
   );
   r = await kstream(['cluster', 'health', '-o', 'json', ...b()]);

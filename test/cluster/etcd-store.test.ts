@@ -50,6 +50,23 @@ describe('etcd metadata store', () => {
     }
   });
 
+  test('guarded compare-and-set: fails once the guard key changed, even with the right revision', async () => {
+    const s = new EtcdStore([etcd.url], 'c5', silentLogger);
+    try {
+      await s.put('controller_epoch', '1');
+      const guard = { key: 'controller_epoch', modRevision: (await s.get('controller_epoch'))?.modRevision ?? -1 };
+      assert.equal(await s.compareAndSetGuarded('partitions/t/0', 'a', 0, guard), true);
+      const rev = (await s.get('partitions/t/0'))?.modRevision ?? -1;
+      await s.put('controller_epoch', '2');
+      assert.equal(await s.compareAndSetGuarded('partitions/t/0', 'b', rev, guard), false, 'guard moved on');
+      assert.equal((await s.get('partitions/t/0'))?.value, 'a');
+      const now = { key: 'controller_epoch', modRevision: (await s.get('controller_epoch'))?.modRevision ?? -1 };
+      assert.equal(await s.compareAndSetGuarded('partitions/t/0', 'c', rev, now), true);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('watch sees puts and deletes under a prefix', async () => {
     const s = new EtcdStore([etcd.url], 'c3', silentLogger);
     const events: WatchEvent[] = [];

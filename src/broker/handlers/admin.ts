@@ -20,18 +20,8 @@ export const createPartitions: Handler = {
     for (const t of req.topics as Struct[]) {
       try {
         const assignments = t.assignments as Struct[] | null;
-        if (assignments) {
-          for (const a of assignments) {
-            const ids = a.brokerIds as number[];
-            if (ids.length !== 1 || ids[0] !== broker.nodeId) {
-              throw new KafkaError(
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                `broker ids ${ids.join(',')} are not [${broker.nodeId}]`,
-              );
-            }
-          }
-        }
-        await broker.addPartitions(t.name, t.count, Boolean(req.validateOnly));
+        const assignment = assignments ? assignments.map((a) => a.brokerIds as number[]) : null;
+        await broker.addPartitions(t.name, t.count, Boolean(req.validateOnly), assignment);
         results.push({ name: t.name, errorCode: 0, errorMessage: null });
       } catch (e) {
         results.push({ name: t.name, ...errorOf(e) });
@@ -74,19 +64,12 @@ export const deleteRecords: Handler = {
   },
 };
 
-/** Reject unknown topic config keys. */
-function checkKeys(configs: Record<string, string>): void {
-  for (const key of Object.keys(configs)) {
-    if (!(key in TOPIC_CONFIG_KEYS)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `unknown topic config ${key}`);
-  }
-}
-
-function alterResource(
+async function alterResource(
   broker: Broker,
   r: Struct,
   validateOnly: boolean,
   next: (current: Record<string, string>) => Record<string, string>,
-): Struct {
+): Promise<Struct> {
   const base = { resourceType: r.resourceType, resourceName: r.resourceName };
   try {
     if (r.resourceType === ResourceType.BROKER) {
@@ -98,11 +81,7 @@ function alterResource(
     if (r.resourceType !== ResourceType.TOPIC) {
       throw new KafkaError(ErrorCode.INVALID_REQUEST, `resource type ${r.resourceType} is not supported`);
     }
-    const t = broker.topics.get(r.resourceName);
-    if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${r.resourceName} does not exist`);
-    const configs = next({ ...t.configs });
-    checkKeys(configs);
-    broker.setTopicConfigs(r.resourceName, configs, validateOnly);
+    await broker.alterTopicConfigs(r.resourceName, next, validateOnly);
     return { ...base, errorCode: 0, errorMessage: null };
   } catch (e) {
     return { ...base, ...errorOf(e) };
@@ -113,14 +92,16 @@ export const alterConfigs: Handler = {
   apiKey: ApiKey.AlterConfigs,
   minVersion: 0,
   maxVersion: 2,
-  handle(req, { broker }) {
-    const responses = (req.resources as Struct[]).map((r) =>
-      alterResource(broker, r, Boolean(req.validateOnly), () => {
-        const out: Record<string, string> = {};
-        for (const c of r.configs as Struct[]) if (c.value !== null) out[c.name] = c.value;
-        return out;
-      }),
-    );
+  async handle(req, { broker }) {
+    const responses: Struct[] = [];
+    for (const r of req.resources as Struct[])
+      responses.push(
+        await alterResource(broker, r, Boolean(req.validateOnly), () => {
+          const out: Record<string, string> = {};
+          for (const c of r.configs as Struct[]) if (c.value !== null) out[c.name] = c.value;
+          return out;
+        }),
+      );
     return { throttleTimeMs: 0, responses };
   },
 };
@@ -131,39 +112,46 @@ export const incrementalAlterConfigs: Handler = {
   apiKey: ApiKey.IncrementalAlterConfigs,
   minVersion: 0,
   maxVersion: 1,
-  handle(req, { broker }) {
-    const responses = (req.resources as Struct[]).map((r) =>
-      alterResource(broker, r, Boolean(req.validateOnly), (current) => {
-        for (const c of r.configs as Struct[]) {
-          const list = (current[c.name] ?? TOPIC_CONFIG_KEYS[c.name]?.default ?? '').split(',').filter((x) => x !== '');
-          switch (c.configOperation) {
-            case OP.SET:
-              if (c.value === null) throw new KafkaError(ErrorCode.INVALID_CONFIG, `SET ${c.name} needs a value`);
-              current[c.name] = c.value;
-              break;
-            case OP.DELETE:
-              delete current[c.name];
-              break;
-            case OP.APPEND:
-            case OP.SUBTRACT: {
-              if (TOPIC_CONFIG_KEYS[c.name]?.type !== 'list') {
-                throw new KafkaError(ErrorCode.INVALID_CONFIG, `${c.name} is not a list: APPEND/SUBTRACT do not apply`);
+  async handle(req, { broker }) {
+    const responses: Struct[] = [];
+    for (const r of req.resources as Struct[])
+      responses.push(
+        await alterResource(broker, r, Boolean(req.validateOnly), (current) => {
+          for (const c of r.configs as Struct[]) {
+            const list = (current[c.name] ?? TOPIC_CONFIG_KEYS[c.name]?.default ?? '')
+              .split(',')
+              .filter((x) => x !== '');
+            switch (c.configOperation) {
+              case OP.SET:
+                if (c.value === null) throw new KafkaError(ErrorCode.INVALID_CONFIG, `SET ${c.name} needs a value`);
+                current[c.name] = c.value;
+                break;
+              case OP.DELETE:
+                delete current[c.name];
+                break;
+              case OP.APPEND:
+              case OP.SUBTRACT: {
+                if (TOPIC_CONFIG_KEYS[c.name]?.type !== 'list') {
+                  throw new KafkaError(
+                    ErrorCode.INVALID_CONFIG,
+                    `${c.name} is not a list: APPEND/SUBTRACT do not apply`,
+                  );
+                }
+                const items = (c.value ?? '').split(',').filter((x: string) => x !== '');
+                const nextList =
+                  c.configOperation === OP.APPEND
+                    ? [...list, ...items.filter((x: string) => !list.includes(x))]
+                    : list.filter((x) => !items.includes(x));
+                current[c.name] = nextList.join(',');
+                break;
               }
-              const items = (c.value ?? '').split(',').filter((x: string) => x !== '');
-              const nextList =
-                c.configOperation === OP.APPEND
-                  ? [...list, ...items.filter((x: string) => !list.includes(x))]
-                  : list.filter((x) => !items.includes(x));
-              current[c.name] = nextList.join(',');
-              break;
+              default:
+                throw new KafkaError(ErrorCode.INVALID_REQUEST, `unknown config operation ${c.configOperation}`);
             }
-            default:
-              throw new KafkaError(ErrorCode.INVALID_REQUEST, `unknown config operation ${c.configOperation}`);
           }
-        }
-        return current;
-      }),
-    );
+          return current;
+        }),
+      );
     return { throttleTimeMs: 0, responses };
   },
 };

@@ -116,8 +116,8 @@ export const describeConfigs: Handler = {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       const keys = r.configurationKeys as string[] | null;
       if (r.resourceType === ResourceType.TOPIC) {
-        const t = broker.topics.get(r.resourceName);
-        if (!t) {
+        const overrides = broker.topicConfigs(r.resourceName);
+        if (!overrides) {
           results.push({
             ...base,
             errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -128,7 +128,7 @@ export const describeConfigs: Handler = {
         }
         const configs = describeTopicConfigs(
           broker,
-          t.configs,
+          overrides,
           keys,
           Boolean(req.includeSynonyms),
           Boolean(req.includeDocumentation),

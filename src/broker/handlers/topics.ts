@@ -8,6 +8,26 @@ import type { Handler } from '../router.js';
 import { describeTopicConfigs } from './describe-configs.js';
 import { errorOf } from './errors.js';
 
+/**
+ * CreateTopics assignments as replicas per partition (null when none were given). Partition indexes must be
+ * 0..n-1, each once; the broker validates the replica lists themselves.
+ */
+function manualAssignment(assignments: Struct[]): number[][] | null {
+  if (assignments.length === 0) return null;
+  const out: number[][] = [];
+  for (const a of assignments) {
+    const i = a.partitionIndex as number;
+    if (!Number.isInteger(i) || i < 0 || i >= assignments.length || out[i] !== undefined) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `partition indexes must be 0..${assignments.length - 1}, each once; got ${i}`,
+      );
+    }
+    out[i] = a.brokerIds as number[];
+  }
+  return out;
+}
+
 export const createTopics: Handler = {
   apiKey: ApiKey.CreateTopics,
   minVersion: 0,
@@ -26,39 +46,30 @@ export const createTopics: Handler = {
         if (name === OFFSETS_TOPIC && !broker.hasTopic(name)) {
           throw new KafkaError(ErrorCode.INVALID_REQUEST, `${name} is internal: the broker creates it for groups`);
         }
-        if ((t.assignments as Struct[]).length > 0) {
-          const assigned = t.assignments as Struct[];
-          for (const a of assigned) {
-            const ids = a.brokerIds as number[];
-            if (ids.length !== 1 || ids[0] !== broker.nodeId) {
-              throw new KafkaError(
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                `broker ids ${ids.join(',')} are not [${broker.nodeId}]`,
-              );
-            }
-          }
-          if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
-            throw new KafkaError(ErrorCode.INVALID_REQUEST, 'give either assignments or partitions/replication factor');
-          }
+        const assignment = manualAssignment(t.assignments as Struct[]);
+        if (assignment && (t.numPartitions !== -1 || t.replicationFactor !== -1)) {
+          throw new KafkaError(ErrorCode.INVALID_REQUEST, 'give either assignments or partitions/replication factor');
         }
         const configs: Record<string, string> = {};
         for (const c of t.configs as Struct[]) {
           if (c.value === null) throw new KafkaError(ErrorCode.INVALID_CONFIG, `config ${c.name} has a null value`);
           configs[c.name] = c.value;
         }
-        const partitions = (t.assignments as Struct[]).length || (t.numPartitions as number);
-        const rf = (t.assignments as Struct[]).length ? 1 : (t.replicationFactor as number);
-        const state = await broker.createTopic(name, partitions, rf, configs, Boolean(req.validateOnly));
+        const partitions = assignment ? assignment.length : (t.numPartitions as number);
+        const rf = assignment ? (assignment[0] as number[]).length : (t.replicationFactor as number);
+        const state = await broker.createTopic(name, partitions, rf, configs, Boolean(req.validateOnly), assignment);
         topics.push({
           name,
           topicId: state.id || '00000000000000000000000000000000',
           errorCode: 0,
           errorMessage: null,
-          numPartitions: req.validateOnly
-            ? partitions === -1
-              ? broker.config.numPartitions
-              : partitions
-            : state.partitions.length,
+          // (In a cluster the state returned holds no local partitions: count from the request.)
+          numPartitions:
+            req.validateOnly || state.partitions.length === 0
+              ? partitions === -1
+                ? broker.config.numPartitions
+                : partitions
+              : state.partitions.length,
           replicationFactor: rf === -1 ? broker.config.defaultReplicationFactor : rf,
           configs: describeTopicConfigs(broker, state.configs, null, false, false).map((c) => ({
             name: c.name,
