@@ -1,17 +1,21 @@
 /**
- * `kstream top` end to end in a real terminal (tmux) against a 3-node cluster on etcd: it shows the brokers
- * and the partitions; after a SIGKILL of one broker it shows the broker down, the partitions it was a replica
- * of under-replicated with the missing replica, new leaders for those it led; `q` exits 0 and restores the
- * terminal (the alternate screen is left).
+ * `kstream top` end to end in a real terminal (tmux) against a 3-node cluster on etcd, one scenario: records
+ * produced, a consumer group (kcat -G, librdkafka) reads part of them and its lag is shown rising as more are
+ * produced; the group's coordinator (also the leader of some partitions) is SIGKILLed and the screen shows it
+ * down, the partitions it was a replica of under-replicated with the missing replica, new leaders for those
+ * it led; the group, served by a new coordinator, catches up and its lag falls to 0; `q` exits 0 and restores
+ * the terminal (the alternate screen is left).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { Admin } from '../../src/client/index.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
 import { partitionRows, startTerminal, type Terminal } from './tmux.js';
 
+const run = promisify(execFile);
 let etcd: EtcdProcess;
 const nodes = new Map<number, BrokerProcess>();
 const dirs: string[] = [];
@@ -32,7 +36,35 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
   }
 }
 
-describe('kstream top in tmux against a 3-node cluster', { timeout: 90_000 }, () => {
+function bootstrap(): string {
+  return [...nodes.values()]
+    .filter((b) => b.child.exitCode === null && b.child.signalCode === null)
+    .map((b) => b.bootstrap)
+    .join(',');
+}
+
+/** `n` keyed records to orders (keys spread them over the partitions), acks=all. */
+function produce(from: number, n: number): void {
+  const lines = Array.from({ length: n }, (_, i) => `k${from + i}:v${from + i}`).join('\n');
+  execFileSync('kcat', ['-P', '-b', bootstrap(), '-t', 'orders', '-K:', '-X', 'acks=all'], { input: lines });
+}
+
+/** Group `billing` (kcat -G) reads `n` records and leaves, committing what it read. */
+async function consume(n: number): Promise<void> {
+  await run(
+    'kcat',
+    ['-b', bootstrap(), '-G', 'billing', '-X', 'auto.offset.reset=earliest', '-c', String(n), '-q', 'orders'],
+    { timeout: 60_000 },
+  );
+}
+
+/** The group's row on the groups screen. */
+function groupRow(screen: string): { state: string; members: string; lag: string } | null {
+  const m = /^billing\s+(\S+)\s+(\d+)\s+(\d+)\s+(\S+)/m.exec(screen);
+  return m ? { state: m[1]!, members: m[2]!, lag: m[4]! } : null;
+}
+
+describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, () => {
   before(async () => {
     etcd = await startEtcd();
     await Promise.all(
@@ -59,35 +91,46 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 90_000 }, ()
     for (const d of dirs) removeDir(d);
   });
 
-  test('brokers, partitions, a broker SIGKILLed, q', async () => {
-    const bootstrap = [...nodes.values()].map((b) => b.bootstrap).join(',');
-    admin = new Admin({ brokers: bootstrap });
+  test('group lag rising, the coordinator SIGKILLed, partitions under-replicated with new leaders, lag falling, q', async () => {
+    admin = new Admin({ brokers: bootstrap() });
     await admin.createTopics([{ topic: 'orders', numPartitions: 6, replicationFactor: 3 }]);
     await until('orders fully replicated', async () => {
       const [t] = await admin!.describeTopics(['orders']);
       return t && t.partitions.length === 6 && t.partitions.every((p) => p.isr.length === 3 && p.leader >= 0);
     });
-    const lines = Array.from({ length: 3000 }, (_, i) => `k${i}:v${i}`).join('\n');
-    execFileSync('kcat', ['-P', '-b', bootstrap, '-t', 'orders', '-K:', '-X', 'acks=all'], { input: lines });
+    produce(0, 3000);
+    // The group reads everything, so it has a committed offset on every partition (lag counts only those).
+    await consume(3000);
 
-    term = startTerminal(`node bin/run.js top -b ${bootstrap} --interval 500; echo TOP_EXIT=$?; sleep 120`);
+    term = startTerminal(`node bin/run.js top -b ${bootstrap()} --interval 500; echo TOP_EXIT=$?; sleep 120`);
     await term.waitFor('header with 3 brokers up', (s) => /brokers 3 up 0 down/.test(s) && /orders/.test(s));
-    // 3000 messages are shown as 3.0k retained on the topics screen.
     await term.waitFor('orders with 3.0k messages', (s) => /orders\s+6\s+3\s+0\s+0\s+3\.0k/.test(s));
 
-    term.keys('Enter');
-    const before = await term.waitFor('6 healthy partitions', (s) => {
+    // The group's lag rising as records arrive that it does not read.
+    term.keys('2');
+    await term.waitFor('billing lag 0', (s) => groupRow(s)?.lag === '0');
+    produce(3000, 2000);
+    await term.waitFor('billing lag rising to 2.0k', (s) => groupRow(s)?.lag === '2.0k');
+    produce(5000, 2000);
+    await term.waitFor('billing lag rising to 4.0k', (s) => groupRow(s)?.lag === '4.0k');
+
+    // The victim: the group's coordinator, which also leads some partitions of orders.
+    const [described] = await admin.describeGroups(['billing']);
+    const victim = described!.coordinator;
+    assert.ok(nodes.has(victim), `coordinator ${victim}`);
+
+    term.keys('1', 'Enter');
+    const healthy = await term.waitFor('6 healthy partitions', (s) => {
       const rows = partitionRows(s);
       return rows.length === 6 && rows.every((r) => r.status === 'ok' && r.isr.length === 3) ? rows : null;
     });
-    const victim = 2;
-    const led = before.filter((r) => r.leader === victim).map((r) => r.partition);
-    assert.ok(led.length > 0, `broker ${victim} leads some partitions: ${JSON.stringify(before)}`);
+    const led = healthy.filter((r) => r.leader === victim).map((r) => r.partition);
+    assert.ok(led.length > 0, `broker ${victim} leads some partitions: ${JSON.stringify(healthy)}`);
 
     await nodes.get(victim)!.kill();
 
     const afterKill = await term.waitFor(
-      'partitions under-replicated without broker 2, new leaders',
+      `partitions under-replicated without broker ${victim}, new leaders`,
       (s) => {
         const rows = partitionRows(s);
         return rows.length === 6 &&
@@ -108,11 +151,31 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 90_000 }, ()
     assert.match(header, /under-replicated 6/);
 
     term.keys('3');
-    await term.waitFor('broker 2 down on the brokers screen', (s) =>
-      /^\s*2\s+127\.0\.0\.1:\d+\s+-\s+DOWN\s+\s*0\s+6\s+6: /m.test(s),
+    await term.waitFor(`broker ${victim} down on the brokers screen`, (s) =>
+      new RegExp(`^\\s*${victim}\\s+127\\.0\\.0\\.1:\\d+\\s+-\\s+DOWN\\s+\\s*0\\s+6\\s+6: `, 'm').test(s),
     );
     const screen = term.screen();
-    for (const id of [1, 3]) assert.match(screen, new RegExp(`^\\s*${id}\\s+127\\.0\\.0\\.1:\\d+\\s+-\\s+up\\b`, 'm'));
+    for (const id of [1, 2, 3].filter((x) => x !== victim))
+      assert.match(screen, new RegExp(`^\\s*${id}\\s+127\\.0\\.0\\.1:\\d+\\s+-\\s+up\\b`, 'm'));
+
+    // The group catches up through its new coordinator: the lag falls to 0.
+    term.keys('2');
+    await term.waitFor('billing lag still 4.0k', (s) => groupRow(s)?.lag === '4.0k');
+    await consume(4000);
+    await term.waitFor('billing lag back to 0', (s) => groupRow(s)?.lag === '0');
+    term.keys('Enter');
+    const drill = await term.waitFor('group drill-down: 6 partitions caught up', (s) => {
+      const rows = [...s.matchAll(/^orders\s+(\d)\s+(\d+)\s+(\d+)\s+(\d+)\s+\S+\s+([▁▂▃▄▅▆▇█]+)$/gm)];
+      return /group billing/.test(s) && rows.length === 6 && rows.every((r) => r[2] === r[3] && r[4] === '0')
+        ? s
+        : null;
+    });
+    // The lag trend went up, then down: a partition's sparkline has a peak that is not at its end.
+    const sparks = [...drill.matchAll(/^orders\s+\d\s+\d+\s+\d+\s+0\s+\S+\s+([▁▂▃▄▅▆▇█]+)$/gm)].map((m) => m[1]!);
+    assert.ok(
+      sparks.some((x) => x.includes('█') && !x.endsWith('█')),
+      `lag trends ${JSON.stringify(sparks)} in\n${drill}`,
+    );
 
     term.keys('q');
     const done = await term.waitFor('top exited', (s) => /TOP_EXIT=(\d+)/.exec(s));
