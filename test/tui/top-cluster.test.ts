@@ -11,14 +11,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Admin } from '../../src/client/index.js';
-import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
-import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { partitionRows, startTerminal, type Terminal } from './tmux.js';
 
 const run = promisify(execFile);
-let etcd: EtcdProcess;
-const nodes = new Map<number, BrokerProcess>();
-const dirs: string[] = [];
+let cluster: Cluster | undefined;
 let term: Terminal | undefined;
 let admin: Admin | undefined;
 
@@ -36,24 +33,17 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
   }
 }
 
-function bootstrap(): string {
-  return [...nodes.values()]
-    .filter((b) => b.child.exitCode === null && b.child.signalCode === null)
-    .map((b) => b.bootstrap)
-    .join(',');
-}
-
 /** `n` keyed records to orders (keys spread them over the partitions), acks=all. */
 function produce(from: number, n: number): void {
   const lines = Array.from({ length: n }, (_, i) => `k${from + i}:v${from + i}`).join('\n');
-  execFileSync('kcat', ['-P', '-b', bootstrap(), '-t', 'orders', '-K:', '-X', 'acks=all'], { input: lines });
+  execFileSync('kcat', ['-P', '-b', cluster!.bootstrap(), '-t', 'orders', '-K:', '-X', 'acks=all'], { input: lines });
 }
 
 /** Group `billing` (kcat -G) reads `n` records and leaves, committing what it read. */
 async function consume(n: number): Promise<void> {
   await run(
     'kcat',
-    ['-b', bootstrap(), '-G', 'billing', '-X', 'auto.offset.reset=earliest', '-c', String(n), '-q', 'orders'],
+    ['-b', cluster!.bootstrap(), '-G', 'billing', '-X', 'auto.offset.reset=earliest', '-c', String(n), '-q', 'orders'],
     { timeout: 60_000 },
   );
 }
@@ -66,33 +56,18 @@ function groupRow(screen: string): { state: string; members: string; lag: string
 
 describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, () => {
   before(async () => {
-    etcd = await startEtcd();
-    await Promise.all(
-      [1, 2, 3].map(async (id) => {
-        const dir = tempDir(`kstream-top-node${id}-`);
-        dirs.push(dir);
-        nodes.set(
-          id,
-          await startBroker({
-            dataDir: dir,
-            args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', 'toptest'],
-            props: { 'replica.lag.time.max.ms': '3000' },
-          }),
-        );
-      }),
-    );
+    cluster = await startCluster({ nodes: 3, clusterId: 'toptest', props: { 'replica.lag.time.max.ms': '3000' } });
   });
 
   after(async () => {
     term?.kill();
     await admin?.close().catch(() => {});
-    for (const b of nodes.values()) await b.kill();
-    await etcd?.stop();
-    for (const d of dirs) removeDir(d);
+    await cluster?.close();
   });
 
   test('group lag rising, the coordinator SIGKILLed, partitions under-replicated with new leaders, lag falling, q', async () => {
-    admin = new Admin({ brokers: bootstrap() });
+    const c = cluster!;
+    admin = new Admin({ brokers: c.bootstrap() });
     await admin.createTopics([{ topic: 'orders', numPartitions: 6, replicationFactor: 3 }]);
     await until('orders fully replicated', async () => {
       const [t] = await admin!.describeTopics(['orders']);
@@ -102,7 +77,7 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
     // The group reads everything, so it has a committed offset on every partition (lag counts only those).
     await consume(3000);
 
-    term = startTerminal(`node bin/run.js top -b ${bootstrap()} --interval 500; echo TOP_EXIT=$?; sleep 120`);
+    term = startTerminal(`node bin/run.js top -b ${c.bootstrap()} --interval 500; echo TOP_EXIT=$?; sleep 120`);
     await term.waitFor('header with 3 brokers up', (s) => /brokers 3 up 0 down/.test(s) && /orders/.test(s));
     await term.waitFor('orders with 3.0k messages', (s) => /orders\s+6\s+3\s+0\s+0\s+3\.0k/.test(s));
 
@@ -117,7 +92,7 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
     // The victim: the group's coordinator, which also leads some partitions of orders.
     const [described] = await admin.describeGroups(['billing']);
     const victim = described!.coordinator;
-    assert.ok(nodes.has(victim), `coordinator ${victim}`);
+    assert.ok(c.ids.includes(victim), `coordinator ${victim}`);
 
     term.keys('1', 'Enter');
     const healthy = await term.waitFor('6 healthy partitions', (s) => {
@@ -127,7 +102,7 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
     const led = healthy.filter((r) => r.leader === victim).map((r) => r.partition);
     assert.ok(led.length > 0, `broker ${victim} leads some partitions: ${JSON.stringify(healthy)}`);
 
-    await nodes.get(victim)!.kill();
+    await c.kill(victim);
 
     const afterKill = await term.waitFor(
       `partitions under-replicated without broker ${victim}, new leaders`,
@@ -155,7 +130,7 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
       new RegExp(`^\\s*${victim}\\s+127\\.0\\.0\\.1:\\d+\\s+-\\s+DOWN\\s+\\s*0\\s+6\\s+6: `, 'm').test(s),
     );
     const screen = term.screen();
-    for (const id of [1, 2, 3].filter((x) => x !== victim))
+    for (const id of c.ids.filter((x) => x !== victim))
       assert.match(screen, new RegExp(`^\\s*${id}\\s+127\\.0\\.0\\.1:\\d+\\s+-\\s+up\\b`, 'm'));
 
     // The group catches up through its new coordinator: the lag falls to 0.
