@@ -56,8 +56,17 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** One poll cycle against the cluster. Throws when the cluster cannot be reached at all. */
-export async function fetchRaw(admin: Admin, now: () => number = Date.now): Promise<RawPoll> {
+/**
+ * One poll cycle against the cluster. Throws when the cluster cannot be reached at all. `knownGroups` (the
+ * groups of the previous poll) are described even when ListGroups does not list them: a coordinator that
+ * just died (or does not answer) does not make its groups vanish; a group that really is gone comes back
+ * Dead and is dropped.
+ */
+export async function fetchRaw(
+  admin: Admin,
+  now: () => number = Date.now,
+  knownGroups: Iterable<string> = [],
+): Promise<RawPoll> {
   const described = await admin.describeTopics();
   const cluster = admin.cluster;
   const topics = described.map((t) => ({ name: t.topic, partitions: t.partitions }));
@@ -77,7 +86,7 @@ export async function fetchRaw(admin: Admin, now: () => number = Date.now): Prom
               })),
           () => [],
         ),
-    fetchGroups(admin),
+    fetchGroups(admin, knownGroups),
   ]);
   return {
     at: now(),
@@ -91,10 +100,17 @@ export async function fetchRaw(admin: Admin, now: () => number = Date.now): Prom
   };
 }
 
-async function fetchGroups(admin: Admin): Promise<{ groups: RawGroup[]; error: string | null }> {
+async function fetchGroups(
+  admin: Admin,
+  knownGroups: Iterable<string>,
+): Promise<{ groups: RawGroup[]; error: string | null }> {
   try {
-    const listed = await admin.listGroups();
-    const ids = listed.filter((g) => g.protocolType === 'consumer' || g.protocolType === '').map((g) => g.groupId);
+    const listed = new Set(
+      (await admin.listGroups())
+        .filter((g) => g.protocolType === 'consumer' || g.protocolType === '')
+        .map((g) => g.groupId),
+    );
+    const ids = [...new Set([...listed, ...knownGroups])];
     if (ids.length === 0) return { groups: [], error: null };
     const [described, offsets] = await Promise.all([
       admin.describeGroups(ids),
@@ -109,18 +125,24 @@ async function fetchGroups(admin: Admin): Promise<{ groups: RawGroup[]; error: s
     ]);
     return {
       error: null,
-      groups: described.map((g, i) => ({
-        groupId: g.groupId,
-        state: g.state,
-        protocol: g.protocol,
-        members: g.members.map((m) => ({ clientId: m.clientId, assignment: m.assignment })),
-        offsets: offsets[i]!.list.filter((o) => !o.error).map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.offset,
-        })),
-        error: g.error ? g.error.message : offsets[i]!.error,
-      })),
+      groups: described.flatMap((g, i) =>
+        !listed.has(g.groupId) && g.state === 'Dead' && !g.error
+          ? []
+          : [
+              {
+                groupId: g.groupId,
+                state: g.state,
+                protocol: g.protocol,
+                members: g.members.map((m) => ({ clientId: m.clientId, assignment: m.assignment })),
+                offsets: offsets[i]!.list.filter((o) => !o.error).map((o) => ({
+                  topic: o.topic,
+                  partition: o.partition,
+                  offset: o.offset,
+                })),
+                error: g.error ? g.error.message : offsets[i]!.error,
+              },
+            ],
+      ),
     };
   } catch (e) {
     return { groups: [], error: message(e) };
