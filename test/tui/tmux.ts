@@ -11,6 +11,8 @@ export interface Terminal {
   screen(): string;
   /** tmux key names ('Enter', 'Escape', 'Down') or literal text. */
   keys(...keys: string[]): void;
+  /** Resizes the window (the program gets SIGWINCH). */
+  resize(width: number, height: number): void;
   /** Waits until `check(screen)` is truthy; throws with the last screen after `ms`. */
   waitFor<T>(what: string, check: (screen: string) => T | null | undefined | false, ms?: number): Promise<T>;
   kill(): void;
@@ -38,6 +40,9 @@ export function startTerminal(command: string, opts: { width?: number; height?: 
     screen,
     keys(...keys) {
       for (const k of keys) tmux('send-keys', '-t', 'top', k);
+    },
+    resize(width, height) {
+      tmux('resize-window', '-t', 'top', '-x', String(width), '-y', String(height));
     },
     async waitFor(what, check, ms = 30_000) {
       const end = Date.now() + ms;
@@ -91,4 +96,12 @@ export function partitionRows(screen: string): ScreenPartition[] {
     });
   }
   return out;
+}
+
+/** Lines of the event log (`HH:MM:SS  text`) on a screen, oldest first. */
+export function eventLines(screen: string): string[] {
+  return screen
+    .split('\n')
+    .filter((l) => /^\d\d:\d\d:\d\d {2}\S/.test(l))
+    .map((l) => l.slice(10));
 }

@@ -11,8 +11,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Admin } from '../../src/client/index.js';
+import { eventLogRows } from '../../src/tui/hooks/use-event-log.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
-import { partitionRows, startTerminal, type Terminal } from './tmux.js';
+import { eventLines, partitionRows, startTerminal, type Terminal } from './tmux.js';
 
 const run = promisify(execFile);
 let cluster: Cluster | undefined;
@@ -65,7 +66,7 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
     await cluster?.close();
   });
 
-  test('group lag rising, the coordinator SIGKILLed, partitions under-replicated with new leaders, lag falling, q', async () => {
+  test('group lag rising, the coordinator SIGKILLed, partitions under-replicated with new leaders, lag falling, q', async (t) => {
     const c = cluster!;
     admin = new Admin({ brokers: c.bootstrap() });
     await admin.createTopics([{ topic: 'orders', numPartitions: 6, replicationFactor: 3 }]);
@@ -79,6 +80,10 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
 
     term = startTerminal(`node bin/run.js top -b ${c.bootstrap()} --interval 500; echo TOP_EXIT=$?; sleep 120`);
     await term.waitFor('header with 3 brokers up', (s) => /brokers 3 up 0 down/.test(s) && /orders/.test(s));
+    // The event log's first line: what top connected to.
+    await term.waitFor('the connected event', (s) =>
+      eventLines(s).includes('connected to cluster toptest: 3 brokers, 1 topic, 6 partitions, 1 group'),
+    );
     await term.waitFor('orders with 3.0k messages', (s) => /orders\s+6\s+3\s+0\s+0\s+3\.0k/.test(s));
 
     // The group's lag rising as records arrive that it does not read.
@@ -125,6 +130,48 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
     assert.match(header, /brokers 2 up 1 down/);
     assert.match(header, /under-replicated 6/);
 
+    // The event log above the live area: the broker down, every partition under-replicated without it (in
+    // one line or several, as the ISRs shrink), the new leaders of those it led.
+    await term.waitFor('broker down, under-replicated partitions and new leaders in the event log', (s) => {
+      const lines = eventLines(s);
+      const under = new Set(
+        lines.flatMap((l) => {
+          const m = new RegExp(
+            `^orders: \\d+ partitions? under-replicated \\(([\\d,]+); missing replica ${victim}\\)$`,
+          ).exec(l);
+          return m ? m[1]!.split(',').map(Number) : [];
+        }),
+      );
+      const moved = lines.flatMap(
+        (l) => /^orders: new leaders? for \d+ partitions? \((.*)\)$/.exec(l)?.[1]?.split(', ') ?? [],
+      );
+      return lines.includes(`broker ${victim} DOWN (${c.node(victim).bootstrap})`) &&
+        under.size === 6 &&
+        led.every((p) => moved.some((m) => new RegExp(`^${p}: ${victim}→\\d$`).test(m)))
+        ? lines
+        : null;
+    });
+
+    // Resize: the screen is redrawn for the new size, the log (paused: no new events meanwhile) above the
+    // live area, the live area ending on the last row.
+    term.keys('p');
+    const paused = await term.waitFor('paused', (s) => (/PAUSED/.test(s) ? s : null));
+    const newest = eventLines(paused).at(-1)!;
+    term.resize(130, 30);
+    const rows = eventLogRows(30);
+    await term.waitFor('the screen redrawn at 130x30', (s) => {
+      const lines = s.split('\n');
+      return (
+        lines.length >= 30 &&
+        lines.findIndex((l) => /^kstream top {2}cluster/.test(l)) === rows &&
+        lines.filter((l) => /^kstream top {2}cluster/.test(l)).length === 1 &&
+        /^sort: name/.test(lines[28]!) &&
+        lines.slice(0, rows).some((l) => l.slice(10).startsWith(newest.slice(0, 100)))
+      );
+    });
+    term.keys('p');
+    await term.waitFor('resumed', (s) => !/PAUSED/.test(s));
+
     term.keys('3');
     await term.waitFor(`broker ${victim} down on the brokers screen`, (s) =>
       new RegExp(`^\\s*${victim}\\s+127\\.0\\.0\\.1:\\d+\\s+-\\s+DOWN\\s+\\s*0\\s+6\\s+6: `, 'm').test(s),
@@ -152,6 +199,7 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
       `lag trends ${JSON.stringify(sparks)} in\n${drill}`,
     );
 
+    for (const line of eventLines(term.screen())) t.diagnostic(`event: ${line}`);
     term.keys('q');
     const done = await term.waitFor('top exited', (s) => /TOP_EXIT=(\d+)/.exec(s));
     assert.equal(done[1], '0');

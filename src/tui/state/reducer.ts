@@ -4,6 +4,7 @@
  */
 
 import type { Snapshot } from '../types.js';
+import { type KeyInfo, keyAction } from './keys.js';
 import { currentRows } from './select.js';
 
 export type ScreenName = 'topics' | 'groups' | 'brokers';
@@ -28,6 +29,10 @@ export interface UiState {
   sort: SortKey;
   paused: boolean;
   help: boolean;
+  /** `q` was pressed: the app exits. */
+  quit: boolean;
+  /** Incremented by `r`: the app polls at once when it changes. */
+  refreshes: number;
 }
 
 export const initialState: UiState = {
@@ -40,9 +45,13 @@ export const initialState: UiState = {
   sort: 'name',
   paused: false,
   help: false,
+  quit: false,
+  refreshes: 0,
 };
 
 export type Action =
+  /** A key press, mapped to one of the other actions on the current state (state/keys.ts). */
+  | { type: 'key'; input: string; key: KeyInfo; snapshot: Snapshot | null; pageSize: number }
   | { type: 'screen'; screen: ScreenName }
   | { type: 'next-screen' }
   /** Rows are counted on the current state, so keys typed faster than renders still land right. */
@@ -57,7 +66,9 @@ export type Action =
   | { type: 'filter-cancel' }
   | { type: 'sort' }
   | { type: 'pause' }
-  | { type: 'help' };
+  | { type: 'help' }
+  | { type: 'refresh' }
+  | { type: 'quit' };
 
 export function currentView(s: UiState): ViewName {
   if (s.screen === 'topics') return s.topic === null ? 'topics' : 'partitions';
@@ -71,6 +82,10 @@ function withCursor(s: UiState, value: number): UiState {
 
 export function reducer(s: UiState, a: Action): UiState {
   switch (a.type) {
+    case 'key': {
+      const action = keyAction(s, a.input, a.key, a);
+      return action ? reducer(s, action) : s;
+    }
     case 'screen':
       return s.screen === a.screen && !s.help
         ? s
@@ -116,5 +131,9 @@ export function reducer(s: UiState, a: Action): UiState {
       return { ...s, paused: !s.paused };
     case 'help':
       return { ...s, help: !s.help };
+    case 'refresh':
+      return { ...s, refreshes: s.refreshes + 1 };
+    case 'quit':
+      return { ...s, quit: true };
   }
 }
