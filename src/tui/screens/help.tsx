@@ -7,6 +7,7 @@ export const KEYS: [string, string][] = [
   ['tab, 1 2 3', 'switch screen: topics, groups, brokers'],
   ['↑ ↓, j k', 'move'],
   ['pgup pgdn', 'move a page'],
+  ['g G', 'first / last row'],
   ['enter', 'drill into the topic (partitions) or group'],
   ['esc', 'back / clear the filter / close help'],
   ['/', 'filter the list (enter applies, esc clears)'],
@@ -28,7 +29,8 @@ export function HelpScreen(): ReactNode {
       ))}
       <Text color={theme.dim}>
         Rates are offset deltas between polls; lag is log end minus committed offset; catch-up extrapolates the lag
-        trend of the last 10 polls.
+        trend of the last 10 polls. The lines above the header log what changed between polls: brokers down or up, new
+        leaders, partitions under-replicated, offline or recovered, group states and rebalances.
       </Text>
     </Box>
   );
