@@ -51,7 +51,7 @@ export function App({ source, intervalMs, bootstrap, initial }: AppProps): React
     <Box flexDirection="column" width={columns}>
       <EventLog lines={log.lines} epoch={log.epoch} width={columns} />
       <Header data={data} intervalMs={intervalMs} paused={ui.paused} screen={ui.screen} bootstrap={bootstrap} />
-      <Box flexDirection="column" height={height}>
+      <Box flexDirection="column" height={height} overflow="hidden">
         {body}
       </Box>
       <Footer ui={ui} />

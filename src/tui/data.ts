@@ -5,7 +5,8 @@
  *   fetchRaw(admin)        Metadata for all topics (one request), ListOffsets earliest+latest batched per
  *                          leader (Admin.fetchTopicOffsets), ListGroups per broker, one DescribeGroups per
  *                          coordinator for all groups, OffsetFetch per group (in parallel).
- *   buildSnapshot(raw, prev)   rates from offset deltas, lag, catch-up estimate, broker roll-ups, histories.
+ *   buildSnapshot(raw, prev)   rates from offset deltas, lag, catch-up estimate (rates over the last
+ *                          RATE_WINDOW polls), broker roll-ups, histories.
  *
  * Only Kafka APIs are used, so it works against any Kafka-compatible cluster.
  */
@@ -14,8 +15,10 @@ import {
   type BrokerRow,
   type GroupPartitionRow,
   type GroupRow,
+  type GroupSample,
   HISTORY,
   type PartitionRow,
+  RATE_WINDOW,
   type Snapshot,
   type TopicRow,
 } from './types.js';
@@ -167,20 +170,27 @@ export function rate(prev: bigint | null | undefined, cur: bigint | null, dtSeco
   return d < 0 ? 0 : d / dtSeconds;
 }
 
+/** Per-second rate between the first and last of `samples` (null with fewer than two, never negative). */
+export function windowRate(samples: readonly GroupSample[], pick: (s: GroupSample) => number): number | null {
+  if (samples.length < 2) return null;
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const dt = (last.at - first.at) / 1000;
+  return dt > 0 ? Math.max(0, (pick(last) - pick(first)) / dt) : null;
+}
+
 /**
- * Seconds until a lag reaches 0, from the lag trend over the last samples (taken `intervalSeconds` apart):
- * 0 caught up, Infinity not shrinking, null not enough samples yet.
+ * Time to catch up: 0 when there is no lag; null when the rates are unknown; Infinity when the group consumes
+ * nothing or clearly less than is produced; 'steady' when it keeps pace (within 10%) without gaining; else
+ * lag / (consumed/s - produced/s).
  */
-export function catchUpSeconds(lagHistory: readonly number[], intervalSeconds: number, window = 10): number | null {
-  const n = lagHistory.length;
-  if (n === 0) return null;
-  const lag = lagHistory[n - 1]!;
+export function catchUp(lag: number, consumed: number | null, produced: number | null): number | 'steady' | null {
   if (lag === 0) return 0;
-  if (n < 2 || intervalSeconds <= 0) return null;
-  const first = Math.max(0, n - window);
-  const drop = lagHistory[first]! - lag;
-  if (drop <= 0) return Number.POSITIVE_INFINITY;
-  return lag / (drop / ((n - 1 - first) * intervalSeconds));
+  if (consumed === null || produced === null) return null;
+  if (consumed <= 0) return Number.POSITIVE_INFINITY;
+  const net = consumed - produced;
+  if (net > 0.1 * consumed) return lag / net;
+  return consumed >= 0.9 * produced ? 'steady' : Number.POSITIVE_INFINITY;
 }
 
 /** The next snapshot from a poll's answers and the previous snapshot (rates, histories, down brokers). */
@@ -218,8 +228,8 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
       const committed = new Map<string, bigint>();
       for (const o of g.offsets) if (o.offset >= 0n) committed.set(key(o.topic, o.partition), o.offset);
       const keys = new Set([...committed.keys(), ...owners.keys()]);
-      let consumed = 0;
-      let consumeKnown = false;
+      let committedSum = 0;
+      let endSum = 0;
       const partitions: GroupPartitionRow[] = [...keys]
         .map((k) => {
           const [topic, p] = k.split('\u0000') as [string, string];
@@ -227,13 +237,12 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
           const c = committed.get(k) ?? null;
           const end = partHigh.get(k) ?? null;
           const lag = c !== null && end !== null ? Math.max(0, Number(end - c)) : null;
-          if (lag !== null) lagByPartition.set(k, (lagByPartition.get(k) ?? 0) + lag);
-          const before = oldParts.get(k);
-          const r = rate(before?.committed, c, dt);
-          if (r !== null) {
-            consumed += r;
-            consumeKnown = true;
+          if (lag !== null) {
+            lagByPartition.set(k, (lagByPartition.get(k) ?? 0) + lag);
+            committedSum += Number(c);
+            endSum += Number(end);
           }
+          const before = oldParts.get(k);
           return {
             topic,
             partition,
@@ -247,6 +256,10 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
       const totalLag = partitions.reduce((s, p) => s + (p.lag ?? 0), 0);
       const lagHistory = pushHistory(old?.lagHistory, totalLag);
+      const samples = [...(old?.samples ?? []), { at: raw.at, committed: committedSum, end: endSum }].slice(
+        -RATE_WINDOW,
+      );
+      const consumeRate = windowRate(samples, (x) => x.committed);
       return {
         groupId: g.groupId,
         state: g.state,
@@ -255,8 +268,13 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         partitions,
         totalLag,
         lagHistory,
-        consumeRate: consumeKnown ? consumed : null,
-        catchUpSeconds: catchUpSeconds(lagHistory, dt),
+        consumeRate,
+        catchUp: catchUp(
+          totalLag,
+          consumeRate,
+          windowRate(samples, (x) => x.end),
+        ),
+        samples,
         error: g.error,
       };
     })

@@ -20,17 +20,16 @@ export const KEYS: [string, string][] = [
 
 export function HelpScreen(): ReactNode {
   return (
-    <Box flexDirection="column">
-      <Text bold>keys</Text>
+    <Box flexDirection="column" overflow="hidden">
       {KEYS.map(([k, what]) => (
         <Text key={k}>
           <Text color={theme.accent}>{k.padEnd(12)}</Text> {what}
         </Text>
       ))}
       <Text color={theme.dim}>
-        Rates are offset deltas between polls; lag is log end minus committed offset; catch-up extrapolates the lag
-        trend of the last 10 polls. The lines above the header log what changed between polls: brokers down or up, new
-        leaders, partitions under-replicated, offline or recovered, group states and rebalances.
+        msg/s are offset deltas between polls; lag is log end minus committed offset; consumed/s and catch-up use the
+        last 10 polls: catch-up = lag ÷ (consumed/s − produced/s), "steady" when the group keeps pace. The lines above
+        the header log what changed between polls: brokers, leaders, partition health, group states.
       </Text>
     </Box>
   );
