@@ -180,6 +180,19 @@ export function windowRate(samples: readonly GroupSample[], pick: (s: GroupSampl
 }
 
 /**
+ * Committed offsets per second over the window, measured between the first and last commit seen in it (a
+ * consumer commits every few seconds: between two polls it often commits nothing, and a window cut between
+ * commits would under- or overstate it); with fewer than two commits seen, over the whole window.
+ */
+export function consumedRate(samples: readonly GroupSample[]): number | null {
+  const commits: GroupSample[] = [];
+  for (let i = 1; i < samples.length; i++)
+    if (samples[i]!.committed !== samples[i - 1]!.committed) commits.push(samples[i]!);
+  if (commits.length >= 2) return windowRate([commits[0]!, commits[commits.length - 1]!], (x) => x.committed);
+  return windowRate(samples, (x) => x.committed);
+}
+
+/**
  * Time to catch up: 0 when there is no lag; null when the rates are unknown; Infinity when the group consumes
  * nothing or clearly less than is produced; 'steady' when it keeps pace (within 10%) without gaining; else
  * lag / (consumed/s - produced/s).
@@ -219,8 +232,18 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
   const prevGroups = new Map((prev?.groups ?? []).map((g) => [g.groupId, g]));
   const lagByPartition = new Map<string, number>();
   const groups: GroupRow[] = raw.groups
-    .map((g) => {
+    .map((g): GroupRow => {
       const old = prevGroups.get(g.groupId);
+      if (old && g.error && g.offsets.length === 0) {
+        // Its offsets could not be read this time (e.g. its coordinator just died): keep the last lag, rates
+        // and history rather than showing a lag of 0.
+        for (const p of old.partitions)
+          if (p.lag !== null) {
+            const k = key(p.topic, p.partition);
+            lagByPartition.set(k, (lagByPartition.get(k) ?? 0) + p.lag);
+          }
+        return { ...old, state: g.state || old.state, members: g.members.length, error: g.error };
+      }
       const oldParts = new Map((old?.partitions ?? []).map((p) => [key(p.topic, p.partition), p]));
       const owners = new Map<string, string>();
       for (const m of g.members)
@@ -230,6 +253,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
       const keys = new Set([...committed.keys(), ...owners.keys()]);
       let committedSum = 0;
       let endSum = 0;
+      let summed = 0;
       const partitions: GroupPartitionRow[] = [...keys]
         .map((k) => {
           const [topic, p] = k.split('\u0000') as [string, string];
@@ -241,6 +265,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
             lagByPartition.set(k, (lagByPartition.get(k) ?? 0) + lag);
             committedSum += Number(c);
             endSum += Number(end);
+            summed++;
           }
           const before = oldParts.get(k);
           return {
@@ -256,10 +281,10 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
       const totalLag = partitions.reduce((s, p) => s + (p.lag ?? 0), 0);
       const lagHistory = pushHistory(old?.lagHistory, totalLag);
-      const samples = [...(old?.samples ?? []), { at: raw.at, committed: committedSum, end: endSum }].slice(
-        -RATE_WINDOW,
-      );
-      const consumeRate = windowRate(samples, (x) => x.committed);
+      const sample = { at: raw.at, committed: committedSum, end: endSum, parts: summed };
+      const kept = (old?.samples ?? []).filter((x) => x.parts === summed);
+      const samples = [...kept, sample].slice(-RATE_WINDOW);
+      const consumeRate = consumedRate(samples);
       return {
         groupId: g.groupId,
         state: g.state,

@@ -57,6 +57,8 @@ export interface GroupSample {
   at: number;
   committed: number;
   end: number;
+  /** How many partitions the sums cover (the window starts again when that changes). */
+  parts: number;
 }
 
 /** Polls over which a group's consumption and production rates are measured. */
