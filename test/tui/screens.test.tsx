@@ -81,7 +81,7 @@ describe('kstream top screens', () => {
     r.unmount();
     r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups', group: 'billing' })} width={99} height={10} />);
     const f = r.lastFrame()!;
-    assert.match(f, /group billing · Stable · 1 members · lag 1\.7k/);
+    assert.match(f, /group billing · Stable · 1 member · lag 1\.7k/);
     assert.match(f, /orders\s+0\s+600\s+1500\s+900 billing-1/);
     r.unmount();
   });

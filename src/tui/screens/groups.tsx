@@ -72,8 +72,9 @@ export function GroupsScreen({ snapshot, ui, width, height }: ScreenProps): Reac
           {g ? (
             <Text color={theme.dim}>
               {' '}
-              · <Text color={stateColor(g)}>{g.state}</Text> · {g.members} members · lag {compact(g.totalLag)} ·{' '}
-              {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUp)} · esc: back
+              · <Text color={stateColor(g)}>{g.state}</Text> · {g.members} {g.members === 1 ? 'member' : 'members'} ·
+              lag {compact(g.totalLag)} · {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUp)} · esc:
+              back
             </Text>
           ) : (
             <Text color={theme.warn}> (group no longer exists) · esc: back</Text>
