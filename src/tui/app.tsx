@@ -1,6 +1,6 @@
 /**
  * `kstream top`: the event log (scrolling above), the header, the current screen (topics/partitions,
- * groups/group, brokers, help) and the footer, sized to the terminal. State: UI in a pure reducer (state/reducer.ts), data in useClusterData.
+ * groups/group, brokers, events, help) and the footer, sized to the terminal. State: UI in a pure reducer (state/reducer.ts), data in useClusterData.
  */
 import { Box, useApp } from 'ink';
 import { type ReactNode, useEffect, useReducer } from 'react';
@@ -12,6 +12,7 @@ import { useEventLog } from './hooks/use-event-log.js';
 import { useKeys } from './hooks/use-keys.js';
 import { useTerminalSize } from './hooks/use-terminal-size.js';
 import { BrokersScreen } from './screens/brokers.js';
+import { EventsScreen } from './screens/events.js';
 import { GroupsScreen } from './screens/groups.js';
 import { HelpScreen } from './screens/help.js';
 import { TopicsScreen } from './screens/topics.js';
@@ -34,7 +35,7 @@ export function App({ source, intervalMs, bootstrap, initial }: AppProps): React
   // The event log's rows, header (3 lines + banner), footer, and one spare row so Ink never has to clear the
   // whole screen: the live area then ends on the last row, and each new event scrolls the log above it.
   const height = Math.max(3, rows - log.rows - 1 - (data.error ? 4 : 3) - 1);
-  useKeys(dispatch, { snapshot: data.snapshot, pageSize: height - 2 });
+  useKeys(dispatch, { snapshot: data.snapshot, events: log.history, pageSize: height - 2 });
   useEffect(() => {
     if (ui.quit) exit();
   }, [ui.quit, exit]);
@@ -46,7 +47,8 @@ export function App({ source, intervalMs, bootstrap, initial }: AppProps): React
   if (ui.help) body = <HelpScreen />;
   else if (ui.screen === 'topics') body = <TopicsScreen {...screen} />;
   else if (ui.screen === 'groups') body = <GroupsScreen {...screen} />;
-  else body = <BrokersScreen {...screen} />;
+  else if (ui.screen === 'brokers') body = <BrokersScreen {...screen} />;
+  else body = <EventsScreen events={log.history} ui={ui} width={screen.width} height={height} />;
   return (
     <Box flexDirection="column" width={columns}>
       <EventLog lines={log.lines} epoch={log.epoch} width={columns} />

@@ -234,7 +234,7 @@ describe('kstream top app', () => {
     await waitFor('brokers screen', frame, (x) => /ID ADDRESS/.test(x));
   });
 
-  test('event log above the live area: connected, then a broker down and its partitions', async () => {
+  test('event log above the live area: connected, then a broker down and its partitions; the Events screen', async () => {
     let n = 0;
     const src = {
       async fetch(): Promise<RawPoll> {
@@ -268,5 +268,26 @@ describe('kstream top app', () => {
       () => n > 6,
     );
     assert.equal(r.lastFrame()!.match(/broker 3 DOWN/g)?.length, 1);
+
+    // The Events screen (4): the history, newest first, filterable.
+    r.stdin.write('4');
+    const ev = await waitFor(
+      'events screen',
+      () => r.lastFrame(),
+      (x) => /TIME\s+EVENT/.test(x),
+    );
+    const rows = ev.slice(ev.indexOf('TIME')).split('\n');
+    const row = (re: RegExp) => rows.findIndex((l) => re.test(l));
+    assert.ok(row(/^\d\d:\d\d:\d\d broker 3 DOWN/) > 0, ev);
+    assert.ok(row(/broker 3 DOWN/) < row(/connected to cluster/), 'newest first');
+    r.stdin.write('/');
+    r.stdin.write('DOWN');
+    const filtered = await waitFor(
+      'filtered',
+      () => r.lastFrame(),
+      (x) => /\/DOWN/.test(x),
+    );
+    const shown = filtered.slice(filtered.indexOf('TIME')).split('\n');
+    assert.equal(shown.filter((l) => /^\d\d:\d\d:\d\d /.test(l)).length, 1, filtered);
   });
 });

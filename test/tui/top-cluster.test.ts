@@ -152,6 +152,12 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
         : null;
     });
 
+    // The Events screen (4) keeps the history, newest first.
+    term.keys('4');
+    await term.waitFor('broker down on the Events screen', (s) =>
+      new RegExp(`^\\d\\d:\\d\\d:\\d\\d broker ${victim} DOWN`, 'm').test(s.slice(s.indexOf('TIME'))),
+    );
+
     // Resize: the screen is redrawn for the new size, the log (paused: no new events meanwhile) above the
     // live area, the live area ending on the last row.
     term.keys('p');

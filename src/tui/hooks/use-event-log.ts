@@ -22,6 +22,12 @@ export interface LogLine {
   text: string;
 }
 
+export interface LoggedEvent extends ClusterEvent {
+  id: number;
+}
+
+/** Events kept for the Events screen. */
+export const MAX_HISTORY = 500;
 /** Lines kept before the log is started again from its last screenful. */
 export const MAX_LINES = 1000;
 const CLEAR_SCREEN = '\u001B[2J\u001B[H';
@@ -48,12 +54,22 @@ export function padLog(lines: readonly LogLine[], rows: number, nextId: () => nu
   return [...pad, ...real];
 }
 
-export function useEventLog(data: ClusterData): { lines: LogLine[]; epoch: number; rows: number } {
+export function useEventLog(data: ClusterData): {
+  lines: LogLine[];
+  epoch: number;
+  rows: number;
+  history: LoggedEvent[];
+} {
   const { stdout } = useStdout();
   const counter = useRef(0);
   const nextId = () => ++counter.current;
   const rowsNow = () => eventLogRows(stdout.rows || 40);
-  const [log, setLog] = useState(() => ({ lines: padLog([], rowsNow(), nextId), epoch: 0, rows: rowsNow() }));
+  const [log, setLog] = useState(() => ({
+    lines: padLog([], rowsNow(), nextId),
+    epoch: 0,
+    rows: rowsNow(),
+    history: [] as LoggedEvent[],
+  }));
   const prevSnapshot = useRef<Snapshot | null>(null);
   const prevError = useRef<string | null>(null);
 
@@ -72,9 +88,10 @@ export function useEventLog(data: ClusterData): { lines: LogLine[]; epoch: numbe
     const added = events.map((e) => ({ id: nextId(), ...e }));
     setLog((l) => {
       const lines = [...l.lines, ...added];
+      const history = [...l.history, ...added].slice(-MAX_HISTORY);
       return lines.length > MAX_LINES
-        ? { lines: padLog(lines, l.rows, nextId), epoch: l.epoch + 1, rows: l.rows }
-        : { ...l, lines };
+        ? { lines: padLog(lines, l.rows, nextId), epoch: l.epoch + 1, rows: l.rows, history }
+        : { ...l, lines, history };
     });
   }, [data.snapshot, data.error]);
 
@@ -88,7 +105,7 @@ export function useEventLog(data: ClusterData): { lines: LogLine[]; epoch: numbe
     const redraw = () => {
       stdout.write(CLEAR_SCREEN);
       const rows = rowsNow();
-      setLog((l) => ({ lines: padLog(l.lines, rows, nextId), epoch: l.epoch + 1, rows }));
+      setLog((l) => ({ ...l, lines: padLog(l.lines, rows, nextId), epoch: l.epoch + 1, rows }));
     };
     const onResize = () => {
       if (timer) clearTimeout(timer);

@@ -4,7 +4,7 @@ import type { ReactNode } from 'react';
 import { theme } from '../theme.js';
 
 export const KEYS: [string, string][] = [
-  ['tab, 1 2 3', 'switch screen: topics, groups, brokers'],
+  ['tab, 1-4', 'switch screen: topics, groups, brokers, events'],
   ['↑ ↓, j k', 'move'],
   ['pgup pgdn', 'move a page'],
   ['g G', 'first / last row'],

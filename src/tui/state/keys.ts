@@ -4,6 +4,7 @@
  * while the `/` prompt is open every printable key goes to the filter.
  */
 import type { Key } from 'ink';
+import type { ClusterEvent } from '../events.js';
 import type { Snapshot } from '../types.js';
 import type { Action, UiState } from './reducer.js';
 
@@ -14,7 +15,7 @@ export function keyAction(
   s: UiState,
   input: string,
   key: KeyInfo,
-  ctx: { snapshot: Snapshot | null; pageSize: number },
+  ctx: { snapshot: Snapshot | null; events: readonly ClusterEvent[]; pageSize: number },
 ): Action | null {
   if (s.filtering) {
     if (key.return) return { type: 'filter-done' };
@@ -24,12 +25,13 @@ export function keyAction(
       return { type: 'filter-input', text: input };
     return null;
   }
-  const move = (delta: number): Action => ({ type: 'move', delta, snapshot: ctx.snapshot });
+  const move = (delta: number): Action => ({ type: 'move', delta, snapshot: ctx.snapshot, events: ctx.events });
   if (input === 'q') return { type: 'quit' };
   if (key.tab) return { type: 'next-screen' };
   if (input === '1') return { type: 'screen', screen: 'topics' };
   if (input === '2') return { type: 'screen', screen: 'groups' };
   if (input === '3') return { type: 'screen', screen: 'brokers' };
+  if (input === '4') return { type: 'screen', screen: 'events' };
   if (key.upArrow || input === 'k') return move(-1);
   if (key.downArrow || input === 'j') return move(1);
   if (key.pageUp) return move(-ctx.pageSize);
