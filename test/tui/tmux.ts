@@ -4,6 +4,9 @@
  * the whole server; call it in `after`, it is safe to call twice.
  */
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { ROOT } from '../helpers/broker.js';
 
 export interface Terminal {
@@ -67,6 +70,8 @@ export function startTerminal(command: string, opts: { width?: number; height?: 
       } catch {
         // already gone
       }
+      // tmux leaves its socket file behind: remove ours.
+      rmSync(join(process.env.TMUX_TMPDIR ?? tmpdir(), `tmux-${userInfo().uid}`, socket), { force: true });
     },
   };
 }
