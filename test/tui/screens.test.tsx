@@ -187,6 +187,10 @@ describe('kstream top app', () => {
     const n = src.calls();
     await new Promise((res) => setTimeout(res, 200));
     assert.equal(src.calls(), n, 'no polls while paused');
+    // r while paused: one poll, still paused.
+    r.stdin.write('r');
+    await waitFor('one poll', frame, () => src.calls() === n + 1);
+    assert.match(r.lastFrame()!, /PAUSED/);
     r.stdin.write('p');
     await waitFor('resumed', frame, (x) => !/PAUSED/.test(x));
     const before = src.calls();
