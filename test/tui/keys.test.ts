@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { eventLogRows, type LogLine, padLog } from '../../src/tui/hooks/use-event-log.js';
-import type { KeyInfo } from '../../src/tui/state/keys.js';
+import { type KeyInfo, splitKeys } from '../../src/tui/state/keys.js';
 import { initialState, reducer, type UiState } from '../../src/tui/state/reducer.js';
 import { twoPolls } from './fixtures.js';
 
@@ -60,6 +60,26 @@ describe('kstream top keys', () => {
     assert.equal(press(initialState, 's', 's').sort, 'lag');
     assert.equal(press(initialState, '?').help, true);
     assert.equal(press(initialState, 'x'), initialState, 'an unknown key changes nothing');
+  });
+});
+
+describe('kstream top key bursts', () => {
+  test('plain keys read together are split into one key each', () => {
+    assert.deepEqual(splitKeys('1\r', {}), [
+      { input: '1', key: {} },
+      { input: '', key: { return: true } },
+    ]);
+    assert.deepEqual(
+      splitKeys('a\tb\u007F', {}).map((k) => k.input || Object.keys(k.key)[0]),
+      ['a', 'tab', 'b', 'backspace'],
+    );
+    assert.deepEqual(splitKeys('q', {}), [{ input: 'q', key: {} }]);
+    assert.deepEqual(splitKeys('\u001B[B', { downArrow: true }), [{ input: '\u001B[B', key: { downArrow: true } }]);
+    // `1` then enter in one read: the topics screen, then drilled into the first topic.
+    let s = { ...initialState, screen: 'groups' as const };
+    for (const k of splitKeys('1\r', {})) s = reducer(s, { type: 'key', ...k, snapshot, events: [], pageSize: 10 });
+    assert.equal(s.screen, 'topics');
+    assert.equal(s.topic, 'orders');
   });
 });
 

@@ -5,6 +5,7 @@
 import { useInput } from 'ink';
 import { type Dispatch, useRef } from 'react';
 import type { ClusterEvent } from '../events.js';
+import { splitKeys } from '../state/keys.js';
 import type { Action } from '../state/reducer.js';
 import type { Snapshot } from '../types.js';
 
@@ -16,6 +17,6 @@ export function useKeys(
   const latest = useRef(ctx);
   latest.current = ctx;
   useInput((input, key) => {
-    dispatch({ type: 'key', input, key, ...latest.current });
+    for (const k of splitKeys(input, key)) dispatch({ type: 'key', ...k, ...latest.current });
   });
 }

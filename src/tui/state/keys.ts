@@ -47,3 +47,17 @@ export function keyAction(
   if (input === '?') return { type: 'help' };
   return null;
 }
+
+/**
+ * Ink hands a burst of plain keys over as one string ("1\r" when `1` and enter come in one read): split it
+ * into one key each, so each is an action. Escape sequences (arrows, …) are already split by Ink.
+ */
+export function splitKeys(input: string, key: KeyInfo): { input: string; key: KeyInfo }[] {
+  if (input.length <= 1 || key.ctrl || key.meta || input.includes('\u001B')) return [{ input, key }];
+  return [...input].map((ch) => {
+    if (ch === '\r' || ch === '\n') return { input: '', key: { return: true } };
+    if (ch === '\t') return { input: '', key: { tab: true } };
+    if (ch === '\u007F' || ch === '\b') return { input: '', key: { backspace: true } };
+    return { input: ch, key: {} };
+  });
+}
