@@ -35,7 +35,8 @@ export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & 
       admin ??= make();
       try {
         const raw = await fetchRaw(admin, Date.now, knownGroups);
-        knownGroups = raw.groups.map((g) => g.groupId);
+        // A poll that could not read groups at all says nothing about which exist.
+        if (raw.groupsError === null) knownGroups = raw.groups.map((g) => g.groupId);
         return raw;
       } catch (e) {
         const a = admin;
