@@ -9,7 +9,7 @@
  *   after(() => cluster?.close());
  *   await cluster.kill(2);
  *   cluster.bootstrap();          // the live nodes, "127.0.0.1:p1,127.0.0.1:p3"
- *   await cluster.start(2);       // back with its data dir
+ *   await cluster.start(2);       // back with its data dir and port
  */
 import type { ChildProcess } from 'node:child_process';
 import { ApiKey } from '../../src/protocol/messages/index.js';
@@ -44,7 +44,7 @@ export interface Cluster {
   isUp(id: number): boolean;
   /** host:port of the live nodes, comma-separated, except `except`. */
   bootstrap(except?: number | readonly number[]): string;
-  /** Starts a node that is down, with its data dir; resolves when it listens. */
+  /** Starts a node that is down, with its data dir and (on a restart) its port; resolves when it listens. */
   start(id: number): Promise<BrokerProcess>;
   /** SIGKILL. */
   kill(id: number): Promise<void>;
@@ -97,6 +97,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const props = { ...opts.props, ...opts.nodeProps?.(id) };
     const b = await startBroker({
       dataDir: dir,
+      // A restart comes back on the same port, as a real broker would (clients keep their bootstrap list).
+      port: running?.port,
       args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', clusterId, ...(opts.args?.(id) ?? [])],
       props: Object.keys(props).length > 0 ? props : undefined,
     });
