@@ -3,8 +3,9 @@
  * produced, a consumer group (kcat -G, librdkafka) reads part of them and its lag is shown rising as more are
  * produced; the group's coordinator (also the leader of some partitions) is SIGKILLed and the screen shows it
  * down, the partitions it was a replica of under-replicated with the missing replica, new leaders for those
- * it led; the group, served by a new coordinator, catches up and its lag falls to 0; `q` exits 0 and restores
- * the terminal (the alternate screen is left).
+ * it led (also in the event log and on the Events screen); a resize redraws the screen; the group, served by
+ * a new coordinator, catches up and its lag falls to 0; the broker comes back and its partitions are fully
+ * replicated again; `q` exits 0 and restores the terminal (the alternate screen is left).
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -205,6 +206,31 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
     assert.ok(
       sparks.some((x) => x.includes('█') && !x.endsWith('█')),
       `lag trends ${JSON.stringify(sparks)} in\n${drill}`,
+    );
+
+    // The broker comes back (same port, same data): up again, every partition fully replicated again.
+    await c.start(victim);
+    term.keys('4');
+    await term.waitFor(
+      `broker ${victim} up again, 6 partitions fully replicated again, on the Events screen`,
+      (s) => {
+        const rows = s
+          .slice(s.indexOf('TIME'))
+          .split('\n')
+          .flatMap((l) => /^\d\d:\d\d:\d\d (\S.*)$/.exec(l)?.[1] ?? []);
+        const recovered = new Set(
+          rows.flatMap(
+            (l) => /^orders: \d+ partitions? fully replicated again \(([\d,]+)\)$/.exec(l)?.[1]?.split(',') ?? [],
+          ),
+        );
+        return rows.includes(`broker ${victim} up again (${c.node(victim).bootstrap})`) && recovered.size === 6;
+      },
+      60_000,
+    );
+    term.keys('1');
+    await term.waitFor(
+      'no partition under-replicated',
+      (s) => /under-replicated 0 /.test(s) && /brokers 3 up 0 down/.test(s),
     );
 
     for (const line of eventLines(term.screen())) t.diagnostic(`event: ${line}`);
