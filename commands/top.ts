@@ -17,11 +17,13 @@ export default class Top extends BaseCommand {
     `Shows the cluster live, refreshed every --interval: per partition the leader, replicas, ISR (missing
 replicas in red), log start/end and messages/s; per consumer group its state, members, lag per partition,
 lag trend, consumption rate and time to catch up; per broker its leaders, replicas and partitions it is out
-of ISR for. Problems are coloured; when the cluster cannot be reached the last data stays on screen, marked
-stale, and top reconnects by itself. Only Kafka APIs are used: it works against any Kafka-compatible cluster.
+of ISR for. Problems are coloured. Above it an event log lists what changed between polls (brokers down/up,
+new leaders, under-replicated/offline/recovered partitions, group states). When the cluster cannot be
+reached the last data stays on screen, marked stale, and top reconnects by itself. Only Kafka APIs are
+used: it works against any Kafka-compatible cluster.
 
-Keys: tab or 1-3 switch screens, arrows or j/k move, enter drills in, esc goes back, / filters, s sorts
-(name, rate, lag), p pauses, r refreshes, ? shows help, q quits.
+Keys: tab or 1-4 switch screens (topics, groups, brokers, events), arrows or j/k move, enter drills in, esc
+goes back, / filters, s sorts (name, rate, lag), p pauses, r refreshes, ? shows help, q quits.
 
 Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.`;
 

@@ -796,11 +796,13 @@ export class Admin {
     await this.cluster.refreshMetadata();
     const out: GroupListing[] = [];
     const errors: Error[] = [];
+    let answered = 0;
     await Promise.all(
       [...this.cluster.brokers.keys()].map(async (nodeId) => {
         try {
           const res = await this.cluster.request(nodeId, ApiKey.ListGroups, { statesFilter: opts.states ?? [] });
           if (res.errorCode !== 0) throw errorFor(res.errorCode, `list groups on broker ${nodeId}`);
+          answered++;
           for (const g of res.groups as Struct[]) {
             out.push({
               groupId: g.groupId,
@@ -814,7 +816,9 @@ export class Admin {
         }
       }),
     );
-    if (out.length === 0 && errors.length > 0) throw errors[0];
+    // A broker that just died (still in the metadata) must not hide the groups of the others, nor turn "no
+    // groups" into an error: fail only when no broker answered.
+    if (answered === 0 && errors.length > 0) throw errors[0];
     return out.sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
   }
 

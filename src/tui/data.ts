@@ -5,7 +5,8 @@
  *   fetchRaw(admin)        Metadata for all topics (one request), ListOffsets earliest+latest batched per
  *                          leader (Admin.fetchTopicOffsets), ListGroups per broker, one DescribeGroups per
  *                          coordinator for all groups, OffsetFetch per group (in parallel).
- *   buildSnapshot(raw, prev)   rates from offset deltas, lag, catch-up estimate, broker roll-ups, histories.
+ *   buildSnapshot(raw, prev)   rates from offset deltas, lag, catch-up estimate (rates over the last
+ *                          RATE_WINDOW polls), broker roll-ups, histories.
  *
  * Only Kafka APIs are used, so it works against any Kafka-compatible cluster.
  */
@@ -15,8 +16,10 @@ import {
   type BrokerRow,
   type GroupPartitionRow,
   type GroupRow,
+  type GroupSample,
   HISTORY,
   type PartitionRow,
+  RATE_WINDOW,
   type Snapshot,
   type TopicRow,
 } from './types.js';
@@ -57,8 +60,17 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** One poll cycle against the cluster. Throws when the cluster cannot be reached at all. */
-export async function fetchRaw(admin: Admin, now: () => number = Date.now): Promise<RawPoll> {
+/**
+ * One poll cycle against the cluster. Throws when the cluster cannot be reached at all. `knownGroups` (the
+ * groups of the previous poll) are described even when ListGroups does not list them: a coordinator that
+ * just died (or does not answer) does not make its groups vanish; a group that really is gone comes back
+ * Dead and is dropped.
+ */
+export async function fetchRaw(
+  admin: Admin,
+  now: () => number = Date.now,
+  knownGroups: Iterable<string> = [],
+): Promise<RawPoll> {
   const described = await admin.describeTopics();
   const cluster = admin.cluster;
   const topics = described.map((t) => ({ name: t.topic, partitions: t.partitions }));
@@ -78,7 +90,7 @@ export async function fetchRaw(admin: Admin, now: () => number = Date.now): Prom
               })),
           () => [],
         ),
-    fetchGroups(admin),
+    fetchGroups(admin, knownGroups),
   ]);
   return {
     at: now(),
@@ -92,10 +104,17 @@ export async function fetchRaw(admin: Admin, now: () => number = Date.now): Prom
   };
 }
 
-async function fetchGroups(admin: Admin): Promise<{ groups: RawGroup[]; error: string | null }> {
+async function fetchGroups(
+  admin: Admin,
+  knownGroups: Iterable<string>,
+): Promise<{ groups: RawGroup[]; error: string | null }> {
   try {
-    const listed = await admin.listGroups();
-    const ids = listed.filter((g) => g.protocolType === 'consumer' || g.protocolType === '').map((g) => g.groupId);
+    const listed = new Set(
+      (await admin.listGroups())
+        .filter((g) => g.protocolType === 'consumer' || g.protocolType === '')
+        .map((g) => g.groupId),
+    );
+    const ids = [...new Set([...listed, ...knownGroups])];
     if (ids.length === 0) return { groups: [], error: null };
     const [described, offsets] = await Promise.all([
       admin.describeGroups(ids),
@@ -110,18 +129,24 @@ async function fetchGroups(admin: Admin): Promise<{ groups: RawGroup[]; error: s
     ]);
     return {
       error: null,
-      groups: described.map((g, i) => ({
-        groupId: g.groupId,
-        state: g.state,
-        protocol: g.protocol,
-        members: g.members.map((m) => ({ clientId: m.clientId, assignment: m.assignment })),
-        offsets: offsets[i]!.list.filter((o) => !o.error).map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.offset,
-        })),
-        error: g.error ? g.error.message : offsets[i]!.error,
-      })),
+      groups: described.flatMap((g, i) =>
+        !listed.has(g.groupId) && g.state === 'Dead' && !g.error
+          ? []
+          : [
+              {
+                groupId: g.groupId,
+                state: g.state,
+                protocol: g.protocol,
+                members: g.members.map((m) => ({ clientId: m.clientId, assignment: m.assignment })),
+                offsets: offsets[i]!.list.filter((o) => !o.error).map((o) => ({
+                  topic: o.topic,
+                  partition: o.partition,
+                  offset: o.offset,
+                })),
+                error: g.error ? g.error.message : offsets[i]!.error,
+              },
+            ],
+      ),
     };
   } catch (e) {
     return { groups: [], error: message(e) };
@@ -146,20 +171,40 @@ export function rate(prev: bigint | null | undefined, cur: bigint | null, dtSeco
   return d < 0 ? 0 : d / dtSeconds;
 }
 
+/** Per-second rate between the first and last of `samples` (null with fewer than two, never negative). */
+export function windowRate(samples: readonly GroupSample[], pick: (s: GroupSample) => number): number | null {
+  if (samples.length < 2) return null;
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const dt = (last.at - first.at) / 1000;
+  return dt > 0 ? Math.max(0, (pick(last) - pick(first)) / dt) : null;
+}
+
 /**
- * Seconds until a lag reaches 0, from the lag trend over the last samples (taken `intervalSeconds` apart):
- * 0 caught up, Infinity not shrinking, null not enough samples yet.
+ * Committed offsets per second over the window, measured between the first and last commit seen in it (a
+ * consumer commits every few seconds: between two polls it often commits nothing, and a window cut between
+ * commits would under- or overstate it); with fewer than two commits seen, over the whole window.
  */
-export function catchUpSeconds(lagHistory: readonly number[], intervalSeconds: number, window = 10): number | null {
-  const n = lagHistory.length;
-  if (n === 0) return null;
-  const lag = lagHistory[n - 1]!;
+export function consumedRate(samples: readonly GroupSample[]): number | null {
+  const commits: GroupSample[] = [];
+  for (let i = 1; i < samples.length; i++)
+    if (samples[i]!.committed !== samples[i - 1]!.committed) commits.push(samples[i]!);
+  if (commits.length >= 2) return windowRate([commits[0]!, commits[commits.length - 1]!], (x) => x.committed);
+  return windowRate(samples, (x) => x.committed);
+}
+
+/**
+ * Time to catch up: 0 when there is no lag; null when the rates are unknown; Infinity when the group consumes
+ * nothing or clearly less than is produced; 'steady' when it keeps pace (within 10%) without gaining; else
+ * lag / (consumed/s - produced/s).
+ */
+export function catchUp(lag: number, consumed: number | null, produced: number | null): number | 'steady' | null {
   if (lag === 0) return 0;
-  if (n < 2 || intervalSeconds <= 0) return null;
-  const first = Math.max(0, n - window);
-  const drop = lagHistory[first]! - lag;
-  if (drop <= 0) return Number.POSITIVE_INFINITY;
-  return lag / (drop / ((n - 1 - first) * intervalSeconds));
+  if (consumed === null || produced === null) return null;
+  if (consumed <= 0) return Number.POSITIVE_INFINITY;
+  const net = consumed - produced;
+  if (net > 0.1 * consumed) return lag / net;
+  return consumed >= 0.9 * produced ? 'steady' : Number.POSITIVE_INFINITY;
 }
 
 /** The next snapshot from a poll's answers and the previous snapshot (rates, histories, down brokers). */
@@ -188,8 +233,18 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
   const prevGroups = new Map((prev?.groups ?? []).map((g) => [g.groupId, g]));
   const lagByPartition = new Map<string, number>();
   const groups: GroupRow[] = raw.groups
-    .map((g) => {
+    .map((g): GroupRow => {
       const old = prevGroups.get(g.groupId);
+      if (old && g.error && g.offsets.length === 0) {
+        // Its offsets could not be read this time (e.g. its coordinator just died): keep the last lag, rates
+        // and history rather than showing a lag of 0.
+        for (const p of old.partitions)
+          if (p.lag !== null) {
+            const k = key(p.topic, p.partition);
+            lagByPartition.set(k, (lagByPartition.get(k) ?? 0) + p.lag);
+          }
+        return { ...old, state: g.state || old.state, members: g.members.length, error: g.error };
+      }
       const oldParts = new Map((old?.partitions ?? []).map((p) => [key(p.topic, p.partition), p]));
       const owners = new Map<string, string>();
       for (const m of g.members)
@@ -197,8 +252,9 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
       const committed = new Map<string, bigint>();
       for (const o of g.offsets) if (o.offset >= 0n) committed.set(key(o.topic, o.partition), o.offset);
       const keys = new Set([...committed.keys(), ...owners.keys()]);
-      let consumed = 0;
-      let consumeKnown = false;
+      let committedSum = 0;
+      let endSum = 0;
+      let summed = 0;
       const partitions: GroupPartitionRow[] = [...keys]
         .map((k) => {
           const [topic, p] = k.split('\u0000') as [string, string];
@@ -206,13 +262,13 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
           const c = committed.get(k) ?? null;
           const end = partHigh.get(k) ?? null;
           const lag = c !== null && end !== null ? Math.max(0, Number(end - c)) : null;
-          if (lag !== null) lagByPartition.set(k, (lagByPartition.get(k) ?? 0) + lag);
-          const before = oldParts.get(k);
-          const r = rate(before?.committed, c, dt);
-          if (r !== null) {
-            consumed += r;
-            consumeKnown = true;
+          if (lag !== null) {
+            lagByPartition.set(k, (lagByPartition.get(k) ?? 0) + lag);
+            committedSum += Number(c);
+            endSum += Number(end);
+            summed++;
           }
+          const before = oldParts.get(k);
           return {
             topic,
             partition,
@@ -226,6 +282,10 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
       const totalLag = partitions.reduce((s, p) => s + (p.lag ?? 0), 0);
       const lagHistory = pushHistory(old?.lagHistory, totalLag);
+      const sample = { at: raw.at, committed: committedSum, end: endSum, parts: summed };
+      const kept = (old?.samples ?? []).filter((x) => x.parts === summed);
+      const samples = [...kept, sample].slice(-RATE_WINDOW);
+      const consumeRate = consumedRate(samples);
       return {
         groupId: g.groupId,
         state: g.state,
@@ -234,8 +294,13 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         partitions,
         totalLag,
         lagHistory,
-        consumeRate: consumeKnown ? consumed : null,
-        catchUpSeconds: catchUpSeconds(lagHistory, dt),
+        consumeRate,
+        catchUp: catchUp(
+          totalLag,
+          consumeRate,
+          windowRate(samples, (x) => x.end),
+        ),
+        samples,
         error: g.error,
       };
     })

@@ -18,8 +18,9 @@ export function perSecond(r: number | null): string {
   return compact(Math.round(r));
 }
 
-/** Seconds as "0s", "42s", "3m20s", "2h05m", "∞" (never), "-" (unknown). */
-export function duration(s: number | null): string {
+/** Seconds as "0s", "42s", "3m20s", "2h05m", "∞" (never), "-" (unknown); 'steady' as is. */
+export function duration(s: number | 'steady' | null): string {
+  if (s === 'steady') return s;
   if (s === null || Number.isNaN(s)) return '-';
   if (!Number.isFinite(s)) return '∞';
   const t = Math.round(s);

@@ -16,6 +16,8 @@ import type { ClusterSource } from './hooks/use-cluster-data.js';
  */
 export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & { close(): Promise<void> } {
   let admin: Admin | null = null;
+  /** The groups of the last poll, described again even if ListGroups misses them (see fetchRaw). */
+  let knownGroups: string[] = [];
   const make = () =>
     new Admin({
       brokers,
@@ -32,7 +34,10 @@ export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & 
     async fetch() {
       admin ??= make();
       try {
-        return await fetchRaw(admin);
+        const raw = await fetchRaw(admin, Date.now, knownGroups);
+        // A poll that could not read groups at all says nothing about which exist.
+        if (raw.groupsError === null) knownGroups = raw.groups.map((g) => g.groupId);
+        return raw;
       } catch (e) {
         const a = admin;
         admin = null;

@@ -53,6 +53,17 @@ export interface GroupPartitionRow {
   owner: string | null;
 }
 
+export interface GroupSample {
+  at: number;
+  committed: number;
+  end: number;
+  /** How many partitions the sums cover (the window starts again when that changes). */
+  parts: number;
+}
+
+/** Polls over which a group's consumption and production rates are measured. */
+export const RATE_WINDOW = 10;
+
 export interface GroupRow {
   groupId: string;
   state: string;
@@ -61,10 +72,16 @@ export interface GroupRow {
   partitions: GroupPartitionRow[];
   totalLag: number;
   lagHistory: number[];
-  /** Committed offsets per second since the previous poll. */
+  /** Committed offsets per second over the last RATE_WINDOW polls (consumers commit every few seconds). */
   consumeRate: number | null;
-  /** Seconds until the lag reaches 0 at the current rates: 0 caught up, null unknown, Infinity never. */
-  catchUpSeconds: number | null;
+  /**
+   * Time to catch up at the current rates: seconds until the lag reaches 0 (0: caught up, Infinity: stalled
+   * or falling behind), 'steady' when the group consumes as fast as its partitions grow (the lag is what it
+   * has not committed yet), null before two polls.
+   */
+  catchUp: number | 'steady' | null;
+  /** Summed committed offsets and log ends of the partitions with a commit, for the windowed rates. */
+  samples: GroupSample[];
   error: string | null;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildSnapshot, catchUpSeconds, rate } from '../../src/tui/data.js';
+import { buildSnapshot, catchUp, rate } from '../../src/tui/data.js';
 import { compact, duration, fit, sparkline } from '../../src/tui/format.js';
 import { raw, twoPolls } from './fixtures.js';
 
@@ -72,6 +72,37 @@ describe('kstream top data: buildSnapshot', () => {
     assert.equal(s.totals.groups, 1);
   });
 
+  test('a consumer committing every 5 polls: consumption measured between commits, catch-up steady', () => {
+    // Production 100/s on orders-0; the group commits what it read every 5th poll, so the lag saw-tooths.
+    let s = buildSnapshot(raw({}, {}, 1000n), null);
+    let committed = 1000;
+    for (let i = 1; i <= 12; i++) {
+      if (i % 5 === 0) committed = 1000 + i * 100;
+      const r = raw({ at: 1_000_000 + i * 1000 }, { 'orders-0': 1000 + i * 100 }, 1000n);
+      r.groups[0]!.offsets = r.groups[0]!.offsets.map((o) =>
+        o.partition === 0 ? { ...o, offset: BigInt(committed) } : o,
+      );
+      s = buildSnapshot(r, s);
+    }
+    const g = s.groups[0]!;
+    // Measured between the commits seen (polls 5 and 10): 500 offsets in 5 s, the production rate.
+    assert.equal(g.consumeRate, 100);
+    assert.equal(g.catchUp, 'steady');
+  });
+
+  test('a group whose offsets cannot be read keeps its last lag (not 0) and shows the error', () => {
+    const first = buildSnapshot(raw(), null);
+    const r = raw({ at: 1_001_000 });
+    r.groups[0] = { ...r.groups[0]!, state: '', members: [], offsets: [], error: 'NETWORK_EXCEPTION' };
+    const s = buildSnapshot(r, first);
+    const g = s.groups[0]!;
+    assert.equal(g.totalLag, first.groups[0]!.totalLag);
+    assert.equal(g.state, 'Stable');
+    assert.equal(g.error, 'NETWORK_EXCEPTION');
+    assert.deepEqual(g.lagHistory, first.groups[0]!.lagHistory);
+    assert.equal(s.topics.find((t) => t.name === 'orders')!.lag, first.groups[0]!.totalLag);
+  });
+
   test('groups unavailable: the error is kept and nothing else fails', () => {
     const s = buildSnapshot(raw({ groups: [], groupsError: 'NOT_COORDINATOR' }), null);
     assert.equal(s.groupsError, 'NOT_COORDINATOR');
@@ -95,12 +126,13 @@ describe('kstream top data: pure helpers', () => {
     assert.equal(rate(300n, 100n, 1), 0, 'a truncated log is not a negative rate');
   });
 
-  test('catch-up from the lag trend', () => {
-    assert.equal(catchUpSeconds([], 1), null);
-    assert.equal(catchUpSeconds([5, 0], 1), 0);
-    assert.equal(catchUpSeconds([100], 1), null);
-    assert.equal(catchUpSeconds([1000, 800, 600], 1), 3);
-    assert.equal(catchUpSeconds([100, 200], 1), Number.POSITIVE_INFINITY);
+  test('catch-up from the consumption and production rates', () => {
+    assert.equal(catchUp(0, null, null), 0, 'no lag: caught up');
+    assert.equal(catchUp(100, null, null), null, 'rates unknown');
+    assert.equal(catchUp(100, 0, 50), Number.POSITIVE_INFINITY, 'stalled');
+    assert.equal(catchUp(600, 300, 100), 3, 'gaining 200/s');
+    assert.equal(catchUp(600, 100, 100), 'steady', 'keeping pace');
+    assert.equal(catchUp(600, 50, 100), Number.POSITIVE_INFINITY, 'falling behind');
   });
 
   test('formatting', () => {

@@ -4,8 +4,8 @@
  * with a fake data source: key navigation, drill-down, filter, sort, pause, help, the unreachable banner.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { render } from 'ink-testing-library';
+import { afterEach, describe, test } from 'node:test';
+import { render as inkRender } from 'ink-testing-library';
 import { App } from '../../src/tui/app.js';
 import { buildSnapshot, type RawPoll } from '../../src/tui/data.js';
 import { BrokersScreen } from '../../src/tui/screens/brokers.js';
@@ -13,6 +13,17 @@ import { GroupsScreen } from '../../src/tui/screens/groups.js';
 import { TopicsScreen } from '../../src/tui/screens/topics.js';
 import { initialState, type UiState } from '../../src/tui/state/reducer.js';
 import { raw, twoPolls } from './fixtures.js';
+
+/** Everything rendered is unmounted after each test, also when it fails (a mounted app keeps polling). */
+const mounted: { unmount(): void }[] = [];
+afterEach(() => {
+  for (const r of mounted.splice(0)) r.unmount();
+});
+const render: typeof inkRender = (tree) => {
+  const r = inkRender(tree);
+  mounted.push(r);
+  return r;
+};
 
 const ui = (over: Partial<UiState> = {}): UiState => ({ ...initialState, ...over });
 
@@ -70,7 +81,7 @@ describe('kstream top screens', () => {
     r.unmount();
     r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups', group: 'billing' })} width={99} height={10} />);
     const f = r.lastFrame()!;
-    assert.match(f, /group billing · Stable · 1 members · lag 1\.7k/);
+    assert.match(f, /group billing · Stable · 1 member · lag 1\.7k/);
     assert.match(f, /orders\s+0\s+600\s+1500\s+900 billing-1/);
     r.unmount();
   });
@@ -176,6 +187,10 @@ describe('kstream top app', () => {
     const n = src.calls();
     await new Promise((res) => setTimeout(res, 200));
     assert.equal(src.calls(), n, 'no polls while paused');
+    // r while paused: one poll, still paused.
+    r.stdin.write('r');
+    await waitFor('one poll', frame, () => src.calls() === n + 1);
+    assert.match(r.lastFrame()!, /PAUSED/);
     r.stdin.write('p');
     await waitFor('resumed', frame, (x) => !/PAUSED/.test(x));
     const before = src.calls();
@@ -204,5 +219,79 @@ describe('kstream top app', () => {
     down = false;
     await waitFor('banner gone', frame, (x) => !/CLUSTER UNREACHABLE/.test(x) && /orders/.test(x));
     r.unmount();
+  });
+
+  test('keys typed faster than the screen redraws land on the current state', async () => {
+    const r = render(<App source={fakeSource()} intervalMs={50} bootstrap="b" />);
+    const frame = () => r.lastFrame();
+    await waitFor('topics', frame, (x) => /payments/.test(x));
+    // `/` opens the prompt; `q` and `pay` typed in the same burst are filter text, not quit and pause.
+    r.stdin.write('/');
+    r.stdin.write('q');
+    r.stdin.write('\u007F');
+    r.stdin.write('pay');
+    r.stdin.write('\r');
+    const f = await waitFor('filter applied', frame, (x) => /filter "pay"/.test(x));
+    assert.doesNotMatch(f, /PAUSED/);
+    r.stdin.write('2');
+    r.stdin.write('3');
+    await waitFor('brokers screen', frame, (x) => /ID ADDRESS/.test(x));
+  });
+
+  test('event log above the live area: connected, then a broker down and its partitions; the Events screen', async () => {
+    let n = 0;
+    const src = {
+      async fetch(): Promise<RawPoll> {
+        n++;
+        const r = raw({ at: 1_000_000 + n * 1000 });
+        if (n > 2) {
+          r.brokers = r.brokers.filter((b) => b.nodeId !== 3);
+          for (const t of r.topics) for (const p of t.partitions) p.isr = p.isr.filter((id) => id !== 3);
+          r.topics[0]!.partitions[2]!.leader = 1;
+        }
+        return r;
+      },
+    };
+    const r = render(<App source={src} intervalMs={30} bootstrap="b" />);
+    const f = await waitFor(
+      'broker 3 down in the log',
+      () => r.lastFrame(),
+      (x) => /broker 3 DOWN/.test(x),
+    );
+    const lines = f.split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    assert.ok(at(/^\d\d:\d\d:\d\d {2}connected to cluster test-cluster: 3 brokers/) >= 0, f);
+    assert.ok(at(/^\d\d:\d\d:\d\d {2}broker 3 DOWN \(127\.0\.0\.1:9093\)/) >= 0, f);
+    assert.ok(at(/orders: 3 partitions under-replicated \(0,1,2; missing replica 3\)/) >= 0, f);
+    assert.ok(at(/orders: new leader for 1 partition \(2: 3→1\)/) >= 0, f);
+    assert.ok(at(/broker 3 DOWN/) < at(/^kstream top {2}cluster/), 'the log is above the header');
+    // Later polls change nothing: each event is logged once.
+    await waitFor(
+      'more polls',
+      () => r.lastFrame(),
+      () => n > 6,
+    );
+    assert.equal(r.lastFrame()!.match(/broker 3 DOWN/g)?.length, 1);
+
+    // The Events screen (4): the history, newest first, filterable.
+    r.stdin.write('4');
+    const ev = await waitFor(
+      'events screen',
+      () => r.lastFrame(),
+      (x) => /TIME\s+EVENT/.test(x),
+    );
+    const rows = ev.slice(ev.indexOf('TIME')).split('\n');
+    const row = (re: RegExp) => rows.findIndex((l) => re.test(l));
+    assert.ok(row(/^\d\d:\d\d:\d\d broker 3 DOWN/) > 0, ev);
+    assert.ok(row(/broker 3 DOWN/) < row(/connected to cluster/), 'newest first');
+    r.stdin.write('/');
+    r.stdin.write('DOWN');
+    const filtered = await waitFor(
+      'filtered',
+      () => r.lastFrame(),
+      (x) => /\/DOWN/.test(x),
+    );
+    const shown = filtered.slice(filtered.indexOf('TIME')).split('\n');
+    assert.equal(shown.filter((l) => /^\d\d:\d\d:\d\d /.test(l)).length, 1, filtered);
   });
 });

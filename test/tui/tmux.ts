@@ -4,6 +4,9 @@
  * the whole server; call it in `after`, it is safe to call twice.
  */
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { ROOT } from '../helpers/broker.js';
 
 export interface Terminal {
@@ -11,6 +14,8 @@ export interface Terminal {
   screen(): string;
   /** tmux key names ('Enter', 'Escape', 'Down') or literal text. */
   keys(...keys: string[]): void;
+  /** Resizes the window (the program gets SIGWINCH). */
+  resize(width: number, height: number): void;
   /** Waits until `check(screen)` is truthy; throws with the last screen after `ms`. */
   waitFor<T>(what: string, check: (screen: string) => T | null | undefined | false, ms?: number): Promise<T>;
   kill(): void;
@@ -39,6 +44,9 @@ export function startTerminal(command: string, opts: { width?: number; height?: 
     keys(...keys) {
       for (const k of keys) tmux('send-keys', '-t', 'top', k);
     },
+    resize(width, height) {
+      tmux('resize-window', '-t', 'top', '-x', String(width), '-y', String(height));
+    },
     async waitFor(what, check, ms = 30_000) {
       const end = Date.now() + ms;
       let last = '';
@@ -62,6 +70,8 @@ export function startTerminal(command: string, opts: { width?: number; height?: 
       } catch {
         // already gone
       }
+      // tmux leaves its socket file behind: remove ours.
+      rmSync(join(process.env.TMUX_TMPDIR ?? tmpdir(), `tmux-${userInfo().uid}`, socket), { force: true });
     },
   };
 }
@@ -91,4 +101,12 @@ export function partitionRows(screen: string): ScreenPartition[] {
     });
   }
   return out;
+}
+
+/** Lines of the event log (`HH:MM:SS  text`) on a screen, oldest first. */
+export function eventLines(screen: string): string[] {
+  return screen
+    .split('\n')
+    .filter((l) => /^\d\d:\d\d:\d\d {2}\S/.test(l))
+    .map((l) => l.slice(10));
 }

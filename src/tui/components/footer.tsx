@@ -18,7 +18,7 @@ export function Footer({ ui }: { ui: UiState }): ReactNode {
   return (
     <Text color={theme.dim} wrap="truncate">
       {ui.filter ? <Text color={theme.warn}>filter "{ui.filter}" · </Text> : null}
-      sort: {ui.sort} · tab/1-3 screens · ↑↓/jk move · enter drill in · esc back · / filter · s sort · p pause · r
+      sort: {ui.sort} · tab/1-4 screens · ↑↓/jk move · enter drill in · esc back · / filter · s sort · p pause · r
       refresh · ? help · q quit
     </Text>
   );

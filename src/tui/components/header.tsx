@@ -18,7 +18,7 @@ export interface HeaderProps {
   bootstrap: string;
 }
 
-const TITLES: Record<ScreenName, string> = { topics: 'Topics', groups: 'Groups', brokers: 'Brokers' };
+const TITLES: Record<ScreenName, string> = { topics: 'Topics', groups: 'Groups', brokers: 'Brokers', events: 'Events' };
 
 function Count({ label, n, bad }: { label: string; n: number; bad?: string }): ReactNode {
   return (

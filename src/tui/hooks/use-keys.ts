@@ -1,47 +1,22 @@
 /**
- * Keyboard handling: maps keys to reducer actions (see screens/help.tsx for the list). While the `/` prompt
- * is open every printable key goes to the filter.
+ * Keyboard input → the reducer. The mapping (state/keys.ts) runs inside the reducer on its current state;
+ * quitting and refreshing are state changes the app acts on (ui.quit, ui.refreshes).
  */
 import { useInput } from 'ink';
-import type { Dispatch } from 'react';
-import type { Action, UiState } from '../state/reducer.js';
+import { type Dispatch, useRef } from 'react';
+import type { ClusterEvent } from '../events.js';
+import { splitKeys } from '../state/keys.js';
+import type { Action } from '../state/reducer.js';
 import type { Snapshot } from '../types.js';
 
-export interface KeyHandlers {
-  snapshot: Snapshot | null;
-  pageSize: number;
-  onQuit: () => void;
-  onRefresh: () => void;
-}
-
-export function useKeys(ui: UiState, dispatch: Dispatch<Action>, h: KeyHandlers): void {
+export function useKeys(
+  dispatch: Dispatch<Action>,
+  ctx: { snapshot: Snapshot | null; events: readonly ClusterEvent[]; pageSize: number },
+): void {
+  // Ink attaches the handler in an effect, after the frame is drawn: read the latest values through a ref.
+  const latest = useRef(ctx);
+  latest.current = ctx;
   useInput((input, key) => {
-    if (ui.filtering) {
-      if (key.return) dispatch({ type: 'filter-done' });
-      else if (key.escape) dispatch({ type: 'filter-cancel' });
-      else if (key.backspace || key.delete) dispatch({ type: 'filter-backspace' });
-      else if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow)
-        dispatch({ type: 'filter-input', text: input });
-      return;
-    }
-    const move = (delta: number) => dispatch({ type: 'move', delta, snapshot: h.snapshot });
-    if (input === 'q') h.onQuit();
-    else if (key.tab) dispatch({ type: 'next-screen' });
-    else if (input === '1') dispatch({ type: 'screen', screen: 'topics' });
-    else if (input === '2') dispatch({ type: 'screen', screen: 'groups' });
-    else if (input === '3') dispatch({ type: 'screen', screen: 'brokers' });
-    else if (key.upArrow || input === 'k') move(-1);
-    else if (key.downArrow || input === 'j') move(1);
-    else if (key.pageUp) move(-h.pageSize);
-    else if (key.pageDown) move(h.pageSize);
-    else if (input === 'g') move(-1e9);
-    else if (input === 'G') move(1e9);
-    else if (key.return) dispatch({ type: 'enter', snapshot: h.snapshot });
-    else if (key.escape) dispatch({ type: 'back' });
-    else if (input === '/') dispatch({ type: 'filter-start' });
-    else if (input === 's') dispatch({ type: 'sort' });
-    else if (input === 'p') dispatch({ type: 'pause' });
-    else if (input === 'r') h.onRefresh();
-    else if (input === '?') dispatch({ type: 'help' });
+    for (const k of splitKeys(input, key)) dispatch({ type: 'key', ...k, ...latest.current });
   });
 }

@@ -1,6 +1,7 @@
 /**
  * usePoll(fetcher, ms, {isActive}): run `fetcher` now and then `ms` after each run finishes (never two at
- * once from the timer), only while active; `refresh()` runs it again at once. Cleans up on unmount.
+ * once from the timer), only while active; `refresh()` runs it again at once (also while inactive: once).
+ * Cleans up on unmount.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 
@@ -34,6 +35,12 @@ export function usePoll(
     };
   }, [active, intervalMs, generation]);
 
-  const refresh = useCallback(() => setGeneration((g) => g + 1), []);
+  const activeRef = useRef(active);
+  activeRef.current = active;
+  // While paused, refresh() polls once (the paused view is updated and stays paused).
+  const refresh = useCallback(() => {
+    if (activeRef.current) setGeneration((g) => g + 1);
+    else fetcherRef.current().catch(() => {});
+  }, []);
   return { refresh };
 }

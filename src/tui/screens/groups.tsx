@@ -28,7 +28,7 @@ const groupColumns: Column<GroupRow>[] = [
   { title: 'PARTS', width: 5, align: 'right', cell: (g) => String(g.partitions.length) },
   { title: 'LAG', width: 9, align: 'right', cell: (g) => compact(g.totalLag) },
   { title: 'CONSUMED/S', width: 10, align: 'right', cell: (g) => perSecond(g.consumeRate) },
-  { title: 'CATCH-UP', width: 8, align: 'right', cell: (g) => duration(g.catchUpSeconds) },
+  { title: 'CATCH-UP', width: 8, align: 'right', cell: (g) => duration(g.catchUp) },
   {
     title: 'LAG TREND',
     width: SPARK,
@@ -72,8 +72,9 @@ export function GroupsScreen({ snapshot, ui, width, height }: ScreenProps): Reac
           {g ? (
             <Text color={theme.dim}>
               {' '}
-              · <Text color={stateColor(g)}>{g.state}</Text> · {g.members} members · lag {compact(g.totalLag)} ·{' '}
-              {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUpSeconds)} · esc: back
+              · <Text color={stateColor(g)}>{g.state}</Text> · {g.members} {g.members === 1 ? 'member' : 'members'} ·
+              lag {compact(g.totalLag)} · {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUp)} · esc:
+              back
             </Text>
           ) : (
             <Text color={theme.warn}> (group no longer exists) · esc: back</Text>

@@ -3,14 +3,16 @@
  * pause, help. Data lives elsewhere (use-cluster-data); views are derived by state/select.ts.
  */
 
+import type { ClusterEvent } from '../events.js';
 import type { Snapshot } from '../types.js';
+import { type KeyInfo, keyAction } from './keys.js';
 import { currentRows } from './select.js';
 
-export type ScreenName = 'topics' | 'groups' | 'brokers';
-export const SCREENS: readonly ScreenName[] = ['topics', 'groups', 'brokers'];
+export type ScreenName = 'topics' | 'groups' | 'brokers' | 'events';
+export const SCREENS: readonly ScreenName[] = ['topics', 'groups', 'brokers', 'events'];
 
 /** A list the cursor moves in: each screen's list, and the two drill-down lists. */
-export type ViewName = 'topics' | 'partitions' | 'groups' | 'group' | 'brokers';
+export type ViewName = 'topics' | 'partitions' | 'groups' | 'group' | 'brokers' | 'events';
 
 export type SortKey = 'name' | 'rate' | 'lag';
 export const SORTS: readonly SortKey[] = ['name', 'rate', 'lag'];
@@ -28,25 +30,40 @@ export interface UiState {
   sort: SortKey;
   paused: boolean;
   help: boolean;
+  /** `q` was pressed: the app exits. */
+  quit: boolean;
+  /** Incremented by `r`: the app polls at once when it changes. */
+  refreshes: number;
 }
 
 export const initialState: UiState = {
   screen: 'topics',
   topic: null,
   group: null,
-  cursor: { topics: 0, partitions: 0, groups: 0, group: 0, brokers: 0 },
+  cursor: { topics: 0, partitions: 0, groups: 0, group: 0, brokers: 0, events: 0 },
   filter: '',
   filtering: false,
   sort: 'name',
   paused: false,
   help: false,
+  quit: false,
+  refreshes: 0,
 };
 
 export type Action =
+  /** A key press, mapped to one of the other actions on the current state (state/keys.ts). */
+  | {
+      type: 'key';
+      input: string;
+      key: KeyInfo;
+      snapshot: Snapshot | null;
+      events: readonly ClusterEvent[];
+      pageSize: number;
+    }
   | { type: 'screen'; screen: ScreenName }
   | { type: 'next-screen' }
   /** Rows are counted on the current state, so keys typed faster than renders still land right. */
-  | { type: 'move'; delta: number; snapshot: Snapshot | null }
+  | { type: 'move'; delta: number; snapshot: Snapshot | null; events?: readonly ClusterEvent[] }
   /** Drill into the row under the cursor (a topic or a group). */
   | { type: 'enter'; snapshot: Snapshot | null }
   | { type: 'back' }
@@ -57,12 +74,14 @@ export type Action =
   | { type: 'filter-cancel' }
   | { type: 'sort' }
   | { type: 'pause' }
-  | { type: 'help' };
+  | { type: 'help' }
+  | { type: 'refresh' }
+  | { type: 'quit' };
 
 export function currentView(s: UiState): ViewName {
   if (s.screen === 'topics') return s.topic === null ? 'topics' : 'partitions';
   if (s.screen === 'groups') return s.group === null ? 'groups' : 'group';
-  return 'brokers';
+  return s.screen;
 }
 
 function withCursor(s: UiState, value: number): UiState {
@@ -71,6 +90,10 @@ function withCursor(s: UiState, value: number): UiState {
 
 export function reducer(s: UiState, a: Action): UiState {
   switch (a.type) {
+    case 'key': {
+      const action = keyAction(s, a.input, a.key, a);
+      return action ? reducer(s, action) : s;
+    }
     case 'screen':
       return s.screen === a.screen && !s.help
         ? s
@@ -80,7 +103,7 @@ export function reducer(s: UiState, a: Action): UiState {
       return reducer(s, { type: 'screen', screen: SCREENS[(i + 1) % SCREENS.length]! });
     }
     case 'move': {
-      const count = currentRows(a.snapshot, s).count;
+      const count = currentRows(a.snapshot, s, a.events).count;
       if (count <= 0) return withCursor(s, 0);
       const cur = Math.min(s.cursor[currentView(s)], count - 1);
       return withCursor(s, Math.max(0, Math.min(count - 1, cur + a.delta)));
@@ -116,5 +139,9 @@ export function reducer(s: UiState, a: Action): UiState {
       return { ...s, paused: !s.paused };
     case 'help':
       return { ...s, help: !s.help };
+    case 'refresh':
+      return { ...s, refreshes: s.refreshes + 1 };
+    case 'quit':
+      return { ...s, quit: true };
   }
 }

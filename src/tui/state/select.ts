@@ -1,4 +1,5 @@
 /** Pure selectors: the rows each view shows for a snapshot and the UI state (filter + sort applied). */
+import type { ClusterEvent } from '../events.js';
 import type { BrokerRow, GroupPartitionRow, GroupRow, PartitionRow, Snapshot, TopicRow } from '../types.js';
 import type { SortKey, UiState } from './reducer.js';
 
@@ -74,8 +75,18 @@ export function visibleBrokers(s: Snapshot | null, ui: UiState): BrokerRow[] {
   return (s?.brokers ?? []).filter((b) => matches(`${b.nodeId} ${b.host}:${b.port}`, ui.filter));
 }
 
+/** The event history, newest first, filtered. */
+export function visibleEvents<E extends ClusterEvent>(events: readonly E[], ui: UiState): E[] {
+  return events.filter((e) => matches(e.text, ui.filter)).reverse();
+}
+
 /** Number of rows in the current view and the name `enter` drills into (null: nothing to drill into). */
-export function currentRows(s: Snapshot | null, ui: UiState): { count: number; drill: (i: number) => string | null } {
+export function currentRows(
+  s: Snapshot | null,
+  ui: UiState,
+  events: readonly ClusterEvent[] = [],
+): { count: number; drill: (i: number) => string | null } {
+  if (ui.screen === 'events') return { count: visibleEvents(events, ui).length, drill: () => null };
   if (ui.screen === 'topics' && ui.topic === null) {
     const rows = visibleTopics(s, ui);
     return { count: rows.length, drill: (i) => rows[i]?.name ?? null };

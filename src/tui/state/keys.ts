@@ -1,0 +1,63 @@
+/**
+ * Keys → actions (pure; see screens/help.tsx for the list). Decided on the reducer's current state, not on a
+ * rendered one, so keys typed faster than the screen redraws (`/` then `pay` in one burst) still land right:
+ * while the `/` prompt is open every printable key goes to the filter.
+ */
+import type { Key } from 'ink';
+import type { ClusterEvent } from '../events.js';
+import type { Snapshot } from '../types.js';
+import type { Action, UiState } from './reducer.js';
+
+/** Ink's key flags (all optional, so tests can pass only the ones they press). */
+export type KeyInfo = Partial<Key>;
+
+export function keyAction(
+  s: UiState,
+  input: string,
+  key: KeyInfo,
+  ctx: { snapshot: Snapshot | null; events: readonly ClusterEvent[]; pageSize: number },
+): Action | null {
+  if (s.filtering) {
+    if (key.return) return { type: 'filter-done' };
+    if (key.escape) return { type: 'filter-cancel' };
+    if (key.backspace || key.delete) return { type: 'filter-backspace' };
+    if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow)
+      return { type: 'filter-input', text: input };
+    return null;
+  }
+  const move = (delta: number): Action => ({ type: 'move', delta, snapshot: ctx.snapshot, events: ctx.events });
+  if (input === 'q') return { type: 'quit' };
+  if (key.tab) return { type: 'next-screen' };
+  if (input === '1') return { type: 'screen', screen: 'topics' };
+  if (input === '2') return { type: 'screen', screen: 'groups' };
+  if (input === '3') return { type: 'screen', screen: 'brokers' };
+  if (input === '4') return { type: 'screen', screen: 'events' };
+  if (key.upArrow || input === 'k') return move(-1);
+  if (key.downArrow || input === 'j') return move(1);
+  if (key.pageUp) return move(-ctx.pageSize);
+  if (key.pageDown) return move(ctx.pageSize);
+  if (input === 'g') return move(-1e9);
+  if (input === 'G') return move(1e9);
+  if (key.return) return { type: 'enter', snapshot: ctx.snapshot };
+  if (key.escape) return { type: 'back' };
+  if (input === '/') return { type: 'filter-start' };
+  if (input === 's') return { type: 'sort' };
+  if (input === 'p') return { type: 'pause' };
+  if (input === 'r') return { type: 'refresh' };
+  if (input === '?') return { type: 'help' };
+  return null;
+}
+
+/**
+ * Ink hands a burst of plain keys over as one string ("1\r" when `1` and enter come in one read): split it
+ * into one key each, so each is an action. Escape sequences (arrows, …) are already split by Ink.
+ */
+export function splitKeys(input: string, key: KeyInfo): { input: string; key: KeyInfo }[] {
+  if (input.length <= 1 || key.ctrl || key.meta || input.includes('\u001B')) return [{ input, key }];
+  return [...input].map((ch) => {
+    if (ch === '\r' || ch === '\n') return { input: '', key: { return: true } };
+    if (ch === '\t') return { input: '', key: { tab: true } };
+    if (ch === '\u007F' || ch === '\b') return { input: '', key: { backspace: true } };
+    return { input: ch, key: {} };
+  });
+}

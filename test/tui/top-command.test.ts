@@ -1,0 +1,42 @@
+/**
+ * `kstream top` as a command, without a terminal: it refuses to run when stdout is not a TTY (exit 2,
+ * pointing to `kstream cluster info -o json`), rejects a bad --interval (exit 2); --interval parsing.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { parseInterval } from '../../commands/top.js';
+import { BIN, ROOT } from '../helpers/broker.js';
+
+function top(...args: string[]) {
+  // stdout and stderr are pipes: no terminal.
+  return spawnSync(process.execPath, [BIN, 'top', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+}
+
+describe('kstream top without a terminal', () => {
+  test('not a TTY: exit 2, points to cluster info -o json', () => {
+    const r = top('-b', '127.0.0.1:1');
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /needs an interactive terminal/);
+    assert.match(r.stderr, /kstream cluster info -o json/);
+    assert.equal(r.stdout, '');
+  });
+
+  test('a bad --interval: exit 2 with the accepted forms', () => {
+    for (const bad of ['10ms', 'soon']) {
+      const r = top('--interval', bad);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--interval: expected a duration of at least 100ms/);
+    }
+  });
+
+  test('--interval forms', () => {
+    assert.equal(parseInterval('500ms'), 500);
+    assert.equal(parseInterval('2s'), 2000);
+    assert.equal(parseInterval('1.5s'), 1500);
+    assert.equal(parseInterval('1m'), 60_000);
+    assert.equal(parseInterval('750'), 750, 'a bare number from 50 up is milliseconds');
+    assert.equal(parseInterval('2'), 2000, 'a small bare number is seconds');
+    assert.equal(parseInterval('soon'), null);
+  });
+});
