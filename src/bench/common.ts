@@ -76,8 +76,10 @@ export interface BenchResult {
   recordsPerSec: number;
   /** MB = 10^6 bytes, of record values. */
   mbPerSec: number;
-  /** produce: send → acknowledged; e2e: send → consumed; absent for consume. */
+  /** produce: send → acknowledged; e2e: send → consumed (warm-up records excluded); absent for consume. */
   latencyMs?: LatencySummary;
+  /** e2e with warm-up records: their send → consumed latency. */
+  warmupLatencyMs?: LatencySummary;
   /** e2e: records the consumer received (equals records when nothing was lost). */
   consumed?: number;
   config: Record<string, string | number | boolean>;
@@ -101,6 +103,12 @@ export function formatText(r: BenchResult): string {
   if (l) {
     const what = r.bench === 'e2e' ? 'end-to-end latency' : 'latency';
     lines.push(`${what} (ms): p50 ${l.p50}, p95 ${l.p95}, p99 ${l.p99}, p99.9 ${l.p999}, max ${l.max}, mean ${l.mean}`);
+  }
+  const w = r.warmupLatencyMs;
+  if (w) {
+    lines.push(
+      `warm-up (first ${fmt(w.count)} records, not in the figures above) (ms): p50 ${w.p50}, p99 ${w.p99}, max ${w.max}`,
+    );
   }
   return lines.join('\n');
 }
