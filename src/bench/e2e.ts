@@ -134,7 +134,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
         batch[i] = { topic: o.topic, value };
       }
       sent += k;
-      producer.sendBatch(batch).catch((e: Error) => {
+      producer.sendAll(batch).catch((e: Error) => {
         failure ??= e;
       });
       await new Promise<void>((r) => setImmediate(r));

@@ -4,8 +4,8 @@
  * latency (send → acknowledged).
  *
  * The payload is constant, so every record is the SAME ProducerRecord object with ONE value buffer (the
- * producer copies it into the batch when it is appended), and records go in with sendBatch() on one reused
- * array: the benchmark itself allocates nothing per record. Latency is taken per sendBatch() chunk (the time
+ * producer copies it into the batch when it is appended), and records go in with sendAll() on one reused
+ * array: the benchmark itself allocates nothing per record. Latency is taken per sendAll() chunk (the time
  * until every record of the chunk is acknowledged, i.e. the chunk's slowest record, counted once per record),
  * like the Java tool's sampling it does not time each record alone.
  */
@@ -39,7 +39,7 @@ export interface ProduceBenchOptions {
   progress?: boolean;
 }
 
-/** Records handed to sendBatch() at once: about one batch of them, at most 1,000. */
+/** Records handed to sendAll() at once: about one batch of them, at most 1,000. */
 export function chunkSize(batchSize: number, recordSize: number): number {
   return Math.max(1, Math.min(1000, Math.floor(batchSize / (recordSize + 12))));
 }
@@ -82,7 +82,7 @@ async function runOne(
     const t0 = performance.now();
     outstanding += k;
     sent += k;
-    producer.sendBatch(k === chunk ? full : full.slice(0, k)).then(
+    producer.sendAll(k === chunk ? full : full.slice(0, k)).then(
       () => {
         shared.hist.recordValueWithCount(Math.max(1, Math.round((performance.now() - t0) * 1000)), k);
         shared.acked += k;

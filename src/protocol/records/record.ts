@@ -133,9 +133,21 @@ function fieldSize(len: number): number {
 }
 
 function bodySize(rec: RecordInput, offsetDelta: number, timestampDelta: bigint): number {
-  let n = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta);
-  n += fieldSize(byteLen(rec.key)) + fieldSize(byteLen(rec.value));
-  const headers = rec.headers ?? [];
+  return bodySizeOf(byteLen(rec.key), byteLen(rec.value), rec.headers, varlongSize(timestampDelta), offsetDelta);
+}
+
+type Headers = RecordInput['headers'];
+
+function bodySizeOf(
+  keyLen: number,
+  valueLen: number,
+  headers: Headers,
+  timestampDeltaSize: number,
+  offsetDelta: number,
+): number {
+  let n = 1 + timestampDeltaSize + varintSize(offsetDelta);
+  n += fieldSize(keyLen) + fieldSize(valueLen);
+  if (!headers) return n + 1;
   n += varintSize(headers.length);
   for (const h of headers) n += fieldSize(Buffer.byteLength(h.key)) + fieldSize(byteLen(h.value));
   return n;
@@ -179,12 +191,39 @@ export function writeRecord(w: Writer, rec: RecordInput, offsetDelta: number, ti
   w.varint(offsetDelta);
   writeField(w, rec.key, byteLen(rec.key));
   writeField(w, rec.value, byteLen(rec.value));
-  const headers = rec.headers ?? [];
+  writeHeaders(w, rec.headers);
+}
+
+function writeHeaders(w: Writer, headers: Headers): void {
+  if (!headers) {
+    w.varint(0);
+    return;
+  }
   w.varint(headers.length);
   for (const h of headers) {
     writeField(w, h.key, Buffer.byteLength(h.key));
     writeField(w, h.value, byteLen(h.value));
   }
+}
+
+/** writeRecord for a timestamp delta within int32, from the fields (no RecordInput object, no bigint). */
+function writeRecordFields(
+  w: Writer,
+  key: Buffer | string | null | undefined,
+  value: Buffer | string | null | undefined,
+  headers: Headers,
+  offsetDelta: number,
+  timestampDelta: number,
+): void {
+  const keyLen = byteLen(key);
+  const valueLen = byteLen(value);
+  w.varint(bodySizeOf(keyLen, valueLen, headers, varintSize(timestampDelta), offsetDelta));
+  w.int8(0);
+  w.varint(timestampDelta);
+  w.varint(offsetDelta);
+  writeField(w, key, keyLen);
+  writeField(w, value, valueLen);
+  writeHeaders(w, headers);
 }
 
 /**
@@ -221,6 +260,10 @@ export class BatchBuilder {
   private count = 0;
   private baseTimestamp = 0n;
   private maxTimestamp = -1n;
+  /** The same two as numbers, for appendFields (exact while every timestamp is a safe integer). */
+  private baseTs = 0;
+  private maxTs = -1;
+  private exactTs = true;
   private built = false;
 
   constructor(opts: BatchOptions = {}, initialCapacity = 1024) {
@@ -248,7 +291,43 @@ export class BatchBuilder {
     } else if (ts > this.maxTimestamp) {
       this.maxTimestamp = ts;
     }
+    this.baseTs = Number(this.baseTimestamp);
+    this.maxTs = Number(this.maxTimestamp);
+    if (!Number.isSafeInteger(this.maxTs) || !Number.isSafeInteger(this.baseTs)) this.exactTs = false;
     writeRecord(this.w, rec, this.count, ts - this.baseTimestamp);
+    this.count++;
+    return this;
+  }
+
+  /**
+   * append() from the fields, with the timestamp in milliseconds as a number: the producer's per-record path,
+   * which allocates nothing (no RecordInput, no bigint) for timestamps within ±2^31 ms of the batch's first.
+   */
+  appendFields(
+    key: Buffer | string | null | undefined,
+    value: Buffer | string | null | undefined,
+    headers: Headers,
+    timestampMs: number,
+  ): this {
+    if (this.built) throw new Error('batch already built');
+    if (!this.exactTs || !Number.isSafeInteger(timestampMs)) {
+      return this.append({ key, value, headers, timestamp: BigInt(Math.trunc(timestampMs)) });
+    }
+    if (this.count === 0) {
+      this.baseTs = timestampMs;
+      this.maxTs = timestampMs;
+      this.baseTimestamp = BigInt(timestampMs);
+      this.maxTimestamp = this.baseTimestamp;
+    } else if (timestampMs > this.maxTs) {
+      this.maxTs = timestampMs;
+      this.maxTimestamp = BigInt(timestampMs);
+    }
+    const delta = timestampMs - this.baseTs;
+    if (delta < -0x80000000 || delta > 0x7fffffff) {
+      writeRecord(this.w, { key, value, headers }, this.count, BigInt(delta));
+    } else {
+      writeRecordFields(this.w, key, value, headers, this.count, delta);
+    }
     this.count++;
     return this;
   }
