@@ -176,7 +176,9 @@ describe('producer and consumer against kstream serve', () => {
         calls.push(
           producer.sendBatch(recs).then((mds) => {
             assert.equal(mds.length, n);
-            mds.forEach((md, i) => reported.set(recs[i]!.value, md));
+            mds.forEach((md, i) => {
+              reported.set(recs[i]!.value, md);
+            });
           }),
         );
       } else {
