@@ -108,8 +108,9 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
   const value = payload(o.recordSize);
   const record: ProducerRecord = { topic: o.topic, value };
   const chunk = chunkSize(o.batchSize, o.recordSize);
-  // The producer's own buffer is 32 MiB; keep about that many bytes of records outstanding per producer.
-  const maxOutstanding = Math.max(chunk * 4, Math.floor((32 * 1024 * 1024) / (o.recordSize + 16)));
+  // The producer's own buffer is 32 MiB: keep up to 3/4 of it in records outstanding per producer, so that
+  // records go straight into batches (a full buffer parks every further record in the producer's backlog).
+  const maxOutstanding = Math.max(chunk * 4, Math.floor((24 * 1024 * 1024) / (o.recordSize + 16)));
   const producers = Array.from(
     { length: o.producers },
     (_, i) =>
@@ -126,6 +127,8 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
   const progress = new Progress('produce', o.records, () => shared.acked);
   try {
     await Promise.all(producers.map((p) => p.connect()));
+    // The topic's partitions and leaders known before the clock starts (else the first records wait for them).
+    await Promise.all(producers.map((p) => p.cluster.metadataFor([o.topic])));
     const base = Math.floor(o.records / o.producers);
     const perSecond = o.throughput > 0 ? o.throughput / o.producers : 0;
     if (o.progress !== false) progress.start();

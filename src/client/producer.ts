@@ -25,7 +25,7 @@ import { ApiKey } from '../protocol/messages/index.js';
 import { Compression } from '../protocol/records/batch.js';
 import { parseCompression } from '../protocol/records/compression.js';
 import { BatchBuilder } from '../protocol/records/record.js';
-import { Cluster, type ClusterOptions } from './cluster.js';
+import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
 import { detailOf, errorFor } from './errors.js';
 import { DefaultPartitioner, type Partitioner } from './partitioner.js';
 import { backoff } from './retry.js';
@@ -155,7 +155,8 @@ class ProducerBatch {
   readonly runWaiters: Waiter[] = [];
   readonly runStarts: number[] = [];
   readonly runCounts: number[] = [];
-  /** Per record, for reports. */
+  /** Timestamps of the records of waiters with reports, run r's from timestamps[runTimestamps[r]]. */
+  readonly runTimestamps: number[] = [];
   readonly timestamps: number[] = [];
   readonly createdAt = Date.now();
   closed = false;
@@ -189,8 +190,9 @@ class ProducerBatch {
       this.runWaiters.push(waiter);
       this.runStarts.push(index);
       this.runCounts.push(1);
+      this.runTimestamps.push(this.timestamps.length);
     }
-    this.timestamps.push(timestamp);
+    if (waiter.reports) this.timestamps.push(timestamp);
   }
 }
 
@@ -201,6 +203,8 @@ class PartitionQueue {
     readonly partition: number,
   ) {}
 }
+
+const NONE: readonly number[] = [];
 
 function toMillis(ts: number | bigint | Date | undefined, now: number): number {
   if (ts === undefined) return now;
@@ -230,6 +234,7 @@ export class Producer {
   private readonly requestTimeoutMs: number;
   private readonly customPartitioner: Partitioner | undefined;
   private readonly partitioner = new DefaultPartitioner();
+  private readonly availableCache = new WeakMap<TopicInfo, number[]>();
 
   private readonly queues = new Map<string, Map<number, PartitionQueue>>();
   /** Records waiting for metadata or buffer space, in send order. */
@@ -426,12 +431,7 @@ export class Producer {
         });
       }
       if (partition < 0 || partition >= count) {
-        partition = this.partitioner.partition({
-          topic: r.topic,
-          key: r.key,
-          partitionCount: count,
-          availablePartitions: available,
-        });
+        partition = this.partitioner.partitionOf(r.topic, r.key, count, available);
       }
     }
     const q = this.queue(r.topic, partition);
@@ -468,11 +468,16 @@ export class Producer {
     return n;
   }
 
-  private available(topic: string): number[] {
+  /** Partitions of a topic with a leader; computed once per metadata answer (TopicInfo object). */
+  private available(topic: string): readonly number[] {
     const info = this.cluster.topics.get(topic);
-    if (!info) return [];
-    const out: number[] = [];
-    for (const p of info.partitions) if (p.leader >= 0) out.push(p.partition);
+    if (!info) return NONE;
+    let out = this.availableCache.get(info);
+    if (!out) {
+      out = [];
+      for (const p of info.partitions) if (p.leader >= 0) out.push(p.partition);
+      this.availableCache.set(info, out);
+    }
     return out;
   }
 
@@ -827,12 +832,13 @@ export class Producer {
         continue;
       }
       const first = b.runStarts[r]!;
+      const ts = b.runTimestamps[r]!;
       for (let j = 0; j < n; j++, i++) {
         w.deliver(first + j, {
           topic,
           partition,
           offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
-          timestamp: useAppendTime ? logAppendTime : BigInt(b.timestamps[i]!),
+          timestamp: useAppendTime ? logAppendTime : BigInt(b.timestamps[ts + j]!),
         });
       }
     }
