@@ -432,6 +432,23 @@ class Cursor {
     throw corrupt('varint longer than 5 bytes');
   }
 
+  /** A varlong as a number when it fits 7 bytes (49 bits, exact in a double); else null, position unchanged. */
+  varlongSmall(): number | null {
+    const b = this.buf;
+    let u = 0;
+    let mul = 1;
+    const start = this.pos;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) throw corrupt('record truncated in a varlong');
+      const x = b[this.pos++]!;
+      u += (x & 0x7f) * mul;
+      if ((x & 0x80) === 0) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+      mul *= 128;
+    }
+    this.pos = start;
+    return null;
+  }
+
   varlong(): bigint {
     const b = this.buf;
     let u = 0;
@@ -478,6 +495,12 @@ export function decodeRecords(data: Buffer, h: BatchHeader): KafkaRecord[] {
   const logAppend = (h.attributes & ATTR_LOG_APPEND_TIME) !== 0;
   const records: KafkaRecord[] = new Array(n);
   const r = new Cursor(data, 0, data.length);
+  // Offsets and timestamps as one bigint allocation per record where the batch's base values are exact as
+  // numbers (always, in practice); a timestamp equal to the base shares the header's bigint.
+  const baseOffset = Number(h.baseOffset);
+  const exactOffsets = Number.isSafeInteger(baseOffset) && Number.isSafeInteger(baseOffset + n + 0x7fffffff);
+  const baseTs = Number(h.baseTimestamp);
+  const exactTs = Number.isSafeInteger(baseTs);
   for (let i = 0; i < n; i++) {
     if (r.pos >= data.length) throw corrupt(`batch declares ${n} records but holds ${i}`);
     r.end = data.length;
@@ -485,7 +508,8 @@ export function decodeRecords(data: Buffer, h: BatchHeader): KafkaRecord[] {
     if (len < MIN_RECORD_SIZE - 1 || len > data.length - r.pos) throw corrupt(`invalid record length ${len}`);
     r.end = r.pos + len;
     r.pos++; // attributes: unused in v2
-    const timestampDelta = r.varlong();
+    const smallDelta = r.varlongSmall();
+    const timestampDelta = smallDelta === null ? r.varlong() : smallDelta;
     const offsetDelta = r.varint();
     const key = r.bytes('key');
     const value = r.bytes('value');
@@ -498,9 +522,15 @@ export function decodeRecords(data: Buffer, h: BatchHeader): KafkaRecord[] {
       headers[j] = { key: k.toString('utf8'), value: r.bytes('header value') };
     }
     if (r.pos !== r.end) throw corrupt(`record ${i} has ${r.end - r.pos} bytes beyond its fields`);
+    let timestamp: bigint;
+    if (logAppend) timestamp = h.maxTimestamp;
+    else if (timestampDelta === 0) timestamp = h.baseTimestamp;
+    else if (typeof timestampDelta === 'number' && exactTs && Number.isSafeInteger(baseTs + timestampDelta)) {
+      timestamp = BigInt(baseTs + timestampDelta);
+    } else timestamp = h.baseTimestamp + BigInt(timestampDelta);
     records[i] = {
-      offset: h.baseOffset + BigInt(offsetDelta),
-      timestamp: logAppend ? h.maxTimestamp : h.baseTimestamp + timestampDelta,
+      offset: exactOffsets ? BigInt(baseOffset + offsetDelta) : h.baseOffset + BigInt(offsetDelta),
+      timestamp,
       key,
       value,
       headers,
