@@ -581,6 +581,11 @@ export class Producer {
   // Sending
 
   private schedule(at: number): void {
+    // Due now (lingerMs 0): drain after the current burst of sends, not after a timer's 1 ms minimum.
+    if (at <= Date.now()) {
+      this.drainSoon();
+      return;
+    }
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
