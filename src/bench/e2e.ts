@@ -72,6 +72,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
   const warmup = Math.max(0, Math.min(o.warmupRecords ?? 0, o.records));
   /** Send stamp of the first measured record (records stamped earlier are warm-up); null while warming up. */
   let measureFrom: number | null = warmup === 0 ? 0 : null;
+  let lastStamp = 0;
   const template = payload(o.recordSize);
   let sent = 0;
   let consumed = 0;
@@ -125,7 +126,9 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
       // A round never straddles the end of the warm-up: its records share one stamp.
       const k = Math.min(due - sent, 5000, sent < warmup ? warmup - sent : Number.POSITIVE_INFINITY);
       const batch: ProducerRecord[] = new Array(k);
-      const stamp = nowMs();
+      // Strictly increasing stamps, so that no warm-up record shares the first measured record's stamp.
+      const stamp = Math.max(nowMs(), lastStamp + 0.001);
+      lastStamp = stamp;
       if (measureFrom === null && sent >= warmup) measureFrom = stamp;
       for (let i = 0; i < k; i++) {
         const value = Buffer.allocUnsafe(o.recordSize);
