@@ -67,8 +67,8 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
     batchSize: o.batchSize,
     lingerMs: o.lingerMs,
   });
-  const hist = createHistogram();
-  const warmHist = createHistogram();
+  const hist = await createHistogram();
+  const warmHist = await createHistogram();
   const warmup = Math.max(0, Math.min(o.warmupRecords ?? 0, o.records));
   /** Send stamp of the first measured record (records stamped earlier are warm-up); null while warming up. */
   let measureFrom: number | null = warmup === 0 ? 0 : null;

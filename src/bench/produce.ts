@@ -123,7 +123,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         lingerMs: o.lingerMs,
       }),
   );
-  const shared: Shared = { hist: createHistogram(), acked: 0 };
+  const shared: Shared = { hist: await createHistogram(), acked: 0 };
   const progress = new Progress('produce', o.records, () => shared.acked);
   try {
     await Promise.all(producers.map((p) => p.connect()));
