@@ -36,6 +36,7 @@ are timed apart (a cold process: JIT, first allocations) and left out of the per
       compression: parseCompression(flags.compression),
       batchSize: flags['batch-size'],
       lingerMs: flags.linger,
+      maxInFlight: flags['max-in-flight'],
       throughput: checkThroughput(flags.throughput),
       warmupRecords: flags['warmup-records'],
       progress: flags.output === 'text',

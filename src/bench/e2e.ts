@@ -35,6 +35,8 @@ export interface E2eBenchOptions {
   compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   batchSize: number;
   lingerMs: number;
+  /** Producer requests in flight per broker (default 5). */
+  maxInFlight?: number;
   /** Records/s; <= 0: unlimited. */
   throughput: number;
   /** Records at the start whose latency is reported separately (warmupLatencyMs). Default 0. */
@@ -66,6 +68,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
     compression: o.compression,
     batchSize: o.batchSize,
     lingerMs: o.lingerMs,
+    maxInFlight: o.maxInFlight ?? 5,
   });
   const hist = await createHistogram();
   const warmHist = await createHistogram();
@@ -168,6 +171,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
         compression: o.compression,
         batchSize: o.batchSize,
         lingerMs: o.lingerMs,
+        maxInFlight: o.maxInFlight ?? 5,
         throughput: o.throughput,
         warmupRecords: warmup,
       },

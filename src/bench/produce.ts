@@ -32,6 +32,8 @@ export interface ProduceBenchOptions {
   compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   batchSize: number;
   lingerMs: number;
+  /** Producer requests in flight per broker (default 5). */
+  maxInFlight?: number;
   /** Records/s over all producers; <= 0: unlimited. */
   throughput: number;
   producers: number;
@@ -121,6 +123,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         compression: o.compression,
         batchSize: o.batchSize,
         lingerMs: o.lingerMs,
+        maxInFlight: o.maxInFlight ?? 5,
       }),
   );
   const shared: Shared = { hist: await createHistogram(), acked: 0 };
@@ -156,6 +159,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         compression: o.compression,
         batchSize: o.batchSize,
         lingerMs: o.lingerMs,
+        maxInFlight: o.maxInFlight ?? 5,
         throughput: o.throughput,
         producers: o.producers,
         chunk,
