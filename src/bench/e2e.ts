@@ -5,8 +5,8 @@
  * (receive time − stamp) of every record in an HDR histogram.
  *
  * The clock starts once the consumer is ready: it has a position and has had a first fetch answered for every
- * partition (like kafka-e2e-latency's first poll), so the consumer's start-up (metadata, connection) is not
- * counted as latency. `warmupRecords` (KIP-1052's --warmup-records of kafka-producer-perf-test): the first
+ * partition, so the consumer's start-up (metadata, connection) is not counted as latency. `warmupRecords`
+ * (the idea of the --warmup-records option proposed for kafka-producer-perf-test): the first
  * records are sent and consumed like the others, but their latency goes to a separate histogram
  * (`warmupLatencyMs`), so a cold process (JIT, first allocations) is reported apart from the steady state.
  */
