@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side throughput on THIS machine, in one go, same record size (issue 8): kstream (its own bench and
 # kcat as a neutral load generator), kcat against a broker that drops data (bench/sink.ts: kcat's ceiling),
-# and Redis Streams (redis-benchmark, pipelined XADD / XREAD). Prints one markdown table.
+# Redis Streams (redis-benchmark, pipelined XADD / XREAD) and NATS JetStream (bench/nats-bench.ts: pipelined
+# async publishes to a file-store stream, then an ordered consumer). Prints one markdown table.
 #
 #   bash bench/peers.sh [RECORDS] [RECORD_SIZE]        defaults: 1000000 100
 #
@@ -9,8 +10,8 @@
 # (also on Ctrl-C or a failure). Each step is bounded by `timeout`. It installs nothing: missing tools are
 # named with their Debian package and their rows are skipped. Needs a built dist/ (node scripts/build.js).
 #
-# NATS JetStream: Debian's nats-server has no bench tool (`nats bench` is in the separate natscli, not in
-# Debian) and no JetStream client is a dependency of kstream, so that row is reported as skipped.
+# NATS JetStream: Debian's nats-server has no bench tool (`nats bench` is in natscli, not in Debian), so
+# bench/nats-bench.ts (the npm `nats` client, a devDependency) is the load generator.
 set -uo pipefail
 
 RECORDS=${1:-1000000}
@@ -52,6 +53,7 @@ missing=()
 have kcat || missing+=(kcat)
 have redis-server || missing+=(redis-server)
 have redis-benchmark || missing+=(redis-tools)
+have nats-server || missing+=(nats-server)
 [ ${#missing[@]} -gt 0 ] && log "missing (their rows are skipped): apt-get install -y ${missing[*]}"
 [ -f "$ROOT/dist/commands/index.js" ] || { log "dist/ is missing: run node scripts/build.js first"; exit 1; }
 
@@ -82,9 +84,10 @@ if out=$(bench consume -t bench-1 -n "$RECORDS"); then
 else row kstream "kstream bench consume" failed - ""; fi
 
 log "kstream bench e2e at 100,000 records/s"
-if out=$(bench e2e -t bench-e2e -n "$((RECORDS / 2))" -s "$SIZE" --throughput 100000); then
+# The first 10% of the records (0.5 s) are timed apart as warm-up (a cold process); both are reported.
+if out=$(bench e2e -t bench-e2e -n "$((RECORDS / 2))" -s "$SIZE" --throughput 100000 --warmup-records "$((RECORDS / 20))"); then
   row kstream "kstream bench e2e, 100k records/s, acks=1" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
-    "e2e p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) / p99.9 $(echo "$out" | json_get latencyMs.p999) ms"
+    "e2e p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) / p99.9 $(echo "$out" | json_get latencyMs.p999) ms; warm-up ($((RECORDS / 20)) records) p99 $(echo "$out" | json_get warmupLatencyMs.p99) ms"
 else row kstream "kstream bench e2e" failed - ""; fi
 
 if have kcat; then
@@ -133,7 +136,26 @@ else
   row Redis "XADD / XREAD" skipped - "apt-get install -y redis-server redis-tools"
 fi
 
-row "NATS JetStream" "publish to a file-store stream" skipped - "no bench client: Debian has no natscli (nats bench)"
+# ---------------------------------------------------------------- NATS JetStream
+if have nats-server && [ -d "$ROOT/node_modules/nats" ]; then
+  NP=$(free_port)
+  nats-server -js -sd "$T/nats" -a 127.0.0.1 -p "$NP" >"$T/nats.log" 2>&1 &
+  PIDS+=($!)
+  if wait_for "$T/nats.log" 'Server is ready'; then
+    log "NATS JetStream publish / consume"
+    if out=$(timeout "$STEP_TIMEOUT" node --import tsx "$ROOT/bench/nats-bench.ts" --server "127.0.0.1:$NP" --records "$RECORDS" --size "$SIZE"); then
+      ver=$(nats-server --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+')
+      row "NATS $ver JetStream (file store)" "bench/nats-bench.ts: JetStream publish, 2,000 in flight" \
+        "$(echo "$out" | json_get publish.recordsPerSec)" "$(echo "$out" | json_get publish.mbPerSec)" "each acknowledged (PubAck, like acks=1); no fsync per message; nats.js client-bound"
+      row "NATS $ver JetStream (file store)" "bench/nats-bench.ts: plain publish until stored" \
+        "$(echo "$out" | json_get ingest.recordsPerSec)" "$(echo "$out" | json_get ingest.mbPerSec)" "no PubAck (like acks=0); timed until the stream holds all"
+      row "NATS $ver JetStream (file store)" "bench/nats-bench.ts: consume (ordered consumer)" \
+        "$(echo "$out" | json_get consume.recordsPerSec)" "$(echo "$out" | json_get consume.mbPerSec)" "from the start of the stream"
+    else row "NATS JetStream" "bench/nats-bench.ts" failed - "$(tail -c 200 "$T/nats.log")"; fi
+  else row "NATS JetStream" "nats-server -js" failed - "did not start"; fi
+else
+  row "NATS JetStream" "publish / consume" skipped - "needs nats-server (apt-get install -y nats-server) and npm install (nats)"
+fi
 
 echo "| system | workload | records/s | MB/s | notes |"
 echo "|---|---|---:|---:|---|"

@@ -29,6 +29,7 @@ and send→acknowledged latency percentiles. A live progress line is drawn on a 
       compression: parseCompression(flags.compression),
       batchSize: flags['batch-size'],
       lingerMs: flags.linger,
+      maxInFlight: flags['max-in-flight'],
       throughput: checkThroughput(flags.throughput),
       producers: flags.producers,
       progress: flags.output === 'text',

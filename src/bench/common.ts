@@ -3,7 +3,6 @@
  * the WebAssembly build, so the single executable bundles no WASM and nothing compiles at run time), the
  * result shape printed as text or JSON, a live progress line (only on a TTY), and topic set-up.
  */
-import { createRequire } from 'node:module';
 import { Admin } from '../client/admin.js';
 import { ErrorCode } from '../client/errors.js';
 
@@ -24,13 +23,19 @@ let histogramClass: HistogramClass | null = null;
 
 /**
  * A histogram of microseconds (1 µs .. auto-resized, 3 significant digits). Loaded on first use from the
- * package's plain-JS module (its main entry also pulls in the WASM build, pako and base64-js).
+ * package's plain-JS module (its main entry also pulls in the WASM build, pako and base64-js), with an
+ * import() of a literal path so that esbuild bundles it into the single executable (a createRequire() at run
+ * time found no node_modules there: `kstream bench produce|e2e` failed in the binary).
  */
-export function createHistogram(): LatencyHistogram {
+export async function createHistogram(): Promise<LatencyHistogram> {
   if (!histogramClass) {
-    const require = createRequire(import.meta.url);
-    const mod = require('hdr-histogram-js/dist/Int32Histogram.js') as { default: HistogramClass };
-    histogramClass = mod.default;
+    // A CommonJS module: its exports object (holding `default`) is the namespace's default, in Node and in
+    // esbuild's bundle alike; accept the class itself too.
+    const ns = (await import('hdr-histogram-js/dist/Int32Histogram.js')) as unknown as {
+      default: HistogramClass | { default: HistogramClass };
+    };
+    const d = ns.default;
+    histogramClass = typeof d === 'function' ? d : d.default;
   }
   const h = new histogramClass(1, 60_000_000, 3);
   h.autoResize = true;
@@ -76,8 +81,10 @@ export interface BenchResult {
   recordsPerSec: number;
   /** MB = 10^6 bytes, of record values. */
   mbPerSec: number;
-  /** produce: send → acknowledged; e2e: send → consumed; absent for consume. */
+  /** produce: send → acknowledged; e2e: send → consumed (warm-up records excluded); absent for consume. */
   latencyMs?: LatencySummary;
+  /** e2e with warm-up records: their send → consumed latency. */
+  warmupLatencyMs?: LatencySummary;
   /** e2e: records the consumer received (equals records when nothing was lost). */
   consumed?: number;
   config: Record<string, string | number | boolean>;
@@ -101,6 +108,12 @@ export function formatText(r: BenchResult): string {
   if (l) {
     const what = r.bench === 'e2e' ? 'end-to-end latency' : 'latency';
     lines.push(`${what} (ms): p50 ${l.p50}, p95 ${l.p95}, p99 ${l.p99}, p99.9 ${l.p999}, max ${l.max}, mean ${l.mean}`);
+  }
+  const w = r.warmupLatencyMs;
+  if (w) {
+    lines.push(
+      `warm-up (first ${fmt(w.count)} records, not in the figures above) (ms): p50 ${w.p50}, p99 ${w.p99}, max ${w.max}`,
+    );
   }
   return lines.join('\n');
 }

@@ -3,6 +3,12 @@
  * with its send time (float64 little-endian epoch milliseconds with microsecond precision, in the value's
  * first 8 bytes); a consumer in the same process, assigned to every partition at its current end, records
  * (receive time − stamp) of every record in an HDR histogram.
+ *
+ * The clock starts once the consumer is ready: it has a position and has had a first fetch answered for every
+ * partition, so the consumer's start-up (metadata, connection) is not counted as latency. `warmupRecords`
+ * (the idea of the --warmup-records option proposed for kafka-producer-perf-test): the first
+ * records are sent and consumed like the others, but their latency goes to a separate histogram
+ * (`warmupLatencyMs`), so a cold process (JIT, first allocations) is reported apart from the steady state.
  */
 import { Admin } from '../client/admin.js';
 import { Consumer } from '../client/consumer.js';
@@ -29,8 +35,12 @@ export interface E2eBenchOptions {
   compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   batchSize: number;
   lingerMs: number;
+  /** Producer requests in flight per broker (default 5). */
+  maxInFlight?: number;
   /** Records/s; <= 0: unlimited. */
   throughput: number;
+  /** Records at the start whose latency is reported separately (warmupLatencyMs). Default 0. */
+  warmupRecords?: number;
   /** Give up waiting for the consumer after this long without progress. */
   idleTimeoutMs?: number;
   progress?: boolean;
@@ -58,8 +68,14 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
     compression: o.compression,
     batchSize: o.batchSize,
     lingerMs: o.lingerMs,
+    maxInFlight: o.maxInFlight ?? 5,
   });
-  const hist = createHistogram();
+  const hist = await createHistogram();
+  const warmHist = await createHistogram();
+  const warmup = Math.max(0, Math.min(o.warmupRecords ?? 0, o.records));
+  /** Send stamp of the first measured record (records stamped earlier are warm-up); null while warming up. */
+  let measureFrom: number | null = warmup === 0 ? 0 : null;
+  let lastStamp = 0;
   const template = payload(o.recordSize);
   let sent = 0;
   let consumed = 0;
@@ -69,6 +85,11 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
   try {
     await Promise.all([consumer.connect(), producer.connect()]);
     consumer.assign(ends.map((e) => ({ topic: o.topic, partition: e.partition, offset: e.high })));
+    await consumerReady(
+      consumer,
+      o.topic,
+      ends.map((e) => e.partition),
+    );
     let lastProgress = performance.now();
     const reading = (async () => {
       // Ended by closing the consumer (an AbortSignal would get a listener per wait in the client).
@@ -77,7 +98,10 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
         for (const r of b.records) {
           const v = r.value;
           if (!v || v.length < 8) continue;
-          hist.recordValue(Math.max(1, Math.round((t - v.readDoubleLE(0)) * 1000)));
+          const stamp = v.readDoubleLE(0);
+          const us = Math.max(1, Math.round((t - stamp) * 1000));
+          if (measureFrom !== null && stamp >= measureFrom) hist.recordValue(us);
+          else warmHist.recordValue(us);
           bytes += v.length;
           consumed++;
         }
@@ -102,9 +126,13 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
         await sleep(1);
         continue;
       }
-      const k = Math.min(due - sent, 5000);
+      // A round never straddles the end of the warm-up: its records share one stamp.
+      const k = Math.min(due - sent, 5000, sent < warmup ? warmup - sent : Number.POSITIVE_INFINITY);
       const batch: ProducerRecord[] = new Array(k);
-      const stamp = nowMs();
+      // Strictly increasing stamps, so that no warm-up record shares the first measured record's stamp.
+      const stamp = Math.max(nowMs(), lastStamp + 0.001);
+      lastStamp = stamp;
+      if (measureFrom === null && sent >= warmup) measureFrom = stamp;
       for (let i = 0; i < k; i++) {
         const value = Buffer.allocUnsafe(o.recordSize);
         template.copy(value, 8, 8);
@@ -112,7 +140,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
         batch[i] = { topic: o.topic, value };
       }
       sent += k;
-      producer.sendBatch(batch).catch((e: Error) => {
+      producer.sendAll(batch).catch((e: Error) => {
         failure ??= e;
       });
       await new Promise<void>((r) => setImmediate(r));
@@ -135,6 +163,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
       elapsedMs: Math.round(elapsedMs * 1000) / 1000,
       ...rates(consumed, bytes, elapsedMs),
       latencyMs: summarize(hist),
+      ...(warmup > 0 ? { warmupLatencyMs: summarize(warmHist) } : {}),
       config: {
         recordSize: o.recordSize,
         partitions: o.partitions,
@@ -142,11 +171,27 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
         compression: o.compression,
         batchSize: o.batchSize,
         lingerMs: o.lingerMs,
+        maxInFlight: o.maxInFlight ?? 5,
         throughput: o.throughput,
+        warmupRecords: warmup,
       },
     };
   } finally {
     progress.stop();
     await Promise.allSettled([producer.close(), consumer.close()]);
   }
+}
+
+/**
+ * Wait (at most 10 s) until every partition has a position and a first fetch answered (its high watermark is
+ * known), so that the next fetch is already waiting on the broker when the first record is sent.
+ */
+async function consumerReady(consumer: Consumer, topic: string, partitions: number[]): Promise<void> {
+  const until = performance.now() + 10_000;
+  const ready = () =>
+    partitions.every((partition) => {
+      const tp = { topic, partition };
+      return consumer.position(tp) !== null && (consumer.watermarks(tp)?.highWatermark ?? -1n) >= 0n;
+    });
+  while (!ready() && performance.now() < until) await sleep(2);
 }

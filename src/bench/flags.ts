@@ -32,6 +32,11 @@ export const producing = {
   }),
   'batch-size': Flags.integer({ description: 'producer batch size in bytes', default: 262_144, min: 1 }),
   linger: Flags.integer({ description: 'producer linger in ms', default: 5, min: 0 }),
+  'max-in-flight': Flags.integer({
+    description: 'producer requests in flight per broker (1: each request waits for the previous answer)',
+    default: 5,
+    min: 1,
+  }),
   throughput: Flags.integer({ description: 'cap in records/s over all producers (-1: unlimited)', default: -1 }),
 };
 

@@ -4,8 +4,8 @@
  * latency (send → acknowledged).
  *
  * The payload is constant, so every record is the SAME ProducerRecord object with ONE value buffer (the
- * producer copies it into the batch when it is appended), and records go in with sendBatch() on one reused
- * array: the benchmark itself allocates nothing per record. Latency is taken per sendBatch() chunk (the time
+ * producer copies it into the batch when it is appended), and records go in with sendAll() on one reused
+ * array: the benchmark itself allocates nothing per record. Latency is taken per sendAll() chunk (the time
  * until every record of the chunk is acknowledged, i.e. the chunk's slowest record, counted once per record),
  * like the Java tool's sampling it does not time each record alone.
  */
@@ -32,6 +32,8 @@ export interface ProduceBenchOptions {
   compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   batchSize: number;
   lingerMs: number;
+  /** Producer requests in flight per broker (default 5). */
+  maxInFlight?: number;
   /** Records/s over all producers; <= 0: unlimited. */
   throughput: number;
   producers: number;
@@ -39,7 +41,7 @@ export interface ProduceBenchOptions {
   progress?: boolean;
 }
 
-/** Records handed to sendBatch() at once: about one batch of them, at most 1,000. */
+/** Records handed to sendAll() at once: about one batch of them, at most 1,000. */
 export function chunkSize(batchSize: number, recordSize: number): number {
   return Math.max(1, Math.min(1000, Math.floor(batchSize / (recordSize + 12))));
 }
@@ -82,7 +84,7 @@ async function runOne(
     const t0 = performance.now();
     outstanding += k;
     sent += k;
-    producer.sendBatch(k === chunk ? full : full.slice(0, k)).then(
+    producer.sendAll(k === chunk ? full : full.slice(0, k)).then(
       () => {
         shared.hist.recordValueWithCount(Math.max(1, Math.round((performance.now() - t0) * 1000)), k);
         shared.acked += k;
@@ -108,8 +110,9 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
   const value = payload(o.recordSize);
   const record: ProducerRecord = { topic: o.topic, value };
   const chunk = chunkSize(o.batchSize, o.recordSize);
-  // The producer's own buffer is 32 MiB; keep about that many bytes of records outstanding per producer.
-  const maxOutstanding = Math.max(chunk * 4, Math.floor((32 * 1024 * 1024) / (o.recordSize + 16)));
+  // The producer's own buffer is 32 MiB: keep up to 3/4 of it in records outstanding per producer, so that
+  // records go straight into batches (a full buffer parks every further record in the producer's backlog).
+  const maxOutstanding = Math.max(chunk * 4, Math.floor((24 * 1024 * 1024) / (o.recordSize + 16)));
   const producers = Array.from(
     { length: o.producers },
     (_, i) =>
@@ -120,12 +123,15 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         compression: o.compression,
         batchSize: o.batchSize,
         lingerMs: o.lingerMs,
+        maxInFlight: o.maxInFlight ?? 5,
       }),
   );
-  const shared: Shared = { hist: createHistogram(), acked: 0 };
+  const shared: Shared = { hist: await createHistogram(), acked: 0 };
   const progress = new Progress('produce', o.records, () => shared.acked);
   try {
     await Promise.all(producers.map((p) => p.connect()));
+    // The topic's partitions and leaders known before the clock starts (else the first records wait for them).
+    await Promise.all(producers.map((p) => p.cluster.metadataFor([o.topic])));
     const base = Math.floor(o.records / o.producers);
     const perSecond = o.throughput > 0 ? o.throughput / o.producers : 0;
     if (o.progress !== false) progress.start();
@@ -153,6 +159,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         compression: o.compression,
         batchSize: o.batchSize,
         lingerMs: o.lingerMs,
+        maxInFlight: o.maxInFlight ?? 5,
         throughput: o.throughput,
         producers: o.producers,
         chunk,

@@ -653,7 +653,8 @@ export class Consumer {
           .map((s) => `${s.topic}/${s.partition}`);
         this.cluster.logger.warn('no leader known for assigned partitions', { partitions: missing.join(',') });
       }
-      this.refreshSoon(backoff(Math.min(this.metadataMisses, 5), this.cluster.retry));
+      // The first miss (a partition just assigned) refreshes at once; repeated misses back off.
+      this.refreshSoon(this.metadataMisses === 1 ? 0 : backoff(Math.min(this.metadataMisses, 5), this.cluster.retry));
     } else {
       this.metadataMisses = 0;
     }

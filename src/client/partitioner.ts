@@ -65,10 +65,20 @@ export class DefaultPartitioner {
   private readonly sticky = new Map<string, number>();
 
   partition(ctx: PartitionerContext): number {
-    if (ctx.key !== null && ctx.key !== undefined) return murmur2Partition(ctx.key, ctx.partitionCount);
-    const current = this.sticky.get(ctx.topic);
-    if (current !== undefined && current < ctx.partitionCount) return current;
-    return this.pickSticky(ctx.topic, ctx.partitionCount, ctx.availablePartitions, -1);
+    return this.partitionOf(ctx.topic, ctx.key, ctx.partitionCount, ctx.availablePartitions);
+  }
+
+  /** partition() without a context object (the producer's per-record path). */
+  partitionOf(
+    topic: string,
+    key: Buffer | string | null | undefined,
+    partitionCount: number,
+    availablePartitions: readonly number[],
+  ): number {
+    if (key !== null && key !== undefined) return murmur2Partition(key, partitionCount);
+    const current = this.sticky.get(topic);
+    if (current !== undefined && current < partitionCount) return current;
+    return this.pickSticky(topic, partitionCount, availablePartitions, -1);
   }
 
   /** The batch of the sticky partition was closed: move to another partition for the next null-key record. */

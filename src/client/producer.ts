@@ -11,15 +11,21 @@
  * request in flight can reorder batches of a partition: set `maxInFlight: 1` for strict order.
  *
  * Delivery reports: `send()` resolves with {topic, partition, offset, timestamp} once the broker acknowledged
- * the record (acks=0: once written, with offset -1); `sendBatch()` resolves with one report per record.
+ * the record (acks=0: once written, with offset -1); `sendBatch()` resolves with one report per record;
+ * `sendAll()` resolves when every record is acknowledged, without reports.
+ *
+ * The per-record path allocates nothing of its own for sendBatch()/sendAll() of records without an explicit
+ * timestamp: a record is encoded straight into its batch (BatchBuilder.appendFields), and a batch remembers
+ * its records' waiters as runs (waiter, first index, count), not one object per record. Only records that must
+ * wait (metadata, buffer space) get a Pending entry, and only reports (send, sendBatch) get RecordMetadata.
  */
 import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { Compression } from '../protocol/records/batch.js';
 import { parseCompression } from '../protocol/records/compression.js';
-import { BatchBuilder, type RecordInput } from '../protocol/records/record.js';
-import { Cluster, type ClusterOptions } from './cluster.js';
+import { BatchBuilder } from '../protocol/records/record.js';
+import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
 import { detailOf, errorFor } from './errors.js';
 import { DefaultPartitioner, type Partitioner } from './partitioner.js';
 import { backoff } from './retry.js';
@@ -77,36 +83,52 @@ export interface RecordMetadata {
   timestamp: bigint;
 }
 
-/** Where one record's delivery report goes. */
+/** Where the delivery reports of one send(), sendBatch() or sendAll() call go (`index`: record of the call). */
 interface Waiter {
-  deliver(md: RecordMetadata): void;
+  /** false: no RecordMetadata is made, deliverCount() is called instead of deliver(). */
+  readonly reports: boolean;
+  deliver(index: number, md: RecordMetadata): void;
+  deliverCount(n: number): void;
   fail(e: Error): void;
 }
 
-/** The report of a send(): the waiter is the promise's own resolve/reject. */
+/** The report of a send(). */
 class SingleDelivery implements Waiter {
+  readonly reports = true;
   constructor(
-    readonly deliver: (md: RecordMetadata) => void,
+    private readonly resolve: (md: RecordMetadata) => void,
     readonly fail: (e: Error) => void,
   ) {}
+  deliver(_index: number, md: RecordMetadata): void {
+    this.resolve(md);
+  }
+  deliverCount(): void {}
 }
 
-/** Collects the reports of one sendBatch() call: resolves with all of them, or rejects with the first error. */
-class DeliveryGroup {
+/**
+ * The reports of one sendBatch() (resolves with all of them) or sendAll() call (resolves with an empty list),
+ * or the first error.
+ */
+class DeliveryGroup implements Waiter {
   readonly results: RecordMetadata[];
   private remaining: number;
   private done = false;
   constructor(
     n: number,
+    readonly reports: boolean,
     private readonly resolve: (r: RecordMetadata[]) => void,
     private readonly reject: (e: Error) => void,
   ) {
-    this.results = new Array(n);
+    this.results = reports ? new Array(n) : [];
     this.remaining = n;
   }
   deliver(index: number, md: RecordMetadata): void {
     this.results[index] = md;
-    if (--this.remaining === 0 && !this.done) {
+    this.deliverCount(1);
+  }
+  deliverCount(n: number): void {
+    this.remaining -= n;
+    if (this.remaining === 0 && !this.done) {
       this.done = true;
       this.resolve(this.results);
     }
@@ -118,29 +140,23 @@ class DeliveryGroup {
   }
 }
 
-class GroupSlot implements Waiter {
-  constructor(
-    private readonly group: DeliveryGroup,
-    private readonly index: number,
-  ) {}
-  deliver(md: RecordMetadata): void {
-    this.group.deliver(this.index, md);
-  }
-  fail(e: Error): void {
-    this.group.fail(e);
-  }
-}
-
+/** A record waiting for metadata or buffer space. */
 interface Pending {
   record: ProducerRecord;
   timestamp: number;
   waiter: Waiter;
+  index: number;
   enqueuedAt: number;
 }
 
 class ProducerBatch {
   readonly builder: BatchBuilder;
-  readonly waiters: Waiter[] = [];
+  /** The records' waiters as runs: runWaiters[r] has records runStarts[r] .. + runCounts[r] - 1 of its call. */
+  readonly runWaiters: Waiter[] = [];
+  readonly runStarts: number[] = [];
+  readonly runCounts: number[] = [];
+  /** Timestamps of the records of waiters with reports, run r's from timestamps[runTimestamps[r]]. */
+  readonly runTimestamps: number[] = [];
   readonly timestamps: number[] = [];
   readonly createdAt = Date.now();
   closed = false;
@@ -163,6 +179,21 @@ class ProducerBatch {
   get size(): number {
     return this.builder.sizeInBytes;
   }
+  get recordCount(): number {
+    return this.builder.recordCount;
+  }
+  addWaiter(waiter: Waiter, index: number, timestamp: number): void {
+    const last = this.runWaiters.length - 1;
+    if (last >= 0 && this.runWaiters[last] === waiter && this.runStarts[last]! + this.runCounts[last]! === index) {
+      this.runCounts[last]!++;
+    } else {
+      this.runWaiters.push(waiter);
+      this.runStarts.push(index);
+      this.runCounts.push(1);
+      this.runTimestamps.push(this.timestamps.length);
+    }
+    if (waiter.reports) this.timestamps.push(timestamp);
+  }
 }
 
 class PartitionQueue {
@@ -173,8 +204,10 @@ class PartitionQueue {
   ) {}
 }
 
-function toMillis(ts: number | bigint | Date | undefined): number {
-  if (ts === undefined) return Date.now();
+const NONE: readonly number[] = [];
+
+function toMillis(ts: number | bigint | Date | undefined, now: number): number {
+  if (ts === undefined) return now;
   if (ts instanceof Date) return ts.getTime();
   return Number(ts);
 }
@@ -201,6 +234,7 @@ export class Producer {
   private readonly requestTimeoutMs: number;
   private readonly customPartitioner: Partitioner | undefined;
   private readonly partitioner = new DefaultPartitioner();
+  private readonly availableCache = new WeakMap<TopicInfo, number[]>();
 
   private readonly queues = new Map<string, Map<number, PartitionQueue>>();
   /** Records waiting for metadata or buffer space, in send order. */
@@ -263,7 +297,7 @@ export class Producer {
   /** Send one record; resolves with its delivery report. */
   send(record: ProducerRecord): Promise<RecordMetadata> {
     return new Promise<RecordMetadata>((resolve, reject) => {
-      this.enqueue(record, new SingleDelivery(resolve, reject));
+      this.enqueue(record, new SingleDelivery(resolve, reject), 0, Date.now());
     });
   }
 
@@ -271,9 +305,24 @@ export class Producer {
   sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
     if (records.length === 0) return Promise.resolve([]);
     return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const group = new DeliveryGroup(records.length, resolve, reject);
-      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, new GroupSlot(group, i));
+      this.enqueueAll(records, new DeliveryGroup(records.length, true, resolve, reject));
     });
+  }
+
+  /**
+   * Send many records; resolves once every one is acknowledged, or rejects with the first error. Like
+   * sendBatch() without the per-record reports (for loads where only success matters: less garbage).
+   */
+  sendAll(records: readonly ProducerRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.enqueueAll(records, new DeliveryGroup(records.length, false, () => resolve(), reject));
+    });
+  }
+
+  private enqueueAll(records: readonly ProducerRecord[], group: DeliveryGroup): void {
+    const now = Date.now();
+    for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, group, i, now);
   }
 
   /** Send every buffered record now and wait until all sent so far are acknowledged (or failed). */
@@ -312,7 +361,7 @@ export class Producer {
   // -------------------------------------------------------------------------------------------------------
   // Appending
 
-  private enqueue(record: ProducerRecord, waiter: Waiter): void {
+  private enqueue(record: ProducerRecord, waiter: Waiter, index: number, now: number): void {
     if (this.cluster.isClosed) {
       waiter.fail(new KafkaError(ErrorCode.NETWORK_EXCEPTION, 'the producer is closed'));
       return;
@@ -332,9 +381,9 @@ export class Producer {
       return;
     }
     this.outstanding++;
-    const pending: Pending = { record, timestamp: toMillis(record.timestamp), waiter, enqueuedAt: Date.now() };
-    if (this.backlog.length - this.backlogHead > 0 || !this.tryAppend(pending)) {
-      this.backlog.push(pending);
+    const timestamp = toMillis(record.timestamp, now);
+    if (this.backlog.length - this.backlogHead > 0 || !this.tryAppend(record, timestamp, waiter, index)) {
+      this.backlog.push({ record, timestamp, waiter, index, enqueuedAt: now });
       this.runBacklog();
     }
   }
@@ -354,9 +403,8 @@ export class Producer {
    * Append to its partition's open batch if the topic's metadata is known and there is buffer space; false if
    * the record must wait. Failures (bad partition) are reported to the waiter and count as handled.
    */
-  private tryAppend(p: Pending): boolean {
+  private tryAppend(r: ProducerRecord, timestamp: number, waiter: Waiter, index: number): boolean {
     if (this.bufferedBytes >= this.bufferMemory) return false;
-    const r = p.record;
     const topic = this.cluster.topics.get(r.topic);
     if (!topic || topic.partitions.length === 0) return false;
     const count = topic.partitions.length;
@@ -364,7 +412,7 @@ export class Producer {
     if (r.partition !== undefined) {
       if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
         this.finishFailed(
-          p.waiter,
+          waiter,
           new KafkaError(
             ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
             `partition ${r.partition} of topic ${r.topic} does not exist (it has ${count})`,
@@ -383,12 +431,7 @@ export class Producer {
         });
       }
       if (partition < 0 || partition >= count) {
-        partition = this.partitioner.partition({
-          topic: r.topic,
-          key: r.key,
-          partitionCount: count,
-          availablePartitions: available,
-        });
+        partition = this.partitioner.partitionOf(r.topic, r.key, count, available);
       }
     }
     const q = this.queue(r.topic, partition);
@@ -409,13 +452,8 @@ export class Producer {
       this.schedule(batch.createdAt + this.lingerMs);
     }
     const before = batch.size;
-    const input: RecordInput =
-      r.timestamp === undefined || typeof r.timestamp !== 'number'
-        ? { key: r.key, value: r.value, headers: r.headers, timestamp: p.timestamp }
-        : (r as RecordInput);
-    batch.builder.append(input);
-    batch.waiters.push(p.waiter);
-    batch.timestamps.push(p.timestamp);
+    batch.builder.appendFields(r.key, r.value, r.headers, timestamp);
+    batch.addWaiter(waiter, index, timestamp);
     this.bufferedBytes += batch.size - before;
     if (batch.size >= this.batchSize) {
       this.closeBatch(batch);
@@ -430,11 +468,16 @@ export class Producer {
     return n;
   }
 
-  private available(topic: string): number[] {
+  /** Partitions of a topic with a leader; computed once per metadata answer (TopicInfo object). */
+  private available(topic: string): readonly number[] {
     const info = this.cluster.topics.get(topic);
-    if (!info) return [];
-    const out: number[] = [];
-    for (const p of info.partitions) if (p.leader >= 0) out.push(p.partition);
+    if (!info) return NONE;
+    let out = this.availableCache.get(info);
+    if (!out) {
+      out = [];
+      for (const p of info.partitions) if (p.leader >= 0) out.push(p.partition);
+      this.availableCache.set(info, out);
+    }
     return out;
   }
 
@@ -471,7 +514,7 @@ export class Producer {
   private async backlogLoop(): Promise<void> {
     while (this.backlogHead < this.backlog.length) {
       const head = this.backlog[this.backlogHead]!;
-      if (this.tryAppend(head)) {
+      if (this.tryAppend(head.record, head.timestamp, head.waiter, head.index)) {
         this.backlog[this.backlogHead] = undefined as unknown as Pending;
         this.backlogHead++;
         if (this.backlogHead === this.backlog.length) {
@@ -538,6 +581,11 @@ export class Producer {
   // Sending
 
   private schedule(at: number): void {
+    // Due now (lingerMs 0): drain after the current burst of sends, not after a timer's 1 ms minimum.
+    if (at <= Date.now()) {
+      this.drainSoon();
+      return;
+    }
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
@@ -767,7 +815,7 @@ export class Producer {
         b,
         new KafkaError(
           ErrorCode.REQUEST_TIMED_OUT,
-          `${b.waiters.length} record(s) for ${q.topic}/${q.partition} expired after ${now - b.createdAt} ms` +
+          `${b.recordCount} record(s) for ${q.topic}/${q.partition} expired after ${now - b.createdAt} ms` +
             (leader < 0 ? ' (no leader for the partition)' : ''),
         ),
       );
@@ -778,21 +826,32 @@ export class Producer {
     const topic = b.queue.topic;
     const partition = b.queue.partition;
     const useAppendTime = logAppendTime >= 0n;
-    const n = b.waiters.length;
-    for (let i = 0; i < n; i++) {
-      const w = b.waiters[i]!;
-      w.deliver({
-        topic,
-        partition,
-        offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
-        timestamp: useAppendTime ? logAppendTime : BigInt(b.timestamps[i]!),
-      });
+    const runs = b.runWaiters.length;
+    let i = 0;
+    for (let r = 0; r < runs; r++) {
+      const w = b.runWaiters[r]!;
+      const n = b.runCounts[r]!;
+      if (!w.reports) {
+        w.deliverCount(n);
+        i += n;
+        continue;
+      }
+      const first = b.runStarts[r]!;
+      const ts = b.runTimestamps[r]!;
+      for (let j = 0; j < n; j++, i++) {
+        w.deliver(first + j, {
+          topic,
+          partition,
+          offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+          timestamp: useAppendTime ? logAppendTime : BigInt(b.timestamps[ts + j]!),
+        });
+      }
     }
     this.release(b);
   }
 
   private fail(b: ProducerBatch, e: Error): void {
-    for (const w of b.waiters) w.fail(e);
+    for (const w of b.runWaiters) w.fail(e);
     this.release(b);
   }
 
@@ -804,7 +863,7 @@ export class Producer {
 
   private release(b: ProducerBatch): void {
     this.bufferedBytes -= b.size;
-    this.outstanding -= b.waiters.length;
+    this.outstanding -= b.recordCount;
     if (this.spaceWaiters.length > 0 && this.bufferedBytes < this.bufferMemory) {
       const ws = this.spaceWaiters;
       this.spaceWaiters = [];

@@ -8,6 +8,7 @@
  *   from the leader with Fetch (replica id set) and appends the batches as they are, offsets included.
  */
 import type { Broker, PartitionState } from '../broker/broker.js';
+import { waitForHighWatermark } from '../broker/hw-wait.js';
 import { Connection } from '../client/connection.js';
 import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -308,25 +309,14 @@ export class ReplicaManager {
   }
 
   /** Resolve once the high watermark reaches `end`; reject if leadership is lost or `timeoutMs` passes. */
-  awaitReplicated(p: PartitionState, end: bigint, timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const deadline = Date.now() + timeoutMs;
-      const timer = setTimeout(() => check(), timeoutMs);
-      const check = () => {
-        if (p.log.highWatermark >= end) {
-          clearTimeout(timer);
-          resolve();
-        } else if (p.hwWaitersClosed || p.leader !== this.nodeId) {
-          clearTimeout(timer);
-          reject(new KafkaError(ErrorCode.NOT_COORDINATOR, `leadership of ${p.topic}-${p.index} moved`));
-        } else if (Date.now() >= deadline) {
-          reject(
-            new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${p.topic}-${p.index} not replicated in ${timeoutMs} ms`),
-          );
-        } else p.hwWaiters.add(check);
-      };
-      check();
-    });
+  async awaitReplicated(p: PartitionState, end: bigint, timeoutMs: number): Promise<void> {
+    const r = await waitForHighWatermark(p, end, timeoutMs, this.nodeId);
+    if (r === 'closed') {
+      throw new KafkaError(ErrorCode.NOT_COORDINATOR, `leadership of ${p.topic}-${p.index} moved`);
+    }
+    if (r === 'timeout') {
+      throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${p.topic}-${p.index} not replicated in ${timeoutMs} ms`);
+    }
   }
 
   private maintainIsr(): void {

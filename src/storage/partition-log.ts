@@ -37,6 +37,7 @@ import {
   LOG_SUFFIX,
   parseSegmentFileName,
   readAt,
+  readAtSync,
   Segment,
   TIME_INDEX_SUFFIX,
 } from './segment.js';
@@ -100,6 +101,9 @@ export interface OpenStats {
   truncatedBytes: number;
   indexesRebuilt: number;
 }
+
+/** Largest read at the tail of the active segment done synchronously (see readSegment). */
+const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 export class PartitionLog {
   readonly dir: string;
@@ -828,7 +832,15 @@ export class PartitionLog {
         }
       }
       const interval = this.cfg.indexIntervalBytes;
-      cursor = new BatchCursor(seg.fd, start, upper, interval + BATCH_HEADER_SIZE + Math.max(0, maxBytes));
+      // A consumer or follower at the tail reads a few KiB just appended (page cache): read them synchronously
+      // rather than through the thread pool, which would add a thread hop to every fetch's latency. One
+      // setImmediate still lets other work run in between, as an I/O callback would (a caller polling the
+      // tail in a loop must not starve the event loop).
+      const sync = seg === this.segments[this.segments.length - 1] && upper - start <= SYNC_READ_MAX_BYTES;
+      if (sync) await new Promise<void>((r) => setImmediate(r));
+      const read = (b: Buffer, len: number, at: number) =>
+        sync ? Promise.resolve(readAtSync(seg.fd, b, 0, len, at)) : readAt(seg.fd, b, 0, len, at);
+      cursor = new BatchCursor(seg.fd, start, upper, interval + BATCH_HEADER_SIZE + Math.max(0, maxBytes), sync);
       const info = cursor.info;
       for (;;) {
         if (!(await cursor.next())) return upper < end ? null : undefined;
@@ -842,7 +854,7 @@ export class PartitionLog {
         if (cursor.covers(p, p + firstSize))
           return cursor.buf.subarray(p - cursor.bufPos, p - cursor.bufPos + firstSize);
         const one = Buffer.allocUnsafe(firstSize);
-        const n = await readAt(seg.fd, one, 0, firstSize, p);
+        const n = await read(one, firstSize, p);
         this.readBytes += n;
         return n === firstSize ? one : null;
       }
@@ -857,7 +869,7 @@ export class PartitionLog {
       } else {
         buf = Buffer.allocUnsafe(wantEnd - p);
         bufPos = p;
-        const n = await readAt(seg.fd, buf, 0, wantEnd - p, p);
+        const n = await read(buf, wantEnd - p, p);
         this.readBytes += n;
         avail = p + n;
       }

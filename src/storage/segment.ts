@@ -12,6 +12,7 @@ import {
   open as openCb,
   openSync,
   read as readCb,
+  readSync,
   renameSync,
   writeSync,
 } from 'node:fs';
@@ -62,6 +63,20 @@ export function readAt(fd: number, buf: Buffer, offset: number, length: number, 
     if (length <= 0) resolve(0);
     else step();
   });
+}
+
+/**
+ * readAt without the thread pool: for small reads of data just appended (the tail of the active segment, in
+ * the page cache), where the hop to a libuv thread and back costs more than the copy.
+ */
+export function readAtSync(fd: number, buf: Buffer, offset: number, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, offset + done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
 }
 
 /** A batch header's fields the storage layer needs (reused across a scan: copy what you keep). */
@@ -117,6 +132,8 @@ export class BatchCursor {
     start: number,
     private readonly end: number,
     private readonly chunk: number,
+    /** Read with readAtSync (small reads at the tail of the log). */
+    private readonly sync = false,
   ) {
     this.pos = start;
   }
@@ -130,7 +147,7 @@ export class BatchCursor {
     const len = Math.max(0, Math.min(length, this.end - at));
     if (this.buf.length < len) this.buf = Buffer.allocUnsafe(len);
     this.bufPos = at;
-    this.bufLen = await readAt(this.fd, this.buf, 0, len, at);
+    this.bufLen = this.sync ? readAtSync(this.fd, this.buf, 0, len, at) : await readAt(this.fd, this.buf, 0, len, at);
     this.bytesRead += this.bufLen;
   }
 

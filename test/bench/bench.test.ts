@@ -98,6 +98,17 @@ test('bench e2e: every record sent is consumed and timed', () => {
   assertLatency(r.latencyMs, 2000);
 });
 
+test('bench e2e --warmup-records: the first records are timed apart, the rest in the percentiles', () => {
+  const r = json(['e2e', '-t', 'bench-w', '-n', '2000', '--throughput', '20000', '-p', '2', '--warmup-records', '500']);
+  assert.equal(r.consumed, 2000);
+  assertLatency(r.warmupLatencyMs, 500);
+  assertLatency(r.latencyMs, 1500);
+  assert.equal((r.config as Record<string, unknown>).warmupRecords, 500);
+  const text = run(['e2e', '-t', 'bench-w', '-n', '300', '--throughput', '20000', '--warmup-records', '100']);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /warm-up \(first 100 records, not in the figures above\)/);
+});
+
 test('bench: text output names the rates and percentiles', () => {
   const r = run(['produce', '-t', 'bench-t', '-n', '500']);
   assert.equal(r.status, 0, r.stderr);

@@ -62,6 +62,21 @@ const CLIENT_COMMANDS: ClientCase[] = [
     args: (b) => ['topic', 'import', 'bin-own.tar.gz', '-b', b, '--to-topic', 'bin-copy'],
   },
   { name: 'debug bundle', args: (b) => ['debug', 'bundle', '-b', b, '-o', 'bundle.zip'] },
+  {
+    name: 'bench produce -o json',
+    args: (b) => ['bench', 'produce', '-b', b, '-t', 'bin-bench', '-n', '2000', '-o', 'json'],
+    check: (r) => assert.equal(JSON.parse(r.stdout).records, 2000),
+  },
+  {
+    name: 'bench consume -o json',
+    args: (b) => ['bench', 'consume', '-b', b, '-t', 'bin-bench', '-n', '2000', '-o', 'json'],
+    check: (r) => assert.equal(JSON.parse(r.stdout).records, 2000),
+  },
+  {
+    name: 'bench e2e -o json',
+    args: (b) => ['bench', 'e2e', '-b', b, '-t', 'bin-e2e', '-n', '1000', '--throughput', '10000', '-o', 'json'],
+    check: (r) => assert.equal(JSON.parse(r.stdout).consumed, 1000),
+  },
 ];
 
 function ok(r: RunResult, what: string): void {

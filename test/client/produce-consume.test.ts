@@ -160,6 +160,47 @@ describe('producer and consumer against kstream serve', () => {
     assert.ok(switches < 2000 / 50, `runs of records per partition (switched ${switches} times)`);
   });
 
+  test('sendAll, sendBatch and send interleaved in the same batches: order kept, every report right', async () => {
+    const topic = 'interleaved';
+    await admin.createTopics([{ topic, numPartitions: 1 }]);
+    const producer = new Producer({ brokers: broker.bootstrap, lingerMs: 20, batchSize: 64 * 1024 });
+    const calls: Promise<unknown>[] = [];
+    const reported = new Map<string, RecordMetadata>();
+    const values: string[] = [];
+    for (let c = 0; c < 60; c++) {
+      const n = 1 + ((c * 37) % 150);
+      const recs = Array.from({ length: n }, (_, i) => ({ topic, value: `c${c}-${i}` }));
+      for (const r of recs) values.push(r.value);
+      if (c % 3 === 0) calls.push(producer.sendAll(recs));
+      else if (c % 3 === 1) {
+        calls.push(
+          producer.sendBatch(recs).then((mds) => {
+            assert.equal(mds.length, n);
+            mds.forEach((md, i) => {
+              reported.set(recs[i]!.value, md);
+            });
+          }),
+        );
+      } else {
+        for (const r of recs) calls.push(producer.send(r).then((md) => reported.set(r.value, md)));
+      }
+    }
+    const results = await Promise.all(calls);
+    assert.ok(results.filter((r) => r === undefined).length > 0, 'sendAll resolves with nothing');
+    await producer.close();
+    const got = await consumeAll(topic, 1);
+    assert.deepEqual(
+      got.map((r) => r.value?.toString()),
+      values,
+      'records in call order',
+    );
+    for (const r of got) {
+      const md = reported.get(r.value!.toString());
+      if (md) assert.equal(md.offset, r.offset, `report of ${r.value}`);
+    }
+    assert.ok(reported.size > 0);
+  });
+
   test('LogAppendTime topics report the broker time', async () => {
     const topic = 'log-append';
     const [r] = await admin.createTopics([

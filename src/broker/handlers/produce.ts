@@ -9,6 +9,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import { validateProducedBatches } from '../../protocol/records/batch.js';
 import type { PartitionState } from '../broker.js';
+import { waitForHighWatermark } from '../hw-wait.js';
 import type { Handler } from '../router.js';
 
 export const produce: Handler = {
@@ -117,8 +118,8 @@ export const produce: Handler = {
       });
     }
     if (replicated.length > 0) {
-      const deadline = Date.now() + Math.max(0, req.timeoutMs as number);
-      await Promise.all(replicated.map((r) => waitForHighWatermark(r.p, r.end, deadline)));
+      const timeoutMs = Math.max(0, req.timeoutMs as number);
+      await Promise.all(replicated.map((r) => waitForHighWatermark(r.p, r.end, timeoutMs, broker.nodeId)));
       for (const r of replicated) {
         if (r.p.log.highWatermark < r.end) {
           r.out.errorCode =
@@ -131,26 +132,3 @@ export const produce: Handler = {
     return { responses, throttleTimeMs: 0 };
   },
 };
-
-/** Resolve when the partition's high watermark reaches `end`, the deadline passes, or leadership is lost. */
-function waitForHighWatermark(p: PartitionState, end: bigint, deadline: number): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => {
-      if (p.log.highWatermark >= end || Date.now() >= deadline || p.hwWaitersClosed) {
-        clearTimeout(timer);
-        p.hwWaiters.delete(check);
-        resolve();
-        return;
-      }
-      p.hwWaiters.add(check);
-    };
-    const timer = setTimeout(
-      () => {
-        p.hwWaiters.delete(check);
-        resolve();
-      },
-      Math.max(0, deadline - Date.now()),
-    );
-    check();
-  });
-}

@@ -1,9 +1,13 @@
 /**
- * CRC32C (Castagnoli), the checksum of RecordBatch v2. Slicing-by-8 tables: eight table look-ups per
- * 8 bytes instead of one per byte.
+ * CRC32C (Castagnoli), the checksum of RecordBatch v2. Slicing-by-16 tables: sixteen table look-ups per
+ * 16 bytes, reading the input as aligned 32-bit little-endian words (one load instead of four byte loads).
+ * Measured on the 2 vCPU EPYC VM (docs/benchmarks.md): ~2.3 GB/s against ~1.45 GB/s for slicing-by-8 with
+ * byte loads. Big-endian hosts take the byte-at-a-time path.
  */
+import { endianness } from 'node:os';
+
 const POLY = 0x82f63b78;
-const T = new Int32Array(8 * 256);
+const T = new Int32Array(16 * 256);
 for (let n = 0; n < 256; n++) {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
@@ -11,28 +15,48 @@ for (let n = 0; n < 256; n++) {
 }
 for (let n = 0; n < 256; n++) {
   let c = T[n] as number;
-  for (let k = 1; k < 8; k++) {
+  for (let k = 1; k < 16; k++) {
     c = (T[c & 0xff] as number) ^ (c >>> 8);
     T[k * 256 + n] = c;
   }
 }
+
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** CRC32C of buf[start, end), continuing from `crc` (0 to start). Returns an unsigned 32-bit value. */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
   let c = ~crc;
   let i = start;
   const t = T;
-  for (; i + 8 <= end; i += 8) {
-    const a = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
-    c =
-      t[1792 + (a & 0xff)]! ^
-      t[1536 + ((a >>> 8) & 0xff)]! ^
-      t[1280 + ((a >>> 16) & 0xff)]! ^
-      t[1024 + (a >>> 24)]! ^
-      t[768 + buf[i + 4]!]! ^
-      t[512 + buf[i + 5]!]! ^
-      t[256 + buf[i + 6]!]! ^
-      t[buf[i + 7]!]!;
+  if (LITTLE_ENDIAN && end - i >= 64) {
+    // Bytes up to a 4-byte boundary of the underlying memory, then 16 bytes per round as four words.
+    while (((buf.byteOffset + i) & 3) !== 0) c = t[(c ^ buf[i++]!) & 0xff]! ^ (c >>> 8);
+    const words = (end - i) >>> 4;
+    const w = new Int32Array(buf.buffer, buf.byteOffset + i, words * 4);
+    for (let j = 0; j < w.length; j += 4) {
+      const a = c ^ w[j]!;
+      const b = w[j + 1]!;
+      const d = w[j + 2]!;
+      const e = w[j + 3]!;
+      c =
+        t[3840 + (a & 0xff)]! ^
+        t[3584 + ((a >>> 8) & 0xff)]! ^
+        t[3328 + ((a >>> 16) & 0xff)]! ^
+        t[3072 + (a >>> 24)]! ^
+        t[2816 + (b & 0xff)]! ^
+        t[2560 + ((b >>> 8) & 0xff)]! ^
+        t[2304 + ((b >>> 16) & 0xff)]! ^
+        t[2048 + (b >>> 24)]! ^
+        t[1792 + (d & 0xff)]! ^
+        t[1536 + ((d >>> 8) & 0xff)]! ^
+        t[1280 + ((d >>> 16) & 0xff)]! ^
+        t[1024 + (d >>> 24)]! ^
+        t[768 + (e & 0xff)]! ^
+        t[512 + ((e >>> 8) & 0xff)]! ^
+        t[256 + ((e >>> 16) & 0xff)]! ^
+        t[e >>> 24]!;
+    }
+    i += words * 16;
   }
   for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;

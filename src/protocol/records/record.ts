@@ -133,9 +133,21 @@ function fieldSize(len: number): number {
 }
 
 function bodySize(rec: RecordInput, offsetDelta: number, timestampDelta: bigint): number {
-  let n = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta);
-  n += fieldSize(byteLen(rec.key)) + fieldSize(byteLen(rec.value));
-  const headers = rec.headers ?? [];
+  return bodySizeOf(byteLen(rec.key), byteLen(rec.value), rec.headers, varlongSize(timestampDelta), offsetDelta);
+}
+
+type Headers = RecordInput['headers'];
+
+function bodySizeOf(
+  keyLen: number,
+  valueLen: number,
+  headers: Headers,
+  timestampDeltaSize: number,
+  offsetDelta: number,
+): number {
+  let n = 1 + timestampDeltaSize + varintSize(offsetDelta);
+  n += fieldSize(keyLen) + fieldSize(valueLen);
+  if (!headers) return n + 1;
   n += varintSize(headers.length);
   for (const h of headers) n += fieldSize(Buffer.byteLength(h.key)) + fieldSize(byteLen(h.value));
   return n;
@@ -179,12 +191,39 @@ export function writeRecord(w: Writer, rec: RecordInput, offsetDelta: number, ti
   w.varint(offsetDelta);
   writeField(w, rec.key, byteLen(rec.key));
   writeField(w, rec.value, byteLen(rec.value));
-  const headers = rec.headers ?? [];
+  writeHeaders(w, rec.headers);
+}
+
+function writeHeaders(w: Writer, headers: Headers): void {
+  if (!headers) {
+    w.varint(0);
+    return;
+  }
   w.varint(headers.length);
   for (const h of headers) {
     writeField(w, h.key, Buffer.byteLength(h.key));
     writeField(w, h.value, byteLen(h.value));
   }
+}
+
+/** writeRecord for a timestamp delta within int32, from the fields (no RecordInput object, no bigint). */
+function writeRecordFields(
+  w: Writer,
+  key: Buffer | string | null | undefined,
+  value: Buffer | string | null | undefined,
+  headers: Headers,
+  offsetDelta: number,
+  timestampDelta: number,
+): void {
+  const keyLen = byteLen(key);
+  const valueLen = byteLen(value);
+  w.varint(bodySizeOf(keyLen, valueLen, headers, varintSize(timestampDelta), offsetDelta));
+  w.int8(0);
+  w.varint(timestampDelta);
+  w.varint(offsetDelta);
+  writeField(w, key, keyLen);
+  writeField(w, value, valueLen);
+  writeHeaders(w, headers);
 }
 
 /**
@@ -221,6 +260,10 @@ export class BatchBuilder {
   private count = 0;
   private baseTimestamp = 0n;
   private maxTimestamp = -1n;
+  /** The same two as numbers, for appendFields (exact while every timestamp is a safe integer). */
+  private baseTs = 0;
+  private maxTs = -1;
+  private exactTs = true;
   private built = false;
 
   constructor(opts: BatchOptions = {}, initialCapacity = 1024) {
@@ -248,7 +291,43 @@ export class BatchBuilder {
     } else if (ts > this.maxTimestamp) {
       this.maxTimestamp = ts;
     }
+    this.baseTs = Number(this.baseTimestamp);
+    this.maxTs = Number(this.maxTimestamp);
+    if (!Number.isSafeInteger(this.maxTs) || !Number.isSafeInteger(this.baseTs)) this.exactTs = false;
     writeRecord(this.w, rec, this.count, ts - this.baseTimestamp);
+    this.count++;
+    return this;
+  }
+
+  /**
+   * append() from the fields, with the timestamp in milliseconds as a number: the producer's per-record path,
+   * which allocates nothing (no RecordInput, no bigint) for timestamps within ±2^31 ms of the batch's first.
+   */
+  appendFields(
+    key: Buffer | string | null | undefined,
+    value: Buffer | string | null | undefined,
+    headers: Headers,
+    timestampMs: number,
+  ): this {
+    if (this.built) throw new Error('batch already built');
+    if (!this.exactTs || !Number.isSafeInteger(timestampMs)) {
+      return this.append({ key, value, headers, timestamp: BigInt(Math.trunc(timestampMs)) });
+    }
+    if (this.count === 0) {
+      this.baseTs = timestampMs;
+      this.maxTs = timestampMs;
+      this.baseTimestamp = BigInt(timestampMs);
+      this.maxTimestamp = this.baseTimestamp;
+    } else if (timestampMs > this.maxTs) {
+      this.maxTs = timestampMs;
+      this.maxTimestamp = BigInt(timestampMs);
+    }
+    const delta = timestampMs - this.baseTs;
+    if (delta < -0x80000000 || delta > 0x7fffffff) {
+      writeRecord(this.w, { key, value, headers }, this.count, BigInt(delta));
+    } else {
+      writeRecordFields(this.w, key, value, headers, this.count, delta);
+    }
     this.count++;
     return this;
   }
@@ -353,6 +432,23 @@ class Cursor {
     throw corrupt('varint longer than 5 bytes');
   }
 
+  /** A varlong as a number when it fits 7 bytes (49 bits, exact in a double); else null, position unchanged. */
+  varlongSmall(): number | null {
+    const b = this.buf;
+    let u = 0;
+    let mul = 1;
+    const start = this.pos;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) throw corrupt('record truncated in a varlong');
+      const x = b[this.pos++]!;
+      u += (x & 0x7f) * mul;
+      if ((x & 0x80) === 0) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+      mul *= 128;
+    }
+    this.pos = start;
+    return null;
+  }
+
   varlong(): bigint {
     const b = this.buf;
     let u = 0;
@@ -399,6 +495,12 @@ export function decodeRecords(data: Buffer, h: BatchHeader): KafkaRecord[] {
   const logAppend = (h.attributes & ATTR_LOG_APPEND_TIME) !== 0;
   const records: KafkaRecord[] = new Array(n);
   const r = new Cursor(data, 0, data.length);
+  // Offsets and timestamps as one bigint allocation per record where the batch's base values are exact as
+  // numbers (always, in practice); a timestamp equal to the base shares the header's bigint.
+  const baseOffset = Number(h.baseOffset);
+  const exactOffsets = Number.isSafeInteger(baseOffset) && Number.isSafeInteger(baseOffset + n + 0x7fffffff);
+  const baseTs = Number(h.baseTimestamp);
+  const exactTs = Number.isSafeInteger(baseTs);
   for (let i = 0; i < n; i++) {
     if (r.pos >= data.length) throw corrupt(`batch declares ${n} records but holds ${i}`);
     r.end = data.length;
@@ -406,7 +508,8 @@ export function decodeRecords(data: Buffer, h: BatchHeader): KafkaRecord[] {
     if (len < MIN_RECORD_SIZE - 1 || len > data.length - r.pos) throw corrupt(`invalid record length ${len}`);
     r.end = r.pos + len;
     r.pos++; // attributes: unused in v2
-    const timestampDelta = r.varlong();
+    const smallDelta = r.varlongSmall();
+    const timestampDelta = smallDelta === null ? r.varlong() : smallDelta;
     const offsetDelta = r.varint();
     const key = r.bytes('key');
     const value = r.bytes('value');
@@ -419,9 +522,15 @@ export function decodeRecords(data: Buffer, h: BatchHeader): KafkaRecord[] {
       headers[j] = { key: k.toString('utf8'), value: r.bytes('header value') };
     }
     if (r.pos !== r.end) throw corrupt(`record ${i} has ${r.end - r.pos} bytes beyond its fields`);
+    let timestamp: bigint;
+    if (logAppend) timestamp = h.maxTimestamp;
+    else if (timestampDelta === 0) timestamp = h.baseTimestamp;
+    else if (typeof timestampDelta === 'number' && exactTs && Number.isSafeInteger(baseTs + timestampDelta)) {
+      timestamp = BigInt(baseTs + timestampDelta);
+    } else timestamp = h.baseTimestamp + BigInt(timestampDelta);
     records[i] = {
-      offset: h.baseOffset + BigInt(offsetDelta),
-      timestamp: logAppend ? h.maxTimestamp : h.baseTimestamp + timestampDelta,
+      offset: exactOffsets ? BigInt(baseOffset + offsetDelta) : h.baseOffset + BigInt(offsetDelta),
+      timestamp,
       key,
       value,
       headers,
