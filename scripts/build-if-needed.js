@@ -16,7 +16,12 @@ function newest(dir) {
 
 const stamp = 'dist/.build-stamp';
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-const src = Math.max(newest('src'), newest('commands'), statSync('tsconfig.json').mtimeMs, statSync('package.json').mtimeMs);
+const src = Math.max(
+  newest('src'),
+  newest('commands'),
+  statSync('tsconfig.json').mtimeMs,
+  statSync('package.json').mtimeMs,
+);
 if (src > built) {
   execFileSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' });
 }

@@ -11,7 +11,10 @@ function has(cmd) {
 }
 
 function pyHas(mod) {
-  return existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+  return (
+    existsSync('/usr/bin/python3') &&
+    spawnSync('/usr/bin/python3', ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0
+  );
 }
 
 // kafka-python's optional codecs (snappy, lz4, zstd) live in separate Debian packages.

@@ -143,7 +143,7 @@ class Fetcher {
       ],
     });
     const r = res.topics[0]?.partitions[0] as Struct | undefined;
-    if (!r || r.errorCode !== 0) throw new Error(`OffsetForLeaderEpoch failed with error ${r?.errorCode}`);
+    if (r?.errorCode !== 0) throw new Error(`OffsetForLeaderEpoch failed with error ${r?.errorCode}`);
     const end = r.endOffset as bigint;
     if (end >= 0n && end < p.log.logEndOffset) {
       this.log.info('truncating diverged log tail', {

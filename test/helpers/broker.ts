@@ -35,20 +35,15 @@ export async function startBroker(
   if (opts.props) {
     // Broker properties go through a --config file, as a user would give them.
     const file = join(tempDir('kstream-props-'), 'server.properties');
-    writeFileSync(file, Object.entries(opts.props).map(([k, v]) => `${k}=${v}\n`).join(''));
+    writeFileSync(
+      file,
+      Object.entries(opts.props)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
     extra.push('--config', file);
   }
-  const args = [
-    BIN,
-    'serve',
-    '--data-dir',
-    dataDir,
-    '--port',
-    String(opts.port ?? 0),
-    '--host',
-    '127.0.0.1',
-    ...extra,
-  ];
+  const args = [BIN, 'serve', '--data-dir', dataDir, '--port', String(opts.port ?? 0), '--host', '127.0.0.1', ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   let stderr = '';
   let stdout = '';
