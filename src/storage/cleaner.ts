@@ -183,7 +183,6 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     let removed = 0;
     let tombstonesRemoved = 0;
     let tombstonesKept = 0;
-    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
     const from = base > start ? base : start;
     for await (const b of scan(log, from, next)) {
       const h = b.header;
