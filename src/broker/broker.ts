@@ -785,6 +785,15 @@ export class Broker {
     }
   }
 
+  /**
+   * The coordinator of a group, starting it first on a single node that has none yet (it is created on first
+   * use: a client that sends a group request before FindCoordinator still gets an answer, not an error).
+   */
+  async coordinatorOf(groupId: string): Promise<GroupCoordinator | null> {
+    if (!this.cluster && !this.coordinator) await this.findCoordinator(groupId);
+    return this.coordinatorFor(groupId);
+  }
+
   /** The coordinator of a group on this node, or null (not this node's group, or not loaded yet). */
   coordinatorFor(groupId: string): GroupCoordinator | null {
     if (!this.cluster) return this.coordinator;

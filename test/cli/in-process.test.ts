@@ -364,8 +364,8 @@ UNDER-REPLICATED  0
 OFFLINE           0
 
 BROKERS
-ID  HOST       PORT
-1   127.0.0.1  ${broker.port}
+ID  HOST       PORT   STATUS  LEADERS  REPLICAS
+1   127.0.0.1  ${broker.port}  up      ${String(partitions).padEnd(7)}  ${partitions}
 `,
   );
   const info = await ok(['cluster', 'info', '-o', 'json', ...b()]);
@@ -377,19 +377,24 @@ ID  HOST       PORT
       "nodeId": 1,
       "host": "127.0.0.1",
       "port": ${broker.port},
-      "rack": null
+      "rack": null,
+      "up": true,
+      "leaders": ${partitions},
+      "replicas": ${partitions},
+      "outOfIsr": []
     }
   ],
   "topics": ${topics.length},
   "partitions": ${partitions},
   "underReplicated": [],
-  "offline": []
+  "offline": [],
+  "degraded": []
 }
 `;
   assert.equal(info, `{\n  ${body}`);
   assert.equal(
     await ok(['cluster', 'health', ...b()]),
-    'HEALTHY           true\nCONTROLLER        1\nBROKERS           1\nUNDER-REPLICATED  0\nOFFLINE           0\n',
+    'HEALTHY           true\nCONTROLLER        1\nBROKERS           1\nBROKERS DOWN      0\nUNDER-REPLICATED  0\nOFFLINE           0\n',
   );
   assert.equal(
     await ok(['cluster', 'health', '-o', 'json', ...b()]),

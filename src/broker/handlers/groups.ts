@@ -16,7 +16,7 @@ const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 /** The coordinator of this group on this node, or null (not loaded yet, or in a cluster another node's group). */
 function coordinatorOf(ctx: HandlerContext, groupId: string) {
-  return ctx.broker.coordinatorFor(groupId);
+  return ctx.broker.coordinatorOf(groupId);
 }
 
 function clientHost(ctx: HandlerContext): string {
@@ -76,7 +76,7 @@ export const joinGroup: Handler = {
   maxVersion: 9,
   async handle(req, ctx) {
     const v = ctx.header.apiVersion;
-    const c = coordinatorOf(ctx, req.groupId);
+    const c = await coordinatorOf(ctx, req.groupId);
     const r = c
       ? await c.join({
           groupId: req.groupId,
@@ -112,7 +112,7 @@ export const syncGroup: Handler = {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
-    const c = coordinatorOf(ctx, req.groupId);
+    const c = await coordinatorOf(ctx, req.groupId);
     if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx.broker), assignment: Buffer.alloc(0) };
     const r = await c.sync({
       groupId: req.groupId,
@@ -137,8 +137,8 @@ export const heartbeat: Handler = {
   apiKey: ApiKey.Heartbeat,
   minVersion: 0,
   maxVersion: 4,
-  handle(req, ctx) {
-    const c = coordinatorOf(ctx, req.groupId);
+  async handle(req, ctx) {
+    const c = await coordinatorOf(ctx, req.groupId);
     const errorCode = c
       ? c.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
       : noCoordinator(ctx.broker);
@@ -150,8 +150,8 @@ export const leaveGroup: Handler = {
   apiKey: ApiKey.LeaveGroup,
   minVersion: 0,
   maxVersion: 5,
-  handle(req, ctx) {
-    const c = coordinatorOf(ctx, req.groupId);
+  async handle(req, ctx) {
+    const c = await coordinatorOf(ctx, req.groupId);
     if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx.broker), members: [] };
     if (ctx.header.apiVersion < 3) {
       const r = c.leave(req.groupId, [{ memberId: req.memberId, groupInstanceId: null }]);
@@ -172,37 +172,39 @@ export const describeGroups: Handler = {
   apiKey: ApiKey.DescribeGroups,
   minVersion: 0,
   maxVersion: 5,
-  handle(req, ctx) {
-    const groups = (req.groups as string[]).map((groupId) => {
-      const c = coordinatorOf(ctx, groupId);
-      if (!c) {
+  async handle(req, ctx) {
+    const groups = await Promise.all(
+      (req.groups as string[]).map(async (groupId) => {
+        const c = await coordinatorOf(ctx, groupId);
+        if (!c) {
+          return {
+            errorCode: noCoordinator(ctx.broker),
+            groupId,
+            groupState: '',
+            protocolType: '',
+            protocolData: '',
+            members: [],
+          };
+        }
+        const d = c.describe(groupId);
         return {
-          errorCode: noCoordinator(ctx.broker),
+          errorCode: d.errorCode,
           groupId,
-          groupState: '',
-          protocolType: '',
-          protocolData: '',
-          members: [],
+          groupState: d.state,
+          protocolType: d.protocolType,
+          protocolData: d.protocolData,
+          members: d.members.map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.groupInstanceId,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            memberMetadata: m.metadata,
+            memberAssignment: m.assignment,
+          })),
+          authorizedOperations: req.includeAuthorizedOperations ? GROUP_OPERATIONS : -2147483648,
         };
-      }
-      const d = c.describe(groupId);
-      return {
-        errorCode: d.errorCode,
-        groupId,
-        groupState: d.state,
-        protocolType: d.protocolType,
-        protocolData: d.protocolData,
-        members: d.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          memberMetadata: m.metadata,
-          memberAssignment: m.assignment,
-        })),
-        authorizedOperations: req.includeAuthorizedOperations ? GROUP_OPERATIONS : -2147483648,
-      };
-    });
+      }),
+    );
     return { throttleTimeMs: 0, groups };
   },
 };
@@ -213,9 +215,6 @@ export const listGroups: Handler = {
   maxVersion: 4,
   handle(req, ctx) {
     const all = ctx.broker.allCoordinators();
-    if (all.length === 0 && !ctx.broker.cluster) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
-    }
     const groups = all
       .flatMap((c) => c.list(req.statesFilter as string[]))
       .map((g) => ({
@@ -235,7 +234,7 @@ export const deleteGroups: Handler = {
     const names = req.groupsNames as string[];
     const results = await Promise.all(
       names.map(async (groupId) => {
-        const c = coordinatorOf(ctx, groupId);
+        const c = await coordinatorOf(ctx, groupId);
         return c
           ? ((await c.deleteGroups([groupId]))[0] ?? { groupId, errorCode: 0 })
           : { groupId, errorCode: noCoordinator(ctx.broker) };

@@ -19,7 +19,7 @@ export const offsetCommit: Handler = {
   minVersion: 0,
   maxVersion: 8,
   async handle(req, { broker }) {
-    const c = broker.coordinatorFor(req.groupId);
+    const c = await broker.coordinatorOf(req.groupId);
     const maxMetadata = c?.config.offsetMetadataMaxBytes ?? 0;
     const topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] = [];
     const valid: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string }[] = [];
@@ -57,8 +57,8 @@ export const offsetCommit: Handler = {
 
 type FetchTopics = { name: string; partitions: number[] }[] | null;
 
-function fetchGroup(broker: Broker, groupId: string, topics: FetchTopics) {
-  const c = broker.coordinatorFor(groupId);
+async function fetchGroup(broker: Broker, groupId: string, topics: FetchTopics) {
+  const c = await broker.coordinatorOf(groupId);
   if (!c) {
     return {
       errorCode: noCoordinator(broker),
@@ -99,15 +99,17 @@ export const offsetFetch: Handler = {
   apiKey: ApiKey.OffsetFetch,
   minVersion: 0,
   maxVersion: 8,
-  handle(req, { broker, header }) {
+  async handle(req, { broker, header }) {
     if (header.apiVersion >= 8) {
-      const groups = (req.groups as Struct[]).map((g) => {
-        const r = fetchGroup(broker, g.groupId, requestedTopics(g.topics));
-        return { groupId: g.groupId, topics: r.topics, errorCode: r.errorCode };
-      });
+      const groups = await Promise.all(
+        (req.groups as Struct[]).map(async (g) => {
+          const r = await fetchGroup(broker, g.groupId, requestedTopics(g.topics));
+          return { groupId: g.groupId, topics: r.topics, errorCode: r.errorCode };
+        }),
+      );
       return { throttleTimeMs: 0, groups };
     }
-    const r = fetchGroup(broker, req.groupId, requestedTopics(req.topics));
+    const r = await fetchGroup(broker, req.groupId, requestedTopics(req.topics));
     if (header.apiVersion < 2 && r.errorCode !== ErrorCode.NONE) {
       // No top-level error code before v2: report it on every partition.
       for (const t of r.topics) for (const p of t.partitions) p.errorCode = r.errorCode;
@@ -121,7 +123,7 @@ export const offsetDelete: Handler = {
   minVersion: 0,
   maxVersion: 0,
   async handle(req, { broker }) {
-    const c = broker.coordinatorFor(req.groupId);
+    const c = await broker.coordinatorOf(req.groupId);
     if (!c) return { errorCode: noCoordinator(broker), throttleTimeMs: 0, topics: [] };
     const known: { name: string; partitions: number[] }[] = [];
     const unknown = new Map<string, number[]>();
