@@ -1117,7 +1117,9 @@ export class PartitionLog {
           const b = cursor.info;
           if (b.lastOffset >= offset) {
             cut = b.position;
-            newEnd = b.baseOffset;
+            // Compaction leaves gaps: a batch wholly above `offset` must not pull the log end past it (a
+            // follower would then fetch from there and skip the leader's records in between).
+            newEnd = b.baseOffset < offset ? b.baseOffset : offset;
             break;
           }
           prevNext = b.lastOffset + 1n;
