@@ -86,11 +86,14 @@ function keyOf(k: Buffer): string {
   return k.toString('latin1');
 }
 
-/** Every whole batch in [from, to), in order, read through the log's public read path. */
+/**
+ * Every whole batch in [from, to), in order, read through the log's public read path; it ends early if a
+ * truncation takes the log end below `to` meanwhile.
+ */
 async function* scan(log: PartitionLog, from: bigint, to: bigint): AsyncGenerator<ScannedBatch> {
   let offset = from;
-  while (offset < to) {
-    const r = await log.read(offset, READ_CHUNK, to, true);
+  while (offset < to && offset < log.logEndOffset) {
+    const r = await log.read(offset, READ_CHUNK, to < log.logEndOffset ? to : log.logEndOffset, true);
     const buf = r.records;
     if (!buf || buf.length === 0) return;
     let pos = 0;
@@ -169,6 +172,8 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
   // The first uncleanable offset within closed segments: nothing at or above the HW is read or removed.
   const hw = log.highWatermark;
   const start = log.logStartOffset;
+  // A truncation during the pass (a follower diverged) ends it: what it computed may be stale.
+  const truncations = log.truncationCount;
   const revisitAt = (ms: number): void => {
     if (stats.revisitAtMs === null || ms < stats.revisitAtMs) stats.revisitAtMs = ms;
   };
@@ -186,7 +191,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     const base = bases[i] as bigint;
     const next = bases[i + 1] as bigint;
     if (next <= start) continue;
-    if (base >= hw) break;
+    if (base >= hw || log.truncationCount !== truncations) break;
     const out: Buffer[] = [];
     let before = 0;
     let removed = 0;
@@ -236,7 +241,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     const cleanedPath = join(log.dir, segmentFileName(base, LOG_SUFFIX) + CLEANED_SUFFIX);
     const after = await writeFileSynced(cleanedPath, out);
     await opts.beforeSwap?.(base, cleanedPath);
-    if (!(await log.replaceSegment(base, cleanedPath))) continue;
+    if (!(await log.replaceSegment(base, cleanedPath, truncations))) continue;
     stats.segmentsCleaned++;
     stats.bytesBefore += before;
     stats.bytesAfter += after;

@@ -324,6 +324,46 @@ describe('log cleaner', () => {
     }
   });
 
+  test('a truncation that starts while a cleaned segment is swapped in is not undone by the swap', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const open = () => PartitionLog.open(join(dir, 'c-0'), smallCfg());
+      const log = await open();
+      // Offsets 0-19: k0..k19; 20-21: k6, k7 again, so segment 5 (offsets 5-9) is cleaned to 5, 8, 9.
+      await oneRecordBatches(log, 0, 20);
+      await oneRecordBatches(log, 1, 2, 6);
+      await append(log, [{ key: 'filler', value: 'f'.repeat(4096), timestamp: T0 }]);
+      assert.deepEqual(log.segmentBaseOffsets.slice(0, 3), [0n, 5n, 10n]);
+      // A follower truncating to 9 (inside the segment being swapped) while the cleaner swaps it in.
+      let truncation: Promise<void> | null = null;
+      const s = await cleanLog(log, {
+        nowMs: Number(T0) + 10_000,
+        beforeSwap: (base) => {
+          if (base === 5n) truncation = log.truncateTo(9n);
+        },
+      });
+      assert.ok(truncation, 'segment 5 was swapped');
+      await truncation;
+      assert.equal(s.recordsRemoved, 0, 'a truncation during the pass voids its swaps');
+      assert.equal(log.logEndOffset, 9n);
+      const kept = (await readAll(log)).map((r) => r.offset);
+      assert.ok(
+        kept.every((o) => o < 9n),
+        `nothing at or above the truncation point: ${kept}`,
+      );
+      await log.close();
+      const again = await open();
+      assert.equal(again.logEndOffset, 9n, 'the truncated records stay gone after a reopen');
+      assert.deepEqual(
+        (await readAll(again)).map((r) => r.offset),
+        kept,
+      );
+      await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
   test('a crash after the cleaned file is written but before the swap loses nothing', async () => {
     const { dir, cleanup } = await tempDir();
     try {
