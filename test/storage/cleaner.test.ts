@@ -112,12 +112,26 @@ function assertNewestKept(
 const cfg = () => config({ segmentBytes: SEGMENT_BYTES, cleanupPolicy: 'compact', deleteRetentionMs: 1000 });
 
 const smallCfg = () => config({ segmentBytes: 1024, cleanupPolicy: 'compact', deleteRetentionMs: 1000 });
+const openSmall = (dir: string) => PartitionLog.open(join(dir, 'c-0'), smallCfg());
 
 /** One single-record batch for each of keys k<from>..k<from+count-1>, values `r<round>-<k>` padded. */
 async function oneRecordBatches(log: PartitionLog, round: number, count: number, from = 0): Promise<void> {
   for (let k = from; k < from + count; k++) {
     await append(log, [{ key: `k${k}`, value: `r${round}-${k}-${'x'.repeat(100)}`, timestamp: T0 }]);
   }
+}
+
+/**
+ * A log of single-record batches, segments of 5 offsets: k0..k19 at offsets 0-19, then `count` of them again
+ * from k<from> (offsets 20-), then a filler that closes the segment holding those.
+ */
+async function supersededLog(dir: string, count: number, from: number): Promise<PartitionLog> {
+  const log = await openSmall(dir);
+  await oneRecordBatches(log, 0, 20);
+  await oneRecordBatches(log, 1, count, from);
+  await append(log, [{ key: 'filler', value: 'f'.repeat(4096), timestamp: T0 }]);
+  assert.deepEqual(log.segmentBaseOffsets.slice(0, 3), [0n, 5n, 10n]);
+  return log;
 }
 
 describe('log cleaner', () => {
@@ -222,11 +236,8 @@ describe('log cleaner', () => {
   test('nothing at or above the high watermark is read or removed; a pass follows the HW when it moves', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const log = await PartitionLog.open(join(dir, 'c-0'), smallCfg());
       // Offsets 0-19: k0..k19; 20-39: k0..k19 again; 40: a filler closing the last of them. HW at 30.
-      await oneRecordBatches(log, 0, 20);
-      await oneRecordBatches(log, 1, 20);
-      await append(log, [{ key: 'filler', value: 'f'.repeat(4096), timestamp: T0 }]);
+      const log = await supersededLog(dir, 20, 0);
       assert.ok(
         (log.segmentBaseOffsets.at(-1) as bigint) > 35n,
         `closed segments above the HW: ${log.segmentBaseOffsets}`,
@@ -280,14 +291,9 @@ describe('log cleaner', () => {
   test('truncating into a compacted range keeps a valid log: no end past the truncation point, indexes intact', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const open = () => PartitionLog.open(join(dir, 'c-0'), smallCfg());
-      const log = await open();
       // Offsets 0-19: k0..k19; 20-22: k6..k8 again, so compaction leaves 0-5, a gap 6-8, then 9-22; offset 9
       // shares a segment with the gap.
-      await oneRecordBatches(log, 0, 20);
-      await oneRecordBatches(log, 1, 3, 6);
-      assert.deepEqual(log.segmentBaseOffsets.slice(0, 3), [0n, 5n, 10n]);
-      await append(log, [{ key: 'filler', value: 'f'.repeat(4096), timestamp: T0 }]);
+      const log = await supersededLog(dir, 3, 6);
       log.setHighWatermark(log.logEndOffset);
       const s = await cleanLog(log, { nowMs: Number(T0) + 10_000 });
       assert.equal(s.recordsRemoved, 3);
@@ -315,7 +321,7 @@ describe('log cleaner', () => {
       const after = await readAll(log);
       assert.deepEqual(after.at(-1), { offset: 7n, key: 'k7', value: 'from-leader' });
       await log.close();
-      const again = await open();
+      const again = await openSmall(dir);
       assert.deepEqual(await readAll(again), after);
       assert.equal(again.logEndOffset, 8n);
       await again.close();
@@ -327,13 +333,8 @@ describe('log cleaner', () => {
   test('a truncation that starts while a cleaned segment is swapped in is not undone by the swap', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const open = () => PartitionLog.open(join(dir, 'c-0'), smallCfg());
-      const log = await open();
       // Offsets 0-19: k0..k19; 20-21: k6, k7 again, so segment 5 (offsets 5-9) is cleaned to 5, 8, 9.
-      await oneRecordBatches(log, 0, 20);
-      await oneRecordBatches(log, 1, 2, 6);
-      await append(log, [{ key: 'filler', value: 'f'.repeat(4096), timestamp: T0 }]);
-      assert.deepEqual(log.segmentBaseOffsets.slice(0, 3), [0n, 5n, 10n]);
+      const log = await supersededLog(dir, 2, 6);
       // A follower truncating to 9 (inside the segment being swapped) while the cleaner swaps it in.
       let truncation: Promise<void> | null = null;
       const s = await cleanLog(log, {
@@ -352,7 +353,7 @@ describe('log cleaner', () => {
         `nothing at or above the truncation point: ${kept}`,
       );
       await log.close();
-      const again = await open();
+      const again = await openSmall(dir);
       assert.equal(again.logEndOffset, 9n, 'the truncated records stay gone after a reopen');
       assert.deepEqual(
         (await readAll(again)).map((r) => r.offset),
