@@ -196,7 +196,8 @@ export class Broker {
 
   /**
    * Log cleaner: compacts every local log whose cleanup.policy includes compact (log.cleaner.* keys). In a
-   * cluster each replica compacts its own copy, as in Kafka (only closed segments are rewritten).
+   * cluster each replica compacts its own copy, as in Kafka (only closed segments, and only below the
+   * partition's high watermark, are rewritten).
    */
   private startCleaner(): void {
     if ((this.config.props['log.cleaner.enable'] ?? 'true') === 'false') return;

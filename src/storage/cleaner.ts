@@ -1,11 +1,18 @@
 /**
  * Log compaction (`cleanup.policy=compact` or `compact,delete`): keep the newest record of every key.
  *
+ * The cleanable range ends at the first uncleanable offset: the high watermark, or the active segment's base
+ * if lower (Kafka's rule). Records at or above the high watermark are not committed — a follower ahead of
+ * its HW, or a leader waiting on slow followers, may still truncate them — so they neither supersede older
+ * records nor are removed themselves. On a single node the HW is the log end and the bound is the active
+ * segment alone.
+ *
  * One cleaning pass over a partition log:
- *  1. Read the log from its start to a snapshot of its end (through PartitionLog.read: whole batches only)
- *     and map every key to the offset of its newest record — the active segment included, since a newer
- *     record anywhere supersedes an older one.
- *  2. Rewrite each closed segment that holds superseded records (never the active segment): batches whose
+ *  1. Read the log from its start to a snapshot of its high watermark (through PartitionLog.read: whole
+ *     batches only) and map every key to the offset of its newest record — the active segment included,
+ *     since a newer committed record anywhere supersedes an older one.
+ *  2. Rewrite each closed segment that starts below the HW and holds superseded records (never the active
+ *     segment; batches reaching the HW are copied as they are): batches whose
  *     records all survive are copied byte for byte; batches with some survivors are re-encoded with the
  *     survivors at their original offsets (offset deltas kept, so offsets never change — gaps are normal),
  *     with the batch's compression codec; batches with none are dropped. Tombstones (null values) that are
@@ -79,11 +86,14 @@ function keyOf(k: Buffer): string {
   return k.toString('latin1');
 }
 
-/** Every whole batch in [from, to), in order, read through the log's public read path. */
+/**
+ * Every whole batch in [from, to), in order, read through the log's public read path; it ends early if a
+ * truncation takes the log end below `to` meanwhile.
+ */
 async function* scan(log: PartitionLog, from: bigint, to: bigint): AsyncGenerator<ScannedBatch> {
   let offset = from;
-  while (offset < to) {
-    const r = await log.read(offset, READ_CHUNK, to, true);
+  while (offset < to && offset < log.logEndOffset) {
+    const r = await log.read(offset, READ_CHUNK, to < log.logEndOffset ? to : log.logEndOffset, true);
     const buf = r.records;
     if (!buf || buf.length === 0) return;
     let pos = 0;
@@ -159,18 +169,21 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
   const now = opts.nowMs ?? Date.now();
   const deleteRetention = opts.deleteRetentionMs ?? log.config.deleteRetentionMs;
   const lag = opts.minCompactionLagMs ?? log.config.minCompactionLagMs;
-  const end = log.logEndOffset;
+  // The first uncleanable offset within closed segments: nothing at or above the HW is read or removed.
+  const hw = log.highWatermark;
   const start = log.logStartOffset;
+  // A truncation during the pass (a follower diverged) ends it: what it computed may be stale.
+  const truncations = log.truncationCount;
   const revisitAt = (ms: number): void => {
     if (stats.revisitAtMs === null || ms < stats.revisitAtMs) stats.revisitAtMs = ms;
   };
 
   // 1. Newest offset of every key.
   const newest = new Map<string, bigint>();
-  for await (const b of scan(log, start, end)) {
+  for await (const b of scan(log, start, hw)) {
     if ((b.header.attributes & ATTR_CONTROL) !== 0) continue;
     const { records } = await decodeBatch(b.bytes);
-    for (const r of records) if (r.key !== null) newest.set(keyOf(r.key), r.offset);
+    for (const r of records) if (r.key !== null && r.offset < hw) newest.set(keyOf(r.key), r.offset);
   }
 
   // 2-3. Rewrite the closed segments that hold something to remove.
@@ -178,6 +191,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     const base = bases[i] as bigint;
     const next = bases[i + 1] as bigint;
     if (next <= start) continue;
+    if (base >= hw || log.truncationCount !== truncations) break;
     const out: Buffer[] = [];
     let before = 0;
     let removed = 0;
@@ -188,8 +202,9 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
       const h = b.header;
       if (h.baseOffset >= next) break;
       before += b.bytes.length;
-      // Control batches, and batches younger than min.compaction.lag.ms, are kept as they are.
-      if ((h.attributes & ATTR_CONTROL) !== 0) {
+      // Control batches, batches reaching the HW, and batches younger than min.compaction.lag.ms, are kept
+      // as they are.
+      if ((h.attributes & ATTR_CONTROL) !== 0 || h.baseOffset + BigInt(h.lastOffsetDelta) >= hw) {
         out.push(b.bytes);
         continue;
       }
@@ -226,7 +241,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     const cleanedPath = join(log.dir, segmentFileName(base, LOG_SUFFIX) + CLEANED_SUFFIX);
     const after = await writeFileSynced(cleanedPath, out);
     await opts.beforeSwap?.(base, cleanedPath);
-    if (!(await log.replaceSegment(base, cleanedPath))) continue;
+    if (!(await log.replaceSegment(base, cleanedPath, truncations))) continue;
     stats.segmentsCleaned++;
     stats.bytesBefore += before;
     stats.bytesAfter += after;
@@ -244,15 +259,19 @@ export interface LogCleanerOptions {
 /**
  * Runs compaction passes in the background over the logs `logs()` returns (those whose cleanup.policy
  * includes compact). A log is cleaned again only when a segment was closed (or removed) since its last pass,
- * or a tombstone kept by that pass may now be removed: appends to the active segment alone never trigger a
- * pass, so a busy compacted topic (like `__consumer_offsets`) is not re-read every backoff.
+ * a tombstone kept by that pass may now be removed, or the high watermark moved while it lay below the
+ * active segment: appends to the active segment alone never trigger a pass, so a busy compacted topic (like
+ * `__consumer_offsets`) is not re-read every backoff.
  */
 export class LogCleaner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
   /** Segments at the last pass and when that pass said a later one could remove more. */
-  private readonly seen = new WeakMap<PartitionLog, { segments: bigint[]; revisitAtMs: number | null }>();
+  private readonly seen = new WeakMap<
+    PartitionLog,
+    { segments: bigint[]; revisitAtMs: number | null; highWatermark: bigint }
+  >();
   passes = 0;
 
   constructor(
@@ -298,13 +317,16 @@ export class LogCleaner {
         last &&
         last.segments.length === bases.length &&
         last.segments.every((b, i) => b === bases[i]) &&
-        (last.revisitAtMs === null || now < last.revisitAtMs)
+        (last.revisitAtMs === null || now < last.revisitAtMs) &&
+        // A pass bounded by the HW below the active segment left closed segments dirty: redo once it moved.
+        (last.highWatermark >= (bases.at(-1) as bigint) || log.highWatermark === last.highWatermark)
       ) {
         continue;
       }
       try {
+        const highWatermark = log.highWatermark;
         const s = await cleanLog(log, { nowMs: now });
-        this.seen.set(log, { segments: log.segmentBaseOffsets, revisitAtMs: s.revisitAtMs });
+        this.seen.set(log, { segments: log.segmentBaseOffsets, revisitAtMs: s.revisitAtMs, highWatermark });
         out.set(log.name, s);
         if (s.segmentsCleaned > 0) {
           this.logger.info(`Cleaned ${log.name}`, {

@@ -115,6 +115,9 @@ export class PartitionLog {
   private _logStartOffset = 0n;
   private _logEndOffset = 0n;
   private hwOverride: bigint | null = null;
+  /** Truncations and segment swaps run one at a time (see {@link exclusive}). */
+  private rewriting: Promise<unknown> = Promise.resolve();
+  private truncations = 0;
   private _size = 0;
   private _recoveryPoint = 0n;
   private readonly epochs = new LeaderEpochCache();
@@ -1087,18 +1090,38 @@ export class PartitionLog {
   }
 
   /**
+   * Runs `f` after every truncation and segment swap started before it: a swap of a cleaned segment must not
+   * interleave with a truncation of that segment (the swap would bring the truncated records back).
+   */
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.rewriting.then(f, f);
+    this.rewriting = run.catch(() => {});
+    return run;
+  }
+
+  /** How many truncations have started on this log: a cleaning pass that saw another count is stale. */
+  get truncationCount(): number {
+    return this.truncations;
+  }
+
+  /**
    * Drop everything at and above `offset` (replication: a follower diverged from the leader). Whole batches
    * only: if `offset` falls inside a batch, that batch goes too and the log end becomes its base offset.
    * Must not run concurrently with appends to this log.
    */
-  async truncateTo(offset: bigint): Promise<void> {
+  truncateTo(offset: bigint): Promise<void> {
+    this.truncations++;
+    return this.exclusive(() => this.truncateToNow(offset));
+  }
+
+  private async truncateToNow(offset: bigint): Promise<void> {
     this.checkOpen();
     if (offset < 0n) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot truncate ${this.name} to ${offset}`);
     for (;;) {
       const leo = this._logEndOffset;
       if (offset >= leo) return;
       if (offset < this.segments[0]!.baseOffset) {
-        await this.truncateFullyAndStartAt(offset);
+        await this.truncateFullyNow(offset);
         return;
       }
       const i = this.floorIndex(offset);
@@ -1117,7 +1140,9 @@ export class PartitionLog {
           const b = cursor.info;
           if (b.lastOffset >= offset) {
             cut = b.position;
-            newEnd = b.baseOffset;
+            // Compaction leaves gaps: a batch wholly above `offset` must not pull the log end past it (a
+            // follower would then fetch from there and skip the leader's records in between).
+            newEnd = b.baseOffset < offset ? b.baseOffset : offset;
             break;
           }
           prevNext = b.lastOffset + 1n;
@@ -1177,7 +1202,12 @@ export class PartitionLog {
   }
 
   /** Delete every segment and start an empty log at `offset` (log start = log end = offset). */
-  async truncateFullyAndStartAt(offset: bigint): Promise<void> {
+  truncateFullyAndStartAt(offset: bigint): Promise<void> {
+    this.truncations++;
+    return this.exclusive(() => this.truncateFullyNow(offset));
+  }
+
+  private async truncateFullyNow(offset: bigint): Promise<void> {
     this.checkOpen();
     const waits = this.segments.splice(0).map((s) => this.retireSegment(s));
     this.loadedClosed.length = 0;
@@ -1203,9 +1233,21 @@ export class PartitionLog {
    * Swap the closed segment at `baseOffset` for `cleanedPath`: a file in this directory, written and fsynced
    * by the cleaner, holding a subset of the segment's batches at unchanged offsets. Crash-safe at every
    * step: the old index files are removed first (a segment without them is re-indexed on open), then one
-   * rename replaces the .log atomically. False (cleaned file removed) when the segment is gone or active.
+   * rename replaces the .log atomically. False (cleaned file removed) when the segment is gone or active, or
+   * when `truncationCount` is given and the log was truncated since (the cleaned file may hold records the
+   * truncation removed, or have been computed from records it removed).
    */
-  async replaceSegment(baseOffset: bigint, cleanedPath: string): Promise<boolean> {
+  replaceSegment(baseOffset: bigint, cleanedPath: string, truncationCount?: number): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (truncationCount !== undefined && truncationCount !== this.truncations) {
+        await unlink(cleanedPath).catch(() => {});
+        return false;
+      }
+      return this.replaceSegmentNow(baseOffset, cleanedPath);
+    });
+  }
+
+  private async replaceSegmentNow(baseOffset: bigint, cleanedPath: string): Promise<boolean> {
     const i = this.segments.findIndex((s) => s.baseOffset === baseOffset);
     const old = this.segments[i];
     if (this.closed || !old || i === this.segments.length - 1) {

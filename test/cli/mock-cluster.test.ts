@@ -10,24 +10,16 @@
  * create` says so per topic, `topic describe` shows its configs as unavailable rather than empty.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { hasMockCluster, type MockCluster, startMockCluster } from '../helpers/mock-cluster.js';
 import { kstream as run } from './run.js';
 
-const SCRIPT = `
-import sys
-from confluent_kafka import Producer
-p = Producer({'test.mock.num.brokers': 3, 'bootstrap.servers': '', 'log_level': 0})
-md = p.list_topics(timeout=10)
-print(','.join('%s:%d' % (b.host, b.port) for b in md.brokers.values()), flush=True)
-sys.stdin.read()
-`;
-const hasMock = spawnSync('/usr/bin/python3', ['-c', 'import confluent_kafka']).status === 0;
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 /** 30 keyed lines: keys spread over the mock's partitions (4 per auto-created topic). */
 const LINES = Array.from({ length: 30 }, (_, i) => `key-${i}:value ${i} ${'ü'.repeat(i % 5)}`);
 
-let mock: ChildProcess;
+let mock: MockCluster;
 let brokers: string;
 const b = () => ['-b', brokers];
 const kstream = (args: string[], input?: string) => run(args, { input, timeoutMs: 30_000 });
@@ -39,31 +31,12 @@ interface Described {
   configsError?: string;
 }
 
-describe("kstream CLI against librdkafka's mock cluster", { skip: !hasMock }, () => {
+describe("kstream CLI against librdkafka's mock cluster", { skip: !hasMockCluster }, () => {
   before(async () => {
-    mock = spawn('/usr/bin/python3', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    mock.stderr?.on('data', (d) => {
-      err += d;
-    });
-    brokers = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`mock cluster did not start: ${err}`)), 20_000);
-      mock.stdout?.once('data', (d) => {
-        clearTimeout(t);
-        resolve(String(d).trim());
-      });
-      mock.once('exit', (code) => reject(new Error(`mock cluster exited with ${code}: ${err}`)));
-    });
+    mock = await startMockCluster();
+    brokers = mock.brokers;
   });
-  after(async () => {
-    if (mock && mock.exitCode === null && mock.signalCode === null) {
-      const exited = new Promise((r) => mock.once('exit', r));
-      mock.stdin?.end();
-      const t = setTimeout(() => mock.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
-  });
+  after(() => mock?.close());
 
   test('produce (every codec, keys, headers) → consume back identical, partitions on several leaders', async () => {
     const leaders = new Set<number>();

@@ -10,43 +10,18 @@
  * leader epoch. (librdkafka 2.0.2, rdkafka_mock_handlers.c; Kafka's ListOffsetsResponse.json says int32.)
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Admin } from '../../src/client/admin.js';
 import { Consumer, type ConsumerRecord } from '../../src/client/consumer.js';
 import { Producer, type ProducerRecord } from '../../src/client/producer.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
+import { type MockCluster, startMockCluster } from '../helpers/mock-cluster.js';
 
-const SCRIPT = `
-import sys
-from confluent_kafka import Producer
-p = Producer({'test.mock.num.brokers': 3, 'bootstrap.servers': '', 'log_level': 0})
-md = p.list_topics(timeout=10)
-print(','.join('%s:%d' % (b.host, b.port) for b in md.brokers.values()), flush=True)
-sys.stdin.read()
-`;
-
-let mock: ChildProcess;
+let mock: MockCluster;
 let brokers: string;
 /** Works around the mock's ListOffsets v4+ encoding (see above). */
 const maxVersions = { [ApiKey.ListOffsets]: 3 };
-
-async function startMock(): Promise<void> {
-  mock = spawn('/usr/bin/python3', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let err = '';
-  mock.stderr?.on('data', (d) => {
-    err += d;
-  });
-  brokers = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`mock cluster did not start: ${err}`)), 20_000);
-    mock.stdout?.once('data', (d) => {
-      clearTimeout(t);
-      resolve(String(d).trim());
-    });
-    mock.once('exit', (code) => reject(new Error(`mock cluster exited with ${code}: ${err}`)));
-  });
-}
 
 async function consumeAll(topic: string, partitions: number): Promise<ConsumerRecord[]> {
   const c = new Consumer({ brokers, maxVersions, maxWaitMs: 100 });
@@ -61,16 +36,11 @@ async function consumeAll(topic: string, partitions: number): Promise<ConsumerRe
 }
 
 describe("librdkafka's mock cluster", () => {
-  before(startMock);
-  after(async () => {
-    if (mock && mock.exitCode === null) {
-      const exited = new Promise((r) => mock.once('exit', r));
-      mock.stdin?.end();
-      const t = setTimeout(() => mock.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
+  before(async () => {
+    mock = await startMockCluster();
+    brokers = mock.brokers;
   });
+  after(() => mock?.close());
 
   test('metadata: three brokers; versions negotiated down to what the mock speaks', async () => {
     assert.equal(brokers.split(',').length, 3);

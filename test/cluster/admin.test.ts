@@ -14,33 +14,16 @@ import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
-import { type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
-import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
+import { ROOT } from '../helpers/broker.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const run = promisify(execFile);
-let etcd: EtcdProcess;
-const nodes = new Map<number, BrokerProcess>();
-const dirs = new Map<number, string>();
+let cluster: Cluster;
 let admin: Admin;
 
-async function startNode(id: number): Promise<BrokerProcess> {
-  let dir = dirs.get(id);
-  if (!dir) {
-    dir = tempDir(`kstream-admin${id}-`);
-    dirs.set(id, dir);
-  }
-  const b = await startBroker({
-    dataDir: dir,
-    args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', 'admin'],
-    props: { 'log.retention.check.interval.ms': '300', 'log.flush.offset.checkpoint.interval.ms': '200' },
-  });
-  nodes.set(id, b);
-  return b;
-}
-
 function bootstrap(): string {
-  return [...nodes.values()].map((b) => b.bootstrap).join(',');
+  return cluster.bootstrap();
 }
 
 async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
@@ -59,7 +42,7 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
 
 /** A topic's partitions as broker `id` describes them (Metadata straight to that node). */
 async function metadataFrom(id: number, topic: string) {
-  const c = await RawClient.connect((nodes.get(id) as BrokerProcess).port);
+  const c = await RawClient.connect(cluster.node(id).port);
   try {
     const r = await c.request(ApiKey.Metadata, 9, {
       topics: [{ name: topic }],
@@ -80,7 +63,7 @@ async function metadataFrom(id: number, topic: string) {
 
 /** The topic's config value for `key`, as broker `id` describes it. */
 async function configFrom(id: number, topic: string, key: string): Promise<string | null> {
-  const c = await RawClient.connect((nodes.get(id) as BrokerProcess).port);
+  const c = await RawClient.connect(cluster.node(id).port);
   try {
     const r = await c.request(ApiKey.DescribeConfigs, 1, {
       resources: [{ resourceType: 2, resourceName: topic, configurationKeys: [key] }],
@@ -94,7 +77,7 @@ async function configFrom(id: number, topic: string, key: string): Promise<strin
 }
 
 async function raw<T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect((nodes.get(id) as BrokerProcess).port);
+  const c = await RawClient.connect(cluster.node(id).port);
   try {
     return await f(c);
   } finally {
@@ -149,17 +132,18 @@ const ids = [1, 2, 3];
 
 describe('admin operations in a cluster', () => {
   before(async () => {
-    etcd = await startEtcd();
-    for (const id of ids) await startNode(id);
+    cluster = await startCluster({
+      nodes: ids,
+      clusterId: 'admin',
+      props: { 'log.retention.check.interval.ms': '300', 'log.flush.offset.checkpoint.interval.ms': '200' },
+    });
     admin = new Kafka({ brokers: bootstrap().split(','), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
   });
 
   after(async () => {
     await admin?.disconnect().catch(() => {});
-    for (const b of nodes.values()) await b.kill();
-    await etcd?.stop();
-    for (const d of dirs.values()) removeDir(d);
+    await cluster?.close();
   });
 
   test('CreatePartitions (kafkajs): new partitions assigned evenly, seen by every broker, writable', async () => {
@@ -180,10 +164,10 @@ describe('admin operations in a cluster', () => {
     const ps = await metadataFrom(2, 'grow');
     for (const p of ps.filter((x) => x.partitionIndex >= 3)) {
       for (const b of ids) {
-        const has = readdirSync(dirs.get(b) as string).includes(`grow-${p.partitionIndex}`);
+        const has = readdirSync(cluster.dataDir(b)).includes(`grow-${p.partitionIndex}`);
         if (p.replicaNodes.includes(b))
           await until(`grow-${p.partitionIndex} on ${b}`, async () =>
-            readdirSync(dirs.get(b) as string).includes(`grow-${p.partitionIndex}`),
+            readdirSync(cluster.dataDir(b)).includes(`grow-${p.partitionIndex}`),
           );
         else assert.ok(!has, `grow-${p.partitionIndex} is not on broker ${b}`);
       }
@@ -365,7 +349,7 @@ print('ok')`,
     });
     for (let i = 0; i < 40; i++) assert.equal(await produceTo(p0.leaderId, 'ret', 0, -1, `${i}`.padStart(100, '.')), 0);
     const segments = (id: number) =>
-      readdirSync(join(dirs.get(id) as string, 'ret-0')).filter((f) => f.endsWith('.log')).length;
+      readdirSync(join(cluster.dataDir(id), 'ret-0')).filter((f) => f.endsWith('.log')).length;
     for (const id of ids) await until(`ret-0 rolled on node ${id}`, async () => segments(id) > 2);
     // confluent-kafka's AdminClient: alter_configs (the whole set: segment.bytes kept, retention.ms added).
     const { stdout } = await run(
@@ -419,7 +403,7 @@ print('ok')`,
         assert.equal(await produceTo(leaders.get(topic) as number, topic, 0, -1, `r${i}`), 0);
     // The recovery point (checkpointed every 200 ms) is what was fsynced.
     const recoveryPoint = (id: number, topic: string) =>
-      readFileSync(join(dirs.get(id) as string, `${topic}-0`, 'recovery-point'), 'utf8').trim();
+      readFileSync(join(cluster.dataDir(id), `${topic}-0`, 'recovery-point'), 'utf8').trim();
     for (const id of ids)
       await until(`durable-0 fsynced on node ${id}`, async () => recoveryPoint(id, 'durable') === '20');
     for (const id of ids) assert.equal(recoveryPoint(id, 'lazy'), '0', `lazy-0 on node ${id}: no fsync by default`);
@@ -427,7 +411,7 @@ print('ok')`,
 
   test('kstream topic add-partitions / alter-config against one node change the whole cluster', async () => {
     const cli = (args: string[]) =>
-      run(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args, '-b', (nodes.get(2) as BrokerProcess).bootstrap], {
+      run(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args, '-b', cluster.node(2).bootstrap], {
         cwd: ROOT,
         timeout: 60_000,
       });
@@ -450,8 +434,8 @@ print('ok')`,
   test('kstream cluster info and health show a dead broker as DOWN, with offline and under-replicated partitions', async () => {
     assert.equal((await createTopicRaw(1, 'solo', [[3]])).errorCode, 0);
     await until('solo led by 3', async () => (await metadataFrom(1, 'solo'))[0]?.leaderId === 3);
-    await (nodes.get(3) as BrokerProcess).kill();
-    const live = [1, 2].map((id) => (nodes.get(id) as BrokerProcess).bootstrap).join(',');
+    await cluster.kill(3);
+    const live = [1, 2].map((id) => cluster.node(id).bootstrap).join(',');
     const cli = (args: string[]) =>
       run(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args, '-b', live], { cwd: ROOT, timeout: 60_000 }).catch(
         (e: { stdout: string; stderr: string; code: number }) => e,

@@ -18,38 +18,16 @@ import {
 } from '../../src/cluster/hw-checkpoint.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
-import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
-import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const run = promisify(execFile);
-let etcd: EtcdProcess;
-const nodes = new Map<number, BrokerProcess>();
-const dirs = new Map<number, string>();
+let cluster: Cluster;
 let admin: Admin;
 
-/** Hourly periodic checkpoints unless a test asks otherwise: what is on disk then came from a clean stop. */
-async function startNode(id: number, checkpointMs = 3_600_000): Promise<BrokerProcess> {
-  let dir = dirs.get(id);
-  if (!dir) {
-    dir = tempDir(`kstream-hw${id}-`);
-    dirs.set(id, dir);
-  }
-  const b = await startBroker({
-    dataDir: dir,
-    args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', 'hw'],
-    props: {
-      // The ISR keeps dead followers for the whole test: the high watermark cannot be re-learnt from them.
-      'replica.lag.time.max.ms': '600000',
-      'replica.high.watermark.checkpoint.interval.ms': String(checkpointMs),
-    },
-  });
-  nodes.set(id, b);
-  return b;
-}
-
-function alive(): BrokerProcess[] {
-  return [...nodes.values()].filter((b) => b.child.exitCode === null && b.child.signalCode === null);
+/** A node's checkpoint interval on a restart (hourly otherwise: what is on disk then came from a clean stop). */
+function checkpointEvery(ms: number): Record<string, string> {
+  return { 'replica.high.watermark.checkpoint.interval.ms': String(ms) };
 }
 
 async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
@@ -67,7 +45,7 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
 }
 
 async function raw<T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect((nodes.get(id) as BrokerProcess).port);
+  const c = await RawClient.connect(cluster.node(id).port);
   try {
     return await f(c);
   } finally {
@@ -103,7 +81,7 @@ async function latest(id: number, topic: string): Promise<{ errorCode: number; o
 
 function checkpointLine(id: number, topic: string): string | undefined {
   try {
-    const text = readFileSync(join(dirs.get(id) as string, HW_CHECKPOINT_FILE), 'utf8');
+    const text = readFileSync(join(cluster.dataDir(id), HW_CHECKPOINT_FILE), 'utf8');
     return text.split('\n').find((l) => l.startsWith(`${topic} 0 `));
   } catch {
     return undefined;
@@ -127,17 +105,22 @@ test('the checkpoint file: Kafka layout, sorted, round trip; malformed files and
 
 describe('high-watermark checkpoint', () => {
   before(async () => {
-    etcd = await startEtcd();
-    for (const id of [1, 2, 3]) await startNode(id);
-    admin = new Kafka({ brokers: alive().map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    cluster = await startCluster({
+      nodes: 3,
+      clusterId: 'hw',
+      props: {
+        // The ISR keeps dead followers for the whole test: the high watermark cannot be re-learnt from them.
+        'replica.lag.time.max.ms': '600000',
+        ...checkpointEvery(3_600_000),
+      },
+    });
+    admin = new Kafka({ brokers: cluster.bootstrap().split(','), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
   });
 
   after(async () => {
     await admin?.disconnect().catch(() => {});
-    for (const b of nodes.values()) await b.kill();
-    await etcd?.stop();
-    for (const d of dirs.values()) removeDir(d);
+    await cluster?.close();
   });
 
   test('a leader restarted without its followers keeps its high watermark (clean stop, then periodic)', async () => {
@@ -163,14 +146,14 @@ describe('high-watermark checkpoint', () => {
     assert.equal((await latest(leader, 'hw')).offset, 100n);
 
     // Both followers die; the leader sees them go, then stops cleanly (it cannot hand leadership over).
-    for (const f of followers) await (nodes.get(f) as BrokerProcess).kill();
+    for (const f of followers) await cluster.kill(f);
     await until('the leader alone in the cluster', async () => (await metadata(leader, 'hw')).brokers.length === 1);
-    assert.equal(await (nodes.get(leader) as BrokerProcess).stop(), 0);
+    assert.equal(await cluster.stop(leader), 0);
     assert.equal(checkpointLine(leader, 'hw'), 'hw 0 100', 'the clean stop checkpointed the high watermark');
 
     // Back alone: still the leader, its ISR still names the dead followers, so the high watermark cannot be
     // re-learnt; it comes from the checkpoint.
-    await startNode(leader);
+    await cluster.start(leader);
     const hw = await until('ListOffsets answered by the restarted leader', async () => {
       const r = await latest(leader, 'hw');
       return r.errorCode === 0 ? r.offset : null;
@@ -178,14 +161,14 @@ describe('high-watermark checkpoint', () => {
     assert.equal(hw, 100n, 'consumers see the committed end, not 0');
     const { stdout } = await run(
       'kcat',
-      ['-b', (nodes.get(leader) as BrokerProcess).bootstrap, '-C', '-t', 'hw', '-p', '0', '-e', '-q', '-f', '%s\n'],
+      ['-b', cluster.node(leader).bootstrap, '-C', '-t', 'hw', '-p', '0', '-e', '-q', '-f', '%s\n'],
       { timeout: 60_000 },
     );
     assert.equal(stdout.trim().split('\n').length, 100, 'kcat reads the 100 committed records');
 
     // The followers return with a 200 ms checkpoint interval; 10 more records: their periodic checkpoints
     // follow the high watermark they learn from the leader.
-    for (const f of followers) await startNode(f, 200);
+    for (const f of followers) await cluster.start(f, checkpointEvery(200));
     await until('ISR back to 3', async () => (await metadata(leader, 'hw')).partition?.isrNodes.length === 3, 60_000);
     await raw(leader, async (c) => {
       const records = await buildBatch({

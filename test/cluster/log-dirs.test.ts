@@ -10,16 +10,15 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Admin } from '../../src/client/index.js';
 import { kstream } from '../cli/run.js';
-import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
-import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
+import { removeDir, tempDir } from '../helpers/broker.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
 
 const run = promisify(execFile);
-let etcd: EtcdProcess;
-const nodes: BrokerProcess[] = [];
+let cluster: Cluster;
 let admin: Admin;
 let work: string;
 
-const bootstrap = () => nodes.map((n) => n.bootstrap).join(',');
+const bootstrap = () => cluster.bootstrap();
 
 async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
@@ -39,22 +38,13 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
 describe('log dirs in a cluster', () => {
   before(async () => {
     work = tempDir('kstream-logdirs-');
-    etcd = await startEtcd();
-    for (const id of [1, 2]) {
-      nodes.push(
-        await startBroker({
-          dataDir: join(work, `node${id}`),
-          args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', 'ld'],
-        }),
-      );
-    }
+    cluster = await startCluster({ nodes: 2, clusterId: 'ld', dataDir: (id) => join(work, `node${id}`) });
     admin = new Admin({ brokers: bootstrap() });
     await admin.connect();
   });
   after(async () => {
     await admin?.close().catch(() => {});
-    for (const n of nodes) await n.kill();
-    await etcd?.stop();
+    await cluster?.close();
     removeDir(work);
   });
 
@@ -123,7 +113,7 @@ describe('log dirs in a cluster', () => {
       );
       assert.equal(flags.flags['node-id'].value, String(id));
       assert.equal(flags.flags['cluster-id'].value, 'ld');
-      assert.equal(flags.flags.etcd.value, etcd.url);
+      assert.equal(flags.flags.etcd.value, cluster.etcd.url);
     }
   });
 });

@@ -13,53 +13,23 @@ import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
-import { type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
-import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
+import { type BrokerProcess, ROOT } from '../helpers/broker.js';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const run = promisify(execFile);
 const LAG_MS = 3000;
-let etcd: EtcdProcess;
-const nodes = new Map<number, BrokerProcess>();
-const dirs = new Map<number, string>();
+let cluster: Cluster;
 const children: ChildProcess[] = [];
 let admin: Admin;
 
-async function startNode(id: number): Promise<BrokerProcess> {
-  let dir = dirs.get(id);
-  if (!dir) {
-    dir = tempDir(`kstream-node${id}-`);
-    dirs.set(id, dir);
-  }
-  const b = await startBroker({
-    dataDir: dir,
-    args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', 'test'],
-    props: { 'replica.lag.time.max.ms': String(LAG_MS) },
-  });
-  nodes.set(id, b);
-  // A node that dies without the test stopping it: print its log, so the cause is visible in CI output.
-  b.child.once('exit', (code, signal) => {
-    if (expectedExits.has(b.child)) return;
-    process.stderr.write(`# node ${id} exited unexpectedly (code ${code}, signal ${signal}); its log:\n`);
-    for (const line of b.logs().slice(-6000).split('\n')) process.stderr.write(`#   ${line}\n`);
-  });
-  return b;
-}
-
-/** Processes the test stops or kills on purpose. */
-const expectedExits = new Set<ChildProcess>();
-
-function stopNode(id: number, how: 'kill' | 'stop'): Promise<unknown> {
-  const b = nodes.get(id) as BrokerProcess;
-  expectedExits.add(b.child);
-  return how === 'kill' ? b.kill() : b.stop();
-}
-
 function bootstrap(except?: number): string {
-  return [...nodes.entries()]
-    .filter(([id, b]) => id !== except && b.child.exitCode === null && b.child.signalCode === null)
-    .map(([, b]) => b.bootstrap)
-    .join(',');
+  return cluster.bootstrap(except);
+}
+
+/** The first live node. */
+function anyLive(): BrokerProcess {
+  return cluster.node(cluster.ids.find((id) => cluster.isUp(id)) as number);
 }
 
 /** confluent-kafka-python producing with acks=all to partition 0 of `topic`; `acked` fills as acks arrive. */
@@ -130,8 +100,11 @@ async function partitions(topic: string, via?: number) {
 
 describe('replicated cluster on etcd', () => {
   before(async () => {
-    etcd = await startEtcd();
-    for (const id of [1, 2, 3]) await startNode(id);
+    cluster = await startCluster({
+      nodes: 3,
+      clusterId: 'test',
+      props: { 'replica.lag.time.max.ms': String(LAG_MS) },
+    });
     admin = new Kafka({ brokers: bootstrap().split(','), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
   });
@@ -139,13 +112,7 @@ describe('replicated cluster on etcd', () => {
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
     await admin?.disconnect().catch(() => {});
-    for (const b of nodes.values()) {
-      expectedExits.add(b.child);
-      b.child.kill('SIGCONT');
-      await b.kill();
-    }
-    await etcd?.stop();
-    for (const d of dirs.values()) removeDir(d);
+    await cluster?.close();
   });
 
   test('12 partitions with RF 3: every broker holds 12 replicas and leads 4', async () => {
@@ -184,7 +151,7 @@ describe('replicated cluster on etcd', () => {
     await until('100,000 acks', async () => acked.length >= 100_000, 120_000);
     const killedAt = Date.now();
     const atKill = acked.length;
-    await stopNode(leader, 'kill');
+    await cluster.kill(leader);
     // Failover time: until the new leader has acknowledged the first 1,000 records.
     await until('acks after the failover', async () => acked.length >= atKill + 1_000, 60_000);
     const failoverMs = Date.now() - killedAt;
@@ -198,14 +165,14 @@ describe('replicated cluster on etcd', () => {
     const stored = await readPartition('ha', leader);
     for (const a of acked) assert.equal(stored.get(a.offset), a.value, `acknowledged offset ${a.offset} survived`);
 
-    await startNode(leader);
+    await cluster.start(leader);
     await until(
       'the restarted node back in the ISR',
       async () => (await partitions('ha'))[0]?.isr.length === 3,
       60_000,
     );
     const logs = [1, 2, 3].map((id) => {
-      const d = join(dirs.get(id) as string, 'ha-0');
+      const d = join(cluster.dataDir(id), 'ha-0');
       return Buffer.concat(
         readdirSync(d)
           .filter((f) => f.endsWith('.log'))
@@ -234,7 +201,7 @@ describe('replicated cluster on etcd', () => {
       const p = (await partitions('isr'))[0];
       return p && p.isr.length === 3 ? p : null;
     });
-    const leader = nodes.get(p0.leader) as BrokerProcess;
+    const leader = cluster.node(p0.leader);
     const followers = p0.replicas.filter((r) => r !== p0.leader);
     const c = await RawClient.connect(leader.port);
     const produce = async (acks: number, value: string) => {
@@ -249,10 +216,10 @@ describe('replicated cluster on etcd', () => {
     };
     try {
       assert.equal(await produce(-1, 'all three'), 0);
-      nodes.get(followers[0] as number)?.child.kill('SIGSTOP');
+      cluster.pause(followers[0] as number);
       await until('ISR of 2', async () => (await partitions('isr', followers[0]))[0]?.isr.length === 2);
       assert.equal(await produce(-1, 'two of three'), 0, 'acks=all works with 2 of 3 in sync');
-      nodes.get(followers[1] as number)?.child.kill('SIGSTOP');
+      cluster.pause(followers[1] as number);
       await until('ISR of 1', async () => {
         const code = await produce(-1, 'probe');
         return code === ErrorCode.NOT_ENOUGH_REPLICAS || code === ErrorCode.REQUEST_TIMED_OUT ? code : null;
@@ -260,7 +227,7 @@ describe('replicated cluster on etcd', () => {
       assert.equal(await produce(-1, 'refused'), ErrorCode.NOT_ENOUGH_REPLICAS);
       assert.equal(await produce(1, 'acks one'), 0, 'acks=1 keeps working');
     } finally {
-      for (const f of followers) nodes.get(f)?.child.kill('SIGCONT');
+      for (const f of followers) cluster.resume(f);
       c.close();
     }
     await until('ISR back to 3', async () => (await partitions('isr'))[0]?.isr.length === 3, 60_000);
@@ -283,15 +250,12 @@ describe('replicated cluster on etcd', () => {
     };
     const first = await group('consume', 2000);
     assert.equal(first.read.length, 2000);
-    const any = [...nodes.values()].find(
-      (b) => b.child.exitCode === null && b.child.signalCode === null,
-    ) as BrokerProcess;
-    const c = await RawClient.connect(any.port);
+    const c = await RawClient.connect(anyLive().port);
     const fc = await c.request(ApiKey.FindCoordinator, 3, { key: 'cg', keyType: 0 });
     c.close();
     assert.equal(fc.errorCode, 0);
     const coordinator = fc.nodeId as number;
-    await stopNode(coordinator, 'kill');
+    await cluster.kill(coordinator);
     const rest = await group('drain', 2000);
     const seen = new Set(first.read.map(([p, o]) => `${p}:${o}`));
     for (const [p, o] of rest.read) {
@@ -299,7 +263,7 @@ describe('replicated cluster on etcd', () => {
       seen.add(`${p}:${o}`);
     }
     assert.equal(seen.size, 4000, 'every record read exactly once across the coordinator loss');
-    await startNode(coordinator);
+    await cluster.start(coordinator);
   });
 
   test('controlled shutdown moves leadership away at once; ElectLeaders brings the preferred leader back', async () => {
@@ -311,7 +275,7 @@ describe('replicated cluster on etcd', () => {
     const victim = before[0]?.leader as number;
     const led = before.filter((p) => p.leader === victim).map((p) => p.partitionId);
     const stopped = Date.now();
-    const stopping = stopNode(victim, 'stop');
+    const stopping = cluster.stop(victim);
     try {
       // Well inside the 3 s lease: the leaders moved because the node handed them over, not because it expired.
       const moved = await until('leaders moved', async () => {
@@ -325,13 +289,10 @@ describe('replicated cluster on etcd', () => {
     } finally {
       // Back with three nodes whatever happened, so the next tests are not affected.
       await stopping.catch(() => {});
-      await startNode(victim);
+      await cluster.start(victim);
     }
     await until('back in the ISR', async () => (await partitions('cs')).every((p) => p.isr.length === 3), 60_000);
-    const any = [...nodes.values()].find(
-      (b) => b.child.exitCode === null && b.child.signalCode === null,
-    ) as BrokerProcess;
-    const c = await RawClient.connect(any.port);
+    const c = await RawClient.connect(anyLive().port);
     try {
       const r = await c.request(ApiKey.ElectLeaders, 2, {
         electionType: 0,
@@ -375,7 +336,7 @@ describe('replicated cluster on etcd', () => {
       return p && p.isr.length === 3 ? p : null;
     });
     assert.ok(before.replicas.includes(1));
-    const b4 = await startNode(4);
+    const b4 = await cluster.start(4);
     const { producer, acked } = ackLogger('move');
     await until('acks before the move', async () => acked.length >= 10_000);
     const target = before.replicas.map((r) => (r === 1 ? 4 : r));
@@ -409,7 +370,7 @@ describe('replicated cluster on etcd', () => {
     const stored = await readPartition('move');
     for (const a of acked)
       assert.equal(stored.get(a.offset), a.value, `acknowledged offset ${a.offset} survived the move`);
-    await until('broker 1 dropped its replica', async () => !readdirSync(dirs.get(1) as string).includes('move-0'));
+    await until('broker 1 dropped its replica', async () => !readdirSync(cluster.dataDir(1)).includes('move-0'));
   });
 
   test('kstream cluster reassign --drain and elect-leaders from the CLI', async () => {
@@ -439,7 +400,7 @@ describe('replicated cluster on etcd', () => {
       const p = (await partitions('noetcd'))[0];
       return p && p.isr.length === 3 ? p : null;
     });
-    const leader = nodes.get(p0.leader) as BrokerProcess;
+    const leader = cluster.node(p0.leader);
     const c = await RawClient.connect(leader.port);
     const produce = async (value: string) => {
       const records = await buildBatch({ records: [{ key: null, value: Buffer.from(value) }] });
@@ -451,7 +412,7 @@ describe('replicated cluster on etcd', () => {
       });
       return r.responses[0].partitionResponses[0].errorCode as number;
     };
-    etcd.pause();
+    cluster.etcd.pause();
     try {
       const end = Date.now() + 10_000;
       let n = 0;
@@ -461,7 +422,7 @@ describe('replicated cluster on etcd', () => {
       }
       assert.ok(n > 20);
     } finally {
-      etcd.resume();
+      cluster.etcd.resume();
       c.close();
     }
     await until(
@@ -476,7 +437,7 @@ describe('replicated cluster on etcd', () => {
       60_000,
     );
     // Every node can still leave cleanly after the outage (its etcd client recovered).
-    const any = [...nodes.keys()].find((id) => nodes.get(id)?.child.exitCode === null) as number;
-    assert.equal(await stopNode(any, 'stop'), 0, 'a graceful stop after the etcd outage exits 0');
+    const any = cluster.ids.find((id) => cluster.isUp(id)) as number;
+    assert.equal(await cluster.stop(any), 0, 'a graceful stop after the etcd outage exits 0');
   });
 });

@@ -26,6 +26,8 @@ export interface ClusterOptions {
   props?: Record<string, string>;
   /** Per-node properties, merged over `props` (e.g. `broker.rack`). */
   nodeProps?: (id: number) => Record<string, string>;
+  /** A node's data dir; default a fresh temp dir that close() removes (a dir given here is the caller's). */
+  dataDir?: (id: number) => string;
   /** Extra `kstream serve` arguments per node. */
   args?: (id: number) => string[];
   /** How long to wait for all nodes to see each other; default 30 s. */
@@ -36,16 +38,23 @@ export interface ClusterOptions {
 
 export interface Cluster {
   etcd: EtcdProcess;
+  /** The nodes started with the cluster (a node started later with `start` is not listed here). */
   ids: readonly number[];
   clusterId: string;
   /** The current process of a node (the last one started). */
   node(id: number): BrokerProcess;
   /** Started and not exited (a paused node is up). */
   isUp(id: number): boolean;
-  /** host:port of the live nodes, comma-separated, except `except`. */
+  /** host:port of the live nodes (those started later too), comma-separated, except `except`. */
   bootstrap(except?: number | readonly number[]): string;
-  /** Starts a node that is down, with its data dir and (on a restart) its port; resolves when it listens. */
-  start(id: number): Promise<BrokerProcess>;
+  /** A node's data dir (kept across restarts). */
+  dataDir(id: number): string;
+  /**
+   * Starts a node that is down, with its data dir and (on a restart) its port; resolves when it listens. An id
+   * outside `ids` adds a node (it joins the same etcd and cluster id). `props` are merged over the node's
+   * properties for this start only.
+   */
+  start(id: number, props?: Record<string, string>): Promise<BrokerProcess>;
   /** SIGKILL. */
   kill(id: number): Promise<void>;
   /** SIGTERM (controlled shutdown); resolves with the exit code. */
@@ -55,7 +64,7 @@ export interface Cluster {
   resume(id: number): void;
   /** Until Metadata from each of `ids` (default: the live nodes) lists all of them. */
   waitForBrokers(ids?: readonly number[], ms?: number): Promise<void>;
-  /** Kills every node and etcd, removes the data dirs. */
+  /** Kills every node and etcd, removes the data dirs it created. */
   close(): Promise<void>;
 }
 
@@ -81,20 +90,26 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const report = opts.report ?? ((line: string) => process.stderr.write(`# ${line}\n`));
   const nodes = new Map<number, BrokerProcess>();
   const dirs = new Map<number, string>();
+  /** The dirs this helper created (and close() removes). */
+  const ownDirs = new Set<string>();
   /** Processes the test stops, kills or the cluster closes on purpose. */
   const expected = new Set<ChildProcess>();
   let closed = false;
   const etcd = await startEtcd();
 
-  const start = async (id: number): Promise<BrokerProcess> => {
+  const start = async (id: number, extra?: Record<string, string>): Promise<BrokerProcess> => {
     const running = nodes.get(id);
     if (running && alive(running)) throw new Error(`node ${id} is already running`);
     let dir = dirs.get(id);
     if (!dir) {
-      dir = tempDir(`kstream-node${id}-`);
+      dir = opts.dataDir?.(id);
+      if (!dir) {
+        dir = tempDir(`kstream-node${id}-`);
+        ownDirs.add(dir);
+      }
       dirs.set(id, dir);
     }
-    const props = { ...opts.props, ...opts.nodeProps?.(id) };
+    const props = { ...opts.props, ...opts.nodeProps?.(id), ...extra };
     const b = await startBroker({
       dataDir: dir,
       // A restart comes back on the same port, as a real broker would (clients keep their bootstrap list).
@@ -128,10 +143,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     },
     bootstrap(except) {
       const skip = new Set(typeof except === 'number' ? [except] : (except ?? []));
-      return ids
+      return [...ids, ...[...nodes.keys()].filter((id) => !ids.includes(id))]
         .filter((id) => !skip.has(id) && cluster.isUp(id))
         .map((id) => node(id).bootstrap)
         .join(',');
+    },
+    dataDir: (id) => {
+      const d = dirs.get(id);
+      if (!d) throw new Error(`no node ${id} was started`);
+      return d;
     },
     start,
     async kill(id) {
@@ -178,7 +198,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       );
       etcd.resume();
       await etcd.stop();
-      for (const d of dirs.values()) removeDir(d);
+      for (const d of ownDirs) removeDir(d);
     },
   };
 

@@ -111,6 +111,29 @@ function assertNewestKept(
 
 const cfg = () => config({ segmentBytes: SEGMENT_BYTES, cleanupPolicy: 'compact', deleteRetentionMs: 1000 });
 
+const smallCfg = () => config({ segmentBytes: 1024, cleanupPolicy: 'compact', deleteRetentionMs: 1000 });
+const openSmall = (dir: string) => PartitionLog.open(join(dir, 'c-0'), smallCfg());
+
+/** One single-record batch for each of keys k<from>..k<from+count-1>, values `r<round>-<k>` padded. */
+async function oneRecordBatches(log: PartitionLog, round: number, count: number, from = 0): Promise<void> {
+  for (let k = from; k < from + count; k++) {
+    await append(log, [{ key: `k${k}`, value: `r${round}-${k}-${'x'.repeat(100)}`, timestamp: T0 }]);
+  }
+}
+
+/**
+ * A log of single-record batches, segments of 5 offsets: k0..k19 at offsets 0-19, then `count` of them again
+ * from k<from> (offsets 20-), then a filler that closes the segment holding those.
+ */
+async function supersededLog(dir: string, count: number, from: number): Promise<PartitionLog> {
+  const log = await openSmall(dir);
+  await oneRecordBatches(log, 0, 20);
+  await oneRecordBatches(log, 1, count, from);
+  await append(log, [{ key: 'filler', value: 'f'.repeat(4096), timestamp: T0 }]);
+  assert.deepEqual(log.segmentBaseOffsets.slice(0, 3), [0n, 5n, 10n]);
+  return log;
+}
+
 describe('log cleaner', () => {
   test('compacts to the newest value per live key; tombstones go after delete.retention.ms; offsets unchanged', async () => {
     const { dir, cleanup } = await tempDir();
@@ -205,6 +228,138 @@ describe('log cleaner', () => {
       assert.ok(!(await cleaner.runOnce()).has('c-0'), 'an append to the active segment alone does not trigger a pass');
       await log.close();
       await plain.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('nothing at or above the high watermark is read or removed; a pass follows the HW when it moves', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      // Offsets 0-19: k0..k19; 20-39: k0..k19 again; 40: a filler closing the last of them. HW at 30.
+      const log = await supersededLog(dir, 20, 0);
+      assert.ok(
+        (log.segmentBaseOffsets.at(-1) as bigint) > 35n,
+        `closed segments above the HW: ${log.segmentBaseOffsets}`,
+      );
+      const before = await readAll(log);
+      log.setHighWatermark(30n);
+      const cleaner = new LogCleaner(() => [log], { backoffMs: 60_000 });
+      const first = (await cleaner.runOnce(Number(T0) + 10_000)).get('c-0');
+      assert.equal(first?.recordsRemoved, 10, 'only k0..k9, superseded below the HW');
+      const recs = await readAll(log);
+      assert.deepEqual(
+        recs.map((r) => r.offset),
+        before.filter((r) => r.offset >= 10n).map((r) => r.offset),
+        'k10..k19 stay: their newer records are above the HW and may still be truncated',
+      );
+      assert.deepEqual(
+        recs.filter((r) => r.offset >= 30n),
+        before.filter((r) => r.offset >= 30n),
+        'records above the HW untouched',
+      );
+      // The uncommitted tail goes (a follower truncating): k10..k19 still have their committed values.
+      await log.truncateTo(30n);
+      assert.deepEqual(
+        (await readAll(log)).filter((r) => r.offset < 20n).map((r) => r.value),
+        before.filter((r) => r.offset >= 10n && r.offset < 20n).map((r) => r.value),
+      );
+      // New values of k10..k19, HW in their middle; then the HW reaches the log end without a segment
+      // rolling: the next pass still runs and cleans the rest.
+      await oneRecordBatches(log, 2, 10, 10);
+      await append(log, [{ key: 'filler', value: 'f'.repeat(4096), timestamp: T0 }]);
+      log.setHighWatermark(35n);
+      assert.equal((await cleaner.runOnce(Number(T0) + 10_000)).get('c-0')?.recordsRemoved, 5, 'k10..k14');
+      const bases = log.segmentBaseOffsets;
+      log.setHighWatermark(null);
+      assert.equal(log.highWatermark, log.logEndOffset);
+      assert.deepEqual(log.segmentBaseOffsets, bases);
+      const last = (await cleaner.runOnce(Number(T0) + 10_000)).get('c-0');
+      assert.equal(last?.recordsRemoved, 5, 'the HW moved while below the active segment: a pass removes k15..k19');
+      const final = await readAll(log);
+      assert.deepEqual(
+        final.map((r) => r.key),
+        [...Array.from({ length: 20 }, (_, k) => `k${k}`), 'filler'],
+        'one record per key once everything is committed',
+      );
+      await log.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('truncating into a compacted range keeps a valid log: no end past the truncation point, indexes intact', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      // Offsets 0-19: k0..k19; 20-22: k6..k8 again, so compaction leaves 0-5, a gap 6-8, then 9-22; offset 9
+      // shares a segment with the gap.
+      const log = await supersededLog(dir, 3, 6);
+      log.setHighWatermark(log.logEndOffset);
+      const s = await cleanLog(log, { nowMs: Number(T0) + 10_000 });
+      assert.equal(s.recordsRemoved, 3);
+      const cleaned = await readAll(log);
+      assert.deepEqual(
+        cleaned.map((r) => r.offset),
+        [0n, 1n, 2n, 3n, 4n, 5n, ...Array.from({ length: 15 }, (_, i) => BigInt(9 + i))],
+      );
+      // Truncate to 7, inside the gap and below the HW's old value (as after an unclean leader change).
+      await log.truncateTo(7n);
+      assert.equal(log.logEndOffset, 7n, 'the log end is the truncation point, not the next batch above it');
+      assert.equal(log.highWatermark, 7n);
+      const kept = await readAll(log);
+      assert.deepEqual(kept, cleaned.slice(0, 6));
+      // Every offset still reads through the index: the record at it, or the next one after a gap.
+      for (let o = 0n; o < 6n; o++) {
+        const r = await log.read(o, 1 << 20, log.logEndOffset);
+        assert.ok(r.records, `read at ${o}`);
+        const b = await decodeBatch(r.records);
+        assert.equal(b.header.baseOffset, o);
+      }
+      // Appends continue at the truncation point (the leader's records from 7), and a reopen keeps them.
+      await append(log, [{ key: 'k7', value: 'from-leader', timestamp: T0 }]);
+      assert.equal(log.logEndOffset, 8n);
+      const after = await readAll(log);
+      assert.deepEqual(after.at(-1), { offset: 7n, key: 'k7', value: 'from-leader' });
+      await log.close();
+      const again = await openSmall(dir);
+      assert.deepEqual(await readAll(again), after);
+      assert.equal(again.logEndOffset, 8n);
+      await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('a truncation that starts while a cleaned segment is swapped in is not undone by the swap', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      // Offsets 0-19: k0..k19; 20-21: k6, k7 again, so segment 5 (offsets 5-9) is cleaned to 5, 8, 9.
+      const log = await supersededLog(dir, 2, 6);
+      // A follower truncating to 9 (inside the segment being swapped) while the cleaner swaps it in.
+      let truncation: Promise<void> | null = null;
+      const s = await cleanLog(log, {
+        nowMs: Number(T0) + 10_000,
+        beforeSwap: (base) => {
+          if (base === 5n) truncation = log.truncateTo(9n);
+        },
+      });
+      assert.ok(truncation, 'segment 5 was swapped');
+      await truncation;
+      assert.equal(s.recordsRemoved, 0, 'a truncation during the pass voids its swaps');
+      assert.equal(log.logEndOffset, 9n);
+      const kept = (await readAll(log)).map((r) => r.offset);
+      assert.ok(
+        kept.every((o) => o < 9n),
+        `nothing at or above the truncation point: ${kept}`,
+      );
+      await log.close();
+      const again = await openSmall(dir);
+      assert.equal(again.logEndOffset, 9n, 'the truncated records stay gone after a reopen');
+      assert.deepEqual(
+        (await readAll(again)).map((r) => r.offset),
+        kept,
+      );
+      await again.close();
     } finally {
       await cleanup();
     }

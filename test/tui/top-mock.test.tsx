@@ -5,7 +5,6 @@
  * their leaders and log end offsets render; the mock has no ListGroups, so groups show as unavailable.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { render } from 'ink-testing-library';
 import { Producer } from '../../src/client/producer.js';
@@ -15,39 +14,18 @@ import { BrokersScreen } from '../../src/tui/screens/brokers.js';
 import { GroupsScreen } from '../../src/tui/screens/groups.js';
 import { TopicsScreen } from '../../src/tui/screens/topics.js';
 import { initialState } from '../../src/tui/state/reducer.js';
+import { type MockCluster, startMockCluster } from '../helpers/mock-cluster.js';
 
-const SCRIPT = `
-import sys
-from confluent_kafka import Producer
-p = Producer({'test.mock.num.brokers': 3, 'bootstrap.servers': '', 'log_level': 0})
-md = p.list_topics(timeout=10)
-print(','.join('%s:%d' % (b.host, b.port) for b in md.brokers.values()), flush=True)
-sys.stdin.read()
-`;
-
-let mock: ChildProcess;
+let mock: MockCluster;
 let brokers: string;
 
 describe('kstream top against librdkafka mock cluster', { timeout: 60_000 }, () => {
   before(async () => {
-    mock = spawn('/usr/bin/python3', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    mock.stderr?.on('data', (d) => {
-      err += d;
-    });
-    brokers = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`mock cluster did not start: ${err}`)), 20_000);
-      mock.stdout?.once('data', (d) => {
-        clearTimeout(t);
-        resolve(String(d).trim());
-      });
-      mock.once('exit', (code) => reject(new Error(`mock cluster exited with ${code}: ${err}`)));
-    });
+    mock = await startMockCluster();
+    brokers = mock.brokers;
   });
 
-  after(() => {
-    mock?.kill('SIGKILL');
-  });
+  after(() => mock?.close());
 
   test('brokers, topics, partitions', async () => {
     const producer = new Producer({ brokers });
