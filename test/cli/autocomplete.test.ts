@@ -88,7 +88,7 @@ test('autocomplete powershell writes its script; --refresh-cache prints nothing 
   r = await kstream(['autocomplete', 'fish'], { env: env() });
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, 'kstream: Expected fish to be one of: zsh, bash, powershell See more help with --help\n');
+  assert.equal(r.stderr, 'kstream: Expected fish to be one of: zsh, bash, powershell (see --help)\n');
   // No argument: $SHELL decides; one without a completion script is refused too (the plugin printed empty steps).
   r = await kstream(['autocomplete'], { env: { ...env(), SHELL: '/usr/bin/fish' } });
   assert.equal(r.code, 2);

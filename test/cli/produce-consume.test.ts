@@ -162,6 +162,22 @@ test('malformed --format and unknown topics: one clear line, non-zero exit', asy
   assert.equal(r.stderr, 'kstream: topic no-such does not exist (create it with: kstream topic create no-such)\n');
 });
 
+test('a missing argument is never taken from piped stdin: one line, exit 2, nothing created or sent', async () => {
+  // oclif fills a missing argument from a pipe: `seq 3 | kstream produce` looked for topic "1 2 3", and
+  // `echo made-from-stdin | kstream topic create` created that topic.
+  let r = await kstream(['produce', ...b()], { input: 'rt\nhello\n' });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'kstream: missing argument TOPIC: topic to write to (see --help)\n');
+  r = await kstream(['topic', 'create', ...b()], { input: 'made-from-stdin\n' });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'kstream: missing argument TOPICS: topic names (see --help)\n');
+  r = await kstream(['topic', 'describe', 'made-from-stdin', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'kstream: topic made-from-stdin does not exist\n');
+});
+
 /** CreateTime of every record in a topic (consume -o json), in offset order. */
 async function createTimes(topic: string): Promise<number[]> {
   const r = await kstream(['consume', topic, '--from-beginning', '-e', '-o', 'json', ...b()]);
@@ -203,6 +219,6 @@ test('--rate paces records: N records at R/s carry CreateTimes spread over at le
   assert.equal(bad.code, 2);
   assert.equal(
     bad.stderr,
-    'kstream: Parsing --rate Expected a positive number of records per second but received: 0 See more help with --help\n',
+    'kstream: invalid --rate: expected a positive number of records per second but received: 0 (see --help)\n',
   );
 });
