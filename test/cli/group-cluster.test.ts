@@ -126,3 +126,23 @@ ID  HOST       PORT
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^kstream: could not reach any broker/);
 });
+
+test('cluster reassign on a single node: a row with the reason, exit 1, and --wait claims nothing', async () => {
+  const r = await kstream([
+    'cluster',
+    'reassign',
+    '--topic',
+    'gt',
+    '--partition',
+    '0',
+    '--replicas',
+    '1',
+    '--wait',
+    ...b(),
+  ]);
+  assert.equal(r.code, 1);
+  // The row names the partition: its status does not repeat it ("gt/0: reassignment needs …").
+  assert.equal(r.stdout, 'PARTITION  STATUS\ngt/0       reassignment needs a cluster (--etcd)\n');
+  // No move started: --wait has nothing to wait for (it used to print "all moves complete").
+  assert.equal(r.stderr, '');
+});
