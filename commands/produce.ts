@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { CliError, EXIT_USAGE } from '../src/cli/base.js';
 import { ClientCommand } from '../src/cli/client-command.js';
 import { parseKeyValue } from '../src/cli/flags.js';
+import { formatBytes } from '../src/cli/output.js';
 
 export default class Produce extends ClientCommand {
   static override summary = 'Write records to a topic, one per line of stdin or --file.';
@@ -98,10 +99,4 @@ The topic must exist (kstream topic create).`;
     if (tty) process.stderr.write('\r\u001b[2K');
     process.stderr.write(`produced ${line(summary)} to ${args.topic}\n`);
   }
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -272,7 +272,7 @@ test('topic export / import: exact text and json', async () => {
   const out = await ok(['topic', 'export', 'pc', '-o', file, ...b()]);
   assert.match(
     out,
-    new RegExp(`^pc: 4 records from 1 partitions\\nwrote ${file.replaceAll('.', '\\.')} \\(0\\.0 MB\\)\\n$`),
+    new RegExp(`^pc: 4 records from 1 partition\\nwrote ${file.replaceAll('.', '\\.')} \\(\\d+ B\\)\\n$`),
   );
   const imported = await ok(['topic', 'import', file, '--to-topic', 'pc-copy', '-o', 'json', ...b()]);
   assert.equal(imported, `${JSON.stringify(JSON.parse(imported), null, 2)}\n`);
