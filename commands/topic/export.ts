@@ -64,7 +64,8 @@ timestamp, offset). The archive is written under a temporary name and renamed wh
       process.stdout.write(`wrote ${s.file} (${formatBytes(s.bytes)})\n`);
     } catch (e) {
       if (tty) process.stderr.write('\r\x1b[K');
-      throw new CliError(`export failed: ${(e as Error).message}`);
+      const { errorText } = await import('../../src/services/connect.js');
+      throw new CliError(`export failed: ${errorText(e)}`);
     }
   }
 }

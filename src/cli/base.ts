@@ -31,7 +31,10 @@ export function reportError(err: Error & { exitCode?: number; oclif?: { exit?: n
   let code = EXIT_FAILURE;
   if (err instanceof CliError) code = err.exitCode;
   else if (err.oclif?.exit !== undefined) code = err.oclif.exit;
-  const message = usageText(err.message || String(err), err)
+  let text = err.message || String(err);
+  // Kafka errors (a numeric protocol code) lose their name ("NETWORK_EXCEPTION: "): the rest says it for a user.
+  if (typeof (err as { code?: unknown }).code === 'number') text = text.replace(/^[A-Z_]+: /, '');
+  const message = usageText(text, err)
     .replace(/\s*\n\s*/g, ' ')
     .trim();
   if (process.env.KSTREAM_DEBUG) process.stderr.write(`${err.stack ?? message}\n`);

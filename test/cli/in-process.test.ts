@@ -405,6 +405,7 @@ test('errors: one line on stderr, nothing on stdout, exit 1 (runtime) or 2 (usag
       s.close(() => res(p));
     });
   });
+  const closedDir = tempDir('kstream-ip-closed-');
   const cases: [string[], number, string | RegExp][] = [
     [['topic', 'describe', 'no-such', ...b()], 1, 'kstream: topic no-such does not exist\n'],
     [['consume', 'no-such', '-e', ...b()], 1, 'kstream: topic no-such does not exist\n'],
@@ -418,6 +419,17 @@ test('errors: one line on stderr, nothing on stdout, exit 1 (runtime) or 2 (usag
       ['cluster', 'health', '-b', `127.0.0.1:${port}`, '--timeout', '2s'],
       1,
       new RegExp(`^kstream: could not reach any broker: 127\\.0\\.0\\.1:${port}: connection refused[^\\n]*\\n$`),
+    ],
+    // Commands outside the client-command base too: the reason without "NETWORK_EXCEPTION: ".
+    [
+      ['topic', 'export', 'pc', '-o', join(closedDir, 'x.tar.gz'), '-b', `127.0.0.1:${port}`],
+      1,
+      `kstream: export failed: could not reach any broker: 127.0.0.1:${port}: connection refused (is a broker running there?)\n`,
+    ],
+    [
+      ['bench', 'produce', '-n', '10', '-b', `127.0.0.1:${port}`],
+      1,
+      `kstream: could not reach any broker: 127.0.0.1:${port}: connection refused (is a broker running there?)\n`,
     ],
     [
       ['consume', 'pc', '-e', '--format', '%x', ...b()],
@@ -457,4 +469,5 @@ test('errors: one line on stderr, nothing on stdout, exit 1 (runtime) or 2 (usag
     else assert.match(r.stderr, stderr, what);
     assert.equal(r.code, code, `${what}: ${r.stderr}`);
   }
+  removeDir(closedDir);
 });
