@@ -63,6 +63,9 @@ function usageText(message: string, err: object): string {
     const named = args.map((a) => `${(a.name ?? '').toUpperCase()}${a.description ? `: ${a.description}` : ''}`);
     m = `missing argument${args.length === 1 ? '' : 's'} ${named.join(', ')}`;
   }
+  // kcat's and rpk's -o is the start offset; here it is the output format.
+  const asOffset = /^Expected --output=(beginning|end|start|earliest|latest|oldest|newest|-?\d+) to be/.exec(m);
+  if (asOffset) m += `; -o is the output format here, for a start offset use --offset ${asOffset[1]}`;
   const unknown = unknownFlag(m, err);
   if (unknown) m = unknown;
   return `${m.trim()} (see --help)`;

@@ -50,6 +50,21 @@ test('produce → consume round trip: keys, headers, --format tokens, -n, --offs
   assert.equal(r.stdout, 'hello\n');
   r = await kstream(['consume', 'rt', '--offset', '-2', '-e', '--format', '%o %% %v\\t.\\n', ...b()]);
   assert.equal(r.stdout, '1 % wörld\t.\n2 % with:colon\t.\n');
+  // kcat's -o beginning|end and rpk's -o start|end as --offset words; -o itself is the output format here.
+  r = await kstream(['consume', 'rt', '--offset', 'beginning', '-e', ...b()]);
+  assert.equal(r.stdout, 'hello\nwörld\nwith:colon\n');
+  r = await kstream(['consume', 'rt', '--offset', 'end', '-e', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  r = await kstream(['consume', 'rt', '--offset', 'abc', '-e', ...b()]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'kstream: invalid --offset abc: expected N, -N, beginning or end\n');
+  r = await kstream(['consume', 'rt', '-o', 'beginning', '-e', ...b()]);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    'kstream: Expected --output=beginning to be one of: text, wide, json, yaml; -o is the output format here, for a start offset use --offset beginning (see --help)\n',
+  );
   r = await kstream(['consume', 'rt', '--from-beginning', '-e', '--grep', 'colon|wö', ...b()]);
   assert.equal(r.stdout, 'wörld\nwith:colon\n');
   r = await kstream(['consume', 'rt', '--from-time', '-10m', '-e', '-o', 'json', '--grep', '^hello$', ...b()]);
