@@ -99,6 +99,13 @@ cleanup.policy  compact  dynamic-topic
   assert.equal(r.stdout, 'TOPIC   STATUS\norders  OK\n');
   r = await kstream(['topic', 'describe', 'orders', ...b()]);
   assert.match(r.stdout, /\nCONFIGS\nNAME {10}VALUE {2}SOURCE\nretention.ms {2}60000 {2}dynamic-topic\n$/);
+  // A rejected value: the row's status does not repeat the topic ("topic orders: INVALID_CONFIG: …").
+  r = await kstream(['topic', 'alter-config', 'orders', '--set', 'retention.ms=abc', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stdout,
+    'TOPIC   STATUS\norders  INVALID_CONFIG: Invalid value "abc" for configuration retention.ms: must be an integer (long)\n',
+  );
 
   r = await kstream(['topic', 'add-partitions', 'orders', 'nope', '-p', '2', ...b()]);
   assert.equal(r.code, 1);
