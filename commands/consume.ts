@@ -44,6 +44,9 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Consume);
+    // A usage error (exit 2), found before connecting; the service refuses it too.
+    if (flags.group !== undefined && flags.partition !== undefined)
+      throw new CliError('--partition cannot be used with --group (the group assigns partitions)', EXIT_USAGE);
     const format = this.format(flags);
     if (format === 'wide' || format === 'yaml')
       throw new CliError('consume prints text (see --format) or -o json', EXIT_USAGE);

@@ -25,7 +25,7 @@ after(async () => {
 
 test('group describe / seek --dry-run / seek / list / delete', async () => {
   let r = await kstream(['consume', 'gt', '--group', 'g1', '--from-beginning', '-p', '0', ...b()]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.equal(r.stderr, 'kstream: --partition cannot be used with --group (the group assigns partitions)\n');
   r = await kstream(['consume', 'gt', '--group', 'g1', '--from-beginning', '-e', ...b()]);
   assert.equal(r.code, 0, r.stderr);
