@@ -157,7 +157,15 @@ test('an invalid JSON line: its number in the error and nothing written', async 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^kstream: line 3: invalid JSON \(.*\); nothing was sent\n$/);
   if (hasKcat) assert.equal(kcat(['-C', '-t', 'json-bad', '-e', '-f', '%s\\n']), '');
-  const c = await kstream(['consume', 'json-bad', '--from-beginning', '-e', ...b()]);
+  let c = await kstream(['consume', 'json-bad', '--from-beginning', '-e', ...b()]);
+  assert.equal(c.stdout, '');
+  // A partition the topic does not have is found with the rest: line 1 used to be sent before line 2 failed.
+  const parts = await kstream(['produce', 'json-bad', '--format', 'json', ...b()], {
+    input: '{"value":"1"}\n{"value":"2","partition":5}\n',
+  });
+  assert.equal(parts.code, 1);
+  assert.equal(parts.stderr, 'kstream: line 2: topic json-bad has no partition 5 (it has 1); nothing was sent\n');
+  c = await kstream(['consume', 'json-bad', '--from-beginning', '-e', ...b()]);
   assert.equal(c.stdout, '');
 });
 
