@@ -50,6 +50,14 @@ gt     1          2          2        0
   );
   r = await kstream(['group', 'describe', 'g1', '-o', 'json', ...b()]);
   assert.equal(JSON.parse(r.stdout).totalLag, 0, 'dry run changed nothing');
+  // A typo in --topic: was "topic gtt: topic gtt: This server does not host this topic-partition."
+  r = await kstream(['group', 'seek', 'g1', '--to', 'earliest', '--topic', 'gtt', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'kstream: topic gtt does not exist\n');
+  // A negative offset: was "--to offset needs an offset" although one was given.
+  r = await kstream(['group', 'seek', 'g1', '--to', 'offset', '-5', ...b()]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'kstream: invalid offset -5: expected N >= 0 (--to offset N)\n');
   r = await kstream(['group', 'seek', 'g1', '--to', 'earliest', ...b()]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
