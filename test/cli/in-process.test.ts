@@ -459,6 +459,11 @@ test('errors: one line on stderr, nothing on stdout, exit 1 (runtime) or 2 (usag
       'kstream: unknown flag --from-begining. Did you mean --from-beginning? (see --help)\n',
     ],
     [['topic', 'list', '--xyzzy', ...b()], 2, 'kstream: unknown flag --xyzzy (see --help)\n'],
+    [
+      ['topic', 'list', '--timeout', '0', ...b()],
+      2,
+      'kstream: invalid --timeout "0": use a duration above 0, like 500ms, 10s or 2m\n',
+    ],
     [['topic', 'lsit'], 2, 'kstream: unknown command "topic lsit". Did you mean "topic list" or "topic trim"?\n'],
   ];
   for (const [argv, code, stderr] of cases) {
