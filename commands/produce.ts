@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { CliError, EXIT_USAGE } from '../src/cli/base.js';
 import { ClientCommand } from '../src/cli/client-command.js';
 import { parseKeyValue } from '../src/cli/flags.js';
-import { formatBytes } from '../src/cli/output.js';
+import { formatBytes, serialize } from '../src/cli/output.js';
 
 export default class Produce extends ClientCommand {
   static override summary = 'Write records to a topic, one per line of stdin or --file.';
@@ -97,6 +97,21 @@ The topic must exist (kstream topic create).`;
       onProgress: tty ? (p) => process.stderr.write(`\r\u001b[2Kproducing: ${line(p)}`) : undefined,
     });
     if (tty) process.stderr.write('\r\u001b[2K');
-    process.stderr.write(`produced ${line(summary)} to ${args.topic}\n`);
+    const format = this.format(flags);
+    // -o json / yaml: the summary as data on stdout, for scripts (it used to be ignored: the text line either way).
+    if (format === 'json' || format === 'yaml') {
+      this.out(
+        await serialize(
+          {
+            topic: args.topic,
+            records: summary.records,
+            bytes: summary.bytes,
+            partitions: summary.partitions,
+            elapsedMs: Math.round(summary.elapsedMs),
+          },
+          format,
+        ),
+      );
+    } else process.stderr.write(`produced ${line(summary)} to ${args.topic}\n`);
   }
 }

@@ -84,6 +84,20 @@ test('produce → consume round trip: keys, headers, --format tokens, -n, --offs
   });
 });
 
+test('produce -o json / yaml: the summary as data on stdout, nothing on stderr', async () => {
+  await create('sum');
+  let r = await kstream(['produce', 'sum', '-o', 'json', ...b()], { input: 'a\nbb\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(typeof j.elapsedMs, 'number');
+  delete j.elapsedMs;
+  assert.deepEqual(j, { topic: 'sum', records: 2, bytes: 3, partitions: [0] });
+  r = await kstream(['produce', 'sum', '-o', 'yaml', ...b()], { input: 'c\n' });
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^topic: sum\nrecords: 1\nbytes: 1\npartitions:\n {2}- 0\nelapsedMs: \d+\n$/);
+});
+
 test('--group commits: a second run with -e continues where the first stopped', async () => {
   let r = await kstream(['consume', 'rt', '--group', 'cli-g', '--from-beginning', '-n', '2', ...b()]);
   assert.equal(r.stdout, 'hello\nwörld\n');
