@@ -133,6 +133,20 @@ cleanup.policy  compact  dynamic-topic
   assert.equal(r.stdout, 'TOPIC  STATUS\nusers  OK\nnope   UNKNOWN_TOPIC_OR_PARTITION: no such topic\n');
 });
 
+test("topic create takes kafka-topics.sh's --replication-factor for -r/--replicas", async () => {
+  let r = await kstream(['topic', 'create', 'rf', '--partitions', '2', '--replication-factor', '1', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'TOPIC  STATUS\nrf     OK\n');
+  r = await kstream(['topic', 'create', 'rf3', '--replication-factor', '3', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stdout,
+    'TOPIC  STATUS\nrf3    INVALID_REPLICATION_FACTOR: replication factor 3 is larger than the 1 available broker\n',
+  );
+  r = await kstream(['topic', 'delete', 'rf', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+});
+
 test('unknown topic: one clear line on stderr, exit 1', async () => {
   const r = await kstream(['topic', 'describe', 'no-such-topic', ...b()]);
   assert.equal(r.code, 1);
