@@ -72,10 +72,16 @@ export async function startMoves(admin: Admin, moves: Move[]): Promise<MoveStatu
   });
 }
 
-/** An error for a row that names the partition already: without a leading "orders/0: ". */
+/** An error for a row that names the partition already: without a leading "orders/0: " or "orders-0: ". */
 function rowText(name: string, error: unknown): string {
+  // Like topic rows' "UNKNOWN_TOPIC_OR_PARTITION: no such topic" (the bare text was Kafka's "This server does
+  // not host this topic-partition.").
+  if ((error as { code?: unknown }).code === 3) return 'UNKNOWN_TOPIC_OR_PARTITION: no such topic or partition';
   const text = errorText(error);
-  return text.startsWith(`${name}: `) ? text.slice(name.length + 2) : text;
+  const slash = name.lastIndexOf('/');
+  const dashed = `${name.slice(0, slash)}-${name.slice(slash + 1)}`;
+  const prefix = [`${name}: `, `${dashed}: `].find((p) => text.startsWith(p));
+  return prefix ? text.slice(prefix.length) : text;
 }
 
 /** Wait until no move is in progress (or `timeoutMs`), reporting how many are left. */

@@ -154,3 +154,24 @@ test('cluster reassign on a single node: a row with the reason, exit 1, and --wa
   // No move started: --wait has nothing to wait for (it used to print "all moves complete").
   assert.equal(r.stderr, '');
 });
+
+test('cluster elect-leaders: over the whole cluster one line counts the "not needed"; named partitions get rows', async () => {
+  const topics = JSON.parse((await kstream(['topic', 'list', '--all', '-o', 'json', ...b()])).stdout) as {
+    partitions: number;
+  }[];
+  const total = topics.reduce((n, t) => n + t.partitions, 0);
+  let r = await kstream(['cluster', 'elect-leaders', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  // Was a table of a "not needed" row per partition (__consumer_offsets' 50 too).
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `${total} partitions already led by their preferred replica (not needed)\n`);
+  r = await kstream(['cluster', 'elect-leaders', '-o', 'json', ...b()]);
+  assert.equal((JSON.parse(r.stdout) as unknown[]).length, total, 'json keeps every row');
+  r = await kstream(['cluster', 'elect-leaders', 'gt/0', 'nope/0', ...b()]);
+  assert.equal(r.code, 1);
+  // The unknown one was "nope-0: This server does not host this topic-partition."
+  assert.equal(
+    r.stdout,
+    'PARTITION  STATUS\ngt/0       not needed\nnope/0     UNKNOWN_TOPIC_OR_PARTITION: no such topic or partition\n',
+  );
+});
