@@ -416,6 +416,11 @@ test('errors: one line on stderr, nothing on stdout, exit 1 (runtime) or 2 (usag
     ],
     [['group', 'describe', 'no-such', ...b()], 1, 'kstream: group no-such does not exist\n'],
     [
+      ['bench', 'consume', '--topic', 'no-such', '--records', '10', ...b()],
+      1,
+      'kstream: topic no-such does not exist (fill one with: kstream bench produce --topic no-such)\n',
+    ],
+    [
       ['cluster', 'health', '-b', `127.0.0.1:${port}`, '--timeout', '2s'],
       1,
       new RegExp(`^kstream: could not reach any broker: 127\\.0\\.0\\.1:${port}: connection refused[^\\n]*\\n$`),
