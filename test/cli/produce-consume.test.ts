@@ -53,6 +53,9 @@ test('produce → consume round trip: keys, headers, --format tokens, -n, --offs
   // kcat's -o beginning|end and rpk's -o start|end as --offset words; -o itself is the output format here.
   r = await kstream(['consume', 'rt', '--offset', 'beginning', '-e', ...b()]);
   assert.equal(r.stdout, 'hello\nwörld\nwith:colon\n');
+  // kcat's -f '%k %s\n' as it is: %s is the value there.
+  r = await kstream(['consume', 'rt', '--from-beginning', '-e', '-f', '%k %s\\n', ...b()]);
+  assert.equal(r.stdout, 'k1 hello\nk2 wörld\nk1 with:colon\n');
   r = await kstream(['consume', 'rt', '--offset', 'end', '-e', ...b()]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '');
