@@ -47,6 +47,10 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     r.stdout,
     `\nKSTREAM_AC_BASH_SETUP_PATH=${setup} && test -f $KSTREAM_AC_BASH_SETUP_PATH && source $KSTREAM_AC_BASH_SETUP_PATH; # kstream autocomplete setup\n\n`,
   );
+  // The shell comes from the argument or $SHELL, never from piped stdin (this printed the zsh line).
+  const piped = await kstream(['autocomplete', 'script'], { env: { ...env(), SHELL: '/bin/bash' }, input: 'zsh\n' });
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(piped.stdout, r.stdout);
   const top = bashComplete(r.stdout, ['']);
   assert.equal(top.registration, 'complete -F _kstream_autocomplete kstream');
   assert.deepEqual(top.words, [
