@@ -8,6 +8,7 @@ import { errorText } from './connect.js';
 /** Kafka's error code for a group the coordinator does not know. */
 const GROUP_ID_NOT_FOUND = 69;
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const NON_EMPTY_GROUP = 68;
 
 export interface GroupSummary {
   group: string;
@@ -187,6 +188,12 @@ export async function deleteGroups(
     // Like topic rows' "UNKNOWN_TOPIC_OR_PARTITION: no such topic" (the bare text was "The group id does not exist.").
     if ((r.error as { code?: unknown }).code === GROUP_ID_NOT_FOUND)
       return { name: r.groupId, status: 'GROUP_ID_NOT_FOUND: no such group', ok: false };
+    if ((r.error as { code?: unknown }).code === NON_EMPTY_GROUP)
+      return {
+        name: r.groupId,
+        status: 'NON_EMPTY_GROUP: the group has active members (stop its consumers first)',
+        ok: false,
+      };
     const t = errorText(r.error);
     const prefix = `group ${r.groupId}: `;
     return { name: r.groupId, status: t.startsWith(prefix) ? t.slice(prefix.length) : t, ok: false };

@@ -103,6 +103,13 @@ test('group seek refuses a group with active members', async () => {
     const r = await kstream(['group', 'seek', 'live', '--to', 'earliest', '--dry-run', ...b()]);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'kstream: group live has 1 active member (state Stable): stop its consumers first\n');
+    // Delete refuses it too, in the rows' CODE: text form (was the bare "The group is not empty.").
+    const d = await kstream(['group', 'delete', 'live', ...b()]);
+    assert.equal(d.code, 1);
+    assert.equal(
+      d.stdout,
+      'GROUP  STATUS\nlive   NON_EMPTY_GROUP: the group has active members (stop its consumers first)\n',
+    );
   } finally {
     child.kill('SIGINT');
     await new Promise((res) => child.once('exit', res));
