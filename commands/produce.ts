@@ -72,11 +72,15 @@ The topic must exist (kstream topic create).`;
     if (flags.format === 'json' && flags['key-delimiter'] !== undefined)
       throw new CliError('--key-delimiter applies to text input only (JSON lines carry their key)', EXIT_USAGE);
     const { createReadStream } = await import('node:fs');
-    const { access } = await import('node:fs/promises');
-    if (flags.file)
+    const { access, stat } = await import('node:fs/promises');
+    if (flags.file) {
       await access(flags.file).catch(() => {
         throw new CliError(`cannot read --file ${flags.file}: no such file or not readable`);
       });
+      // Was "EISDIR: illegal operation on a directory, read", after connecting.
+      if ((await stat(flags.file)).isDirectory())
+        throw new CliError(`cannot read --file ${flags.file}: it is a directory`);
+    }
     const input = flags.file ? createReadStream(flags.file) : process.stdin;
     const { produce } = await import('../src/services/produce.js');
     const tty = process.stderr.isTTY === true;

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { after, before, test } from 'node:test';
 import { type BrokerProcess, startBroker } from '../helpers/broker.js';
 import { kstream } from './run.js';
@@ -200,6 +201,9 @@ test('malformed --format and unknown topics: one clear line, non-zero exit', asy
   r = await kstream(['produce', 'no-such', ...b()], { input: 'x\n' });
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'kstream: topic no-such does not exist (create it with: kstream topic create no-such)\n');
+  r = await kstream(['produce', 'rt', '--file', tmpdir(), ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `kstream: cannot read --file ${tmpdir()}: it is a directory\n`);
 });
 
 test('a missing argument is never taken from piped stdin: one line, exit 2, nothing created or sent', async () => {
