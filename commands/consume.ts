@@ -27,7 +27,9 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
   static override args = { topics: Args.string({ description: 'topics to read', required: true }) };
   static override flags = {
     'from-beginning': Flags.boolean({ description: 'start at the first record', exclusive: ['offset', 'from-time'] }),
-    offset: Flags.string({ description: 'start offset N, or -N for the last N records of each partition' }),
+    offset: Flags.string({
+      description: 'start offset N, -N for the last N records of each partition, or beginning / end',
+    }),
     'from-time': Flags.string({
       description: 'start at the first record at or after this time',
       exclusive: ['offset'],
@@ -42,6 +44,9 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Consume);
+    // A usage error (exit 2), found before connecting; the service refuses it too.
+    if (flags.group !== undefined && flags.partition !== undefined)
+      throw new CliError('--partition cannot be used with --group (the group assigns partitions)', EXIT_USAGE);
     const format = this.format(flags);
     if (format === 'wide' || format === 'yaml')
       throw new CliError('consume prints text (see --format) or -o json', EXIT_USAGE);
@@ -65,9 +70,12 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
     let start: import('../src/services/consume.js').StartAt = { kind: 'latest' };
     if (flags['from-beginning']) start = { kind: 'beginning' };
     else if (flags.offset !== undefined) {
-      if (!/^-?\d+$/.test(flags.offset))
-        throw new CliError(`invalid --offset ${flags.offset}: expected N or -N`, EXIT_USAGE);
-      start = { kind: 'offset', offset: BigInt(flags.offset) };
+      // kcat's (-o beginning|end) and rpk's (-o start|end) words too.
+      const word = flags.offset.toLowerCase();
+      if (['beginning', 'earliest', 'start', 'oldest'].includes(word)) start = { kind: 'beginning' };
+      else if (['end', 'latest', 'newest'].includes(word)) start = { kind: 'latest' };
+      else if (/^-?\d+$/.test(flags.offset)) start = { kind: 'offset', offset: BigInt(flags.offset) };
+      else throw new CliError(`invalid --offset ${flags.offset}: expected N, -N, beginning or end`, EXIT_USAGE);
     } else if (flags['from-time'] !== undefined)
       start = { kind: 'time', ms: parseTime(flags['from-time'], '--from-time') };
 

@@ -11,6 +11,7 @@
  * archiver, zstd-codec) out of top-level imports: `await import()` them inside `run()`.
  */
 import type { Command } from '@oclif/core';
+import { unwrapDescriptions } from '../src/cli/description.js';
 import AutocompleteCreate from './autocomplete/create.js';
 import Autocomplete from './autocomplete/index.js';
 import AutocompleteScript from './autocomplete/script.js';
@@ -72,3 +73,6 @@ export const COMMANDS: Record<string, Command.Class> = {
   'topic:list': TopicList,
   'topic:trim': TopicTrim,
 };
+
+// Help text as paragraphs, so oclif wraps it evenly at the terminal's width (src/cli/description.ts).
+unwrapDescriptions(Object.values(COMMANDS));

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { CliError, EXIT_USAGE } from '../src/cli/base.js';
 import { ClientCommand } from '../src/cli/client-command.js';
 import { parseKeyValue } from '../src/cli/flags.js';
+import { formatBytes, serialize } from '../src/cli/output.js';
 
 export default class Produce extends ClientCommand {
   static override summary = 'Write records to a topic, one per line of stdin or --file.';
@@ -71,11 +72,15 @@ The topic must exist (kstream topic create).`;
     if (flags.format === 'json' && flags['key-delimiter'] !== undefined)
       throw new CliError('--key-delimiter applies to text input only (JSON lines carry their key)', EXIT_USAGE);
     const { createReadStream } = await import('node:fs');
-    const { access } = await import('node:fs/promises');
-    if (flags.file)
+    const { access, stat } = await import('node:fs/promises');
+    if (flags.file) {
       await access(flags.file).catch(() => {
         throw new CliError(`cannot read --file ${flags.file}: no such file or not readable`);
       });
+      // Was "EISDIR: illegal operation on a directory, read", after connecting.
+      if ((await stat(flags.file)).isDirectory())
+        throw new CliError(`cannot read --file ${flags.file}: it is a directory`);
+    }
     const input = flags.file ? createReadStream(flags.file) : process.stdin;
     const { produce } = await import('../src/services/produce.js');
     const tty = process.stderr.isTTY === true;
@@ -96,12 +101,21 @@ The topic must exist (kstream topic create).`;
       onProgress: tty ? (p) => process.stderr.write(`\r\u001b[2Kproducing: ${line(p)}`) : undefined,
     });
     if (tty) process.stderr.write('\r\u001b[2K');
-    process.stderr.write(`produced ${line(summary)} to ${args.topic}\n`);
+    const format = this.format(flags);
+    // -o json / yaml: the summary as data on stdout, for scripts (it used to be ignored: the text line either way).
+    if (format === 'json' || format === 'yaml') {
+      this.out(
+        await serialize(
+          {
+            topic: args.topic,
+            records: summary.records,
+            bytes: summary.bytes,
+            partitions: summary.partitions,
+            elapsedMs: Math.round(summary.elapsedMs),
+          },
+          format,
+        ),
+      );
+    } else process.stderr.write(`produced ${line(summary)} to ${args.topic}\n`);
   }
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { common } from '../../src/bench/flags.js';
-import { BaseCommand } from '../../src/cli/base.js';
+import { BaseCommand, CliError } from '../../src/cli/base.js';
 
 export default class BenchConsume extends BaseCommand {
   static override summary = 'Consumer throughput: read a topic from the beginning as fast as possible.';
@@ -25,6 +25,13 @@ Fill the topic first, e.g. with "kstream bench produce".`;
       records: flags.records,
       fetchBytes: flags['fetch-bytes'],
       progress: flags.output === 'text',
+    }).catch((e: unknown) => {
+      // Was "topic x: This server does not host this topic-partition." (UNKNOWN_TOPIC_OR_PARTITION).
+      if ((e as { code?: unknown }).code === 3)
+        throw new CliError(
+          `topic ${flags.topic} does not exist (fill one with: kstream bench produce --topic ${flags.topic})`,
+        );
+      throw e;
     });
     if (flags.output === 'json') this.log(JSON.stringify(result));
     else {

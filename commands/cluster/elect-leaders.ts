@@ -10,7 +10,8 @@ export default class ClusterElectLeaders extends ClientCommand {
     `Preferred (default): each partition's leadership goes back to its first replica if that replica is
 in sync, e.g. after a broker restarted. Unclean: a partition with no live leader elects any live replica,
 losing what only the old ISR had; use it only to bring an offline partition back. Without partitions,
-every partition of the cluster. Prints a row per partition: elected, not needed, or the error.`;
+every partition of the cluster. Prints a row per partition: elected, not needed, or the error; over the
+whole cluster the text table leaves out the "not needed" ones and one line on stderr counts them.`;
   static override examples = [
     '<%= config.bin %> cluster elect-leaders',
     '<%= config.bin %> cluster elect-leaders orders/0 orders/1',
@@ -39,7 +40,17 @@ every partition of the cluster. Prints a row per partition: elected, not needed,
     const rows = await withAdmin(conn, (admin) =>
       electLeaders(admin, flags.type as 'preferred' | 'unclean', partitions.length > 0 ? partitions : null),
     );
-    this.out(await renderList(rows, STATUS_COLUMNS('partition'), this.format(flags)));
+    const format = this.format(flags);
+    // Over the whole cluster most rows say "not needed" (a row per __consumer_offsets partition too): a table
+    // lists the others and one line counts those. Named partitions, json and yaml keep every row.
+    const all = partitions.length > 0 || format === 'json' || format === 'yaml';
+    const shown = all ? rows : rows.filter((r) => r.status !== 'not needed');
+    if (shown.length > 0 || all) this.out(await renderList(shown, STATUS_COLUMNS('partition'), format));
+    const skipped = rows.length - shown.length;
+    if (skipped > 0)
+      process.stderr.write(
+        `${skipped} partition${skipped === 1 ? '' : 's'} ${flags.type === 'unclean' ? 'already have a leader' : 'already led by their preferred replica'} (not needed)\n`,
+      );
     if (rows.some((r) => !r.ok)) process.exitCode = 1;
   }
 }

@@ -68,15 +68,19 @@ until they are done (a progress line on a terminal).`;
       }
       const started = await svc.startMoves(admin, moves);
       this.out(await renderList(started, STATUS_COLUMNS('partition'), format));
-      if (started.some((s) => !s.ok)) process.exitCode = 1;
-      if (!flags.wait) return;
+      const begun = started.filter((s) => s.ok).length;
+      if (begun < started.length) process.exitCode = 1;
+      // Nothing to wait for when no move started (and never claim "all moves complete" then).
+      if (!flags.wait || begun === 0) return;
       const tty = process.stderr.isTTY;
       const left = await svc.waitForMoves(admin, flags['wait-timeout'] * 1000, (n) => {
         if (tty) process.stderr.write(`\r${n} move${n === 1 ? '' : 's'} in progress   `);
       });
       if (tty) process.stderr.write('\n');
       if (left > 0) throw new CliError(`${left} move(s) still in progress after ${flags['wait-timeout']} s`);
-      process.stderr.write('all moves complete\n');
+      process.stderr.write(
+        begun === started.length ? 'all moves complete\n' : `${begun} of ${started.length} moves complete\n`,
+      );
     });
   }
 }

@@ -1,5 +1,7 @@
+import { type Stats, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
-import { BaseCommand, CliError } from '../../src/cli/base.js';
+import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
 import { brokersFlag, parseDuration, timeoutFlag } from '../../src/cli/flags.js';
 import { type Column, renderList } from '../../src/cli/output.js';
 import type { BundlePart } from '../../src/services/debug-bundle.js';
@@ -49,8 +51,14 @@ such name=value pairs in included text files.`;
       throw new CliError((e as Error).message, 2);
     }
     const file = flags.file ?? `kstream-bundle-${new Date().toISOString().replace(/[:.]/g, '-')}.zip`;
+    // Paths the user gave are checked before minutes of collecting, not reported as a row (or a crash) after.
+    checkPath('--data-dir', flags['data-dir'], 'directory');
+    checkPath('--log-file', flags['log-file'], 'file');
+    const dir = dirname(resolve(file));
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+      throw new CliError(`-o ${file}: no such directory ${dirname(file)}`, EXIT_USAGE);
     const { debugBundle } = await import('../../src/services/debug-bundle.js');
-    const { withDeadline, formatMs } = await import('../../src/services/connect.js');
+    const { withDeadline, formatMs, errorText } = await import('../../src/services/connect.js');
     const timeoutMs = parseDuration(flags.timeout);
     let parts: BundlePart[];
     try {
@@ -60,9 +68,22 @@ such name=value pairs in included text files.`;
         () => `no answer from ${brokers} within ${formatMs(timeoutMs * 6)} (is a broker running there?)`,
       );
     } catch (e) {
-      throw new CliError(`debug bundle failed: ${(e as Error).message}`);
+      throw new CliError(`debug bundle failed: ${errorText(e)}`);
     }
     process.stdout.write(await renderList(parts, COLUMNS, 'text'));
     process.stdout.write(`wrote ${file}\n`);
   }
+}
+
+/** A usage error (exit 2) unless `path` is an existing file or directory, as `kind` says. */
+function checkPath(flag: string, path: string | undefined, kind: 'file' | 'directory'): void {
+  if (path === undefined) return;
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new CliError(`${flag} ${path}: no such ${kind}`, EXIT_USAGE);
+  }
+  if (kind === 'directory' && !st.isDirectory()) throw new CliError(`${flag} ${path}: not a directory`, EXIT_USAGE);
+  if (kind === 'file' && st.isDirectory()) throw new CliError(`${flag} ${path}: is a directory`, EXIT_USAGE);
 }

@@ -43,8 +43,9 @@ stop its consumers first. --dry-run prints the plan (CURRENT → NEW per partiti
     const { args, flags } = await this.parse(GroupSeek);
     let to: SeekTo;
     if (flags.to === 'offset') {
-      if (!args.value || !/^\d+$/.test(args.value))
-        throw new CliError('--to offset needs an offset: --to offset N', EXIT_USAGE);
+      if (!args.value) throw new CliError('--to offset needs an offset: --to offset N', EXIT_USAGE);
+      if (!/^\d+$/.test(args.value))
+        throw new CliError(`invalid offset ${args.value}: expected N >= 0 (--to offset N)`, EXIT_USAGE);
       to = { kind: 'offset', offset: BigInt(args.value) };
     } else if (flags.to === 'time') {
       if (!args.value)

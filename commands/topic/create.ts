@@ -18,7 +18,13 @@ Configs use Kafka's names (cleanup.policy, retention.ms, ...); without -p/-r the
   static override args = { topics: Args.string({ description: 'topic names', required: true }) };
   static override flags = {
     partitions: Flags.integer({ char: 'p', description: 'number of partitions (default: the broker default)', min: 1 }),
-    replicas: Flags.integer({ char: 'r', description: 'replication factor (default: the broker default)', min: 1 }),
+    replicas: Flags.integer({
+      char: 'r',
+      description: 'replication factor (default: the broker default)',
+      min: 1,
+      // kafka-topics.sh's name for it.
+      aliases: ['replication-factor'],
+    }),
     config: Flags.string({ char: 'c', description: 'topic config key=value (repeatable)', multiple: true }),
   };
 

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, CliError } from '../../src/cli/base.js';
 import { brokersFlag, parseDuration, timeoutFlag } from '../../src/cli/flags.js';
+import { formatBytes } from '../../src/cli/output.js';
 
 export default class TopicExport extends BaseCommand {
   static override summary = 'Export topics (records, configs, partition count) to a portable .tar.gz archive.';
@@ -57,12 +58,14 @@ timestamp, offset). The archive is written under a temporary name and renamed wh
       if (tty) process.stderr.write('\r\x1b[K');
       for (const t of s.manifest.topics) {
         const n = t.files.reduce((a, f) => a + f.records, 0);
-        process.stdout.write(`${t.name}: ${n} records from ${t.partitions} partitions\n`);
+        const plural = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+        process.stdout.write(`${t.name}: ${plural(n, 'record')} from ${plural(t.partitions, 'partition')}\n`);
       }
-      process.stdout.write(`wrote ${s.file} (${mb(s.bytes)})\n`);
+      process.stdout.write(`wrote ${s.file} (${formatBytes(s.bytes)})\n`);
     } catch (e) {
       if (tty) process.stderr.write('\r\x1b[K');
-      throw new CliError(`export failed: ${(e as Error).message}`);
+      const { errorText } = await import('../../src/services/connect.js');
+      throw new CliError(`export failed: ${errorText(e)}`);
     }
   }
 }

@@ -47,7 +47,8 @@ timestamp. Offsets start again at the new topic's log end.`;
         progress: tty ? (n, where) => process.stderr.write(`\r\x1b[Kimporting ${where}: ${n} records`) : undefined,
       });
     } catch (e) {
-      throw new CliError(`import failed: ${(e as Error).message}`);
+      const { errorText } = await import('../../src/services/connect.js');
+      throw new CliError(`import failed: ${errorText(e)}`);
     } finally {
       if (tty) process.stderr.write('\r\x1b[K');
     }

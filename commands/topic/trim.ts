@@ -26,7 +26,7 @@ Prints each partition's new log start offset.`;
   static override flags = {
     offset: Flags.string({ description: 'delete records before this offset', exclusive: ['before-time'] }),
     'before-time': Flags.string({ description: 'delete records older than this time (ISO 8601, or -10m, -24h)' }),
-    partition: Flags.integer({ description: 'only this partition (repeatable)', multiple: true, min: 0 }),
+    partition: Flags.integer({ char: 'p', description: 'only this partition (repeatable)', multiple: true, min: 0 }),
   };
 
   async run(): Promise<void> {

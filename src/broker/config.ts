@@ -128,9 +128,16 @@ export function loadPropertiesFile(path: string): Record<string, string> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(
-      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (code ?? (e as Error).message);
+    throw new ConfigError(`cannot read config file ${path}: ${why}`);
   }
   return parseProperties(text, path);
 }

@@ -14,11 +14,20 @@ declare class Concrete extends Command {
   run(): Promise<unknown>;
 }
 
-/** A subclass (statics such as args, flags, description are inherited) whose errors print like ours. */
+/**
+ * A subclass (statics such as args, flags, description are inherited) whose errors print like ours, and whose
+ * SHELL argument, like ours, never comes from piped stdin (`echo zsh | kstream autocomplete script` printed
+ * the zsh script).
+ */
 function withKstreamErrors(base: Command.Class): Command.Class {
   const Sub = class extends (base as unknown as typeof Concrete) {
     protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
       reportError(err);
+    }
+
+    protected override async init(): Promise<void> {
+      for (const arg of Object.values(base.args ?? {})) arg.ignoreStdin = true;
+      return super.init();
     }
   };
   return Sub as unknown as Command.Class;

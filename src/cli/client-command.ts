@@ -33,12 +33,6 @@ export abstract class ClientCommand extends BaseCommand {
     process.stdout.write(text);
   }
 
-  /** Kafka errors lose their code prefix ("NETWORK_EXCEPTION: "): the rest says it for a user. */
-  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
-    if (typeof (err as { code?: unknown }).code === 'number') err.message = err.message.replace(/^[A-Z_]+: /, '');
-    return super.catch(err);
-  }
-
   protected format(flags: { output: string }): OutputFormat {
     return flags.output as OutputFormat;
   }

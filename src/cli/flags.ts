@@ -37,7 +37,14 @@ export function parseDuration(text: string, flag = '--timeout'): number {
     throw new CliError(`invalid ${flag} ${JSON.stringify(text)}: use a duration like 500ms, 10s or 2m`, EXIT_USAGE);
   const n = Number(m[1]);
   const unit = m[2] ?? 'ms';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
+  const ms = Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
+  // 0 would fail every request at once ("no answer … within 0s").
+  if (ms <= 0)
+    throw new CliError(
+      `invalid ${flag} ${JSON.stringify(text)}: use a duration above 0, like 500ms, 10s or 2m`,
+      EXIT_USAGE,
+    );
+  return ms;
 }
 
 /** `key=value` (the value may contain '='); `what` names the flag in the error. */

@@ -17,9 +17,15 @@ export interface CliOptions {
 }
 
 export async function runCli(opts: CliOptions): Promise<void> {
-  const argv = opts.argv ?? process.argv.slice(2);
-  if (argv[0] === '--version') {
+  const argv = helpWords(opts.argv ?? process.argv.slice(2));
+  if (argv[0] === '--version' || argv[0] === '-v' || (argv[0] === 'version' && argv.length === 1)) {
     process.stdout.write(`${versionLine()}\n`);
+    return;
+  }
+  // oclif's answer to `kstream --foo` is " ›   Error: command --foo not found".
+  if (argv[0]?.startsWith('-') && argv[0] !== '--help') {
+    process.stderr.write(`kstream: unknown flag ${argv[0]}; see kstream --help\n`);
+    process.exitCode = 2;
     return;
   }
   const unknown = await unknownCommand(argv);
@@ -29,4 +35,15 @@ export async function runCli(opts: CliOptions): Promise<void> {
     return;
   }
   await execute({ args: argv, dir: opts.dir, loadOptions: opts.loadOptions });
+}
+
+/**
+ * The ways people ask for help that oclif alone does not know (no help plugin is loaded): `kstream help`,
+ * `kstream help topic create` and a trailing `-h` (`kstream topic create -h`) mean `--help`. Only a LAST `-h`:
+ * elsewhere it could be a flag's value.
+ */
+function helpWords(argv: string[]): string[] {
+  if (argv[0] === 'help') return [...argv.slice(1), '--help'];
+  if (argv.length > 0 && argv[argv.length - 1] === '-h') return [...argv.slice(0, -1), '--help'];
+  return argv;
 }

@@ -134,3 +134,10 @@ export async function renderStruct(
 export function section(title: string, body: string): string {
   return `${title.toUpperCase()}\n${body}`;
 }
+
+/** A byte count for a summary line: 27 B, 3.4 KiB, 12.0 MiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

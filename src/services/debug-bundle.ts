@@ -266,8 +266,9 @@ export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
     });
     archive.pipe(out);
     for (const p of parts) archive.append(p.content, { name: p.name });
-    await archive.finalize();
-    await closed;
+    // Both at once: a write error (no such directory, disk full) rejects `closed` while finalize() waits,
+    // and must fail this call rather than crash the process as an unhandled rejection.
+    await Promise.all([archive.finalize(), closed]);
     await rename(tmp, o.file);
     done = true;
   } finally {

@@ -7,6 +7,8 @@ import { errorText } from './connect.js';
 
 /** Kafka's error code for a group the coordinator does not know. */
 const GROUP_ID_NOT_FOUND = 69;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const NON_EMPTY_GROUP = 68;
 
 export interface GroupSummary {
   group: string;
@@ -134,7 +136,14 @@ export async function seekGroup(
   if (topics.length === 0) throw new Error(`group ${group} has no committed offsets: name the topics with --topic`);
   const offsets = await admin.fetchTopicOffsets(topics);
   const bad = offsets.find((o) => o.error);
-  if (bad) throw new Error(`topic ${bad.topic}: ${errorText(bad.error)}`);
+  if (bad) {
+    // Was "topic x: topic x: This server does not host this topic-partition." for a typo in --topic.
+    if ((bad.error as { code?: unknown }).code === UNKNOWN_TOPIC_OR_PARTITION)
+      throw new Error(`topic ${bad.topic} does not exist`);
+    const t = errorText(bad.error);
+    const prefix = `topic ${bad.topic}: `;
+    throw new Error(`${prefix}${t.startsWith(prefix) ? t.slice(prefix.length) : t}`);
+  }
   const current = new Map(committed.map((c) => [`${c.topic}/${c.partition}`, c.offset >= 0n ? c.offset : null]));
   let targets: bigint[];
   if (to.kind === 'time') {
@@ -179,6 +188,12 @@ export async function deleteGroups(
     // Like topic rows' "UNKNOWN_TOPIC_OR_PARTITION: no such topic" (the bare text was "The group id does not exist.").
     if ((r.error as { code?: unknown }).code === GROUP_ID_NOT_FOUND)
       return { name: r.groupId, status: 'GROUP_ID_NOT_FOUND: no such group', ok: false };
+    if ((r.error as { code?: unknown }).code === NON_EMPTY_GROUP)
+      return {
+        name: r.groupId,
+        status: 'NON_EMPTY_GROUP: the group has active members (stop its consumers first)',
+        ok: false,
+      };
     const t = errorText(r.error);
     const prefix = `group ${r.groupId}: `;
     return { name: r.groupId, status: t.startsWith(prefix) ? t.slice(prefix.length) : t, ok: false };

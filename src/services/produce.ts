@@ -61,16 +61,19 @@ async function* lines(input: Readable): AsyncGenerator<string> {
   for await (const l of byteLines(input)) yield l.toString('utf8').replace(/\r$/, '');
 }
 
+/** A JSON input record with the number of its line. */
+type JsonRecord = ProducerRecord & { line: number };
+
 /** Every line parsed as a JSON record, or an InputError for the first bad one. Blank lines are skipped. */
-export async function readJsonRecords(input: Readable, topic: string): Promise<ProducerRecord[]> {
-  const out: ProducerRecord[] = [];
+export async function readJsonRecords(input: Readable, topic: string): Promise<JsonRecord[]> {
+  const out: JsonRecord[] = [];
   let n = 0;
   for await (const line of lines(input)) {
     n++;
     if (line.trim() === '') continue;
     try {
       const r = parseJsonRecord(line);
-      const rec: ProducerRecord = { topic, key: r.key, value: r.value, headers: r.headers };
+      const rec: JsonRecord = { topic, key: r.key, value: r.value, headers: r.headers, line: n };
       if (r.partition !== undefined) rec.partition = r.partition;
       if (r.timestamp !== undefined) rec.timestamp = r.timestamp;
       out.push(rec);
@@ -180,9 +183,13 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     );
     if (!md.has(o.topic))
       throw new Error(`topic ${o.topic} does not exist (create it with: kstream topic create ${o.topic})`);
-    if (o.partition !== undefined && o.partition >= md.get(o.topic)!.partitions.length)
+    const count = md.get(o.topic)!.partitions.length;
+    if (o.partition !== undefined && o.partition >= count)
       throw new Error(`topic ${o.topic} has no partition ${o.partition}`);
-    if (all) for (const rec of all) await send(rec);
+    // JSON lines name partitions too: checked with the rest before the first record is sent.
+    const bad = all?.find((r) => r.partition !== undefined && r.partition >= count);
+    if (bad) throw new InputError(bad.line, `topic ${o.topic} has no partition ${bad.partition} (it has ${count})`);
+    if (all) for (const { line: _, ...rec } of all) await send(rec);
     else for await (const line of byteLines(o.input)) await send(textRecord(line, o));
     await producer.flush();
     await Promise.all(pending);

@@ -66,11 +66,22 @@ export async function startMoves(admin: Admin, moves: Move[]): Promise<MoveStatu
   const res = await admin.alterPartitionReassignments(
     moves.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })),
   );
-  return res.map((r) => ({
-    name: `${r.topic}/${r.partition}`,
-    status: r.error ? errorText(r.error) : 'started',
-    ok: r.error === null,
-  }));
+  return res.map((r) => {
+    const name = `${r.topic}/${r.partition}`;
+    return { name, status: r.error ? rowText(name, r.error) : 'started', ok: r.error === null };
+  });
+}
+
+/** An error for a row that names the partition already: without a leading "orders/0: " or "orders-0: ". */
+function rowText(name: string, error: unknown): string {
+  // Like topic rows' "UNKNOWN_TOPIC_OR_PARTITION: no such topic" (the bare text was Kafka's "This server does
+  // not host this topic-partition.").
+  if ((error as { code?: unknown }).code === 3) return 'UNKNOWN_TOPIC_OR_PARTITION: no such topic or partition';
+  const text = errorText(error);
+  const slash = name.lastIndexOf('/');
+  const dashed = `${name.slice(0, slash)}-${name.slice(slash + 1)}`;
+  const prefix = [`${name}: `, `${dashed}: `].find((p) => text.startsWith(p));
+  return prefix ? text.slice(prefix.length) : text;
 }
 
 /** Wait until no move is in progress (or `timeoutMs`), reporting how many are left. */
@@ -94,7 +105,7 @@ export async function electLeaders(
     const notNeeded = r.error?.code === 84; // ELECTION_NOT_NEEDED
     return {
       name: `${r.topic}/${r.partition}`,
-      status: r.error === null ? 'elected' : notNeeded ? 'not needed' : errorText(r.error),
+      status: r.error === null ? 'elected' : notNeeded ? 'not needed' : rowText(`${r.topic}/${r.partition}`, r.error),
       ok: r.error === null || notNeeded,
     };
   });

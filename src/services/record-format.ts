@@ -1,5 +1,5 @@
 /**
- * `consume --format` templates (kcat-style): %t topic, %p partition, %o offset, %k key, %v value,
+ * `consume --format` templates (kcat-style): %t topic, %p partition, %o offset, %k key, %v value (or %s, kcat's),
  * %T timestamp (ms), %h headers (k=v,k2=v2), %% a percent sign; \n \t \r \\ escapes. Compiled once into
  * parts; an unknown token or a dangling % is an error naming it.
  */
@@ -23,10 +23,11 @@ export function compileFormat(template: string): RecordFormatter {
       if (t === undefined) throw new Error(`invalid --format ${JSON.stringify(template)}: it ends with a lone %`);
       i++;
       if (t === '%') lit += '%';
-      else if (TOKENS.has(t)) {
+      else if (TOKENS.has(t) || t === 's') {
         if (lit) parts.push({ literal: lit });
         lit = '';
-        parts.push({ token: t as Part });
+        // %s is kcat's name for the value: `-f '%k %s\n'` works as it does there.
+        parts.push({ token: (t === 's' ? 'v' : t) as Part });
       } else
         throw new Error(
           `invalid --format ${JSON.stringify(template)}: unknown token %${t} (use %t %p %o %k %v %T %h, %% for a percent sign)`,

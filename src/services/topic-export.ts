@@ -65,7 +65,15 @@ export async function exportTopics(o: ExportOptions): Promise<ExportSummary> {
   const admin = new Admin(clusterOptions(o));
   const dir = dirname(o.file);
   const tmp = join(dir, `.${basename(o.file)}.${process.pid}.tmp`);
-  const spool = await mkdtemp(join(dir, `.kstream-export-`));
+  const spool = await mkdtemp(join(dir, `.kstream-export-`)).catch((e: NodeJS.ErrnoException) => {
+    const why =
+      e.code === 'ENOENT'
+        ? `no such directory ${dir}`
+        : e.code === 'EACCES'
+          ? `permission denied in ${dir}`
+          : e.message;
+    throw new Error(`cannot write ${o.file}: ${why}`);
+  });
   let done = false;
   try {
     await admin.connect();

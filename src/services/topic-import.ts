@@ -54,7 +54,10 @@ function openArchive(file: string): AsyncIterable<Buffer> {
 
 function streamProblem(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOENT') return `${err.path ?? 'the archive'} does not exist`;
+  // The caller names the file ("x.tar.gz: no such file"), like cat or tar.
+  if (err.code === 'ENOENT') return 'no such file';
+  if (err.code === 'EISDIR') return 'is a directory, not an archive';
+  if (err.code === 'EACCES') return 'permission denied';
   if (err instanceof ArchiveError) return err.message;
   if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) return 'the archive is truncated';
   if (typeof err.code === 'string' && err.code.startsWith('Z_')) return `the archive is corrupt (gzip: ${err.message})`;

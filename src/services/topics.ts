@@ -29,9 +29,10 @@ async function describeOne(admin: Admin, name: string) {
 function status(name: string, error: unknown): ItemStatus {
   if (!error) return { name, status: 'OK', ok: true };
   if (isUnknownTopic(error)) return { name, status: 'UNKNOWN_TOPIC_OR_PARTITION: no such topic', ok: false };
-  // The row names the item already: drop a leading "name: " from the error's text.
+  // The row names the item already: drop a leading "name: " (or "topic name: ", config errors) from the text.
   const text = errorText(error);
-  return { name, status: text.startsWith(`${name}: `) ? text.slice(name.length + 2) : text, ok: false };
+  const prefix = [`${name}: `, `topic ${name}: `].find((p) => text.startsWith(p));
+  return { name, status: prefix ? text.slice(prefix.length) : text, ok: false };
 }
 
 export interface TopicSummary {

@@ -218,7 +218,7 @@ describe('single executable dist/kstream', () => {
     ]);
     r = await fresh.run(['autocomplete', 'fish']);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, 'kstream: Expected fish to be one of: zsh, bash, powershell See more help with --help\n');
+    assert.equal(r.stderr, 'kstream: Expected fish to be one of: zsh, bash, powershell (see --help)\n');
   });
 
   describe('serve from the binary, with kcat (zstd)', () => {

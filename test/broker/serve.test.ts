@@ -92,7 +92,10 @@ describe('kstream serve', () => {
     assert.match(r.stderr, /unknown --log-level loud/);
     r = await serveFails(['--data-dir', dir, '--config', join(dir, 'missing.properties')]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cannot read config file .*missing\.properties: ENOENT/);
+    assert.equal(r.stderr, `kstream: cannot read config file ${join(dir, 'missing.properties')}: no such file\n`);
+    r = await serveFails(['--data-dir', dir, '--config', dir]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `kstream: cannot read config file ${dir}: is a directory\n`);
     const props = join(dir, 'bad.properties');
     writeFileSync(props, 'num.partitions=many\n');
     r = await serveFails(['--data-dir', dir, '--config', props, '--port', '0']);

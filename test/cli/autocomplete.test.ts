@@ -47,6 +47,10 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     r.stdout,
     `\nKSTREAM_AC_BASH_SETUP_PATH=${setup} && test -f $KSTREAM_AC_BASH_SETUP_PATH && source $KSTREAM_AC_BASH_SETUP_PATH; # kstream autocomplete setup\n\n`,
   );
+  // The shell comes from the argument or $SHELL, never from piped stdin (this printed the zsh line).
+  const piped = await kstream(['autocomplete', 'script'], { env: { ...env(), SHELL: '/bin/bash' }, input: 'zsh\n' });
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(piped.stdout, r.stdout);
   const top = bashComplete(r.stdout, ['']);
   assert.equal(top.registration, 'complete -F _kstream_autocomplete kstream');
   assert.deepEqual(top.words, [
@@ -88,7 +92,7 @@ test('autocomplete powershell writes its script; --refresh-cache prints nothing 
   r = await kstream(['autocomplete', 'fish'], { env: env() });
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, 'kstream: Expected fish to be one of: zsh, bash, powershell See more help with --help\n');
+  assert.equal(r.stderr, 'kstream: Expected fish to be one of: zsh, bash, powershell (see --help)\n');
   // No argument: $SHELL decides; one without a completion script is refused too (the plugin printed empty steps).
   r = await kstream(['autocomplete'], { env: { ...env(), SHELL: '/usr/bin/fish' } });
   assert.equal(r.code, 2);

@@ -157,3 +157,32 @@ test('debug bundle: every listed part is in the zip, secrets are not', async () 
   // kstream's broker already hides it (null, sensitive); a broker that sent it would see [REDACTED].
   assert.match(brokersCfg, /"name": "ssl.keystore.password",\s*"value": (null|"\[REDACTED\]"),[^}]*"sensitive": true/);
 });
+
+test('debug bundle: paths that do not exist fail at once, one line, exit 2, no zip; an unreachable broker one line', async () => {
+  const nowhere = join(dir, 'no-such');
+  const zip = join(dir, 'bad.zip');
+  const before = readdirSync(dir).sort();
+  const cases: [string[], string][] = [
+    // Was an uncaught ENOENT of '<file>.<pid>.tmp' with a stack trace, after collecting everything.
+    [['-o', join(nowhere, 'x.zip')], `kstream: -o ${join(nowhere, 'x.zip')}: no such directory ${nowhere}\n`],
+    // Were an ERROR row (a raw ENOENT) in a bundle written with exit 0.
+    [['-o', zip, '--data-dir', nowhere], `kstream: --data-dir ${nowhere}: no such directory\n`],
+    [['-o', zip, '--log-file', join(dir, 'no.log')], `kstream: --log-file ${join(dir, 'no.log')}: no such file\n`],
+    [['-o', zip, '--log-file', dir], `kstream: --log-file ${dir}: is a directory\n`],
+  ];
+  for (const [args, stderr] of cases) {
+    const r = await kstream(['debug', 'bundle', ...args, ...b()]);
+    assert.equal(r.stderr, stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.code, 2);
+  }
+  assert.deepEqual(readdirSync(dir).sort(), before);
+  // A closed port: the reason without the protocol's error name (was "NETWORK_EXCEPTION: could not reach …").
+  const r = await kstream(['debug', 'bundle', '-o', zip, '-b', '127.0.0.1:1', '--timeout', '2s']);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    'kstream: debug bundle failed: could not reach any broker: 127.0.0.1:1: connection refused (is a broker running there?)\n',
+  );
+  assert.deepEqual(readdirSync(dir).sort(), before);
+});

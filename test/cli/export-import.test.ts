@@ -178,7 +178,10 @@ test('a truncated or corrupt archive imports nothing; --partial imports the inta
 
   r = await kstream(['topic', 'import', join(dir, 'nope.tar.gz'), ...b()]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^kstream: import failed: .*nope\.tar\.gz does not exist\n$/);
+  assert.equal(r.stderr, `kstream: import failed: ${join(dir, 'nope.tar.gz')}: no such file\n`);
+  r = await kstream(['topic', 'import', dir, ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `kstream: import failed: ${dir}: is a directory, not an archive\n`);
 });
 
 test('--partial skips (and does not create) a topic with no intact partition; others get their intact ones', async () => {
@@ -236,4 +239,12 @@ test('exporting a missing topic fails with one line and leaves no file', async (
   assert.equal(existsSync(file), false);
   assert.equal(readdirSync(dir).length, before);
   assert.ok(statSync(dir).isDirectory());
+  // Into a directory that does not exist: the file and the directory, not mkdtemp's ENOENT of a spool dir.
+  const nowhere = join(dir, 'no-such-dir');
+  const r2 = await kstream(['topic', 'export', 'pmix', '-o', join(nowhere, 'x.tar.gz'), ...b()]);
+  assert.equal(r2.code, 1);
+  assert.equal(
+    r2.stderr,
+    `kstream: export failed: cannot write ${join(nowhere, 'x.tar.gz')}: no such directory ${nowhere}\n`,
+  );
 });

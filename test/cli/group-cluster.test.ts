@@ -25,7 +25,7 @@ after(async () => {
 
 test('group describe / seek --dry-run / seek / list / delete', async () => {
   let r = await kstream(['consume', 'gt', '--group', 'g1', '--from-beginning', '-p', '0', ...b()]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.equal(r.stderr, 'kstream: --partition cannot be used with --group (the group assigns partitions)\n');
   r = await kstream(['consume', 'gt', '--group', 'g1', '--from-beginning', '-e', ...b()]);
   assert.equal(r.code, 0, r.stderr);
@@ -50,6 +50,14 @@ gt     1          2          2        0
   );
   r = await kstream(['group', 'describe', 'g1', '-o', 'json', ...b()]);
   assert.equal(JSON.parse(r.stdout).totalLag, 0, 'dry run changed nothing');
+  // A typo in --topic: was "topic gtt: topic gtt: This server does not host this topic-partition."
+  r = await kstream(['group', 'seek', 'g1', '--to', 'earliest', '--topic', 'gtt', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'kstream: topic gtt does not exist\n');
+  // A negative offset: was "--to offset needs an offset" although one was given.
+  r = await kstream(['group', 'seek', 'g1', '--to', 'offset', '-5', ...b()]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'kstream: invalid offset -5: expected N >= 0 (--to offset N)\n');
   r = await kstream(['group', 'seek', 'g1', '--to', 'earliest', ...b()]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
@@ -95,6 +103,13 @@ test('group seek refuses a group with active members', async () => {
     const r = await kstream(['group', 'seek', 'live', '--to', 'earliest', '--dry-run', ...b()]);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'kstream: group live has 1 active member (state Stable): stop its consumers first\n');
+    // Delete refuses it too, in the rows' CODE: text form (was the bare "The group is not empty.").
+    const d = await kstream(['group', 'delete', 'live', ...b()]);
+    assert.equal(d.code, 1);
+    assert.equal(
+      d.stdout,
+      'GROUP  STATUS\nlive   NON_EMPTY_GROUP: the group has active members (stop its consumers first)\n',
+    );
   } finally {
     child.kill('SIGINT');
     await new Promise((res) => child.once('exit', res));
@@ -125,4 +140,45 @@ ID  HOST       ${'PORT'.padEnd(String(broker.port).length)}  STATUS  LEADERS  RE
   r = await kstream(['cluster', 'health', '-b', '127.0.0.1:1', '--timeout', '2s']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^kstream: could not reach any broker/);
+});
+
+test('cluster reassign on a single node: a row with the reason, exit 1, and --wait claims nothing', async () => {
+  const r = await kstream([
+    'cluster',
+    'reassign',
+    '--topic',
+    'gt',
+    '--partition',
+    '0',
+    '--replicas',
+    '1',
+    '--wait',
+    ...b(),
+  ]);
+  assert.equal(r.code, 1);
+  // The row names the partition: its status does not repeat it ("gt/0: reassignment needs …").
+  assert.equal(r.stdout, 'PARTITION  STATUS\ngt/0       reassignment needs a cluster (--etcd)\n');
+  // No move started: --wait has nothing to wait for (it used to print "all moves complete").
+  assert.equal(r.stderr, '');
+});
+
+test('cluster elect-leaders: over the whole cluster one line counts the "not needed"; named partitions get rows', async () => {
+  const topics = JSON.parse((await kstream(['topic', 'list', '--all', '-o', 'json', ...b()])).stdout) as {
+    partitions: number;
+  }[];
+  const total = topics.reduce((n, t) => n + t.partitions, 0);
+  let r = await kstream(['cluster', 'elect-leaders', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  // Was a table of a "not needed" row per partition (__consumer_offsets' 50 too).
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `${total} partitions already led by their preferred replica (not needed)\n`);
+  r = await kstream(['cluster', 'elect-leaders', '-o', 'json', ...b()]);
+  assert.equal((JSON.parse(r.stdout) as unknown[]).length, total, 'json keeps every row');
+  r = await kstream(['cluster', 'elect-leaders', 'gt/0', 'nope/0', ...b()]);
+  assert.equal(r.code, 1);
+  // The unknown one was "nope-0: This server does not host this topic-partition."
+  assert.equal(
+    r.stdout,
+    'PARTITION  STATUS\ngt/0       not needed\nnope/0     UNKNOWN_TOPIC_OR_PARTITION: no such topic or partition\n',
+  );
 });

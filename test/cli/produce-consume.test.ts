@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { after, before, test } from 'node:test';
 import { type BrokerProcess, startBroker } from '../helpers/broker.js';
 import { kstream } from './run.js';
@@ -50,6 +51,24 @@ test('produce → consume round trip: keys, headers, --format tokens, -n, --offs
   assert.equal(r.stdout, 'hello\n');
   r = await kstream(['consume', 'rt', '--offset', '-2', '-e', '--format', '%o %% %v\\t.\\n', ...b()]);
   assert.equal(r.stdout, '1 % wörld\t.\n2 % with:colon\t.\n');
+  // kcat's -o beginning|end and rpk's -o start|end as --offset words; -o itself is the output format here.
+  r = await kstream(['consume', 'rt', '--offset', 'beginning', '-e', ...b()]);
+  assert.equal(r.stdout, 'hello\nwörld\nwith:colon\n');
+  // kcat's -f '%k %s\n' as it is: %s is the value there.
+  r = await kstream(['consume', 'rt', '--from-beginning', '-e', '-f', '%k %s\\n', ...b()]);
+  assert.equal(r.stdout, 'k1 hello\nk2 wörld\nk1 with:colon\n');
+  r = await kstream(['consume', 'rt', '--offset', 'end', '-e', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  r = await kstream(['consume', 'rt', '--offset', 'abc', '-e', ...b()]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'kstream: invalid --offset abc: expected N, -N, beginning or end\n');
+  r = await kstream(['consume', 'rt', '-o', 'beginning', '-e', ...b()]);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    'kstream: Expected --output=beginning to be one of: text, wide, json, yaml; -o is the output format here, for a start offset use --offset beginning (see --help)\n',
+  );
   r = await kstream(['consume', 'rt', '--from-beginning', '-e', '--grep', 'colon|wö', ...b()]);
   assert.equal(r.stdout, 'wörld\nwith:colon\n');
   r = await kstream(['consume', 'rt', '--from-time', '-10m', '-e', '-o', 'json', '--grep', '^hello$', ...b()]);
@@ -67,6 +86,20 @@ test('produce → consume round trip: keys, headers, --format tokens, -n, --offs
       { key: 'n', value: '1' },
     ],
   });
+});
+
+test('produce -o json / yaml: the summary as data on stdout, nothing on stderr', async () => {
+  await create('sum');
+  let r = await kstream(['produce', 'sum', '-o', 'json', ...b()], { input: 'a\nbb\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(typeof j.elapsedMs, 'number');
+  delete j.elapsedMs;
+  assert.deepEqual(j, { topic: 'sum', records: 2, bytes: 3, partitions: [0] });
+  r = await kstream(['produce', 'sum', '-o', 'yaml', ...b()], { input: 'c\n' });
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^topic: sum\nrecords: 1\nbytes: 1\npartitions:\n {2}- 0\nelapsedMs: \d+\n$/);
 });
 
 test('--group commits: a second run with -e continues where the first stopped', async () => {
@@ -142,7 +175,15 @@ test('an invalid JSON line: its number in the error and nothing written', async 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^kstream: line 3: invalid JSON \(.*\); nothing was sent\n$/);
   if (hasKcat) assert.equal(kcat(['-C', '-t', 'json-bad', '-e', '-f', '%s\\n']), '');
-  const c = await kstream(['consume', 'json-bad', '--from-beginning', '-e', ...b()]);
+  let c = await kstream(['consume', 'json-bad', '--from-beginning', '-e', ...b()]);
+  assert.equal(c.stdout, '');
+  // A partition the topic does not have is found with the rest: line 1 used to be sent before line 2 failed.
+  const parts = await kstream(['produce', 'json-bad', '--format', 'json', ...b()], {
+    input: '{"value":"1"}\n{"value":"2","partition":5}\n',
+  });
+  assert.equal(parts.code, 1);
+  assert.equal(parts.stderr, 'kstream: line 2: topic json-bad has no partition 5 (it has 1); nothing was sent\n');
+  c = await kstream(['consume', 'json-bad', '--from-beginning', '-e', ...b()]);
   assert.equal(c.stdout, '');
 });
 
@@ -160,6 +201,25 @@ test('malformed --format and unknown topics: one clear line, non-zero exit', asy
   r = await kstream(['produce', 'no-such', ...b()], { input: 'x\n' });
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'kstream: topic no-such does not exist (create it with: kstream topic create no-such)\n');
+  r = await kstream(['produce', 'rt', '--file', tmpdir(), ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `kstream: cannot read --file ${tmpdir()}: it is a directory\n`);
+});
+
+test('a missing argument is never taken from piped stdin: one line, exit 2, nothing created or sent', async () => {
+  // oclif fills a missing argument from a pipe: `seq 3 | kstream produce` looked for topic "1 2 3", and
+  // `echo made-from-stdin | kstream topic create` created that topic.
+  let r = await kstream(['produce', ...b()], { input: 'rt\nhello\n' });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'kstream: missing argument TOPIC: topic to write to (see --help)\n');
+  r = await kstream(['topic', 'create', ...b()], { input: 'made-from-stdin\n' });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'kstream: missing argument TOPICS: topic names (see --help)\n');
+  r = await kstream(['topic', 'describe', 'made-from-stdin', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'kstream: topic made-from-stdin does not exist\n');
 });
 
 /** CreateTime of every record in a topic (consume -o json), in offset order. */
@@ -203,6 +263,6 @@ test('--rate paces records: N records at R/s carry CreateTimes spread over at le
   assert.equal(bad.code, 2);
   assert.equal(
     bad.stderr,
-    'kstream: Parsing --rate Expected a positive number of records per second but received: 0 See more help with --help\n',
+    'kstream: invalid --rate: expected a positive number of records per second but received: 0 (see --help)\n',
   );
 });

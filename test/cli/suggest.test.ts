@@ -31,3 +31,27 @@ test('a mistyped command: one line with the closest commands, exit 2', async () 
     assert.equal(err.stderr.trim().split('\n').length, 1);
   }
 });
+
+test('help as people ask for it: help [COMMAND], a trailing -h; -v and version; an unknown top-level flag', async () => {
+  const out = async (argv: string[]) => (await run(process.execPath, [BIN, ...argv])).stdout;
+  const topicList = await out(['topic', 'list', '--help']);
+  assert.match(topicList, /^List topics with their partition and replica counts\.\n\nUSAGE\n {2}\$ kstream topic list/);
+  // Were " ›   Error: command help:topic:list not found" and "unknown flag -h".
+  assert.equal(await out(['help', 'topic', 'list']), topicList);
+  assert.equal(await out(['topic', 'list', '-h']), topicList);
+  const root = await out(['--help']);
+  assert.equal(await out(['help']), root);
+  assert.equal(await out(['-h']), root);
+  const version = await out(['--version']);
+  assert.match(version, /^kstream 0\.1\.0 \(commit /);
+  assert.equal(await out(['-v']), version);
+  assert.equal(await out(['version']), version);
+  const err = await run(process.execPath, [BIN, '--foo']).then(
+    () => null,
+    (e: { code: number; stderr: string; stdout: string }) => e,
+  );
+  assert.ok(err, 'kstream --foo fails');
+  assert.equal(err.code, 2);
+  assert.equal(err.stdout, '');
+  assert.equal(err.stderr, 'kstream: unknown flag --foo; see kstream --help\n');
+});

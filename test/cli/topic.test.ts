@@ -99,6 +99,13 @@ cleanup.policy  compact  dynamic-topic
   assert.equal(r.stdout, 'TOPIC   STATUS\norders  OK\n');
   r = await kstream(['topic', 'describe', 'orders', ...b()]);
   assert.match(r.stdout, /\nCONFIGS\nNAME {10}VALUE {2}SOURCE\nretention.ms {2}60000 {2}dynamic-topic\n$/);
+  // A rejected value: the row's status does not repeat the topic ("topic orders: INVALID_CONFIG: …").
+  r = await kstream(['topic', 'alter-config', 'orders', '--set', 'retention.ms=abc', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stdout,
+    'TOPIC   STATUS\norders  INVALID_CONFIG: Invalid value "abc" for configuration retention.ms: must be an integer (long)\n',
+  );
 
   r = await kstream(['topic', 'add-partitions', 'orders', 'nope', '-p', '2', ...b()]);
   assert.equal(r.code, 1);
@@ -113,6 +120,10 @@ cleanup.policy  compact  dynamic-topic
     r = await kstream(['topic', 'trim', 'orders', '--offset', '1', '--partition', '1', ...b()]);
     assert.equal(r.stdout, 'PARTITION  LOG-START  STATUS\n1          1          OK\n');
   }
+  // -p as in produce and consume (was "unknown flag -p").
+  r = await kstream(['topic', 'trim', 'orders', '--offset', '0', '-p', '0', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'PARTITION  LOG-START  STATUS\n0          0          OK\n');
 
   // __consumer_offsets exists once a group is used (FindCoordinator creates it, as in Kafka).
   r = await kstream(['topic', 'list', '--all', ...b()]);
@@ -124,6 +135,20 @@ cleanup.policy  compact  dynamic-topic
   r = await kstream(['topic', 'delete', 'users', 'nope', ...b()]);
   assert.equal(r.code, 1);
   assert.equal(r.stdout, 'TOPIC  STATUS\nusers  OK\nnope   UNKNOWN_TOPIC_OR_PARTITION: no such topic\n');
+});
+
+test("topic create takes kafka-topics.sh's --replication-factor for -r/--replicas", async () => {
+  let r = await kstream(['topic', 'create', 'rf', '--partitions', '2', '--replication-factor', '1', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'TOPIC  STATUS\nrf     OK\n');
+  r = await kstream(['topic', 'create', 'rf3', '--replication-factor', '3', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stdout,
+    'TOPIC  STATUS\nrf3    INVALID_REPLICATION_FACTOR: replication factor 3 is larger than the 1 available broker\n',
+  );
+  r = await kstream(['topic', 'delete', 'rf', ...b()]);
+  assert.equal(r.code, 0, r.stderr);
 });
 
 test('unknown topic: one clear line on stderr, exit 1', async () => {
