@@ -44,8 +44,8 @@ export function isRetriable(e: unknown): boolean {
 
 /** An error's message without the leading error name ("NETWORK_EXCEPTION: "). */
 export function detailOf(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return e instanceof KafkaError ? m.replace(/^[A-Z_]+(?:_\d+)?: /, '') : m;
+  if (e instanceof KafkaError) return e.detail;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The name of an error code, e.g. 'NOT_LEADER_OR_FOLLOWER'. */

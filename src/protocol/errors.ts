@@ -265,11 +265,14 @@ export function errorInfo(code: number): ErrorInfo {
 export class KafkaError extends Error {
   readonly code: number;
   readonly retriable: boolean;
+  /** The message without the error's name: what a broker puts in a response's error message field. */
+  readonly detail: string;
   constructor(code: number, detail?: string) {
     const info = errorInfo(code);
-    super(detail ? `${info.name}: ${detail}` : `${info.name}: ${info.message}`);
+    super(`${info.name}: ${detail || info.message}`);
     this.name = 'KafkaError';
     this.code = code;
     this.retriable = info.retriable;
+    this.detail = detail || info.message;
   }
 }

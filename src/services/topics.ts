@@ -2,7 +2,10 @@
  * Topic administration for the CLI (and later the TUI): plain async functions over an Admin, returning typed
  * results. Batch operations return one row per item with its error instead of failing as a whole.
  */
+
+import { errorName } from '../client/errors.js';
 import type { Admin, ConfigSourceName } from '../client/index.js';
+import { KafkaError } from '../protocol/errors.js';
 import { errorText } from './connect.js';
 
 /** One item of a batch operation: OK or the error's text. */
@@ -30,9 +33,11 @@ function status(name: string, error: unknown): ItemStatus {
   if (!error) return { name, status: 'OK', ok: true };
   if (isUnknownTopic(error)) return { name, status: 'UNKNOWN_TOPIC_OR_PARTITION: no such topic', ok: false };
   // The row names the item already: drop a leading "name: " (or "topic name: ", config errors) from the text.
+  // A Kafka error keeps its name in front ("INVALID_CONFIG: …"), whatever the broker put in its message.
   const text = errorText(error);
   const prefix = [`${name}: `, `topic ${name}: `].find((p) => text.startsWith(p));
-  return { name, status: prefix ? text.slice(prefix.length) : text, ok: false };
+  const detail = prefix ? text.slice(prefix.length) : text;
+  return { name, status: error instanceof KafkaError ? `${errorName(error.code)}: ${detail}` : detail, ok: false };
 }
 
 export interface TopicSummary {
