@@ -128,17 +128,16 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
       }
       // A round never straddles the end of the warm-up: its records share one stamp.
       const k = Math.min(due - sent, 5000, sent < warmup ? warmup - sent : Number.POSITIVE_INFINITY);
-      const batch: ProducerRecord[] = new Array(k);
       // Strictly increasing stamps, so that no warm-up record shares the first measured record's stamp.
       const stamp = Math.max(nowMs(), lastStamp + 0.001);
       lastStamp = stamp;
       if (measureFrom === null && sent >= warmup) measureFrom = stamp;
-      for (let i = 0; i < k; i++) {
-        const value = Buffer.allocUnsafe(o.recordSize);
-        template.copy(value, 8, 8);
-        value.writeDoubleLE(stamp, 0);
-        batch[i] = { topic: o.topic, value };
-      }
+      // The records of a round share one stamp, hence one value and one record object: the producer copies
+      // the bytes into its batch and never changes a record. (A Buffer and an object per record were ~200
+      // bytes of garbage per record, a third of this process's allocations: more scavenges, a longer tail.)
+      const value = Buffer.from(template);
+      value.writeDoubleLE(stamp, 0);
+      const batch: ProducerRecord[] = new Array<ProducerRecord>(k).fill({ topic: o.topic, value });
       sent += k;
       producer.sendAll(batch).catch((e: Error) => {
         failure ??= e;
