@@ -5,8 +5,9 @@ import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
 export default class BenchE2e extends BaseCommand {
   static override summary = 'End-to-end latency: produce → consume, at a fixed rate.';
   static override description =
-    `A producer sends --records records at --throughput records/s, each stamped with its send time; a consumer
-in the same process reads them and records produce→consume latency. Prints the percentiles (ms).
+    `A producer sends --records records at --throughput records/s (every millisecond, the records due by then),
+each stamped with its send time; a consumer in the same process reads them and records produce→consume
+latency. Prints the percentiles (ms).
 The clock starts once the consumer's first fetch was answered; with --warmup-records N the first N records
 are timed apart (a cold process: JIT, first allocations) and left out of the percentiles.`;
   static override examples = ['<%= config.bin %> bench e2e --throughput 100000 --records 1000000'];

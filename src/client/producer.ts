@@ -198,6 +198,8 @@ class ProducerBatch {
 
 class PartitionQueue {
   readonly batches: ProducerBatch[] = [];
+  /** Bytes of the last batch closed here: the next batch's buffer is sized from it (see batchCapacity). */
+  lastBatchBytes = 0;
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -205,6 +207,22 @@ class PartitionQueue {
 }
 
 const NONE: readonly number[] = [];
+
+/** First buffer of a partition's first batch when batch.size is larger. */
+const FIRST_BATCH_CAPACITY = 16 * 1024;
+
+/**
+ * Initial buffer size of a new batch: a quarter more than the partition's previous batch reached, or the
+ * whole batch.size (at most 1 MiB) once batches fill up; the buffer grows by doubling if a batch needs more.
+ * Allocating batch.size for every batch made each small, lingered batch (e2e at a fixed rate: ~1,000 batches/s
+ * of ~10 KiB with batch.size 64 KiB) allocate 64 KiB outside the V8 heap: ~64 MB/s of external memory, which
+ * V8 answers with a full mark-compact every 20-50 ms ("external memory pressure").
+ */
+function batchCapacity(lastBatchBytes: number, batchSize: number): number {
+  const cap = Math.min(batchSize, 1024 * 1024);
+  const guess = lastBatchBytes > 0 ? lastBatchBytes + (lastBatchBytes >> 2) : FIRST_BATCH_CAPACITY;
+  return guess >= cap * 0.8 ? cap : Math.min(cap, guess);
+}
 
 function toMillis(ts: number | bigint | Date | undefined, now: number): number {
   if (ts === undefined) return now;
@@ -445,7 +463,7 @@ export class Producer {
         q,
         this.seq++,
         { compression: this.compression, compressionLevel: this.compressionLevel },
-        Math.max(Math.min(this.batchSize, 1024 * 1024), this.estimateFast(r)) + 128,
+        Math.max(batchCapacity(q.lastBatchBytes, this.batchSize), this.estimateFast(r)) + 128,
       );
       q.batches.push(batch);
       this.bufferedBytes += batch.size;
@@ -499,6 +517,7 @@ export class Producer {
     if (batch.closed) return;
     batch.closed = true;
     const q = batch.queue;
+    q.lastBatchBytes = batch.size;
     this.partitioner.onBatchClosed(q.topic, q.partition, this.cluster.partitionCount(q.topic), this.available(q.topic));
   }
 

@@ -160,6 +160,33 @@ describe('producer and consumer against kstream serve', () => {
     assert.ok(switches < 2000 / 50, `runs of records per partition (switched ${switches} times)`);
   });
 
+  test('batches far larger and smaller than the previous one (buffer sized from it, grown): every record, in order', async () => {
+    const topic = 'batch-sizes';
+    await admin.createTopics([{ topic, numPartitions: 1 }]);
+    const producer = new Producer({ brokers: broker.bootstrap, lingerMs: 0, batchSize: 256 * 1024 });
+    const values: Buffer[] = [];
+    // 1, 3,000 (~300 KiB: grows from the 1-record batch's size past batch.size), 2, 5,000 records, one value size each.
+    for (const [n, size] of [
+      [1, 10],
+      [3000, 100],
+      [2, 7],
+      [5000, 60],
+    ] as const) {
+      const recs = Array.from({ length: n }, (_, i) => {
+        const value = Buffer.alloc(size, (values.length + i) & 0xff);
+        return { topic, value };
+      });
+      for (const r of recs) values.push(r.value);
+      await producer.sendAll(recs);
+    }
+    await producer.close();
+    const got = await consumeAll(topic, 1);
+    assert.equal(got.length, values.length);
+    got.forEach((r, i) => {
+      assert.ok(r.value?.equals(values[i]!), `record ${i}`);
+    });
+  });
+
   test('sendAll, sendBatch and send interleaved in the same batches: order kept, every report right', async () => {
     const topic = 'interleaved';
     await admin.createTopics([{ topic, numPartitions: 1 }]);
