@@ -266,10 +266,16 @@ export class ClusterManager {
   async createTopic(name: string, replicas: number[][], configs: Record<string, string>, id: string): Promise<boolean> {
     const doc: TopicDoc = { id, replicas, configs };
     if (!(await this.store.compareAndSet(`topics/${name}`, JSON.stringify(doc), 0))) return false;
+    await this.createPartitionStates(name, 0, replicas);
+    return true;
+  }
+
+  /** The first state of new partitions `first`.. (leader = first replica, ISR = all), each created by CAS. */
+  private async createPartitionStates(name: string, first: number, replicas: number[][]): Promise<void> {
     await Promise.all(
-      replicas.map((r, p) =>
+      replicas.map((r, i) =>
         this.store.compareAndSet(
-          partitionKey(name, p),
+          partitionKey(name, first + i),
           JSON.stringify({
             leader: r[0] as number,
             leaderEpoch: 0,
@@ -281,7 +287,6 @@ export class ClusterManager {
         ),
       ),
     );
-    return true;
   }
 
   /**
@@ -303,21 +308,7 @@ export class ClusterManager {
       return { ...d, replicas: [...d.replicas, ...added] };
     });
     if (!doc) return false;
-    await Promise.all(
-      added.map((r, i) =>
-        this.store.compareAndSet(
-          partitionKey(name, current + i),
-          JSON.stringify({
-            leader: r[0] as number,
-            leaderEpoch: 0,
-            isr: r,
-            partitionEpoch: 0,
-            controllerEpoch: this.controllerEpoch,
-          } satisfies PartitionDoc),
-          0,
-        ),
-      ),
-    );
+    await this.createPartitionStates(name, current, added);
     return true;
   }
 

@@ -450,19 +450,9 @@ class Cursor {
   }
 
   varlong(): bigint {
+    const small = this.varlongSmall();
+    if (small !== null) return BigInt(small);
     const b = this.buf;
-    let u = 0;
-    let mul = 1;
-    const start = this.pos;
-    // Up to 7 bytes (49 bits) fit a double exactly.
-    for (let i = 0; i < 7; i++) {
-      if (this.pos >= this.end) throw corrupt('record truncated in a varlong');
-      const x = b[this.pos++]!;
-      u += (x & 0x7f) * mul;
-      if ((x & 0x80) === 0) return BigInt(u % 2 === 0 ? u / 2 : -(u + 1) / 2);
-      mul *= 128;
-    }
-    this.pos = start;
     let big = 0n;
     for (let shift = 0n; shift < 70n; shift += 7n) {
       if (this.pos >= this.end) throw corrupt('record truncated in a varlong');
