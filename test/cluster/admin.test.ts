@@ -4,6 +4,7 @@
  * manual replica assignment in CreateTopics, with the validation errors of single-node mode. Driven by real
  * clients: kafkajs admin, confluent-kafka's AdminClient, kcat.
  */
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { buildBatch } from '../../src/protocol/records/record.js';
 import { ROOT } from '../helpers/broker.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
 let cluster: Cluster;
@@ -24,20 +26,6 @@ let admin: Admin;
 
 function bootstrap(): string {
   return cluster.bootstrap();
-}
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** A topic's partitions as broker `id` describes them (Metadata straight to that node). */

@@ -3,6 +3,7 @@
  * clean shutdown and periodically, read at start, so a restarted leader whose followers are not back yet
  * still exposes what was committed (ListOffsets latest, kcat) instead of dropping to its log start.
  */
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { ApiKey } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
 let cluster: Cluster;
@@ -28,20 +30,6 @@ let admin: Admin;
 /** A node's checkpoint interval on a restart (hourly otherwise: what is on disk then came from a clean stop). */
 function checkpointEvery(ms: number): Record<string, string> {
   return { 'replica.high.watermark.checkpoint.interval.ms': String(ms) };
-}
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function raw<T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@
  * partition with RF 1 appears on exactly one broker, an RF 2 partition on both with the same size once the
  * follower caught up), and `kstream debug bundle` collects log-dirs.json and serve flags from every broker.
  */
+
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -12,28 +13,17 @@ import { Admin } from '../../src/client/index.js';
 import { kstream } from '../cli/run.js';
 import { removeDir, tempDir } from '../helpers/broker.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { until as untilWithin } from '../helpers/until.js';
 
 const run = promisify(execFile);
 let cluster: Cluster;
 let admin: Admin;
 let work: string;
 
-const bootstrap = () => cluster.bootstrap();
+const until = <T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000) =>
+  untilWithin(what, f, ms);
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (${String(last ?? 'no error')})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const bootstrap = () => cluster.bootstrap();
 
 describe('log dirs in a cluster', () => {
   before(async () => {

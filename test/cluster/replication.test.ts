@@ -3,6 +3,7 @@
  * leader SIGKILL with nothing acknowledged lost, the killed node catching up and rejoining the ISR with an
  * identical log, a paused follower leaving the ISR, NOT_ENOUGH_REPLICAS below min.insync.replicas.
  */
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { buildBatch } from '../../src/protocol/records/record.js';
 import { type BrokerProcess, ROOT } from '../helpers/broker.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
 const LAG_MS = 3000;
@@ -67,20 +69,6 @@ async function readPartition(topic: string, except?: number): Promise<Map<string
       .filter((l) => l)
       .map((l) => l.split(' ') as [string, string]),
   );
-}
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function partitions(topic: string, via?: number) {

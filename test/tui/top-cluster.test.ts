@@ -7,6 +7,7 @@
  * a new coordinator, catches up and its lag falls to 0; the broker comes back and its partitions are fully
  * replicated again; `q` exits 0 and restores the terminal (the alternate screen is left).
  */
+
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -14,26 +15,13 @@ import { promisify } from 'node:util';
 import { Admin } from '../../src/client/index.js';
 import { eventLogRows } from '../../src/tui/hooks/use-event-log.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/until.js';
 import { eventLines, partitionRows, startTerminal, type Terminal } from './tmux.js';
 
 const run = promisify(execFile);
 let cluster: Cluster | undefined;
 let term: Terminal | undefined;
 let admin: Admin | undefined;
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** `n` keyed records to orders (keys spread them over the partitions), acks=all. */
 function produce(from: number, n: number): void {
