@@ -59,6 +59,9 @@ test('bench produce: JSON report, every record acknowledged (3 partitions, 2 pro
     '3',
     '--producers',
     '2',
+    // produce's name for --linger works here too
+    '--linger-ms',
+    '2',
     '--acks',
     'all',
   ]);
