@@ -22,7 +22,7 @@ export default class GroupDescribe extends ClientCommand {
   static override summary = "Show a consumer group's state, members and lag.";
   static override description =
     `Lag is how far the group is behind: the partition's log end offset minus the group's committed offset
-("-" when nothing is committed). TOTAL LAG sums it over all partitions.`;
+("-" when nothing is committed). TOTAL LAG sums it over all partitions ("-" when nothing is committed at all).`;
   static override examples = [
     '<%= config.bin %> group describe billing',
     '<%= config.bin %> group describe billing -o json',

@@ -52,7 +52,8 @@ export interface GroupDetail {
   coordinator: number;
   members: MemberDetail[];
   partitions: PartitionLag[];
-  totalLag: bigint;
+  /** Sum of the partitions' lag; null when no partition has a committed offset (no lag is known). */
+  totalLag: bigint | null;
 }
 
 /** State, members and per-partition committed offset / end / lag; throws for a group that does not exist. */
@@ -97,7 +98,9 @@ export async function describeGroup(admin: Admin, group: string): Promise<GroupD
     coordinator: d.coordinator,
     members,
     partitions,
-    totalLag: partitions.reduce((s, p) => s + (p.lag ?? 0n), 0n),
+    totalLag: partitions.some((p) => p.lag !== null)
+      ? partitions.reduce((s, p) => s + (p.lag ?? 0n), 0n)
+      : null,
   };
 }
 

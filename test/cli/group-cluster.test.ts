@@ -116,6 +116,33 @@ test('group seek refuses a group with active members', async () => {
   }
 });
 
+test('group describe: a member that never committed has no known lag ("-", json null), not 0', async () => {
+  const child = spawn(
+    'kcat',
+    ['-b', broker.bootstrap, '-G', 'nocommit', '-X', 'enable.auto.commit=false', '-q', '-u', 'gt'],
+    { stdio: 'ignore' },
+  );
+  try {
+    let g: { state: string; totalLag: number | null; partitions: { lag: number | null }[] } | null = null;
+    for (let i = 0; i < 150 && g?.state !== 'Stable'; i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      const r = await kstream(['group', 'describe', 'nocommit', '-o', 'json', ...b()]);
+      if (r.code === 0) g = JSON.parse(r.stdout);
+    }
+    assert.equal(g?.state, 'Stable');
+    assert.deepEqual(
+      g?.partitions.map((p) => p.lag),
+      [null, null],
+    );
+    assert.equal(g?.totalLag, null);
+    const r = await kstream(['group', 'describe', 'nocommit', ...b()]);
+    assert.match(r.stdout, /\nTOTAL LAG {2}-\n/);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((res) => child.once('exit', res));
+  }
+});
+
 test('cluster info and health', async () => {
   let r = await kstream(['cluster', 'info', ...b()]);
   assert.equal(
