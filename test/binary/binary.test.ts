@@ -247,9 +247,19 @@ describe('single executable dist/kstream', () => {
       const { stdout } = await kcat(['-C', '-t', TOPIC, '-e', '-q', '-f', '%k:%s\n']);
       assert.equal(stdout, `${LINES.join('\n')}\n`);
 
-      // Stored as sent: the first batch's attributes (int16 at byte 21) name zstd (codec 4).
+      // Stored as sent: batches' attributes (int16 at byte 21 of each) name zstd (codec 4). Not necessarily
+      // every batch: librdkafka sends a batch uncompressed when zstd would not make it smaller (a batch of one
+      // short record, when the load splits kcat's input finely).
       const log = readFileSync(join(box.dir, 'd', `${TOPIC}-0`, `${'0'.repeat(20)}.log`));
-      assert.equal(log.readInt16BE(21) & 7, 4, 'kcat sent zstd batches');
+      const codecs: number[] = [];
+      for (let at = 0; at + 23 <= log.length; at += 12 + log.readInt32BE(at + 8)) {
+        codecs.push(log.readInt16BE(at + 21) & 7);
+      }
+      assert.ok(codecs.includes(4), `kcat sent zstd batches (codecs of the stored batches: ${codecs.join(',')})`);
+      assert.ok(
+        codecs.every((c) => c === 4 || c === 0),
+        `only zstd or uncompressed: ${codecs.join(',')}`,
+      );
 
       // The broker finds the first record at/after a time by decoding that (zstd) batch.
       const q = await kcat(['-Q', '-t', `${TOPIC}:0:${secondBatchTime}`]);
