@@ -22,7 +22,7 @@ test('group describe --help: the description wraps evenly (was a full line, then
 
   Lag is how far the group is behind: the partition's log end offset minus the
   group's committed offset ("-" when nothing is committed). TOTAL LAG sums it
-  over all partitions.
+  over all partitions ("-" when nothing is committed at all).
 
 `,
   );
