@@ -23,6 +23,8 @@ import { commitOffsets, fetchCommittedOffsets, findCoordinator, type OffsetToCom
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsItem, listOffsets } from './list-offsets.js';
 import { backoff } from './retry.js';
 
+const INT32_MAX = 0x7fffffff;
+
 export type { TopicPartition } from './group.js';
 
 /**
@@ -176,8 +178,9 @@ export class Consumer {
     this.autoCommit = (opts.autoCommit ?? true) && opts.groupId !== undefined;
     this.maxWaitMs = opts.maxWaitMs ?? 500;
     this.minBytes = opts.minBytes ?? 1;
-    this.maxBytes = opts.maxBytes ?? 50 * 1024 * 1024;
-    this.maxPartitionBytes = opts.maxPartitionBytes ?? 1024 * 1024;
+    // Both go on the wire as int32: a larger wish (e.g. partitions × per-partition bytes) is capped, not an error.
+    this.maxBytes = Math.min(opts.maxBytes ?? 50 * 1024 * 1024, INT32_MAX);
+    this.maxPartitionBytes = Math.min(opts.maxPartitionBytes ?? 1024 * 1024, INT32_MAX);
   }
 
   /** Connect to the cluster (optional: assign/subscribe connect). Rejects if no broker can be reached. */

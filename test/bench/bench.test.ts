@@ -90,6 +90,10 @@ test('bench consume: reads back what was produced; stops at --records or at the 
   assert.equal(all.records, 5000);
   assert.equal(all.bytes, 5000 * 20);
   assert.equal(all.endOfTopic, true);
+  // Partitions × --fetch-bytes beyond int32 (2 × 1.5 GiB): capped on the wire, not an encoding error (1,000
+  // partitions × the default 4 MiB failed so).
+  const wide = json(['consume', '-t', 'bench-c', '-n', '100000', '--fetch-bytes', String(1536 * 1024 * 1024)]);
+  assert.equal(wide.records, 5000);
 });
 
 test('bench e2e: every record sent is consumed and timed', () => {
