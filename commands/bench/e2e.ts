@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { checkThroughput, common, parseAcks, parseCompression, producing } from '../../src/bench/flags.js';
+import { common, producing, producingOptions } from '../../src/bench/flags.js';
 import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
 
 export default class BenchE2e extends BaseCommand {
@@ -29,18 +29,8 @@ are timed apart (a cold process: JIT, first allocations) and left out of the per
     const { flags } = await this.parse(BenchE2e);
     if (flags['record-size'] < 8) throw new CliError('--record-size must be at least 8 for e2e', EXIT_USAGE);
     const options = {
-      topic: flags.topic,
-      partitions: flags.partitions,
-      records: flags.records,
-      recordSize: flags['record-size'],
-      acks: parseAcks(flags.acks),
-      compression: parseCompression(flags.compression),
-      batchSize: flags['batch-size'],
-      lingerMs: flags.linger,
-      maxInFlight: flags['max-in-flight'],
-      throughput: checkThroughput(flags.throughput),
+      ...producingOptions(flags),
       warmupRecords: flags['warmup-records'],
-      progress: flags.output === 'text',
     };
     const { resolveBrokers } = await import('../../src/client/brokers.js');
     const { runE2eBench } = await import('../../src/bench/e2e.js');

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { checkThroughput, common, parseAcks, parseCompression, producing } from '../../src/bench/flags.js';
+import { common, producing, producingOptions } from '../../src/bench/flags.js';
 import { BaseCommand } from '../../src/cli/base.js';
 
 export default class BenchProduce extends BaseCommand {
@@ -21,18 +21,8 @@ and send→acknowledged latency percentiles. A live progress line is drawn on a 
   async run(): Promise<void> {
     const { flags } = await this.parse(BenchProduce);
     const options = {
-      topic: flags.topic,
-      partitions: flags.partitions,
-      records: flags.records,
-      recordSize: flags['record-size'],
-      acks: parseAcks(flags.acks),
-      compression: parseCompression(flags.compression),
-      batchSize: flags['batch-size'],
-      lingerMs: flags.linger,
-      maxInFlight: flags['max-in-flight'],
-      throughput: checkThroughput(flags.throughput),
+      ...producingOptions(flags),
       producers: flags.producers,
-      progress: flags.output === 'text',
     };
     const { resolveBrokers } = await import('../../src/client/brokers.js');
     const { runProduceBench } = await import('../../src/bench/produce.js');

@@ -6,6 +6,25 @@
 import { Admin } from '../client/admin.js';
 import { ErrorCode } from '../client/errors.js';
 
+/** What `bench produce` and `bench e2e` share: where and how the records are produced. */
+export interface ProducingOptions {
+  brokers: string;
+  topic: string;
+  partitions: number;
+  records: number;
+  recordSize: number;
+  acks: 0 | 1 | -1;
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  batchSize: number;
+  lingerMs: number;
+  /** Producer requests in flight per broker (default 5). */
+  maxInFlight?: number;
+  /** Records/s over all producers; <= 0: unlimited. */
+  throughput: number;
+  /** Show the live progress line (only drawn on a TTY anyway). */
+  progress?: boolean;
+}
+
 /** The subset of hdr-histogram-js's JsHistogram that the benchmarks use. */
 export interface LatencyHistogram {
   autoResize: boolean;

@@ -17,6 +17,7 @@ import {
   type BenchResult,
   createHistogram,
   ensureTopic,
+  type ProducingOptions,
   Progress,
   payload,
   rates,
@@ -24,26 +25,12 @@ import {
   summarize,
 } from './common.js';
 
-export interface E2eBenchOptions {
-  brokers: string;
-  topic: string;
-  partitions: number;
-  records: number;
-  /** At least 8 (the timestamp). */
-  recordSize: number;
-  acks: 0 | 1 | -1;
-  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-  batchSize: number;
-  lingerMs: number;
-  /** Producer requests in flight per broker (default 5). */
-  maxInFlight?: number;
-  /** Records/s; <= 0: unlimited. */
-  throughput: number;
+/** `recordSize` is at least 8 (the timestamp). */
+export interface E2eBenchOptions extends ProducingOptions {
   /** Records at the start whose latency is reported separately (warmupLatencyMs). Default 0. */
   warmupRecords?: number;
   /** Give up waiting for the consumer after this long without progress. */
   idleTimeoutMs?: number;
-  progress?: boolean;
 }
 
 /** Pause between paced sending rounds (a timer fires after >= 1 ms). */

@@ -4,6 +4,7 @@
  */
 import { Flags } from '@oclif/core';
 import { CliError, EXIT_USAGE } from '../cli/base.js';
+import type { ProducingOptions } from './common.js';
 
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 export type BenchCompression = (typeof COMPRESSIONS)[number];
@@ -56,4 +57,36 @@ export function checkThroughput(n: number): number {
   if (n === 0 || n < -1)
     throw new CliError('--throughput must be a positive records/s, or -1 for unlimited', EXIT_USAGE);
   return n;
+}
+
+/** The parsed `common` + `producing` flags. */
+export interface ProducingFlags {
+  topic: string;
+  records: number;
+  output: string;
+  'record-size': number;
+  partitions: number;
+  acks: string;
+  compression: string;
+  'batch-size': number;
+  linger: number;
+  'max-in-flight': number;
+  throughput: number;
+}
+
+/** Bench options from the shared producing flags (checked: bad values are usage errors). */
+export function producingOptions(f: ProducingFlags): Omit<ProducingOptions, 'brokers'> {
+  return {
+    topic: f.topic,
+    partitions: f.partitions,
+    records: f.records,
+    recordSize: f['record-size'],
+    acks: parseAcks(f.acks),
+    compression: parseCompression(f.compression),
+    batchSize: f['batch-size'],
+    lingerMs: f.linger,
+    maxInFlight: f['max-in-flight'],
+    throughput: checkThroughput(f.throughput),
+    progress: f.output === 'text',
+  };
 }

@@ -15,6 +15,7 @@ import {
   createHistogram,
   ensureTopic,
   type LatencyHistogram,
+  type ProducingOptions,
   Progress,
   payload,
   rates,
@@ -22,23 +23,8 @@ import {
   summarize,
 } from './common.js';
 
-export interface ProduceBenchOptions {
-  brokers: string;
-  topic: string;
-  partitions: number;
-  records: number;
-  recordSize: number;
-  acks: 0 | 1 | -1;
-  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-  batchSize: number;
-  lingerMs: number;
-  /** Producer requests in flight per broker (default 5). */
-  maxInFlight?: number;
-  /** Records/s over all producers; <= 0: unlimited. */
-  throughput: number;
+export interface ProduceBenchOptions extends ProducingOptions {
   producers: number;
-  /** Show the live progress line (only drawn on a TTY anyway). */
-  progress?: boolean;
 }
 
 /** Records handed to sendAll() at once: about one batch of them, at most 1,000. */
