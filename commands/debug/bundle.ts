@@ -2,6 +2,7 @@ import { type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
+import { connectionSettings } from '../../src/cli/client-command.js';
 import { brokersFlag, parseDuration, timeoutFlag } from '../../src/cli/flags.js';
 import { type Column, renderList } from '../../src/cli/output.js';
 import type { BundlePart } from '../../src/services/debug-bundle.js';
@@ -43,13 +44,7 @@ such name=value pairs in included text files.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(DebugBundle);
-    const { resolveBrokers, parseBrokers } = await import('../../src/client/brokers.js');
-    const brokers = resolveBrokers(flags.brokers);
-    try {
-      parseBrokers(brokers);
-    } catch (e) {
-      throw new CliError((e as Error).message, 2);
-    }
+    const { brokers, timeoutMs } = await connectionSettings(flags);
     const file = flags.file ?? `kstream-bundle-${new Date().toISOString().replace(/[:.]/g, '-')}.zip`;
     // Paths the user gave are checked before minutes of collecting, not reported as a row (or a crash) after.
     checkPath('--data-dir', flags['data-dir'], 'directory');
@@ -59,7 +54,6 @@ such name=value pairs in included text files.`;
       throw new CliError(`-o ${file}: no such directory ${dirname(file)}`, EXIT_USAGE);
     const { debugBundle } = await import('../../src/services/debug-bundle.js');
     const { withDeadline, formatMs, errorText } = await import('../../src/services/connect.js');
-    const timeoutMs = parseDuration(flags.timeout);
     let parts: BundlePart[];
     try {
       parts = await withDeadline(

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, CliError } from '../../src/cli/base.js';
+import { connectionSettings } from '../../src/cli/client-command.js';
 import { brokersFlag, parseDuration, timeoutFlag } from '../../src/cli/flags.js';
 import { formatBytes } from '../../src/cli/output.js';
 
@@ -29,14 +30,7 @@ timestamp, offset). The archive is written under a temporary name and renamed wh
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(TopicExport);
-    const { resolveBrokers, parseBrokers } = await import('../../src/client/brokers.js');
-    const brokers = resolveBrokers(flags.brokers);
-    try {
-      parseBrokers(brokers);
-    } catch (e) {
-      throw new CliError((e as Error).message, 2);
-    }
-    const conn = { brokers, timeoutMs: parseDuration(flags.timeout) };
+    const conn = await connectionSettings(flags);
     const { parseTime } = await import('../../src/cli/time.js');
     const fromTime = flags['from-time'] === undefined ? undefined : parseTime(flags['from-time'], '--from-time');
     const toTime = flags['to-time'] === undefined ? undefined : parseTime(flags['to-time'], '--to-time');

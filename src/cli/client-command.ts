@@ -13,19 +13,27 @@ export interface ConnectionSettings {
   timeoutMs: number;
 }
 
+/**
+ * Bootstrap list and timeout from `-b` and `--timeout` (brokers: flag, then $KSTREAM_BROKERS, then default); a
+ * malformed list is a usage error. Also for commands with their own output flags (export, debug bundle).
+ */
+export async function connectionSettings(flags: { brokers?: string; timeout: string }): Promise<ConnectionSettings> {
+  const { resolveBrokers, parseBrokers } = await import('../client/brokers.js');
+  const brokers = resolveBrokers(flags.brokers);
+  try {
+    parseBrokers(brokers);
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+  return { brokers, timeoutMs: parseDuration(flags.timeout) };
+}
+
 export abstract class ClientCommand extends BaseCommand {
   static override baseFlags = clientFlags;
 
   /** Bootstrap list and timeout from the parsed flags (brokers: flag, then $KSTREAM_BROKERS, then default). */
-  protected async connection(flags: Interfaces.InferredFlags<typeof clientFlags>): Promise<ConnectionSettings> {
-    const { resolveBrokers, parseBrokers } = await import('../client/brokers.js');
-    const brokers = resolveBrokers(flags.brokers);
-    try {
-      parseBrokers(brokers);
-    } catch (e) {
-      throw new CliError((e as Error).message, 2);
-    }
-    return { brokers, timeoutMs: parseDuration(flags.timeout) };
+  protected connection(flags: Interfaces.InferredFlags<typeof clientFlags>): Promise<ConnectionSettings> {
+    return connectionSettings(flags);
   }
 
   /** Write rendered output to stdout as is. */
