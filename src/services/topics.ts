@@ -4,7 +4,7 @@
  */
 
 import { errorName } from '../client/errors.js';
-import type { Admin, ConfigSourceName } from '../client/index.js';
+import type { Admin, ConfigSourceName, PartitionInfo } from '../client/index.js';
 import { KafkaError } from '../protocol/errors.js';
 import { errorText } from './connect.js';
 
@@ -82,13 +82,8 @@ export async function deleteTopics(admin: Admin, names: string[]): Promise<ItemS
   return res.map((r) => status(r.topic, r.error));
 }
 
-export interface PartitionDetail {
-  partition: number;
-  leader: number;
-  leaderEpoch: number;
-  replicas: number[];
-  isr: number[];
-  offlineReplicas: number[];
+/** A partition as metadata gives it (without its error code), with its log start and end offsets. */
+export interface PartitionDetail extends Omit<PartitionInfo, 'errorCode'> {
   logStartOffset: bigint;
   logEndOffset: bigint;
 }
