@@ -791,7 +791,7 @@ export class Broker {
    * use: a client that sends a group request before FindCoordinator still gets an answer, not an error).
    */
   async coordinatorOf(groupId: string): Promise<GroupCoordinator | null> {
-    if (!this.cluster && !this.coordinator) await this.findCoordinator(groupId);
+    if (!this.cluster) await this.startLocalCoordinator();
     return this.coordinatorFor(groupId);
   }
 
@@ -809,6 +809,20 @@ export class Broker {
     return [...this.groupCoordinators.values()];
   }
 
+  /** Single node: start the group coordinator (creating __consumer_offsets) once, on first use. */
+  private async startLocalCoordinator(): Promise<void> {
+    if (this.coordinator || this.stopping) return;
+    this.startingCoordinator ??= startCoordinator(this, this.log)
+      .then((c) => {
+        if (this.stopping) c.stop();
+        else this.coordinator = c;
+      })
+      .finally(() => {
+        this.startingCoordinator = null;
+      });
+    await this.startingCoordinator;
+  }
+
   /**
    * Where a group's coordinator is: this node alone, or in a cluster the leader of the group's
    * __consumer_offsets partition (created on first use, replicated like any topic). null: not available yet.
@@ -816,17 +830,7 @@ export class Broker {
   async findCoordinator(groupId: string): Promise<BrokerInfo | null> {
     const cluster = this.cluster;
     if (!cluster) {
-      if (!this.coordinator && !this.stopping) {
-        this.startingCoordinator ??= startCoordinator(this, this.log)
-          .then((c) => {
-            if (this.stopping) c.stop();
-            else this.coordinator = c;
-          })
-          .finally(() => {
-            this.startingCoordinator = null;
-          });
-        await this.startingCoordinator;
-      }
+      await this.startLocalCoordinator();
       return this.coordinator ? (this.liveBrokers()[0] ?? null) : null;
     }
     let doc = cluster.topics.get(OFFSETS_TOPIC);
