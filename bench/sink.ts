@@ -1,8 +1,8 @@
 /**
  * A throwaway Kafka "broker" that drops data: answers ApiVersions, Metadata (every topic asked for exists with
- * --partitions partitions, led by this node) and Produce (success, made-up offsets) and nothing else. It shows
- * what a producer such as kcat reaches when the broker costs nothing: the ceiling that the real broker is
- * compared with in bench/peers.sh. Frames are parsed and answered with src/protocol; record batches are not
+ * --partitions partitions, led by this node), CreateTopics (every topic already exists) and Produce (success,
+ * made-up offsets) and nothing else. It shows what a producer such as kcat (or `kstream bench produce`) reaches
+ * when the broker costs nothing: the ceiling that the real broker is compared with in bench/peers.sh. Frames are parsed and answered with src/protocol; record batches are not
  * looked at.
  *
  *   node --import tsx bench/sink.ts [--port 0] [--partitions 1]     # prints "listening on 127.0.0.1:<port>"
@@ -22,7 +22,7 @@ const HOST = '127.0.0.1';
 let port = 0;
 const offsets = new Map<string, bigint>();
 
-const SUPPORTED = [ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.Produce];
+const SUPPORTED = [ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.Produce, ApiKey.CreateTopics];
 const maxVersion = (v: string | undefined) => Number((v ?? '0').split('-').pop()?.replace('+', '') ?? 0);
 
 function answer(apiKey: number, body: Struct): Struct {
@@ -51,7 +51,7 @@ function answer(apiKey: number, body: Struct): Struct {
         topics: asked.map((t) => ({
           errorCode: 0,
           name: t.name,
-          topicId: '00000000-0000-0000-0000-000000000000',
+          topicId: '00000000000000000000000000000000',
           isInternal: false,
           partitions: Array.from({ length: PARTITIONS }, (_, i) => ({
             errorCode: 0,
@@ -67,6 +67,20 @@ function answer(apiKey: number, body: Struct): Struct {
         clusterAuthorizedOperations: -2147483648,
       };
     }
+    case ApiKey.CreateTopics:
+      // Every topic "exists" already (so `kstream bench produce`, which creates its topic first, can run here).
+      return {
+        throttleTimeMs: 0,
+        topics: (body.topics as Struct[]).map((t) => ({
+          name: t.name,
+          topicId: '00000000000000000000000000000000',
+          errorCode: 36, // TOPIC_ALREADY_EXISTS
+          errorMessage: null,
+          numPartitions: PARTITIONS,
+          replicationFactor: 1,
+          configs: [],
+        })),
+      };
     default: {
       // Produce
       return {
