@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side throughput on THIS machine, in one go, same record size (issue 8): kstream (its own bench and
-# kcat as a neutral load generator), kcat against a broker that drops data (bench/sink.ts: kcat's ceiling),
+# kcat as a neutral load generator), kcat and kstream's bench against a broker that drops data (bench/sink.ts:
+# the clients' own ceilings), the machine's rate of appending to a new file (dd), server CPU per 1M records
+# (kstream's broker and redis-server, from /proc),
 # Redis Streams (redis-benchmark, pipelined XADD / XREAD) and NATS JetStream (bench/nats-bench.ts: pipelined
 # async publishes to a file-store stream, then an ordered consumer). Prints one markdown table.
 #
@@ -47,6 +49,10 @@ rate_row() { # system workload records seconds notes
   mbs=$(node -e "console.log(($3*$SIZE/1e6/$4).toFixed(1))")
   row "$1" "$2" "$rps" "$mbs" "$5"
 }
+# cpu_ms PID: CPU time (user + system) the process has used so far, in ms (from /proc; 0 where there is none)
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# per_m MS RECORDS: CPU ms per million records
+per_m() { node -e "console.log(Math.round($1 / ($2 / 1e6)))"; }
 json_get() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);console.log(process.argv[1].split(".").reduce((a,k)=>a?.[k],o))})' "$1"; }
 
 missing=()
@@ -60,20 +66,39 @@ have nats-server || missing+=(nats-server)
 # The records kcat sends: RECORDS lines of SIZE bytes.
 node -e "const fs=require('fs');const line='x'.repeat($SIZE)+'\n';const chunk=line.repeat(10000);const fd=fs.openSync('$T/records.txt','w');for(let i=0;i<$RECORDS/10000;i++)fs.writeSync(fd,chunk);fs.closeSync(fd)"
 
+# ---------------------------------------------------------------- the machine
+# Appending to a new file costs the kernel fresh page-cache pages; on a VM that hands freed memory back to the
+# host (virtio-balloon free page reporting) every fresh page is a host fault. This is the ceiling of any
+# broker that writes what it receives, at this record size. Measured first, 3 s after the records file was
+# written (pages freed before that have been handed back by then).
+sleep 3
+MB=$(( (RECORDS * SIZE + 1048575) / 1048576 ))
+log "dd: ${MB} MiB into a new file"
+s=$(now)
+if dd if=/dev/zero of="$T/dd" bs=1M count="$MB" status=none; then
+  secs=$(node -e "console.log($(now)-$s)")
+  row "the machine" "dd bs=1M into a new file (${MB} MiB, page cache)" "-" "$(node -e "console.log(($MB*1.048576/$secs).toFixed(1))")" \
+    "one CPU busy for $(node -e "console.log(($secs*1000/$MB).toFixed(2))") ms per MiB appended"
+  # (kept until the end: deleting it would hand the next step freshly freed, already mapped pages)
+fi
+
 # ---------------------------------------------------------------- kstream
 KP=$(free_port)
 "${KSTREAM[@]}" serve --port "$KP" --host 127.0.0.1 --data-dir "$T/kstream" --log-level warn >"$T/kstream.out" 2>"$T/kstream.err" &
-PIDS+=($!)
+KPID=$!
+PIDS+=($KPID)
 wait_for "$T/kstream.out" 'listening on' || { log "kstream did not start: $(cat "$T/kstream.err")"; exit 1; }
 B=127.0.0.1:$KP
 bench() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench "$@" -b "$B" -o json; }
 
 for acks in 1 all; do
   log "kstream bench produce acks=$acks"
+  c0=$(cpu_ms "$KPID")
   if out=$(bench produce -t "bench-$acks" -n "$RECORDS" -s "$SIZE" --acks "$acks"); then
+    c1=$(cpu_ms "$KPID")
     row "kstream $(echo "$out" | json_get config.batchSize | awk '{print "(batch "$1/1024" KiB)"}')" \
       "kstream bench produce, acks=$acks" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
-      "latency p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) ms"
+      "latency p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) ms; broker CPU $(per_m $((c1 - c0)) "$RECORDS") ms per 1M records"
   else row kstream "kstream bench produce, acks=$acks" failed - ""; fi
 done
 
@@ -102,6 +127,11 @@ if have kcat; then
   node --import tsx "$ROOT/bench/sink.ts" --port "$SP" >"$T/sink.out" 2>&1 &
   PIDS+=($!)
   if wait_for "$T/sink.out" 'listening on'; then
+    log "kstream bench produce -> sink"
+    if out=$(timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench produce -b "127.0.0.1:$SP" -t sink -n "$RECORDS" -s "$SIZE" -o json); then
+      row "sink (drops data)" "kstream bench produce, acks=1" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
+        "the bench client's own ceiling (one producer, one thread)"
+    else row "sink" "kstream bench produce" failed - ""; fi
     log "kcat -P -> sink"
     s=$(now)
     if timeout "$STEP_TIMEOUT" kcat -P -b "127.0.0.1:$SP" -t sink -X acks=1 <"$T/records.txt"; then
@@ -116,14 +146,17 @@ fi
 if have redis-server && have redis-benchmark; then
   RP=$(free_port)
   redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >"$T/redis.log" 2>&1 &
-  PIDS+=($!)
+  RPID=$!
+  PIDS+=($RPID)
   for _ in $(seq 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
   VALUE=$(head -c "$SIZE" /dev/zero | tr '\0' x)
   log "redis-benchmark XADD -P 64"
+  c0=$(cpu_ms "$RPID")
   if out=$(timeout "$STEP_TIMEOUT" redis-benchmark -p "$RP" -P 64 -n "$RECORDS" --csv XADD bench '*' v "$VALUE"); then
+    c1=$(cpu_ms "$RPID")
     rps=$(echo "$out" | tail -1 | cut -d, -f2 | tr -d '"')
     row "Redis $(redis-server --version | grep -oE 'v=[0-9.]+' | cut -d= -f2) (no persistence)" "redis-benchmark -P 64 XADD" \
-      "${rps%.*}" "$(node -e "console.log(($rps*$SIZE/1e6).toFixed(1))")" "50 clients, 1 field of $SIZE B"
+      "${rps%.*}" "$(node -e "console.log(($rps*$SIZE/1e6).toFixed(1))")" "50 clients, 1 field of $SIZE B; redis-server CPU $(per_m $((c1 - c0)) "$RECORDS") ms per 1M records"
   fi
   log "redis-benchmark XREAD COUNT 1000 -P 4"
   if out=$(timeout "$STEP_TIMEOUT" redis-benchmark -p "$RP" -P 4 -c 4 -n 2000 --csv XREAD COUNT 1000 STREAMS bench 0); then
