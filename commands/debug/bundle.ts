@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
-import { brokersFlag, parseDuration, timeoutFlag } from '../../src/cli/flags.js';
+import { brokersFlag, timeoutFlag } from '../../src/cli/flags.js';
 import { type Column, renderList } from '../../src/cli/output.js';
 import type { BundlePart } from '../../src/services/debug-bundle.js';
 

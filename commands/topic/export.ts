@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand, CliError } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
-import { brokersFlag, parseDuration, timeoutFlag } from '../../src/cli/flags.js';
+import { brokersFlag, timeoutFlag } from '../../src/cli/flags.js';
 import { formatBytes } from '../../src/cli/output.js';
 
 export default class TopicExport extends BaseCommand {

@@ -98,9 +98,7 @@ export async function describeGroup(admin: Admin, group: string): Promise<GroupD
     coordinator: d.coordinator,
     members,
     partitions,
-    totalLag: partitions.some((p) => p.lag !== null)
-      ? partitions.reduce((s, p) => s + (p.lag ?? 0n), 0n)
-      : null,
+    totalLag: partitions.some((p) => p.lag !== null) ? partitions.reduce((s, p) => s + (p.lag ?? 0n), 0n) : null,
   };
 }
 

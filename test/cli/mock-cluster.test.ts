@@ -191,6 +191,9 @@ CONFIGS
   test('topic create: the mock has no CreateTopics, said per topic with exit 1', async () => {
     const r = await kstream(['topic', 'create', 'cli-mock-new', ...b()]);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /^TOPIC {9}STATUS\ncli-mock-new {2}UNSUPPORTED_VERSION: broker 127\.0\.0\.1:\d+ does not support CreateTopics /);
+    assert.match(
+      r.stdout,
+      /^TOPIC {9}STATUS\ncli-mock-new {2}UNSUPPORTED_VERSION: broker 127\.0\.0\.1:\d+ does not support CreateTopics /,
+    );
   });
 });
