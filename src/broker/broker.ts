@@ -335,11 +335,27 @@ export class Broker {
     return logConfigFromProps(configs, this.logDefaults, { mode: 'strict-topic' });
   }
 
+  /**
+   * The log of partition i of the topic with id `topicId`: a log left by an older topic of the same name
+   * (deleted while this node was away, or deleted and recreated between two cluster syncs) is set aside
+   * first, never taken for the new topic's. `replaced` says whether that happened.
+   */
+  private async openLog(
+    name: string,
+    i: number,
+    config: LogConfig,
+    topicId: string,
+  ): Promise<{ log: PartitionLog; replaced: boolean }> {
+    const replaced = topicId !== '' && (await this.logs.setAsideIfOtherTopic(name, i, topicId));
+    const log = await this.logs.getOrCreate(name, i, config, topicId || undefined);
+    return { log, replaced };
+  }
+
   private async openTopic(name: string, t: StoredTopic): Promise<TopicState> {
     const logConfig = this.topicLogConfig(t.configs);
     const partitions: PartitionState[] = [];
     for (let i = 0; i < t.partitions; i++) {
-      const log = await this.logs.getOrCreate(name, i, logConfig);
+      const { log } = await this.openLog(name, i, logConfig, t.id);
       partitions.push(localPartition(name, i, log, this.nodeId));
     }
     const state: TopicState = {
@@ -522,7 +538,7 @@ export class Broker {
     const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
     this.store.put(`topics/${name}`, { ...stored, partitions: count });
     for (let i = t.partitions.length; i < count; i++) {
-      const log = await this.logs.getOrCreate(name, i, t.logConfig);
+      const { log } = await this.openLog(name, i, t.logConfig, t.id);
       t.partitions.push(localPartition(name, i, log, this.nodeId));
     }
     this.log.info('added partitions', { topic: name, partitions: count });
@@ -711,6 +727,7 @@ export class Broker {
     this.hwCheckpoint = new HwCheckpoint(resolve(this.config.dataDir));
     await this.hwCheckpoint.load();
     await this.cluster.start();
+    await this.setAsideStrayLogs(this.cluster);
     await this.replicas.sync();
     this.hwCheckpoint.start(
       Math.max(1, Number(this.config.props['replica.high.watermark.checkpoint.interval.ms'] ?? 5000)),
@@ -728,6 +745,22 @@ export class Broker {
       cluster: this.config.clusterId,
       etcd: redactUrlCredentials(this.config.etcd.join(',')),
     });
+  }
+
+  /**
+   * Cluster start: logs on disk of topics the cluster does not have (deleted while this node was away), or
+   * of an older topic of the same name (deleted and recreated meanwhile), are set aside, not served. Logs of
+   * the right topic that are not assigned here any more stay, as dropReplicasNotIn() leaves them.
+   */
+  private async setAsideStrayLogs(cluster: ClusterManager): Promise<void> {
+    for (const topic of this.logs.topics()) {
+      const doc = cluster.topics.get(topic);
+      for (const i of this.logs.partitionsOf(topic)) {
+        if (!doc)
+          await this.logs.setAside(topic, i, 'the cluster has no such topic (deleted while this node was away)');
+        else await this.logs.setAsideIfOtherTopic(topic, i, doc.id);
+      }
+    }
   }
 
   /** The high watermark of every open local replica (for the checkpoint). */
@@ -749,10 +782,12 @@ export class Broker {
     } else this.applyTopicConfigs(t, doc.configs);
     let p = this.partition(name, i);
     if (!p) {
-      const log = await this.logs.getOrCreate(name, i, t.logConfig);
+      const { log, replaced } = await this.openLog(name, i, t.logConfig, doc.id);
       // The high watermark checkpointed before a restart (never above what was committed; clamped to the log
       // end), else the log start: it is learnt again from the ISR; never expose more than was replicated.
-      log.setHighWatermark(this.hwCheckpoint?.takeRestored(name, i) ?? log.logStartOffset);
+      // A checkpoint of a log that was just removed as an older topic's is not this topic's.
+      const restored = this.hwCheckpoint?.takeRestored(name, i) ?? null;
+      log.setHighWatermark(restored !== null && !replaced ? restored : log.logStartOffset);
       p = { ...localPartition(name, i, log, this.nodeId), leader: -2 };
       t.partitions.push(p);
       t.partitions.sort((a, b) => a.index - b.index);

@@ -46,6 +46,23 @@ export interface PartitionDir {
 }
 
 const DELETE_INTENT_PREFIX = '.delete-topic-';
+/**
+ * In each partition dir: the id of the topic the log belongs to (Kafka's partition.metadata, KIP-516), so a
+ * log of a deleted topic is never taken for the log of a new topic of the same name.
+ */
+export const PARTITION_METADATA_FILE = 'partition.metadata';
+
+function partitionMetadata(topicId: string): string {
+  return `version: 0\ntopic_id: ${topicId}\n`;
+}
+
+/** The topic id in a partition.metadata text, or null when there is none or it does not parse. */
+export function parsePartitionMetadata(text: string): string | null {
+  const lines = text.split('\n').map((l) => l.trim());
+  if (lines[0] !== 'version: 0') return null;
+  const m = /^topic_id: ([0-9a-f]{32})$/.exec(lines[1] ?? '');
+  return m ? (m[1] as string) : null;
+}
 const DELETE_DIR = /^(.+)-(\d+)\.([0-9a-f]{32})-delete$/;
 
 export function partitionDirName(topic: string, partition: number): string {
@@ -54,7 +71,7 @@ export function partitionDirName(topic: string, partition: number): string {
 
 /** `<topic>-<partition>` split on the LAST '-' (topic names may contain '-' and '.'); null if not one. */
 export function parsePartitionDirName(name: string): PartitionDir | null {
-  if (name.startsWith('.') || name.endsWith('-delete')) return null;
+  if (name.startsWith('.') || name.endsWith('-delete') || name.endsWith('-stray')) return null;
   const i = name.lastIndexOf('-');
   if (i <= 0) return null;
   const p = name.slice(i + 1);
@@ -69,6 +86,8 @@ export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
   private readonly creating = new Map<string, Promise<PartitionLog>>();
   private readonly deleting = new Map<string, Promise<number>>();
+  /** Topic ids known to be recorded in partition.metadata, by partition dir name. */
+  private readonly topicIds = new Map<string, string>();
   private readonly logger: Logger;
   private readonly opts: Required<LogManagerOptions>;
   private retentionTimer: NodeJS.Timeout | null = null;
@@ -150,32 +169,95 @@ export class LogManager {
 
   /**
    * The partition's log, creating (or opening) it if needed. With `config`, an existing log takes that
-   * config. Waits for a deletion of the topic in progress.
+   * config. Waits for a deletion of the topic in progress. With `topicId`, the log is that topic's: a dir
+   * without partition.metadata (created before there was one) gets it; a log of another topic id (a topic of
+   * the same name deleted while this node was away) must be set aside first with setAsideIfOtherTopic().
    */
-  async getOrCreate(topic: string, partition: number, config?: LogConfig): Promise<PartitionLog> {
+  async getOrCreate(topic: string, partition: number, config?: LogConfig, topicId?: string): Promise<PartitionLog> {
     const key = partitionDirName(topic, partition);
     const pendingDelete = this.deleting.get(topic);
     if (pendingDelete) await pendingDelete.catch(() => {});
-    const existing = this.logs.get(key);
-    if (existing) {
-      if (config) existing.setConfig(config);
-      return existing;
+    let log = this.logs.get(key);
+    if (log) {
+      if (config) log.setConfig(config);
+    } else {
+      const inflight = this.creating.get(key);
+      if (inflight) log = await inflight;
+      else {
+        if (parsePartitionDirName(key)?.topic !== topic || !Number.isInteger(partition) || partition < 0) {
+          throw new Error(`invalid topic-partition ${key}`);
+        }
+        const p = PartitionLog.open(join(this.dataDir, key), config ?? this.defaultConfig, this.logger).then(
+          (opened) => {
+            this.logs.set(key, opened);
+            return opened;
+          },
+        );
+        this.creating.set(key, p);
+        try {
+          log = await p;
+        } finally {
+          this.creating.delete(key);
+        }
+      }
     }
-    const inflight = this.creating.get(key);
-    if (inflight) return inflight;
-    if (parsePartitionDirName(key)?.topic !== topic || !Number.isInteger(partition) || partition < 0) {
-      throw new Error(`invalid topic-partition ${key}`);
+    if (topicId && this.topicIds.get(key) !== topicId) {
+      const stored = await this.storedTopicId(topic, partition);
+      if (stored !== null && stored !== topicId) {
+        throw new Error(`log ${key} belongs to topic id ${stored}, not ${topicId}: remove it first`);
+      }
+      if (stored === null) await writeFileAtomic(join(log.dir, PARTITION_METADATA_FILE), partitionMetadata(topicId));
+      this.topicIds.set(key, topicId);
     }
-    const p = PartitionLog.open(join(this.dataDir, key), config ?? this.defaultConfig, this.logger).then((log) => {
-      this.logs.set(key, log);
-      return log;
-    });
-    this.creating.set(key, p);
+    return log;
+  }
+
+  /** The topic id recorded in a partition's dir (null: no dir, no partition.metadata, or unreadable). */
+  async storedTopicId(topic: string, partition: number): Promise<string | null> {
+    const key = partitionDirName(topic, partition);
+    const known = this.topicIds.get(key);
+    if (known) return known;
     try {
-      return await p;
-    } finally {
-      this.creating.delete(key);
+      return parsePartitionMetadata(await readFile(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
+    } catch {
+      return null;
     }
+  }
+
+  /**
+   * Set the partition's log aside if its dir records a topic id other than `topicId`: the log of an older
+   * topic of the same name (deleted while this node was away). Returns whether it did. See setAside().
+   */
+  async setAsideIfOtherTopic(topic: string, partition: number, topicId: string): Promise<boolean> {
+    const stored = await this.storedTopicId(topic, partition);
+    if (stored === null || stored === topicId) return false;
+    await this.setAside(
+      topic,
+      partition,
+      `it belongs to an older topic of the same name (id ${stored}, now ${topicId})`,
+    );
+    return true;
+  }
+
+  /**
+   * Close the partition's log and rename its dir to `<topic>-<partition>.<random>-stray` (Kafka's stray
+   * logs): never loaded again, never served, and not deleted either, so a misconfigured node (pointed at the
+   * wrong cluster) loses nothing; the warning names the dir for an operator to remove.
+   */
+  async setAside(topic: string, partition: number, why: string): Promise<void> {
+    const key = partitionDirName(topic, partition);
+    const inflight = this.creating.get(key);
+    if (inflight) await inflight.catch(() => {});
+    const log = this.logs.get(key);
+    this.logs.delete(key);
+    this.topicIds.delete(key);
+    await log?.detach();
+    const target = `${key}.${newId()}-stray`;
+    await rename(join(this.dataDir, key), join(this.dataDir, target));
+    await fsyncDir(this.dataDir);
+    this.logger.warn(`Set log ${key} aside as ${target}: ${why}; remove that directory when it is not needed`, {
+      partition: key,
+    });
   }
 
   /** Every loaded log. */
@@ -227,6 +309,8 @@ export class LogManager {
   /** Close the topic's loaded logs, rename all its partition dirs to `*.<id>-delete`, then remove them. */
   private async removeTopicDirs(topic: string, id: string): Promise<number> {
     const closing: Promise<void>[] = [];
+    for (const key of [...this.topicIds.keys()])
+      if (parsePartitionDirName(key)?.topic === topic) this.topicIds.delete(key);
     for (const [key, log] of this.logs) {
       if (parsePartitionDirName(key)?.topic !== topic) continue;
       this.logs.delete(key);

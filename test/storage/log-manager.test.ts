@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LogManager, parsePartitionDirName, partitionDirName } from '../../src/storage/log-manager.js';
+import {
+  LogManager,
+  PARTITION_METADATA_FILE,
+  parsePartitionDirName,
+  parsePartitionMetadata,
+  partitionDirName,
+} from '../../src/storage/log-manager.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { CapturingLogger, config, produced, simpleBatch, tempDir } from './helpers.js';
 
@@ -131,6 +137,51 @@ test('retention runs in the background and on demand; checkpoints are written', 
     const byHand = await m.runRetention();
     assert.equal(byHand.size, 0);
     await m.closeAll();
+  } finally {
+    await cleanup();
+  }
+});
+
+test('partition.metadata: a log records its topic id; a log of another id is set aside (kept as *-stray), never reused', async () => {
+  const { dir, cleanup } = await tempDir();
+  const A = 'a'.repeat(32);
+  const B = 'b'.repeat(32);
+  try {
+    const logger = new CapturingLogger();
+    const m = new LogManager(dir, config(), logger);
+    appendOne(await m.getOrCreate('t', 0, undefined, A), 3);
+    assert.equal(readFileSync(join(dir, 't-0', PARTITION_METADATA_FILE), 'utf8'), `version: 0\ntopic_id: ${A}\n`);
+    assert.equal(await m.storedTopicId('t', 0), A);
+    assert.equal(await m.setAsideIfOtherTopic('t', 0, A), false, 'same id: nothing to do');
+    await assert.rejects(m.getOrCreate('t', 0, undefined, B), /belongs to topic id a{32}, not b{32}/);
+
+    // Another manager (a restart) sees the id on disk, sets the log aside, and opens an empty one for B.
+    await m.closeAll();
+    const again = new LogManager(dir, config(), logger);
+    await again.loadAll();
+    assert.equal(again.get('t', 0)!.logEndOffset, 3n);
+    assert.equal(await again.setAsideIfOtherTopic('t', 0, B), true);
+    assert.equal(again.get('t', 0), undefined);
+    const fresh = await again.getOrCreate('t', 0, undefined, B);
+    assert.equal(fresh.logEndOffset, 0n);
+    assert.equal(await again.storedTopicId('t', 0), B);
+    const stray = readdirSync(dir).filter((d) => /^t-0\.[0-9a-f]{32}-stray$/.test(d));
+    assert.equal(stray.length, 1);
+    assert.match(logger.lines.map((l) => l.msg).join('\n'), /Set log t-0 aside as t-0\.[0-9a-f]{32}-stray/);
+    await again.closeAll();
+
+    // The stray dir is never loaded; a dir from before partition.metadata existed is adopted.
+    const third = new LogManager(dir, config(), logger);
+    await third.loadAll();
+    assert.deepEqual(third.topics(), ['t']);
+    assert.equal(third.get('t', 0)!.logEndOffset, 0n);
+    appendOne(await third.getOrCreate('legacy', 0), 1);
+    assert.equal(await third.storedTopicId('legacy', 0), null);
+    await third.getOrCreate('legacy', 0, undefined, A);
+    assert.equal(await third.storedTopicId('legacy', 0), A);
+    assert.equal(third.get('legacy', 0)!.logEndOffset, 1n, 'adopted, not emptied');
+    assert.equal(parsePartitionMetadata('version: 0\ntopic_id: nothex\n'), null);
+    await third.closeAll();
   } finally {
     await cleanup();
   }
