@@ -756,9 +756,12 @@ export class Broker {
     for (const topic of this.logs.topics()) {
       const doc = cluster.topics.get(topic);
       for (const i of this.logs.partitionsOf(topic)) {
+        let setAside = true;
         if (!doc)
           await this.logs.setAside(topic, i, 'the cluster has no such topic (deleted while this node was away)');
-        else await this.logs.setAsideIfOtherTopic(topic, i, doc.id);
+        else setAside = await this.logs.setAsideIfOtherTopic(topic, i, doc.id);
+        // Its checkpointed high watermark is not the new topic's.
+        if (setAside) this.hwCheckpoint?.takeRestored(topic, i);
       }
     }
   }
