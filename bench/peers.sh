@@ -69,9 +69,9 @@ node -e "const fs=require('fs');const line='x'.repeat($SIZE)+'\n';const chunk=li
 # ---------------------------------------------------------------- the machine
 # Appending to a new file costs the kernel fresh page-cache pages; on a VM that hands freed memory back to the
 # host (virtio-balloon free page reporting) every fresh page is a host fault. This is the ceiling of any
-# broker that writes what it receives, at this record size. Measured first, 3 s after the records file was
+# broker that writes what it receives, at this record size. Measured first, 5 s after the records file was
 # written (pages freed before that have been handed back by then).
-sleep 3
+sleep 5
 MB=$(( (RECORDS * SIZE + 1048575) / 1048576 ))
 log "dd: ${MB} MiB into a new file"
 s=$(now)
