@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { CliError, EXIT_USAGE } from '../src/cli/base.js';
 import { ClientCommand } from '../src/cli/client-command.js';
-import { parseKeyValue } from '../src/cli/flags.js';
+import { acksFlag, parseAcks, parseKeyValue } from '../src/cli/flags.js';
 import { formatBytes, serialize } from '../src/cli/output.js';
 
 export default class Produce extends ClientCommand {
@@ -38,11 +38,7 @@ The topic must exist (kstream topic create).`;
       description: 'header key=value added to every record (repeatable)',
       multiple: true,
     }),
-    acks: Flags.option({
-      description: 'acknowledgements to wait for',
-      options: ['0', '1', 'all'] as const,
-      default: 'all',
-    })(),
+    acks: acksFlag('all'),
     compression: Flags.option({
       char: 'z',
       description: 'compression codec',
@@ -94,7 +90,7 @@ The topic must exist (kstream topic create).`;
       keyDelimiter: flags['key-delimiter'],
       partition: flags.partition,
       headers,
-      acks: flags.acks === 'all' ? 'all' : (Number(flags.acks) as 0 | 1),
+      acks: parseAcks(flags.acks),
       compression: flags.compression,
       lingerMs: flags['linger-ms'],
       rate: flags.rate,

@@ -4,6 +4,7 @@
  */
 import { Flags } from '@oclif/core';
 import { CliError, EXIT_USAGE } from '../cli/base.js';
+import { acksFlag, parseAcks } from '../cli/flags.js';
 import type { ProducingOptions } from './common.js';
 
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -24,7 +25,7 @@ export const producing = {
     default: 1,
     min: 1,
   }),
-  acks: Flags.string({ description: 'acknowledgements: 0, 1 or all', options: ['0', '1', '-1', 'all'], default: '1' }),
+  acks: acksFlag('1'),
   compression: Flags.string({
     char: 'z',
     description: 'compression codec',
@@ -40,13 +41,6 @@ export const producing = {
   }),
   throughput: Flags.integer({ description: 'cap in records/s over all producers (-1: unlimited)', default: -1 }),
 };
-
-export function parseAcks(s: string): 0 | 1 | -1 {
-  if (s === 'all' || s === '-1') return -1;
-  if (s === '0') return 0;
-  if (s === '1') return 1;
-  throw new CliError(`--acks must be 0, 1 or all, got ${s}`, EXIT_USAGE);
-}
 
 export function parseCompression(s: string): BenchCompression {
   if ((COMPRESSIONS as readonly string[]).includes(s)) return s as BenchCompression;

@@ -30,6 +30,22 @@ export const timeoutFlag = Flags.string({
 /** The flags of every client command (oclif baseFlags). */
 export const clientFlags = { brokers: brokersFlag, output: outputFlag, timeout: timeoutFlag };
 
+/** --acks of produce and bench: 0, 1 or all; -1 is Kafka's spelling of all (acks=-1). */
+export function acksFlag(defaultValue: '0' | '1' | 'all') {
+  return Flags.option({
+    description: 'acknowledgements to wait for: 0, 1 or all (-1 = all)',
+    options: ['0', '1', 'all', '-1'] as const,
+    default: defaultValue,
+  })();
+}
+
+/** The value of acksFlag() as the producer takes it (-1 = all). */
+export function parseAcks(value: string): 0 | 1 | -1 {
+  if (value === 'all' || value === '-1') return -1;
+  if (value === '0' || value === '1') return Number(value) as 0 | 1;
+  throw new CliError(`--acks must be 0, 1 or all, got ${value}`, EXIT_USAGE);
+}
+
 /** `500ms`, `10s`, `2m`, `1h`, or a bare number of milliseconds → milliseconds. */
 export function parseDuration(text: string, flag = '--timeout'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());

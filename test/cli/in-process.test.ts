@@ -243,7 +243,8 @@ test('produce / consume: exact text and json both ways; summary on stderr', asyn
     { key: 'k3', value: 'json', headers: [{ key: 'h', value: 'x' }], timestamp: 1764064800000 },
     { key: null, value: 'no key', timestamp: 1764064800001 },
   ];
-  r = await kstream(['produce', 'pc', '--format', 'json', ...b()], {
+  // --acks -1 is Kafka's spelling of all (bench takes the same flag).
+  r = await kstream(['produce', 'pc', '--format', 'json', '--acks', '-1', ...b()], {
     stdin: lines.map((l) => JSON.stringify(l)).join('\n'),
   });
   assert.equal(r.code, 0, r.stderr);
@@ -457,6 +458,16 @@ test('errors: one line on stderr, nothing on stdout, exit 1 (runtime) or 2 (usag
       ['produce', 'pc', '--rate', '-1', ...b()],
       2,
       'kstream: invalid --rate: expected a positive number of records per second but received: -1 (see --help)\n',
+    ],
+    [
+      ['produce', 'pc', '--acks', '2', ...b()],
+      2,
+      'kstream: Expected --acks=2 to be one of: 0, 1, all, -1 (see --help)\n',
+    ],
+    [
+      ['bench', 'produce', '--acks', '2', ...b()],
+      2,
+      'kstream: Expected --acks=2 to be one of: 0, 1, all, -1 (see --help)\n',
     ],
     [
       ['consume', 'pc', '--offset', '5', '--from-beginning', ...b()],
