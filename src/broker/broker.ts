@@ -32,7 +32,7 @@ import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
-import { Connection } from './connection.js';
+import { Connection, type Dispatch } from './connection.js';
 import { allHandlers } from './handlers/index.js';
 import { Router } from './router.js';
 import { brokerLogDefaults, TOPIC_CONFIG_KEYS } from './topic-config.js';
@@ -121,6 +121,12 @@ export class Broker {
   /** Topic creations in flight, so concurrent auto-creates of one name create it once. */
   private creating = new Map<string, Promise<TopicState>>();
   private stopping: Promise<void> | null = null;
+  /**
+   * Cluster mode listens before it joins (to learn its port): requests wait on this until the node has the
+   * cluster view and its replicas, else they would be answered as by an empty single node (no brokers, no
+   * topics; a CreateTopics or an auto-created topic would even go to the local store). Null when serving.
+   */
+  private joining: Promise<void> | null = null;
   boundPort = 0;
   /** Cluster mode: one group coordinator per __consumer_offsets partition this node leads. */
   private readonly groupCoordinators = new Map<number, GroupCoordinator>();
@@ -282,7 +288,9 @@ export class Broker {
       socket.destroy();
       return;
     }
-    const c = new Connection(socket, this.router.dispatch, this.config.socketRequestMaxBytes, this.log, (x) =>
+    const joining = this.joining;
+    const dispatch: Dispatch = joining ? (ctx) => joining.then(() => this.router.dispatch(ctx)) : this.router.dispatch;
+    const c = new Connection(socket, dispatch, this.config.socketRequestMaxBytes, this.log, (x) =>
       this.connections.delete(x),
     );
     this.connections.add(c);
@@ -707,6 +715,10 @@ export class Broker {
   // ---- cluster mode ---------------------------------------------------------------------------------------
 
   private async startCluster(): Promise<void> {
+    let joined = (): void => {};
+    this.joining = new Promise<void>((res) => {
+      joined = res;
+    });
     await this.listen();
     const self: BrokerInfo = {
       nodeId: this.nodeId,
@@ -729,6 +741,8 @@ export class Broker {
     await this.cluster.start();
     await this.setAsideStrayLogs(this.cluster);
     await this.replicas.sync();
+    this.joining = null;
+    joined();
     this.hwCheckpoint.start(
       Math.max(1, Number(this.config.props['replica.high.watermark.checkpoint.interval.ms'] ?? 5000)),
       () => this.highWatermarks(),

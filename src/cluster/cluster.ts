@@ -136,6 +136,8 @@ export class ClusterManager {
     for (const kv of await this.store.list(''))
       this.apply({ type: 'put', key: kv.key, value: kv.value }, kv.modRevision);
     await this.store.putLeased(`brokers/${this.self.nodeId}`, JSON.stringify(this.self), LEASE_TTL_SECONDS);
+    // Registered: in the view now (the watch brings the same put later), so the first Metadata lists this node.
+    this.brokers.set(this.self.nodeId, { ...this.self });
     await this.store.campaign(
       'controller-election',
       String(this.self.nodeId),

@@ -1,9 +1,12 @@
 /**
- * Topic ids on disk (partition.metadata, as Kafka's KIP-516) on a 2-node cluster with a real etcd: a node that
- * was down while a topic was deleted, or deleted and recreated under the same name, must not take its old
- * log for the new topic's. Before, a node that got the new topic's partition (here by a reassignment) reused
- * the old log it had loaded at start: truncated to the new leader's end, it kept the OLD records below it
- * and, once leader, served them as the new topic's.
+ * A node (re)starting in a 2-node cluster with a real etcd.
+ * - Requests wait until it has joined. It listens first, to learn its port; before, requests in that window
+ *   were answered as by an empty single node (only itself as broker, or no brokers at all).
+ * - Topic ids on disk (partition.metadata, as Kafka's KIP-516): a node that was down while a topic was
+ *   deleted, or deleted and recreated under the same name, must not take its old log for the new topic's.
+ *   Before, a node that got the new topic's partition (here by a reassignment) reused the old log it had
+ *   loaded at start: truncated to the new leader's end, it kept the OLD records below it and, once leader,
+ *   served them as the new topic's.
  */
 
 import assert from 'node:assert/strict';
@@ -76,9 +79,9 @@ async function create(topic: string, replicas: number[]): Promise<void> {
 const strays = (id: number, topic: string) =>
   readdirSync(cluster.dataDir(id)).filter((d) => d.startsWith(`${topic}-0.`) && d.endsWith('-stray'));
 
-describe('topic ids on disk', () => {
+describe('a node (re)starting in a cluster', () => {
   before(async () => {
-    cluster = await startCluster({ nodes: 2, clusterId: 'topic-id' });
+    cluster = await startCluster({ nodes: 2, clusterId: 'node-start' });
     admin = new Kafka({ brokers: cluster.bootstrap().split(','), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
   });
@@ -159,5 +162,34 @@ describe('topic ids on disk', () => {
     await cluster.start(2);
     await until('node 2 leads reborn again', async () => (await partition0(2, 'reborn'))?.leaderId === 2, 60_000);
     assert.equal(strays(2, 'reborn').length, 1);
+  });
+
+  test('a node that is starting answers nothing before it has joined: its first Metadata lists every broker and topic', async () => {
+    // Node 1 back; then node 2 restarts on its port, and a client connects the moment the port accepts (the
+    // node listens before it joins, to learn its port) and asks at once.
+    await cluster.start(1);
+    await cluster.waitForBrokers([1, 2]);
+    const port = cluster.node(2).port;
+    assert.equal(await cluster.stop(2), 0);
+    const starting = cluster.start(2);
+    let c: RawClient | null = null;
+    const deadline = Date.now() + 30_000;
+    while (!c && Date.now() < deadline) {
+      c = await RawClient.connect(port).catch(() => null);
+      if (!c) await new Promise((r) => setTimeout(r, 2));
+    }
+    let md: { brokers: { nodeId: number }[]; topics: { name: string }[] } | null = null;
+    try {
+      if (c) md = await c.request(ApiKey.Metadata, 1, { topics: null });
+    } finally {
+      c?.close();
+      await starting;
+    }
+    assert.ok(md, 'node 2 listening again');
+    assert.deepEqual(md.brokers.map((b) => b.nodeId).sort(), [1, 2]);
+    assert.ok(
+      md.topics.some((t) => t.name === 'reborn'),
+      'the cluster topics',
+    );
   });
 });
