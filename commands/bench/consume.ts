@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { common } from '../../src/bench/flags.js';
 import { BaseCommand, CliError } from '../../src/cli/base.js';
+import { tuneHeap } from '../../src/util/heap.js';
 
 export default class BenchConsume extends BaseCommand {
   static override summary = 'Consumer throughput: read a topic from the beginning as fast as possible.';
@@ -15,6 +16,7 @@ Fill the topic first, e.g. with "kstream bench produce".`;
   };
 
   async run(): Promise<void> {
+    tuneHeap();
     const { flags } = await this.parse(BenchConsume);
     const { resolveBrokers } = await import('../../src/client/brokers.js');
     const { runConsumeBench } = await import('../../src/bench/consume.js');

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { common, producing, producingOptions } from '../../src/bench/flags.js';
 import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
+import { tuneHeap } from '../../src/util/heap.js';
 
 export default class BenchE2e extends BaseCommand {
   static override summary = 'End-to-end latency: produce → consume, at a fixed rate.';
@@ -26,6 +27,7 @@ are timed apart (a cold process: JIT, first allocations) and left out of the per
   };
 
   async run(): Promise<void> {
+    tuneHeap();
     const { flags } = await this.parse(BenchE2e);
     if (flags['record-size'] < 8) throw new CliError('--record-size must be at least 8 for e2e', EXIT_USAGE);
     const options = {

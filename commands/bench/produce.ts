@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { common, producing, producingOptions } from '../../src/bench/flags.js';
 import { BaseCommand } from '../../src/cli/base.js';
+import { tuneHeap } from '../../src/util/heap.js';
 
 export default class BenchProduce extends BaseCommand {
   static override summary = 'Producer throughput and latency (like kafka-producer-perf-test).';
@@ -19,6 +20,7 @@ and send→acknowledged latency percentiles. A live progress line is drawn on a 
   };
 
   async run(): Promise<void> {
+    tuneHeap();
     const { flags } = await this.parse(BenchProduce);
     const options = {
       ...producingOptions(flags),

@@ -32,7 +32,7 @@ export const producing = {
     options: [...COMPRESSIONS],
     default: 'none',
   }),
-  'batch-size': Flags.integer({ description: 'producer batch size in bytes', default: 262_144, min: 1 }),
+  'batch-size': Flags.integer({ description: 'producer batch size in bytes', default: 1_048_576, min: 1 }),
   linger: Flags.integer({ description: 'producer linger in ms', default: 5, min: 0, aliases: ['linger-ms'] }),
   'max-in-flight': Flags.integer({
     description: 'producer requests in flight per broker (1: each request waits for the previous answer)',
