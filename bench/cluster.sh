@@ -16,29 +16,12 @@ SIZE=${2:-100}
 PARTS=${3:-3}
 ROUNDS=${4:-3}
 STEP_TIMEOUT=${STEP_TIMEOUT:-120}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+NAME=cluster-bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 # NODE_ARGS: extra node options for every kstream process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 # shellcheck disable=SC2206
 KSTREAM=(node ${NODE_ARGS:-} "$ROOT/bin/run.js")
-T=$(mktemp -d "${TMPDIR:-/tmp}/kstream-cluster-bench.XXXXXX")
-PIDS=()
-
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
-  done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "cluster-bench: $*" >&2; }
-die() { log "$*"; exit 1; }
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-wait_for() { for _ in $(seq 100); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-json_get() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);console.log(process.argv[1].split(".").reduce((a,k)=>a?.[k],o))})' "$1"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 command -v etcd >/dev/null 2>&1 || die "etcd is missing: apt-get install -y etcd-server"

@@ -22,7 +22,7 @@ const HOST = '127.0.0.1';
 let port = 0;
 const offsets = new Map<string, bigint>();
 
-const SUPPORTED = [ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.Produce, ApiKey.CreateTopics];
+const SUPPORTED: number[] = [ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.Produce, ApiKey.CreateTopics];
 const maxVersion = (v: string | undefined) => Number((v ?? '0').split('-').pop()?.replace('+', '') ?? 0);
 
 function answer(apiKey: number, body: Struct): Struct {

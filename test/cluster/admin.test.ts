@@ -64,14 +64,7 @@ async function configFrom(id: number, topic: string, key: string): Promise<strin
   }
 }
 
-async function raw<T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect(cluster.node(id).port);
-  try {
-    return await f(c);
-  } finally {
-    c.close();
-  }
-}
+const raw = <T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> => RawClient.using(cluster.node(id).port, f);
 
 async function produceTo(id: number, topic: string, partition: number, acks: number, value: string): Promise<number> {
   return raw(id, async (c) => {

@@ -32,14 +32,7 @@ function checkpointEvery(ms: number): Record<string, string> {
   return { 'replica.high.watermark.checkpoint.interval.ms': String(ms) };
 }
 
-async function raw<T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect(cluster.node(id).port);
-  try {
-    return await f(c);
-  } finally {
-    c.close();
-  }
-}
+const raw = <T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> => RawClient.using(cluster.node(id).port, f);
 
 async function metadata(id: number, topic: string) {
   return raw(id, async (c) => {

@@ -27,14 +27,7 @@ const run = promisify(execFile);
 let cluster: Cluster;
 let admin: Admin;
 
-async function raw<T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect(cluster.node(id).port);
-  try {
-    return await f(c);
-  } finally {
-    c.close();
-  }
-}
+const raw = <T>(id: number, f: (c: RawClient) => Promise<T>): Promise<T> => RawClient.using(cluster.node(id).port, f);
 
 async function partition0(id: number, topic: string) {
   return raw(id, async (c) => {
@@ -178,9 +171,10 @@ describe('a node (re)starting in a cluster', () => {
       c = await RawClient.connect(port).catch(() => null);
       if (!c) await new Promise((r) => setTimeout(r, 2));
     }
-    let md: { brokers: { nodeId: number }[]; topics: { name: string }[] } | null = null;
+    type Md = { brokers: { nodeId: number }[]; topics: { name: string }[] };
+    let md: Md | null = null;
     try {
-      if (c) md = await c.request(ApiKey.Metadata, 1, { topics: null });
+      if (c) md = (await c.request(ApiKey.Metadata, 1, { topics: null })) as unknown as Md;
     } finally {
       c?.close();
       await starting;

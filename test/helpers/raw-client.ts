@@ -34,6 +34,16 @@ export class RawClient {
     });
   }
 
+  /** Connect, run `f`, close (also when `f` throws). */
+  static async using<T>(port: number, f: (c: RawClient) => Promise<T>): Promise<T> {
+    const c = await RawClient.connect(port);
+    try {
+      return await f(c);
+    } finally {
+      c.close();
+    }
+  }
+
   private onData(d: Buffer): void {
     this.buf = Buffer.concat([this.buf, d]);
     while (this.buf.length >= 4) {

@@ -76,7 +76,7 @@ describe('kstream top key bursts', () => {
     assert.deepEqual(splitKeys('q', {}), [{ input: 'q', key: {} }]);
     assert.deepEqual(splitKeys('\u001B[B', { downArrow: true }), [{ input: '\u001B[B', key: { downArrow: true } }]);
     // `1` then enter in one read: the topics screen, then drilled into the first topic.
-    let s = { ...initialState, screen: 'groups' as const };
+    let s: UiState = { ...initialState, screen: 'groups' };
     for (const k of splitKeys('1\r', {})) s = reducer(s, { type: 'key', ...k, snapshot, events: [], pageSize: 10 });
     assert.equal(s.screen, 'topics');
     assert.equal(s.topic, 'orders');

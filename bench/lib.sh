@@ -1,0 +1,30 @@
+# Shared by bench/*.sh (sourced after NAME is set): a temp dir T removed on exit, PIDS stopped on exit (also on
+# Ctrl-C or a failure: TERM, up to 5 s, then KILL), and small helpers. Loopback only.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/kstream-$NAME.XXXXXX")
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "$NAME: $*" >&2; }
+die() { log "$*"; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# wait_for FILE REGEX: until a line of FILE matches (10 s)
+wait_for() { for _ in $(seq 100); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+now() { date +%s.%N; }
+# json_get PATH: a field (a.b.c) of the JSON on stdin
+json_get() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);console.log(process.argv[1].split(".").reduce((a,k)=>a?.[k],o))})' "$1"; }
+# cpu_ms PID: CPU time (user + system) the process has used so far, in ms (from /proc; 0 where there is none)
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# per_m MS RECORDS: CPU ms per million records
+per_m() { node -e "console.log(Math.round($1 / ($2 / 1e6)))"; }
