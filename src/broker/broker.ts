@@ -793,6 +793,8 @@ export class Broker {
   async ensureReplica(name: string, doc: TopicDoc, i: number): Promise<PartitionState> {
     let t = this.topics.get(name);
     if (!t || t.id !== doc.id) {
+      // An older topic of the same name (deleted and recreated between two syncs): its replicas stop here.
+      for (const old of t?.partitions ?? []) this.retireReplica(old);
       const logConfig = this.topicLogConfig(doc.configs);
       t = { name, id: doc.id, internal: name === OFFSETS_TOPIC, configs: doc.configs, logConfig, partitions: [] };
       this.topics.set(name, t);
@@ -812,6 +814,13 @@ export class Broker {
     return p;
   }
 
+  /** A local replica this node no longer serves: no fetcher, and every request waiting on it woken. */
+  private retireReplica(p: PartitionState): void {
+    this.replicas?.stopFollowing(p);
+    for (const w of p.waiters) w();
+    for (const w of p.hwWaiters) w();
+  }
+
   /** Close and delete local replicas the cluster no longer assigns here (deleted topics, moved partitions). */
   async dropReplicasNotIn(cluster: ClusterManager): Promise<void> {
     // Topics that left the view were deleted: this node's group coordinators forget their committed offsets.
@@ -824,12 +833,7 @@ export class Broker {
         (p) => doc && doc.id === t.id && (doc.replicas[p.index] ?? []).includes(this.nodeId),
       );
       if (keep.length === t.partitions.length) continue;
-      for (const p of t.partitions) {
-        if (keep.includes(p)) continue;
-        this.replicas?.stopFollowing(p);
-        for (const w of p.waiters) w();
-        for (const w of p.hwWaiters) w();
-      }
+      for (const p of t.partitions) if (!keep.includes(p)) this.retireReplica(p);
       if (keep.length === 0) {
         this.topics.delete(name);
         await this.logs.deleteTopic(name);
