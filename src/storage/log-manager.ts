@@ -217,11 +217,15 @@ export class LogManager {
     const key = partitionDirName(topic, partition);
     const known = this.topicIds.get(key);
     if (known) return known;
+    let id: string | null = null;
     try {
-      return parsePartitionMetadata(await readFile(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
+      id = parsePartitionMetadata(await readFile(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
     } catch {
       return null;
     }
+    // Read once: the set-aside check and the open that follows it (getOrCreate) share it.
+    if (id !== null) this.topicIds.set(key, id);
+    return id;
   }
 
   /**
