@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/codec/reader.js';
 import type { Struct } from '../protocol/codec/schema.js';
+import { ApiKey } from '../protocol/messages/index.js';
 import { decodeRequestHeader, type RequestHeader } from '../protocol/wire.js';
 import type { Logger } from '../util/logger.js';
 
@@ -31,6 +32,15 @@ export class Connection {
   private buffered = 0;
   private queue: Slot[] = [];
   private closed = false;
+  /**
+   * A buffer a produce frame spanning several socket chunks was assembled in, kept for the next one once its
+   * request has been answered. A produce handler writes the records it was given before it settles and keeps
+   * no reference to them, so the bytes are free again then; reusing them spares a large allocation per
+   * request (and the garbage collections V8 runs for external memory).
+   */
+  private spare: Buffer | null = null;
+  /** Set by take() to the whole buffer a pooled frame was copied into. */
+  private taken: Buffer | null = null;
   readonly remote: string;
   /** Per-connection state handlers may keep (e.g. negotiated versions). */
   readonly state: Struct = {};
@@ -50,6 +60,7 @@ export class Connection {
       this.closed = true;
       this.queue = [];
       this.chunks = [];
+      this.spare = null;
       this.onClose(this);
     });
   }
@@ -76,8 +87,14 @@ export class Connection {
         return;
       }
       if (this.buffered < 4 + size) break;
-      const frame = this.take(4 + size).subarray(4);
-      this.handleFrame(frame);
+      const pool =
+        (this.chunks[0] as Buffer).length < 4 + size &&
+        size >= MIN_SPARE &&
+        size <= MAX_SPARE &&
+        this.apiKeyAt4() === ApiKey.Produce;
+      this.taken = null;
+      const frame = this.take(4 + size, pool).subarray(4);
+      this.handleFrame(frame, this.taken);
       if (this.closed) return;
     }
   }
@@ -89,7 +106,26 @@ export class Connection {
     return head.readInt32BE(0);
   }
 
-  private take(n: number): Buffer {
+  /** The api key of the buffered frame (the int16 after its size), when it spans chunks. */
+  private apiKeyAt4(): number {
+    let hi = -1;
+    let at = 4;
+    for (const c of this.chunks) {
+      while (at < c.length) {
+        if (hi < 0) hi = c[at++] as number;
+        else return (((hi << 8) | (c[at] as number)) << 16) >> 16;
+      }
+      at -= c.length;
+    }
+    return -1;
+  }
+
+  /**
+   * The next n buffered bytes, contiguous: a view of one chunk, or a copy. With `pool`, the copy goes to the
+   * spare buffer (taken from `this.spare`, or a new one that is not a slice of Node's shared pool), and the
+   * whole of that buffer is returned in `this.taken` for the caller to give back.
+   */
+  private take(n: number, pool = false): Buffer {
     const first = this.chunks[0] as Buffer;
     if (first.length >= n) {
       const out = first.subarray(0, n);
@@ -98,7 +134,13 @@ export class Connection {
       this.buffered -= n;
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    let out: Buffer;
+    if (pool) {
+      const buf = this.spare !== null && this.spare.length >= n ? this.spare : Buffer.allocUnsafeSlow(n);
+      if (buf === this.spare) this.spare = null;
+      this.taken = buf;
+      out = buf.subarray(0, n);
+    } else out = Buffer.allocUnsafe(n);
     let at = 0;
     while (at < n) {
       const c = this.chunks[0] as Buffer;
@@ -112,7 +154,7 @@ export class Connection {
     return out;
   }
 
-  private handleFrame(frame: Buffer): void {
+  private handleFrame(frame: Buffer, pooled: Buffer | null): void {
     const reader = new Reader(frame);
     const header = decodeRequestHeader(reader);
     if (reader.bad) {
@@ -122,7 +164,10 @@ export class Connection {
     const slot: Slot = { done: false, reply: null };
     this.queue.push(slot);
     this.dispatch({ header, reader, connection: this }).then(
-      (reply) => this.complete(slot, reply),
+      (reply) => {
+        if (pooled !== null) this.keepSpare(pooled);
+        this.complete(slot, reply);
+      },
       (err: unknown) => {
         this.log.error('request failed', {
           remote: this.remote,
@@ -133,6 +178,11 @@ export class Connection {
         this.close('internal error while handling a request');
       },
     );
+  }
+
+  /** Keeps the larger of the spare and `buf`, a buffer a produce frame was assembled in. */
+  private keepSpare(buf: Buffer): void {
+    if (!this.closed && (this.spare === null || this.spare.length < buf.length)) this.spare = buf;
   }
 
   private complete(slot: Slot, reply: Reply): void {
@@ -159,6 +209,9 @@ export class Connection {
 }
 
 const HIGH_WATER = 64 * 1024 * 1024;
+/** Produce frames up to this size are assembled in a reused buffer (kcat and kstream bench send ~1 MiB). */
+const MAX_SPARE = 8 * 1024 * 1024;
+const MIN_SPARE = 64 * 1024;
 
 /** A reply that closes the connection once the requests before it were answered. */
 export const CLOSE: Buffer[] = [];
