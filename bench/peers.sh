@@ -6,7 +6,16 @@
 # Redis Streams (redis-benchmark, pipelined XADD / XREAD) and NATS JetStream (bench/nats-bench.ts: pipelined
 # async publishes to a file-store stream, then an ordered consumer). Prints one markdown table.
 #
-#   bash bench/peers.sh [RECORDS] [RECORD_SIZE]        defaults: 1000000 100
+#   bash bench/peers.sh [RECORDS] [RECORD_SIZE]        defaults: 5000000 100
+#   ROUNDS=3 SETTLE=3 bash bench/peers.sh ...           (the defaults)
+#
+# The two ratios the issue sets (kstream bench produce / Redis XADD, kcat -> kstream / kcat -> sink) are
+# measured in ROUNDS alternating rounds, the pair's order swapped every round, and reported per round and as
+# the median: the machine's speed drifts by tens of percent over a minute, so a pair run side by side is
+# compared, not two runs a minute apart. Before every timed step the script waits SETTLE seconds: on a VM that
+# hands freed memory back to the host (see the dd row), memory freed by the step before (a process that
+# exits) would otherwise give the next step pages that cost no host fault, so steps would see memory in
+# different states depending on their order. After the pause every step starts from the same (cold) state.
 #
 # Loopback only, free ports, a temp dir; every server it starts is stopped and the temp dir removed on exit
 # (also on Ctrl-C or a failure). Each step is bounded by `timeout`. It installs nothing: missing tools are
@@ -16,20 +25,28 @@
 # bench/nats-bench.ts (the npm `nats` client, a devDependency) is the load generator.
 set -uo pipefail
 
-RECORDS=${1:-1000000}
+RECORDS=${1:-5000000}
 SIZE=${2:-100}
 STEP_TIMEOUT=${STEP_TIMEOUT:-120}
+ROUNDS=${ROUNDS:-3}
+SETTLE=${SETTLE:-3}
 NAME=peers
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 KSTREAM=(node "$ROOT/bin/run.js")
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
-rate_row() { # system workload records seconds notes
-  local rps mbs
-  rps=$(node -e "console.log(Math.round($3/$4))")
-  mbs=$(node -e "console.log(($3*$SIZE/1e6/$4).toFixed(1))")
-  row "$1" "$2" "$rps" "$mbs" "$5"
+settle() { sleep "$SETTLE"; }
+# median V...: the median of numbers
+median() { node -e 'const v=process.argv.slice(1).map(Number).sort((a,b)=>a-b);const m=v.length>>1;console.log(+(v.length%2?v[m]:(v[m-1]+v[m])/2).toFixed(2))' "$@"; }
+# ratios A B: "a1/b1 ..." per round (2 decimals) from two space-separated lists
+ratios() { node -e 'const a=process.argv[1].split(" ").map(Number),b=process.argv[2].split(" ").map(Number);console.log(a.map((x,i)=>(x/b[i]).toFixed(2)).join(" "))' "$1" "$2"; }
+# kcat_rate BROKER TOPIC ACKS: kcat -P of the records file; prints records/s (wall time incl. kcat's start-up)
+kcat_rate() {
+  local s
+  s=$(now)
+  timeout "$STEP_TIMEOUT" kcat -P -b "$1" -t "$2" -X acks="$3" <"$T/records.txt" || return 1
+  node -e "console.log(Math.round($RECORDS/($(now)-$s)))"
 }
 
 missing=()
@@ -59,7 +76,7 @@ if dd if=/dev/zero of="$T/dd" bs=1M count="$MB" status=none; then
   # (kept until the end: deleting it would hand the next step freshly freed, already mapped pages)
 fi
 
-# ---------------------------------------------------------------- kstream
+# ---------------------------------------------------------------- servers
 KP=$(free_port)
 "${KSTREAM[@]}" serve --port "$KP" --host 127.0.0.1 --data-dir "$T/kstream" --log-level warn >"$T/kstream.out" 2>"$T/kstream.err" &
 KPID=$!
@@ -68,23 +85,113 @@ wait_for "$T/kstream.out" 'listening on' || { log "kstream did not start: $(cat 
 B=127.0.0.1:$KP
 bench() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench "$@" -b "$B" -o json; }
 
-for acks in 1 all; do
-  log "kstream bench produce acks=$acks"
-  c0=$(cpu_ms "$KPID")
-  if out=$(bench produce -t "bench-$acks" -n "$RECORDS" -s "$SIZE" --acks "$acks"); then
-    c1=$(cpu_ms "$KPID")
-    row "kstream $(echo "$out" | json_get config.batchSize | awk '{print "(batch "$1/1024" KiB)"}')" \
-      "kstream bench produce, acks=$acks" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
-      "latency p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) ms; broker CPU $(per_m $((c1 - c0)) "$RECORDS") ms per 1M records"
-  else row kstream "kstream bench produce, acks=$acks" failed - ""; fi
-done
+SINK=
+if have kcat; then
+  SP=$(free_port)
+  node --import tsx "$ROOT/bench/sink.ts" --port "$SP" >"$T/sink.out" 2>&1 &
+  PIDS+=($!)
+  if wait_for "$T/sink.out" 'listening on'; then SINK=127.0.0.1:$SP; else log "bench/sink.ts did not start: $(cat "$T/sink.out")"; fi
+fi
 
+RP=
+if have redis-server && have redis-benchmark; then
+  RP=$(free_port)
+  redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >"$T/redis.log" 2>&1 &
+  RPID=$!
+  PIDS+=($RPID)
+  for _ in $(seq 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  VALUE=$(head -c "$SIZE" /dev/zero | tr '\0' x)
+fi
+
+# ---------------------------------------------------------------- the two ratios, in alternating rounds
+# Each step appends its figure (0 when it failed) to its list.
+KB=() KBCPU=() RX=() RXCPU=() KK=() KS=() LAT=() BATCH=
+step_bench() {
+  settle
+  log "round $1: kstream bench produce acks=1"
+  local c0 out
+  c0=$(cpu_ms "$KPID")
+  if out=$(bench produce -t "bench-1-r$1" -n "$RECORDS" -s "$SIZE" --acks 1); then
+    KBCPU+=("$(per_m $(($(cpu_ms "$KPID") - c0)) "$RECORDS")")
+    KB+=("$(echo "$out" | json_get recordsPerSec)")
+    LAT+=("$(echo "$out" | json_get latencyMs.p99)")
+    BATCH=$(echo "$out" | json_get config.batchSize)
+  else KB+=(0) KBCPU+=(0) LAT+=(0); fi
+}
+step_redis() {
+  settle
+  log "round $1: redis-benchmark XADD -P 64"
+  local c0 out rps
+  c0=$(cpu_ms "$RPID")
+  if out=$(timeout "$STEP_TIMEOUT" redis-benchmark -p "$RP" -P 64 -n "$RECORDS" --csv XADD bench '*' v "$VALUE"); then
+    RXCPU+=("$(per_m $(($(cpu_ms "$RPID") - c0)) "$RECORDS")")
+    rps=$(echo "$out" | tail -1 | cut -d, -f2 | tr -d '"')
+    RX+=("${rps%.*}")
+  else RX+=(0) RXCPU+=(0); fi
+}
+step_kcat() { # round broker topic list-name
+  settle
+  log "round $1: kcat -P -> $3"
+  local rps
+  rps=$(kcat_rate "$2" "$3" 1) || rps=0
+  if [ "$3" = sink ]; then KS+=("$rps"); else KK+=("$rps"); fi
+}
+for r in $(seq "$ROUNDS"); do
+  if [ $((r % 2)) -eq 1 ]; then
+    [ -n "$RP" ] && step_redis "$r"
+    step_bench "$r"
+    [ -n "$SINK" ] && step_kcat "$r" "$SINK" sink && step_kcat "$r" "$B" "kcat-1-r$r"
+  else
+    step_bench "$r"
+    [ -n "$RP" ] && step_redis "$r"
+    [ -n "$SINK" ] && step_kcat "$r" "$B" "kcat-1-r$r" && step_kcat "$r" "$SINK" sink
+  fi
+done
+# summary NAME VALUES...: "median" and "a / b / c"
+per_round() { local IFS=/; echo "$*" | sed 's|/| / |g'; }
+mb() { node -e "console.log(($1*$SIZE/1e6).toFixed(1))"; }
+KBM=$(median "${KB[@]}")
+row "kstream (batch $((${BATCH:-0} / 1024)) KiB)" "kstream bench produce, acks=1" "$KBM" "$(mb "$KBM")" \
+  "rounds: $(per_round "${KB[@]}"); p99 $(per_round "${LAT[@]}") ms; broker CPU per 1M records $(per_round "${KBCPU[@]}") ms"
+if [ -n "$RP" ]; then
+  RXM=$(median "${RX[@]}")
+  row "Redis $(redis-server --version | grep -oE 'v=[0-9.]+' | cut -d= -f2) (no persistence)" "redis-benchmark -P 64 XADD" "$RXM" "$(mb "$RXM")" \
+    "rounds: $(per_round "${RX[@]}"); 50 clients, 1 field of $SIZE B; redis-server CPU per 1M records $(per_round "${RXCPU[@]}") ms"
+  RR=$(ratios "${KB[*]}" "${RX[*]}")
+  # shellcheck disable=SC2086
+  row "**ratio**" "**kstream bench produce / Redis XADD** (target >= 3)" "**$(median $RR)**" - "rounds: $(per_round $RR)"
+else
+  row Redis "XADD / XREAD" skipped - "apt-get install -y redis-server redis-tools"
+fi
+if [ -n "$SINK" ]; then
+  KKM=$(median "${KK[@]}") KSM=$(median "${KS[@]}")
+  row kstream "kcat -P, acks=1" "$KKM" "$(mb "$KKM")" "rounds: $(per_round "${KK[@]}") (kcat wall time incl. its start-up)"
+  row "sink (drops data)" "kcat -P, acks=1" "$KSM" "$(mb "$KSM")" "rounds: $(per_round "${KS[@]}"); kcat's ceiling"
+  KR=$(ratios "${KK[*]}" "${KS[*]}")
+  # shellcheck disable=SC2086
+  row "**ratio**" "**kcat -> kstream / kcat -> sink** (target >= 0.8)" "**$(median $KR)**" - "rounds: $(per_round $KR)"
+else
+  row kcat "kcat -P" skipped - "apt-get install -y kcat"
+fi
+
+# ---------------------------------------------------------------- kstream, the other targets
+settle
+log "kstream bench produce acks=all"
+c0=$(cpu_ms "$KPID")
+if out=$(bench produce -t bench-all -n "$RECORDS" -s "$SIZE" --acks all); then
+  rps=$(echo "$out" | json_get recordsPerSec)
+  row kstream "kstream bench produce, acks=all (fsync group commit)" "$rps" "$(echo "$out" | json_get mbPerSec)" \
+    "$(node -e "console.log(Math.round(100*$rps/$KBM))") % of the acks=1 median; p99 $(echo "$out" | json_get latencyMs.p99) ms; broker CPU $(per_m $(($(cpu_ms "$KPID") - c0)) "$RECORDS") ms per 1M records"
+else row kstream "kstream bench produce, acks=all" failed - ""; fi
+
+settle
 log "kstream bench consume"
-if out=$(bench consume -t bench-1 -n "$RECORDS"); then
+if out=$(bench consume -t bench-1-r1 -n "$RECORDS"); then
   row kstream "kstream bench consume (page cache)" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
     "$(echo "$out" | json_get records) records"
 else row kstream "kstream bench consume" failed - ""; fi
 
+settle
 log "kstream bench e2e at 100,000 records/s"
 # The first 10% of the records (0.5 s) are timed apart as warm-up (a cold process); both are reported.
 # (500,000 records at most: 5 s at that rate)
@@ -94,58 +201,28 @@ if out=$(bench e2e -t bench-e2e -n "$E2E" -s "$SIZE" --throughput 100000 --warmu
     "e2e p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) / p99.9 $(echo "$out" | json_get latencyMs.p999) ms; warm-up ($((E2E / 10)) records) p99 $(echo "$out" | json_get warmupLatencyMs.p99) ms"
 else row kstream "kstream bench e2e" failed - ""; fi
 
-if have kcat; then
-  for acks in 1 all; do
-    log "kcat -P -> kstream acks=$acks"
-    s=$(now)
-    if timeout "$STEP_TIMEOUT" kcat -P -b "$B" -t "kcat-$acks" -X acks="$acks" <"$T/records.txt"; then
-      rate_row kstream "kcat -P, acks=$acks" "$RECORDS" "$(node -e "console.log($(now)-$s)")" "kcat wall time (incl. its start-up)"
-    else row kstream "kcat -P, acks=$acks" failed - ""; fi
-  done
-  SP=$(free_port)
-  node --import tsx "$ROOT/bench/sink.ts" --port "$SP" >"$T/sink.out" 2>&1 &
-  PIDS+=($!)
-  if wait_for "$T/sink.out" 'listening on'; then
-    log "kstream bench produce -> sink"
-    if out=$(timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench produce -b "127.0.0.1:$SP" -t sink -n "$RECORDS" -s "$SIZE" -o json); then
-      row "sink (drops data)" "kstream bench produce, acks=1" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
-        "the bench client's own ceiling (one producer, one thread)"
-    else row "sink" "kstream bench produce" failed - ""; fi
-    log "kcat -P -> sink"
-    s=$(now)
-    if timeout "$STEP_TIMEOUT" kcat -P -b "127.0.0.1:$SP" -t sink -X acks=1 <"$T/records.txt"; then
-      rate_row "sink (drops data)" "kcat -P, acks=1" "$RECORDS" "$(node -e "console.log($(now)-$s)")" "kcat's ceiling"
-    else row "sink" "kcat -P" failed - ""; fi
-  fi
-else
-  row kcat "kcat -P" skipped - "apt-get install -y kcat"
+if [ -n "$SINK" ]; then
+  settle
+  log "kcat -P -> kstream acks=all"
+  if rps=$(kcat_rate "$B" kcat-all all); then
+    row kstream "kcat -P, acks=all" "$rps" "$(mb "$rps")" "kcat wall time (incl. its start-up)"
+  else row kstream "kcat -P, acks=all" failed - ""; fi
+  settle
+  log "kstream bench produce -> sink"
+  if out=$(timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench produce -b "$SINK" -t sink -n "$RECORDS" -s "$SIZE" -o json); then
+    row "sink (drops data)" "kstream bench produce, acks=1" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
+      "the bench client's own ceiling (one producer, one thread)"
+  else row "sink" "kstream bench produce" failed - ""; fi
 fi
 
-# ---------------------------------------------------------------- Redis Streams
-if have redis-server && have redis-benchmark; then
-  RP=$(free_port)
-  redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >"$T/redis.log" 2>&1 &
-  RPID=$!
-  PIDS+=($RPID)
-  for _ in $(seq 100); do redis-cli -p "$RP" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  VALUE=$(head -c "$SIZE" /dev/zero | tr '\0' x)
-  log "redis-benchmark XADD -P 64"
-  c0=$(cpu_ms "$RPID")
-  if out=$(timeout "$STEP_TIMEOUT" redis-benchmark -p "$RP" -P 64 -n "$RECORDS" --csv XADD bench '*' v "$VALUE"); then
-    c1=$(cpu_ms "$RPID")
-    rps=$(echo "$out" | tail -1 | cut -d, -f2 | tr -d '"')
-    row "Redis $(redis-server --version | grep -oE 'v=[0-9.]+' | cut -d= -f2) (no persistence)" "redis-benchmark -P 64 XADD" \
-      "${rps%.*}" "$(node -e "console.log(($rps*$SIZE/1e6).toFixed(1))")" "50 clients, 1 field of $SIZE B; redis-server CPU $(per_m $((c1 - c0)) "$RECORDS") ms per 1M records"
-  fi
+if [ -n "$RP" ]; then
+  settle
   log "redis-benchmark XREAD COUNT 1000 -P 4"
   if out=$(timeout "$STEP_TIMEOUT" redis-benchmark -p "$RP" -P 4 -c 4 -n 2000 --csv XREAD COUNT 1000 STREAMS bench 0); then
     rps=$(echo "$out" | tail -1 | cut -d, -f2 | tr -d '"')
     recs=$(node -e "console.log(Math.round($rps*1000))")
-    row "Redis (no persistence)" "redis-benchmark XREAD COUNT 1000" "$recs" "$(node -e "console.log(($recs*$SIZE/1e6).toFixed(1))")" \
-      "4 clients; re-reads the first 1000 entries"
+    row "Redis (no persistence)" "redis-benchmark XREAD COUNT 1000" "$recs" "$(mb "$recs")" "4 clients; re-reads the first 1000 entries"
   fi
-else
-  row Redis "XADD / XREAD" skipped - "apt-get install -y redis-server redis-tools"
 fi
 
 # ---------------------------------------------------------------- NATS JetStream
@@ -154,6 +231,7 @@ if have nats-server && [ -d "$ROOT/node_modules/nats" ]; then
   nats-server -js -sd "$T/nats" -a 127.0.0.1 -p "$NP" >"$T/nats.log" 2>&1 &
   PIDS+=($!)
   if wait_for "$T/nats.log" 'Server is ready'; then
+    settle
     log "NATS JetStream publish / consume"
     # At most 1,000,000: its client publishes ~70,000/s (acknowledged), so more would only take longer.
     NREC=$(( RECORDS < 1000000 ? RECORDS : 1000000 ))
@@ -175,4 +253,4 @@ echo "| system | workload | records/s | MB/s | notes |"
 echo "|---|---|---:|---:|---|"
 printf '%s\n' "${ROWS[@]}"
 echo
-echo "$RECORDS records of $SIZE B; $(nproc) CPUs, $(node -v), $(date -u +%Y-%m-%d)"
+echo "$RECORDS records of $SIZE B, $ROUNDS rounds for the ratios, ${SETTLE} s settle before each step; $(nproc) CPUs, $(node -v), $(date -u +%Y-%m-%d)"
