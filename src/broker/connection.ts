@@ -9,6 +9,7 @@ import type { Struct } from '../protocol/codec/schema.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { decodeRequestHeader, type RequestHeader } from '../protocol/wire.js';
 import type { Logger } from '../util/logger.js';
+import { FramePool } from './frame-pool.js';
 
 /** What the router gives back for one request: the frame pieces, or null for "no response" (acks=0). */
 export type Reply = Buffer[] | null;
@@ -32,14 +33,7 @@ export class Connection {
   private buffered = 0;
   private queue: Slot[] = [];
   private closed = false;
-  /**
-   * A buffer a produce frame spanning several socket chunks was assembled in, kept for the next one once its
-   * request has been answered. A produce handler writes the records it was given before it settles and keeps
-   * no reference to them, so the bytes are free again then; reusing them spares a large allocation per
-   * request (and the garbage collections V8 runs for external memory).
-   */
-  private spare: Buffer | null = null;
-  /** Set by take() to the whole buffer a pooled frame was copied into. */
+  /** Set by take() to the pool buffer a produce frame was copied into (given back once it is answered). */
   private taken: Buffer | null = null;
   readonly remote: string;
   /** Per-connection state handlers may keep (e.g. negotiated versions). */
@@ -60,7 +54,6 @@ export class Connection {
       this.closed = true;
       this.queue = [];
       this.chunks = [];
-      this.spare = null;
       this.onClose(this);
     });
   }
@@ -89,8 +82,8 @@ export class Connection {
       if (this.buffered < 4 + size) break;
       const pool =
         (this.chunks[0] as Buffer).length < 4 + size &&
-        size >= MIN_SPARE &&
-        size <= MAX_SPARE &&
+        size >= MIN_POOLED &&
+        size <= MAX_POOLED &&
         this.apiKeyAt4() === ApiKey.Produce;
       this.taken = null;
       const frame = this.take(4 + size, pool).subarray(4);
@@ -121,9 +114,8 @@ export class Connection {
   }
 
   /**
-   * The next n buffered bytes, contiguous: a view of one chunk, or a copy. With `pool`, the copy goes to the
-   * spare buffer (taken from `this.spare`, or a new one that is not a slice of Node's shared pool), and the
-   * whole of that buffer is returned in `this.taken` for the caller to give back.
+   * The next n buffered bytes, contiguous: a view of one chunk, or a copy. With `pool`, the copy goes to
+   * a buffer of the frame pool, which is also left in `this.taken` for the caller to give back.
    */
   private take(n: number, pool = false): Buffer {
     const first = this.chunks[0] as Buffer;
@@ -136,8 +128,7 @@ export class Connection {
     }
     let out: Buffer;
     if (pool) {
-      const buf = this.spare !== null && this.spare.length >= n ? this.spare : Buffer.allocUnsafeSlow(n);
-      if (buf === this.spare) this.spare = null;
+      const buf = framePool.get(n);
       this.taken = buf;
       out = buf.subarray(0, n);
     } else out = Buffer.allocUnsafe(n);
@@ -165,7 +156,8 @@ export class Connection {
     this.queue.push(slot);
     this.dispatch({ header, reader, connection: this }).then(
       (reply) => {
-        if (pooled !== null) this.keepSpare(pooled);
+        // A produce handler has written the records before it settles and keeps no view of them.
+        if (pooled !== null) framePool.release(pooled);
         this.complete(slot, reply);
       },
       (err: unknown) => {
@@ -178,11 +170,6 @@ export class Connection {
         this.close('internal error while handling a request');
       },
     );
-  }
-
-  /** Keeps the larger of the spare and `buf`, a buffer a produce frame was assembled in. */
-  private keepSpare(buf: Buffer): void {
-    if (!this.closed && (this.spare === null || this.spare.length < buf.length)) this.spare = buf;
   }
 
   private complete(slot: Slot, reply: Reply): void {
@@ -210,8 +197,10 @@ export class Connection {
 
 const HIGH_WATER = 64 * 1024 * 1024;
 /** Produce frames up to this size are assembled in a reused buffer (kcat and kstream bench send ~1 MiB). */
-const MAX_SPARE = 8 * 1024 * 1024;
-const MIN_SPARE = 64 * 1024;
+const MAX_POOLED = 8 * 1024 * 1024;
+const MIN_POOLED = 64 * 1024;
+/** Shared by all connections: produce frames spanning socket reads are assembled in its buffers. */
+const framePool = new FramePool(32 * 1024 * 1024);
 
 /** A reply that closes the connection once the requests before it were answered. */
 export const CLOSE: Buffer[] = [];
