@@ -8,6 +8,7 @@
 #
 #   bash bench/peers.sh [RECORDS] [RECORD_SIZE]        defaults: 5000000 100
 #   ROUNDS=3 SETTLE=3 bash bench/peers.sh ...           (the defaults)
+#   WARM=1 bash bench/peers.sh ...                      (every step on warm memory, see below)
 #
 # The two ratios the issue sets (kstream bench produce / Redis XADD, kcat -> kstream / kcat -> sink) are
 # measured in ROUNDS alternating rounds, the pair's order swapped every round, and reported per round and as
@@ -15,7 +16,12 @@
 # compared, not two runs a minute apart. Before every timed step the script waits SETTLE seconds: on a VM that
 # hands freed memory back to the host (see the dd row), memory freed by the step before (a process that
 # exits) would otherwise give the next step pages that cost no host fault, so steps would see memory in
-# different states depending on their order. After the pause every step starts from the same (cold) state.
+# different states depending on their order. The pause cannot undo a large free shortly before the run (the
+# guest hands memory back at a limited rate: a run started right after another one's cleanup begins warm and
+# turns cold as it goes); the dd row shows the state at the start.
+# With WARM=1, after the pause a throwaway process touches 1.5x the step's data and is killed right before the
+# step starts, so the step runs on memory the host has mapped: what a host without free page reporting would show (not the default:
+# it changes the machine under the benchmark).
 #
 # Loopback only, free ports, a temp dir; every server it starts is stopped and the temp dir removed on exit
 # (also on Ctrl-C or a failure). Each step is bounded by `timeout`. It installs nothing: missing tools are
@@ -36,7 +42,17 @@ NAME=peers
 KSTREAM=(node "$ROOT/bin/run.js")
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
-settle() { sleep "$SETTLE"; }
+settle() {
+  sleep "$SETTLE"
+  [ "${WARM:-0}" = 1 ] || return 0
+  # Touch the memory, then free it (kill -9: at once) right before the step starts.
+  node -e "Buffer.allocUnsafeSlow(Math.ceil($RECORDS*$SIZE*1.5)).fill(1);console.log('touched');setInterval(()=>{},1e6)" >"$T/warm.out" &
+  local wp=$!
+  wait_for "$T/warm.out" touched
+  kill -9 "$wp"
+  wait "$wp" 2>/dev/null
+  return 0
+}
 # median V...: the median of numbers
 median() { node -e 'const v=process.argv.slice(1).map(Number).sort((a,b)=>a-b);const m=v.length>>1;console.log(+(v.length%2?v[m]:(v[m-1]+v[m])/2).toFixed(2))' "$@"; }
 # ratios A B: "a1/b1 ..." per round (2 decimals) from two space-separated lists
@@ -253,4 +269,4 @@ echo "| system | workload | records/s | MB/s | notes |"
 echo "|---|---|---:|---:|---|"
 printf '%s\n' "${ROWS[@]}"
 echo
-echo "$RECORDS records of $SIZE B, $ROUNDS rounds for the ratios, ${SETTLE} s settle before each step; $(nproc) CPUs, $(node -v), $(date -u +%Y-%m-%d)"
+echo "$RECORDS records of $SIZE B, $ROUNDS rounds for the ratios, ${SETTLE} s settle before each step$([ "${WARM:-0}" = 1 ] && echo ' then warm memory'); $(nproc) CPUs, $(node -v), $(date -u +%Y-%m-%d)"
