@@ -46,14 +46,21 @@ export function parseAcks(value: string): 0 | 1 | -1 {
   throw new CliError(`--acks must be 0, 1 or all, got ${value}`, EXIT_USAGE);
 }
 
-/** `500ms`, `10s`, `2m`, `1h`, or a bare number of milliseconds → milliseconds. */
+/**
+ * `500ms`, `10s`, `2m`, `1h` (decimals allowed: `1.5s`) → milliseconds. The unit is required: a bare number
+ * is a usage error that asks for one (`--timeout 10` read as 10 ms surprised people; Go and rpk reject it too).
+ */
 export function parseDuration(text: string, flag = '--timeout'): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const trimmed = text.trim();
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(trimmed);
   if (!m)
     throw new CliError(`invalid ${flag} ${JSON.stringify(text)}: use a duration like 500ms, 10s or 2m`, EXIT_USAGE);
   const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  const ms = Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
+  const unit = m[2];
+  // A bare 0 gets the "above 0" answer below: no unit would make it valid.
+  if (n > 0 && unit === undefined)
+    throw new CliError(`invalid ${flag} ${JSON.stringify(text)}: add a unit: ${trimmed}s or ${trimmed}ms`, EXIT_USAGE);
+  const ms = Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(unit ?? 'ms') as 'ms' | 's' | 'm' | 'h']);
   // 0 would fail every request at once ("no answer … within 0s").
   if (ms <= 0)
     throw new CliError(
