@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { common } from '../../src/bench/flags.js';
 import { BaseCommand, CliError } from '../../src/cli/base.js';
+import { connectionSettings } from '../../src/cli/client-command.js';
 import { tuneHeap } from '../../src/util/heap.js';
 
 export default class BenchConsume extends BaseCommand {
@@ -18,11 +19,11 @@ Fill the topic first, e.g. with "kstream bench produce".`;
   async run(): Promise<void> {
     tuneHeap();
     const { flags } = await this.parse(BenchConsume);
-    const { resolveBrokers } = await import('../../src/client/brokers.js');
+    const connection = await connectionSettings(flags);
     const { runConsumeBench } = await import('../../src/bench/consume.js');
     const { formatText } = await import('../../src/bench/common.js');
     const result = await runConsumeBench({
-      brokers: resolveBrokers(flags.brokers),
+      ...connection,
       topic: flags.topic,
       records: flags.records,
       fetchBytes: flags['fetch-bytes'],

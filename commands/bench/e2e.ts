@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { common, producing, producingOptions } from '../../src/bench/flags.js';
 import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
+import { connectionSettings } from '../../src/cli/client-command.js';
 import { tuneHeap } from '../../src/util/heap.js';
 
 export default class BenchE2e extends BaseCommand {
@@ -34,10 +35,10 @@ are timed apart (a cold process: JIT, first allocations) and left out of the per
       ...producingOptions(flags),
       warmupRecords: flags['warmup-records'],
     };
-    const { resolveBrokers } = await import('../../src/client/brokers.js');
+    const connection = await connectionSettings(flags);
     const { runE2eBench } = await import('../../src/bench/e2e.js');
     const { formatText } = await import('../../src/bench/common.js');
-    const result = await runE2eBench({ brokers: resolveBrokers(flags.brokers), ...options });
+    const result = await runE2eBench({ ...connection, ...options });
     this.log(flags.output === 'json' ? JSON.stringify(result) : formatText(result));
     if (result.consumed !== undefined && result.consumed < result.records) process.exitCode = 1;
   }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { common, producing, producingOptions } from '../../src/bench/flags.js';
 import { BaseCommand } from '../../src/cli/base.js';
+import { connectionSettings } from '../../src/cli/client-command.js';
 import { tuneHeap } from '../../src/util/heap.js';
 
 export default class BenchProduce extends BaseCommand {
@@ -26,10 +27,10 @@ and send→acknowledged latency percentiles. A live progress line is drawn on a 
       ...producingOptions(flags),
       producers: flags.producers,
     };
-    const { resolveBrokers } = await import('../../src/client/brokers.js');
+    const connection = await connectionSettings(flags);
     const { runProduceBench } = await import('../../src/bench/produce.js');
     const { formatText } = await import('../../src/bench/common.js');
-    const result = await runProduceBench({ brokers: resolveBrokers(flags.brokers), ...options });
+    const result = await runProduceBench({ ...connection, ...options });
     this.log(flags.output === 'json' ? JSON.stringify(result) : formatText(result));
   }
 }

@@ -1,14 +1,58 @@
 /**
  * Shared pieces of `kstream bench`: latency histograms (hdr-histogram-js, its pure-JS Int32 histogram, never
  * the WebAssembly build, so the single executable bundles no WASM and nothing compiles at run time), the
- * result shape printed as text or JSON, a live progress line (only on a TTY), and topic set-up.
+ * result shape printed as text or JSON, a live progress line (only on a TTY), topic set-up, and the --timeout
+ * that bounds the set-up.
  */
 import { Admin } from '../client/admin.js';
 import { ErrorCode } from '../client/errors.js';
+import { clusterOptions, formatMs, withDeadline } from '../services/connect.js';
+
+/** Where a bench connects, and how long its set-up may take. */
+export interface BenchConnection {
+  brokers: string;
+  /**
+   * --timeout, ms: the set-up (topic creation or description, offsets, connecting the clients, their first
+   * metadata) must be done within it, and every client's connect is bounded by it. The measured phase is not.
+   */
+  timeoutMs: number;
+}
+
+/**
+ * The deadline of a bench's set-up: the returned function bounds a step by what is left of `timeoutMs` since
+ * this call (one budget for all the steps), then rejects with the CLI's one line ("no answer from … within
+ * 10s (is a broker running there?)"). The caller closes its clients (a `finally`), so the process exits.
+ */
+export function setupDeadline(c: BenchConnection): <T>(step: Promise<T>) => Promise<T> {
+  const until = performance.now() + c.timeoutMs;
+  return <T>(step: Promise<T>) =>
+    withDeadline(
+      step,
+      Math.max(0, until - performance.now()),
+      () => `no answer from ${c.brokers} within ${formatMs(c.timeoutMs)} (is a broker running there?)`,
+    );
+}
+
+/**
+ * Connection settings of the bench's producers and consumers: connecting bounded by --timeout, requests by at
+ * least 30 s (the client's default), so that a loaded broker's slow Produce or Fetch answers during the
+ * measured phase do not fail the bench when --timeout is short.
+ */
+export function benchClientOptions(c: BenchConnection): {
+  brokers: string;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+} {
+  return { brokers: c.brokers, connectTimeoutMs: c.timeoutMs, requestTimeoutMs: Math.max(c.timeoutMs, 30_000) };
+}
+
+/** An admin client for the set-up: connecting and every request bounded by --timeout, like the other commands. */
+export function benchAdmin(c: BenchConnection): Admin {
+  return new Admin({ ...clusterOptions(c), clientId: 'kstream-bench' });
+}
 
 /** What `bench produce` and `bench e2e` share: where and how the records are produced. */
-export interface ProducingOptions {
-  brokers: string;
+export interface ProducingOptions extends BenchConnection {
   topic: string;
   partitions: number;
   records: number;
@@ -180,18 +224,27 @@ export class Progress {
 
 /**
  * Create the topic with `partitions` partitions if it does not exist (an existing topic is used as it is).
- * Returns the partition count.
+ * Returns the partition count. Bounded by `within` (default: a set-up deadline of its own).
  */
-export async function ensureTopic(brokers: string, topic: string, partitions: number): Promise<number> {
-  const admin = new Admin({ brokers });
+export async function ensureTopic(
+  c: BenchConnection,
+  topic: string,
+  partitions: number,
+  within: <T>(step: Promise<T>) => Promise<T> = setupDeadline(c),
+): Promise<number> {
+  const admin = benchAdmin(c);
   try {
-    const [res] = await admin.createTopics([{ topic, numPartitions: partitions }]);
-    if (res?.error && res.error.code !== ErrorCode.TOPIC_ALREADY_EXISTS) throw res.error;
-    const [desc] = await admin.describeTopics([topic]);
-    if (!desc || desc.error) throw desc?.error ?? new Error(`topic ${topic} not found after creating it`);
-    return desc.partitions.length;
+    return await within(
+      (async () => {
+        const [res] = await admin.createTopics([{ topic, numPartitions: partitions }]);
+        if (res?.error && res.error.code !== ErrorCode.TOPIC_ALREADY_EXISTS) throw res.error;
+        const [desc] = await admin.describeTopics([topic]);
+        if (!desc || desc.error) throw desc?.error ?? new Error(`topic ${topic} not found after creating it`);
+        return desc.partitions.length;
+      })(),
+    );
   } finally {
-    await admin.close();
+    await admin.close().catch(() => {});
   }
 }
 

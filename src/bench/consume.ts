@@ -2,12 +2,18 @@
  * `kstream bench consume`: reads --records records of a topic from the beginning (every partition, assign
  * mode, no group) as fast as possible with Consumer.batches(), and reports records/s and MB/s.
  */
-import { Admin } from '../client/admin.js';
 import { Consumer } from '../client/consumer.js';
-import { type BenchResult, Progress, rates } from './common.js';
+import {
+  type BenchConnection,
+  type BenchResult,
+  benchAdmin,
+  benchClientOptions,
+  Progress,
+  rates,
+  setupDeadline,
+} from './common.js';
 
-export interface ConsumeBenchOptions {
-  brokers: string;
+export interface ConsumeBenchOptions extends BenchConnection {
   topic: string;
   /** Stop after this many records (or at the end of the topic if it has fewer). */
   records: number;
@@ -17,17 +23,23 @@ export interface ConsumeBenchOptions {
 }
 
 export async function runConsumeBench(o: ConsumeBenchOptions): Promise<BenchResult & { endOfTopic: boolean }> {
-  const admin = new Admin({ brokers: o.brokers });
+  // The topic's partitions and the consumer's connection within --timeout; the measured reading is not bounded.
+  const within = setupDeadline(o);
+  const admin = benchAdmin(o);
   let partitions: number[];
   try {
-    const [desc] = await admin.describeTopics([o.topic]);
-    if (!desc || desc.error) throw desc?.error ?? new Error(`topic ${o.topic} not found`);
-    partitions = desc.partitions.map((p) => p.partition);
+    partitions = await within(
+      (async () => {
+        const [desc] = await admin.describeTopics([o.topic]);
+        if (!desc || desc.error) throw desc?.error ?? new Error(`topic ${o.topic} not found`);
+        return desc.partitions.map((p) => p.partition);
+      })(),
+    );
   } finally {
-    await admin.close();
+    await admin.close().catch(() => {});
   }
   const consumer = new Consumer({
-    brokers: o.brokers,
+    ...benchClientOptions(o),
     clientId: 'kstream-bench-consumer',
     autoOffsetReset: 'earliest',
     maxPartitionBytes: o.fetchBytes,
@@ -38,7 +50,7 @@ export async function runConsumeBench(o: ConsumeBenchOptions): Promise<BenchResu
   let endOfTopic = true;
   const progress = new Progress('consume', o.records, () => count);
   try {
-    await consumer.connect();
+    await within(consumer.connect());
     consumer.assign(partitions.map((partition) => ({ topic: o.topic, partition, offset: 'earliest' as const })));
     if (o.progress !== false) progress.start();
     const start = performance.now();

@@ -10,17 +10,19 @@
  * records are sent and consumed like the others, but their latency goes to a separate histogram
  * (`warmupLatencyMs`), so a cold process (JIT, first allocations) is reported apart from the steady state.
  */
-import { Admin } from '../client/admin.js';
 import { Consumer } from '../client/consumer.js';
 import { Producer, type ProducerRecord } from '../client/producer.js';
 import {
   type BenchResult,
+  benchAdmin,
+  benchClientOptions,
   createHistogram,
   ensureTopic,
   type ProducingOptions,
   Progress,
   payload,
   rates,
+  setupDeadline,
   sleep,
   summarize,
 } from './common.js';
@@ -40,19 +42,25 @@ const nowMs = () => performance.timeOrigin + performance.now();
 
 export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
   if (o.recordSize < 8) throw new RangeError('--record-size must be at least 8 for e2e (the send timestamp)');
-  await ensureTopic(o.brokers, o.topic, o.partitions);
-  const admin = new Admin({ brokers: o.brokers });
+  // Topic, end offsets and connections within --timeout; the measured phase after them is not bounded by it.
+  const within = setupDeadline(o);
+  await ensureTopic(o, o.topic, o.partitions, within);
+  const admin = benchAdmin(o);
   let ends: { partition: number; high: bigint }[];
   try {
-    const offs = await admin.fetchTopicOffsets([o.topic]);
-    for (const p of offs) if (p.error) throw p.error;
-    ends = offs.map((p) => ({ partition: p.partition, high: p.high }));
+    ends = await within(
+      (async () => {
+        const offs = await admin.fetchTopicOffsets([o.topic]);
+        for (const p of offs) if (p.error) throw p.error;
+        return offs.map((p) => ({ partition: p.partition, high: p.high }));
+      })(),
+    );
   } finally {
-    await admin.close();
+    await admin.close().catch(() => {});
   }
-  const consumer = new Consumer({ brokers: o.brokers, clientId: 'kstream-bench-e2e', maxWaitMs: 100 });
+  const consumer = new Consumer({ ...benchClientOptions(o), clientId: 'kstream-bench-e2e', maxWaitMs: 100 });
   const producer = new Producer({
-    brokers: o.brokers,
+    ...benchClientOptions(o),
     clientId: 'kstream-bench-e2e',
     acks: o.acks,
     compression: o.compression,
@@ -73,7 +81,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
   let failure: Error | null = null;
   const progress = new Progress('e2e', o.records, () => consumed);
   try {
-    await Promise.all([consumer.connect(), producer.connect()]);
+    await within(Promise.all([consumer.connect(), producer.connect()]));
     consumer.assign(ends.map((e) => ({ topic: o.topic, partition: e.partition, offset: e.high })));
     await consumerReady(
       consumer,

@@ -15,6 +15,11 @@ export const common = {
   topic: Flags.string({ char: 't', description: 'topic (created if missing)', default: 'kstream-bench' }),
   records: Flags.integer({ char: 'n', description: 'number of records', default: 1_000_000, min: 1 }),
   output: Flags.string({ char: 'o', description: 'output format', options: ['text', 'json'], default: 'text' }),
+  timeout: Flags.string({
+    description:
+      'give up when the set-up (topic, connections, first metadata) takes longer (500ms, 10s, 1m); the measured run is not bounded by it',
+    default: '10s',
+  }),
 };
 
 export const producing = {
@@ -68,8 +73,8 @@ export interface ProducingFlags {
   throughput: number;
 }
 
-/** Bench options from the shared producing flags (checked: bad values are usage errors). */
-export function producingOptions(f: ProducingFlags): Omit<ProducingOptions, 'brokers'> {
+/** Bench options from the shared producing flags (checked: bad values are usage errors); -b and --timeout apart. */
+export function producingOptions(f: ProducingFlags): Omit<ProducingOptions, 'brokers' | 'timeoutMs'> {
   return {
     topic: f.topic,
     partitions: f.partitions,

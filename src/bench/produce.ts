@@ -12,6 +12,7 @@
 import { Producer, type ProducerRecord } from '../client/producer.js';
 import {
   type BenchResult,
+  benchClientOptions,
   createHistogram,
   ensureTopic,
   type LatencyHistogram,
@@ -19,6 +20,7 @@ import {
   Progress,
   payload,
   rates,
+  setupDeadline,
   sleep,
   summarize,
 } from './common.js';
@@ -92,7 +94,9 @@ async function runOne(
 }
 
 export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResult> {
-  await ensureTopic(o.brokers, o.topic, o.partitions);
+  // Topic, connections and metadata within --timeout; the measured sending after them is not bounded by it.
+  const within = setupDeadline(o);
+  await ensureTopic(o, o.topic, o.partitions, within);
   const value = payload(o.recordSize);
   const record: ProducerRecord = { topic: o.topic, value };
   const chunk = chunkSize(o.batchSize, o.recordSize);
@@ -103,7 +107,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
     { length: o.producers },
     (_, i) =>
       new Producer({
-        brokers: o.brokers,
+        ...benchClientOptions(o),
         clientId: `kstream-bench-${i}`,
         acks: o.acks,
         compression: o.compression,
@@ -115,9 +119,13 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
   const shared: Shared = { hist: await createHistogram(), acked: 0 };
   const progress = new Progress('produce', o.records, () => shared.acked);
   try {
-    await Promise.all(producers.map((p) => p.connect()));
-    // The topic's partitions and leaders known before the clock starts (else the first records wait for them).
-    await Promise.all(producers.map((p) => p.cluster.metadataFor([o.topic])));
+    await within(
+      (async () => {
+        await Promise.all(producers.map((p) => p.connect()));
+        // The topic's partitions and leaders known before the clock starts (else the first records wait for them).
+        await Promise.all(producers.map((p) => p.cluster.metadataFor([o.topic])));
+      })(),
+    );
     const base = Math.floor(o.records / o.producers);
     const perSecond = o.throughput > 0 ? o.throughput / o.producers : 0;
     if (o.progress !== false) progress.start();
