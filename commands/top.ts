@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, CliError, EXIT_USAGE } from '../src/cli/base.js';
-import { brokersFlag } from '../src/cli/flags.js';
+import { brokersFlag, parseDuration } from '../src/cli/flags.js';
 
 /** "500ms", "2s", "1m" or plain milliseconds → milliseconds. */
 export function parseInterval(s: string): number | null {
@@ -30,11 +30,16 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
   static override examples = [
     '<%= config.bin %> top',
     '<%= config.bin %> top -b kafka1:9092,kafka2:9092 --interval 2s',
+    '<%= config.bin %> top -b kafka.example.com:9092 --interval 5s --timeout 15s',
   ];
 
   static override flags = {
     brokers: brokersFlag,
     interval: Flags.string({ description: 'refresh interval (500ms, 1s, 5s)', default: '1s' }),
+    timeout: Flags.string({
+      description: 'give up on a request of a poll after this long (500ms, 5s, 1m); connecting: at most 3s of it',
+      default: '5s',
+    }),
   };
 
   async run(): Promise<void> {
@@ -45,6 +50,7 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
         `--interval: expected a duration of at least 100ms (500ms, 1s), got "${flags.interval}"`,
         EXIT_USAGE,
       );
+    const timeoutMs = parseDuration(flags.timeout);
     if (!process.stdout.isTTY || !process.stdin.isTTY)
       throw new CliError(
         'top needs an interactive terminal (stdin and stdout a TTY); for scripts use `kstream cluster info -o json`',
@@ -57,6 +63,6 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
     delete process.env.CONTINUOUS_INTEGRATION;
     // Ink and React load only here: ~0.5 s that no other command should pay.
     const { runTop } = await import('../src/tui/run.js');
-    await runTop({ brokers: resolveBrokers(flags.brokers), intervalMs });
+    await runTop({ brokers: resolveBrokers(flags.brokers), intervalMs, timeoutMs });
   }
 }

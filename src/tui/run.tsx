@@ -55,8 +55,9 @@ export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & 
 const ENTER_ALT_SCREEN = '\u001B[?1049h\u001B[H';
 const LEAVE_ALT_SCREEN = '\u001B[?1049l';
 
-export async function runTop(opts: { brokers: string; intervalMs: number }): Promise<void> {
-  const source = adminSource(opts.brokers, Math.max(2000, opts.intervalMs * 4));
+/** `timeoutMs`: --timeout, the request timeout of every poll (connecting: at most 3 s of it, see adminSource). */
+export async function runTop(opts: { brokers: string; intervalMs: number; timeoutMs: number }): Promise<void> {
+  const source = adminSource(opts.brokers, opts.timeoutMs);
   const restore = () => process.stdout.write(`${LEAVE_ALT_SCREEN}\u001B[?25h`);
   process.stdout.write(ENTER_ALT_SCREEN);
   process.once('exit', restore);

@@ -1,6 +1,7 @@
 /**
  * `kstream top` as a command, without a terminal: it refuses to run when stdout is not a TTY (exit 2,
- * pointing to `kstream cluster info -o json`), rejects a bad --interval (exit 2); --interval parsing.
+ * pointing to `kstream cluster info -o json`), rejects a bad --interval or --timeout (exit 2, before the terminal
+ * check); --interval parsing.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +28,20 @@ describe('kstream top without a terminal', () => {
       const r = top('--interval', bad);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /--interval: expected a duration of at least 100ms/);
+    }
+  });
+
+  test('a bad --timeout: exit 2 with the accepted forms (a unit is required)', () => {
+    const cases: [string, string][] = [
+      ['nope', 'kstream: invalid --timeout "nope": use a duration like 500ms, 10s or 2m\n'],
+      ['5', 'kstream: invalid --timeout "5": add a unit: 5s or 5ms\n'],
+      ['0s', 'kstream: invalid --timeout "0s": use a duration above 0, like 500ms, 10s or 2m\n'],
+    ];
+    for (const [bad, stderr] of cases) {
+      const r = top('-b', '127.0.0.1:1', '--timeout', bad);
+      assert.equal(r.stderr, stderr);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, '');
     }
   });
 
