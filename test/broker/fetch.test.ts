@@ -166,7 +166,8 @@ describe('fetch and list offsets', () => {
       for (const rec of await decodeRecordSet(r.responses[0].partitions[0].records)) got.push(rec.value as Buffer);
     }
     assert.equal(got.length, values.length);
-    got.forEach((v, i) => assert.ok(v.equals(values[i] as Buffer), `record ${i} differs from what was sent`));
+    for (const [i, v] of got.entries())
+      assert.ok(v.equals(values[i] as Buffer), `record ${i} differs from what was sent`);
   });
 
   test('min_bytes not reached: the fetch waits max_wait_ms and returns what there is', async () => {
