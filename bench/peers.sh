@@ -20,8 +20,8 @@
 # guest hands memory back at a limited rate: a run started right after another one's cleanup begins warm and
 # turns cold as it goes); the dd row shows the state at the start.
 # With WARM=1, after the pause a throwaway process touches 1.5x the step's data and is killed right before the
-# step starts, so the step runs on memory the host has mapped: what a host without free page reporting would show (not the default:
-# it changes the machine under the benchmark).
+# step starts, so the step runs on memory the host has mapped: what a host without free page reporting would
+# show (not the default: it changes the machine under the benchmark).
 #
 # Loopback only, free ports, a temp dir; every server it starts is stopped and the temp dir removed on exit
 # (also on Ctrl-C or a failure). Each step is bounded by `timeout`. It installs nothing: missing tools are
@@ -101,13 +101,14 @@ wait_for "$T/kstream.out" 'listening on' || { log "kstream did not start: $(cat 
 B=127.0.0.1:$KP
 bench() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench "$@" -b "$B" -o json; }
 
+# The sink: a broker that drops data (the clients' ceilings). KCAT: the kcat steps run (kcat and the sink).
 SINK=
-if have kcat; then
-  SP=$(free_port)
-  node --import tsx "$ROOT/bench/sink.ts" --port "$SP" >"$T/sink.out" 2>&1 &
-  PIDS+=($!)
-  if wait_for "$T/sink.out" 'listening on'; then SINK=127.0.0.1:$SP; else log "bench/sink.ts did not start: $(cat "$T/sink.out")"; fi
-fi
+SP=$(free_port)
+node --import tsx "$ROOT/bench/sink.ts" --port "$SP" >"$T/sink.out" 2>&1 &
+PIDS+=($!)
+if wait_for "$T/sink.out" 'listening on'; then SINK=127.0.0.1:$SP; else log "bench/sink.ts did not start: $(cat "$T/sink.out")"; fi
+KCAT=
+have kcat && [ -n "$SINK" ] && KCAT=1
 
 RP=
 if have redis-server && have redis-benchmark; then
@@ -156,14 +157,14 @@ for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then
     [ -n "$RP" ] && step_redis "$r"
     step_bench "$r"
-    [ -n "$SINK" ] && step_kcat "$r" "$SINK" sink && step_kcat "$r" "$B" "kcat-1-r$r"
+    [ -n "$KCAT" ] && step_kcat "$r" "$SINK" sink && step_kcat "$r" "$B" "kcat-1-r$r"
   else
     step_bench "$r"
     [ -n "$RP" ] && step_redis "$r"
-    [ -n "$SINK" ] && step_kcat "$r" "$B" "kcat-1-r$r" && step_kcat "$r" "$SINK" sink
+    [ -n "$KCAT" ] && step_kcat "$r" "$B" "kcat-1-r$r" && step_kcat "$r" "$SINK" sink
   fi
 done
-# summary NAME VALUES...: "median" and "a / b / c"
+# per_round V...: "a / b / c"
 per_round() { local IFS=/; echo "$*" | sed 's|/| / |g'; }
 mb() { node -e "console.log(($1*$SIZE/1e6).toFixed(1))"; }
 KBM=$(median "${KB[@]}")
@@ -179,7 +180,7 @@ if [ -n "$RP" ]; then
 else
   row Redis "XADD / XREAD" skipped - "apt-get install -y redis-server redis-tools"
 fi
-if [ -n "$SINK" ]; then
+if [ -n "$KCAT" ]; then
   KKM=$(median "${KK[@]}") KSM=$(median "${KS[@]}")
   row kstream "kcat -P, acks=1" "$KKM" "$(mb "$KKM")" "rounds: $(per_round "${KK[@]}") (kcat wall time incl. its start-up)"
   row "sink (drops data)" "kcat -P, acks=1" "$KSM" "$(mb "$KSM")" "rounds: $(per_round "${KS[@]}"); kcat's ceiling"
@@ -187,7 +188,7 @@ if [ -n "$SINK" ]; then
   # shellcheck disable=SC2086
   row "**ratio**" "**kcat -> kstream / kcat -> sink** (target >= 0.8)" "**$(median $KR)**" - "rounds: $(per_round $KR)"
 else
-  row kcat "kcat -P" skipped - "apt-get install -y kcat"
+  row kcat "kcat -P" skipped - "needs kcat (apt-get install -y kcat) and bench/sink.ts"
 fi
 
 # ---------------------------------------------------------------- kstream, the other targets
@@ -217,12 +218,14 @@ if out=$(bench e2e -t bench-e2e -n "$E2E" -s "$SIZE" --throughput 100000 --warmu
     "e2e p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) / p99.9 $(echo "$out" | json_get latencyMs.p999) ms; warm-up ($((E2E / 10)) records) p99 $(echo "$out" | json_get warmupLatencyMs.p99) ms"
 else row kstream "kstream bench e2e" failed - ""; fi
 
-if [ -n "$SINK" ]; then
+if [ -n "$KCAT" ]; then
   settle
   log "kcat -P -> kstream acks=all"
   if rps=$(kcat_rate "$B" kcat-all all); then
     row kstream "kcat -P, acks=all" "$rps" "$(mb "$rps")" "kcat wall time (incl. its start-up)"
   else row kstream "kcat -P, acks=all" failed - ""; fi
+fi
+if [ -n "$SINK" ]; then
   settle
   log "kstream bench produce -> sink"
   if out=$(timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench produce -b "$SINK" -t sink -n "$RECORDS" -s "$SIZE" -o json); then
