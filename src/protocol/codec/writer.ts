@@ -14,8 +14,9 @@ export class Writer {
   private done: Buffer[] = [];
   private doneLength = 0;
 
-  constructor(initial = 256) {
-    this.buf = Buffer.allocUnsafe(initial);
+  /** `reuse`: a buffer to write into first (its contents are overwritten), instead of allocating `initial`. */
+  constructor(initial = 256, reuse?: Buffer) {
+    this.buf = reuse ?? Buffer.allocUnsafe(initial);
   }
 
   get length(): number {

@@ -266,10 +266,11 @@ export class BatchBuilder {
   private exactTs = true;
   private built = false;
 
-  constructor(opts: BatchOptions = {}, initialCapacity = 1024) {
+  /** `reuse`: a buffer to encode into (see Writer), instead of allocating `initialCapacity` bytes. */
+  constructor(opts: BatchOptions = {}, initialCapacity = 1024, reuse?: Buffer) {
     this.opts = opts;
     this.defaultTimestamp = opts.defaultTimestamp ?? BigInt(Date.now());
-    this.w = new Writer(Math.max(BATCH_HEADER_SIZE + 16, initialCapacity));
+    this.w = new Writer(Math.max(BATCH_HEADER_SIZE + 16, initialCapacity), reuse);
     this.w.reserve(BATCH_HEADER_SIZE);
   }
 
