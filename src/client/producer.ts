@@ -909,6 +909,7 @@ export class Producer {
     if (built.byteOffset !== 0 || whole.byteLength < MIN_SPARE_BATCH_BUFFER) return;
     if (whole.byteLength > 2 * Math.max(this.batchSize, MIN_SPARE_BATCH_BUFFER) + 4096) return;
     if (this.spareBuffers.length >= MAX_SPARE_BATCH_BUFFERS) return;
+    b.buffer = null; // never handed out twice
     this.spareBuffers.push(Buffer.from(whole, 0, whole.byteLength));
   }
 
