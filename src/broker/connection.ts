@@ -8,8 +8,8 @@ import { Reader } from '../protocol/codec/reader.js';
 import type { Struct } from '../protocol/codec/schema.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { decodeRequestHeader, type RequestHeader } from '../protocol/wire.js';
+import { BufferPool } from '../util/buffer-pool.js';
 import type { Logger } from '../util/logger.js';
-import { FramePool } from './frame-pool.js';
 
 /** What the router gives back for one request: the frame pieces, or null for "no response" (acks=0). */
 export type Reply = Buffer[] | null;
@@ -33,8 +33,6 @@ export class Connection {
   private buffered = 0;
   private queue: Slot[] = [];
   private closed = false;
-  /** Set by take() to the pool buffer a produce frame was copied into (given back once it is answered). */
-  private taken: Buffer | null = null;
   readonly remote: string;
   /** Per-connection state handlers may keep (e.g. negotiated versions). */
   readonly state: Struct = {};
@@ -85,9 +83,10 @@ export class Connection {
         size >= MIN_POOLED &&
         size <= MAX_POOLED &&
         this.apiKeyAt4() === ApiKey.Produce;
-      this.taken = null;
-      const frame = this.take(4 + size, pool).subarray(4);
-      this.handleFrame(frame, this.taken);
+      // The frame's copy goes into a pool buffer, given back once the request is answered.
+      const pooled = pool ? framePool.get(4 + size) : null;
+      const frame = this.take(4 + size, pooled).subarray(4);
+      this.handleFrame(frame, pooled);
       if (this.closed) return;
     }
   }
@@ -113,11 +112,8 @@ export class Connection {
     return -1;
   }
 
-  /**
-   * The next n buffered bytes, contiguous: a view of one chunk, or a copy. With `pool`, the copy goes to
-   * a buffer of the frame pool, which is also left in `this.taken` for the caller to give back.
-   */
-  private take(n: number, pool = false): Buffer {
+  /** The next n buffered bytes, contiguous: a view of one chunk, or a copy (into `into` when given). */
+  private take(n: number, into: Buffer | null = null): Buffer {
     const first = this.chunks[0] as Buffer;
     if (first.length >= n) {
       const out = first.subarray(0, n);
@@ -126,12 +122,7 @@ export class Connection {
       this.buffered -= n;
       return out;
     }
-    let out: Buffer;
-    if (pool) {
-      const buf = framePool.get(n);
-      this.taken = buf;
-      out = buf.subarray(0, n);
-    } else out = Buffer.allocUnsafe(n);
+    const out = into === null ? Buffer.allocUnsafe(n) : into.subarray(0, n);
     let at = 0;
     while (at < n) {
       const c = this.chunks[0] as Buffer;
@@ -200,7 +191,7 @@ const HIGH_WATER = 64 * 1024 * 1024;
 const MAX_POOLED = 8 * 1024 * 1024;
 const MIN_POOLED = 64 * 1024;
 /** Shared by all connections: produce frames spanning socket reads are assembled in its buffers. */
-const framePool = new FramePool(32 * 1024 * 1024);
+const framePool = new BufferPool(32 * 1024 * 1024);
 
 /** A reply that closes the connection once the requests before it were answered. */
 export const CLOSE: Buffer[] = [];

@@ -25,6 +25,7 @@ import { ApiKey } from '../protocol/messages/index.js';
 import { Compression } from '../protocol/records/batch.js';
 import { parseCompression } from '../protocol/records/compression.js';
 import { BatchBuilder } from '../protocol/records/record.js';
+import { BufferPool } from '../util/buffer-pool.js';
 import { Cluster, type ClusterOptions, type TopicInfo } from './cluster.js';
 import { detailOf, errorFor } from './errors.js';
 import { DefaultPartitioner, type Partitioner } from './partitioner.js';
@@ -210,9 +211,15 @@ class PartitionQueue {
 
 const NONE: readonly number[] = [];
 
-/** Batch buffers of acknowledged batches kept for new ones: only this large or larger, at most this many. */
+/** Batch buffers of acknowledged batches kept for new ones: only this large or larger, at most this many of the
+ * largest kept size in bytes. */
 const MIN_SPARE_BATCH_BUFFER = 64 * 1024;
 const MAX_SPARE_BATCH_BUFFERS = 8;
+
+/** The largest batch buffer kept: twice batch.size (a batch that outgrew it doubled), plus a little. */
+function maxSpareBatchBuffer(batchSize: number): number {
+  return 2 * Math.max(batchSize, MIN_SPARE_BATCH_BUFFER) + 4096;
+}
 
 /** First buffer of a partition's first batch when batch.size is larger. */
 const FIRST_BATCH_CAPACITY = 16 * 1024;
@@ -249,7 +256,7 @@ export class Producer {
   private readonly compression: Compression;
   private readonly compressionLevel: number | undefined;
   /** Buffers of acknowledged batches, reused by new batches (takeSpareBuffer / keepSpareBuffer). */
-  private readonly spareBuffers: Buffer[] = [];
+  private readonly spareBuffers: BufferPool;
   private readonly maxInFlight: number;
   private readonly retries: number;
   private readonly retryBackoff: { initialBackoffMs: number; maxBackoffMs: number };
@@ -302,6 +309,7 @@ export class Producer {
     const c = opts.compression ?? 'none';
     this.compression = typeof c === 'number' ? c : parseCompression(c);
     this.compressionLevel = opts.compressionLevel;
+    this.spareBuffers = new BufferPool(MAX_SPARE_BATCH_BUFFERS * maxSpareBatchBuffer(this.batchSize));
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 5);
     this.deliveryTimeoutMs = opts.deliveryTimeoutMs ?? 120_000;
     this.maxRequestSize = opts.maxRequestSize ?? 1024 * 1024;
@@ -888,12 +896,7 @@ export class Producer {
    * page faults (docs/benchmarks.md).
    */
   private takeSpareBuffer(capacity: number): Buffer | undefined {
-    if (capacity < MIN_SPARE_BATCH_BUFFER) return undefined;
-    const spares = this.spareBuffers;
-    for (let i = 0; i < spares.length; i++) {
-      if ((spares[i] as Buffer).length >= capacity) return spares.splice(i, 1)[0];
-    }
-    return undefined;
+    return capacity < MIN_SPARE_BATCH_BUFFER ? undefined : this.spareBuffers.get(capacity);
   }
 
   /**
@@ -907,10 +910,9 @@ export class Producer {
     const whole = built.buffer;
     // A buffer of its own (not a slice of Node's shared pool) that encoding did not outgrow wildly.
     if (built.byteOffset !== 0 || whole.byteLength < MIN_SPARE_BATCH_BUFFER) return;
-    if (whole.byteLength > 2 * Math.max(this.batchSize, MIN_SPARE_BATCH_BUFFER) + 4096) return;
-    if (this.spareBuffers.length >= MAX_SPARE_BATCH_BUFFERS) return;
+    if (whole.byteLength > maxSpareBatchBuffer(this.batchSize)) return;
     b.buffer = null; // never handed out twice
-    this.spareBuffers.push(Buffer.from(whole, 0, whole.byteLength));
+    this.spareBuffers.release(Buffer.from(whole, 0, whole.byteLength));
   }
 
   private fail(b: ProducerBatch, e: Error): void {

@@ -13,6 +13,7 @@ import { Consumer, type ConsumerRecord } from '../../src/client/consumer.js';
 import { KafkaError } from '../../src/client/errors.js';
 import { Producer, type ProducerRecord, type RecordMetadata } from '../../src/client/producer.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import type { BufferPool } from '../../src/util/buffer-pool.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 
 const N = 100_000;
@@ -195,7 +196,7 @@ describe('producer and consumer against kstream serve', () => {
       const topic = `reuse-${acks}`;
       await admin.createTopics([{ topic, numPartitions: 1 }]);
       const producer = new Producer({ brokers: broker.bootstrap, acks, lingerMs: 1, batchSize: 128 * 1024 });
-      const spares = () => (producer as unknown as { spareBuffers: Buffer[] }).spareBuffers.length;
+      const spares = () => (producer as unknown as { spareBuffers: BufferPool }).spareBuffers.idleBufferBytes;
       const values: Buffer[] = [];
       let reused = 0;
       // Rounds of ~2.5 batches each, every value distinct: a batch encoded into a buffer still being sent, or one

@@ -1,10 +1,10 @@
-/** FramePool: buffers large enough, reused after release, never handed out twice, idle bytes capped. */
+/** BufferPool: buffers large enough, reused after release, never handed out twice, idle bytes capped. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FramePool } from '../../src/broker/frame-pool.js';
+import { BufferPool } from '../../src/util/buffer-pool.js';
 
 test('a released buffer serves the next frame that fits; one in use is never handed out again', () => {
-  const pool = new FramePool(1 << 20, 1024);
+  const pool = new BufferPool(1 << 20, 1024);
   const a = pool.get(1500);
   assert.equal(a.length, 2048, 'rounded up to the granule');
   const b = pool.get(1500);
@@ -20,7 +20,7 @@ test('a released buffer serves the next frame that fits; one in use is never han
 });
 
 test("idle buffers are capped at maxBytes; none is a slice of Node's shared pool", () => {
-  const pool = new FramePool(3000, 1024);
+  const pool = new BufferPool(3000, 1024);
   const bufs = [pool.get(1024), pool.get(1024), pool.get(1024)];
   for (const b of bufs) {
     assert.equal(b.byteOffset, 0);
