@@ -2,7 +2,7 @@
  * Runs Debian's etcd on free loopback ports with a temp data dir, for cluster tests. Stopped by the test.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { removeDir, tempDir } from './broker.js';
 
 export interface EtcdProcess {
@@ -14,22 +14,47 @@ export interface EtcdProcess {
   resume(): void;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
+/**
+ * `n` distinct free loopback ports. All listeners stay open until every port is picked, so the kernel cannot
+ * hand out the same port twice; another process can still take one before etcd binds it, which startEtcd
+ * survives by retrying.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const a = s.address();
+    return typeof a === 'object' && a ? a.port : 0;
   });
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
 }
 
+/** Starts etcd; a port taken between picking and binding ("address already in use") means new ports, up to 5 tries. */
 export async function startEtcd(): Promise<EtcdProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdOnce();
+    } catch (e) {
+      if (attempt >= 5 || !(e instanceof PortTakenError)) throw e;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startEtcdOnce(): Promise<EtcdProcess> {
   const dir = tempDir('kstream-etcd-');
-  const client = await freePort();
-  const peer = await freePort();
+  const [client, peer] = await freePorts(2);
   const url = `http://127.0.0.1:${client}`;
   const child = spawn(
     'etcd',
@@ -57,14 +82,19 @@ export async function startEtcd(): Promise<EtcdProcess> {
   });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`etcd did not start in 20 s: ${log.slice(-2000)}`)), 20_000);
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`etcd did not start in 20 s: ${log.slice(-2000)}`));
+    }, 20_000);
     const check = () => {
       if (/ready to serve client requests|serving insecure client requests/.test(log)) {
         clearTimeout(t);
         resolve();
       } else if (child.exitCode !== null) {
         clearTimeout(t);
-        reject(new Error(`etcd exited: ${log.slice(-2000)}`));
+        removeDir(dir);
+        const Err = /address already in use/.test(log) ? PortTakenError : Error;
+        reject(new Err(`etcd exited: ${log.slice(-2000)}`));
       } else setTimeout(check, 50);
     };
     check();
