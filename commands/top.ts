@@ -2,15 +2,6 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, CliError, EXIT_USAGE } from '../src/cli/base.js';
 import { brokersFlag, parseDuration } from '../src/cli/flags.js';
 
-/** "500ms", "2s", "1m" or plain milliseconds → milliseconds. */
-export function parseInterval(s: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (!m) return null;
-  const n = Number(m[1]);
-  const unit = m[2] ?? (n >= 50 ? 'ms' : 's');
-  return Math.round(unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000);
-}
-
 export default class Top extends BaseCommand {
   static override summary = 'Live terminal UI: topics, partitions, consumer groups, brokers.';
   static override description =
@@ -44,12 +35,10 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Top);
-    const intervalMs = parseInterval(flags.interval);
-    if (intervalMs === null || intervalMs < 100)
-      throw new CliError(
-        `--interval: expected a duration of at least 100ms (500ms, 1s), got "${flags.interval}"`,
-        EXIT_USAGE,
-      );
+    // The same duration syntax as --timeout (a unit is required); faster than 100ms would poll the cluster hard.
+    const intervalMs = parseDuration(flags.interval, '--interval');
+    if (intervalMs < 100)
+      throw new CliError(`invalid --interval ${JSON.stringify(flags.interval)}: use at least 100ms`, EXIT_USAGE);
     const timeoutMs = parseDuration(flags.timeout);
     if (!process.stdout.isTTY || !process.stdin.isTTY)
       throw new CliError(
