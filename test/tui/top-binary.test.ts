@@ -26,7 +26,7 @@ describe('kstream top from the single executable', { skip: !existsSync(BINARY) &
   });
 
   test('two refreshes, brokers screen, q', async () => {
-    term = startTerminal(`${BINARY} top -b ${broker!.bootstrap} --interval 500; echo TOP_EXIT=$?; sleep 60`);
+    term = startTerminal(`${BINARY} top -b ${broker!.bootstrap} --interval 500ms; echo TOP_EXIT=$?; sleep 60`);
     const updated = (s: string) => /updated (\d\d:\d\d:\d\d)/.exec(s)?.[1];
     const first = await term.waitFor('first refresh', (s) => /brokers 1 up 0 down/.test(s) && updated(s));
     await term.waitFor('second refresh', (s) => {

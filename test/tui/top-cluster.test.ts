@@ -67,7 +67,7 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
     // The group reads everything, so it has a committed offset on every partition (lag counts only those).
     await consume(3000);
 
-    term = startTerminal(`node bin/run.js top -b ${c.bootstrap()} --interval 500; echo TOP_EXIT=$?; sleep 120`);
+    term = startTerminal(`node bin/run.js top -b ${c.bootstrap()} --interval 500ms; echo TOP_EXIT=$?; sleep 120`);
     await term.waitFor('header with 3 brokers up', (s) => /brokers 3 up 0 down/.test(s) && /orders/.test(s));
     // The event log's first line: what top connected to.
     await term.waitFor('the connected event', (s) =>

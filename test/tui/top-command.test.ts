@@ -1,7 +1,7 @@
 /**
  * `kstream top` as a command, without a terminal: it refuses to run when stdout is not a TTY (exit 2,
  * pointing to `kstream cluster info -o json`), rejects a bad --interval or --timeout (exit 2, before the terminal
- * check); --interval parsing.
+ * check).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
