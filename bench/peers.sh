@@ -13,15 +13,16 @@
 # The two ratios the issue sets (kstream bench produce / Redis XADD, kcat -> kstream / kcat -> sink) are
 # measured in ROUNDS alternating rounds, the pair's order swapped every round, and reported per round and as
 # the median: the machine's speed drifts by tens of percent over a minute, so a pair run side by side is
-# compared, not two runs a minute apart. Before every timed step the script waits SETTLE seconds: on a VM that
-# hands freed memory back to the host (see the dd row), memory freed by the step before (a process that
-# exits) would otherwise give the next step pages that cost no host fault, so steps would see memory in
-# different states depending on their order. The pause cannot undo a large free shortly before the run (the
-# guest hands memory back at a limited rate: a run started right after another one's cleanup begins warm and
-# turns cold as it goes); the dd row shows the state at the start.
+# compared, not two runs a minute apart.
+# Every timed step starts from the same state: what earlier steps stored (kstream's topics, the Redis stream)
+# is deleted, then the script waits SETTLE seconds. On this kind of VM (free page reporting to the host) the
+# guest's memory beyond what it has recently used costs a host fault per fresh page, ~10x the cost of a page
+# it has used before (the dd row shows which state the run starts in). Kept data would make each later step
+# grow into that memory (measured: 512 MiB appended in 0.1 s, in 1.25 s with 3 GB more held, 0.1 s again once
+# those were deleted), so a step's figure would depend on how much every step before it had stored.
 # With WARM=1, after the pause a throwaway process touches 1.5x the step's data and is killed right before the
-# step starts, so the step runs on memory the host has mapped: what a host without free page reporting would
-# show (not the default: it changes the machine under the benchmark).
+# step starts, so the step runs on memory the host has mapped even when the run starts cold (a diagnostic:
+# it changes the machine under the benchmark).
 #
 # Loopback only, free ports, a temp dir; every server it starts is stopped and the temp dir removed on exit
 # (also on Ctrl-C or a failure). Each step is bounded by `timeout`. It installs nothing: missing tools are
@@ -42,7 +43,19 @@ NAME=peers
 KSTREAM=(node "$ROOT/bin/run.js")
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
+# kstream topics written by earlier steps; reset deletes them and the Redis stream.
+STORED=()
+reset() {
+  if [ ${#STORED[@]} -gt 0 ]; then
+    "${KSTREAM[@]}" topic delete "${STORED[@]}" -b "$B" >/dev/null || log "could not delete ${STORED[*]}"
+    STORED=()
+  fi
+  [ -n "${RP:-}" ] && redis-cli -p "$RP" DEL bench >/dev/null
+  return 0
+}
+# settle [keep]: reset (unless keep: the step reads what the one before wrote), then the pause.
 settle() {
+  [ "${1:-}" = keep ] || reset
   sleep "$SETTLE"
   [ "${WARM:-0}" = 1 ] || return 0
   # Touch the memory, then free it (kill -9: at once) right before the step starts.
@@ -77,10 +90,10 @@ have nats-server || missing+=(nats-server)
 node -e "const fs=require('fs');const line='x'.repeat($SIZE)+'\n';const chunk=line.repeat(10000);const fd=fs.openSync('$T/records.txt','w');for(let i=0;i<$RECORDS/10000;i++)fs.writeSync(fd,chunk);fs.closeSync(fd)"
 
 # ---------------------------------------------------------------- the machine
-# Appending to a new file costs the kernel fresh page-cache pages; on a VM that hands freed memory back to the
-# host (virtio-balloon free page reporting) every fresh page is a host fault. This is the ceiling of any
-# broker that writes what it receives, at this record size. Measured first, 5 s after the records file was
-# written (pages freed before that have been handed back by then).
+# Appending to a new file costs the kernel page-cache pages; on a VM that hands free memory back to the host
+# (virtio-balloon free page reporting) a page the guest has not used lately is a host fault. This is the
+# ceiling of any broker that writes what it receives, at this record size, and shows the memory state the
+# run starts in (~0.2 ms per MiB warm, ~2.5 cold).
 sleep 5
 MB=$(( (RECORDS * SIZE + 1048575) / 1048576 ))
 log "dd: ${MB} MiB into a new file"
@@ -89,8 +102,8 @@ if dd if=/dev/zero of="$T/dd" bs=1M count="$MB" status=none; then
   secs=$(node -e "console.log($(now)-$s)")
   row "the machine" "dd bs=1M into a new file (${MB} MiB, page cache)" "-" "$(node -e "console.log(($MB*1.048576/$secs).toFixed(1))")" \
     "one CPU busy for $(node -e "console.log(($secs*1000/$MB).toFixed(2))") ms per MiB appended"
-  # (kept until the end: deleting it would hand the next step freshly freed, already mapped pages)
 fi
+rm -f "$T/dd"
 
 # ---------------------------------------------------------------- servers
 KP=$(free_port)
@@ -131,6 +144,7 @@ step_bench() {
   log "round $1: kstream bench produce acks=1"
   local c0 out
   c0=$(cpu_ms "$KPID")
+  STORED+=("bench-1-r$1")
   if out=$(bench produce -t "bench-1-r$1" -n "$RECORDS" -s "$SIZE" --acks 1); then
     KBCPU+=("$(per_m $(($(cpu_ms "$KPID") - c0)) "$RECORDS")")
     KB+=("$(echo "$out" | json_get recordsPerSec)")
@@ -154,7 +168,7 @@ step_kcat() { # round broker topic list-name
   log "round $1: kcat -P -> $3"
   local rps
   rps=$(kcat_rate "$2" "$3" 1) || rps=0
-  if [ "$3" = sink ]; then KS+=("$rps"); else KK+=("$rps"); fi
+  if [ "$3" = sink ]; then KS+=("$rps"); else KK+=("$rps") STORED+=("$3"); fi
 }
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then
@@ -197,6 +211,7 @@ fi
 # ---------------------------------------------------------------- kstream, the other targets
 settle
 log "kstream bench produce acks=all"
+STORED+=(bench-all)
 c0=$(cpu_ms "$KPID")
 if out=$(bench produce -t bench-all -n "$RECORDS" -s "$SIZE" --acks all); then
   rps=$(echo "$out" | json_get recordsPerSec)
@@ -204,9 +219,9 @@ if out=$(bench produce -t bench-all -n "$RECORDS" -s "$SIZE" --acks all); then
     "$(node -e "console.log(Math.round(100*$rps/$KBM))") % of the acks=1 median; p99 $(echo "$out" | json_get latencyMs.p99) ms; broker CPU $(per_m $(($(cpu_ms "$KPID") - c0)) "$RECORDS") ms per 1M records"
 else row kstream "kstream bench produce, acks=all" failed - ""; fi
 
-settle
+settle keep
 log "kstream bench consume"
-if out=$(bench consume -t bench-1-r1 -n "$RECORDS"); then
+if out=$(bench consume -t bench-all -n "$RECORDS"); then
   row kstream "kstream bench consume (page cache)" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
     "$(echo "$out" | json_get records) records"
 else row kstream "kstream bench consume" failed - ""; fi
@@ -216,6 +231,7 @@ log "kstream bench e2e at 100,000 records/s"
 # The first 10% of the records (0.5 s) are timed apart as warm-up (a cold process); both are reported.
 # (500,000 records at most: 5 s at that rate)
 E2E=$(( RECORDS / 2 < 500000 ? RECORDS / 2 : 500000 ))
+STORED+=(bench-e2e)
 if out=$(bench e2e -t bench-e2e -n "$E2E" -s "$SIZE" --throughput 100000 --warmup-records "$((E2E / 10))"); then
   row kstream "kstream bench e2e, 100k records/s, acks=1" "$(echo "$out" | json_get recordsPerSec)" "$(echo "$out" | json_get mbPerSec)" \
     "e2e p50 $(echo "$out" | json_get latencyMs.p50) / p99 $(echo "$out" | json_get latencyMs.p99) / p99.9 $(echo "$out" | json_get latencyMs.p999) ms; warm-up ($((E2E / 10)) records) p99 $(echo "$out" | json_get warmupLatencyMs.p99) ms"
@@ -224,6 +240,7 @@ else row kstream "kstream bench e2e" failed - ""; fi
 if [ -n "$KCAT" ]; then
   settle
   log "kcat -P -> kstream acks=all"
+  STORED+=(kcat-all)
   if rps=$(kcat_rate "$B" kcat-all all); then
     row kstream "kcat -P, acks=all" "$rps" "$(mb "$rps")" "kcat wall time (incl. its start-up)"
   else row kstream "kcat -P, acks=all" failed - ""; fi
@@ -240,6 +257,8 @@ fi
 if [ -n "$RP" ]; then
   settle
   log "redis-benchmark XREAD COUNT 1000 -P 4"
+  # (the stream was reset: 100k entries to read from, untimed)
+  redis-benchmark -p "$RP" -P 64 -n 100000 XADD bench '*' v "$VALUE" >/dev/null
   if out=$(timeout "$STEP_TIMEOUT" redis-benchmark -p "$RP" -P 4 -c 4 -n 2000 --csv XREAD COUNT 1000 STREAMS bench 0); then
     rps=$(echo "$out" | tail -1 | cut -d, -f2 | tr -d '"')
     recs=$(node -e "console.log(Math.round($rps*1000))")
@@ -275,4 +294,4 @@ echo "| system | workload | records/s | MB/s | notes |"
 echo "|---|---|---:|---:|---|"
 printf '%s\n' "${ROWS[@]}"
 echo
-echo "$RECORDS records of $SIZE B, $ROUNDS rounds for the ratios, ${SETTLE} s settle before each step$([ "${WARM:-0}" = 1 ] && echo ' then warm memory'); $(nproc) CPUs, $(node -v), $(date -u +%Y-%m-%d)"
+echo "$RECORDS records of $SIZE B, $ROUNDS rounds for the ratios; before each step earlier steps' data deleted, then ${SETTLE} s settle$([ "${WARM:-0}" = 1 ] && echo ' then warm memory'); $(nproc) CPUs, $(node -v), $(date -u +%Y-%m-%d)"
