@@ -2,7 +2,8 @@
 # acks=all on a 3-node cluster (RF 3) against a single node, same machine, same run (issue 8): Debian's etcd,
 # three `kstream serve` nodes pointed at it, and one standalone `kstream serve`. On each, a topic of PARTITIONS
 # partitions (RF 3 on the cluster, min.insync.replicas 2) and `kstream bench produce --acks all`, alternating
-# cluster / single node ROUNDS times. Prints one markdown table and the ratio of the medians.
+# cluster / single node ROUNDS times, each run on a clean state (the topic of the run before deleted). Prints
+# one markdown table and the ratio of the medians.
 #
 #   bash bench/cluster.sh [RECORDS] [RECORD_SIZE] [PARTITIONS] [ROUNDS]     defaults: 1000000 100 3 3
 #
@@ -78,11 +79,22 @@ run() { # label brokers topic
   echo "| $1 | $3 | $rps | $(echo "$out" | json_get mbPerSec) | $(echo "$out" | json_get latencyMs.p50) / $(echo "$out" | json_get latencyMs.p99) |" >>"$T/rows"
   echo "$rps"
 }
+# Each run starts from the same state: the topic of the run before is deleted, then SETTLE seconds (as in
+# bench/peers.sh: kept data would make each later run grow into memory this VM has not used lately, where
+# every page is a host fault).
+SETTLE=${SETTLE:-3}
+drop() { # brokers topic
+  timeout 30 "${KSTREAM[@]}" topic delete "$2" -b "$1" >/dev/null || log "could not delete $2"
+}
 for r in $(seq "$ROUNDS"); do
+  [ "$r" -gt 1 ] && drop "$SB" "single-$((r - 1))"
   create "$CB" "rf3-$r" 3
-  create "$SB" "single-$r" 1
+  sleep "$SETTLE"
   log "round $r: cluster"
   C_RATES+=("$(run "3 nodes, RF 3" "$CB" "rf3-$r")")
+  drop "$CB" "rf3-$r"
+  create "$SB" "single-$r" 1
+  sleep "$SETTLE"
   log "round $r: single node"
   S_RATES+=("$(run "1 node" "$SB" "single-$r")")
 done
