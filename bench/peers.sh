@@ -122,8 +122,8 @@ PIDS+=($!)
 if wait_for "$T/sink.out" 'listening on'; then SINK=127.0.0.1:$SP; else log "bench/sink.ts did not start: $(cat "$T/sink.out")"; fi
 KCAT=
 have kcat && [ -n "$SINK" ] && KCAT=1
-# A first run would include the receiver's JIT warm-up for kcat's requests (the sink's and the broker's: the
-# first kcat -> kstream round ran at 0.73-0.80 of the sink, the later ones at 0.98-1.13): 100k records
+# A receiver's first kcat run is slower (its warm-up: the sink's first run was 1.6-1.9 M against 2.7 M after;
+# the first kcat -> kstream round ran at 0.73-0.80 of the sink, the later ones at 0.98-1.13): 100k records
 # through each first, untimed.
 if [ -n "$KCAT" ]; then
   head -n 100000 "$T/records.txt" | timeout "$STEP_TIMEOUT" kcat -P -b "$SINK" -t sink -X acks=1
