@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { CliError } from '../../src/cli/base.js';
 import { ClientCommand } from '../../src/cli/client-command.js';
+import { parseDuration } from '../../src/cli/flags.js';
 import { renderList } from '../../src/cli/output.js';
 import { STATUS_COLUMNS } from '../../src/cli/status.js';
 
@@ -26,11 +27,12 @@ until they are done (a progress line on a terminal).`;
     drain: Flags.integer({ description: 'move every replica off this broker', min: 0 }),
     'dry-run': Flags.boolean({ description: 'print the plan, change nothing' }),
     wait: Flags.boolean({ description: 'wait until the moves are complete' }),
-    'wait-timeout': Flags.integer({ description: 'seconds to wait with --wait', default: 600 }),
+    'wait-timeout': Flags.string({ description: 'how long --wait waits (30s, 10m, 1h)', default: '10m' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ClusterReassign);
+    const waitMs = parseDuration(flags['wait-timeout'], '--wait-timeout');
     const explicit = flags.topic !== undefined || flags.partition !== undefined || flags.replicas !== undefined;
     if (explicit === (flags.drain !== undefined)) {
       throw new CliError('give either --topic/--partition/--replicas or --drain BROKER', 2);
@@ -73,11 +75,11 @@ until they are done (a progress line on a terminal).`;
       // Nothing to wait for when no move started (and never claim "all moves complete" then).
       if (!flags.wait || begun === 0) return;
       const tty = process.stderr.isTTY;
-      const left = await svc.waitForMoves(admin, flags['wait-timeout'] * 1000, (n) => {
+      const left = await svc.waitForMoves(admin, waitMs, (n) => {
         if (tty) process.stderr.write(`\r${n} move${n === 1 ? '' : 's'} in progress   `);
       });
       if (tty) process.stderr.write('\n');
-      if (left > 0) throw new CliError(`${left} move(s) still in progress after ${flags['wait-timeout']} s`);
+      if (left > 0) throw new CliError(`${left} move(s) still in progress after ${flags['wait-timeout']}`);
       process.stderr.write(
         begun === started.length ? 'all moves complete\n' : `${begun} of ${started.length} moves complete\n`,
       );

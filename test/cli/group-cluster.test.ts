@@ -189,6 +189,21 @@ test('cluster reassign on a single node: a row with the reason, exit 1, and --wa
   assert.equal(r.stderr, '');
 });
 
+test('cluster reassign --wait-timeout takes a duration; a bare number or a bad one is a usage error', async () => {
+  const args = ['cluster', 'reassign', '--topic', 'gt', '--partition', '0', '--replicas', '1', '--wait'];
+  let r = await kstream([...args, '--wait-timeout', '600', ...b()]);
+  assert.equal(r.stderr, 'kstream: invalid --wait-timeout "600": add a unit: 600s or 600ms\n');
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  r = await kstream([...args, '--wait-timeout', 'soon', ...b()]);
+  assert.equal(r.stderr, 'kstream: invalid --wait-timeout "soon": use a duration like 500ms, 10s or 2m\n');
+  assert.equal(r.code, 2);
+  // A duration is taken: the single node then answers as above.
+  r = await kstream([...args, '--wait-timeout', '30s', ...b()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, 'PARTITION  STATUS\ngt/0       reassignment needs a cluster (--etcd)\n');
+});
+
 test('cluster elect-leaders: over the whole cluster one line counts the "not needed"; named partitions get rows', async () => {
   const topics = JSON.parse((await kstream(['topic', 'list', '--all', '-o', 'json', ...b()])).stdout) as {
     partitions: number;
