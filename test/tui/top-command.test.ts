@@ -13,6 +13,16 @@ function top(...args: string[]) {
   return spawnSync(process.execPath, [BIN, 'top', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
 }
 
+/** Each [value, stderr] of `flag`: exactly that one line on stderr, exit 2, nothing on stdout. */
+function rejects(flag: string, cases: [string, string][], ...args: string[]): void {
+  for (const [bad, stderr] of cases) {
+    const r = top(...args, flag, bad);
+    assert.equal(r.stderr, stderr);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stdout, '');
+  }
+}
+
 describe('kstream top without a terminal', () => {
   test('not a TTY: exit 2, points to cluster info -o json', () => {
     const r = top('-b', '127.0.0.1:1');
@@ -23,31 +33,24 @@ describe('kstream top without a terminal', () => {
   });
 
   test('a bad --interval: exit 2 with the accepted forms (a unit is required, at least 100ms)', () => {
-    const cases: [string, string][] = [
+    rejects('--interval', [
       ['soon', 'kstream: invalid --interval "soon": use a duration like 500ms, 10s or 2m\n'],
       ['2', 'kstream: invalid --interval "2": add a unit: 2s or 2ms\n'],
       ['10ms', 'kstream: invalid --interval "10ms": use at least 100ms\n'],
       ['0s', 'kstream: invalid --interval "0s": use a duration above 0, like 500ms, 10s or 2m\n'],
-    ];
-    for (const [bad, stderr] of cases) {
-      const r = top('--interval', bad);
-      assert.equal(r.stderr, stderr);
-      assert.equal(r.status, 2, r.stderr);
-      assert.equal(r.stdout, '');
-    }
+    ]);
   });
 
   test('a bad --timeout: exit 2 with the accepted forms (a unit is required)', () => {
-    const cases: [string, string][] = [
-      ['nope', 'kstream: invalid --timeout "nope": use a duration like 500ms, 10s or 2m\n'],
-      ['5', 'kstream: invalid --timeout "5": add a unit: 5s or 5ms\n'],
-      ['0s', 'kstream: invalid --timeout "0s": use a duration above 0, like 500ms, 10s or 2m\n'],
-    ];
-    for (const [bad, stderr] of cases) {
-      const r = top('-b', '127.0.0.1:1', '--timeout', bad);
-      assert.equal(r.stderr, stderr);
-      assert.equal(r.status, 2, r.stderr);
-      assert.equal(r.stdout, '');
-    }
+    rejects(
+      '--timeout',
+      [
+        ['nope', 'kstream: invalid --timeout "nope": use a duration like 500ms, 10s or 2m\n'],
+        ['5', 'kstream: invalid --timeout "5": add a unit: 5s or 5ms\n'],
+        ['0s', 'kstream: invalid --timeout "0s": use a duration above 0, like 500ms, 10s or 2m\n'],
+      ],
+      '-b',
+      '127.0.0.1:1',
+    );
   });
 });
