@@ -23,7 +23,6 @@ NAME=cluster-bench
 # NODE_ARGS: extra node options for every kstream process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 # shellcheck disable=SC2206
 KSTREAM=(node ${NODE_ARGS:-} "$ROOT/bin/run.js")
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 command -v etcd >/dev/null 2>&1 || die "etcd is missing: apt-get install -y etcd-server"
 [ -f "$ROOT/dist/commands/index.js" ] || die "dist/ is missing: run node scripts/build.js first"

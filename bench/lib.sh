@@ -28,3 +28,5 @@ json_get() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{co
 cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # per_m MS RECORDS: CPU ms per million records
 per_m() { node -e "console.log(Math.round($1 / ($2 / 1e6)))"; }
+# median V...: the median of numbers (2 decimals at most)
+median() { node -e 'const v=process.argv.slice(1).map(Number).sort((a,b)=>a-b);const m=v.length>>1;console.log(+(v.length%2?v[m]:(v[m-1]+v[m])/2).toFixed(2))' "$@"; }

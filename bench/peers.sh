@@ -66,8 +66,6 @@ settle() {
   wait "$wp" 2>/dev/null
   return 0
 }
-# median V...: the median of numbers
-median() { node -e 'const v=process.argv.slice(1).map(Number).sort((a,b)=>a-b);const m=v.length>>1;console.log(+(v.length%2?v[m]:(v[m-1]+v[m])/2).toFixed(2))' "$@"; }
 # ratios A B: "a1/b1 ..." per round (2 decimals) from two space-separated lists
 ratios() { node -e 'const a=process.argv[1].split(" ").map(Number),b=process.argv[2].split(" ").map(Number);console.log(a.map((x,i)=>(x/b[i]).toFixed(2)).join(" "))' "$1" "$2"; }
 # kcat_rate BROKER TOPIC ACKS: kcat -P of the records file; prints records/s (wall time incl. kcat's start-up)
