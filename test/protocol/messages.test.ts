@@ -168,7 +168,7 @@ function fieldArb(f: FieldDef, v: number, flexible: boolean, depth: number): fc.
 }
 
 /** A generator for one struct at one version: {input, expected} pairs (struct values carry both). */
-function structArb(fields: FieldDef[], v: number, flexible: boolean, depth = 0): fc.Arbitrary<Gen> {
+function structArb(fields: readonly FieldDef[], v: number, flexible: boolean, depth = 0): fc.Arbitrary<Gen> {
   const parts: Record<string, fc.Arbitrary<unknown>> = {};
   for (const f of fields) {
     parts[f.name] = present(f, v, flexible) ? fieldArb(f, v, flexible, depth) : fc.constant(junkOf(f));

@@ -30,28 +30,99 @@ export type Primitive =
 export type FieldType = Primitive | `[]${Primitive}` | 'struct' | '[]struct';
 
 export interface FieldDef {
-  name: string;
-  type: FieldType;
+  readonly name: string;
+  readonly type: FieldType;
   /** Versions the field exists in: "0+", "3-5", "4", "none". */
-  versions: string;
-  nullableVersions?: string;
+  readonly versions: string;
+  readonly nullableVersions?: string;
   /** Versions in which the field is carried in the tagged-field block (flexible versions only). */
-  taggedVersions?: string;
-  tag?: number;
+  readonly taggedVersions?: string;
+  readonly tag?: number;
   /** Default when absent; int64 defaults may be given as number or bigint. */
-  default?: unknown;
+  readonly default?: unknown;
   /** Fields of a struct or struct array. */
-  fields?: FieldDef[];
+  readonly fields?: readonly FieldDef[];
 }
 
+/**
+ * One side of one API. Definitions are written `as const satisfies MessageDef`, so their TypeScript types
+ * ({@link Decoded}, {@link Encodable}) are derived from the same data the codec is compiled from: a handler or
+ * client that reads or writes a field the definition lacks does not compile.
+ */
 export interface MessageDef {
-  name: string;
-  apiKey: number;
-  type: 'request' | 'response';
-  validVersions: string;
-  flexibleVersions: string;
-  fields: FieldDef[];
+  readonly name: string;
+  readonly apiKey: number;
+  readonly type: 'request' | 'response';
+  readonly validVersions: string;
+  readonly flexibleVersions: string;
+  readonly fields: readonly FieldDef[];
 }
+
+// ---- Types derived from definitions -------------------------------------------------------------------------
+
+/** The value a primitive decodes to. */
+type PrimitiveValue<T extends Primitive> = T extends 'int64'
+  ? bigint
+  : T extends 'bool'
+    ? boolean
+    : T extends 'string' | 'uuid'
+      ? string
+      : T extends 'bytes'
+        ? Buffer
+        : T extends 'records'
+          ? Buffer | null
+          : number;
+
+/** `null` when the field is nullable in some version (or, for a struct, defaults to null when absent). */
+type NullIn<F extends FieldDef> = F extends { readonly nullableVersions: string }
+  ? null
+  : F extends { readonly default: null }
+    ? null
+    : never;
+
+type SubFields<F extends FieldDef> = F extends { readonly fields: infer S extends readonly FieldDef[] } ? S : [];
+
+type DecodedField<F extends FieldDef> = F['type'] extends 'struct'
+  ? StructOf<SubFields<F>> | NullIn<F>
+  : F['type'] extends '[]struct'
+    ? StructOf<SubFields<F>>[] | NullIn<F>
+    : F['type'] extends `[]${infer P extends Primitive}`
+      ? PrimitiveValue<P>[] | NullIn<F>
+      : F['type'] extends Primitive
+        ? PrimitiveValue<F['type']> | NullIn<F>
+        : never;
+
+/** A decoded struct: every field of the definition, absent ones filled with their defaults. */
+export type StructOf<Fs extends readonly FieldDef[]> = {
+  -readonly [F in Fs[number] as F['name']]: DecodedField<F>;
+};
+
+/** What an encoder accepts for a primitive: int64 also as a number (converted). */
+type EncodablePrimitive<T extends Primitive> = T extends 'int64'
+  ? bigint | number
+  : T extends 'records'
+    ? Buffer | null
+    : PrimitiveValue<T>;
+
+type EncodableField<F extends FieldDef> = F['type'] extends 'struct'
+  ? EncodableStructOf<SubFields<F>> | NullIn<F>
+  : F['type'] extends '[]struct'
+    ? readonly EncodableStructOf<SubFields<F>>[] | NullIn<F>
+    : F['type'] extends `[]${infer P extends Primitive}`
+      ? readonly EncodablePrimitive<P>[] | NullIn<F>
+      : F['type'] extends Primitive
+        ? EncodablePrimitive<F['type']> | NullIn<F>
+        : never;
+
+/** What an encoder accepts: any field of the definition may be left out (its default is written). */
+export type EncodableStructOf<Fs extends readonly FieldDef[]> = {
+  [F in Fs[number] as F['name']]?: EncodableField<F>;
+};
+
+/** The decoded form of a message definition. */
+export type Decoded<D extends MessageDef> = StructOf<D['fields']>;
+/** The encodable form of a message definition. */
+export type Encodable<D extends MessageDef> = EncodableStructOf<D['fields']>;
 
 export interface VersionRange {
   min: number;
@@ -269,7 +340,7 @@ function isDefault(v: unknown, d: unknown): boolean {
   return false;
 }
 
-function structCodec(fields: FieldDef[], version: number, flexible: boolean, ctx: string): StructCodec {
+function structCodec(fields: readonly FieldDef[], version: number, flexible: boolean, ctx: string): StructCodec {
   interface Plain {
     name: string;
     enc: Enc;

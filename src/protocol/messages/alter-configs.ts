@@ -21,7 +21,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const AlterConfigsRequest: MessageDef = {
+export const AlterConfigsRequest = {
   name: 'AlterConfigsRequest',
   apiKey: 33,
   type: 'request',
@@ -48,9 +48,9 @@ export const AlterConfigsRequest: MessageDef = {
     },
     { name: 'validateOnly', type: 'bool', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const AlterConfigsResponse: MessageDef = {
+export const AlterConfigsResponse = {
   name: 'AlterConfigsResponse',
   apiKey: 33,
   type: 'response',
@@ -70,4 +70,4 @@ export const AlterConfigsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -24,7 +24,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const AlterPartitionReassignmentsRequest: MessageDef = {
+export const AlterPartitionReassignmentsRequest = {
   name: 'AlterPartitionReassignmentsRequest',
   apiKey: 45,
   type: 'request',
@@ -50,9 +50,9 @@ export const AlterPartitionReassignmentsRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const AlterPartitionReassignmentsResponse: MessageDef = {
+export const AlterPartitionReassignmentsResponse = {
   name: 'AlterPartitionReassignmentsResponse',
   apiKey: 45,
   type: 'response',
@@ -81,4 +81,4 @@ export const AlterPartitionReassignmentsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -8,7 +8,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const ApiVersionsRequest: MessageDef = {
+export const ApiVersionsRequest = {
   name: 'ApiVersionsRequest',
   apiKey: 18,
   type: 'request',
@@ -18,9 +18,9 @@ export const ApiVersionsRequest: MessageDef = {
     { name: 'clientSoftwareName', type: 'string', versions: '3+' },
     { name: 'clientSoftwareVersion', type: 'string', versions: '3+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const ApiVersionsResponse: MessageDef = {
+export const ApiVersionsResponse = {
   name: 'ApiVersionsResponse',
   apiKey: 18,
   type: 'response',
@@ -66,4 +66,4 @@ export const ApiVersionsResponse: MessageDef = {
     },
     { name: 'zkMigrationReady', type: 'bool', versions: '3+', tag: 3, taggedVersions: '3+' },
   ],
-};
+} as const satisfies MessageDef;

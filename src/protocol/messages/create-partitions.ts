@@ -21,7 +21,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const CreatePartitionsRequest: MessageDef = {
+export const CreatePartitionsRequest = {
   name: 'CreatePartitionsRequest',
   apiKey: 37,
   type: 'request',
@@ -47,9 +47,9 @@ export const CreatePartitionsRequest: MessageDef = {
     { name: 'timeoutMs', type: 'int32', versions: '0+' },
     { name: 'validateOnly', type: 'bool', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const CreatePartitionsResponse: MessageDef = {
+export const CreatePartitionsResponse = {
   name: 'CreatePartitionsResponse',
   apiKey: 37,
   type: 'response',
@@ -68,4 +68,4 @@ export const CreatePartitionsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

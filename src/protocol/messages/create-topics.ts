@@ -35,7 +35,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const CreateTopicsRequest: MessageDef = {
+export const CreateTopicsRequest = {
   name: 'CreateTopicsRequest',
   apiKey: 19,
   type: 'request',
@@ -73,9 +73,9 @@ export const CreateTopicsRequest: MessageDef = {
     { name: 'timeoutMs', type: 'int32', versions: '0+', default: 60000 },
     { name: 'validateOnly', type: 'bool', versions: '1+', default: false },
   ],
-};
+} as const satisfies MessageDef;
 
-export const CreateTopicsResponse: MessageDef = {
+export const CreateTopicsResponse = {
   name: 'CreateTopicsResponse',
   apiKey: 19,
   type: 'response',
@@ -110,4 +110,4 @@ export const CreateTopicsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

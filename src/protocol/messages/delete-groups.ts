@@ -12,16 +12,16 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const DeleteGroupsRequest: MessageDef = {
+export const DeleteGroupsRequest = {
   name: 'DeleteGroupsRequest',
   apiKey: 42,
   type: 'request',
   validVersions: '0-2',
   flexibleVersions: '2+',
   fields: [{ name: 'groupsNames', type: '[]string', versions: '0+' }],
-};
+} as const satisfies MessageDef;
 
-export const DeleteGroupsResponse: MessageDef = {
+export const DeleteGroupsResponse = {
   name: 'DeleteGroupsResponse',
   apiKey: 42,
   type: 'response',
@@ -39,4 +39,4 @@ export const DeleteGroupsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

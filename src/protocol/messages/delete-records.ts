@@ -21,7 +21,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const DeleteRecordsRequest: MessageDef = {
+export const DeleteRecordsRequest = {
   name: 'DeleteRecordsRequest',
   apiKey: 21,
   type: 'request',
@@ -47,9 +47,9 @@ export const DeleteRecordsRequest: MessageDef = {
     },
     { name: 'timeoutMs', type: 'int32', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const DeleteRecordsResponse: MessageDef = {
+export const DeleteRecordsResponse = {
   name: 'DeleteRecordsResponse',
   apiKey: 21,
   type: 'response',
@@ -76,4 +76,4 @@ export const DeleteRecordsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

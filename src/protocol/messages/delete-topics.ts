@@ -13,7 +13,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const DeleteTopicsRequest: MessageDef = {
+export const DeleteTopicsRequest = {
   name: 'DeleteTopicsRequest',
   apiKey: 20,
   type: 'request',
@@ -23,9 +23,9 @@ export const DeleteTopicsRequest: MessageDef = {
     { name: 'topicNames', type: '[]string', versions: '0-5' },
     { name: 'timeoutMs', type: 'int32', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const DeleteTopicsResponse: MessageDef = {
+export const DeleteTopicsResponse = {
   name: 'DeleteTopicsResponse',
   apiKey: 20,
   type: 'response',
@@ -43,4 +43,4 @@ export const DeleteTopicsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

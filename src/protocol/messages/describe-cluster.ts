@@ -22,7 +22,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const DescribeClusterRequest: MessageDef = {
+export const DescribeClusterRequest = {
   name: 'DescribeClusterRequest',
   apiKey: 60,
   type: 'request',
@@ -32,9 +32,9 @@ export const DescribeClusterRequest: MessageDef = {
     { name: 'includeClusterAuthorizedOperations', type: 'bool', versions: '0+' },
     { name: 'endpointType', type: 'int8', versions: '1+', default: 1 },
   ],
-};
+} as const satisfies MessageDef;
 
-export const DescribeClusterResponse: MessageDef = {
+export const DescribeClusterResponse = {
   name: 'DescribeClusterResponse',
   apiKey: 60,
   type: 'response',
@@ -60,4 +60,4 @@ export const DescribeClusterResponse: MessageDef = {
     },
     { name: 'clusterAuthorizedOperations', type: 'int32', versions: '0+', default: -2147483648 },
   ],
-};
+} as const satisfies MessageDef;

@@ -35,7 +35,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const DescribeConfigsRequest: MessageDef = {
+export const DescribeConfigsRequest = {
   name: 'DescribeConfigsRequest',
   apiKey: 32,
   type: 'request',
@@ -55,9 +55,9 @@ export const DescribeConfigsRequest: MessageDef = {
     { name: 'includeSynonyms', type: 'bool', versions: '1+', default: false },
     { name: 'includeDocumentation', type: 'bool', versions: '3+', default: false },
   ],
-};
+} as const satisfies MessageDef;
 
-export const DescribeConfigsResponse: MessageDef = {
+export const DescribeConfigsResponse = {
   name: 'DescribeConfigsResponse',
   apiKey: 32,
   type: 'response',
@@ -102,4 +102,4 @@ export const DescribeConfigsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

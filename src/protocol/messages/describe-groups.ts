@@ -26,7 +26,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const DescribeGroupsRequest: MessageDef = {
+export const DescribeGroupsRequest = {
   name: 'DescribeGroupsRequest',
   apiKey: 15,
   type: 'request',
@@ -36,9 +36,9 @@ export const DescribeGroupsRequest: MessageDef = {
     { name: 'groups', type: '[]string', versions: '0+' },
     { name: 'includeAuthorizedOperations', type: 'bool', versions: '3+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const DescribeGroupsResponse: MessageDef = {
+export const DescribeGroupsResponse = {
   name: 'DescribeGroupsResponse',
   apiKey: 15,
   type: 'response',
@@ -73,4 +73,4 @@ export const DescribeGroupsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -25,7 +25,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const DescribeLogDirsRequest: MessageDef = {
+export const DescribeLogDirsRequest = {
   name: 'DescribeLogDirsRequest',
   apiKey: 35,
   type: 'request',
@@ -43,9 +43,9 @@ export const DescribeLogDirsRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const DescribeLogDirsResponse: MessageDef = {
+export const DescribeLogDirsResponse = {
   name: 'DescribeLogDirsResponse',
   apiKey: 35,
   type: 'response',
@@ -85,4 +85,4 @@ export const DescribeLogDirsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -21,7 +21,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const ElectLeadersRequest: MessageDef = {
+export const ElectLeadersRequest = {
   name: 'ElectLeadersRequest',
   apiKey: 43,
   type: 'request',
@@ -41,9 +41,9 @@ export const ElectLeadersRequest: MessageDef = {
     },
     { name: 'timeoutMs', type: 'int32', versions: '0+', default: 60000 },
   ],
-};
+} as const satisfies MessageDef;
 
-export const ElectLeadersResponse: MessageDef = {
+export const ElectLeadersResponse = {
   name: 'ElectLeadersResponse',
   apiKey: 43,
   type: 'response',
@@ -71,4 +71,4 @@ export const ElectLeadersResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

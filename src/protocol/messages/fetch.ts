@@ -52,7 +52,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const FetchRequest: MessageDef = {
+export const FetchRequest = {
   name: 'FetchRequest',
   apiKey: 1,
   type: 'request',
@@ -107,9 +107,9 @@ export const FetchRequest: MessageDef = {
     },
     { name: 'rackId', type: 'string', versions: '11+', default: '' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const FetchResponse: MessageDef = {
+export const FetchResponse = {
   name: 'FetchResponse',
   apiKey: 1,
   type: 'response',
@@ -185,4 +185,4 @@ export const FetchResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

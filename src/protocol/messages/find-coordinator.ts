@@ -19,7 +19,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const FindCoordinatorRequest: MessageDef = {
+export const FindCoordinatorRequest = {
   name: 'FindCoordinatorRequest',
   apiKey: 10,
   type: 'request',
@@ -30,9 +30,9 @@ export const FindCoordinatorRequest: MessageDef = {
     { name: 'keyType', type: 'int8', versions: '1+', default: 0 },
     { name: 'coordinatorKeys', type: '[]string', versions: '4+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const FindCoordinatorResponse: MessageDef = {
+export const FindCoordinatorResponse = {
   name: 'FindCoordinatorResponse',
   apiKey: 10,
   type: 'response',
@@ -59,4 +59,4 @@ export const FindCoordinatorResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

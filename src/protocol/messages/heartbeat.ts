@@ -13,7 +13,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const HeartbeatRequest: MessageDef = {
+export const HeartbeatRequest = {
   name: 'HeartbeatRequest',
   apiKey: 12,
   type: 'request',
@@ -25,9 +25,9 @@ export const HeartbeatRequest: MessageDef = {
     { name: 'memberId', type: 'string', versions: '0+' },
     { name: 'groupInstanceId', type: 'string', versions: '3+', nullableVersions: '3+', default: null },
   ],
-};
+} as const satisfies MessageDef;
 
-export const HeartbeatResponse: MessageDef = {
+export const HeartbeatResponse = {
   name: 'HeartbeatResponse',
   apiKey: 12,
   type: 'response',
@@ -37,4 +37,4 @@ export const HeartbeatResponse: MessageDef = {
     { name: 'throttleTimeMs', type: 'int32', versions: '1+' },
     { name: 'errorCode', type: 'int16', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;

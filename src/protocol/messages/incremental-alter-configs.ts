@@ -22,7 +22,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const IncrementalAlterConfigsRequest: MessageDef = {
+export const IncrementalAlterConfigsRequest = {
   name: 'IncrementalAlterConfigsRequest',
   apiKey: 44,
   type: 'request',
@@ -50,9 +50,9 @@ export const IncrementalAlterConfigsRequest: MessageDef = {
     },
     { name: 'validateOnly', type: 'bool', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const IncrementalAlterConfigsResponse: MessageDef = {
+export const IncrementalAlterConfigsResponse = {
   name: 'IncrementalAlterConfigsResponse',
   apiKey: 44,
   type: 'response',
@@ -72,4 +72,4 @@ export const IncrementalAlterConfigsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

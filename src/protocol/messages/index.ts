@@ -2,7 +2,7 @@
  * The registry of API definitions known to the codec: api key → request and response definitions.
  * Which versions the broker actually serves is decided by its handlers (src/broker), not here.
  */
-import type { MessageDef } from '../codec/schema.js';
+import type { Decoded, Encodable, MessageDef } from '../codec/schema.js';
 import { AlterConfigsRequest, AlterConfigsResponse } from './alter-configs.js';
 import {
   AlterPartitionReassignmentsRequest,
@@ -41,51 +41,61 @@ import { ProduceRequest, ProduceResponse } from './produce.js';
 import { SaslHandshakeRequest, SaslHandshakeResponse } from './sasl-handshake.js';
 import { SyncGroupRequest, SyncGroupResponse } from './sync-group.js';
 
-export interface ApiSpec {
-  key: number;
-  name: string;
-  request: MessageDef;
-  response: MessageDef;
+/** One Kafka API: its key, name, and request and response definitions (typed: see Decoded / Encodable). */
+export interface ApiSpec<Req extends MessageDef = MessageDef, Res extends MessageDef = MessageDef> {
+  readonly key: number;
+  readonly name: string;
+  readonly request: Req;
+  readonly response: Res;
 }
 
-function api(request: MessageDef, response: MessageDef): ApiSpec {
+function api<Req extends MessageDef, Res extends MessageDef>(request: Req, response: Res): ApiSpec<Req, Res> {
   if (request.apiKey !== response.apiKey) throw new Error(`${request.name}/${response.name}: api keys differ`);
   return { key: request.apiKey, name: request.name.replace(/Request$/, ''), request, response };
 }
 
-export const APIS: ApiSpec[] = [
-  api(ProduceRequest, ProduceResponse),
-  api(FetchRequest, FetchResponse),
-  api(ListOffsetsRequest, ListOffsetsResponse),
-  api(MetadataRequest, MetadataResponse),
-  api(OffsetCommitRequest, OffsetCommitResponse),
-  api(OffsetFetchRequest, OffsetFetchResponse),
-  api(FindCoordinatorRequest, FindCoordinatorResponse),
-  api(JoinGroupRequest, JoinGroupResponse),
-  api(HeartbeatRequest, HeartbeatResponse),
-  api(LeaveGroupRequest, LeaveGroupResponse),
-  api(SyncGroupRequest, SyncGroupResponse),
-  api(DescribeGroupsRequest, DescribeGroupsResponse),
-  api(ListGroupsRequest, ListGroupsResponse),
-  api(SaslHandshakeRequest, SaslHandshakeResponse),
-  api(ApiVersionsRequest, ApiVersionsResponse),
-  api(CreateTopicsRequest, CreateTopicsResponse),
-  api(DeleteTopicsRequest, DeleteTopicsResponse),
-  api(DeleteRecordsRequest, DeleteRecordsResponse),
-  api(InitProducerIdRequest, InitProducerIdResponse),
-  api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
-  api(DescribeConfigsRequest, DescribeConfigsResponse),
-  api(AlterConfigsRequest, AlterConfigsResponse),
-  api(DescribeLogDirsRequest, DescribeLogDirsResponse),
-  api(CreatePartitionsRequest, CreatePartitionsResponse),
-  api(DeleteGroupsRequest, DeleteGroupsResponse),
-  api(ElectLeadersRequest, ElectLeadersResponse),
-  api(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
-  api(AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse),
-  api(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse),
-  api(OffsetDeleteRequest, OffsetDeleteResponse),
-  api(DescribeClusterRequest, DescribeClusterResponse),
-];
+/** Every API the codec knows, by name: `Api.Produce.request` is the typed ProduceRequest definition. */
+export const Api = {
+  Produce: api(ProduceRequest, ProduceResponse),
+  Fetch: api(FetchRequest, FetchResponse),
+  ListOffsets: api(ListOffsetsRequest, ListOffsetsResponse),
+  Metadata: api(MetadataRequest, MetadataResponse),
+  OffsetCommit: api(OffsetCommitRequest, OffsetCommitResponse),
+  OffsetFetch: api(OffsetFetchRequest, OffsetFetchResponse),
+  FindCoordinator: api(FindCoordinatorRequest, FindCoordinatorResponse),
+  JoinGroup: api(JoinGroupRequest, JoinGroupResponse),
+  Heartbeat: api(HeartbeatRequest, HeartbeatResponse),
+  LeaveGroup: api(LeaveGroupRequest, LeaveGroupResponse),
+  SyncGroup: api(SyncGroupRequest, SyncGroupResponse),
+  DescribeGroups: api(DescribeGroupsRequest, DescribeGroupsResponse),
+  ListGroups: api(ListGroupsRequest, ListGroupsResponse),
+  SaslHandshake: api(SaslHandshakeRequest, SaslHandshakeResponse),
+  ApiVersions: api(ApiVersionsRequest, ApiVersionsResponse),
+  CreateTopics: api(CreateTopicsRequest, CreateTopicsResponse),
+  DeleteTopics: api(DeleteTopicsRequest, DeleteTopicsResponse),
+  DeleteRecords: api(DeleteRecordsRequest, DeleteRecordsResponse),
+  InitProducerId: api(InitProducerIdRequest, InitProducerIdResponse),
+  OffsetForLeaderEpoch: api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+  DescribeConfigs: api(DescribeConfigsRequest, DescribeConfigsResponse),
+  AlterConfigs: api(AlterConfigsRequest, AlterConfigsResponse),
+  DescribeLogDirs: api(DescribeLogDirsRequest, DescribeLogDirsResponse),
+  CreatePartitions: api(CreatePartitionsRequest, CreatePartitionsResponse),
+  DeleteGroups: api(DeleteGroupsRequest, DeleteGroupsResponse),
+  ElectLeaders: api(ElectLeadersRequest, ElectLeadersResponse),
+  IncrementalAlterConfigs: api(IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse),
+  AlterPartitionReassignments: api(AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse),
+  ListPartitionReassignments: api(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse),
+  OffsetDelete: api(OffsetDeleteRequest, OffsetDeleteResponse),
+  DescribeCluster: api(DescribeClusterRequest, DescribeClusterResponse),
+};
+
+/** The decoded request / response of an API, and what may be passed to encode them. */
+export type RequestOf<A extends ApiSpec> = Decoded<A['request']>;
+export type ResponseOf<A extends ApiSpec> = Decoded<A['response']>;
+export type RequestInput<A extends ApiSpec> = Encodable<A['request']>;
+export type ResponseInput<A extends ApiSpec> = Encodable<A['response']>;
+
+export const APIS: readonly ApiSpec[] = Object.values(Api);
 
 export const API_BY_KEY: ReadonlyMap<number, ApiSpec> = new Map(APIS.map((a) => [a.key, a]));
 

@@ -17,7 +17,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const InitProducerIdRequest: MessageDef = {
+export const InitProducerIdRequest = {
   name: 'InitProducerIdRequest',
   apiKey: 22,
   type: 'request',
@@ -29,9 +29,9 @@ export const InitProducerIdRequest: MessageDef = {
     { name: 'producerId', type: 'int64', versions: '3+', default: -1 },
     { name: 'producerEpoch', type: 'int16', versions: '3+', default: -1 },
   ],
-};
+} as const satisfies MessageDef;
 
-export const InitProducerIdResponse: MessageDef = {
+export const InitProducerIdResponse = {
   name: 'InitProducerIdResponse',
   apiKey: 22,
   type: 'response',
@@ -43,4 +43,4 @@ export const InitProducerIdResponse: MessageDef = {
     { name: 'producerId', type: 'int64', versions: '0+', default: -1 },
     { name: 'producerEpoch', type: 'int16', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;

@@ -33,7 +33,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const JoinGroupRequest: MessageDef = {
+export const JoinGroupRequest = {
   name: 'JoinGroupRequest',
   apiKey: 11,
   type: 'request',
@@ -57,9 +57,9 @@ export const JoinGroupRequest: MessageDef = {
     },
     { name: 'reason', type: 'string', versions: '8+', nullableVersions: '8+', default: null },
   ],
-};
+} as const satisfies MessageDef;
 
-export const JoinGroupResponse: MessageDef = {
+export const JoinGroupResponse = {
   name: 'JoinGroupResponse',
   apiKey: 11,
   type: 'response',
@@ -85,4 +85,4 @@ export const JoinGroupResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -19,7 +19,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const LeaveGroupRequest: MessageDef = {
+export const LeaveGroupRequest = {
   name: 'LeaveGroupRequest',
   apiKey: 13,
   type: 'request',
@@ -39,9 +39,9 @@ export const LeaveGroupRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const LeaveGroupResponse: MessageDef = {
+export const LeaveGroupResponse = {
   name: 'LeaveGroupResponse',
   apiKey: 13,
   type: 'response',
@@ -61,4 +61,4 @@ export const LeaveGroupResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

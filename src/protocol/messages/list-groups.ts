@@ -15,16 +15,16 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const ListGroupsRequest: MessageDef = {
+export const ListGroupsRequest = {
   name: 'ListGroupsRequest',
   apiKey: 16,
   type: 'request',
   validVersions: '0-4',
   flexibleVersions: '3+',
   fields: [{ name: 'statesFilter', type: '[]string', versions: '4+' }],
-};
+} as const satisfies MessageDef;
 
-export const ListGroupsResponse: MessageDef = {
+export const ListGroupsResponse = {
   name: 'ListGroupsResponse',
   apiKey: 16,
   type: 'response',
@@ -44,4 +44,4 @@ export const ListGroupsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -26,7 +26,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const ListOffsetsRequest: MessageDef = {
+export const ListOffsetsRequest = {
   name: 'ListOffsetsRequest',
   apiKey: 2,
   type: 'request',
@@ -55,9 +55,9 @@ export const ListOffsetsRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const ListOffsetsResponse: MessageDef = {
+export const ListOffsetsResponse = {
   name: 'ListOffsetsResponse',
   apiKey: 2,
   type: 'response',
@@ -87,4 +87,4 @@ export const ListOffsetsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

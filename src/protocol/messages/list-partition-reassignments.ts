@@ -23,7 +23,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const ListPartitionReassignmentsRequest: MessageDef = {
+export const ListPartitionReassignmentsRequest = {
   name: 'ListPartitionReassignmentsRequest',
   apiKey: 46,
   type: 'request',
@@ -43,9 +43,9 @@ export const ListPartitionReassignmentsRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const ListPartitionReassignmentsResponse: MessageDef = {
+export const ListPartitionReassignmentsResponse = {
   name: 'ListPartitionReassignmentsResponse',
   apiKey: 46,
   type: 'response',
@@ -75,4 +75,4 @@ export const ListPartitionReassignmentsResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

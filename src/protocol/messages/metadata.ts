@@ -39,7 +39,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const MetadataRequest: MessageDef = {
+export const MetadataRequest = {
   name: 'MetadataRequest',
   apiKey: 3,
   type: 'request',
@@ -60,9 +60,9 @@ export const MetadataRequest: MessageDef = {
     { name: 'includeClusterAuthorizedOperations', type: 'bool', versions: '8-10' },
     { name: 'includeTopicAuthorizedOperations', type: 'bool', versions: '8+' },
   ],
-};
+} as const satisfies MessageDef;
 
-export const MetadataResponse: MessageDef = {
+export const MetadataResponse = {
   name: 'MetadataResponse',
   apiKey: 3,
   type: 'response',
@@ -111,4 +111,4 @@ export const MetadataResponse: MessageDef = {
     },
     { name: 'clusterAuthorizedOperations', type: 'int32', versions: '8-10', default: -2147483648 },
   ],
-};
+} as const satisfies MessageDef;

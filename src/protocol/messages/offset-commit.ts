@@ -26,7 +26,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const OffsetCommitRequest: MessageDef = {
+export const OffsetCommitRequest = {
   name: 'OffsetCommitRequest',
   apiKey: 8,
   type: 'request',
@@ -59,9 +59,9 @@ export const OffsetCommitRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const OffsetCommitResponse: MessageDef = {
+export const OffsetCommitResponse = {
   name: 'OffsetCommitResponse',
   apiKey: 8,
   type: 'response',
@@ -87,4 +87,4 @@ export const OffsetCommitResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -19,7 +19,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const OffsetDeleteRequest: MessageDef = {
+export const OffsetDeleteRequest = {
   name: 'OffsetDeleteRequest',
   apiKey: 47,
   type: 'request',
@@ -42,9 +42,9 @@ export const OffsetDeleteRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const OffsetDeleteResponse: MessageDef = {
+export const OffsetDeleteResponse = {
   name: 'OffsetDeleteResponse',
   apiKey: 47,
   type: 'response',
@@ -71,4 +71,4 @@ export const OffsetDeleteResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

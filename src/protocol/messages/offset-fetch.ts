@@ -28,7 +28,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const OffsetFetchRequest: MessageDef = {
+export const OffsetFetchRequest = {
   name: 'OffsetFetchRequest',
   apiKey: 9,
   type: 'request',
@@ -66,9 +66,9 @@ export const OffsetFetchRequest: MessageDef = {
     },
     { name: 'requireStable', type: 'bool', versions: '7+', default: false },
   ],
-};
+} as const satisfies MessageDef;
 
-export const OffsetFetchResponse: MessageDef = {
+export const OffsetFetchResponse = {
   name: 'OffsetFetchResponse',
   apiKey: 9,
   type: 'response',
@@ -127,4 +127,4 @@ export const OffsetFetchResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -25,7 +25,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const OffsetForLeaderEpochRequest: MessageDef = {
+export const OffsetForLeaderEpochRequest = {
   name: 'OffsetForLeaderEpochRequest',
   apiKey: 23,
   type: 'request',
@@ -52,9 +52,9 @@ export const OffsetForLeaderEpochRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const OffsetForLeaderEpochResponse: MessageDef = {
+export const OffsetForLeaderEpochResponse = {
   name: 'OffsetForLeaderEpochResponse',
   apiKey: 23,
   type: 'response',
@@ -82,4 +82,4 @@ export const OffsetForLeaderEpochResponse: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;

@@ -30,7 +30,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const ProduceRequest: MessageDef = {
+export const ProduceRequest = {
   name: 'ProduceRequest',
   apiKey: 0,
   type: 'request',
@@ -58,9 +58,9 @@ export const ProduceRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const ProduceResponse: MessageDef = {
+export const ProduceResponse = {
   name: 'ProduceResponse',
   apiKey: 0,
   type: 'response',
@@ -105,4 +105,4 @@ export const ProduceResponse: MessageDef = {
     },
     { name: 'throttleTimeMs', type: 'int32', versions: '1+', default: 0 },
   ],
-};
+} as const satisfies MessageDef;

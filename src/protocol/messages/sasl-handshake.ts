@@ -11,16 +11,16 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const SaslHandshakeRequest: MessageDef = {
+export const SaslHandshakeRequest = {
   name: 'SaslHandshakeRequest',
   apiKey: 17,
   type: 'request',
   validVersions: '0-1',
   flexibleVersions: 'none',
   fields: [{ name: 'mechanism', type: 'string', versions: '0+' }],
-};
+} as const satisfies MessageDef;
 
-export const SaslHandshakeResponse: MessageDef = {
+export const SaslHandshakeResponse = {
   name: 'SaslHandshakeResponse',
   apiKey: 17,
   type: 'response',
@@ -30,4 +30,4 @@ export const SaslHandshakeResponse: MessageDef = {
     { name: 'errorCode', type: 'int16', versions: '0+' },
     { name: 'mechanisms', type: '[]string', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;

@@ -24,7 +24,7 @@
  */
 import type { MessageDef } from '../codec/schema.js';
 
-export const SyncGroupRequest: MessageDef = {
+export const SyncGroupRequest = {
   name: 'SyncGroupRequest',
   apiKey: 14,
   type: 'request',
@@ -47,9 +47,9 @@ export const SyncGroupRequest: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
-export const SyncGroupResponse: MessageDef = {
+export const SyncGroupResponse = {
   name: 'SyncGroupResponse',
   apiKey: 14,
   type: 'response',
@@ -62,4 +62,4 @@ export const SyncGroupResponse: MessageDef = {
     { name: 'protocolName', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
     { name: 'assignment', type: 'bytes', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;
