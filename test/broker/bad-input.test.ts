@@ -90,11 +90,23 @@ describe('bad input', () => {
   });
 
   test('random bytes close only that connection', async () => {
+    const other = await RawClient.connect(broker.port);
     for (let i = 0; i < 20; i++) {
       const c = await RawClient.connect(broker.port);
       c.write(randomBytes(1 + ((i * 37) % 500)));
       // Either the broker closes it, or it waits for the rest of a frame: both fine; we close.
       await c.waitClosed(100);
+      c.close();
+    }
+    // The connection opened before the garbage, and a new one, are both still served.
+    for (const c of [other, await RawClient.connect(broker.port)]) {
+      const v = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
+      assert.equal(v.errorCode, 0);
+      const md = await c.request(ApiKey.Metadata, 12, {
+        topics: [{ name: TOPIC, topicId: '00000000000000000000000000000000' }],
+        allowAutoTopicCreation: false,
+      });
+      assert.equal(md.topics[0].errorCode, 0, 'the topic produced to before is still there');
       c.close();
     }
   });

@@ -110,10 +110,15 @@ describe('fetch and list offsets', () => {
     assert.equal((await createTopic('poll', 1)).errorCode, 0);
     const waiting = fetchReq('poll', [{ partition: 0, offset: 0n }], { maxWaitMs: 30_000, minBytes: 1 });
     await new Promise((r) => setTimeout(r, 200));
+    const producedAt = Date.now();
     assert.equal((await produce('poll', 0, ['wake up'])).errorCode, 0);
     // A second connection's produce must wake the first connection's fetch; the pipelined produce above
     // shares a connection, so also check the fetch answer arrived with the record.
     const r = await waiting;
+    // Woken by the append, not answered at its 30 s deadline (which would also carry the record): this is a
+    // bound on behaviour, far from the deadline, not a speed measurement.
+    const wokenAfter = Date.now() - producedAt;
+    assert.ok(wokenAfter < 10_000, `the long poll was answered ${wokenAfter} ms after the append`);
     const recs = await decodeRecordSet(r.responses[0].partitions[0].records);
     assert.deepEqual(
       recs.map((x) => x.value?.toString()),

@@ -3,7 +3,7 @@
  * static membership, session expiry, offsets, deletion, expiry, and reloading from the written records.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { coordinatorConfig } from '../../src/coordinator/config.js';
 import {
   GroupCoordinator,
@@ -39,7 +39,22 @@ function makeCoordinator(props: Record<string, string> = {}, store = new MemoryS
   return { c: new GroupCoordinator(cfg, store, log), store };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The coordinator's timers (session, rebalance, initial-delay) run on node:test's mock clock: `advance(ms)`
+ * moves time on and lets the promises those timers settle run, so a test takes no real time and cannot pass
+ * or fail by the machine's speed.
+ */
+function mockClock(t: TestContext): (ms: number) => Promise<void> {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+  };
+  return async (ms: number) => {
+    await settle();
+    t.mock.timers.tick(ms);
+    await settle();
+  };
+}
 
 function joinReq(groupId: string, memberId = '', extra: Partial<JoinRequest> = {}): JoinRequest {
   return {
@@ -97,9 +112,12 @@ describe('group coordinator', () => {
     c.stop();
   });
 
-  test('a second member triggers a rebalance; both get the next generation', async () => {
+  test('a second member triggers a rebalance; both get the next generation', async (t) => {
+    const advance = mockClock(t);
     const { c } = makeCoordinator();
-    const a = await joinNew(c, 'g2');
+    const joining = joinNew(c, 'g2');
+    await advance(0);
+    const a = await joining;
     await c.sync({
       groupId: 'g2',
       generationId: 1,
@@ -111,10 +129,11 @@ describe('group coordinator', () => {
     });
     const bFirst = await c.join(joinReq('g2'));
     const bJoin = c.join(joinReq('g2', bFirst.memberId));
-    await sleep(5);
+    await advance(0);
     assert.equal(c.describe('g2').state, 'PreparingRebalance');
     assert.equal(c.heartbeat('g2', a.memberId, null, 1), ErrorCode.REBALANCE_IN_PROGRESS);
     const aJoin = c.join(joinReq('g2', a.memberId));
+    await advance(0);
     const [ra, rb] = await Promise.all([aJoin, bJoin]);
     assert.equal(ra.generationId, 2);
     assert.equal(rb.generationId, 2);
@@ -194,9 +213,12 @@ describe('group coordinator', () => {
     c.stop();
   });
 
-  test('a member that stops heartbeating is removed after its session timeout; the group rebalances', async () => {
+  test('a member that stops heartbeating is removed after its session timeout; the group rebalances', async (t) => {
+    const advance = mockClock(t);
     const { c } = makeCoordinator();
-    const a = await joinNew(c, 'g3', { sessionTimeoutMs: 300 });
+    const joining = joinNew(c, 'g3', { sessionTimeoutMs: 300 });
+    await advance(0);
+    const a = await joining;
     await c.sync({
       groupId: 'g3',
       generationId: 1,
@@ -207,11 +229,11 @@ describe('group coordinator', () => {
       assignments: [],
     });
     assert.equal(c.describe('g3').members.length, 1);
-    await sleep(150);
+    await advance(150);
     assert.equal(c.heartbeat('g3', a.memberId, null, 1), 0);
-    await sleep(150);
-    assert.equal(c.describe('g3').members.length, 1, 'heartbeat kept it alive');
-    await sleep(400);
+    await advance(299);
+    assert.equal(c.describe('g3').members.length, 1, 'heartbeat kept it alive (299 ms after it)');
+    await advance(1);
     const d = c.describe('g3');
     assert.equal(d.members.length, 0);
     assert.equal(d.state, 'Empty');
@@ -219,9 +241,12 @@ describe('group coordinator', () => {
     c.stop();
   });
 
-  test('a member that does not rejoin during a rebalance is dropped at the rebalance timeout', async () => {
+  test('a member that does not rejoin during a rebalance is dropped at the rebalance timeout', async (t) => {
+    const advance = mockClock(t);
     const { c } = makeCoordinator();
-    const a = await joinNew(c, 'g4', { rebalanceTimeoutMs: 300 });
+    const joining = joinNew(c, 'g4', { rebalanceTimeoutMs: 300 });
+    await advance(0);
+    const a = await joining;
     await c.sync({
       groupId: 'g4',
       generationId: 1,
@@ -231,10 +256,17 @@ describe('group coordinator', () => {
       protocolName: null,
       assignments: [],
     });
-    const t0 = Date.now();
-    const b = await joinNew(c, 'g4', { rebalanceTimeoutMs: 300 });
+    let b: Awaited<ReturnType<typeof joinNew>> | null = null;
+    const bJoin = joinNew(c, 'g4', { rebalanceTimeoutMs: 300 }).then((r) => {
+      b = r;
+      return r;
+    });
+    await advance(299);
+    assert.equal(b, null, 'still waiting for the first member 299 ms into the rebalance');
+    assert.equal(c.describe('g4').state, 'PreparingRebalance');
+    await advance(1);
+    b = await bJoin;
     assert.equal(b.errorCode, 0);
-    assert.ok(Date.now() - t0 >= 250, 'waited for the rebalance timeout');
     assert.equal(b.generationId, 2);
     assert.equal(b.leader, b.memberId);
     assert.deepEqual(
@@ -511,10 +543,12 @@ describe('group coordinator', () => {
     c2.stop();
   });
 
-  test('stop() answers waiting joins', async () => {
+  test('stop() answers waiting joins', async (t) => {
+    const advance = mockClock(t);
     const { c } = makeCoordinator({ 'group.initial.rebalance.delay.ms': '10000' });
     const p = joinNew(c, 'w');
-    await sleep(10);
+    await advance(9_999);
+    assert.equal(c.describe('w').state, 'PreparingRebalance', 'the join waits for the initial delay');
     c.stop();
     assert.equal((await p).errorCode, ErrorCode.NOT_COORDINATOR);
   });

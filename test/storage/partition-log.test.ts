@@ -599,23 +599,33 @@ test('group commit: concurrent flush() calls share fsyncs', async () => {
   }
 });
 
-test('flush.messages and flush.ms trigger fsyncs on their own', async () => {
+test('flush.messages and flush.ms trigger fsyncs on their own', async (t) => {
+  // The flush.ms timer runs on node:test's mock clock; the fsyncs themselves are real I/O, awaited by polling
+  // on setImmediate (not mocked) for at most a few seconds.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  // Real I/O (an fsync) gets up to `ms` of wall time to finish (or to show it did not start).
+  const ioSettles = async (done: () => boolean, ms = 5000): Promise<boolean> => {
+    const end = Date.now() + ms;
+    while (!done() && Date.now() < end) await new Promise((r) => setImmediate(r));
+    return done();
+  };
   const { dir, cleanup } = await tempDir();
   try {
     const byCount = await PartitionLog.open(join(dir, 'fm-0'), config({ flushMessages: 10 }));
     appendBatches(byCount, [4, 4]);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(byCount.fsyncCount, 0);
+    await ioSettles(() => false, 50);
+    assert.equal(byCount.fsyncCount, 0, '8 messages: below flush.messages');
     appendBatches(byCount, [4]);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(byCount.fsyncCount, 1);
+    assert.ok(await ioSettles(() => byCount.fsyncCount === 1), '12 messages: one fsync');
     assert.equal(byCount.flushedOffset, 12n);
     await byCount.close();
     const byTime = await PartitionLog.open(join(dir, 'fm-1'), config({ flushMs: 30 }));
     appendBatches(byTime, [1]);
-    assert.equal(byTime.flushedOffset, 0n);
-    await new Promise((r) => setTimeout(r, 120));
-    assert.equal(byTime.flushedOffset, 1n);
+    t.mock.timers.tick(29);
+    await ioSettles(() => false, 50);
+    assert.equal(byTime.flushedOffset, 0n, 'not flushed 29 ms after the append');
+    t.mock.timers.tick(1);
+    assert.ok(await ioSettles(() => byTime.flushedOffset === 1n), 'flushed 30 ms after the append');
     await byTime.close();
   } finally {
     await cleanup();
