@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { common } from '../../src/bench/flags.js';
+import { common } from '../../src/loadgen/flags.js';
 import { BaseCommand, CliError } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
 import { tuneHeap } from '../../src/util/heap.js';
@@ -20,8 +20,8 @@ Fill the topic first, e.g. with "kstream bench produce".`;
     tuneHeap();
     const { flags } = await this.parse(BenchConsume);
     const connection = await connectionSettings(flags);
-    const { runConsumeBench } = await import('../../src/bench/consume.js');
-    const { formatText } = await import('../../src/bench/common.js');
+    const { runConsumeBench } = await import('../../src/loadgen/consume.js');
+    const { formatText } = await import('../../src/loadgen/common.js');
     const result = await runConsumeBench({
       ...connection,
       topic: flags.topic,

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { common, producing, producingOptions } from '../../src/bench/flags.js';
+import { common, producing, producingOptions } from '../../src/loadgen/flags.js';
 import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
 import { tuneHeap } from '../../src/util/heap.js';
@@ -36,8 +36,8 @@ are timed apart (a cold process: JIT, first allocations) and left out of the per
       warmupRecords: flags['warmup-records'],
     };
     const connection = await connectionSettings(flags);
-    const { runE2eBench } = await import('../../src/bench/e2e.js');
-    const { formatText } = await import('../../src/bench/common.js');
+    const { runE2eBench } = await import('../../src/loadgen/e2e.js');
+    const { formatText } = await import('../../src/loadgen/common.js');
     const result = await runE2eBench({ ...connection, ...options });
     this.log(flags.output === 'json' ? JSON.stringify(result) : formatText(result));
     if (result.consumed !== undefined && result.consumed < result.records) process.exitCode = 1;

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { common, producing, producingOptions } from '../../src/bench/flags.js';
+import { common, producing, producingOptions } from '../../src/loadgen/flags.js';
 import { BaseCommand } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
 import { tuneHeap } from '../../src/util/heap.js';
@@ -28,8 +28,8 @@ and send→acknowledged latency percentiles. A live progress line is drawn on a 
       producers: flags.producers,
     };
     const connection = await connectionSettings(flags);
-    const { runProduceBench } = await import('../../src/bench/produce.js');
-    const { formatText } = await import('../../src/bench/common.js');
+    const { runProduceBench } = await import('../../src/loadgen/produce.js');
+    const { formatText } = await import('../../src/loadgen/common.js');
     const result = await runProduceBench({ ...connection, ...options });
     this.log(flags.output === 'json' ? JSON.stringify(result) : formatText(result));
   }

@@ -23,7 +23,8 @@ export interface BrokerStatus {
   outOfIsr: string[];
 }
 
-export interface PartitionState {
+/** A partition as Metadata describes it: its leader, replicas and in-sync replicas. */
+export interface PartitionReplicas {
   topic: string;
   partition: number;
   leader: number;
@@ -38,7 +39,7 @@ export interface PartitionState {
  */
 export function brokerStatuses(
   live: readonly BrokerAddress[],
-  partitions: Iterable<PartitionState>,
+  partitions: Iterable<PartitionReplicas>,
   previous: readonly BrokerAddress[] = [],
 ): BrokerStatus[] {
   const out = new Map<number, BrokerStatus>();
@@ -70,7 +71,7 @@ export function brokerStatuses(
 }
 
 /** A partition that is offline (no leader) or under-replicated (fewer in-sync replicas than replicas). */
-export interface DegradedPartition extends PartitionState {
+export interface DegradedPartition extends PartitionReplicas {
   state: 'offline' | 'under-replicated';
 }
 
@@ -92,7 +93,7 @@ export interface ClusterInfo {
 export async function clusterInfo(admin: Admin): Promise<ClusterInfo> {
   const c = await admin.describeCluster();
   const topics = await admin.describeTopics();
-  const all: PartitionState[] = [];
+  const all: PartitionReplicas[] = [];
   for (const t of topics) {
     for (const p of t.partitions) {
       all.push({ topic: t.topic, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr });
@@ -100,7 +101,7 @@ export async function clusterInfo(admin: Admin): Promise<ClusterInfo> {
   }
   const offline = all.filter((p) => p.leader < 0);
   const under = all.filter((p) => p.leader >= 0 && p.isr.length < p.replicas.length);
-  const name = (p: PartitionState) => `${p.topic}/${p.partition}`;
+  const name = (p: PartitionReplicas) => `${p.topic}/${p.partition}`;
   return {
     clusterId: c.clusterId,
     controller: c.controllerId,

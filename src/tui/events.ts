@@ -25,9 +25,9 @@ export const MAX_TOPIC_LINES = 8;
 /** Partitions listed by number in a line; more are counted ("0,1,2,… +40"). */
 const MAX_LISTED = 8;
 
-type PartitionState = 'ok' | 'under' | 'offline';
+type PartitionHealth = 'ok' | 'under' | 'offline';
 
-function stateOf(p: PartitionRow): PartitionState {
+function stateOf(p: PartitionRow): PartitionHealth {
   if (p.offline) return 'offline';
   return p.underReplicated ? 'under' : 'ok';
 }
