@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { common } from '../../src/loadgen/flags.js';
 import { BaseCommand, CliError } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
+import { common } from '../../src/loadgen/flags.js';
 import { tuneHeap } from '../../src/util/heap.js';
 
 export default class BenchConsume extends BaseCommand {

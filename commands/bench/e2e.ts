@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { common, producing, producingOptions } from '../../src/loadgen/flags.js';
 import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
+import { common, producing, producingOptions } from '../../src/loadgen/flags.js';
 import { tuneHeap } from '../../src/util/heap.js';
 
 export default class BenchE2e extends BaseCommand {
