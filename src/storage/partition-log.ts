@@ -435,6 +435,25 @@ export class PartitionLog {
     );
   }
 
+  /**
+   * Checkpoint a log start that moved up (DeleteRecords, retention). The segments below it are gone already:
+   * on a full disk (which is when space is freed this way) the write is left to the next checkpoint with a
+   * warning, not failed (a crash meanwhile only lets the log start at its first remaining segment).
+   */
+  private async saveLogStart(): Promise<void> {
+    try {
+      await this.logStartFile.write(formatOffsetCheckpoint(this._logStartOffset));
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      this.logger.warn(
+        `Cannot checkpoint the log start ${this._logStartOffset} of ${this.name}: ${(e as Error).message}`,
+        {
+          partition: this.name,
+        },
+      );
+    }
+  }
+
   /** A checkpoint that cannot be trusted: logged with the file, its content and what is done instead. */
   private reportCheckpoint(path: string, text: string | null, why: string, instead: string): void {
     const value = text === null ? '' : JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
@@ -1051,7 +1070,7 @@ export class PartitionLog {
     this._logStartOffset = offset;
     if (this.epochs.truncateFromStart(offset)) this.saveEpochs();
     const { deleted, done } = this.deleteBelowLogStart();
-    await this.logStartFile.write(formatOffsetCheckpoint(this._logStartOffset));
+    await this.saveLogStart();
     await done;
     return deleted;
   }
@@ -1132,7 +1151,7 @@ export class PartitionLog {
       if (first > this._logStartOffset) this._logStartOffset = first;
       if (this.hwOverride !== null && this.hwOverride < this._logStartOffset) this.hwOverride = this._logStartOffset;
       if (this.epochs.truncateFromStart(this._logStartOffset)) this.saveEpochs();
-      await this.logStartFile.write(formatOffsetCheckpoint(this._logStartOffset));
+      await this.saveLogStart();
       await Promise.all(waits);
       this.logger.info(`Deleted ${deleted.length} segment(s) of ${this.name}`, {
         partition: this.name,
