@@ -329,7 +329,7 @@ export class LogManager {
     }
     const renamed: string[] = [];
     for (const key of targets) {
-      const target = suffixedDirName(key, id ?? newId(), 'delete');
+      const target = suffixedDirName(key, newId(), 'delete');
       await rename(join(this.dataDir, key), join(this.dataDir, target));
       this.topicIds.delete(key);
       renamed.push(target);
