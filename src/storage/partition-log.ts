@@ -431,7 +431,7 @@ export class PartitionLog {
         this.epochFile.write(this.epochs.serialize()),
       ]),
       created,
-      'its checkpoints',
+      'the checkpoints',
     );
   }
 
