@@ -3,21 +3,12 @@
  * listener and the topic/partition state the handlers work on.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { assignReplicas, type BrokerInfo, ClusterManager, type TopicDoc } from '../cluster/cluster.js';
 import { HwCheckpoint } from '../cluster/hw-checkpoint.js';
-import { LocalStore } from '../cluster/local-store.js';
+import { LocalStore, MetadataFileError } from '../cluster/local-store.js';
 import { type FollowerState, ReplicaManager } from '../cluster/replica-manager.js';
 import { coordinatorConfig } from '../coordinator/config.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
@@ -25,9 +16,10 @@ import { OFFSETS_TOPIC, startCoordinator, startPartitionCoordinator } from '../c
 import { partitionFor } from '../coordinator/records.js';
 import { redactUrlCredentials } from '../protocol/config-names.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import { isNoSpace } from '../storage/checkpoint.js';
 import { LogCleaner } from '../storage/cleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
-import { LogManager, logManagerOptionsFromProps } from '../storage/log-manager.js';
+import { LogManager, logManagerOptionsFromProps, parsePartitionDirName } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
@@ -117,6 +109,8 @@ export class Broker {
   private store!: LocalStore;
   private logs!: LogManager;
   private lockFile: string;
+  /** The data dir lock: a Unix socket bound in the abstract namespace for as long as this process holds it. */
+  private lockServer: Server | null = null;
   private logDefaults: LogConfig = DEFAULT_LOG_CONFIG;
   /** Topic creations in flight, so concurrent auto-creates of one name create it once. */
   private creating = new Map<string, Promise<TopicState>>();
@@ -160,26 +154,48 @@ export class Broker {
   async start(): Promise<void> {
     const dir = resolve(this.config.dataDir);
     mkdirSync(dir, { recursive: true });
-    this.acquireLock();
+    await this.acquireLock(dir);
     try {
       this.loadMetaProperties(dir);
       this.logDefaults = brokerLogDefaults(this.config.props);
-      this.store = new LocalStore(join(dir, '.metadata', 'store.json'));
+      const alone = this.config.etcd.length === 0;
+      // A cluster node's topics live in etcd; the local store is only a single node's.
+      if (alone) this.store = this.openStore(dir);
       // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
       this.logs = new LogManager(dir, this.logDefaults, this.log, logManagerOptionsFromProps(this.config.props));
-      await this.logs.loadAll();
-      if (this.config.etcd.length > 0) {
+      // Creations and deletions a crash cut short are finished or rolled back against the store first.
+      await this.logs.loadAll(
+        alone
+          ? {
+              creationCommitted: (id) => this.storedTopicById(id) !== null,
+              deletionFinished: (id) => {
+                const key = this.storedTopicById(id);
+                if (key) this.store.delete(key);
+              },
+            }
+          : {},
+      );
+      if (!alone) {
         await this.startCluster();
         return;
       }
       for (const [key, t] of this.store.list<StoredTopic>('topics/')) {
+        if (this.logs.isBeingDeleted(t.id)) continue;
         await this.openTopic(key.slice('topics/'.length), t);
       }
-      // Logs of topics the store no longer has (a crash between the two steps of a delete): finish the delete.
+      // Logs the store does not know (a damaged or replaced store, a dir copied in), or partitions past the
+      // topic's count: set aside, never deleted. (A deletion cut short is finished through its intent above.)
       for (const topic of this.logs.topics()) {
-        if (!this.topics.has(topic)) {
-          this.log.warn('removing logs of a deleted topic', { topic });
-          await this.logs.deleteTopic(topic);
+        const t = this.topics.get(topic);
+        for (const i of this.logs.partitionsOf(topic)) {
+          if (t?.partitions.some((p) => p.index === i)) continue;
+          await this.logs.setAside(
+            topic,
+            i,
+            t
+              ? `topic ${topic} has ${t.partitions.length} partitions in ${this.store.file}`
+              : `the metadata (${this.store.file}) has no topic ${topic}`,
+          );
         }
       }
       this.logs.startRetention();
@@ -213,35 +229,115 @@ export class Broker {
     this.cleaner.start();
   }
 
-  private acquireLock(): void {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(this.lockFile, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const pid = Number(readFileSync(this.lockFile, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-          throw new BrokerStartError(
-            `data dir ${resolve(this.config.dataDir)} is in use by another kstream process (pid ${pid}); ` +
-              'stop it or choose another --data-dir',
-          );
-        }
-        // A stale lock from a process that died (e.g. SIGKILL): take it over.
-        unlinkSync(this.lockFile);
-      }
+  /**
+   * The single-node metadata store, checked: a damaged file, or a missing one while the data dir holds
+   * partition logs, stops the start (starting without it would set every log aside). A fresh data dir gets
+   * an empty store written, so that from then on a missing file means a lost one.
+   */
+  private openStore(dir: string): LocalStore {
+    const file = join(dir, '.metadata', 'store.json');
+    const withoutIt =
+      'or, to start without the topics it held, write {} into it (their logs are then set aside as *-stray ' +
+      'dirs, kept but not served)';
+    let store: LocalStore;
+    try {
+      store = new LocalStore(file);
+    } catch (e) {
+      if (!(e instanceof MetadataFileError)) throw e;
+      throw new BrokerStartError(`${e.message}: restore it from a backup; ${withoutIt}`);
     }
-    throw new BrokerStartError(`cannot lock data dir ${resolve(this.config.dataDir)}`);
+    if (!store.missing) return store;
+    const logs = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && parsePartitionDirName(e.name) !== null)
+      .map((e) => e.name)
+      .sort();
+    if (logs.length > 0) {
+      const shown = logs.length > 3 ? `${logs.slice(0, 3).join(', ')}, …` : logs.join(', ');
+      throw new BrokerStartError(
+        `the metadata file ${file} is missing but ${dir} holds ${logs.length} partition log${logs.length === 1 ? '' : 's'} ` +
+          `(${shown}): restore it from a backup (a data dir of a cluster node is started with --etcd); ${withoutIt}`,
+      );
+    }
+    try {
+      store.save();
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      this.log.warn(`cannot write ${file} of a new data dir (written with the first topic)`, { error: e });
+    }
+    return store;
+  }
+
+  /** The store key (`topics/<name>`) of the topic with id `id`, or null. */
+  private storedTopicById(id: string): string | null {
+    for (const [key, t] of this.store.list<StoredTopic>('topics/')) if (t.id === id) return key;
+    return null;
+  }
+
+  /**
+   * Lock the data dir against a second broker. The lock is the kernel's, so it dies with the process
+   * (kill -9 included) and a PID reused since cannot hold it: a Unix socket bound in Linux's abstract
+   * namespace under a name made of the data dir's device and inode. That namespace belongs to a network
+   * namespace, so the owner also records its PID, process start time and boot id in `.lock`: a live process
+   * matching all three (a broker in another network namespace) blocks a start too; a PID alone never does.
+   * Elsewhere than Linux the `.lock` record is all there is. See docs/architecture.md.
+   */
+  private async acquireLock(dir: string): Promise<void> {
+    const busy = (pid: number | null) =>
+      new BrokerStartError(
+        `data dir ${dir} is in use by another kstream process (pid ${pid ?? 'unknown'}); ` +
+          'stop it or choose another --data-dir',
+      );
+    const owner = readLockOwner(this.lockFile);
+    if (process.platform === 'linux') {
+      const st = statSync(dir);
+      const server = createServer((s) => s.destroy());
+      try {
+        await new Promise<void>((res, rej) => {
+          server.once('error', rej);
+          server.listen({ path: `\0kstream-data-dir:${st.dev}:${st.ino}`, exclusive: true }, () => res());
+        });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw busy(readLockOwner(this.lockFile)?.pid ?? null);
+        throw new BrokerStartError(`cannot lock data dir ${dir}: ${(e as Error).message}`);
+      }
+      server.unref();
+      this.lockServer = server;
+      if (owner && owner.pid !== process.pid && owner.startTime !== null && isSameProcess(owner)) {
+        this.closeLockServer();
+        throw busy(owner.pid);
+      }
+    } else if (
+      owner &&
+      owner.pid !== process.pid &&
+      processAlive(owner.pid) &&
+      (owner.startTime === null || isSameProcess(owner))
+    ) {
+      throw busy(owner.pid);
+    }
+    const self = ownProcessIdentity();
+    try {
+      writeFileSync(
+        this.lockFile,
+        `${process.pid}\nstart_time=${self.startTime ?? ''}\nboot_id=${self.bootId ?? ''}\n`,
+      );
+    } catch (e) {
+      // Only a record: the lock holds without it (a full disk must not stop a start).
+      this.log.warn(`cannot write ${this.lockFile}`, { error: e });
+    }
+  }
+
+  private closeLockServer(): void {
+    this.lockServer?.close();
+    this.lockServer = null;
   }
 
   private releaseLock(): void {
     try {
-      if (readFileSync(this.lockFile, 'utf8').trim() === String(process.pid)) unlinkSync(this.lockFile);
+      if (readLockOwner(this.lockFile)?.pid === process.pid) unlinkSync(this.lockFile);
     } catch {
       // already gone
     }
+    this.closeLockServer();
   }
 
   private loadMetaProperties(dir: string): void {
@@ -259,7 +355,12 @@ export class Broker {
     }
     if (!this.clusterId) {
       this.clusterId = randomBytes(16).toString('base64url');
-      writeFileSync(file, `version=1\ncluster.id=${this.clusterId}\nnode.id=${this.config.nodeId}\n`);
+      try {
+        writeFileSync(file, `version=1\ncluster.id=${this.clusterId}\nnode.id=${this.config.nodeId}\n`);
+      } catch (e) {
+        if (!isNoSpace(e)) throw e;
+        this.log.warn(`cannot write ${file}: the cluster id is made again at the next start`, { error: e });
+      }
     }
   }
 
@@ -359,7 +460,8 @@ export class Broker {
     return { log, replaced };
   }
 
-  private async openTopic(name: string, t: StoredTopic): Promise<TopicState> {
+  /** Open (creating what is missing) every partition of a stored topic; `register` makes it served. */
+  private async openTopic(name: string, t: StoredTopic, register = true): Promise<TopicState> {
     const logConfig = this.topicLogConfig(t.configs);
     const partitions: PartitionState[] = [];
     for (let i = 0; i < t.partitions; i++) {
@@ -374,8 +476,19 @@ export class Broker {
       logConfig,
       partitions,
     };
-    this.topics.set(name, state);
+    if (register) this.topics.set(name, state);
     return state;
+  }
+
+  /**
+   * A failed file system operation on a topic, for the client: logged here (with the cause), answered as
+   * KAFKA_STORAGE_ERROR with a message that says what happened to the topic.
+   */
+  private storageFailure(what: string, e: unknown, outcome: string): KafkaError {
+    if (e instanceof KafkaError) return e;
+    const cause = isNoSpace(e) ? 'no space left on the data dir' : (e as Error).message;
+    this.log.error(`${what}: ${cause}; ${outcome}`, { error: e });
+    return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `${what}: ${cause}; ${outcome}`);
   }
 
   /**
@@ -426,10 +539,31 @@ export class Broker {
     }
     const id = randomUUID().replaceAll('-', '');
     if (this.cluster) return this.createClusterTopic(name, n, rf, configs, id, assignment);
-    const stored: StoredTopic = { id, partitions: n, configs };
+    const stored: StoredTopic = { id, partitions: n, configs, ...(name === OFFSETS_TOPIC ? { internal: true } : {}) };
+    // All or nothing: an intent, every partition's log, then the store (the commit), then the intent goes.
+    // A failure midway removes what was made; a crash midway is finished or rolled back at the next start.
     const p = (async () => {
-      this.store.put(`topics/${name}`, stored);
-      const state = await this.openTopic(name, stored);
+      try {
+        await this.logs.beginCreate(name, id);
+      } catch (e) {
+        throw this.storageFailure(`cannot create topic ${name}`, e, 'nothing was created');
+      }
+      let state: TopicState;
+      try {
+        state = await this.openTopic(name, stored, false);
+        this.store.put(`topics/${name}`, stored);
+      } catch (e) {
+        const failure = this.storageFailure(`cannot create topic ${name}`, e, 'nothing was created');
+        await this.logs.abortCreate(name, id).catch((e2: unknown) => {
+          this.log.error('rolling back a topic creation failed; it is rolled back at the next start', {
+            topic: name,
+            error: e2,
+          });
+        });
+        throw failure;
+      }
+      this.topics.set(name, state);
+      await this.logs.commitCreate(id);
       this.log.info('created topic', { topic: name, partitions: n });
       return state;
     })();
@@ -501,10 +635,27 @@ export class Broker {
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     if (!this.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED);
     if (t.internal) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `${name} is an internal topic`);
-    this.topics.delete(name);
-    this.store.delete(`topics/${name}`);
-    for (const p of t.partitions) for (const w of p.waiters) w();
-    await this.logs.deleteTopic(name);
+    // Needs no free space (a full disk is when topics get deleted): the intent is an empty file; the logs go
+    // before the store is rewritten. Once the intent is written the topic is gone for clients; whatever
+    // fails after that is logged and finished at the next start.
+    let started = false;
+    try {
+      await this.logs.deleteTopic(name, {
+        topicId: t.id,
+        whenStarted: () => {
+          started = true;
+          this.topics.delete(name);
+          for (const p of t.partitions) for (const w of p.waiters) w();
+        },
+        whenRemoved: () => this.store.delete(`topics/${name}`),
+      });
+    } catch (e) {
+      if (!started) throw this.storageFailure(`cannot delete topic ${name}`, e, 'the topic is unchanged');
+      this.log.error(`deleting topic ${name} did not finish; it is finished at the next start`, {
+        topic: name,
+        error: e,
+      });
+    }
     await this.coordinator?.forgetTopics(new Set([name]));
     this.log.info('deleted topic', { topic: name });
   }
@@ -544,10 +695,22 @@ export class Broker {
     if (assignment) this.validateAssignment(assignment, 1);
     if (validateOnly) return;
     const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
-    this.store.put(`topics/${name}`, { ...stored, partitions: count });
-    for (let i = t.partitions.length; i < count; i++) {
-      const { log } = await this.openLog(name, i, t.logConfig, t.id);
-      t.partitions.push(localPartition(name, i, log, this.nodeId));
+    try {
+      this.store.put(`topics/${name}`, { ...stored, partitions: count });
+    } catch (e) {
+      throw this.storageFailure(`cannot add partitions to topic ${name}`, e, 'the topic is unchanged');
+    }
+    try {
+      for (let i = t.partitions.length; i < count; i++) {
+        const { log } = await this.openLog(name, i, t.logConfig, t.id);
+        t.partitions.push(localPartition(name, i, log, this.nodeId));
+      }
+    } catch (e) {
+      throw this.storageFailure(
+        `cannot create the new partitions of topic ${name}`,
+        e,
+        `${t.partitions.length} of ${count} exist; the others are created at the next start`,
+      );
     }
     this.log.info('added partitions', { topic: name, partitions: count });
   }
@@ -836,7 +999,7 @@ export class Broker {
       for (const p of t.partitions) if (!keep.includes(p)) this.retireReplica(p);
       if (keep.length === 0) {
         this.topics.delete(name);
-        await this.logs.deleteTopic(name);
+        await this.logs.deleteTopic(name, { topicId: t.id });
         this.log.info('removed local replicas of topic', { topic: name });
       } else t.partitions = keep;
     }
@@ -869,10 +1032,17 @@ export class Broker {
   private async startLocalCoordinator(): Promise<void> {
     if (this.coordinator || this.stopping) return;
     this.startingCoordinator ??= startCoordinator(this, this.log)
-      .then((c) => {
-        if (this.stopping) c.stop();
-        else this.coordinator = c;
-      })
+      .then(
+        (c) => {
+          if (this.stopping) c.stop();
+          else this.coordinator = c;
+        },
+        (e: unknown) => {
+          // FindCoordinator answers COORDINATOR_NOT_AVAILABLE; the cause is here.
+          this.log.error('cannot start the group coordinator', { error: e });
+          throw e;
+        },
+      )
       .finally(() => {
         this.startingCoordinator = null;
       });
@@ -989,6 +1159,58 @@ async function bounded(work: Promise<unknown>, ms: number, what: string, log: Lo
   } finally {
     clearTimeout(timer);
   }
+}
+
+interface LockOwner {
+  pid: number;
+  startTime: string | null;
+  bootId: string | null;
+}
+
+/** The owner recorded in `.lock` (a PID line, then `start_time=` and `boot_id=` lines), or null. */
+function readLockOwner(file: string): LockOwner | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const [first = '', ...rest] = text.split('\n');
+  const pid = Number(first.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  const field = (k: string) =>
+    rest
+      .find((l) => l.startsWith(`${k}=`))
+      ?.slice(k.length + 1)
+      .trim() || null;
+  return { pid, startTime: field('start_time'), bootId: field('boot_id') };
+}
+
+/** When process `pid` started (clock ticks since boot, /proc/<pid>/stat field 22), or null. */
+function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its closing ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function ownProcessIdentity(): { startTime: string | null; bootId: string | null } {
+  let bootId: string | null = null;
+  try {
+    bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    // not Linux
+  }
+  return { startTime: processStartTime(process.pid), bootId };
+}
+
+/** Whether the process recorded in `.lock` is still the very one that wrote it (not a PID reused since). */
+function isSameProcess(owner: LockOwner): boolean {
+  const self = ownProcessIdentity();
+  return owner.startTime !== null && processStartTime(owner.pid) === owner.startTime && owner.bootId === self.bootId;
 }
 
 function processAlive(pid: number): boolean {

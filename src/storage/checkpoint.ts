@@ -1,9 +1,16 @@
 /**
  * Small checkpoint files written atomically (write a temp file, fsync it, rename over the old one, fsync the
- * directory), and the leader-epoch cache stored in one of them.
+ * directory), the checked format of single-offset checkpoints, and the leader-epoch cache stored in one of them.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { crc32c } from '../protocol/records/crc32c.js';
+
+/** Whether an error is a full disk (or an exhausted quota): what start-up and deletion must live with. */
+export function isNoSpace(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
 
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -20,9 +27,13 @@ export async function writeFileAtomic(path: string, content: string | Buffer, sy
   try {
     await fh.writeFile(content);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    // A half-written temp file would hold on to the space that was missing.
+    await unlink(tmp).catch(() => {});
+    throw e;
   }
+  await fh.close();
   await rename(tmp, path);
   if (syncDir) await fsyncDir(dirname(path));
 }
@@ -79,12 +90,53 @@ export class CheckpointFile {
   }
 }
 
-/** Parse a single-offset checkpoint ("<offset>\n"); null when absent or malformed. */
+/**
+ * A single-offset checkpoint (recovery-point, log-start-offset) in its checked form, laid out like Kafka's
+ * checkpoint files (a version line first): version `1`, the offset, and the CRC32C of the two lines before
+ * it as 8 hex digits. A flipped bit anywhere is detected on load instead of being acted on.
+ */
+export function formatOffsetCheckpoint(offset: bigint): string {
+  const body = `1\n${offset}\n`;
+  return `${body}${crc32c(Buffer.from(body, 'latin1')).toString(16).padStart(8, '0')}\n`;
+}
+
+const INT64_MAX = (1n << 63n) - 1n;
+const OFFSET_TEXT = /^(0|[1-9][0-9]{0,18})$/;
+
+/** What a single-offset checkpoint holds: nothing (no file), an offset, or why it cannot be trusted. */
+export type OffsetCheckpoint =
+  | { kind: 'absent' }
+  | { kind: 'ok'; offset: bigint; checked: boolean }
+  | { kind: 'invalid'; reason: string };
+
+/**
+ * Parse a single-offset checkpoint strictly: the checked form of formatOffsetCheckpoint(), or the bare
+ * `<offset>\n` older kstream versions wrote (`checked: false`: only range checks can catch its damage).
+ */
+export function readOffsetCheckpoint(text: string | null): OffsetCheckpoint {
+  if (text === null) return { kind: 'absent' };
+  const parse = (t: string): bigint | null => {
+    if (!OFFSET_TEXT.test(t)) return null;
+    const v = BigInt(t);
+    return v <= INT64_MAX ? v : null;
+  };
+  const lines = text.split('\n');
+  if (lines.length === 2 && lines[1] === '') {
+    const v = parse(lines[0] as string);
+    return v === null ? { kind: 'invalid', reason: 'not an offset' } : { kind: 'ok', offset: v, checked: false };
+  }
+  if (lines.length !== 4 || lines[3] !== '') return { kind: 'invalid', reason: 'not a checkpoint file' };
+  if (lines[0] !== '1') return { kind: 'invalid', reason: `unknown version ${JSON.stringify(lines[0])}` };
+  const v = parse(lines[1] as string);
+  if (v === null) return { kind: 'invalid', reason: 'not an offset' };
+  if (formatOffsetCheckpoint(v) !== text) return { kind: 'invalid', reason: 'checksum mismatch' };
+  return { kind: 'ok', offset: v, checked: true };
+}
+
+/** The offset of a checkpoint, or null when absent or not valid (see readOffsetCheckpoint). */
 export function parseOffsetCheckpoint(text: string | null): bigint | null {
-  if (text === null) return null;
-  const t = text.trim();
-  if (!/^\d+$/.test(t)) return null;
-  return BigInt(t);
+  const c = readOffsetCheckpoint(text);
+  return c.kind === 'ok' ? c.offset : null;
 }
 
 export interface EpochEntry {

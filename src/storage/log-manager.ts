@@ -1,16 +1,19 @@
 /**
  * Owns the partition logs of one data directory: `<dataDir>/<topic>-<partition>` each. Loads them at start
- * (bounded parallelism), creates them on demand, deletes topics crash-safely, and runs retention and
- * recovery-point checkpoints in the background.
+ * (bounded parallelism), creates them on demand, creates and deletes topics crash-safely, and runs retention
+ * and recovery-point checkpoints in the background.
  *
- * Topic deletion: an intent file `.delete-topic-<id>` naming the topic is written (atomically) first, then
- * every partition directory is renamed to `<topic>-<p>.<id>-delete`, then removed, then the intent file.
- * A crash anywhere in between is finished by the next loadAll(), so half a topic never comes back.
+ * Topic deletion: an intent file `.deleting-<topic id>` is created first (empty, so a full disk does not
+ * stop it; the topic name goes in if there is room), then every partition directory is renamed to
+ * `<topic>-<p>.<id>-delete` (the topic cut short to fit 255 bytes), then removed, then the owner updates its
+ * metadata, then the intent file goes. A crash anywhere in between is finished by the next loadAll(), so half
+ * a topic never comes back. Topic creation: `.creating-<topic id>` first, then the partition dirs, then the
+ * owner commits the topic to its metadata, then the intent goes; loadAll() finishes or rolls back the rest.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from './checkpoint.js';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fsyncDir, isNoSpace, writeFileAtomic } from './checkpoint.js';
 import type { LogConfig } from './config.js';
 import { type Logger, noopLogger } from './logger.js';
 import { PartitionLog, type SegmentDeletion } from './partition-log.js';
@@ -45,7 +48,35 @@ export interface PartitionDir {
   partition: number;
 }
 
-const DELETE_INTENT_PREFIX = '.delete-topic-';
+/**
+ * Hooks of the owner of the topic metadata (the broker's local store) into loadAll(): interrupted creations
+ * and deletions are resolved against it before any log is opened.
+ */
+export interface LoadOptions {
+  /** The config of each log (default: the manager's default config). */
+  configFor?: (topic: string, partition: number) => LogConfig;
+  /**
+   * A topic creation was cut short (a crash): whether the metadata has the topic `topicId` (committed: the
+   * creation is finished, missing partitions are created when the topic is opened) or not (rolled back: the
+   * dirs made for it are removed). Without this hook every interrupted creation is rolled back.
+   */
+  creationCommitted?: (topicId: string, topic: string | null) => boolean;
+  /**
+   * A topic deletion cut short was finished on disk: remove the topic from the metadata too. A throw keeps
+   * the intent for the next start (and isBeingDeleted() answers true for the id meanwhile).
+   */
+  deletionFinished?: (topicId: string, topic: string | null) => void;
+}
+
+/**
+ * Intents in the data dir, named by topic id. Deleting: `.deleting-<id>`, an empty file created first (so
+ * it needs no free space) that then gets the topic name if there is room; creating: `.creating-<id>`,
+ * holding the topic name. `.delete-topic-<random>` is the deletion intent of older versions (by name).
+ */
+const DELETING_PREFIX = '.deleting-';
+const CREATING_PREFIX = '.creating-';
+const LEGACY_DELETE_PREFIX = '.delete-topic-';
+const HEX32 = /^[0-9a-f]{32}$/;
 /**
  * In each partition dir: the id of the topic the log belongs to (Kafka's partition.metadata, KIP-516), so a
  * log of a deleted topic is never taken for the log of a new topic of the same name.
@@ -63,22 +94,79 @@ export function parsePartitionMetadata(text: string): string | null {
   const m = /^topic_id: ([0-9a-f]{32})$/.exec(lines[1] ?? '');
   return m ? (m[1] as string) : null;
 }
-const DELETE_DIR = /^(.+)-(\d+)\.([0-9a-f]{32})-delete$/;
+const DELETE_DIR = /^(.*)-(\d+)\.([0-9a-f]{32})-delete$/;
 
+/** The longest file name (in bytes) of the file systems a data dir lives on. */
+const MAX_NAME_BYTES = 255;
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** Whether Kafka accepts `name` as a topic name: `[a-zA-Z0-9._-]`, 1 to 249 characters, not `.` or `..`. */
+export function isValidTopicName(name: string): boolean {
+  return TOPIC_NAME.test(name) && name !== '.' && name !== '..';
+}
+
+/**
+ * `<topic>-<partition>`, Kafka's layout. It never clashes with the data dir's own entries: those are files,
+ * or dirs whose names do not end in `-<digits>` (`.metadata`, `*-delete`, `*-stray`). A 249-character name
+ * with partition 99999 is 255 bytes.
+ */
 export function partitionDirName(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
 
-/** `<topic>-<partition>` split on the LAST '-' (topic names may contain '-' and '.'); null if not one. */
+/**
+ * `<topic>-<partition>` split on the LAST '-' (topic names may contain '-' and '.', and start with '.');
+ * null unless the topic is a valid topic name and the partition a canonical int32.
+ */
 export function parsePartitionDirName(name: string): PartitionDir | null {
-  if (name.startsWith('.') || name.endsWith('-delete') || name.endsWith('-stray')) return null;
   const i = name.lastIndexOf('-');
   if (i <= 0) return null;
   const p = name.slice(i + 1);
-  if (!/^\d+$/.test(p) || p.length > 10) return null;
+  if (!/^(0|[1-9][0-9]{0,9})$/.test(p)) return null;
   const partition = Number(p);
   if (partition > 0x7fffffff) return null;
-  return { topic: name.slice(0, i), partition };
+  const topic = name.slice(0, i);
+  return isValidTopicName(topic) ? { topic, partition } : null;
+}
+
+/**
+ * `<topic>-<partition>.<id>-<suffix>` for a dir being deleted or set aside, with the topic cut short (as
+ * Kafka does) so the name fits in 255 bytes whatever the topic's length.
+ */
+function suffixedDirName(key: string, id: string, suffix: 'delete' | 'stray'): string {
+  const d = parsePartitionDirName(key);
+  const topic = d?.topic ?? key;
+  const tail = `-${d?.partition ?? 0}.${id}-${suffix}`;
+  return `${topic.slice(0, MAX_NAME_BYTES - tail.length)}${tail}`;
+}
+
+/**
+ * Create a deletion intent: an empty file first (an inode, no data block: possible on a full disk), then
+ * the topic name in it if there is room. Only failing to create the file at all is an error.
+ */
+async function writeDeleteIntent(path: string, topic: string): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    try {
+      await fh.writeFile(`${topic}\n`);
+      await fh.sync();
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      // The topic id in the name is enough: whatever part of the name was written goes.
+      await fh.truncate(0).catch(() => {});
+    }
+  } finally {
+    await fh.close();
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** The topic name an intent file holds (a whole line), or null. */
+async function readIntentTopic(path: string): Promise<string | null> {
+  const text = await readFile(path, 'latin1').catch(() => '');
+  if (!text.endsWith('\n')) return null;
+  const topic = text.slice(0, -1);
+  return isValidTopicName(topic) ? topic : null;
 }
 
 export class LogManager {
@@ -86,6 +174,8 @@ export class LogManager {
   private readonly logs = new Map<string, PartitionLog>();
   private readonly creating = new Map<string, Promise<PartitionLog>>();
   private readonly deleting = new Map<string, Promise<number>>();
+  /** Topic ids whose deletion was finished on disk at start but could not be recorded in the metadata. */
+  private readonly unfinishedDeletions = new Set<string>();
   /** Topic ids known to be recorded in partition.metadata, by partition dir name. */
   private readonly topicIds = new Map<string, string>();
   private readonly logger: Logger;
@@ -107,30 +197,20 @@ export class LogManager {
   }
 
   /**
-   * Open every partition directory of the data dir (finishing interrupted topic deletions first). Entries
-   * that are hidden, not directories, or not `<topic>-<int>` are ignored. `configFor` gives each log its
-   * topic's config (default: the manager's default config); getOrCreate() with a config updates it later.
+   * Open every partition directory of the data dir, after resolving interrupted topic creations and
+   * deletions (see LoadOptions). Entries that are not directories or not `<topic>-<int>` are ignored.
+   * getOrCreate() with a config updates a log's config later.
    */
-  async loadAll(configFor?: (topic: string, partition: number) => LogConfig): Promise<PartitionLog[]> {
+  async loadAll(
+    options: LoadOptions | ((topic: string, partition: number) => LogConfig) = {},
+  ): Promise<PartitionLog[]> {
+    const opts: LoadOptions = typeof options === 'function' ? { configFor: options } : options;
     await mkdir(this.dataDir, { recursive: true });
-    let entries = await readdir(this.dataDir, { withFileTypes: true });
-    for (const e of entries) {
-      if (!e.isFile() || !e.name.startsWith(DELETE_INTENT_PREFIX) || e.name.endsWith('.tmp')) continue;
-      const id = e.name.slice(DELETE_INTENT_PREFIX.length);
-      const topic = (await readFile(join(this.dataDir, e.name), 'utf8')).trim();
-      this.logger.info(`Finishing interrupted deletion of topic ${topic}`, { topic });
-      if (topic !== '') await this.removeTopicDirs(topic, /^[0-9a-f]{32}$/.test(id) ? id : newId());
-      await unlink(join(this.dataDir, e.name));
-    }
-    entries = await readdir(this.dataDir, { withFileTypes: true });
+    await this.resolveIntents(opts);
+    const entries = await readdir(this.dataDir, { withFileTypes: true });
     const todo: { name: string; dir: PartitionDir }[] = [];
     for (const e of entries) {
-      if (!e.isDirectory()) {
-        if (e.isFile() && e.name.startsWith(DELETE_INTENT_PREFIX) && e.name.endsWith('.tmp')) {
-          await unlink(join(this.dataDir, e.name)).catch(() => {});
-        }
-        continue;
-      }
+      if (!e.isDirectory()) continue;
       if (DELETE_DIR.test(e.name)) {
         await rm(join(this.dataDir, e.name), { recursive: true, force: true });
         continue;
@@ -147,7 +227,7 @@ export class LogManager {
       while (next < todo.length) {
         const { name, dir } = todo[next++]!;
         try {
-          const config = configFor?.(dir.topic, dir.partition) ?? this.defaultConfig;
+          const config = opts.configFor?.(dir.topic, dir.partition) ?? this.defaultConfig;
           const log = await PartitionLog.open(join(this.dataDir, name), config, this.logger);
           this.logs.set(name, log);
           opened.push(log);
@@ -161,6 +241,116 @@ export class LogManager {
     if (errors.length > 0) throw errors[0];
     if (opened.length > 0) this.logger.info(`Loaded ${opened.length} partition logs from ${this.dataDir}`);
     return opened;
+  }
+
+  /** Finish or roll back the topic deletions and creations a crash cut short (their intent files). */
+  private async resolveIntents(opts: LoadOptions): Promise<void> {
+    for (const e of await readdir(this.dataDir, { withFileTypes: true })) {
+      if (!e.isFile()) continue;
+      const path = join(this.dataDir, e.name);
+      if ((e.name.startsWith(CREATING_PREFIX) || e.name.startsWith(LEGACY_DELETE_PREFIX)) && e.name.endsWith('.tmp')) {
+        // An intent never completed: nothing was done under it.
+        await unlink(path).catch(() => {});
+        continue;
+      }
+      if (e.name.startsWith(DELETING_PREFIX) && HEX32.test(e.name.slice(DELETING_PREFIX.length))) {
+        const id = e.name.slice(DELETING_PREFIX.length);
+        const named = await readIntentTopic(path);
+        const { topic, removed } = await this.removeDirsOf(named, id, false);
+        this.logger.info(`Finished the interrupted deletion of topic ${topic ?? `with id ${id}`}`, {
+          topic: topic ?? '',
+          partitions: removed,
+        });
+        try {
+          opts.deletionFinished?.(id, topic);
+        } catch (err) {
+          this.unfinishedDeletions.add(id);
+          this.logger.error(
+            `Cannot record the deletion of topic ${topic ?? id} in the metadata: ${(err as Error).message}; ` +
+              'it is finished at the next start',
+            { topic: topic ?? '' },
+          );
+          continue;
+        }
+        await unlink(path);
+        await fsyncDir(this.dataDir);
+      } else if (e.name.startsWith(LEGACY_DELETE_PREFIX)) {
+        // Older versions: the intent names the topic; every dir of that name goes.
+        const topic = await readIntentTopic(path);
+        this.logger.info(`Finished the interrupted deletion of topic ${topic}`, { topic: topic ?? '' });
+        if (topic !== null) await this.removeDirsOf(topic, null, true);
+        await unlink(path);
+        await fsyncDir(this.dataDir);
+      } else if (e.name.startsWith(CREATING_PREFIX) && HEX32.test(e.name.slice(CREATING_PREFIX.length))) {
+        const id = e.name.slice(CREATING_PREFIX.length);
+        const named = await readIntentTopic(path);
+        if (opts.creationCommitted?.(id, named)) {
+          this.logger.info(`Finishing the interrupted creation of topic ${named ?? id}`, { topic: named ?? '' });
+        } else {
+          const { topic, removed } = await this.removeDirsOf(named, id, false, true);
+          this.logger.info(`Rolled back the interrupted creation of topic ${topic ?? `with id ${id}`}`, {
+            topic: topic ?? '',
+            partitions: removed,
+          });
+        }
+        await unlink(path);
+        await fsyncDir(this.dataDir);
+      }
+    }
+  }
+
+  /**
+   * Remove (rename to `*-delete`, then delete) the partition dirs of a topic that are not loaded: those
+   * recording topic id `id`, and those of the name `topic` recording no id (or any id, with `anyId`). With
+   * `emptyOnly`, a dir of the name without an id is removed only if it holds no record (a creation rolled
+   * back never removes data it did not write). Returns the topic name found and how many dirs went.
+   */
+  private async removeDirsOf(
+    topic: string | null,
+    id: string | null,
+    anyId: boolean,
+    emptyOnly = false,
+  ): Promise<{ topic: string | null; removed: number }> {
+    const targets: string[] = [];
+    let name = topic;
+    for (const e of await readdir(this.dataDir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const d = parsePartitionDirName(e.name);
+      if (!d || this.logs.has(e.name)) continue;
+      if (topic !== null && d.topic !== topic && !id) continue;
+      const stored = anyId ? null : await this.readTopicId(e.name);
+      const mine =
+        (id !== null && stored === id) ||
+        (d.topic === topic &&
+          (anyId || (stored === null && (!emptyOnly || (await logBytes(join(this.dataDir, e.name))) === 0))));
+      if (!mine) continue;
+      name ??= d.topic;
+      targets.push(e.name);
+    }
+    const renamed: string[] = [];
+    for (const key of targets) {
+      const target = suffixedDirName(key, newId(), 'delete');
+      await rename(join(this.dataDir, key), join(this.dataDir, target));
+      this.topicIds.delete(key);
+      renamed.push(target);
+    }
+    if (renamed.length > 0) await fsyncDir(this.dataDir);
+    await Promise.all(renamed.map((n) => rm(join(this.dataDir, n), { recursive: true, force: true })));
+    return { topic: name, removed: renamed.length };
+  }
+
+  /** The topic id recorded in the partition.metadata of dir `key`, or null (none, unreadable). */
+  private async readTopicId(key: string): Promise<string | null> {
+    try {
+      return parsePartitionMetadata(await readFile(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether the deletion of topic `topicId` could not be recorded at start (see LoadOptions.deletionFinished). */
+  isBeingDeleted(topicId: string): boolean {
+    return this.unfinishedDeletions.has(topicId);
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -178,21 +368,29 @@ export class LogManager {
     const pendingDelete = this.deleting.get(topic);
     if (pendingDelete) await pendingDelete.catch(() => {});
     let log = this.logs.get(key);
+    let fresh = false;
     if (log) {
       if (config) log.setConfig(config);
     } else {
       const inflight = this.creating.get(key);
       if (inflight) log = await inflight;
       else {
-        if (parsePartitionDirName(key)?.topic !== topic || !Number.isInteger(partition) || partition < 0) {
+        if (!isValidTopicName(topic) || !Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) {
           throw new Error(`invalid topic-partition ${key}`);
         }
-        const p = PartitionLog.open(join(this.dataDir, key), config ?? this.defaultConfig, this.logger).then(
-          (opened) => {
-            this.logs.set(key, opened);
-            return opened;
-          },
-        );
+        if (Buffer.byteLength(key) > MAX_NAME_BYTES) {
+          throw new Error(`partition dir name ${key} is longer than ${MAX_NAME_BYTES} bytes`);
+        }
+        const dir = join(this.dataDir, key);
+        const p = (async () => {
+          fresh = !(await stat(dir).then(
+            () => true,
+            () => false,
+          ));
+          const opened = await PartitionLog.open(dir, config ?? this.defaultConfig, this.logger);
+          this.logs.set(key, opened);
+          return opened;
+        })();
         this.creating.set(key, p);
         try {
           log = await p;
@@ -206,7 +404,16 @@ export class LogManager {
       if (stored !== null && stored !== topicId) {
         throw new Error(`log ${key} belongs to topic id ${stored}, not ${topicId}: remove it first`);
       }
-      if (stored === null) await writeFileAtomic(join(log.dir, PARTITION_METADATA_FILE), partitionMetadata(topicId));
+      if (stored === null) {
+        try {
+          await writeFileAtomic(join(log.dir, PARTITION_METADATA_FILE), partitionMetadata(topicId));
+        } catch (e) {
+          // A log that holds data already is served on a full disk; its id is recorded at a later start.
+          if (fresh || !isNoSpace(e)) throw e;
+          this.logger.warn(`Cannot record the topic id of ${key}: ${(e as Error).message}`, { partition: key });
+          return log;
+        }
+      }
       this.topicIds.set(key, topicId);
     }
     return log;
@@ -217,12 +424,7 @@ export class LogManager {
     const key = partitionDirName(topic, partition);
     const known = this.topicIds.get(key);
     if (known) return known;
-    let id: string | null = null;
-    try {
-      id = parsePartitionMetadata(await readFile(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
-    } catch {
-      return null;
-    }
+    const id = await this.readTopicId(key);
     // Read once: the set-aside check and the open that follows it (getOrCreate) share it.
     if (id !== null) this.topicIds.set(key, id);
     return id;
@@ -245,8 +447,9 @@ export class LogManager {
 
   /**
    * Close the partition's log and rename its dir to `<topic>-<partition>.<random>-stray` (Kafka's stray
-   * logs): never loaded again, never served, and not deleted either, so a misconfigured node (pointed at the
-   * wrong cluster) loses nothing; the warning names the dir for an operator to remove.
+   * logs; the topic cut short to fit 255 bytes): never loaded again, never served, and not deleted either, so
+   * a misconfigured node (pointed at the wrong cluster, or a damaged metadata file) loses nothing; the
+   * warning names the dir for an operator to remove.
    */
   async setAside(topic: string, partition: number, why: string): Promise<void> {
     const key = partitionDirName(topic, partition);
@@ -256,7 +459,7 @@ export class LogManager {
     this.logs.delete(key);
     this.topicIds.delete(key);
     await log?.detach();
-    const target = `${key}.${newId()}-stray`;
+    const target = suffixedDirName(key, newId(), 'stray');
     await rename(join(this.dataDir, key), join(this.dataDir, target));
     await fsyncDir(this.dataDir);
     this.logger.warn(`Set log ${key} aside as ${target}: ${why}; remove that directory when it is not needed`, {
@@ -286,21 +489,77 @@ export class LogManager {
     return out.sort((a, b) => a - b);
   }
 
-  /** Delete every partition of `topic` (loaded or only on disk), crash-safely. Returns how many were removed. */
-  deleteTopic(topic: string): Promise<number> {
+  // ---- creating a topic: all or nothing ----------------------------------------------------------------
+
+  /**
+   * Before the first partition dir of a new topic is made: the intent `.creating-<topicId>` (holding the
+   * name). A crash before commitCreate() is resolved at the next start (LoadOptions.creationCommitted).
+   */
+  async beginCreate(topic: string, topicId: string): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true });
+    await writeFileAtomic(join(this.dataDir, CREATING_PREFIX + topicId), `${topic}\n`);
+  }
+
+  /** The topic is in the metadata: drop the intent (a failure only leaves it for the next start to drop). */
+  async commitCreate(topicId: string): Promise<void> {
+    try {
+      await unlink(join(this.dataDir, CREATING_PREFIX + topicId));
+    } catch (e) {
+      this.logger.warn(`Cannot remove the creation intent of topic id ${topicId}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Undo a creation that failed midway: close and remove every partition dir made for it, then the intent. */
+  async abortCreate(topic: string, topicId: string): Promise<void> {
+    await Promise.all([...this.creating.values()].map((c) => c.catch(() => {})));
+    const closing: Promise<void>[] = [];
+    for (const [key, log] of this.logs) {
+      if (parsePartitionDirName(key)?.topic !== topic) continue;
+      if ((await this.readTopicId(key)) !== topicId && (await logBytes(log.dir)) > 0) continue;
+      this.logs.delete(key);
+      closing.push(log.detach());
+    }
+    await Promise.all(closing);
+    await this.removeDirsOf(topic, topicId, false, true);
+    await unlink(join(this.dataDir, CREATING_PREFIX + topicId)).catch(() => {});
+  }
+
+  // ---- deleting a topic ------------------------------------------------------------------------------
+
+  /**
+   * Delete every partition of `topic` (loaded or only on disk), crash-safely and without needing free space:
+   * the intent `.deleting-<topicId>` (an empty file first, see writeDeleteIntent), every partition dir
+   * renamed to `*-delete` and removed, then `whenRemoved` (the metadata update, which has the freed space),
+   * then the intent goes. Whatever a crash interrupts, the next loadAll() finishes. `whenStarted` runs once
+   * the intent is durable (before, a failure leaves everything as it was). Returns how many partition dirs
+   * were removed. If `whenRemoved` throws, the intent stays (finished at the next start).
+   */
+  deleteTopic(
+    topic: string,
+    opts: { topicId?: string; whenStarted?: () => void; whenRemoved?: () => void } = {},
+  ): Promise<number> {
     const inflight = this.deleting.get(topic);
     if (inflight) return inflight;
     const p = (async () => {
       const creations = [...this.creating.entries()].filter(([k]) => parsePartitionDirName(k)?.topic === topic);
       await Promise.all(creations.map(([, c]) => c.catch(() => {})));
-      const id = newId();
-      const intent = join(this.dataDir, DELETE_INTENT_PREFIX + id);
+      const id = opts.topicId || (await this.topicIdOnDisk(topic)) || newId();
+      const intent = join(this.dataDir, DELETING_PREFIX + id);
       await mkdir(this.dataDir, { recursive: true });
-      await writeFileAtomic(intent, `${topic}\n`);
-      const n = await this.removeTopicDirs(topic, id);
+      await writeDeleteIntent(intent, topic);
+      opts.whenStarted?.();
+      const closing: Promise<void>[] = [];
+      for (const [key, log] of this.logs) {
+        if (parsePartitionDirName(key)?.topic !== topic) continue;
+        this.logs.delete(key);
+        closing.push(log.detach());
+      }
+      await Promise.all(closing);
+      const { removed } = await this.removeDirsOf(topic, id, true);
+      opts.whenRemoved?.();
       await unlink(intent);
       await fsyncDir(this.dataDir);
-      return n;
+      return removed;
     })();
     this.deleting.set(topic, p);
     const clear = (): void => {
@@ -310,28 +569,14 @@ export class LogManager {
     return p;
   }
 
-  /** Close the topic's loaded logs, rename all its partition dirs to `*.<id>-delete`, then remove them. */
-  private async removeTopicDirs(topic: string, id: string): Promise<number> {
-    const closing: Promise<void>[] = [];
-    for (const key of [...this.topicIds.keys()])
-      if (parsePartitionDirName(key)?.topic === topic) this.topicIds.delete(key);
-    for (const [key, log] of this.logs) {
-      if (parsePartitionDirName(key)?.topic !== topic) continue;
-      this.logs.delete(key);
-      closing.push(log.detach());
+  /** The topic id recorded in the first partition dir of `topic` that has one, or null. */
+  private async topicIdOnDisk(topic: string): Promise<string | null> {
+    for (const name of await readdir(this.dataDir).catch(() => [] as string[])) {
+      if (parsePartitionDirName(name)?.topic !== topic) continue;
+      const id = this.topicIds.get(name) ?? (await this.readTopicId(name));
+      if (id !== null) return id;
     }
-    await Promise.all(closing);
-    const renamed: string[] = [];
-    for (const name of await readdir(this.dataDir)) {
-      const d = parsePartitionDirName(name);
-      if (d?.topic !== topic) continue;
-      const target = `${name}.${id}-delete`;
-      await rename(join(this.dataDir, name), join(this.dataDir, target));
-      renamed.push(target);
-    }
-    await fsyncDir(this.dataDir);
-    await Promise.all(renamed.map((n) => rm(join(this.dataDir, n), { recursive: true, force: true })));
-    return renamed.length;
+    return null;
   }
 
   /** Run retention on every log now (what the background task does). Returns deletions by partition. */
@@ -404,4 +649,13 @@ export class LogManager {
 
 function newId(): string {
   return randomUUID().replaceAll('-', '');
+}
+
+/** Bytes of segment data in a partition dir (0 for a dir made by a creation that wrote nothing). */
+async function logBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name.endsWith('.log')) n += (await stat(join(dir, name)).catch(() => ({ size: 0 }))).size;
+  }
+  return n;
 }

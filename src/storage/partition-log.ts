@@ -23,9 +23,11 @@ import {
 import {
   CheckpointFile,
   type EpochEntry,
+  formatOffsetCheckpoint,
   fsyncDir,
+  isNoSpace,
   LeaderEpochCache,
-  parseOffsetCheckpoint,
+  readOffsetCheckpoint,
   writeFileAtomic,
 } from './checkpoint.js';
 import type { LogConfig } from './config.js';
@@ -165,7 +167,7 @@ export class PartitionLog {
     if (created) await fsyncDir(dirname(dir));
     const log = new PartitionLog(dir, config, logger);
     try {
-      await log.load();
+      await log.load(created);
     } catch (e) {
       for (const s of log.segments) s.closeSyncNow();
       log.closed = true;
@@ -301,7 +303,14 @@ export class PartitionLog {
   // ---------------------------------------------------------------------------------------------------------
   // Open and recovery
 
-  private async load(): Promise<void> {
+  /**
+   * Open the segments and recover. The checkpoints are validated against the segments, never trusted
+   * blindly: a damaged one (strict format, checksum) or a log start past the log end is reported with the
+   * file and value and ignored (the log then starts at its first segment; a damaged recovery point means
+   * recovering every segment). Writes done here (checkpoints, rebuilt indexes) tolerate a full disk with a
+   * warning when the log already existed (`created` false), so a node starts and serves on a full disk.
+   */
+  private async load(created = false): Promise<void> {
     const names = await readdir(this.dir);
     const bases: bigint[] = [];
     const stale: string[] = [];
@@ -327,22 +336,30 @@ export class PartitionLog {
       this.logStartFile.read(),
       this.epochFile.read(),
     ]);
-    const checkpointedStart = parseOffsetCheckpoint(lsoText) ?? 0n;
-    const recoveryPoint = parseOffsetCheckpoint(rpText) ?? 0n;
+    const lso = readOffsetCheckpoint(lsoText);
+    const rp = readOffsetCheckpoint(rpText);
+    if (lso.kind === 'invalid') {
+      this.reportCheckpoint(this.logStartFile.path, lsoText, lso.reason, 'the log starts at its first segment');
+    }
+    if (rp.kind === 'invalid') {
+      this.reportCheckpoint(this.recoveryPointFile.path, rpText, rp.reason, 'every segment is recovered');
+    }
+    const checkpointedStart = lso.kind === 'ok' ? lso.offset : null;
+    const recoveryPoint = rp.kind === 'ok' ? rp.offset : 0n;
     if (epochText !== null) {
       const parsed = LeaderEpochCache.parse(epochText);
       if (parsed) for (const e of parsed.entries) this.epochs.assign(e.epoch, e.startOffset);
-      else this.logger.warn(`Ignoring malformed ${LEADER_EPOCH_FILE} of ${this.name}`, { partition: this.name });
+      else {
+        this.logger.warn(`Ignoring malformed ${this.epochFile.path} (${JSON.stringify(epochText.slice(0, 200))})`, {
+          partition: this.name,
+        });
+      }
     }
 
     for (const b of bases) this.segments.push(await Segment.open(this.dir, b));
     if (this.segments.length === 0) {
-      this.segments.push(Segment.create(this.dir, checkpointedStart));
+      this.segments.push(Segment.create(this.dir, checkpointedStart ?? 0n));
       this.dirDirty = true;
-    }
-    // Segments wholly below the checkpointed log start (a crash between checkpoint and delete).
-    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= checkpointedStart) {
-      await this.segments.shift()!.retire();
     }
 
     const interval = this.cfg.indexIntervalBytes;
@@ -355,7 +372,7 @@ export class PartitionLog {
         this.logger.info(`Rebuilding index of segment ${seg.baseOffset} of ${this.name}`, { partition: this.name });
         await seg.rebuild(interval, false);
         seg.finalizeTimeIndex();
-        await seg.writeIndexFiles();
+        await this.tolerateFullDisk(seg.writeIndexFiles(), created, `the index of segment ${seg.baseOffset}`);
         seg.unloadIndexes();
         this.openStats.indexesRebuilt++;
       }
@@ -370,16 +387,25 @@ export class PartitionLog {
     this._logEndOffset = logEnd;
     this._size = this.segments.reduce((n, s) => n + s.size, 0);
 
-    let start = checkpointedStart > this.segments[0]!.baseOffset ? checkpointedStart : this.segments[0]!.baseOffset;
-    if (start > this._logEndOffset) {
-      // The checkpointed start lies past what survived: start an empty log there, as Kafka does.
-      for (const s of this.segments.splice(0)) await s.retire();
-      this.segments.push(Segment.create(this.dir, start));
+    let start = this.segments[0]!.baseOffset;
+    if (checkpointedStart !== null && checkpointedStart > this._logEndOffset) {
+      // Damage, a data dir put together from copies of different times, or an unflushed tail lost after
+      // DeleteRecords moved the start there: no segment is deleted for it (records below a lost start may be
+      // readable again, nothing acknowledged is lost).
+      this.reportCheckpoint(
+        this.logStartFile.path,
+        lsoText,
+        `log start offset ${checkpointedStart} is past the log end ${this._logEndOffset}`,
+        `the log starts at its first segment (${start})`,
+      );
+    } else if (checkpointedStart !== null && checkpointedStart > start) start = checkpointedStart;
+    // Segments wholly below the log start (a crash between the checkpoint and the delete).
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= start) {
+      const seg = this.segments.shift()!;
+      this._size -= seg.size;
+      await seg.retire();
       this.dirDirty = true;
-      this._logEndOffset = start;
-      this._size = 0;
     }
-    if (start < this.segments[0]!.baseOffset) start = this.segments[0]!.baseOffset;
     this._logStartOffset = start;
     this.epochs.truncateFromEnd(this._logEndOffset, true);
     this.epochs.truncateFromStart(start);
@@ -398,11 +424,58 @@ export class PartitionLog {
       await unlink(join(this.dir, CLEAN_SHUTDOWN_FILE));
       await fsyncDir(this.dir);
     }
-    await Promise.all([
-      this.recoveryPointFile.write(`${this._recoveryPoint}\n`),
-      this.logStartFile.write(`${this._logStartOffset}\n`),
-      this.epochFile.write(this.epochs.serialize()),
-    ]);
+    await this.tolerateFullDisk(
+      Promise.all([
+        this.recoveryPointFile.write(formatOffsetCheckpoint(this._recoveryPoint)),
+        this.logStartFile.write(formatOffsetCheckpoint(this._logStartOffset)),
+        this.epochFile.write(this.epochs.serialize()),
+      ]),
+      created,
+      'the checkpoints',
+    );
+  }
+
+  /**
+   * Checkpoint a log start that moved up (DeleteRecords, retention). The segments below it are gone already:
+   * on a full disk (which is when space is freed this way) the write is left to the next checkpoint with a
+   * warning, not failed (a crash meanwhile only lets the log start at its first remaining segment).
+   */
+  private async saveLogStart(): Promise<void> {
+    try {
+      await this.logStartFile.write(formatOffsetCheckpoint(this._logStartOffset));
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      this.logger.warn(
+        `Cannot checkpoint the log start ${this._logStartOffset} of ${this.name}: ${(e as Error).message}`,
+        {
+          partition: this.name,
+        },
+      );
+    }
+  }
+
+  /** A checkpoint that cannot be trusted: logged with the file, its content and what is done instead. */
+  private reportCheckpoint(path: string, text: string | null, why: string, instead: string): void {
+    const value = text === null ? '' : JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+    this.logger.warn(`Ignoring checkpoint ${path} ${value}: ${why}; ${instead}`, {
+      partition: this.name,
+      file: path,
+    });
+  }
+
+  /**
+   * Start-up writes of a log that already existed must not need free space: on a full disk they are skipped
+   * with a warning (checkpoints are written again later, missing indexes rebuilt when read).
+   */
+  private async tolerateFullDisk(write: Promise<unknown>, created: boolean, what: string): Promise<void> {
+    try {
+      await write;
+    } catch (e) {
+      if (created || !isNoSpace(e)) throw e;
+      this.logger.warn(`Cannot write ${what} of ${this.name} at start: ${(e as Error).message}; going on without`, {
+        partition: this.name,
+      });
+    }
   }
 
   /**
@@ -460,7 +533,7 @@ export class PartitionLog {
       }
       if (i < this.segments.length - 1) {
         seg.finalizeTimeIndex();
-        await seg.writeIndexFiles();
+        await this.tolerateFullDisk(seg.writeIndexFiles(), false, `the index of segment ${seg.baseOffset}`);
         seg.unloadIndexes();
       } else {
         seg.bytesSinceLastIndexEntry = seg.size - seg.offsetIndex!.lastPosition();
@@ -765,8 +838,8 @@ export class PartitionLog {
     if (this.fdsClosed) return;
     const rp = this._recoveryPoint;
     await Promise.all(this.segments.map((s) => s.indexWritesDone()));
-    await this.recoveryPointFile.write(`${rp}\n`);
-    await this.logStartFile.write(`${this._logStartOffset}\n`);
+    await this.recoveryPointFile.write(formatOffsetCheckpoint(rp));
+    await this.logStartFile.write(formatOffsetCheckpoint(this._logStartOffset));
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -997,7 +1070,7 @@ export class PartitionLog {
     this._logStartOffset = offset;
     if (this.epochs.truncateFromStart(offset)) this.saveEpochs();
     const { deleted, done } = this.deleteBelowLogStart();
-    await this.logStartFile.write(`${this._logStartOffset}\n`);
+    await this.saveLogStart();
     await done;
     return deleted;
   }
@@ -1078,7 +1151,7 @@ export class PartitionLog {
       if (first > this._logStartOffset) this._logStartOffset = first;
       if (this.hwOverride !== null && this.hwOverride < this._logStartOffset) this.hwOverride = this._logStartOffset;
       if (this.epochs.truncateFromStart(this._logStartOffset)) this.saveEpochs();
-      await this.logStartFile.write(`${this._logStartOffset}\n`);
+      await this.saveLogStart();
       await Promise.all(waits);
       this.logger.info(`Deleted ${deleted.length} segment(s) of ${this.name}`, {
         partition: this.name,

@@ -15,6 +15,7 @@ import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
+import { parseOffsetCheckpoint } from '../../src/storage/checkpoint.js';
 import { ROOT } from '../helpers/broker.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -384,7 +385,7 @@ print('ok')`,
         assert.equal(await produceTo(leaders.get(topic) as number, topic, 0, -1, `r${i}`), 0);
     // The recovery point (checkpointed every 200 ms) is what was fsynced.
     const recoveryPoint = (id: number, topic: string) =>
-      readFileSync(join(cluster.dataDir(id), `${topic}-0`, 'recovery-point'), 'utf8').trim();
+      String(parseOffsetCheckpoint(readFileSync(join(cluster.dataDir(id), `${topic}-0`, 'recovery-point'), 'utf8')));
     for (const id of ids)
       await until(`durable-0 fsynced on node ${id}`, async () => recoveryPoint(id, 'durable') === '20');
     for (const id of ids) assert.equal(recoveryPoint(id, 'lazy'), '0', `lazy-0 on node ${id}: no fsync by default`);
