@@ -32,7 +32,7 @@ import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
-import { Connection, type Dispatch } from './connection.js';
+import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import { allHandlers } from './handlers/index.js';
 import { Router } from './router.js';
 import { brokerLogDefaults, TOPIC_CONFIG_KEYS } from './topic-config.js';
@@ -114,6 +114,8 @@ export class Broker {
   clusterId = '';
   private server: Server | null = null;
   private readonly connections = new Set<Connection>();
+  /** socket.request.max.bytes, queued.max.request.bytes (one budget for all connections), … */
+  private connectionLimits: ConnectionLimits | null = null;
   private store!: LocalStore;
   private logs!: LogManager;
   private lockFile: string;
@@ -290,9 +292,8 @@ export class Broker {
     }
     const joining = this.joining;
     const dispatch: Dispatch = joining ? (ctx) => joining.then(() => this.router.dispatch(ctx)) : this.router.dispatch;
-    const c = new Connection(socket, dispatch, this.config.socketRequestMaxBytes, this.log, (x) =>
-      this.connections.delete(x),
-    );
+    this.connectionLimits ??= connectionLimits(this.config);
+    const c = new Connection(socket, dispatch, this.connectionLimits, this.log, (x) => this.connections.delete(x));
     this.connections.add(c);
   }
 
