@@ -34,6 +34,7 @@ import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import { allHandlers } from './handlers/index.js';
+import { addToLoad, checkPartitionLimits, emptyLoad, type PartitionLoad } from './partition-limits.js';
 import { Router } from './router.js';
 import { brokerLogDefaults, TOPIC_CONFIG_KEYS } from './topic-config.js';
 
@@ -322,6 +323,8 @@ export class Broker {
     await closed;
     for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters) w();
     this.logs?.stopRetention();
+    // Topic creations in progress stop at their next partition (throwIfStopping): let them, then close logs.
+    await Promise.allSettled([...this.creating.values()]);
     await this.cleaner?.stop();
     if (this.hwCheckpoint) {
       // Clean shutdown: the last high watermarks, so a restart does not fall back to the log start.
@@ -364,6 +367,7 @@ export class Broker {
     const logConfig = this.topicLogConfig(t.configs);
     const partitions: PartitionState[] = [];
     for (let i = 0; i < t.partitions; i++) {
+      this.throwIfStopping(name);
       const { log } = await this.openLog(name, i, logConfig, t.id);
       partitions.push(localPartition(name, i, log, this.nodeId));
     }
@@ -422,6 +426,7 @@ export class Broker {
     } catch (e) {
       throw new KafkaError(ErrorCode.INVALID_CONFIG, (e as Error).message);
     }
+    if (name !== OFFSETS_TOPIC) this.checkPartitionLimits(assignment ?? this.plannedReplicas(name, 0, n, rf));
     if (validateOnly) {
       return { name, id: '', internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
     }
@@ -460,6 +465,9 @@ export class Broker {
       return await this.createTopic(name, -1, -1, {});
     } catch (e) {
       if (e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS) return this.topics.get(name) ?? null;
+      if (e instanceof KafkaError && e.code === ErrorCode.POLICY_VIOLATION) {
+        this.log.warn('auto-creation refused', { topic: name, reason: e.detail });
+      }
       throw e;
     }
   }
@@ -483,6 +491,39 @@ export class Broker {
     return { name, id, internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
   }
 
+  /** Creating a topic's partitions one by one stops when the node is asked to stop (SIGTERM). */
+  private throwIfStopping(topic: string): void {
+    if (this.stopping) {
+      throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `the broker is shutting down; creating ${topic} stopped`);
+    }
+  }
+
+  /**
+   * Partitions and replicas per node now: the cluster's topic records, or alone the stored topics (a topic
+   * is stored before its partitions are opened, so one being created counts).
+   */
+  private partitionLoad(): PartitionLoad {
+    const load = emptyLoad();
+    if (this.cluster) {
+      for (const doc of this.cluster.topics.values()) addToLoad(load, doc.replicas);
+    } else {
+      for (const [, t] of this.store.list<StoredTopic>('topics/')) load.partitions += t.partitions;
+      load.replicasPerNode.set(this.nodeId, load.partitions);
+    }
+    return load;
+  }
+
+  /** max.partitions / max.broker.partitions for partitions about to be added (replicas of each). */
+  private checkPartitionLimits(added: number[][]): void {
+    checkPartitionLimits(this.config, this.partitionLoad(), added);
+  }
+
+  /** Replicas of a topic's new partitions from..count-1 as creation places them (alone: all here). */
+  private plannedReplicas(name: string, from: number, count: number, rf: number): number[][] {
+    if (!this.cluster) return Array.from({ length: count - from }, () => [this.nodeId]);
+    return assignReplicas(this.liveBrokers(), count, rf, assignmentShift(name)).slice(from);
+  }
+
   /** Whether a topic exists (anywhere in the cluster). */
   hasTopic(name: string): boolean {
     return this.cluster ? this.cluster.topics.has(name) : this.topics.has(name);
@@ -498,6 +539,8 @@ export class Broker {
       this.log.info('deleted topic', { topic: name });
       return;
     }
+    // A topic still being created is not unknown: its creation finishes (or fails) first, then it is deleted.
+    await this.creating.get(name)?.catch(() => {});
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     if (!this.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED);
@@ -543,10 +586,12 @@ export class Broker {
     if (this.cluster) return this.addClusterPartitions(name, current, count, validateOnly, assignment);
     const t = this.topics.get(name) as TopicState;
     if (assignment) this.validateAssignment(assignment, 1);
+    this.checkPartitionLimits(assignment ?? this.plannedReplicas(name, current, count, 1));
     if (validateOnly) return;
     const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
     this.store.put(`topics/${name}`, { ...stored, partitions: count });
     for (let i = t.partitions.length; i < count; i++) {
+      this.throwIfStopping(name);
       const { log } = await this.openLog(name, i, t.logConfig, t.id);
       t.partitions.push(localPartition(name, i, log, this.nodeId));
     }
@@ -574,6 +619,7 @@ export class Broker {
         `topic ${name} has replication factor ${rf} but only ${cluster.liveBrokers.length} brokers are alive`,
       );
     }
+    this.checkPartitionLimits(assignment ?? this.plannedReplicas(name, current, count, rf));
     if (validateOnly) return;
     const added = assignment ?? assignReplicas(cluster.liveBrokers, count, rf, assignmentShift(name)).slice(current);
     let code: number = ErrorCode.NONE;
