@@ -8,12 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Struct } from '../../src/protocol/codec/schema.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
-import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
+import { BIN, type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/until.js';
 
@@ -268,3 +269,37 @@ describe('a long creation', () => {
 function entries(b: BrokerProcess): number {
   return readdirSync(b.dataDir).length;
 }
+
+describe('limit configs that contradict each other', () => {
+  for (const [props, message] of [
+    [
+      'queued.max.request.bytes=1048576\n',
+      'kstream: queued.max.request.bytes (1048576) must be at least socket.request.max.bytes (104857600), or -1 for no bound',
+    ],
+    [
+      'num.partitions=8\nmax.request.partitions=4\n',
+      'kstream: num.partitions (8) is more than max.request.partitions (4): every topic created with the default partition count would be refused',
+    ],
+  ]) {
+    test(`${props.trim().replaceAll('\n', ', ')}: the start stops with one line`, async () => {
+      const dir = tempDir();
+      try {
+        const file = join(dir, 'server.properties');
+        writeFileSync(file, props);
+        const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const p = execFile(
+            process.execPath,
+            [BIN, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--config', file],
+            { cwd: ROOT, timeout: 30_000 },
+            (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+          );
+          p.stdin?.end();
+        });
+        assert.notEqual(r.code, 0);
+        assert.equal(r.stderr.trim(), message);
+      } finally {
+        removeDir(dir);
+      }
+    });
+  }
+});
