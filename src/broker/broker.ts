@@ -24,8 +24,9 @@ import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
-import { Connection, type Dispatch } from './connection.js';
+import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import { allHandlers } from './handlers/index.js';
+import { addToLoad, checkPartitionLimits, emptyLoad, type PartitionLoad } from './partition-limits.js';
 import { Router } from './router.js';
 import { brokerLogDefaults, TOPIC_CONFIG_KEYS } from './topic-config.js';
 
@@ -106,6 +107,8 @@ export class Broker {
   clusterId = '';
   private server: Server | null = null;
   private readonly connections = new Set<Connection>();
+  /** socket.request.max.bytes, queued.max.request.bytes (one budget for all connections), … */
+  private connectionLimits: ConnectionLimits | null = null;
   private store!: LocalStore;
   private logs!: LogManager;
   private lockFile: string;
@@ -391,9 +394,8 @@ export class Broker {
     }
     const joining = this.joining;
     const dispatch: Dispatch = joining ? (ctx) => joining.then(() => this.router.dispatch(ctx)) : this.router.dispatch;
-    const c = new Connection(socket, dispatch, this.config.socketRequestMaxBytes, this.log, (x) =>
-      this.connections.delete(x),
-    );
+    this.connectionLimits ??= connectionLimits(this.config);
+    const c = new Connection(socket, dispatch, this.connectionLimits, this.log, (x) => this.connections.delete(x));
     this.connections.add(c);
   }
 
@@ -422,6 +424,8 @@ export class Broker {
     await closed;
     for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters) w();
     this.logs?.stopRetention();
+    // Topic creations in progress stop at their next partition (throwIfStopping): let them, then close logs.
+    await Promise.allSettled([...this.creating.values()]);
     await this.cleaner?.stop();
     if (this.hwCheckpoint) {
       // Clean shutdown: the last high watermarks, so a restart does not fall back to the log start.
@@ -465,6 +469,7 @@ export class Broker {
     const logConfig = this.topicLogConfig(t.configs);
     const partitions: PartitionState[] = [];
     for (let i = 0; i < t.partitions; i++) {
+      this.throwIfStopping(name);
       const { log } = await this.openLog(name, i, logConfig, t.id);
       partitions.push(localPartition(name, i, log, this.nodeId));
     }
@@ -534,6 +539,7 @@ export class Broker {
     } catch (e) {
       throw new KafkaError(ErrorCode.INVALID_CONFIG, (e as Error).message);
     }
+    if (name !== OFFSETS_TOPIC) this.checkPartitionLimits(assignment ?? this.plannedReplicas(name, 0, n, rf));
     if (validateOnly) {
       return { name, id: '', internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
     }
@@ -593,6 +599,9 @@ export class Broker {
       return await this.createTopic(name, -1, -1, {});
     } catch (e) {
       if (e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS) return this.topics.get(name) ?? null;
+      if (e instanceof KafkaError && e.code === ErrorCode.POLICY_VIOLATION) {
+        this.log.warn('auto-creation refused', { topic: name, reason: e.detail });
+      }
       throw e;
     }
   }
@@ -616,6 +625,39 @@ export class Broker {
     return { name, id, internal: false, configs, logConfig: this.topicLogConfig(configs), partitions: [] };
   }
 
+  /** Creating a topic's partitions one by one stops when the node is asked to stop (SIGTERM). */
+  private throwIfStopping(topic: string): void {
+    if (this.stopping) {
+      throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `the broker is shutting down; creating ${topic} stopped`);
+    }
+  }
+
+  /**
+   * Partitions and replicas per node now: the cluster's topic records, or alone the stored topics (a topic
+   * is stored before its partitions are opened, so one being created counts).
+   */
+  private partitionLoad(): PartitionLoad {
+    const load = emptyLoad();
+    if (this.cluster) {
+      for (const doc of this.cluster.topics.values()) addToLoad(load, doc.replicas);
+    } else {
+      for (const [, t] of this.store.list<StoredTopic>('topics/')) load.partitions += t.partitions;
+      load.replicasPerNode.set(this.nodeId, load.partitions);
+    }
+    return load;
+  }
+
+  /** max.partitions / max.broker.partitions for partitions about to be added (replicas of each). */
+  private checkPartitionLimits(added: number[][]): void {
+    checkPartitionLimits(this.config, this.partitionLoad(), added);
+  }
+
+  /** Replicas of a topic's new partitions from..count-1 as creation places them (alone: all here). */
+  private plannedReplicas(name: string, from: number, count: number, rf: number): number[][] {
+    if (!this.cluster) return Array.from({ length: count - from }, () => [this.nodeId]);
+    return assignReplicas(this.liveBrokers(), count, rf, assignmentShift(name)).slice(from);
+  }
+
   /** Whether a topic exists (anywhere in the cluster). */
   hasTopic(name: string): boolean {
     return this.cluster ? this.cluster.topics.has(name) : this.topics.has(name);
@@ -631,6 +673,8 @@ export class Broker {
       this.log.info('deleted topic', { topic: name });
       return;
     }
+    // A topic still being created is not unknown: its creation finishes (or fails) first, then it is deleted.
+    await this.creating.get(name)?.catch(() => {});
     const t = this.topics.get(name);
     if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name} does not exist`);
     if (!this.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED);
@@ -693,6 +737,7 @@ export class Broker {
     if (this.cluster) return this.addClusterPartitions(name, current, count, validateOnly, assignment);
     const t = this.topics.get(name) as TopicState;
     if (assignment) this.validateAssignment(assignment, 1);
+    this.checkPartitionLimits(assignment ?? this.plannedReplicas(name, current, count, 1));
     if (validateOnly) return;
     const stored = this.store.get<StoredTopic>(`topics/${name}`) as StoredTopic;
     try {
@@ -702,6 +747,7 @@ export class Broker {
     }
     try {
       for (let i = t.partitions.length; i < count; i++) {
+        this.throwIfStopping(name);
         const { log } = await this.openLog(name, i, t.logConfig, t.id);
         t.partitions.push(localPartition(name, i, log, this.nodeId));
       }
@@ -736,6 +782,7 @@ export class Broker {
         `topic ${name} has replication factor ${rf} but only ${cluster.liveBrokers.length} brokers are alive`,
       );
     }
+    this.checkPartitionLimits(assignment ?? this.plannedReplicas(name, current, count, rf));
     if (validateOnly) return;
     const added = assignment ?? assignReplicas(cluster.liveBrokers, count, rf, assignmentShift(name)).slice(current);
     let code: number = ErrorCode.NONE;

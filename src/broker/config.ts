@@ -23,6 +23,16 @@ export interface BrokerConfig {
   socketRequestMaxBytes: number;
   messageMaxBytes: number;
   deleteTopicEnable: boolean;
+  /** New partitions one CreateTopics / CreatePartitions request may add (all its topics together). */
+  maxRequestPartitions: number;
+  /** Partition replicas one node may host (KIP-578). */
+  maxBrokerPartitions: number;
+  /** Partitions the whole cluster may have (KIP-578). */
+  maxPartitions: number;
+  /** Bytes of requests being read or handled, all connections together; -1: unbounded. */
+  queuedMaxRequestBytes: number;
+  /** Per connection: answered bytes not yet taken by the client above which its next request waits. */
+  queuedMaxResponseBytesPerConnection: number;
 }
 
 /** Broker-level keys this broker understands, with defaults and documentation (DescribeConfigs shows them). */
@@ -45,6 +55,40 @@ export const BROKER_KEYS: Record<
   },
   'message.max.bytes': { default: '1048588', type: 'int', doc: 'Largest record batch the broker accepts.' },
   'delete.topic.enable': { default: 'true', type: 'boolean', doc: 'Whether DeleteTopics is allowed.' },
+  'max.request.partitions': {
+    default: '4000',
+    type: 'int',
+    doc:
+      'Most new partitions one CreateTopics or CreatePartitions request may add, all its topics together ' +
+      '(auto-creation too); more: POLICY_VIOLATION for every topic of the request.',
+  },
+  'max.broker.partitions': {
+    default: '10000',
+    type: 'int',
+    doc:
+      'Most partition replicas one node may host, every topic counted (KIP-578); a creation that would put more ' +
+      'on any node fails with POLICY_VIOLATION.',
+  },
+  'max.partitions': {
+    default: '2147483647',
+    type: 'int',
+    doc: 'Most partitions the whole cluster may have, replicas not counted (KIP-578); more: POLICY_VIOLATION.',
+  },
+  'queued.max.request.bytes': {
+    default: '209715200',
+    type: 'long',
+    doc:
+      'Memory for requests being read or handled, all connections together; a connection whose next request ' +
+      'does not fit waits (is not read from) until memory is freed. Requests up to 1 MiB never wait. ' +
+      'At least socket.request.max.bytes, or -1 for no bound.',
+  },
+  'queued.max.response.bytes.per.connection': {
+    default: '16777216',
+    type: 'int',
+    doc:
+      'Per connection: answered bytes the client has not read yet above which the broker stops reading ' +
+      "that connection's requests until it catches up (as Kafka mutes a channel).",
+  },
   'log.dirs': { default: './kstream-data', type: 'string', doc: 'Where partition logs live (--data-dir).' },
   'min.insync.replicas': { default: '1', type: 'int', doc: 'Replicas that must acknowledge acks=all writes.' },
   'host.name': { default: '127.0.0.1', type: 'string', doc: 'Address the broker listens on (--host).' },
@@ -192,7 +236,7 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
   for (const [key, v] of given) if (v !== undefined) props[key] = String(v);
   const host = props['host.name'] ?? '127.0.0.1';
   const port = int(props, 'port', 0, 65535);
-  return {
+  return checkLimits({
     nodeId: int(props, 'broker.id'),
     host,
     port,
@@ -212,5 +256,34 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     socketRequestMaxBytes: int(props, 'socket.request.max.bytes', 1024),
     messageMaxBytes: int(props, 'message.max.bytes', 1),
     deleteTopicEnable: bool(props, 'delete.topic.enable'),
-  };
+    maxRequestPartitions: int(props, 'max.request.partitions', 1),
+    maxBrokerPartitions: int(props, 'max.broker.partitions', 1),
+    maxPartitions: int(props, 'max.partitions', 1),
+    queuedMaxRequestBytes: queuedMaxRequestBytes(props),
+    queuedMaxResponseBytesPerConnection: int(props, 'queued.max.response.bytes.per.connection', 65536),
+  });
+}
+
+/** Limits that depend on each other, checked once every value parsed. */
+function checkLimits(c: BrokerConfig): BrokerConfig {
+  if (c.numPartitions > c.maxRequestPartitions) {
+    throw new ConfigError(
+      `num.partitions (${c.numPartitions}) is more than max.request.partitions (${c.maxRequestPartitions}): ` +
+        'every topic created with the default partition count would be refused',
+    );
+  }
+  return c;
+}
+
+/** queued.max.request.bytes: -1 (or 0) for no bound, else at least socket.request.max.bytes (as in Kafka). */
+function queuedMaxRequestBytes(props: Record<string, string>): number {
+  const n = int(props, 'queued.max.request.bytes', -1, Number.MAX_SAFE_INTEGER);
+  if (n <= 0) return -1;
+  const largest = int(props, 'socket.request.max.bytes', 1024);
+  if (n < largest) {
+    throw new ConfigError(
+      `queued.max.request.bytes (${n}) must be at least socket.request.max.bytes (${largest}), or -1 for no bound`,
+    );
+  }
+  return n;
 }

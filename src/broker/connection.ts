@@ -2,6 +2,20 @@
  * One client connection: length-prefixed framing, many requests in flight, responses written strictly in
  * request order (Kafka's guarantee). The size prefix is checked against `socket.request.max.bytes` before any
  * allocation; a malformed or oversized frame closes only this connection.
+ *
+ * Memory is bounded the way Kafka's socket server bounds it, adapted to pipelining:
+ * - per connection, a request is handed to the router only while fewer than MAX_IN_PROCESS of its requests
+ *   are being handled, no other Fetch of it is (fetch responses are the large ones; real consumers and
+ *   followers have one Fetch in flight per broker anyway), and its answered-but-unsent bytes are below
+ *   `queued.max.response.bytes.per.connection`. Otherwise the socket is paused (Kafka mutes the channel)
+ *   until a request is answered or the socket drains: a client that pipelines and never reads holds at most
+ *   that many bytes plus one response in the broker, not one response per request it sent.
+ * - across connections, requests larger than SMALL_REQUEST take their size from a memory budget
+ *   (`queued.max.request.bytes`, RequestMemory) as soon as their size prefix is read, and give it back when
+ *   answered or when their connection closes; a connection whose next frame does not fit is paused until it
+ *   does, so stalled large requests cannot take the node's memory while small requests (metadata, ordinary
+ *   produce and fetch) keep being served.
+ * The per-request cost on the produce/fetch path is a few counters.
  */
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/codec/reader.js';
@@ -26,6 +40,82 @@ export type Dispatch = (ctx: RequestContext) => Promise<Reply>;
 interface Slot {
   done: boolean;
   reply: Reply;
+  /** Reply bytes counted in queuedReplyBytes while the slot waits for the ones before it. */
+  bytes: number;
+}
+
+/** Requests up to this size never wait for request memory (they are not counted in it either). */
+export const SMALL_REQUEST = 1024 * 1024;
+/** Requests of one connection handled at once; the next waits (its socket unread) until one is answered. */
+export const MAX_IN_PROCESS = 32;
+
+/**
+ * `queued.max.request.bytes` (Kafka's memory pool for requests): bytes of requests larger than SMALL_REQUEST
+ * that are being read or handled, all connections together. A reservation that does not fit waits its turn
+ * (first come, first served, so a large request is never starved by later ones) and is granted by a callback.
+ * A limit < 0 means unbounded: nothing is counted.
+ */
+export class RequestMemory {
+  private used = 0;
+  private readonly waiting: { n: number; granted: () => void }[] = [];
+
+  constructor(readonly limit: number) {}
+
+  /** Reserve n bytes now (true), or queue the reservation and call `granted` once it is made (false). */
+  reserve(n: number, granted: () => void): boolean {
+    if (this.limit < 0) return true;
+    if (this.waiting.length === 0 && this.used + n <= this.limit) {
+      this.used += n;
+      return true;
+    }
+    this.waiting.push({ n, granted });
+    return false;
+  }
+
+  release(n: number): void {
+    if (this.limit < 0 || n <= 0) return;
+    this.used -= n;
+    while (this.waiting.length > 0 && this.used + (this.waiting[0] as { n: number }).n <= this.limit) {
+      const w = this.waiting.shift() as { n: number; granted: () => void };
+      this.used += w.n;
+      w.granted();
+    }
+  }
+
+  /** Drop a queued reservation (its connection closed before it was granted). */
+  cancel(granted: () => void): void {
+    const i = this.waiting.findIndex((w) => w.granted === granted);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** Bytes reserved now, and connections waiting for memory (for tests and metrics). */
+  get usedBytes(): number {
+    return this.used;
+  }
+  get waiters(): number {
+    return this.waiting.length;
+  }
+}
+
+export interface ConnectionLimits {
+  /** socket.request.max.bytes: a larger size prefix closes the connection. */
+  maxRequestBytes: number;
+  /** queued.max.response.bytes.per.connection */
+  maxQueuedResponseBytes: number;
+  /** queued.max.request.bytes, shared by every connection of a broker. */
+  memory: RequestMemory;
+}
+
+export function connectionLimits(c: {
+  socketRequestMaxBytes: number;
+  queuedMaxRequestBytes: number;
+  queuedMaxResponseBytesPerConnection: number;
+}): ConnectionLimits {
+  return {
+    maxRequestBytes: c.socketRequestMaxBytes,
+    maxQueuedResponseBytes: c.queuedMaxResponseBytesPerConnection,
+    memory: new RequestMemory(c.queuedMaxRequestBytes),
+  };
 }
 
 export class Connection {
@@ -33,6 +123,20 @@ export class Connection {
   private buffered = 0;
   private queue: Slot[] = [];
   private closed = false;
+  /** Size of the frame at the head of `chunks` once its prefix was read and its memory reserved; -1 before. */
+  private head = -1;
+  /** Request memory reserved for that frame (0 for a small one). */
+  private headReserved = 0;
+  /** Size of the head frame while it waits for request memory; 0 when not waiting. */
+  private memoryWait = 0;
+  /** Requests handed to the router and not settled yet; Fetches among them. */
+  private inProcess = 0;
+  private fetching = 0;
+  /** Bytes of answered requests waiting for an earlier one to be answered (not yet written). */
+  private queuedReplyBytes = 0;
+  /** A complete frame waits for a request to be answered or the socket to drain. */
+  private blocked = false;
+  private readPaused = false;
   readonly remote: string;
   /** Per-connection state handlers may keep (e.g. negotiated versions). */
   readonly state: Struct = {};
@@ -40,18 +144,25 @@ export class Connection {
   constructor(
     readonly socket: Socket,
     private readonly dispatch: Dispatch,
-    private readonly maxRequestBytes: number,
+    private readonly limits: ConnectionLimits,
     private readonly log: Logger,
     private readonly onClose: (c: Connection) => void,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     socket.on('data', (d) => this.onData(d));
+    socket.on('drain', () => this.unblock());
     socket.on('error', (e) => this.log.debug('connection error', { remote: this.remote, error: e.message }));
     socket.on('close', () => {
       this.closed = true;
       this.queue = [];
       this.chunks = [];
+      this.buffered = 0;
+      // Memory held for a frame not handed to the router yet goes back now (dispatched ones when they settle).
+      if (this.memoryWait > 0) this.limits.memory.cancel(this.memoryGranted);
+      this.memoryWait = 0;
+      this.limits.memory.release(this.headReserved);
+      this.headReserved = 0;
       this.onClose(this);
     });
   }
@@ -71,24 +182,84 @@ export class Connection {
     if (this.closed) return;
     this.chunks.push(d);
     this.buffered += d.length;
-    while (this.buffered >= 4) {
-      const size = this.peekSize();
-      if (size < 0 || size > this.maxRequestBytes) {
-        this.close(`request size ${size} outside 0..socket.request.max.bytes (${this.maxRequestBytes})`);
+    this.pump();
+  }
+
+  /** Hand every complete frame that may go to the router; pause reading when one has to wait. */
+  private pump(): void {
+    while (this.buffered >= 4 && !this.closed) {
+      if (this.memoryWait > 0) return;
+      if (this.head < 0) {
+        const size = this.peekSize();
+        if (size < 0 || size > this.limits.maxRequestBytes) {
+          this.close(`request size ${size} outside 0..socket.request.max.bytes (${this.limits.maxRequestBytes})`);
+          return;
+        }
+        if (size > SMALL_REQUEST) {
+          if (!this.limits.memory.reserve(size, this.memoryGranted)) {
+            this.memoryWait = size;
+            this.pauseReading();
+            return;
+          }
+          this.headReserved = size;
+        }
+        this.head = size;
+      }
+      const size = this.head;
+      if (this.buffered < 4 + size) break;
+      const first = this.chunks[0] as Buffer;
+      const apiKey = first.length >= 6 ? first.readInt16BE(4) : this.apiKeyAt4();
+      if (
+        this.inProcess >= MAX_IN_PROCESS ||
+        (apiKey === ApiKey.Fetch && this.fetching > 0) ||
+        this.queuedReplyBytes + this.socket.writableLength >= this.limits.maxQueuedResponseBytes
+      ) {
+        this.blocked = true;
+        this.pauseReading();
         return;
       }
-      if (this.buffered < 4 + size) break;
-      const pool =
-        (this.chunks[0] as Buffer).length < 4 + size &&
-        size >= MIN_POOLED &&
-        size <= MAX_POOLED &&
-        this.apiKeyAt4() === ApiKey.Produce;
+      const pool = first.length < 4 + size && size >= MIN_POOLED && size <= MAX_POOLED && apiKey === ApiKey.Produce;
       // The frame's copy goes into a pool buffer, given back once the request is answered.
       const pooled = pool ? framePool.get(4 + size) : null;
       const frame = this.take(4 + size, pooled).subarray(4);
-      this.handleFrame(frame, pooled);
-      if (this.closed) return;
+      const reserved = this.headReserved;
+      this.head = -1;
+      this.headReserved = 0;
+      this.handleFrame(frame, pooled, reserved, apiKey === ApiKey.Fetch);
     }
+    if (!this.closed) this.resumeReading();
+  }
+
+  /** Request memory for the head frame was granted after a wait. */
+  private readonly memoryGranted = (): void => {
+    const size = this.memoryWait;
+    this.memoryWait = 0;
+    if (this.closed) {
+      this.limits.memory.release(size);
+      return;
+    }
+    this.head = size;
+    this.headReserved = size;
+    this.pump();
+  };
+
+  /** A request was answered or the socket drained: a frame that waited may go now. */
+  private unblock(): void {
+    if (!this.blocked || this.closed) return;
+    this.blocked = false;
+    this.pump();
+  }
+
+  private pauseReading(): void {
+    if (this.readPaused) return;
+    this.readPaused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    this.socket.resume();
   }
 
   private peekSize(): number {
@@ -136,22 +307,27 @@ export class Connection {
     return out;
   }
 
-  private handleFrame(frame: Buffer, pooled: Buffer | null): void {
+  private handleFrame(frame: Buffer, pooled: Buffer | null, reserved: number, isFetch: boolean): void {
     const reader = new Reader(frame);
     const header = decodeRequestHeader(reader);
     if (reader.bad) {
+      this.limits.memory.release(reserved);
       this.close(`malformed request header: ${reader.reason}`);
       return;
     }
-    const slot: Slot = { done: false, reply: null };
+    const slot: Slot = { done: false, reply: null, bytes: 0 };
     this.queue.push(slot);
+    this.inProcess++;
+    if (isFetch) this.fetching++;
     this.dispatch({ header, reader, connection: this }).then(
       (reply) => {
         // A produce handler has written the records before it settles and keeps no view of them.
         if (pooled !== null) framePool.release(pooled);
+        this.settled(reserved, isFetch);
         this.complete(slot, reply);
       },
       (err: unknown) => {
+        this.settled(reserved, isFetch);
         this.log.error('request failed', {
           remote: this.remote,
           apiKey: header.apiKey,
@@ -163,30 +339,38 @@ export class Connection {
     );
   }
 
+  private settled(reserved: number, isFetch: boolean): void {
+    this.inProcess--;
+    if (isFetch) this.fetching--;
+    this.limits.memory.release(reserved);
+  }
+
   private complete(slot: Slot, reply: Reply): void {
     slot.done = true;
     slot.reply = reply;
     if (this.closed) return;
-    this.socket.cork();
-    while (this.queue.length > 0 && (this.queue[0] as Slot).done) {
-      const s = this.queue.shift() as Slot;
-      if (s.reply === null) continue;
-      if (s.reply === CLOSE) {
-        this.close('malformed request');
-        return;
+    if (this.queue[0] !== slot) {
+      // Answered before an earlier request: held until that one is written, and counted meanwhile.
+      if (reply !== null) for (const b of reply) slot.bytes += b.length;
+      this.queuedReplyBytes += slot.bytes;
+    } else {
+      this.socket.cork();
+      while (this.queue.length > 0 && (this.queue[0] as Slot).done) {
+        const s = this.queue.shift() as Slot;
+        this.queuedReplyBytes -= s.bytes;
+        if (s.reply === null) continue;
+        if (s.reply === CLOSE) {
+          this.close('malformed request');
+          return;
+        }
+        for (const b of s.reply) this.socket.write(b);
       }
-      for (const b of s.reply) this.socket.write(b);
+      this.socket.uncork();
     }
-    this.socket.uncork();
-    // Backpressure: a client that does not read its responses stops being read from.
-    if (this.socket.writableLength > HIGH_WATER && !this.socket.isPaused()) {
-      this.socket.pause();
-      this.socket.once('drain', () => this.socket.resume());
-    }
+    this.unblock();
   }
 }
 
-const HIGH_WATER = 64 * 1024 * 1024;
 /** Produce frames up to this size are assembled in a reused buffer (kcat and kstream bench send ~1 MiB). */
 const MAX_POOLED = 8 * 1024 * 1024;
 const MIN_POOLED = 64 * 1024;

@@ -32,9 +32,11 @@ export async function startBroker(
 ): Promise<BrokerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
   const extra = [...(opts.args ?? [])];
+  let propsDir: string | null = null;
   if (opts.props) {
-    // Broker properties go through a --config file, as a user would give them.
-    const file = join(tempDir('kstream-props-'), 'server.properties');
+    // Broker properties go through a --config file, as a user would give them (removed when the broker exits).
+    propsDir = tempDir('kstream-props-');
+    const file = join(propsDir, 'server.properties');
     writeFileSync(
       file,
       Object.entries(opts.props)
@@ -51,6 +53,10 @@ export async function startBroker(
     stderr += d;
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  if (propsDir !== null) {
+    const dir = propsDir;
+    child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
   const port = await new Promise<number>((res, rej) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -6,6 +6,7 @@ import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Broker } from '../broker.js';
+import { checkRequestPartitions } from '../partition-limits.js';
 import type { Handler } from '../router.js';
 import { TOPIC_CONFIG_KEYS } from '../topic-config.js';
 import { ResourceType } from './describe-configs.js';
@@ -17,6 +18,20 @@ export const createPartitions: Handler = {
   maxVersion: 3,
   async handle(req, { broker }) {
     const results: Struct[] = [];
+    // max.request.partitions bounds the partitions the whole request adds (see CreateTopics).
+    let requested = 0;
+    for (const t of req.topics as Struct[]) {
+      const current = broker.cluster
+        ? broker.cluster.topics.get(t.name)?.replicas.length
+        : broker.topics.get(t.name)?.partitions.length;
+      if (current !== undefined && Number.isInteger(t.count)) requested += Math.max(0, (t.count as number) - current);
+    }
+    try {
+      checkRequestPartitions(broker.config, requested);
+    } catch (e) {
+      for (const t of req.topics as Struct[]) results.push({ name: t.name, ...errorOf(e) });
+      return { throttleTimeMs: 0, results };
+    }
     for (const t of req.topics as Struct[]) {
       try {
         const assignments = t.assignments as Struct[] | null;

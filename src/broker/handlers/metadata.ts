@@ -4,7 +4,7 @@
  * request when auto creation is on and the client allows it (v4+ field, always allowed before).
  */
 import type { Struct } from '../../protocol/codec/schema.js';
-import { ErrorCode } from '../../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Broker, TopicState } from '../broker.js';
 import { validateTopicName } from '../broker.js';
@@ -84,7 +84,15 @@ export const metadata: Handler = {
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
           continue;
         }
-        const t = await broker.topicOrAutoCreate(name, allowAuto);
+        let t: TopicState | null;
+        try {
+          t = await broker.topicOrAutoCreate(name, allowAuto);
+        } catch (e) {
+          // Auto-creation refused (a partition limit, …): the topic's error, as Kafka's broker answers it.
+          if (!(e instanceof KafkaError)) throw e;
+          topics.push({ errorCode: e.code, name, isInternal: false, partitions: [] });
+          continue;
+        }
         const described = describeClusterTopic(broker, name) ?? (t ? describeTopic(t, broker.nodeId) : null);
         topics.push(described ?? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
       }

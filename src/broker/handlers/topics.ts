@@ -4,6 +4,7 @@ import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
+import { checkRequestPartitions } from '../partition-limits.js';
 import type { Handler } from '../router.js';
 import { describeTopicConfigs } from './describe-configs.js';
 import { errorOf } from './errors.js';
@@ -36,6 +37,19 @@ export const createTopics: Handler = {
     const seen = new Map<string, number>();
     for (const t of req.topics as Struct[]) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const topics: Struct[] = [];
+    // max.request.partitions bounds the whole request, all topics together (Kafka's controller refuses an
+    // excessively large batch the same way): every topic of a request over it gets POLICY_VIOLATION.
+    let requested = 0;
+    for (const t of req.topics as Struct[]) {
+      const n = (t.assignments as Struct[]).length || (t.numPartitions as number);
+      requested += n === -1 ? broker.config.numPartitions : Math.max(0, n);
+    }
+    try {
+      checkRequestPartitions(broker.config, requested);
+    } catch (e) {
+      for (const t of req.topics as Struct[]) topics.push({ name: t.name, ...errorOf(e), configs: null });
+      return { throttleTimeMs: 0, topics };
+    }
     for (const t of req.topics as Struct[]) {
       const name = t.name as string;
       if ((seen.get(name) ?? 0) > 1) {
