@@ -70,6 +70,21 @@ export class Router {
       return CLOSE;
     }
     const body = decodeRequestBody(header, reader);
+    if (body === null && header.apiKey === ApiKey.ApiVersions) {
+      // The first request a client sends, before it knows what we speak: an ApiVersions whose body cannot be
+      // decoded (e.g. a v3 request sent with no body at all) gets INVALID_REQUEST and no api keys, the answer
+      // Kafka gives a v3 request whose client software fields are empty, instead of a closed connection.
+      // Kafka's own parser closes here; answering costs nothing and tells the client what is wrong.
+      this.log.debug('undecodable ApiVersions request; answering INVALID_REQUEST', {
+        remote: connection.remote,
+        apiVersion: header.apiVersion,
+        reason: reader.reason,
+      });
+      return encodeResponse(ApiKey.ApiVersions, header.apiVersion, header.correlationId, {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        apiKeys: [],
+      });
+    }
     if (body === null) {
       this.log.warn('malformed request body; closing connection', {
         remote: connection.remote,

@@ -123,9 +123,28 @@ describe('ApiVersions as Kafka answers it', () => {
     });
   });
 
-  test('a v3 body cut short closes that connection only (Kafka cannot parse it either)', async () => {
+  test('a v3 request with an empty body, or one cut short, is answered INVALID_REQUEST; the connection stays open', async () => {
+    for (const body of [Buffer.alloc(0), Buffer.from([5, 0x61])]) {
+      await RawClient.using(broker.port, async (c) => {
+        const r = await exchange(c, apiVersionsFrame(3, 9, body), 3);
+        assert.equal(r.correlationId, 9);
+        assert.equal(r.body.errorCode, ErrorCode.INVALID_REQUEST);
+        assert.deepEqual(r.body.apiKeys, []);
+        const ok = await exchange(c, apiVersionsFrame(3, 10, names('t', '1')), 3);
+        assert.equal(ok.body.errorCode, 0);
+      });
+    }
+  });
+
+  test('another request with an undecodable body still closes that connection only', async () => {
     const c = await RawClient.connect(broker.port);
-    c.write(apiVersionsFrame(3, 9, Buffer.alloc(0)));
+    const frame = Buffer.alloc(4 + 2 + 2 + 4 + 2 + 1);
+    frame.writeInt32BE(frame.length - 4, 0);
+    frame.writeInt16BE(ApiKey.Metadata, 4);
+    frame.writeInt16BE(1, 6);
+    frame.writeInt32BE(7, 8);
+    frame.writeInt16BE(-1, 12);
+    c.write(frame);
     assert.equal(await c.waitClosed(5000), true);
     await RawClient.using(broker.port, async (c2) => {
       const r = await c2.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });

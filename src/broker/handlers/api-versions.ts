@@ -4,8 +4,9 @@
  * - v3+ carries the client's software name and version; when either is not `[a-zA-Z0-9]`, optionally with
  *   `-` and `.` inside (an empty string included, which is what a v3 request with its fields left at their
  *   defaults carries), the answer is INVALID_REQUEST with no api keys;
- * - a body that cannot be decoded at all (truncated) closes the connection, as for any api (Kafka's
- *   RequestContext.parseRequest fails and its SocketServer closes the channel).
+ * - a body that cannot be decoded at all (a v3 request with no body, or one cut short) gets the same
+ *   INVALID_REQUEST answer (router.ts), where Kafka's parser would close the connection: the client learns
+ *   what is wrong, and any other request's undecodable body still closes its connection.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
