@@ -27,6 +27,7 @@ import { redactUrlCredentials } from '../protocol/config-names.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { LogCleaner } from '../storage/cleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
+import { configureMaxOpenFiles } from '../storage/file-handles.js';
 import { LogManager, logManagerOptionsFromProps } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
@@ -164,6 +165,7 @@ export class Broker {
     try {
       this.loadMetaProperties(dir);
       this.logDefaults = brokerLogDefaults(this.config.props);
+      configureMaxOpenFiles(this.config.props['log.max.open.files']);
       this.store = new LocalStore(join(dir, '.metadata', 'store.json'));
       // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
       this.logs = new LogManager(dir, this.logDefaults, this.log, logManagerOptionsFromProps(this.config.props));

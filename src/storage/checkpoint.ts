@@ -1,39 +1,47 @@
 /**
  * Small checkpoint files written atomically (write a temp file, fsync it, rename over the old one, fsync the
- * directory), and the leader-epoch cache stored in one of them.
+ * directory), and the leader-epoch cache stored in one of them. Each open is one of the few short-lived opens
+ * allowed at once (file-handles.ts), so a burst of checkpoints cannot exhaust the process's descriptors.
  */
 import { open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { transientFiles } from './file-handles.js';
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+export function fsyncDir(dir: string): Promise<void> {
+  return transientFiles.run(async () => {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
 }
 
 export async function writeFileAtomic(path: string, content: string | Buffer, syncDir = true): Promise<void> {
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await transientFiles.run(async () => {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(content);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
   await rename(tmp, path);
   if (syncDir) await fsyncDir(dirname(path));
 }
 
-export async function readFileIfExists(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+export function readFileIfExists(path: string): Promise<Buffer | null> {
+  return transientFiles.run(async () => {
+    try {
+      return await readFile(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  });
 }
 
 /**

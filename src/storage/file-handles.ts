@@ -88,6 +88,11 @@ class FileHandlePool {
     this.newest = f;
   }
 
+  /** A file is no longer in use: if pinned files pushed the pool past its bound, close idle ones now. */
+  unpinned(): void {
+    if (this.lru.size > this.maxOpen) this.trim(null);
+  }
+
   /** A file was closed by its owner. */
   closed(f: PooledFile): void {
     this.lru.delete(f);
@@ -127,3 +132,32 @@ export function configureMaxOpenFiles(raw: string | undefined): void {
   }
   openFiles.maxOpen = n;
 }
+
+/**
+ * Short-lived file opens (index files, checkpoint files, directory fsyncs): at most a few at once in the
+ * whole process, so a burst — every partition closing at shutdown, rolling together, checkpointing together
+ * — cannot run the process out of descriptors. A quarter of the open-file bound, between 4 and 64.
+ */
+class TransientFileLimiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  get slots(): number {
+    return Math.max(4, Math.min(64, Math.floor(openFiles.maxOpen / 4)));
+  }
+
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.active < this.slots) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await f();
+    } finally {
+      // Hand the slot to the next waiter, or give it back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
+export const transientFiles = new TransientFileLimiter();

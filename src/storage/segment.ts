@@ -29,7 +29,7 @@ import { promisify } from 'node:util';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, OFF } from '../protocol/records/batch.js';
 import { crc32c } from '../protocol/records/crc32c.js';
 import { readFileIfExists, writeFileAtomic } from './checkpoint.js';
-import { openFiles, type PooledFile } from './file-handles.js';
+import { openFiles, type PooledFile, transientFiles } from './file-handles.js';
 import { OFFSET_ENTRY_SIZE, OffsetIndex, TIME_ENTRY_SIZE, TimeIndex } from './indexes.js';
 
 const openP = promisify(openCb);
@@ -574,7 +574,16 @@ export class Segment implements PooledFile {
     if (this.damage && this.damage.position >= bytes) this.damage = null;
   }
 
-  async fdatasync(): Promise<void> {
+  /**
+   * fdatasync the .log file. A file the pool closed is reopened among the few short-lived opens allowed at
+   * once: a flush of every partition together (a clean stop) must not open them all at the same time.
+   */
+  fdatasync(): Promise<void> {
+    if (this.fd >= 0) return this.syncPinned();
+    return transientFiles.run(() => this.syncPinned());
+  }
+
+  private async syncPinned(): Promise<void> {
     this.acquire();
     try {
       await fdatasyncP(this.fdSync());
@@ -590,11 +599,13 @@ export class Segment implements PooledFile {
 
   release(): void {
     this.refs--;
-    if (this.refs === 0 && this.drain) {
+    if (this.refs !== 0) return;
+    if (this.drain) {
       const d = this.drain;
       this.drain = null;
       d();
     }
+    openFiles.unpinned();
   }
 
   private idle(): Promise<void> {
@@ -685,18 +696,19 @@ export class Segment implements PooledFile {
     try {
       const [si, st] = await Promise.all([stat(this.indexPath), stat(this.timeIndexPath)]);
       if (si.size % OFFSET_ENTRY_SIZE !== 0 || st.size % TIME_ENTRY_SIZE !== 0) return false;
-      if (st.size > 0) {
+      if (st.size === 0) return true;
+      return await transientFiles.run(async () => {
         const fd = await openP(this.timeIndexPath, 'r');
         try {
           const b = Buffer.alloc(TIME_ENTRY_SIZE);
           if ((await readAt(fd, b, 0, TIME_ENTRY_SIZE, st.size - TIME_ENTRY_SIZE)) !== TIME_ENTRY_SIZE) return false;
           this.maxTimestamp = b.readBigInt64BE(0);
           this.offsetOfMaxTimestamp = this.baseOffset + BigInt(b.readInt32BE(8));
+          return true;
         } finally {
           await closeP(fd);
         }
-      }
-      return true;
+      });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw e;
