@@ -125,9 +125,13 @@ function decodeHeader(buf: Buffer, o: number, filePos: number, out: BatchInfo): 
  */
 export type ProblemKind = 'bad-length' | 'truncated' | 'bad-magic' | 'bad-offsets' | 'offsets-backwards' | 'bad-crc';
 
-/** Problems after which the next batch cannot be found (the length cannot be trusted). */
+/**
+ * Problems after which the next batch cannot be trusted to be found: all but a bad CRC. The length, magic and
+ * offsets are outside what the CRC covers, so a header with impossible offsets is garbage, length included;
+ * a CRC mismatch with a sane header is damage inside one batch's records.
+ */
 export function isFatalProblem(kind: ProblemKind): boolean {
-  return kind === 'bad-length' || kind === 'truncated' || kind === 'bad-magic';
+  return kind !== 'bad-crc';
 }
 
 export class CorruptSegmentError extends Error {
@@ -287,7 +291,7 @@ export interface ScanOptions {
   /** The first batch must not start below this offset. */
   expectedFirstOffset: bigint;
   validateCrc: boolean;
-  /** Go on after non-fatal problems (bad CRC, offsets) instead of stopping at the first problem. */
+  /** Go on after a bad CRC (the only problem after which the next batch can be trusted) instead of stopping. */
   continueAfterProblems?: boolean;
   /** Every batch that passed its checks (in order); `crcOk` is false only for a bad-CRC batch scanned past. */
   onBatch?: (b: BatchInfo, crcOk: boolean) => void;
@@ -348,14 +352,12 @@ export async function scanBatches(fd: number, opts: ScanOptions): Promise<ScanRe
         info.lastOffset < info.baseOffset
           ? `last offset ${info.lastOffset} below base offset ${info.baseOffset}`
           : `offset ${info.lastOffset} too far from segment base ${opts.segmentBase}`;
-      if (problem('bad-offsets', what)) break;
-      pos += info.size;
-      continue;
+      problem('bad-offsets', what);
+      break;
     }
     if (info.baseOffset < next) {
-      if (problem('offsets-backwards', `offset ${info.baseOffset} out of order (expected >= ${next})`)) break;
-      pos += info.size;
-      continue;
+      problem('offsets-backwards', `offset ${info.baseOffset} out of order (expected >= ${next})`);
+      break;
     }
     let crcOk = true;
     if (opts.validateCrc) {
