@@ -499,6 +499,7 @@ export class PartitionLog {
     let p = this.indexLoads.get(seg);
     if (!p) {
       p = (async () => {
+        const truncations = this.truncations;
         if (!(await seg.loadIndexFiles())) {
           this.logger.warn(`Rebuilding missing or corrupt index of segment ${seg.baseOffset} of ${this.name}`, {
             partition: this.name,
@@ -506,7 +507,8 @@ export class PartitionLog {
           const r = await seg.rebuild(this.cfg.indexIntervalBytes, false);
           seg.finalizeTimeIndex();
           this.track(seg.writeIndexFiles(), 'index write');
-          if (r.problems[0] && !seg.retired) this.markDamaged(seg, damageOf(r.problems[0]));
+          const problem = r.problems[0];
+          if (problem && !seg.retired && this.truncations === truncations) this.markDamaged(seg, damageOf(problem));
         }
       })().finally(() => this.indexLoads.delete(seg));
       this.indexLoads.set(seg, p);
@@ -814,11 +816,11 @@ export class PartitionLog {
     if (offset < limit) {
       const truncations = this.truncations;
       try {
-        records = await this.readRange(offset, maxBytes, limit, minOneBatch);
+        records = await this.readRange(offset, maxBytes, limit, minOneBatch, truncations);
       } catch (e) {
         await this.investigate(e, truncations);
         try {
-          records = await this.readRange(offset, maxBytes, limit, minOneBatch);
+          records = await this.readRange(offset, maxBytes, limit, minOneBatch, truncations);
         } catch (again) {
           throw this.readFailure(again);
         }
@@ -837,6 +839,7 @@ export class PartitionLog {
     maxBytes: number,
     limit: bigint,
     minOneBatch: boolean,
+    truncations: number,
   ): Promise<Buffer | null> {
     let seg: Segment | undefined = this.segments[this.floorIndex(offset)];
     while (seg) {
@@ -845,7 +848,7 @@ export class PartitionLog {
       const next = this.segmentAfter(seg.baseOffset);
       if (next && offset < next.baseOffset && !this.cfg.cleanupPolicy.includes('compact')) {
         // Nothing at or after `offset` in this segment, yet the next one starts above it.
-        await this.checkGap(seg, next);
+        await this.checkGap(seg, next, truncations);
         seg = this.segmentAfter(seg.baseOffset);
       } else seg = next;
       if (seg && seg.baseOffset >= limit) break;
@@ -966,15 +969,17 @@ export class PartitionLog {
   /**
    * Offsets are missing between `seg` and the next segment (a segment deleted or cut short) unless compaction
    * explains it (checked by the caller for the topic's cleanup.policy, here by the segment's own batches).
-   * Records the gap as damage of `seg` and throws CORRUPT_MESSAGE; returns when there is no gap.
+   * Records the gap as damage of `seg` and throws CORRUPT_MESSAGE; returns when there is no gap (or when the
+   * log was truncated meanwhile: what the walk saw may be gone).
    */
-  private async checkGap(seg: Segment, next: Segment): Promise<void> {
+  private async checkGap(seg: Segment, next: Segment, truncations: number): Promise<void> {
     let v: ScanResult;
     try {
       v = await seg.verify();
     } catch (e) {
       throw this.readFailure(e);
     }
+    if (this.truncations !== truncations || this.closed) return;
     const problem = v.problems[0];
     if (problem) {
       this.markDamaged(seg, damageOf(problem));
