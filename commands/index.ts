@@ -24,6 +24,7 @@ import ClusterInfo from './cluster/info.js';
 import ClusterReassign from './cluster/reassign.js';
 import Consume from './consume.js';
 import DebugBundle from './debug/bundle.js';
+import DebugCheckLog from './debug/check-log.js';
 import GroupDelete from './group/delete.js';
 import GroupDescribe from './group/describe.js';
 import GroupList from './group/list.js';
@@ -56,6 +57,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'cluster:reassign': ClusterReassign,
   consume: Consume,
   'debug:bundle': DebugBundle,
+  'debug:check-log': DebugCheckLog,
   'group:delete': GroupDelete,
   'group:describe': GroupDescribe,
   'group:list': GroupList,

@@ -19,6 +19,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { isNoSpace } from '../storage/checkpoint.js';
 import { LogCleaner } from '../storage/cleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
+import { configureMaxOpenFiles } from '../storage/file-handles.js';
 import { LogManager, logManagerOptionsFromProps, parsePartitionDirName } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
@@ -161,6 +162,7 @@ export class Broker {
     try {
       this.loadMetaProperties(dir);
       this.logDefaults = brokerLogDefaults(this.config.props);
+      configureMaxOpenFiles(this.config.props['log.max.open.files']);
       const alone = this.config.etcd.length === 0;
       // A cluster node's topics live in etcd; the local store is only a single node's.
       if (alone) this.store = this.openStore(dir);

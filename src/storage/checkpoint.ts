@@ -1,10 +1,13 @@
 /**
  * Small checkpoint files written atomically (write a temp file, fsync it, rename over the old one, fsync the
  * directory), the checked format of single-offset checkpoints, and the leader-epoch cache stored in one of them.
+ * Each open is one of the few short-lived opens allowed at once (file-handles.ts), so a burst of checkpoints
+ * cannot exhaust the process's descriptors.
  */
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32c } from '../protocol/records/crc32c.js';
+import { transientFiles } from './file-handles.js';
 
 /** Whether an error is a full disk (or an exhausted quota): what start-up and deletion must live with. */
 export function isNoSpace(e: unknown): boolean {
@@ -12,39 +15,45 @@ export function isNoSpace(e: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+export function fsyncDir(dir: string): Promise<void> {
+  return transientFiles.run(async () => {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
 }
 
 export async function writeFileAtomic(path: string, content: string | Buffer, syncDir = true): Promise<void> {
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    // A half-written temp file would hold on to the space that was missing.
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await fh.close();
+  await transientFiles.run(async () => {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(content);
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => {});
+      // A half-written temp file would hold on to the space that was missing.
+      await unlink(tmp).catch(() => {});
+      throw e;
+    }
+    await fh.close();
+  });
   await rename(tmp, path);
   if (syncDir) await fsyncDir(dirname(path));
 }
 
-export async function readFileIfExists(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+export function readFileIfExists(path: string): Promise<Buffer | null> {
+  return transientFiles.run(async () => {
+    try {
+      return await readFile(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  });
 }
 
 /**

@@ -34,13 +34,17 @@ import type { LogConfig } from './config.js';
 import { type Logger, noopLogger } from './logger.js';
 import {
   BatchCursor,
+  CorruptSegmentError,
   DELETED_SUFFIX,
   INDEX_SUFFIX,
   LOG_SUFFIX,
   parseSegmentFileName,
   readAt,
   readAtSync,
+  type ScanProblem,
+  type ScanResult,
   Segment,
+  type SegmentDamage,
   TIME_INDEX_SUFFIX,
 } from './segment.js';
 
@@ -58,6 +62,17 @@ const WALK_PREFIX = OFF.lastOffsetDelta + 4;
 
 function maxOf(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
+}
+
+/** Damage found by a scan, as recorded on the segment. */
+function damageOf(p: ScanProblem): SegmentDamage {
+  return { kind: p.kind, position: p.position, offset: p.offset, reason: p.message };
+}
+
+/** `e`, tagged with the segment it was met in when it is damage found by a cursor. */
+function withSegment(e: unknown, seg: Segment): unknown {
+  if (e instanceof CorruptSegmentError && e.segment === null) e.segment = seg;
+  return e;
 }
 
 export interface AppendInfo {
@@ -138,6 +153,8 @@ export class PartitionLog {
   private readonly indexLoads = new Map<Segment, Promise<void>>();
   private closed = false;
   private fdsClosed = false;
+  /** Error codes of failed reads already logged (a failing disk is logged once per code, not per fetch). */
+  private readonly readErrorsLogged = new Set<string>();
   private closing: Promise<void> | null = null;
   /** fdatasync calls made on segment files (group commit makes this far smaller than flush() calls). */
   fsyncCount = 0;
@@ -487,9 +504,11 @@ export class PartitionLog {
     if (!(await seg.loadIndexFiles())) return null;
     const idx = seg.offsetIndex!;
     const from = idx.lastPosition();
-    const cursor = new BatchCursor(seg.fd, from, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
     let next = seg.baseOffset;
+    let cursor: BatchCursor;
+    seg.acquire();
     try {
+      cursor = new BatchCursor(seg.fdSync(), from, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
       while (await cursor.next()) {
         const b = cursor.info;
         next = b.lastOffset + 1n;
@@ -500,6 +519,8 @@ export class PartitionLog {
       }
     } catch {
       return null;
+    } finally {
+      seg.release();
     }
     if (cursor.pos !== seg.size) return null;
     seg.bytesSinceLastIndexEntry = seg.size - from;
@@ -551,13 +572,16 @@ export class PartitionLog {
     let p = this.indexLoads.get(seg);
     if (!p) {
       p = (async () => {
+        const truncations = this.truncations;
         if (!(await seg.loadIndexFiles())) {
           this.logger.warn(`Rebuilding missing or corrupt index of segment ${seg.baseOffset} of ${this.name}`, {
             partition: this.name,
           });
-          await seg.rebuild(this.cfg.indexIntervalBytes, false);
+          const r = await seg.rebuild(this.cfg.indexIntervalBytes, false);
           seg.finalizeTimeIndex();
           this.track(seg.writeIndexFiles(), 'index write');
+          const problem = r.problems[0];
+          if (problem && !seg.retired && this.truncations === truncations) this.markDamaged(seg, damageOf(problem));
         }
       })().finally(() => this.indexLoads.delete(seg));
       this.indexLoads.set(seg, p);
@@ -848,7 +872,8 @@ export class PartitionLog {
   /**
    * Whole batches from the one containing `offset`, up to `maxBytes` (the first batch whole even if larger
    * when `minOneBatch`), none whose last offset is >= `maxOffset`. Stops at the end of a segment.
-   * Throws OFFSET_OUT_OF_RANGE for an offset below the log start or above the log end.
+   * Throws OFFSET_OUT_OF_RANGE for an offset below the log start or above the log end, CORRUPT_MESSAGE for an
+   * offset in a damaged stretch of the log (see {@link investigate}), KAFKA_STORAGE_ERROR when the disk fails.
    */
   async read(offset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch = true): Promise<ReadResult> {
     this.checkOpen();
@@ -862,15 +887,16 @@ export class PartitionLog {
     const limit = maxOffset < leo ? maxOffset : leo;
     let records: Buffer | null = null;
     if (offset < limit) {
-      let seg: Segment | undefined = this.segments[this.floorIndex(offset)];
-      while (seg) {
-        const r = await this.readSegment(seg, offset, maxBytes, limit, minOneBatch);
-        if (r !== undefined) {
-          records = r;
-          break;
+      const truncations = this.truncations;
+      try {
+        records = await this.readRange(offset, maxBytes, limit, minOneBatch, truncations);
+      } catch (e) {
+        await this.investigate(e, truncations);
+        try {
+          records = await this.readRange(offset, maxBytes, limit, minOneBatch, truncations);
+        } catch (again) {
+          throw this.readFailure(again);
         }
-        seg = this.segmentAfter(seg.baseOffset);
-        if (seg && seg.baseOffset >= limit) break;
       }
     }
     return {
@@ -879,6 +905,28 @@ export class PartitionLog {
       logEndOffset: this._logEndOffset,
       highWatermark: this.highWatermark,
     };
+  }
+
+  private async readRange(
+    offset: bigint,
+    maxBytes: number,
+    limit: bigint,
+    minOneBatch: boolean,
+    truncations: number,
+  ): Promise<Buffer | null> {
+    let seg: Segment | undefined = this.segments[this.floorIndex(offset)];
+    while (seg) {
+      const r = await this.readSegment(seg, offset, maxBytes, limit, minOneBatch);
+      if (r !== undefined) return r;
+      const next = this.segmentAfter(seg.baseOffset);
+      if (next && offset < next.baseOffset && !this.cfg.cleanupPolicy.includes('compact')) {
+        // Nothing at or after `offset` in this segment, yet the next one starts above it.
+        await this.checkGap(seg, next, truncations);
+        seg = this.segmentAfter(seg.baseOffset);
+      } else seg = next;
+      if (seg && seg.baseOffset >= limit) break;
+    }
+    return null;
   }
 
   /** Batches from one segment; undefined when the segment holds no batch at or after `offset`. */
@@ -892,7 +940,7 @@ export class PartitionLog {
     seg.acquire();
     let cursor: BatchCursor | null = null;
     try {
-      const end = seg.size;
+      let end = seg.size;
       if (end === 0) return undefined;
       let start = 0;
       let upper = end;
@@ -907,6 +955,14 @@ export class PartitionLog {
           }
         }
       }
+      const damage = seg.damage;
+      if (damage !== null) {
+        // Serve what lies before the damage; from it on, the offsets cannot be read from this segment.
+        if (offset >= damage.offset) throw this.corruptError(seg);
+        end = damage.position;
+        if (upper > end) upper = end;
+      }
+      const fd = seg.fdSync();
       const interval = this.cfg.indexIntervalBytes;
       // A consumer or follower at the tail reads a few KiB just appended (page cache): read them synchronously
       // rather than through the thread pool, which would add a thread hop to every fetch's latency. One
@@ -915,11 +971,17 @@ export class PartitionLog {
       const sync = seg === this.segments[this.segments.length - 1] && upper - start <= SYNC_READ_MAX_BYTES;
       if (sync) await new Promise<void>((r) => setImmediate(r));
       const read = (b: Buffer, len: number, at: number) =>
-        sync ? Promise.resolve(readAtSync(seg.fd, b, 0, len, at)) : readAt(seg.fd, b, 0, len, at);
-      cursor = new BatchCursor(seg.fd, start, upper, interval + BATCH_HEADER_SIZE + Math.max(0, maxBytes), sync);
+        sync ? Promise.resolve(readAtSync(fd, b, 0, len, at)) : readAt(fd, b, 0, len, at);
+      cursor = new BatchCursor(fd, start, upper, interval + BATCH_HEADER_SIZE + Math.max(0, maxBytes), sync);
       const info = cursor.info;
       for (;;) {
-        if (!(await cursor.next())) return upper < end ? null : undefined;
+        if (!(await cursor.next())) {
+          if (upper < end) return null;
+          // Walked up to the damage without meeting `offset`, which lies below it: the index misled us.
+          if (damage !== null)
+            throw new CorruptSegmentError(`offset ${offset} not found before the damage`, 'truncated', end);
+          return undefined;
+        }
         if (info.lastOffset >= offset) break;
       }
       if (info.lastOffset >= limit) return null;
@@ -932,7 +994,9 @@ export class PartitionLog {
         const one = Buffer.allocUnsafe(firstSize);
         const n = await read(one, firstSize, p);
         this.readBytes += n;
-        return n === firstSize ? one : null;
+        if (n !== firstSize)
+          throw new CorruptSegmentError(`short read at byte ${p}: the file ends early`, 'truncated', p);
+        return one;
       }
       const wantEnd = Math.min(upper, p + maxBytes);
       let buf: Buffer;
@@ -950,22 +1014,136 @@ export class PartitionLog {
         avail = p + n;
       }
       if (avail > wantEnd) avail = wantEnd;
+      // Whole batches after the first, as far as they fit. One that does not look right (its length, magic or
+      // offsets) ends the answer here: the next read starts at it and the cursor reports what is wrong.
       let q = p;
+      let expected = -1n;
       while (q + WALK_PREFIX <= avail) {
         const o = q - bufPos;
         const len = buf.readInt32BE(o + OFF.batchLength);
         if (len < BATCH_HEADER_SIZE - LOG_OVERHEAD) break;
         const size = len + LOG_OVERHEAD;
-        if (q + size > avail) break;
-        const last = buf.readBigInt64BE(o + OFF.baseOffset) + BigInt(buf.readInt32BE(o + OFF.lastOffsetDelta));
-        if (last >= limit) break;
+        if (q + size > avail || buf[o + OFF.magic] !== 2) break;
+        const base = buf.readBigInt64BE(o + OFF.baseOffset);
+        const last = base + BigInt(buf.readInt32BE(o + OFF.lastOffsetDelta));
+        if (last >= limit || base < expected || last < base) break;
+        expected = last + 1n;
         q += size;
       }
       return q === p ? null : buf.subarray(p - bufPos, q - bufPos);
+    } catch (e) {
+      throw withSegment(e, seg);
     } finally {
       if (cursor) this.readBytes += cursor.bytesRead;
       seg.release();
     }
+  }
+
+  /**
+   * Offsets are missing between `seg` and the next segment (a segment deleted or cut short) unless compaction
+   * explains it (checked by the caller for the topic's cleanup.policy, here by the segment's own batches).
+   * Records the gap as damage of `seg` and throws CORRUPT_MESSAGE; returns when there is no gap (or when the
+   * log was truncated meanwhile: what the walk saw may be gone).
+   */
+  private async checkGap(seg: Segment, next: Segment, truncations: number): Promise<void> {
+    let v: ScanResult;
+    try {
+      v = await seg.verify();
+    } catch (e) {
+      throw this.readFailure(e);
+    }
+    if (this.truncations !== truncations || this.closed) return;
+    const problem = v.problems[0];
+    if (problem) {
+      this.markDamaged(seg, damageOf(problem));
+      throw this.corruptError(seg);
+    }
+    if (v.compacted || v.nextOffset >= next.baseOffset || seg.retired || next.retired) return;
+    this.markDamaged(seg, {
+      kind: 'gap',
+      position: seg.size,
+      offset: v.nextOffset,
+      reason: `offsets ${v.nextOffset} to ${next.baseOffset - 1n} are missing: the next segment starts at ${next.baseOffset}`,
+    });
+    throw this.corruptError(seg);
+  }
+
+  /**
+   * A read met bytes that do not add up (CorruptSegmentError) — damage, or an index pointing at the wrong
+   * place. Walk the whole segment once (serialized with truncations and segment swaps) to tell: damage is
+   * recorded on the segment and logged once (reads below it go on, reads at or above it answer
+   * CORRUPT_MESSAGE; an active segment is rolled so new appends stay readable), an index that disagrees with
+   * an intact log is rebuilt. Returns so the caller can read again; throws what else went wrong.
+   */
+  private async investigate(e: unknown, truncations: number): Promise<void> {
+    if (!(e instanceof CorruptSegmentError) || e.segment === null) throw this.readFailure(e);
+    const seg = e.segment;
+    await this.exclusive(async () => {
+      if (this.closed || this.truncations !== truncations || seg.retired || seg.damage !== null) return;
+      if (!this.segments.includes(seg)) return;
+      let v: ScanResult;
+      try {
+        v = await seg.verify();
+      } catch (err) {
+        throw this.readFailure(err);
+      }
+      const problem = v.problems[0];
+      const isActive = seg === this.active;
+      if (problem) {
+        this.markDamaged(seg, damageOf(problem));
+        if (isActive && seg.size > 0 && !this.closed) this.roll(this._logEndOffset);
+        return;
+      }
+      this.logger.warn(`Index ${seg.indexPath} disagrees with ${seg.logPath} (${e.message}); rebuilding it`, {
+        partition: this.name,
+      });
+      if (isActive) {
+        if (seg.size === 0 || this.closed) return;
+        this.roll(this._logEndOffset);
+      }
+      await seg.rebuild(this.cfg.indexIntervalBytes, false);
+      seg.finalizeTimeIndex();
+      this.track(seg.writeIndexFiles(), 'index write');
+    });
+  }
+
+  /** Record damage of `seg` (the earliest found wins) and log it the first time. */
+  private markDamaged(seg: Segment, d: SegmentDamage): void {
+    const prev = seg.damage;
+    if (prev !== null && prev.position <= d.position) return;
+    seg.damage = d;
+    if (prev !== null) return;
+    const next = this.segmentAfter(seg.baseOffset);
+    const upTo = next ? `${next.baseOffset - 1n}` : 'the log end';
+    this.logger.error(
+      `Damaged log segment ${seg.logPath} at byte ${d.position} (offset ${d.offset}): ${d.reason}. Fetches of ` +
+        `${this.name} at offsets ${d.offset} to ${upTo} answer CORRUPT_MESSAGE; the rest of the log is served. ` +
+        `Check and repair it offline with: kstream debug check-log ${this.dir}`,
+      { partition: this.name, file: seg.logPath, position: d.position, offset: String(d.offset), problem: d.kind },
+    );
+  }
+
+  private corruptError(seg: Segment): KafkaError {
+    const d = seg.damage;
+    const what = d ? `at offset ${d.offset} (${basename(seg.logPath)}: ${d.reason})` : `in ${basename(seg.logPath)}`;
+    return new KafkaError(ErrorCode.CORRUPT_MESSAGE, `log ${this.name} is damaged ${what}`);
+  }
+
+  /** What a failed read answers: a Kafka error as is, damage as CORRUPT_MESSAGE, a disk error as KAFKA_STORAGE_ERROR. */
+  private readFailure(e: unknown): Error {
+    if (e instanceof KafkaError) return e;
+    if (e instanceof CorruptSegmentError) {
+      if (e.segment?.damage) return this.corruptError(e.segment);
+      return new KafkaError(ErrorCode.CORRUPT_MESSAGE, `log ${this.name}: ${e.message}`);
+    }
+    const code = (e as NodeJS.ErrnoException | null)?.code;
+    if (typeof code !== 'string') return e as Error;
+    const message = (e as Error).message;
+    if (!this.readErrorsLogged.has(code)) {
+      this.readErrorsLogged.add(code);
+      this.logger.error(`Read from ${this.name} failed: ${message}`, { partition: this.name, code });
+    }
+    return new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `read from ${this.name} failed: ${message}`);
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -974,6 +1152,18 @@ export class PartitionLog {
   /** The first batch (at or after the log start) whose max timestamp is >= `timestamp`, or null. */
   async findOffsetByTimestamp(timestamp: bigint): Promise<TimestampLookup | null> {
     this.checkOpen();
+    const truncations = this.truncations;
+    try {
+      return await this.findOffsetByTimestampNow(timestamp);
+    } catch (e) {
+      await this.investigate(e, truncations);
+      return this.findOffsetByTimestampNow(timestamp).catch((again: unknown) => {
+        throw this.readFailure(again);
+      });
+    }
+  }
+
+  private async findOffsetByTimestampNow(timestamp: bigint): Promise<TimestampLookup | null> {
     const lso = this._logStartOffset;
     let seg: Segment | undefined = this.segments[this.floorIndex(lso)];
     for (; seg; seg = this.segmentAfter(seg.baseOffset)) {
@@ -983,13 +1173,17 @@ export class PartitionLog {
         await this.ensureIndexes(seg);
         const rel = seg.timeIndex ? seg.timeIndex.lookupBefore(timestamp) : -1;
         const start = rel < 0 || !seg.offsetIndex ? 0 : seg.offsetIndex.lookup(rel);
-        const cursor = new BatchCursor(seg.fd, start, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
+        const end = seg.damage ? seg.damage.position : seg.size;
+        const cursor = new BatchCursor(seg.fdSync(), start, end, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
         while (await cursor.next()) {
           const b = cursor.info;
           if (b.maxTimestamp >= timestamp && b.lastOffset >= lso) {
             return { batch: await this.batchBytes(seg, cursor), baseOffset: b.baseOffset };
           }
         }
+        if (seg.damage) throw this.corruptError(seg);
+      } catch (e) {
+        throw withSegment(e, seg);
       } finally {
         seg.release();
       }
@@ -1000,6 +1194,18 @@ export class PartitionLog {
   /** The first batch holding the log's largest timestamp (ListOffsets MAX_TIMESTAMP), or null. */
   async findMaxTimestampBatch(): Promise<TimestampLookup | null> {
     this.checkOpen();
+    const truncations = this.truncations;
+    try {
+      return await this.findMaxTimestampBatchNow();
+    } catch (e) {
+      await this.investigate(e, truncations);
+      return this.findMaxTimestampBatchNow().catch((again: unknown) => {
+        throw this.readFailure(again);
+      });
+    }
+  }
+
+  private async findMaxTimestampBatchNow(): Promise<TimestampLookup | null> {
     let best: Segment | null = null;
     for (let i = this.floorIndex(this._logStartOffset); i < this.segments.length; i++) {
       const s = this.segments[i]!;
@@ -1011,14 +1217,18 @@ export class PartitionLog {
     seg.acquire();
     try {
       await this.ensureIndexes(seg);
+      if (seg.damage && target >= seg.damage.offset) throw this.corruptError(seg);
       const start = seg.offsetIndex ? seg.offsetIndex.lookup(seg.rel(target)) : 0;
-      const cursor = new BatchCursor(seg.fd, start, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
+      const end = seg.damage ? seg.damage.position : seg.size;
+      const cursor = new BatchCursor(seg.fdSync(), start, end, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
       while (await cursor.next()) {
         if (cursor.info.lastOffset >= target) {
           return { batch: await this.batchBytes(seg, cursor), baseOffset: cursor.info.baseOffset };
         }
       }
       return null;
+    } catch (e) {
+      throw withSegment(e, seg);
     } finally {
       seg.release();
     }
@@ -1032,7 +1242,7 @@ export class PartitionLog {
       return Buffer.from(cursor.buf.subarray(o, o + size));
     }
     const b = Buffer.allocUnsafe(size);
-    const n = await readAt(seg.fd, b, 0, size, position);
+    const n = await readAt(seg.fdSync(), b, 0, size, position);
     if (n !== size) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `short read in ${this.name}`);
     return b;
   }
@@ -1208,7 +1418,12 @@ export class PartitionLog {
       let offsetOfMax = -1n;
       seg.acquire();
       try {
-        const cursor = new BatchCursor(seg.fd, start, seg.size, Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2));
+        const cursor = new BatchCursor(
+          seg.fdSync(),
+          start,
+          seg.size,
+          Math.max(64 * 1024, this.cfg.indexIntervalBytes * 2),
+        );
         while (await cursor.next()) {
           const b = cursor.info;
           if (b.lastOffset >= offset) {
@@ -1333,6 +1548,18 @@ export class PartitionLog {
       await unlink(cleanedPath).catch(() => {});
       return false;
     }
+    // Readers of the old segment keep reading the old file: hold it open (the pool cannot close a pinned
+    // file) until the swap is done, so nobody reopens the path and finds the cleaned contents under old offsets.
+    old.acquire();
+    try {
+      old.fdSync();
+      return await this.swapSegment(i, old, baseOffset, cleanedPath);
+    } finally {
+      old.release();
+    }
+  }
+
+  private async swapSegment(i: number, old: Segment, baseOffset: bigint, cleanedPath: string): Promise<boolean> {
     for (const p of [old.indexPath, old.timeIndexPath]) {
       try {
         unlinkSync(p);

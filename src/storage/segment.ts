@@ -1,13 +1,20 @@
 /**
  * One log segment: `<base offset, 20 digits>.log` holding whole record batches exactly as they were appended,
- * plus its sparse `.index` and `.timeindex` (see indexes.ts). The file descriptor stays open for the
- * segment's life; reads hold a reference so a deleted segment's fd is closed only after they finish.
+ * plus its sparse `.index` and `.timeindex` (see indexes.ts).
+ *
+ * The `.log` file is opened on use and may be closed again by the process-wide LRU of open files
+ * (file-handles.ts) while the segment is idle. Whoever uses the descriptor across an await pins the segment
+ * first (acquire/release) and asks for the descriptor after (fdSync); a pinned segment's file is never
+ * closed, and a deleted segment's file is closed and removed only after its pins are released.
+ *
+ * Reading is strict about the bytes it walks (BatchCursor, scanBatches): an impossible length, a batch
+ * running past the end of the file, a partial header, a wrong magic or offsets going backwards is damage
+ * (CorruptSegmentError), never the end of the data.
  */
 import {
   close as closeCb,
   closeSync,
   fdatasync as fdatasyncCb,
-  fstat as fstatCb,
   ftruncateSync,
   open as openCb,
   openSync,
@@ -22,11 +29,11 @@ import { promisify } from 'node:util';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, OFF } from '../protocol/records/batch.js';
 import { crc32c } from '../protocol/records/crc32c.js';
 import { readFileIfExists, writeFileAtomic } from './checkpoint.js';
+import { openFiles, type PooledFile, transientFiles } from './file-handles.js';
 import { OFFSET_ENTRY_SIZE, OffsetIndex, TIME_ENTRY_SIZE, TimeIndex } from './indexes.js';
 
 const openP = promisify(openCb);
 const closeP = promisify(closeCb);
-const fstatP = promisify(fstatCb);
 const fdatasyncP = promisify(fdatasyncCb);
 
 export const LOG_SUFFIX = '.log';
@@ -106,16 +113,86 @@ function decodeHeader(buf: Buffer, o: number, filePos: number, out: BatchInfo): 
   return true;
 }
 
+/**
+ * What can be wrong with the bytes of a segment file:
+ *   bad-length        a batch length below the smallest batch (a negative length, zero, …)
+ *   truncated         a batch or batch header that runs past the end of the file (the file was cut, or the
+ *                     length field is damaged)
+ *   bad-magic         a batch whose magic byte is not 2 (kstream stores RecordBatch v2 only)
+ *   bad-offsets       a batch whose last offset is below its base offset, or too far from the segment base
+ *   offsets-backwards a batch starting below the offset after the previous one
+ *   bad-crc           a batch whose CRC32C does not match its bytes (checked by recovery and check-log only)
+ */
+export type ProblemKind = 'bad-length' | 'truncated' | 'bad-magic' | 'bad-offsets' | 'offsets-backwards' | 'bad-crc';
+
+/**
+ * Problems after which the next batch cannot be trusted to be found: all but a bad CRC. The length, magic and
+ * offsets are outside what the CRC covers, so a header with impossible offsets is garbage, length included;
+ * a CRC mismatch with a sane header is damage inside one batch's records.
+ */
+export function isFatalProblem(kind: ProblemKind): boolean {
+  return kind !== 'bad-crc';
+}
+
 export class CorruptSegmentError extends Error {
-  constructor(message: string) {
+  /** The segment it was found in (set by the reader that met it). */
+  segment: Segment | null = null;
+
+  constructor(
+    message: string,
+    readonly kind: ProblemKind,
+    /** Byte position in the file of the batch (or header) found damaged. */
+    readonly position: number,
+  ) {
     super(message);
     this.name = 'CorruptSegmentError';
   }
 }
 
 /**
+ * Check the header of the batch at file position `p` (its HEADER_PREFIX bytes at `buf[o]`, decoded into
+ * `info`) against the end of the readable range and the offset expected next (-1n: not known). Returns the
+ * problem, or null. The length must already have decoded (decodeHeader returned true).
+ */
+function headerProblem(
+  buf: Buffer,
+  o: number,
+  p: number,
+  end: number,
+  info: BatchInfo,
+  expected: bigint,
+): CorruptSegmentError | null {
+  if (info.size > end - p) {
+    return new CorruptSegmentError(
+      `batch of ${info.size} bytes at byte ${p} runs past the end of the data (${end - p} bytes left)`,
+      'truncated',
+      p,
+    );
+  }
+  const magic = buf.readInt8(o + OFF.magic);
+  if (magic !== 2) return new CorruptSegmentError(`batch magic ${magic} at byte ${p}`, 'bad-magic', p);
+  if (info.lastOffset < info.baseOffset) {
+    return new CorruptSegmentError(
+      `batch at byte ${p} ends at offset ${info.lastOffset}, below its base offset ${info.baseOffset}`,
+      'bad-offsets',
+      p,
+    );
+  }
+  if (info.baseOffset < expected) {
+    return new CorruptSegmentError(
+      `offset ${info.baseOffset} out of order at byte ${p} (expected >= ${expected})`,
+      'offsets-backwards',
+      p,
+    );
+  }
+  return null;
+}
+
+/**
  * Walks batch headers of one segment file from a position with chunked reads (never one read per batch).
  * The buffer of the last read is exposed so a caller can slice batches out of it without reading again.
+ * `end` must be a batch boundary (the file size, or an index entry's position): anything that does not add
+ * up to whole batches up to it throws CorruptSegmentError. The caller pins the segment while it walks.
  */
 export class BatchCursor {
   buf: Buffer = Buffer.alloc(0);
@@ -126,6 +203,8 @@ export class BatchCursor {
   /** Total bytes read from the file so far. */
   bytesRead = 0;
   readonly info = newBatchInfo();
+  /** The offset the next batch must not start below (-1n until a batch was seen). */
+  private expected = -1n;
 
   constructor(
     private readonly fd: number,
@@ -151,42 +230,184 @@ export class BatchCursor {
     this.bytesRead += this.bufLen;
   }
 
-  /** Advance to the next batch header; false at the end (or when fewer than a header's bytes remain). */
+  /** Advance to the next batch header; false at the end. Throws CorruptSegmentError on damage. */
   async next(): Promise<boolean> {
     const p = this.pos;
-    if (p + BATCH_HEADER_SIZE > this.end) return false;
+    const end = this.end;
+    if (p === end) return false;
+    if (p > end || p + BATCH_HEADER_SIZE > end) {
+      throw new CorruptSegmentError(`partial batch header at byte ${p} (${end - p} bytes left)`, 'truncated', p);
+    }
     if (!this.covers(p, p + HEADER_PREFIX)) {
       await this.fill(p, this.chunk);
-      if (this.bufLen < HEADER_PREFIX) return false;
+      if (this.bufLen < HEADER_PREFIX) {
+        throw new CorruptSegmentError(`short read at byte ${p}: the file ends early`, 'truncated', p);
+      }
     }
-    if (!decodeHeader(this.buf, p - this.bufPos, p, this.info)) {
-      throw new CorruptSegmentError(`impossible batch length at position ${p}`);
+    const o = p - this.bufPos;
+    const info = this.info;
+    if (!decodeHeader(this.buf, o, p, info)) {
+      const len = this.buf.readInt32BE(o + OFF.batchLength);
+      throw new CorruptSegmentError(`impossible batch length ${len} at byte ${p}`, 'bad-length', p);
     }
-    this.pos = p + this.info.size;
+    const problem = headerProblem(this.buf, o, p, end, info, this.expected);
+    if (problem) throw problem;
+    this.expected = info.lastOffset + 1n;
+    this.pos = p + info.size;
     return true;
   }
 }
 
+export interface ScanProblem {
+  kind: ProblemKind;
+  /** Byte position of the damaged batch (or header) in the file. */
+  position: number;
+  /** The offset expected at that position (after the last intact batch). */
+  offset: bigint;
+  message: string;
+}
+
 export interface ScanResult {
-  /** Bytes of whole, valid batches from the start of the file. */
+  /** Bytes of whole, valid batches from the start of the file (up to the first problem). */
   validBytes: number;
-  /** Offset after the last valid batch (the segment base offset when none). */
+  /** Offset after the last valid batch (the expected first offset when none). */
   nextOffset: bigint;
+  /** Whole valid batches before the first problem. */
   batches: number;
   /** Why the scan stopped before the end of the file, or null. */
   error: string | null;
+  /** Every problem met (the scan goes on after a non-fatal one only when the caller asks). */
+  problems: ScanProblem[];
+  /** Signs of compaction: offsets skip between batches, or a batch holds fewer records than its offsets span. */
+  compacted: boolean;
 }
 
 const SCAN_CHUNK = 1024 * 1024;
+
+export interface ScanOptions {
+  /** File bytes to scan. */
+  size: number;
+  segmentBase: bigint;
+  /** The first batch must not start below this offset. */
+  expectedFirstOffset: bigint;
+  validateCrc: boolean;
+  /** Go on after a bad CRC (the only problem after which the next batch can be trusted) instead of stopping. */
+  continueAfterProblems?: boolean;
+  /** Every batch that passed its checks (in order); `crcOk` is false only for a bad-CRC batch scanned past. */
+  onBatch?: (b: BatchInfo, crcOk: boolean) => void;
+}
+
+/** Walk every batch of a segment file (reading in large chunks), checking each one; see ScanResult. */
+export async function scanBatches(fd: number, opts: ScanOptions): Promise<ScanResult> {
+  const end = opts.size;
+  const info = newBatchInfo();
+  let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(end, BATCH_HEADER_SIZE)));
+  let bufPos = 0;
+  let bufLen = 0;
+  let pos = 0;
+  let next = opts.expectedFirstOffset;
+  let batches = 0;
+  let validBytes = -1;
+  let compacted = false;
+  const problems: ScanProblem[] = [];
+  const fill = async (at: number, want: number): Promise<void> => {
+    const len = Math.min(Math.max(want, SCAN_CHUNK), end - at);
+    if (buf.length < len) buf = Buffer.allocUnsafe(len);
+    bufPos = at;
+    bufLen = await readAt(fd, buf, 0, len, at);
+  };
+  /** Record a problem; true when the scan stops here. */
+  const problem = (kind: ProblemKind, message: string): boolean => {
+    problems.push({ kind, position: pos, offset: next, message });
+    if (validBytes < 0) validBytes = pos;
+    return isFatalProblem(kind) || !opts.continueAfterProblems;
+  };
+  while (pos < end) {
+    if (end - pos < BATCH_HEADER_SIZE) {
+      problem('truncated', `partial batch header (${end - pos} bytes)`);
+      break;
+    }
+    if (pos < bufPos || pos + BATCH_HEADER_SIZE > bufPos + bufLen) await fill(pos, BATCH_HEADER_SIZE);
+    if (pos + BATCH_HEADER_SIZE > bufPos + bufLen) {
+      problem('truncated', 'short read: the file ends early');
+      break;
+    }
+    const o = pos - bufPos;
+    if (!decodeHeader(buf, o, pos, info)) {
+      problem('bad-length', `impossible batch length ${buf.readInt32BE(o + OFF.batchLength)}`);
+      break;
+    }
+    const magic = buf.readInt8(o + OFF.magic);
+    if (magic !== 2) {
+      problem('bad-magic', `unsupported magic ${magic}`);
+      break;
+    }
+    if (pos + info.size > end) {
+      problem('truncated', `partial batch (${end - pos} of ${info.size} bytes)`);
+      break;
+    }
+    const records = buf.readInt32BE(o + OFF.recordCount);
+    if (info.lastOffset < info.baseOffset || info.lastOffset - opts.segmentBase > 0x7fffffffn) {
+      const what =
+        info.lastOffset < info.baseOffset
+          ? `last offset ${info.lastOffset} below base offset ${info.baseOffset}`
+          : `offset ${info.lastOffset} too far from segment base ${opts.segmentBase}`;
+      problem('bad-offsets', what);
+      break;
+    }
+    if (info.baseOffset < next) {
+      problem('offsets-backwards', `offset ${info.baseOffset} out of order (expected >= ${next})`);
+      break;
+    }
+    let crcOk = true;
+    if (opts.validateCrc) {
+      if (pos + info.size > bufPos + bufLen) await fill(pos, info.size);
+      const s = pos - bufPos;
+      if (s + info.size > bufLen) {
+        problem('truncated', 'short read: the file ends early');
+        break;
+      }
+      const stored = buf.readUInt32BE(s + OFF.crc);
+      if (crc32c(buf, s + OFF.attributes, s + info.size) !== stored) {
+        crcOk = false;
+        if (problem('bad-crc', `CRC mismatch in batch at offset ${info.baseOffset}`)) break;
+      }
+    }
+    if (info.baseOffset > next) compacted = true;
+    if (records >= 0 && BigInt(records) < info.lastOffset - info.baseOffset + 1n) compacted = true;
+    opts.onBatch?.(info, crcOk);
+    if (crcOk && validBytes < 0) batches++;
+    next = info.lastOffset + 1n;
+    pos += info.size;
+  }
+  const first = problems[0];
+  return {
+    validBytes: validBytes < 0 ? pos : validBytes,
+    nextOffset: first ? first.offset : next,
+    batches,
+    error: first ? first.message : null,
+    problems,
+    compacted,
+  };
+}
 
 export interface SegmentOptions {
   indexIntervalBytes: number;
 }
 
-export class Segment {
+/** Where a segment is damaged: reads of offsets at or above `offset` in it answer CORRUPT_MESSAGE. */
+export interface SegmentDamage {
+  kind: ProblemKind | 'gap';
+  /** Byte position of the damage; nothing at or after it is served from this segment. */
+  position: number;
+  /** The first offset that cannot be served. */
+  offset: bigint;
+  reason: string;
+}
+
+export class Segment implements PooledFile {
   readonly baseOffset: bigint;
   readonly dir: string;
-  fd: number;
   /** Bytes in the .log file. */
   size: number;
   offsetIndex: OffsetIndex | null = null;
@@ -202,15 +423,24 @@ export class Segment {
   /** Written since the last fsync began. */
   dirty = false;
   retired = false;
+  /** Damage found by a read (null while none is known); see PartitionLog's read path. */
+  damage: SegmentDamage | null = null;
+  /** The open descriptor of the .log file, -1 while closed. */
+  private fd = -1;
+  /** The .log file was renamed to .log.deleted (retire): reopen it there. */
+  private renamed = false;
+  /** Closed for good (close / retire finished): never reopened. */
+  private gone = false;
   private refs = 0;
   private drain: (() => void) | null = null;
   private indexWriteChain: Promise<void> = Promise.resolve();
   private loading: Promise<void> | null = null;
+  private verifying: Promise<ScanResult> | null = null;
+  private verifiedSize = -1;
 
-  private constructor(dir: string, baseOffset: bigint, fd: number, size: number, createdMs: number, mtimeMs: number) {
+  private constructor(dir: string, baseOffset: bigint, size: number, createdMs: number, mtimeMs: number) {
     this.dir = dir;
     this.baseOffset = baseOffset;
-    this.fd = fd;
     this.size = size;
     this.createdMs = createdMs;
     this.lastModifiedMs = mtimeMs;
@@ -228,20 +458,64 @@ export class Segment {
 
   /** Create a new empty segment (synchronous: used when rolling on the append path). */
   static create(dir: string, baseOffset: bigint): Segment {
-    const fd = openSync(join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'w+');
     const now = Date.now();
-    const seg = new Segment(dir, baseOffset, fd, 0, now, now);
+    const seg = new Segment(dir, baseOffset, 0, now, now);
+    seg.fd = openSync(seg.logPath, 'w+');
+    openFiles.opened(seg);
     seg.offsetIndex = new OffsetIndex();
     seg.timeIndex = new TimeIndex();
     return seg;
   }
 
-  /** Open an existing segment file; indexes are not loaded. */
+  /** An existing segment file (its size and times; the file is opened on first use); indexes are not loaded. */
   static async open(dir: string, baseOffset: bigint): Promise<Segment> {
-    const fd = await openP(join(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'r+');
-    const st = await fstatP(fd);
+    const st = await stat(join(dir, segmentFileName(baseOffset, LOG_SUFFIX)));
     const created = st.birthtimeMs > 0 ? st.birthtimeMs : st.mtimeMs;
-    return new Segment(dir, baseOffset, fd, st.size, Math.min(created, st.mtimeMs), st.mtimeMs);
+    return new Segment(dir, baseOffset, st.size, Math.min(created, st.mtimeMs), st.mtimeMs);
+  }
+
+  /** In use: the pool must not close the file now. */
+  get pinned(): boolean {
+    return this.refs > 0;
+  }
+
+  /**
+   * The open descriptor of the .log file, opening it if the pool closed it. Use it at once, or pin the
+   * segment (acquire) before and keep it pinned while the descriptor is in use across awaits.
+   */
+  fdSync(): number {
+    if (this.fd >= 0) {
+      openFiles.touch(this);
+      return this.fd;
+    }
+    if (this.gone) throw new Error(`segment ${this.logPath} is closed`);
+    this.fd = openSync(this.renamed ? this.logPath + DELETED_SUFFIX : this.logPath, 'r+');
+    openFiles.opened(this);
+    return this.fd;
+  }
+
+  /** Whether the .log file is open now (for tests and stats). */
+  get isOpen(): boolean {
+    return this.fd >= 0;
+  }
+
+  /** Called by the pool: close the idle file (it is reopened on next use). */
+  evict(): void {
+    const fd = this.fd;
+    this.fd = -1;
+    if (fd >= 0) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+
+  private closeFd(): void {
+    this.gone = true;
+    openFiles.closed(this);
+    this.evict();
   }
 
   /** Relative offset of `offset` in this segment. */
@@ -283,9 +557,10 @@ export class Segment {
 
   /** Synchronous positional write of all of `buf` at the end of the file. */
   writeSync(buf: Buffer): void {
+    const fd = this.fdSync();
     let done = 0;
     while (done < buf.length) {
-      done += writeSync(this.fd, buf, done, buf.length - done, this.size + done);
+      done += writeSync(fd, buf, done, buf.length - done, this.size + done);
     }
     this.dirty = true;
     this.lastModifiedMs = Date.now();
@@ -293,27 +568,46 @@ export class Segment {
 
   /** Cut the file (synchronously) to `bytes` and drop index entries past it. */
   truncateFileSync(bytes: number): void {
-    ftruncateSync(this.fd, bytes);
+    ftruncateSync(this.fdSync(), bytes);
     this.size = bytes;
     this.dirty = true;
     this.offsetIndex?.truncateToPosition(bytes);
+    this.verifying = null;
+    if (this.damage && this.damage.position >= bytes) this.damage = null;
   }
 
+  /**
+   * fdatasync the .log file. A file the pool closed is reopened among the few short-lived opens allowed at
+   * once: a flush of every partition together (a clean stop) must not open them all at the same time.
+   */
   fdatasync(): Promise<void> {
-    return fdatasyncP(this.fd);
+    if (this.fd >= 0) return this.syncPinned();
+    return transientFiles.run(() => this.syncPinned());
   }
 
+  private async syncPinned(): Promise<void> {
+    this.acquire();
+    try {
+      await fdatasyncP(this.fdSync());
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Pin the segment: its file stays open (once opened) and is not removed until release(). */
   acquire(): void {
     this.refs++;
   }
 
   release(): void {
     this.refs--;
-    if (this.refs === 0 && this.drain) {
+    if (this.refs !== 0) return;
+    if (this.drain) {
       const d = this.drain;
       this.drain = null;
       d();
     }
+    openFiles.unpinned();
   }
 
   private idle(): Promise<void> {
@@ -325,6 +619,32 @@ export class Segment {
         resolve();
       };
     });
+  }
+
+  /** Scan the whole file (pinned meanwhile); see scanBatches. */
+  async scan(opts: Omit<ScanOptions, 'size' | 'segmentBase'> & { size?: number }): Promise<ScanResult> {
+    this.acquire();
+    try {
+      return await scanBatches(this.fdSync(), { ...opts, size: opts.size ?? this.size, segmentBase: this.baseOffset });
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * Walk every batch header of the file as it is now (no CRC): where the first damage is, the offset after
+   * the last batch, and whether compaction left gaps. Done once per size (concurrent callers share it).
+   */
+  verify(): Promise<ScanResult> {
+    if (!this.verifying || this.verifiedSize !== this.size) {
+      this.verifiedSize = this.size;
+      const p = this.scan({ expectedFirstOffset: this.baseOffset, validateCrc: false });
+      this.verifying = p;
+      p.catch(() => {
+        if (this.verifying === p) this.verifying = null;
+      });
+    }
+    return this.verifying;
   }
 
   /**
@@ -342,73 +662,14 @@ export class Segment {
     this.maxTimestamp = -1n;
     this.offsetOfMaxTimestamp = -1n;
     this.bytesSinceLastIndexEntry = 0;
-    const info = newBatchInfo();
-    const end = this.size;
-    let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(end, BATCH_HEADER_SIZE)));
-    let bufPos = 0;
-    let bufLen = 0;
-    let pos = 0;
-    let next = expectedFirstOffset;
-    let batches = 0;
-    let error: string | null = null;
-    const fill = async (at: number, want: number): Promise<void> => {
-      const len = Math.min(Math.max(want, SCAN_CHUNK), end - at);
-      if (buf.length < len) buf = Buffer.allocUnsafe(len);
-      bufPos = at;
-      bufLen = await readAt(this.fd, buf, 0, len, at);
-    };
-    while (pos < end) {
-      if (end - pos < BATCH_HEADER_SIZE) {
-        error = `partial batch header (${end - pos} bytes)`;
-        break;
-      }
-      if (pos < bufPos || pos + BATCH_HEADER_SIZE > bufPos + bufLen) await fill(pos, BATCH_HEADER_SIZE);
-      if (pos + BATCH_HEADER_SIZE > bufPos + bufLen) {
-        error = 'short read';
-        break;
-      }
-      const o = pos - bufPos;
-      if (!decodeHeader(buf, o, pos, info)) {
-        error = `impossible batch length ${buf.readInt32BE(o + OFF.batchLength)}`;
-        break;
-      }
-      const magic = buf.readInt8(o + OFF.magic);
-      if (magic !== 2) {
-        error = `unsupported magic ${magic}`;
-        break;
-      }
-      if (pos + info.size > end) {
-        error = `partial batch (${end - pos} of ${info.size} bytes)`;
-        break;
-      }
-      if (info.baseOffset < next || info.lastOffset < info.baseOffset) {
-        error = `offset ${info.baseOffset} out of order (expected >= ${next})`;
-        break;
-      }
-      if (info.lastOffset - this.baseOffset > 0x7fffffffn) {
-        error = `offset ${info.lastOffset} too far from segment base ${this.baseOffset}`;
-        break;
-      }
-      if (validateCrc) {
-        if (pos + info.size > bufPos + bufLen) await fill(pos, info.size);
-        const s = pos - bufPos;
-        if (s + info.size > bufLen) {
-          error = 'short read';
-          break;
-        }
-        const stored = buf.readUInt32BE(s + OFF.crc);
-        if (crc32c(buf, s + OFF.attributes, s + info.size) !== stored) {
-          error = `CRC mismatch in batch at offset ${info.baseOffset}`;
-          break;
-        }
-      }
-      this.trackBatch(pos, info.size, info.baseOffset, info.maxTimestamp, interval);
-      onBatch?.(info);
-      batches++;
-      next = info.lastOffset + 1n;
-      pos += info.size;
-    }
-    return { validBytes: pos, nextOffset: next, batches, error };
+    return this.scan({
+      expectedFirstOffset,
+      validateCrc,
+      onBatch: (info) => {
+        this.trackBatch(info.position, info.size, info.baseOffset, info.maxTimestamp, interval);
+        onBatch?.(info);
+      },
+    });
   }
 
   /** Write both index files atomically (serialized per segment). Takes a snapshot of the current entries. */
@@ -437,18 +698,19 @@ export class Segment {
     try {
       const [si, st] = await Promise.all([stat(this.indexPath), stat(this.timeIndexPath)]);
       if (si.size % OFFSET_ENTRY_SIZE !== 0 || st.size % TIME_ENTRY_SIZE !== 0) return false;
-      if (st.size > 0) {
+      if (st.size === 0) return true;
+      return await transientFiles.run(async () => {
         const fd = await openP(this.timeIndexPath, 'r');
         try {
           const b = Buffer.alloc(TIME_ENTRY_SIZE);
           if ((await readAt(fd, b, 0, TIME_ENTRY_SIZE, st.size - TIME_ENTRY_SIZE)) !== TIME_ENTRY_SIZE) return false;
           this.maxTimestamp = b.readBigInt64BE(0);
           this.offsetOfMaxTimestamp = this.baseOffset + BigInt(b.readInt32BE(8));
+          return true;
         } finally {
           await closeP(fd);
         }
-      }
-      return true;
+      });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw e;
@@ -501,6 +763,7 @@ export class Segment {
       try {
         renameSync(p, p + DELETED_SUFFIX);
         renamed.push(p + DELETED_SUFFIX);
+        if (p === paths[0]) this.renamed = true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
@@ -508,7 +771,7 @@ export class Segment {
     return (async () => {
       await this.idle();
       await this.indexWriteChain;
-      await closeP(this.fd).catch(() => {});
+      this.closeFd();
       await Promise.all(
         renamed.map((p) =>
           unlink(p).catch((e: NodeJS.ErrnoException) => {
@@ -523,15 +786,11 @@ export class Segment {
   async close(): Promise<void> {
     await this.idle();
     await this.indexWriteChain;
-    await closeP(this.fd).catch(() => {});
+    this.closeFd();
   }
 
   /** Close immediately (error paths during open). */
   closeSyncNow(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      /* already closed */
-    }
+    this.closeFd();
   }
 }

@@ -28,7 +28,14 @@ export function tempDir(prefix = 'kstream-test-'): string {
 }
 
 export async function startBroker(
-  opts: { dataDir?: string; port?: number; args?: string[]; props?: Record<string, string> } = {},
+  opts: {
+    dataDir?: string;
+    port?: number;
+    args?: string[];
+    props?: Record<string, string>;
+    /** Start it under `ulimit -n <nofile>` (a low file limit). */
+    nofile?: number;
+  } = {},
 ): Promise<BrokerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
   const extra = [...(opts.args ?? [])];
@@ -46,7 +53,13 @@ export async function startBroker(
     extra.push('--config', file);
   }
   const args = [BIN, 'serve', '--data-dir', dataDir, '--port', String(opts.port ?? 0), '--host', '127.0.0.1', ...extra];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const child =
+    opts.nofile === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT })
+      : spawn('/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, process.execPath, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          cwd: ROOT,
+        });
   let stderr = '';
   let stdout = '';
   child.stderr?.on('data', (d) => {

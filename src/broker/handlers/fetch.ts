@@ -13,6 +13,20 @@ import type { Handler } from '../router.js';
 /** Kafka sends an empty record set, never null, for a partition with nothing to return. */
 const EMPTY = Buffer.alloc(0);
 
+/** Errors of a partition that stay until an operator acts (a damaged segment, a failing disk). */
+const LASTING = new Set<number>([ErrorCode.CORRUPT_MESSAGE, ErrorCode.KAFKA_STORAGE_ERROR]);
+
+/** When an unexpected read error was last logged, per partition (once a minute, not once per fetch). */
+const unexpectedLogged = new Map<string, number>();
+
+function logUnexpected(broker: Broker, partition: string, e: unknown): void {
+  const now = Date.now();
+  if (now - (unexpectedLogged.get(partition) ?? -Infinity) < 60_000) return;
+  if (unexpectedLogged.size > 10_000) unexpectedLogged.clear();
+  unexpectedLogged.set(partition, now);
+  broker.log.error('fetch read failed', { partition, error: e instanceof Error ? e.message : String(e) });
+}
+
 interface Wanted {
   topic: string;
   partition: number;
@@ -64,10 +78,17 @@ async function readAll(
         bytes += r.records.length;
       }
     } catch (e) {
+      // An error is this partition's answer; the other partitions of the fetch are served as usual.
       if (e instanceof KafkaError) {
         o.errorCode = e.code;
+        // Damage does not heal by waiting: a follower's fetch still waits for its other partitions (its
+        // fetcher asks again as soon as it has an answer). Consumers get the error at once, as from Kafka.
+        if (replicaId < 0 || !LASTING.has(e.code)) errors = true;
+      } else {
+        o.errorCode = ErrorCode.UNKNOWN_SERVER_ERROR;
         errors = true;
-      } else throw e;
+        logUnexpected(broker, `${w.topic}-${w.partition}`, e);
+      }
     }
   }
   return { bytes, errors };
