@@ -3,7 +3,7 @@
  * listener and the topic/partition state the handlers work on.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { assignReplicas, type BrokerInfo, ClusterManager, type TopicDoc } from '../cluster/cluster.js';
@@ -19,6 +19,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { isNoSpace } from '../storage/checkpoint.js';
 import { LogCleaner } from '../storage/cleaner.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig, logConfigFromProps } from '../storage/config.js';
+import { DataDirBusyError, DataDirLock, LOCK_FILE } from '../storage/data-dir-lock.js';
 import { configureMaxOpenFiles } from '../storage/file-handles.js';
 import { LogManager, logManagerOptionsFromProps, parsePartitionDirName } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
@@ -112,9 +113,8 @@ export class Broker {
   private connectionLimits: ConnectionLimits | null = null;
   private store!: LocalStore;
   private logs!: LogManager;
-  private lockFile: string;
-  /** The data dir lock: a Unix socket bound in the abstract namespace for as long as this process holds it. */
-  private lockServer: Server | null = null;
+  /** The data dir lock (src/storage/data-dir-lock.ts), held from start to stop. */
+  private lock: DataDirLock | null = null;
   private logDefaults: LogConfig = DEFAULT_LOG_CONFIG;
   /** Topic creations in flight, so concurrent auto-creates of one name create it once. */
   private creating = new Map<string, Promise<TopicState>>();
@@ -144,7 +144,6 @@ export class Broker {
     readonly log: Logger,
   ) {
     this.router = new Router(this, log).register(...allHandlers);
-    this.lockFile = join(resolve(config.dataDir), '.lock');
   }
 
   get isStopping(): boolean {
@@ -158,7 +157,15 @@ export class Broker {
   async start(): Promise<void> {
     const dir = resolve(this.config.dataDir);
     mkdirSync(dir, { recursive: true });
-    await this.acquireLock(dir);
+    try {
+      this.lock = await DataDirLock.acquire(dir, (e) =>
+        this.log.warn(`cannot write ${join(dir, LOCK_FILE)}`, { error: e }),
+      );
+    } catch (e) {
+      if (e instanceof DataDirBusyError)
+        throw new BrokerStartError(`${e.message}; stop it or choose another --data-dir`);
+      throw new BrokerStartError((e as Error).message);
+    }
     try {
       this.loadMetaProperties(dir);
       this.logDefaults = brokerLogDefaults(this.config.props);
@@ -216,7 +223,7 @@ export class Broker {
       this.coordinator?.stop();
       await this.cleaner?.stop();
       await this.logs?.closeAll().catch(() => {});
-      this.releaseLock();
+      this.lock?.release();
       throw e;
     }
   }
@@ -276,73 +283,6 @@ export class Broker {
   private storedTopicById(id: string): string | null {
     for (const [key, t] of this.store.list<StoredTopic>('topics/')) if (t.id === id) return key;
     return null;
-  }
-
-  /**
-   * Lock the data dir against a second broker. The lock is the kernel's, so it dies with the process
-   * (kill -9 included) and a PID reused since cannot hold it: a Unix socket bound in Linux's abstract
-   * namespace under a name made of the data dir's device and inode. That namespace belongs to a network
-   * namespace, so the owner also records its PID, process start time and boot id in `.lock`: a live process
-   * matching all three (a broker in another network namespace) blocks a start too; a PID alone never does.
-   * Elsewhere than Linux the `.lock` record is all there is. See docs/architecture.md.
-   */
-  private async acquireLock(dir: string): Promise<void> {
-    const busy = (pid: number | null) =>
-      new BrokerStartError(
-        `data dir ${dir} is in use by another kstream process (pid ${pid ?? 'unknown'}); ` +
-          'stop it or choose another --data-dir',
-      );
-    const owner = readLockOwner(this.lockFile);
-    if (process.platform === 'linux') {
-      const st = statSync(dir);
-      const server = createServer((s) => s.destroy());
-      try {
-        await new Promise<void>((res, rej) => {
-          server.once('error', rej);
-          server.listen({ path: `\0kstream-data-dir:${st.dev}:${st.ino}`, exclusive: true }, () => res());
-        });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw busy(readLockOwner(this.lockFile)?.pid ?? null);
-        throw new BrokerStartError(`cannot lock data dir ${dir}: ${(e as Error).message}`);
-      }
-      server.unref();
-      this.lockServer = server;
-      if (owner && owner.pid !== process.pid && owner.startTime !== null && isSameProcess(owner)) {
-        this.closeLockServer();
-        throw busy(owner.pid);
-      }
-    } else if (
-      owner &&
-      owner.pid !== process.pid &&
-      processAlive(owner.pid) &&
-      (owner.startTime === null || isSameProcess(owner))
-    ) {
-      throw busy(owner.pid);
-    }
-    const self = ownProcessIdentity();
-    try {
-      writeFileSync(
-        this.lockFile,
-        `${process.pid}\nstart_time=${self.startTime ?? ''}\nboot_id=${self.bootId ?? ''}\n`,
-      );
-    } catch (e) {
-      // Only a record: the lock holds without it (a full disk must not stop a start).
-      this.log.warn(`cannot write ${this.lockFile}`, { error: e });
-    }
-  }
-
-  private closeLockServer(): void {
-    this.lockServer?.close();
-    this.lockServer = null;
-  }
-
-  private releaseLock(): void {
-    try {
-      if (readLockOwner(this.lockFile)?.pid === process.pid) unlinkSync(this.lockFile);
-    } catch {
-      // already gone
-    }
-    this.closeLockServer();
   }
 
   private loadMetaProperties(dir: string): void {
@@ -437,7 +377,7 @@ export class Broker {
         .catch((e: unknown) => this.log.warn('high watermark checkpoint failed', { error: e }));
     }
     await this.logs?.closeAll();
-    this.releaseLock();
+    this.lock?.release();
   }
 
   describe(): string {
@@ -1207,66 +1147,5 @@ async function bounded(work: Promise<unknown>, ms: number, what: string, log: Lo
     log.warn(`${what} failed`, { error: e });
   } finally {
     clearTimeout(timer);
-  }
-}
-
-interface LockOwner {
-  pid: number;
-  startTime: string | null;
-  bootId: string | null;
-}
-
-/** The owner recorded in `.lock` (a PID line, then `start_time=` and `boot_id=` lines), or null. */
-function readLockOwner(file: string): LockOwner | null {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-  const [first = '', ...rest] = text.split('\n');
-  const pid = Number(first.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  const field = (k: string) =>
-    rest
-      .find((l) => l.startsWith(`${k}=`))
-      ?.slice(k.length + 1)
-      .trim() || null;
-  return { pid, startTime: field('start_time'), bootId: field('boot_id') };
-}
-
-/** When process `pid` started (clock ticks since boot, /proc/<pid>/stat field 22), or null. */
-function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its closing ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function ownProcessIdentity(): { startTime: string | null; bootId: string | null } {
-  let bootId: string | null = null;
-  try {
-    bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    // not Linux
-  }
-  return { startTime: processStartTime(process.pid), bootId };
-}
-
-/** Whether the process recorded in `.lock` is still the very one that wrote it (not a PID reused since). */
-function isSameProcess(owner: LockOwner): boolean {
-  const self = ownProcessIdentity();
-  return owner.startTime !== null && processStartTime(owner.pid) === owner.startTime && owner.bootId === self.bootId;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

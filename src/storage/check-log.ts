@@ -19,11 +19,13 @@
  *
  * A data dir in use by a running broker is refused: the broker is writing these files.
  */
+
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fsyncDir, LeaderEpochCache, parseOffsetCheckpoint, readFileIfExists, writeFileAtomic } from './checkpoint.js';
 import { DEFAULT_LOG_CONFIG } from './config.js';
+import { DataDirBusyError, DataDirLock } from './data-dir-lock.js';
 import { OFFSET_ENTRY_SIZE, TimeIndex } from './indexes.js';
 import { CLEAN_SHUTDOWN_FILE, LEADER_EPOCH_FILE, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE } from './partition-log.js';
 import {
@@ -159,30 +161,36 @@ export async function checkLog(dirArg: string, opts: CheckLogOptions = {}): Prom
       );
     }
   }
-  const holder = lockHolder(dataDir);
-  if (holder !== null) {
-    throw new CheckLogError(
-      `data dir ${dataDir} is in use by a running broker (pid ${holder}); stop it first: check-log reads the files it writes`,
-      false,
-    );
-  }
-  const compactedTopics = compactedTopicsOf(dataDir);
-  const partitions: PartitionReport[] = [];
-  for (const p of partitionDirs) {
-    const compacted = compactedTopics.has(topicOf(basename(p)));
-    let found = await checkPartition(p, compacted);
-    const report = found.report;
-    if (opts.truncate && report.problems.length > 0) {
-      // A broker started meanwhile? Refuse before changing anything.
-      const again = lockHolder(dataDir);
-      if (again !== null)
-        throw new CheckLogError(`data dir ${dataDir} is now in use by a broker (pid ${again})`, false);
-      report.repair = await repairPartition(p, found, opts.now ?? new Date());
-      found = await checkPartition(p, compacted);
-      report.remaining = found.report.problems;
-      report.status = found.report.problems.length === 0 ? 'repaired' : 'damaged';
+  // Held for the whole check (and repair): a broker cannot start on the dir meanwhile, nor run while we read.
+  let lock: DataDirLock;
+  try {
+    lock = await DataDirLock.acquire(dataDir);
+  } catch (e) {
+    if (e instanceof DataDirBusyError) {
+      throw new CheckLogError(
+        `data dir ${dataDir} is in use by a running broker (pid ${e.pid ?? 'unknown'}); stop it first: check-log reads the files it writes`,
+        false,
+      );
     }
-    partitions.push(report);
+    throw new CheckLogError((e as Error).message, false);
+  }
+  const partitions: PartitionReport[] = [];
+  try {
+    const compactedTopics = compactedTopicsOf(dataDir);
+    for (const p of partitionDirs) {
+      const compacted = compactedTopics.has(topicOf(basename(p)));
+      let found = await checkPartition(p, compacted);
+      const report = found.report;
+      if (opts.truncate && report.problems.length > 0) {
+        report.repair = await repairPartition(p, found, opts.now ?? new Date());
+        found = await checkPartition(p, compacted);
+        report.remaining = found.report.problems;
+        report.status = found.report.problems.length === 0 ? 'repaired' : 'damaged';
+      }
+      partitions.push(report);
+    }
+  } finally {
+    lock.release();
   }
   return { dir, kind, partitions, clean: partitions.every((p) => p.status !== 'damaged') };
 }
@@ -211,42 +219,6 @@ function compactedTopicsOf(dataDir: string): Set<string> {
     // No such file (a cluster node keeps topics in etcd), or unreadable: compaction is told by the batches.
   }
   return out;
-}
-
-/**
- * The pid of a running broker holding the data dir's `.lock`, or null: an OS lock on the file (as
- * /proc/locks lists it), or the live pid the file names (kstream's pid-file lock).
- */
-export function lockHolder(dataDir: string): number | null {
-  const lock = join(dataDir, '.lock');
-  let ino: number;
-  try {
-    ino = statSync(lock).ino;
-  } catch {
-    return null;
-  }
-  try {
-    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
-      // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (the pid is -1 for an OFD lock)
-      const m = /^\d+:\s+(?:->\s+)?\S+\s+\S+\s+\S+\s+(-?\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
-      if (m && Number(m[2]) === ino) return Number(m[1]);
-    }
-  } catch {
-    /* no /proc/locks: only the pid file can tell */
-  }
-  let pid: number;
-  try {
-    pid = Number(readFileSync(lock, 'utf8').trim());
-  } catch {
-    return null;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
-  }
 }
 
 interface Damage {
