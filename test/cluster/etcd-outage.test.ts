@@ -16,8 +16,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/messages/index.js';
 import { ROOT } from '../helpers/broker.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
@@ -143,7 +146,36 @@ describe('etcd outage', () => {
     try {
       const down = Date.now();
       await cluster.etcd.halt();
-      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      await new Promise((r) => setTimeout(r, OUTAGE_MS / 2));
+      // Metadata changes wait for etcd: asked for meanwhile, they are refused with a retriable error
+      // (REQUEST_TIMED_OUT), on a connection that stays open, and nothing is half-made.
+      const during = kafka(cluster.bootstrap()).admin();
+      await during.connect();
+      try {
+        await assert.rejects(
+          during.createTopics({ topics: [{ topic: 'during-outage', numPartitions: 1, replicationFactor: 3 }] }),
+          (e: { errors?: { type: string }[] }) => e.errors?.[0]?.type === 'REQUEST_TIMED_OUT',
+          'CreateTopics while etcd is away: REQUEST_TIMED_OUT',
+        );
+        const md = await RawClient.using(cluster.node(2).port, (c) =>
+          c.request(ApiKey.Metadata, 9, {
+            topics: [{ name: 'auto-during-outage' }, { name: 'outage' }],
+            allowAutoTopicCreation: true,
+            includeTopicAuthorizedOperations: false,
+          }),
+        );
+        assert.deepEqual(
+          md.topics.map((t: { name: string; errorCode: number }) => [t.name, t.errorCode]),
+          [
+            ['auto-during-outage', ErrorCode.REQUEST_TIMED_OUT],
+            ['outage', 0],
+          ],
+          'Metadata with auto-creation while etcd is away: the new topic waits, the others are described',
+        );
+      } finally {
+        await during.disconnect().catch(() => {});
+      }
+      await new Promise((r) => setTimeout(r, down + OUTAGE_MS - Date.now()));
       for (const id of ids) assert.ok(cluster.isUp(id), `node ${id} is still running after the outage`);
       // acks=all kept being acknowledged on every partition, also once the leases could no longer be renewed
       // (the last 10 s of the outage).
@@ -259,6 +291,13 @@ describe('etcd outage', () => {
       lost.length,
       0,
       `${lost.length} of ${acked.length} acknowledged records lost: ${JSON.stringify(lost.slice(0, 5))}`,
+    );
+    const lister = kafka(cluster.bootstrap()).admin();
+    await lister.connect();
+    const names = await lister.listTopics().finally(() => lister.disconnect());
+    assert.ok(
+      !names.includes('during-outage') && !names.includes('auto-during-outage'),
+      `nothing was created by the requests refused during the outage: ${names.join(', ')}`,
     );
     const fresh = await readAll('after-outage');
     assert.deepEqual(

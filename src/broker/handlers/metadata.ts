@@ -9,6 +9,7 @@ import { ApiKey } from '../../protocol/messages/index.js';
 import type { Broker, TopicState } from '../broker.js';
 import { validateTopicName } from '../broker.js';
 import type { Handler } from '../router.js';
+import { errorOf } from './errors.js';
 
 const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648;
 
@@ -62,7 +63,7 @@ export const metadata: Handler = {
   apiKey: ApiKey.Metadata,
   minVersion: 0,
   maxVersion: 12,
-  async handle(req, { broker, header }) {
+  async handle(req, { broker, header, log }) {
     const v = header.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const allowAuto = v < 4 ? true : Boolean(req.allowAutoTopicCreation);
@@ -84,7 +85,18 @@ export const metadata: Handler = {
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
           continue;
         }
-        const t = await broker.topicOrAutoCreate(name, allowAuto);
+        let t: TopicState | null;
+        try {
+          t = await broker.topicOrAutoCreate(name, allowAuto);
+        } catch (e) {
+          // Auto-creation failed (e.g. etcd unreachable: REQUEST_TIMED_OUT): that topic's error, as Kafka
+          // answers it; the connection and the other topics are served.
+          const { errorCode } = errorOf(e);
+          if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR)
+            log.error('auto-creating a topic failed', { topic: name, error: e });
+          topics.push({ errorCode, name, partitions: [] });
+          continue;
+        }
         const described = describeClusterTopic(broker, name) ?? (t ? describeTopic(t, broker.nodeId) : null);
         topics.push(described ?? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
       }
