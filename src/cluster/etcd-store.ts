@@ -14,7 +14,15 @@
  * breaker — waits with the same capped, jittered backoff (src/util/backoff.ts), and logs the start and the
  * end of a run of failures, not each attempt.
  */
-import { Etcd3, EtcdLeaseInvalidError, type IOptions, isRecoverableError, type Namespace, type Watcher } from 'etcd3';
+import {
+  Etcd3,
+  EtcdLeaseInvalidError,
+  GRPCDeadlineExceededError,
+  type IOptions,
+  isRecoverableError,
+  type Namespace,
+  type Watcher,
+} from 'etcd3';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Backoff, type BackoffOptions, backoffDelay, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
@@ -32,6 +40,7 @@ const DEFAULT_TTL_SECONDS = 3;
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
 type HostPolicy = ReturnType<NonNullable<FaultHandling['host']>>;
+type GlobalPolicy = NonNullable<FaultHandling['global']>;
 type WatchBackoff = NonNullable<FaultHandling['watchBackoff']>;
 
 /**
@@ -58,6 +67,31 @@ class HostBreaker {
         this.openUntil = Date.now() + this.backoff.next();
       }
       throw e;
+    }
+  }
+}
+
+/**
+ * etcd3's policy around each call, replacing its default (3 immediate retries of any transient error, which
+ * made a call to a hung etcd take 4 deadlines): a call that failed at once on one host is tried once on each
+ * other host (etcd3 moves to the next host per try); one that ran out of its deadline is not tried again.
+ */
+class TryEachHost {
+  constructor(private readonly hosts: number) {}
+
+  async execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> {
+    const signal = new AbortController().signal;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn({ signal });
+      } catch (e) {
+        const again =
+          attempt < this.hosts &&
+          e instanceof Error &&
+          isRecoverableError(e) &&
+          !(e instanceof GRPCDeadlineExceededError);
+        if (!again) throw e;
+      }
     }
   }
 }
@@ -125,8 +159,9 @@ export class EtcdStore implements MetadataStore {
       // watches and lease keep-alives are streams and stay open.
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + 5000 }),
       faultHandling: {
-        // etcd3 calls only execute() of a host policy; the rest of cockatiel's IPolicy is events it never reads.
+        // etcd3 calls only execute() of these policies; the rest of cockatiel's IPolicy is events it never reads.
         host: () => new HostBreaker() as unknown as HostPolicy,
+        global: new TryEachHost(endpoints.length) as unknown as GlobalPolicy,
         watchBackoff: watchBackoff(0),
       },
     });
