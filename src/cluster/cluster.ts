@@ -225,7 +225,7 @@ export class ClusterManager {
     if (this.electRetry) clearTimeout(this.electRetry);
     if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
     if (this.reassignTimer) clearInterval(this.reassignTimer);
-    for (const u of this.unwatch) await u().catch(() => {});
+    await Promise.all(this.unwatch.map((u) => u().catch(() => {})));
     await this.store.close();
   }
 

@@ -105,9 +105,10 @@ class TryEachHost {
 function unavailable(e: unknown): unknown {
   if (!(e instanceof Error) || e instanceof KafkaError) return e;
   if (!isRecoverableError(e) && !e.message.includes(CIRCUIT_OPEN)) return e;
+  // The cause stays out of the message clients get (it names etcd's address); the session's log line has it.
   return new KafkaError(
     ErrorCode.REQUEST_TIMED_OUT,
-    `the cluster metadata store (etcd) is unreachable, metadata changes wait until it is back: ${e.message.split('\n')[0]}`,
+    'the cluster metadata store (etcd) is unreachable; metadata changes wait until it is back',
   );
 }
 
@@ -248,6 +249,11 @@ export class EtcdStore implements MetadataStore {
     if (this.closed) throw new Error('etcd store closed');
     const { ID: lease } = await this.ns.leaseClient.leaseGrant({ TTL: this.ttl });
     await Promise.all([...this.leased].map(([k, v]) => this.ns.put(k).value(v).lease(lease).exec()));
+    if (this.closed) {
+      // Closed meanwhile: nothing may stay registered for this process.
+      await this.ns.leaseClient.leaseRevoke({ ID: lease }).catch(() => {});
+      throw new Error('etcd store closed');
+    }
     this.leaseId = lease;
     if (!this.keepingAlive) {
       this.keepingAlive = true;
@@ -407,10 +413,9 @@ export class EtcdStore implements MetadataStore {
           w.on('delete', () => c.wake());
           w.on('connected', () => c.wake());
           w.on('error', () => {
-            // Cancelled by etcd: watch again.
+            // Cancelled by etcd: watched again at the next look (at the latest after the 10 s safety net).
             this.watchers.delete(w);
             if (c.watcher === w) c.watcher = null;
-            c.wake();
           });
         }
         const lease = await this.session();
@@ -468,7 +473,7 @@ export class EtcdStore implements MetadataStore {
     for (const c of this.candidates) c.wake();
     // Every watch is cancelled: etcd3 keeps reconnecting a watch of a closed client, and its timer kept a
     // stopped node from exiting.
-    for (const w of [...this.watchers]) await this.cancel(w);
+    await Promise.all([...this.watchers].map((w) => this.cancel(w)));
     // Revoking the session deletes every leased key and candidate key at once (the controller fails over now).
     const lease = this.leaseId ?? (await this.granting?.catch(() => null)) ?? null;
     this.leaseId = null;
