@@ -123,7 +123,7 @@ describe('etcd metadata store', () => {
         () => elected++,
         () => lost++,
       );
-      await until(() => elected === 1);
+      await until(() => elected === 1).catch(() => assert.fail('the campaign was not elected'));
       const lease = await leaseOf();
       assert.ok(lease && lease !== '0');
 
@@ -144,7 +144,9 @@ describe('etcd metadata store', () => {
       server = null;
 
       await etcd.restart();
-      await until(async () => (await s.get('brokers/1').catch(() => null))?.value === 'a');
+      await until(async () => (await s.get('brokers/1').catch(() => null))?.value === 'a').catch(() =>
+        assert.fail('the leased key is not back after etcd restarted'),
+      );
       // Back within the TTL etcd gives leases on its restart: the same session, no re-election.
       await new Promise((r) => setTimeout(r, 5000));
       assert.equal(await leaseOf(), lease, 'the leased key kept its lease');
