@@ -43,13 +43,13 @@ type HostPolicy = ReturnType<NonNullable<FaultHandling['host']>>;
 type GlobalPolicy = NonNullable<FaultHandling['global']>;
 type WatchBackoff = NonNullable<FaultHandling['watchBackoff']>;
 
+const CIRCUIT_OPEN = 'etcd host skipped after repeated failures (circuit open)';
+
 /**
  * etcd3's per-host fault policy, replacing its default circuit breaker (3 failures open it for a fixed 5 s, so
  * a returning etcd went unnoticed for up to 5 s — past the TTL of every lease): after 3 consecutive failures
  * the host is skipped for a backoff delay, then tried again; one success closes it.
  */
-const CIRCUIT_OPEN = 'etcd host skipped after repeated failures (circuit open)';
-
 class HostBreaker {
   private failures = 0;
   private openUntil = 0;
