@@ -11,6 +11,7 @@
  * when an ISR member returns. Leaders change their partition's ISR themselves (shrink/expand), by CAS.
  */
 import { ErrorCode } from '../protocol/errors.js';
+import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import type { MetadataStore, WatchEvent } from './metadata-store.js';
 
@@ -97,6 +98,11 @@ export class ClusterManager {
   private stopped = false;
   private electing = false;
   private electAgain = false;
+  /** Retries of taking the controller epoch and of leader elections: one pending timer each, with backoff. */
+  private readonly epochBackoff = new Backoff();
+  private epochRetry: NodeJS.Timeout | null = null;
+  private readonly electBackoff = new Backoff();
+  private electRetry: NodeJS.Timeout | null = null;
 
   constructor(
     readonly store: MetadataStore,
@@ -159,6 +165,7 @@ export class ClusterManager {
         const epoch = (kv ? Number(kv.value) : 0) + 1;
         if (!(await this.store.compareAndSet(CONTROLLER_EPOCH_KEY, String(epoch), kv?.modRevision ?? 0))) continue;
         const now = await this.store.get(CONTROLLER_EPOCH_KEY);
+        this.epochBackoff.succeeded(this.log, 'taking the controller epoch');
         if (!now || Number(now.value) !== epoch) return; // another controller already followed
         this.myEpoch = { epoch, rev: now.modRevision };
         if (epoch > this.controllerEpoch) this.controllerEpoch = epoch;
@@ -168,26 +175,32 @@ export class ClusterManager {
         await this.electLeaders();
         return;
       }
+      this.retryBecomeController(null);
     } catch (e) {
-      this.log.warn('taking the controller epoch failed; retrying', { error: e });
+      this.retryBecomeController(e);
     }
-    // Still holding the election but without an epoch (etcd unreachable, or many concurrent attempts): try
-    // again, so the cluster is not left without an acting controller.
-    this.retryBecomeController();
   }
 
-  /** In a second: take the controller epoch if this node still holds the election (and does not act yet). */
-  private retryBecomeController(): void {
-    if (this.isController || this.stopped) return;
-    setTimeout(() => {
+  /**
+   * Still holding the election but without an epoch (etcd unreachable, or many concurrent attempts): after a
+   * backoff, take the controller epoch if this node still holds the election (and does not act yet), so the
+   * cluster is not left without an acting controller. One retry pending at a time.
+   */
+  private retryBecomeController(error: unknown): void {
+    if (this.isController || this.stopped || this.epochRetry) return;
+    const delay = this.epochBackoff.failed(this.log, 'taking the controller epoch', error ?? 'concurrent attempts');
+    this.epochRetry = setTimeout(() => {
+      this.epochRetry = null;
       if (this.stopped || this.isController) return;
       this.store.leader('controller-election').then(
         (leader) => {
           if (leader === String(this.self.nodeId) && !this.isController) void this.becomeController();
+          else this.epochBackoff.reset();
         },
-        () => this.retryBecomeController(),
+        (e: unknown) => this.retryBecomeController(e),
       );
-    }, 1000).unref();
+    }, delay);
+    this.epochRetry.unref();
   }
 
   /** The epoch this node controls with, or null when it is not (or no longer) the controller. */
@@ -208,9 +221,11 @@ export class ClusterManager {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.epochRetry) clearTimeout(this.epochRetry);
+    if (this.electRetry) clearTimeout(this.electRetry);
     if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
     if (this.reassignTimer) clearInterval(this.reassignTimer);
-    for (const u of this.unwatch) await u().catch(() => {});
+    await Promise.all(this.unwatch.map((u) => u().catch(() => {})));
     await this.store.close();
   }
 
@@ -593,9 +608,19 @@ export class ClusterManager {
           });
         }
       }
+      this.electBackoff.succeeded(this.log, 'leader election');
     } catch (e) {
-      this.log.warn('leader election failed; will retry', { error: e });
-      setTimeout(() => void this.electLeaders(), 1000).unref();
+      // One retry pending at a time, with backoff (each failed run used to add another timer).
+      if (!this.electRetry && !this.stopped) {
+        this.electRetry = setTimeout(
+          () => {
+            this.electRetry = null;
+            void this.electLeaders();
+          },
+          this.electBackoff.failed(this.log, 'leader election', e),
+        );
+        this.electRetry.unref();
+      }
     } finally {
       this.electing = false;
       if (this.electAgain) void this.electLeaders();

@@ -13,6 +13,7 @@ import { Connection } from '../client/connection.js';
 import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
+import { Backoff, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import type { ClusterManager, PartitionDoc } from './cluster.js';
 
@@ -65,6 +66,8 @@ class Fetcher {
   }
 
   private async loop(): Promise<void> {
+    // A leader that is away (stopped, restarting) is retried with backoff: 100 ms doubling up to 1 s.
+    const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
     while (this.running) {
       try {
         const parts = [...this.partitions];
@@ -119,12 +122,13 @@ class Fetcher {
             p.log.setHighWatermark(hw < p.log.logEndOffset ? hw : p.log.logEndOffset);
           }
         }
+        backoff.reset();
       } catch (e) {
         if (!this.running) return;
         this.log.debug('replica fetch failed; retrying', { leader: this.leaderId, error: e });
         this.conn?.close();
         this.conn = null;
-        await sleep(300);
+        await sleep(backoff.next());
       }
     }
   }
@@ -165,6 +169,12 @@ export class ReplicaManager {
   private syncing: Promise<void> = Promise.resolve();
   private readonly lagMaxMs: number;
   private stopped = false;
+  /**
+   * ISR changes are compare-and-sets in etcd: while they fail (etcd away) the next one, of any partition,
+   * waits for a backoff instead of being tried every maintenance tick and every follower fetch.
+   */
+  private readonly isrBackoff = new Backoff();
+  private isrRetryAt = 0;
 
   constructor(
     readonly broker: Broker,
@@ -341,7 +351,7 @@ export class ReplicaManager {
   }
 
   private async changeIsr(p: PartitionState, isr: number[], why: 'shrink' | 'expand'): Promise<void> {
-    if (p.isrChanging) return;
+    if (p.isrChanging || Date.now() < this.isrRetryAt) return;
     p.isrChanging = true;
     try {
       const d = await this.cluster.casPartition(p.topic, p.index, (cur) =>
@@ -349,6 +359,7 @@ export class ReplicaManager {
           ? null
           : { ...cur, isr, partitionEpoch: cur.partitionEpoch + 1 },
       );
+      this.isrBackoff.succeeded(this.log, 'changing ISRs');
       if (d) {
         this.log.info(why === 'shrink' ? 'shrank ISR' : 'expanded ISR', {
           topic: p.topic,
@@ -359,7 +370,8 @@ export class ReplicaManager {
         this.updateHighWatermark(p);
       }
     } catch (e) {
-      this.log.warn('ISR change failed', { topic: p.topic, partition: p.index, error: e });
+      const fields = { topic: p.topic, partition: p.index, isr: isr.join(',') };
+      this.isrRetryAt = Date.now() + this.isrBackoff.failed(this.log, 'changing ISRs', e, fields);
     } finally {
       p.isrChanging = false;
     }
@@ -417,8 +429,4 @@ export class ReplicaManager {
     for (const f of this.fetchers.values()) f.stop();
     this.fetchers.clear();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,6 +1,8 @@
 /** The etcd metadata store against a real etcd (Debian's etcd-server): get/put/CAS, watches, leases, election. */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { Etcd3 } from 'etcd3';
 import { EtcdStore } from '../../src/cluster/etcd-store.js';
 import type { WatchEvent } from '../../src/cluster/metadata-store.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -103,5 +105,58 @@ describe('etcd metadata store', () => {
     await until(() => bLeads);
     assert.equal(await b.leader('controller'), '2');
     await b.close();
+  });
+
+  test('etcd away: retries are paced (connections counted at its port); the session survives its restart', async () => {
+    const s = new EtcdStore([etcd.url], 'c6', silentLogger);
+    const direct = new Etcd3({ hosts: etcd.url });
+    const leaseOf = async () => (await direct.namespace('/kstream/c6/').get('brokers/1').exec()).kvs[0]?.lease;
+    let server: ReturnType<typeof createServer> | null = null;
+    try {
+      await s.putLeased('brokers/1', 'a', 3);
+      for (const p of ['brokers/', 'topics/', 'partitions/', 'controller']) await s.watch(p, () => {});
+      let elected = 0;
+      let lost = 0;
+      await s.campaign(
+        'controller',
+        '1',
+        () => elected++,
+        () => lost++,
+      );
+      await until(() => elected === 1).catch(() => assert.fail('the campaign was not elected'));
+      const lease = await leaseOf();
+      assert.ok(lease && lease !== '0');
+
+      // etcd goes away; its client port now accepts and drops every connection, counting them.
+      await etcd.halt();
+      let connections = 0;
+      const counter = createServer((c) => {
+        connections++;
+        c.destroy();
+      });
+      server = counter;
+      await new Promise<void>((r) => counter.listen(Number(new URL(etcd.url).port), '127.0.0.1', () => r()));
+      await new Promise((r) => setTimeout(r, 10_000));
+      // Session keep-alive, 4 watches, a campaign: each retried with backoff (at most ~1/s each). Retries that
+      // multiply (a reconnection per error, two errors per failed stream) made hundreds here, and more each second.
+      assert.ok(connections < 200, `${connections} connection attempts to an absent etcd in 10 s`);
+      await new Promise<void>((r) => counter.close(() => r()));
+      server = null;
+
+      await etcd.restart();
+      await until(async () => (await s.get('brokers/1').catch(() => null))?.value === 'a').catch(() =>
+        assert.fail('the leased key is not back after etcd restarted'),
+      );
+      // Back within the TTL etcd gives leases on its restart: the same session, no re-election.
+      await new Promise((r) => setTimeout(r, 5000));
+      assert.equal(await leaseOf(), lease, 'the leased key kept its lease');
+      assert.deepEqual({ elected, lost }, { elected: 1, lost: 0 }, 'the campaign neither lost nor ran again');
+      assert.equal(await s.leader('controller'), '1');
+    } finally {
+      if (server) await new Promise<void>((r) => server?.close(() => r()));
+      if (etcd.child.exitCode !== null || etcd.child.signalCode !== null) await etcd.restart().catch(() => {});
+      direct.close();
+      await s.close();
+    }
   });
 });

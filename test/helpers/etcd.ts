@@ -12,6 +12,10 @@ export interface EtcdProcess {
   /** SIGSTOP / SIGCONT, to make etcd unreachable without losing its data. */
   pause(): void;
   resume(): void;
+  /** Stops the etcd process (SIGTERM; `SIGKILL` for a crash) and keeps its data dir: an outage, undone by restart(). */
+  halt(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts etcd again after halt(), on the same ports with the same data dir (the same cluster, its data kept). */
+  restart(): Promise<void>;
 }
 
 /**
@@ -56,6 +60,55 @@ async function startEtcdOnce(): Promise<EtcdProcess> {
   const dir = tempDir('kstream-etcd-');
   const [client, peer] = await freePorts(2);
   const url = `http://127.0.0.1:${client}`;
+  let proc: RunningEtcd;
+  try {
+    proc = await spawnEtcd(dir, url, `http://127.0.0.1:${peer}`);
+  } catch (e) {
+    removeDir(dir);
+    throw e;
+  }
+  const handle: EtcdProcess = {
+    url,
+    child: proc.child,
+    async stop() {
+      await handle.halt();
+      removeDir(dir);
+    },
+    pause: () => proc.child.kill('SIGSTOP'),
+    resume: () => proc.child.kill('SIGCONT'),
+    async halt(signal = 'SIGTERM') {
+      const { child } = proc;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT');
+        child.kill(signal);
+        await proc.exited;
+      }
+    },
+    async restart() {
+      if (proc.child.exitCode === null && proc.child.signalCode === null) throw new Error('etcd is still running');
+      // Its ports were free a moment ago; a process that grabbed one meanwhile gets a few seconds to let go.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          proc = await spawnEtcd(dir, url, `http://127.0.0.1:${peer}`);
+          handle.child = proc.child;
+          return;
+        } catch (e) {
+          if (attempt >= 10 || !(e instanceof PortTakenError)) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    },
+  };
+  return handle;
+}
+
+interface RunningEtcd {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** Runs etcd on `dir` with these URLs; resolves once it serves clients (a new member, or the same one again). */
+async function spawnEtcd(dir: string, url: string, peerUrl: string): Promise<RunningEtcd> {
   const child = spawn(
     'etcd',
     [
@@ -68,11 +121,11 @@ async function startEtcdOnce(): Promise<EtcdProcess> {
       '--advertise-client-urls',
       url,
       '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
+      peerUrl,
       '--initial-advertise-peer-urls',
-      `http://127.0.0.1:${peer}`,
+      peerUrl,
       '--initial-cluster',
-      `test=http://127.0.0.1:${peer}`,
+      `test=${peerUrl}`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -92,25 +145,11 @@ async function startEtcdOnce(): Promise<EtcdProcess> {
         resolve();
       } else if (child.exitCode !== null) {
         clearTimeout(t);
-        removeDir(dir);
         const Err = /address already in use/.test(log) ? PortTakenError : Error;
         reject(new Err(`etcd exited: ${log.slice(-2000)}`));
       } else setTimeout(check, 50);
     };
     check();
   });
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        await exited;
-      }
-      removeDir(dir);
-    },
-    pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
-  };
+  return { child, exited };
 }

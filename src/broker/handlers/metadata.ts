@@ -4,11 +4,12 @@
  * request when auto creation is on and the client allows it (v4+ field, always allowed before).
  */
 import type { Struct } from '../../protocol/codec/schema.js';
-import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Broker, TopicState } from '../broker.js';
 import { validateTopicName } from '../broker.js';
 import type { Handler } from '../router.js';
+import { errorOf } from './errors.js';
 
 const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648;
 
@@ -62,7 +63,7 @@ export const metadata: Handler = {
   apiKey: ApiKey.Metadata,
   minVersion: 0,
   maxVersion: 12,
-  async handle(req, { broker, header }) {
+  async handle(req, { broker, header, log }) {
     const v = header.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const allowAuto = v < 4 ? true : Boolean(req.allowAutoTopicCreation);
@@ -88,9 +89,13 @@ export const metadata: Handler = {
         try {
           t = await broker.topicOrAutoCreate(name, allowAuto);
         } catch (e) {
-          // Auto-creation refused (a partition limit, …): the topic's error, as Kafka's broker answers it.
-          if (!(e instanceof KafkaError)) throw e;
-          topics.push({ errorCode: e.code, name, isInternal: false, partitions: [] });
+          // Auto-creation failed: refused (a partition limit: POLICY_VIOLATION) or etcd unreachable
+          // (REQUEST_TIMED_OUT): that topic's error, as Kafka answers it; the connection and the other topics
+          // are served.
+          const { errorCode } = errorOf(e);
+          if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR)
+            log.error('auto-creating a topic failed', { topic: name, error: e });
+          topics.push({ errorCode, name, isInternal: false, partitions: [] });
           continue;
         }
         const described = describeClusterTopic(broker, name) ?? (t ? describeTopic(t, broker.nodeId) : null);
