@@ -8,7 +8,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { assignReplicas, type BrokerInfo, ClusterManager, type TopicDoc } from '../cluster/cluster.js';
 import { HwCheckpoint } from '../cluster/hw-checkpoint.js';
-import { LocalStore, MetadataFileError } from '../cluster/local-store.js';
 import { type FollowerState, ReplicaManager } from '../cluster/replica-manager.js';
 import { coordinatorConfig } from '../coordinator/config.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
@@ -31,6 +30,7 @@ import { allHandlers } from './handlers/index.js';
 import { addToLoad, checkPartitionLimits, emptyLoad, type PartitionLoad } from './partition-limits.js';
 import { Router } from './router.js';
 import { brokerLogDefaults, TOPIC_CONFIG_KEYS } from './topic-config.js';
+import { MetadataFileError, TopicStore } from './topic-store.js';
 
 export interface PartitionState {
   topic: string;
@@ -111,7 +111,7 @@ export class Broker {
   private readonly connections = new Set<Connection>();
   /** socket.request.max.bytes, queued.max.request.bytes (one budget for all connections), … */
   private connectionLimits: ConnectionLimits | null = null;
-  private store!: LocalStore;
+  private store!: TopicStore;
   private logs!: LogManager;
   /** The data dir lock (src/storage/data-dir-lock.ts), held from start to stop. */
   private lock: DataDirLock | null = null;
@@ -246,14 +246,14 @@ export class Broker {
    * partition logs, stops the start (starting without it would set every log aside). A fresh data dir gets
    * an empty store written, so that from then on a missing file means a lost one.
    */
-  private openStore(dir: string): LocalStore {
+  private openStore(dir: string): TopicStore {
     const file = join(dir, '.metadata', 'store.json');
     const withoutIt =
       'or, to start without the topics it held, write {} into it (their logs are then set aside as *-stray ' +
       'dirs, kept but not served)';
-    let store: LocalStore;
+    let store: TopicStore;
     try {
-      store = new LocalStore(file);
+      store = new TopicStore(file);
     } catch (e) {
       if (!(e instanceof MetadataFileError)) throw e;
       throw new BrokerStartError(`${e.message}: restore it from a backup; ${withoutIt}`);
