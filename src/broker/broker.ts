@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { assignReplicas, type BrokerInfo, ClusterManager, type TopicDoc } from '../cluster/cluster.js';
 import { HwCheckpoint } from '../cluster/hw-checkpoint.js';
-import { type FollowerState, ReplicaManager } from '../cluster/replica-manager.js';
+import { ReplicaManager } from '../cluster/replica-manager.js';
 import { coordinatorConfig } from '../coordinator/config.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
 import { OFFSETS_TOPIC, startCoordinator, startPartitionCoordinator } from '../coordinator/offsets-topic.js';
@@ -27,47 +27,17 @@ import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import { allHandlers } from './handlers/index.js';
+import { Partition } from './partition.js';
 import { addToLoad, checkPartitionLimits, emptyLoad, type PartitionLoad } from './partition-limits.js';
 import { Router } from './router.js';
 import { brokerLogDefaults, TOPIC_CONFIG_KEYS } from './topic-config.js';
 import { MetadataFileError, TopicStore } from './topic-store.js';
 
-export interface PartitionState {
-  topic: string;
-  index: number;
-  log: PartitionLog;
-  leaderEpoch: number;
-  /** Long-poll fetches waiting for data on this partition. */
-  waiters: Set<() => void>;
-  /** Replica node ids (first = preferred leader), the in-sync ones, and the current leader (-1: offline). */
-  replicas: number[];
-  isr: number[];
-  leader: number;
-  /** Leader side: each follower's progress. */
-  followers: Map<number, FollowerState>;
-  /** acks=all produces waiting for the high watermark to advance. */
-  hwWaiters: Set<() => void>;
-  /** Follower side: which leader we fetch from, and whether to truncate by epoch first. */
-  fetcherLeader?: number;
-  needsTruncation?: boolean;
-  isrChanging?: boolean;
-  /** Set when leadership is lost: acks=all waiters give up (NOT_LEADER_OR_FOLLOWER). */
-  hwWaitersClosed?: boolean;
-}
-
-function localPartition(topic: string, index: number, log: PartitionLog, nodeId: number): PartitionState {
-  return {
-    topic,
-    index,
-    log,
-    leaderEpoch: 0,
-    waiters: new Set(),
-    replicas: [nodeId],
-    isr: [nodeId],
-    leader: nodeId,
-    followers: new Map(),
-    hwWaiters: new Set(),
-  };
+/** A single node's replica: it leads in epoch 0, alone in its ISR. */
+function localPartition(topic: string, index: number, log: PartitionLog, nodeId: number): Partition {
+  const p = new Partition(topic, index, log, nodeId);
+  p.becomeLeader(0, [nodeId], [nodeId], Date.now());
+  return p;
 }
 
 export interface TopicState {
@@ -77,7 +47,7 @@ export interface TopicState {
   /** Per-topic overrides, Kafka topic-level key names. */
   configs: Record<string, string>;
   logConfig: LogConfig;
-  partitions: PartitionState[];
+  partitions: Partition[];
 }
 
 interface StoredTopic {
@@ -364,7 +334,7 @@ export class Broker {
     const closed = server ? new Promise<void>((res) => server.close(() => res())) : Promise.resolve();
     for (const c of this.connections) c.close();
     await closed;
-    for (const t of this.topics.values()) for (const p of t.partitions) for (const w of p.waiters) w();
+    for (const t of this.topics.values()) for (const p of t.partitions) p.wakeReaders();
     this.logs?.stopRetention();
     // Topic creations in progress stop at their next partition (throwIfStopping): let them, then close logs.
     await Promise.allSettled([...this.creating.values()]);
@@ -409,7 +379,7 @@ export class Broker {
   /** Open (creating what is missing) every partition of a stored topic; `register` makes it served. */
   private async openTopic(name: string, t: StoredTopic, register = true): Promise<TopicState> {
     const logConfig = this.topicLogConfig(t.configs);
-    const partitions: PartitionState[] = [];
+    const partitions: Partition[] = [];
     for (let i = 0; i < t.partitions; i++) {
       this.throwIfStopping(name);
       const { log } = await this.openLog(name, i, logConfig, t.id);
@@ -631,7 +601,7 @@ export class Broker {
         whenStarted: () => {
           started = true;
           this.topics.delete(name);
-          for (const p of t.partitions) for (const w of p.waiters) w();
+          for (const p of t.partitions) p.wakeReaders();
         },
         whenRemoved: () => this.store.delete(`topics/${name}`),
       });
@@ -857,7 +827,7 @@ export class Broker {
   }
 
   /** The local replica of a partition (every partition when alone; this node's replicas in a cluster). */
-  partition(topic: string, index: number): PartitionState | undefined {
+  partition(topic: string, index: number): Partition | undefined {
     const t = this.topics.get(topic);
     if (!t) return undefined;
     const p = t.partitions[index];
@@ -942,7 +912,7 @@ export class Broker {
   }
 
   /** Open (or update) the local replica of partition i of a cluster topic. */
-  async ensureReplica(name: string, doc: TopicDoc, i: number): Promise<PartitionState> {
+  async ensureReplica(name: string, doc: TopicDoc, i: number): Promise<Partition> {
     let t = this.topics.get(name);
     if (!t || t.id !== doc.id) {
       // An older topic of the same name (deleted and recreated between two syncs): its replicas stop here.
@@ -959,7 +929,7 @@ export class Broker {
       // A checkpoint of a log that was just removed as an older topic's is not this topic's.
       const restored = this.hwCheckpoint?.takeRestored(name, i) ?? null;
       log.setHighWatermark(restored !== null && !replaced ? restored : log.logStartOffset);
-      p = { ...localPartition(name, i, log, this.nodeId), leader: -2 };
+      p = new Partition(name, i, log, this.nodeId);
       t.partitions.push(p);
       t.partitions.sort((a, b) => a.index - b.index);
     }
@@ -967,10 +937,9 @@ export class Broker {
   }
 
   /** A local replica this node no longer serves: no fetcher, and every request waiting on it woken. */
-  private retireReplica(p: PartitionState): void {
+  private retireReplica(p: Partition): void {
     this.replicas?.stopFollowing(p);
-    for (const w of p.waiters) w();
-    for (const w of p.hwWaiters) w();
+    p.retire();
   }
 
   /** Close and delete local replicas the cluster no longer assigns here (deleted topics, moved partitions). */
@@ -1081,7 +1050,7 @@ export class Broker {
   }
 
   /** Cluster mode: start or stop the group coordinator of a __consumer_offsets partition with its leadership. */
-  onLeadershipChange(p: PartitionState, leader: boolean): void {
+  onLeadershipChange(p: Partition, leader: boolean): void {
     if (p.topic !== OFFSETS_TOPIC) return;
     const t = this.topics.get(OFFSETS_TOPIC);
     if (t) t.internal = true;
@@ -1116,14 +1085,6 @@ export class Broker {
 
   controllerId(): number {
     return this.cluster ? this.cluster.controllerId : this.nodeId;
-  }
-
-  /** Wake long-poll fetches waiting on a partition. */
-  notifyAppend(p: PartitionState): void {
-    if (p.waiters.size === 0) return;
-    const ws = [...p.waiters];
-    p.waiters.clear();
-    for (const w of ws) w();
   }
 }
 

@@ -7,164 +7,15 @@
  * - as follower: truncates to the leader's end offset for its last epoch (OffsetForLeaderEpoch), then fetches
  *   from the leader with Fetch (replica id set) and appends the batches as they are, offsets included.
  */
-import type { Broker, PartitionState } from '../broker/broker.js';
-import { waitForHighWatermark } from '../broker/hw-wait.js';
-import { Connection } from '../client/connection.js';
-import type { Struct } from '../protocol/codec/schema.js';
-import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/messages/index.js';
-import { Backoff, sleep } from '../util/backoff.js';
+import type { Broker } from '../broker/broker.js';
+import type { Partition } from '../broker/partition.js';
+import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
-import type { ClusterManager, PartitionDoc } from './cluster.js';
+import type { BrokerInfo, ClusterManager, PartitionDoc } from './cluster.js';
+import { type FetcherHost, ReplicaFetcher } from './replica-fetcher.js';
 
-export interface FollowerState {
-  /** The follower's log end offset, from its last fetch. */
-  leo: bigint;
-  /** Last time the follower had fetched up to the leader's log end. */
-  caughtUpMs: number;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-class Fetcher {
-  private conn: Connection | null = null;
-  private running = true;
-  readonly partitions = new Set<PartitionState>();
-
-  constructor(
-    private readonly leaderId: number,
-    private readonly rm: ReplicaManager,
-    private readonly log: Logger,
-  ) {
-    void this.loop();
-  }
-
-  stop(): void {
-    this.running = false;
-    this.conn?.close();
-  }
-
-  private async connection(): Promise<Connection> {
-    if (this.conn && !this.conn.closed) return this.conn;
-    const b = this.rm.cluster.brokers.get(this.leaderId);
-    if (!b) throw new Error(`leader ${this.leaderId} is not registered`);
-    const conn = await Connection.connect({
-      host: b.host,
-      port: b.port,
-      nodeId: b.nodeId,
-      clientId: `kstream-replica-${this.rm.nodeId}`,
-      connectTimeoutMs: 3000,
-      requestTimeoutMs: 10_000,
-    });
-    if (!this.running) {
-      // Stopped while connecting: an open connection would keep the process from exiting.
-      conn.close();
-      throw new Error('fetcher stopped');
-    }
-    this.conn = conn;
-    return conn;
-  }
-
-  private async loop(): Promise<void> {
-    // A leader that is away (stopped, restarting) is retried with backoff: 100 ms doubling up to 1 s.
-    const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
-    while (this.running) {
-      try {
-        const parts = [...this.partitions];
-        if (parts.length === 0) {
-          await sleep(100);
-          continue;
-        }
-        const conn = await this.connection();
-        for (const p of parts) if (p.needsTruncation) await this.truncate(conn, p);
-        const byTopic = new Map<string, PartitionState[]>();
-        for (const p of parts) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
-        const res = await conn.request(
-          ApiKey.Fetch,
-          {
-            replicaId: this.rm.nodeId,
-            maxWaitMs: 500,
-            minBytes: 1,
-            maxBytes: 16 * 1024 * 1024,
-            isolationLevel: 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [...byTopic].map(([topic, ps]) => ({
-              topic,
-              partitions: ps.map((p) => ({
-                partition: p.index,
-                currentLeaderEpoch: p.leaderEpoch,
-                fetchOffset: p.log.logEndOffset,
-                logStartOffset: p.log.logStartOffset,
-                partitionMaxBytes: 4 * 1024 * 1024,
-                lastFetchedEpoch: -1,
-              })),
-            })),
-            forgottenTopicsData: [],
-            rackId: '',
-          },
-          { timeoutMs: 15_000 },
-        );
-        for (const t of res.responses as Struct[]) {
-          for (const r of t.partitions as Struct[]) {
-            const p = parts.find((x) => x.topic === t.topic && x.index === r.partitionIndex);
-            if (!p || !this.partitions.has(p)) continue;
-            if (r.errorCode !== 0) {
-              if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) p.needsTruncation = true;
-              continue;
-            }
-            const records = (r.records as Buffer | null) ?? EMPTY;
-            if (records.length > 0) {
-              p.log.appendAsFollower(records);
-              this.rm.broker.notifyAppend(p);
-            }
-            const hw = r.highWatermark as bigint;
-            p.log.setHighWatermark(hw < p.log.logEndOffset ? hw : p.log.logEndOffset);
-          }
-        }
-        backoff.reset();
-      } catch (e) {
-        if (!this.running) return;
-        this.log.debug('replica fetch failed; retrying', { leader: this.leaderId, error: e });
-        this.conn?.close();
-        this.conn = null;
-        await sleep(backoff.next());
-      }
-    }
-  }
-
-  /** Truncate to the leader's end offset for our latest epoch, so a diverged tail is dropped. */
-  private async truncate(conn: Connection, p: PartitionState): Promise<void> {
-    const epoch = p.log.latestEpoch;
-    if (epoch < 0) {
-      p.needsTruncation = false;
-      return;
-    }
-    const res = await conn.request(ApiKey.OffsetForLeaderEpoch, {
-      replicaId: this.rm.nodeId,
-      topics: [
-        { topic: p.topic, partitions: [{ partition: p.index, currentLeaderEpoch: p.leaderEpoch, leaderEpoch: epoch }] },
-      ],
-    });
-    const r = res.topics[0]?.partitions[0] as Struct | undefined;
-    if (r?.errorCode !== 0) throw new Error(`OffsetForLeaderEpoch failed with error ${r?.errorCode}`);
-    const end = r.endOffset as bigint;
-    if (end >= 0n && end < p.log.logEndOffset) {
-      this.log.info('truncating diverged log tail', {
-        topic: p.topic,
-        partition: p.index,
-        from: p.log.logEndOffset,
-        to: end,
-      });
-      await p.log.truncateTo(end);
-      if (p.log.highWatermark > p.log.logEndOffset) p.log.setHighWatermark(p.log.logEndOffset);
-    }
-    p.needsTruncation = false;
-  }
-}
-
-export class ReplicaManager {
-  private readonly fetchers = new Map<number, Fetcher>();
+export class ReplicaManager implements FetcherHost {
+  private readonly fetchers = new Map<number, ReplicaFetcher>();
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
   private readonly lagMaxMs: number;
@@ -188,6 +39,10 @@ export class ReplicaManager {
 
   get nodeId(): number {
     return this.broker.nodeId;
+  }
+
+  brokerInfo(id: number): BrokerInfo | undefined {
+    return this.cluster.brokers.get(id);
   }
 
   /** Bring local replicas in line with the cluster view. Serialized: one sync at a time. */
@@ -215,117 +70,63 @@ export class ReplicaManager {
     await this.broker.dropReplicasNotIn(this.cluster);
   }
 
-  private applyState(p: PartitionState, replicas: number[], d: PartitionDoc): void {
-    const wasLeader = p.leader === this.nodeId;
+  private applyState(p: Partition, replicas: number[], d: PartitionDoc): void {
+    const wasLeader = p.isLeader;
     const epochChanged = d.leaderEpoch !== p.leaderEpoch;
-    p.replicas = replicas;
-    p.isr = d.isr;
-    p.leader = d.leader;
-    p.leaderEpoch = d.leaderEpoch;
     const isLeader = d.leader === this.nodeId;
-    if (!isLeader && wasLeader) {
-      this.broker.onLeadershipChange(p, false);
-      p.hwWaitersClosed = true;
-      const waiters = [...p.hwWaiters];
-      p.hwWaiters.clear();
-      for (const w of waiters) w();
-    }
+    const now = Date.now();
     if (isLeader && (!wasLeader || epochChanged)) {
-      p.hwWaitersClosed = false;
       this.stopFollowing(p);
-      p.log.assignEpochStart(d.leaderEpoch, p.log.logEndOffset);
-      const now = Date.now();
-      p.followers = new Map(replicas.filter((r) => r !== this.nodeId).map((r) => [r, { leo: 0n, caughtUpMs: now }]));
+      p.becomeLeader(d.leaderEpoch, replicas, d.isr, now);
       this.log.info('became leader', {
         topic: p.topic,
         partition: p.index,
         epoch: d.leaderEpoch,
         isr: d.isr.join(','),
       });
-      this.updateHighWatermark(p);
       this.broker.onLeadershipChange(p, true);
-    } else if (!isLeader) {
-      if (wasLeader || epochChanged || !p.fetcherLeader) {
+    } else if (isLeader) {
+      p.updateAsLeader(replicas, d.isr, now);
+    } else {
+      const follow = wasLeader || epochChanged || !p.fetcherLeader;
+      p.becomeFollower(d.leader, d.leaderEpoch, replicas, d.isr);
+      if (wasLeader) this.broker.onLeadershipChange(p, false);
+      if (follow) {
         this.stopFollowing(p);
-        p.followers = new Map();
         if (d.leader !== -1) {
           p.needsTruncation = true;
           this.follow(p, d.leader);
         }
       }
-    } else {
-      // Still the leader: track replicas added since (a reassignment), forget removed ones.
-      const now = Date.now();
-      for (const r of replicas)
-        if (r !== this.nodeId && !p.followers.has(r)) p.followers.set(r, { leo: 0n, caughtUpMs: now });
-      for (const r of [...p.followers.keys()]) if (!replicas.includes(r)) p.followers.delete(r);
-      this.updateHighWatermark(p);
     }
   }
 
-  private follow(p: PartitionState, leader: number): void {
+  private follow(p: Partition, leader: number): void {
     if (this.stopped) return;
     let f = this.fetchers.get(leader);
     if (!f) {
-      f = new Fetcher(leader, this, this.log);
+      f = new ReplicaFetcher(leader, this, this.log);
       this.fetchers.set(leader, f);
     }
     f.partitions.add(p);
     p.fetcherLeader = leader;
   }
 
-  stopFollowing(p: PartitionState): void {
+  stopFollowing(p: Partition): void {
     if (p.fetcherLeader === undefined) return;
     const f = this.fetchers.get(p.fetcherLeader);
     f?.partitions.delete(p);
     p.fetcherLeader = undefined;
   }
 
-  /** Leader side of a follower's fetch: remember how far it got; maybe advance the HW and expand the ISR. */
-  onFollowerFetch(p: PartitionState, replicaId: number, fetchOffset: bigint): void {
-    if (p.leader !== this.nodeId) return;
-    const f = p.followers.get(replicaId);
-    if (!f) return;
-    f.leo = fetchOffset;
-    if (fetchOffset >= p.log.logEndOffset) f.caughtUpMs = Date.now();
-    if (!p.isr.includes(replicaId) && fetchOffset >= p.log.highWatermark && fetchOffset >= p.log.logEndOffset) {
+  /** Leader side of a follower's fetch: remember how far it got; maybe expand the ISR. */
+  onFollowerFetch(p: Partition, replicaId: number, fetchOffset: bigint): void {
+    if (p.followerFetched(replicaId, fetchOffset, Date.now())) {
       void this.changeIsr(
         p,
         [...p.isr, replicaId].sort((a, b) => a - b),
         'expand',
       );
-    }
-    this.updateHighWatermark(p);
-  }
-
-  /** HW = the minimum log end offset over the ISR (the leader's own included). */
-  updateHighWatermark(p: PartitionState): void {
-    if (p.leader !== this.nodeId) return;
-    let hw = p.log.logEndOffset;
-    for (const r of p.isr) {
-      if (r === this.nodeId) continue;
-      const f = p.followers.get(r);
-      const leo = f ? f.leo : 0n;
-      if (leo < hw) hw = leo;
-    }
-    if (hw > p.log.highWatermark) {
-      p.log.setHighWatermark(hw);
-      this.broker.notifyAppend(p);
-      // Waiters not yet satisfied re-register themselves: clear before calling.
-      const waiters = [...p.hwWaiters];
-      p.hwWaiters.clear();
-      for (const w of waiters) w();
-    }
-  }
-
-  /** Resolve once the high watermark reaches `end`; reject if leadership is lost or `timeoutMs` passes. */
-  async awaitReplicated(p: PartitionState, end: bigint, timeoutMs: number): Promise<void> {
-    const r = await waitForHighWatermark(p, end, timeoutMs, this.nodeId);
-    if (r === 'closed') {
-      throw new KafkaError(ErrorCode.NOT_COORDINATOR, `leadership of ${p.topic}-${p.index} moved`);
-    }
-    if (r === 'timeout') {
-      throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${p.topic}-${p.index} not replicated in ${timeoutMs} ms`);
     }
   }
 
@@ -333,12 +134,7 @@ export class ReplicaManager {
     const now = Date.now();
     for (const t of this.broker.topics.values()) {
       for (const p of t.partitions) {
-        if (p.leader !== this.nodeId) continue;
-        const lagging = p.isr.filter((r) => {
-          if (r === this.nodeId) return false;
-          const f = p.followers.get(r);
-          return !f || now - f.caughtUpMs > this.lagMaxMs;
-        });
+        const lagging = p.laggingReplicas(now, this.lagMaxMs);
         if (lagging.length > 0) {
           void this.changeIsr(
             p,
@@ -350,7 +146,7 @@ export class ReplicaManager {
     }
   }
 
-  private async changeIsr(p: PartitionState, isr: number[], why: 'shrink' | 'expand'): Promise<void> {
+  private async changeIsr(p: Partition, isr: number[], why: 'shrink' | 'expand'): Promise<void> {
     if (p.isrChanging || Date.now() < this.isrRetryAt) return;
     p.isrChanging = true;
     try {
@@ -366,8 +162,7 @@ export class ReplicaManager {
           partition: p.index,
           isr: isr.join(','),
         });
-        p.isr = d.isr;
-        this.updateHighWatermark(p);
+        p.isrChanged(d.isr);
       }
     } catch (e) {
       const fields = { topic: p.topic, partition: p.index, isr: isr.join(',') };

@@ -2,16 +2,18 @@
  * The coordinator's storage in the broker: the internal, compacted topic `__consumer_offsets`
  * (`offsets.topic.num.partitions` partitions; a group lives in partition abs(hash(group)) % n, as in Kafka).
  *
- * Writes go through the normal partition-log append path as uncompressed RecordBatch v2 batches (built
- * synchronously, so records reach the log in the order the coordinator decided them) and are acknowledged
- * after an fsync, like an acks=all produce on a single node. On start every partition is read from its log
- * start and replayed into the coordinator, so groups and offsets survive a restart.
+ * Writes are uncompressed RecordBatch v2 batches appended through the partition's one write path as leader
+ * (built and appended synchronously, so records reach the log in the order the coordinator decided them),
+ * acknowledged once durable as an acks=all produce is (replicated to the ISR; alone in it, fsynced). On
+ * start every partition is read from its log start and replayed into the coordinator, so groups and offsets
+ * survive a restart.
  */
 
-import type { Broker, PartitionState, TopicState } from '../broker/broker.js';
+import type { Broker, TopicState } from '../broker/broker.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type BatchHeader, readBatchHeader } from '../protocol/records/batch.js';
 import { BatchBuilder, decodeBatch } from '../protocol/records/record.js';
+import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
 import { type CoordinatorConfig, coordinatorConfig } from './config.js';
 import { GroupCoordinator, type GroupRecord, type GroupStore } from './coordinator.js';
@@ -19,18 +21,32 @@ import { partitionFor } from './records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
+/** A partition of `__consumer_offsets` as the coordinator uses it (the broker's Partition). */
+export interface OffsetsPartition {
+  readonly index: number;
+  readonly log: PartitionLog;
+  /** Throws (synchronously) when the append is refused or fails; `durable` says when acks=all is met. */
+  appendAsLeader(
+    records: Buffer,
+    batches: BatchHeader[],
+    opts: { acks: number; timeoutMs: number },
+  ): { durable: Promise<void> };
+}
+
+/** How long a group write waits for the ISR. */
+const WRITE_TIMEOUT_MS = 30_000;
+
 /** Bytes read per step when loading a partition. */
 const LOAD_CHUNK = 4 * 1024 * 1024;
 
 export class OffsetsTopicStore implements GroupStore {
   constructor(
-    private readonly broker: Broker,
     private readonly topic: TopicState,
     /** Cluster mode: the one partition this store's coordinator owns (this node leads it). */
-    private readonly only: PartitionState | null = null,
+    private readonly only: OffsetsPartition | null = null,
   ) {}
 
-  partitionOf(groupId: string): PartitionState {
+  partitionOf(groupId: string): OffsetsPartition {
     if (this.only) return this.only;
     return this.topic.partitions[partitionFor(groupId, this.topic.partitions.length)]!;
   }
@@ -44,14 +60,17 @@ export class OffsetsTopicStore implements GroupStore {
     if (buf.length > this.topic.logConfig.maxMessageBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `${buf.length} bytes of group records for ${groupId}`);
     }
-    if (p.leader !== this.broker.nodeId) {
-      throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer leads ${OFFSETS_TOPIC}-${p.index}`);
+    const lost = () =>
+      new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer leads ${OFFSETS_TOPIC}-${p.index}`);
+    let durable: Promise<void>;
+    try {
+      durable = p.appendAsLeader(buf, [h], { acks: -1, timeoutMs: WRITE_TIMEOUT_MS }).durable;
+    } catch (e) {
+      throw e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? lost() : e;
     }
-    const info = p.log.append(buf, [h], p.leaderEpoch, null);
-    this.broker.notifyAppend(p);
-    // In a cluster, durable = replicated to the ISR (the high watermark passed it), like an acks=all produce.
-    if (this.broker.replicas) return this.broker.replicas.awaitReplicated(p, info.lastOffset + 1n, 30_000);
-    return p.log.flush();
+    return durable.catch((e: unknown) => {
+      throw e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? lost() : e;
+    });
   }
 
   /** Replay every record of every partition into the coordinator, oldest first. */
@@ -110,7 +129,7 @@ export async function startCoordinator(broker: Broker, log: Logger): Promise<Gro
     });
   }
   topic.internal = true;
-  const store = new OffsetsTopicStore(broker, topic);
+  const store = new OffsetsTopicStore(topic);
   const c = new GroupCoordinator(cfg, store, clog);
   await store.load(c, clog);
   c.start();
@@ -124,12 +143,12 @@ export async function startCoordinator(broker: Broker, log: Logger): Promise<Gro
 export async function startPartitionCoordinator(
   broker: Broker,
   topic: TopicState,
-  p: PartitionState,
+  p: OffsetsPartition,
   log: Logger,
 ): Promise<GroupCoordinator> {
   const cfg: CoordinatorConfig = coordinatorConfig(broker.config.props);
   const clog = log.child({ component: 'group-coordinator', partition: p.index });
-  const store = new OffsetsTopicStore(broker, topic, p);
+  const store = new OffsetsTopicStore(topic, p);
   const c = new GroupCoordinator(cfg, store, clog);
   await store.load(c, clog);
   c.start();

@@ -13,7 +13,8 @@ import { resolve } from 'node:path';
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { Broker, PartitionState } from '../broker.js';
+import type { Broker } from '../broker.js';
+import type { Partition } from '../partition.js';
 import type { Handler } from '../router.js';
 
 /** The volume's total and usable (available to unprivileged users) bytes, or -1 each when statfs fails. */
@@ -26,7 +27,7 @@ export async function volumeBytes(dir: string): Promise<{ totalBytes: bigint; us
   }
 }
 
-function describePartition(p: PartitionState): Struct {
+function describePartition(p: Partition): Struct {
   const lag = p.log.highWatermark - p.log.logEndOffset;
   return {
     partitionIndex: p.index,

@@ -7,7 +7,8 @@
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { Broker, PartitionState } from '../broker.js';
+import type { Broker } from '../broker.js';
+import type { Partition } from '../partition.js';
 import type { Handler } from '../router.js';
 
 /** Kafka sends an empty record set, never null, for a partition with nothing to return. */
@@ -47,7 +48,7 @@ async function readAll(
     const p = broker.partition(w.topic, w.partition);
     const o = w.out;
     o.records = EMPTY;
-    if (!p || p.leader !== broker.nodeId) {
+    if (!p?.isLeader) {
       // Not here at all, or here but led elsewhere (a cluster): clients refresh metadata on this error.
       const known = p !== undefined || broker.partitionExists(w.topic, w.partition);
       o.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -96,19 +97,19 @@ async function readAll(
 
 function waitForData(broker: Broker, wanted: Wanted[], ms: number): Promise<void> {
   return new Promise((resolve) => {
-    const parts: PartitionState[] = [];
+    const parts: Partition[] = [];
     let timer: NodeJS.Timeout | null = null;
     const wake = () => {
       if (timer) clearTimeout(timer);
       timer = null;
-      for (const p of parts) p.waiters.delete(wake);
+      for (const p of parts) p.removeReader(wake);
       resolve();
     };
     for (const w of wanted) {
       const p = broker.partition(w.topic, w.partition);
       if (p) {
         parts.push(p);
-        p.waiters.add(wake);
+        p.addReader(wake);
       }
     }
     timer = setTimeout(wake, ms);

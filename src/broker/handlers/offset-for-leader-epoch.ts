@@ -24,7 +24,7 @@ export const offsetForLeaderEpoch: Handler = {
             leaderEpoch: -1,
             endOffset: -1n,
           };
-        if (p.leader !== broker.nodeId) {
+        if (!p.isLeader) {
           return {
             errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
             partition: rp.partition,

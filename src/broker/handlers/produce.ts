@@ -1,15 +1,14 @@
 /**
  * Produce: validate each partition's batches (headers and CRC only, records are never decoded), append them
- * as received with offsets assigned in place, and answer per the acks table: acks=0 no response, acks=1 after
- * the append, acks=all after an fsync covering the batch (group-committed by the log).
+ * as received with offsets assigned in place (Partition.appendAsLeader), and answer per the acks table: acks=0
+ * no response, acks=1 after the append, acks=all once the batch is as durable as the partition's ISR makes it
+ * (replicated to the ISR; alone in it, an fsync covering the batch).
  * Versions 0-2 (message formats v0/v1) are advertised, as librdkafka expects, and answered UNSUPPORTED_VERSION.
  */
 import type { Struct } from '../../protocol/codec/schema.js';
-import { ErrorCode } from '../../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import { validateProducedBatches } from '../../protocol/records/batch.js';
-import type { PartitionState } from '../broker.js';
-import { waitForHighWatermark } from '../hw-wait.js';
 import type { Handler } from '../router.js';
 
 export const produce: Handler = {
@@ -26,9 +25,9 @@ export const produce: Handler = {
           : req.transactionalId !== null
             ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
             : 0;
-    const toFlush: PartitionState[] = [];
-    /** Cluster acks=all: answered when the high watermark passes the batch (replication is the durability). */
-    const replicated: { p: PartitionState; out: Struct; end: bigint }[] = [];
+    /** acks=all: each partition's answer once its batch is durable (or not). */
+    const durable: Promise<void>[] = [];
+    const timeoutMs = Math.max(0, req.timeoutMs as number);
     const responses: Struct[] = [];
     for (const td of req.topicData as Struct[]) {
       const partitionResponses: Struct[] = [];
@@ -54,7 +53,7 @@ export const produce: Handler = {
           out.errorCode = elsewhere ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
-        if (p.leader !== broker.nodeId) {
+        if (!p.isLeader) {
           out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
           continue;
         }
@@ -64,9 +63,13 @@ export const produce: Handler = {
           out.errorMessage = `${td.name} is an internal topic`;
           continue;
         }
-        if (acks === -1 && p.isr.length < topic.logConfig.minInsyncReplicas) {
-          out.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
-          out.errorMessage = `ISR ${p.isr.join(',')} is smaller than min.insync.replicas ${topic.logConfig.minInsyncReplicas}`;
+        const config = p.log.config;
+        try {
+          // The partition's refusals (NOT_ENOUGH_REPLICAS) come before the records are looked at, as Kafka's.
+          p.checkLeader(acks, config.minInsyncReplicas);
+        } catch (e) {
+          out.errorCode = (e as KafkaError).code;
+          out.errorMessage = (e as KafkaError).detail;
           continue;
         }
         const records = pd.records as Buffer | null;
@@ -75,7 +78,7 @@ export const produce: Handler = {
           out.errorMessage = 'no records';
           continue;
         }
-        const maxBytes = Math.min(topic.logConfig.maxMessageBytes, broker.config.messageMaxBytes);
+        const maxBytes = Math.min(config.maxMessageBytes, broker.config.messageMaxBytes);
         const v = validateProducedBatches(records, maxBytes);
         if (!v.ok) {
           out.errorCode = v.errorCode;
@@ -83,51 +86,43 @@ export const produce: Handler = {
           log.debug('rejected produce', { topic: td.name, partition: pd.index, reason: v.message });
           continue;
         }
-        const logAppendTime = topic.logConfig.messageTimestampType === 'LogAppendTime' ? BigInt(Date.now()) : null;
+        const logAppendTime = config.messageTimestampType === 'LogAppendTime' ? BigInt(Date.now()) : null;
         try {
-          const info = p.log.append(records, v.batches, p.leaderEpoch, logAppendTime);
-          out.baseOffset = info.baseOffset;
-          out.logAppendTimeMs = info.logAppendTime;
+          const a = p.appendAsLeader(records, v.batches, {
+            acks,
+            timeoutMs,
+            minInsyncReplicas: config.minInsyncReplicas,
+            logAppendTime,
+          });
+          out.baseOffset = a.info.baseOffset;
+          out.logAppendTimeMs = a.info.logAppendTime;
           out.logStartOffset = p.log.logStartOffset;
-          broker.notifyAppend(p);
-          broker.replicas?.updateHighWatermark(p);
           if (acks === -1) {
-            if (broker.cluster) replicated.push({ p, out, end: info.lastOffset + 1n });
-            else toFlush.push(p);
+            durable.push(
+              a.durable.catch((e: unknown) => {
+                if (e instanceof KafkaError) {
+                  out.errorCode = e.code;
+                  out.errorMessage = e.detail;
+                } else {
+                  log.error('fsync failed', { topic: p.topic, partition: p.index, error: e });
+                  out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+                }
+              }),
+            );
           }
         } catch (e) {
+          if (e instanceof KafkaError) {
+            out.errorCode = e.code;
+            out.errorMessage = e.detail;
+            continue;
+          }
           log.error('append failed', { topic: td.name, partition: pd.index, error: e });
           out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
           out.errorMessage = (e as Error).message;
         }
       }
     }
-    if (toFlush.length > 0) {
-      const results = await Promise.allSettled(toFlush.map((p) => p.log.flush()));
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') {
-          const p = toFlush[i] as PartitionState;
-          log.error('fsync failed', { topic: p.topic, partition: p.index, error: r.reason });
-          for (const t of responses) {
-            if (t.name !== p.topic) continue;
-            for (const pr of t.partitionResponses as Struct[]) {
-              if (pr.index === p.index) pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-            }
-          }
-        }
-      });
-    }
-    if (replicated.length > 0) {
-      const timeoutMs = Math.max(0, req.timeoutMs as number);
-      await Promise.all(replicated.map((r) => waitForHighWatermark(r.p, r.end, timeoutMs, broker.nodeId)));
-      for (const r of replicated) {
-        if (r.p.log.highWatermark < r.end) {
-          r.out.errorCode =
-            r.p.leader === broker.nodeId ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_LEADER_OR_FOLLOWER;
-          r.out.errorMessage = 'not replicated to the ISR within the request timeout';
-        }
-      }
-    }
+    if (durable.length > 0) await Promise.all(durable);
     if (acks === 0) return null;
     return { responses, throttleTimeMs: 0 };
   },
