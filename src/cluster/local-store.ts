@@ -119,6 +119,7 @@ export interface LocalStoreOptions {
 export class LocalStore implements MetadataStore {
   /** Other nodes cannot join this store (a reassignment between brokers needs etcd). */
   readonly shared = false;
+  readonly location: string;
   /** The file did not exist when the store was opened (a fresh data dir, or a lost file). */
   readonly missing: boolean;
   /** Topics read in the layout of an earlier kstream (and written in the new one). */
@@ -142,6 +143,7 @@ export class LocalStore implements MetadataStore {
       const err = e as NodeJS.ErrnoException;
       if (err.code !== 'ENOENT') throw new MetadataFileError(`cannot read the metadata file ${file}: ${err.message}`);
     }
+    this.location = file;
     this.missing = text === null;
     if (text !== null) this.load(text);
   }

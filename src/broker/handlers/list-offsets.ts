@@ -44,7 +44,7 @@ export const listOffsets: Handler = {
   apiKey: ApiKey.ListOffsets,
   minVersion: 0,
   maxVersion: 7,
-  async handle(req, { broker, header }) {
+  async handle(req, { node, header }) {
     const v = header.apiVersion;
     const topics: Struct[] = [];
     for (const t of req.topics as Struct[]) {
@@ -60,9 +60,9 @@ export const listOffsets: Handler = {
           oldStyleOffsets: [],
         };
         partitions.push(out);
-        const p = broker.partition(t.name, rp.partitionIndex);
+        const p = node.partition(t.name, rp.partitionIndex);
         if (!p?.isLeader) {
-          const known = p !== undefined || broker.partitionExists(t.name, rp.partitionIndex);
+          const known = p !== undefined || node.partitionExists(t.name, rp.partitionIndex);
           out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }

@@ -10,12 +10,13 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import { validateProducedBatches } from '../../protocol/records/batch.js';
 import type { Handler } from '../router.js';
+import { isInternalTopic } from '../topic-admin.js';
 
 export const produce: Handler = {
   apiKey: ApiKey.Produce,
   minVersion: 0,
   maxVersion: 9,
-  async handle(req, { broker, header, log }) {
+  async handle(req, { node, header, log }) {
     const acks = req.acks as number;
     const global =
       header.apiVersion < 3
@@ -32,7 +33,6 @@ export const produce: Handler = {
     for (const td of req.topicData as Struct[]) {
       const partitionResponses: Struct[] = [];
       responses.push({ name: td.name, partitionResponses });
-      const topic = broker.topics.get(td.name);
       for (const pd of td.partitionData as Struct[]) {
         const out: Struct = {
           index: pd.index,
@@ -46,10 +46,10 @@ export const produce: Handler = {
           out.errorCode = global;
           continue;
         }
-        const p = broker.partition(td.name, pd.index as number);
-        if (!topic || !p) {
-          // In a cluster, a partition hosted elsewhere: the client's metadata is stale.
-          const elsewhere = broker.partitionExists(td.name, pd.index as number);
+        const p = node.partition(td.name, pd.index as number);
+        if (!p) {
+          // A partition hosted elsewhere: the client's metadata is stale.
+          const elsewhere = node.partitionExists(td.name, pd.index as number);
           out.errorCode = elsewhere ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
@@ -57,7 +57,7 @@ export const produce: Handler = {
           out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
           continue;
         }
-        if (topic.internal) {
+        if (isInternalTopic(td.name)) {
           // Only the broker writes its internal topics (__consumer_offsets).
           out.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
           out.errorMessage = `${td.name} is an internal topic`;
@@ -78,7 +78,7 @@ export const produce: Handler = {
           out.errorMessage = 'no records';
           continue;
         }
-        const maxBytes = Math.min(config.maxMessageBytes, broker.config.messageMaxBytes);
+        const maxBytes = Math.min(config.maxMessageBytes, node.config.messageMaxBytes);
         const v = validateProducedBatches(records, maxBytes);
         if (!v.ok) {
           out.errorCode = v.errorCode;
