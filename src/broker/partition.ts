@@ -78,7 +78,14 @@ export class Partition implements FollowerReplica {
     readonly log: PartitionLog,
     /** This node. */
     readonly nodeId: number,
-  ) {}
+    /**
+     * The high watermark to start from: one checkpointed before a restart, else the log start (what the ISR
+     * has is learnt again as leader or from the leader: never expose more than was replicated).
+     */
+    highWatermark: bigint = log.logStartOffset,
+  ) {
+    log.setHighWatermark(highWatermark);
+  }
 
   get isLeader(): boolean {
     return this.leader === this.nodeId;

@@ -210,11 +210,9 @@ export class ReplicaManager implements FetcherHost {
     const replaced = await this.logs.setAsideIfOtherTopic(name, i, doc.id);
     const log = await this.logs.getOrCreate(name, i, t.logConfig, doc.id);
     // The high watermark checkpointed before a restart (never above what was committed; clamped to the log
-    // end), else the log start: it is learnt again from the ISR; never expose more than was replicated.
-    // A checkpoint of a log that was just removed as an older topic's is not this topic's.
+    // end), else the log start. A checkpoint of a log just removed as an older topic's is not this topic's.
     const restored = this.hwCheckpoint.takeRestored(name, i);
-    log.setHighWatermark(restored !== null && !replaced ? restored : log.logStartOffset);
-    const p = new Partition(name, i, log, this.nodeId);
+    const p = new Partition(name, i, log, this.nodeId, restored !== null && !replaced ? restored : log.logStartOffset);
     t.partitions.set(i, p);
     return p;
   }
