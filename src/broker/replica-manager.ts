@@ -130,7 +130,9 @@ export class ReplicaManager implements FetcherHost {
 
   /** sync() on a change of the view: a failure is logged (and retried by the next change). */
   syncSoon(): void {
-    this.sync().catch((e: unknown) => this.log.error('cannot open a local replica', { error: e }));
+    this.sync().catch((e: unknown) =>
+      this.log.error('bringing local replicas in line with the metadata failed', { error: e }),
+    );
   }
 
   private async doSync(): Promise<void> {
