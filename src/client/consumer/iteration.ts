@@ -11,7 +11,7 @@
 import type { DecodedBatch, KafkaRecord } from '../../protocol/records/record.js';
 import { batchLastOffset, isControlBatch } from '../../protocol/records/record.js';
 import type { AssignedPartition } from './assigned-partition.js';
-import { decodeChunk, type FetchedChunk, type Fetcher } from './fetcher.js';
+import { decodeChunk, type FetchedChunk } from './fetcher.js';
 
 export interface ConsumerRecord extends KafkaRecord {
   topic: string;
@@ -31,6 +31,19 @@ export interface IterateOptions {
   untilEnd?: boolean;
   /** Stop when this signal aborts. */
   signal?: AbortSignal;
+}
+
+/** Where iteration takes fetched chunks from: the fetcher (see Fetcher for what each one does). */
+export interface ChunkSource {
+  readonly fatal: Error | null;
+  readonly closed: boolean;
+  takeChunk(): FetchedChunk | undefined;
+  holdBack(c: FetchedChunk): void;
+  isLive(c: FetchedChunk): boolean;
+  onlyPausedBuffered(): boolean;
+  caughtUp(): boolean;
+  chunkDone(c: FetchedChunk, completed: boolean): void;
+  changed(signal: AbortSignal | undefined): Promise<void>;
 }
 
 /** What the consumer does when an iterator starts, and whether its group is stable. */
@@ -98,7 +111,7 @@ export class Iteration {
   private active = false;
 
   constructor(
-    private readonly fetcher: Fetcher,
+    private readonly source: ChunkSource,
     private readonly host: IterationHost,
   ) {}
 
@@ -141,7 +154,7 @@ export class Iteration {
           completed = chunk.incarnation === p.incarnation;
         } finally {
           handed.consumed();
-          this.fetcher.chunkDone(chunk, completed);
+          this.source.chunkDone(chunk, completed);
         }
       }
     } finally {
@@ -152,22 +165,22 @@ export class Iteration {
 
   /** The next chunk to hand out, waiting for one; null when the iteration ends (closed, aborted, untilEnd). */
   private async nextChunk(opts: IterateOptions): Promise<FetchedChunk | null> {
-    const fetcher = this.fetcher;
+    const source = this.source;
     for (;;) {
-      if (fetcher.fatal) throw fetcher.fatal;
-      if (fetcher.closed || opts.signal?.aborted) return null;
-      for (let c = fetcher.takeChunk(); c !== undefined; c = fetcher.takeChunk()) {
-        if (!fetcher.isLive(c)) continue;
+      if (source.fatal) throw source.fatal;
+      if (source.closed || opts.signal?.aborted) return null;
+      for (let c = source.takeChunk(); c !== undefined; c = source.takeChunk()) {
+        if (!source.isLive(c)) continue;
         if (c.partition.paused) {
           // Held back until resumed (kept in order at the end of the buffer).
-          fetcher.holdBack(c);
-          if (fetcher.onlyPausedBuffered()) break;
+          source.holdBack(c);
+          if (source.onlyPausedBuffered()) break;
           continue;
         }
         return c;
       }
-      if (opts.untilEnd && this.host.groupStable() && fetcher.caughtUp()) return null;
-      await fetcher.changed(opts.signal);
+      if (opts.untilEnd && this.host.groupStable() && source.caughtUp()) return null;
+      await source.changed(opts.signal);
     }
   }
 }
