@@ -24,11 +24,6 @@ export interface AssignSpec extends TopicPartition {
 /** How a position is still to be found; 'none' = nowhere (autoOffsetReset 'none'): an error. */
 export type PositionReset = Exclude<SeekTarget, bigint | number> | { fromEnd: bigint } | 'committed' | 'none';
 
-/** The key of a partition in maps. */
-export function tpKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
 export class AssignedPartition {
   /** The next offset to hand to the application; null while a reset is pending. */
   position: bigint | null = null;

@@ -20,7 +20,7 @@ import { BATCH_HEADER_SIZE, LOG_OVERHEAD, OFF } from '../../protocol/records/bat
 import { type DecodedBatch, iterateBatches } from '../../protocol/records/record.js';
 import type { Cluster } from '../cluster.js';
 import { errorFor } from '../errors.js';
-import type { TopicPartition } from '../group.js';
+import { type TopicPartition, tpKey } from '../group.js';
 import type { CommittedOffset } from '../group-api.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsItem, listOffsets } from '../list-offsets.js';
 import { backoff } from '../retry.js';
@@ -29,7 +29,6 @@ import {
   type AssignSpec,
   type OffsetResetPolicy,
   type PositionReset,
-  tpKey,
 } from './assigned-partition.js';
 
 /** The records of one partition from one Fetch answer, as fetched. */
@@ -90,7 +89,8 @@ export class Fetcher {
   private readonly nodesFetching = new Set<number>();
   private wakeups: (() => void)[] = [];
   private resolving = false;
-  private refreshing = false;
+  /** A metadata refresh (and the drain or kick after it) is scheduled or running. */
+  private refreshPending = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private metadataMisses = 0;
 
@@ -317,15 +317,15 @@ export class Fetcher {
 
   /** Refresh the metadata after `delay` ms, then kick (one refresh at a time). */
   private refreshSoon(delay = 0): void {
-    if (this.refreshing || this.closed) return;
-    this.refreshing = true;
+    if (this.refreshPending || this.closed) return;
+    this.refreshPending = true;
     this.cluster.markStale();
     setTimeout(() => {
       this.cluster
         .refreshMetadata()
         .catch(() => {})
         .finally(() => {
-          this.refreshing = false;
+          this.refreshPending = false;
           this.kick();
         });
     }, delay);

@@ -45,7 +45,8 @@ export class ProduceSender implements DrainTrigger {
   private timerAt = 0;
   private draining = false;
   private drainAgain = false;
-  private refreshing = false;
+  /** A metadata refresh (and the drain or kick after it) is scheduled or running. */
+  private refreshPending = false;
 
   constructor(
     private readonly cluster: Cluster,
@@ -145,15 +146,15 @@ export class ProduceSender implements DrainTrigger {
   }
 
   private refreshThenDrain(): void {
-    if (this.refreshing || this.cluster.isClosed) return;
-    this.refreshing = true;
+    if (this.refreshPending || this.cluster.isClosed) return;
+    this.refreshPending = true;
     this.cluster.markStale();
     void this.cluster
       .refreshMetadata()
       .catch(() => {})
       .then(async () => {
         await new Promise((r) => setTimeout(r, this.opts.retryBackoff.initialBackoffMs));
-        this.refreshing = false;
+        this.refreshPending = false;
         this.drain();
       });
   }
