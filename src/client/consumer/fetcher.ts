@@ -1,15 +1,16 @@
 /**
  * The consumer's fetcher: what the consumer has and where it is. It owns the assigned partitions
- * (AssignedPartition: positions, fetch offsets, watermarks), finds positions still to be found (the group's
- * committed offsets, then ListOffsets for earliest / latest / a time / relative to the end), and runs one
+ * (AssignedPartition: positions, fetch offsets, watermarks), has positions still to be found looked up
+ * (positions.ts: the group's committed offsets, then ListOffsets), and runs one
  * Fetch in flight per broker for every fetchable partition it leads (assigned, not paused, position known,
  * fewer than two undelivered chunks buffered, so the next fetch overlaps with processing), as a long poll
  * of maxWaitMs. Answers are kept as raw record sets (chunks), decoded (decompressed) when iteration reaches
  * them (decodeChunk).
  *
  * Errors: OFFSET_OUT_OF_RANGE resets the partition by autoOffsetReset (or fails the consumer with 'none'); a
- * retriable error refreshes the metadata after a backoff (refreshSoon: every refresh the fetcher needs goes
- * through it); anything else fails the consumer (`fatal`), and iterators throw it.
+ * retriable error of a fetch refreshes the metadata after a backoff (fetchFrom's answer handling; every
+ * refresh the fetcher needs goes through refreshSoon), one of a position lookup tries again later (retrySoon);
+ * anything else fails the consumer (`fatal`), and iterators throw it.
  *
  * Also owns the consumer's end states (fatal, closed) and the wake-ups iteration waits on (changed()).
  */
@@ -22,7 +23,6 @@ import type { Cluster } from '../cluster.js';
 import { errorFor } from '../errors.js';
 import { type TopicPartition, tpKey } from '../group.js';
 import type { CommittedOffset } from '../group-api.js';
-import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsItem, listOffsets } from '../list-offsets.js';
 import { backoff } from '../retry.js';
 import {
   AssignedPartition,
@@ -30,6 +30,7 @@ import {
   type OffsetResetPolicy,
   type PositionReset,
 } from './assigned-partition.js';
+import { findPositions } from './positions.js';
 
 /** The records of one partition from one Fetch answer, as fetched. */
 export interface FetchedChunk {
@@ -452,98 +453,19 @@ export class Fetcher {
   // -------------------------------------------------------------------------------------------------------
   // Finding positions
 
-  /** Resolve positions of partitions waiting for one: committed offsets, then ListOffsets. */
+  /** Find positions of partitions waiting for one (see findPositions); retriable failures are tried again later. */
   private async resolvePositions(): Promise<void> {
     this.resolving = true;
-    const autoOffsetReset = this.opts.autoOffsetReset;
     try {
       const todo = [...this.partitions.values()].filter((p) => p.reset !== null);
-      const incarnations = new Map(todo.map((p) => [p, p.incarnation]));
-      const committed = todo.filter((p) => p.reset === 'committed');
-      if (committed.length > 0) {
-        const groupId = this.opts.groupId!;
-        const res = await this.host.committedOffsets(committed);
-        const found = new Map(res.map((r) => [tpKey(r.topic, r.partition), r]));
-        for (const p of committed) {
-          if (p.incarnation !== incarnations.get(p)) continue;
-          const r = found.get(tpKey(p.topic, p.partition));
-          if (r?.error && !r.error.retriable) throw r.error;
-          if (r && !r.error && r.offset >= 0n) {
-            p.position = r.offset;
-            p.fetchOffset = r.offset;
-            p.lastCommitted = r.offset;
-            p.reset = null;
-          } else if (!r?.error) {
-            if (autoOffsetReset === 'none') {
-              throw new KafkaError(
-                ErrorCode.OFFSET_OUT_OF_RANGE,
-                `no committed offset for ${p.topic}/${p.partition} in group ${groupId} and autoOffsetReset is 'none'`,
-              );
-            }
-            p.reset = autoOffsetReset;
-          }
-        }
-      }
-      const items: ListOffsetsItem[] = [];
-      const plan: { p: AssignedPartition; kind: 'earliest' | 'latest' | 'time' | 'fromEnd'; at: number[] }[] = [];
-      for (const p of todo) {
-        const r = p.reset;
-        if (r === null || r === 'committed' || p.incarnation !== incarnations.get(p)) continue;
-        if (r === 'none') {
-          throw new KafkaError(
-            ErrorCode.OFFSET_OUT_OF_RANGE,
-            `no offset to start ${p.topic}/${p.partition} from and autoOffsetReset is 'none'`,
-          );
-        }
-        const at: number[] = [];
-        const push = (timestamp: bigint) => {
-          at.push(items.length);
-          items.push({ topic: p.topic, partition: p.partition, timestamp });
-        };
-        if (r === 'earliest') {
-          push(EARLIEST_TIMESTAMP);
-          plan.push({ p, kind: 'earliest', at });
-        } else if (r === 'latest') {
-          push(LATEST_TIMESTAMP);
-          plan.push({ p, kind: 'latest', at });
-        } else if ('fromEnd' in r) {
-          push(EARLIEST_TIMESTAMP);
-          push(LATEST_TIMESTAMP);
-          plan.push({ p, kind: 'fromEnd', at });
-        } else {
-          const t = r.timestamp;
-          push(t instanceof Date ? BigInt(t.getTime()) : BigInt(t));
-          push(LATEST_TIMESTAMP);
-          plan.push({ p, kind: 'time', at });
-        }
-      }
-      if (items.length > 0) {
-        const results = await listOffsets(this.cluster, items);
-        let retry = false;
-        for (const { p, kind, at } of plan) {
-          if (p.incarnation !== incarnations.get(p) || this.partitions.get(tpKey(p.topic, p.partition)) !== p) continue;
-          const rs = at.map((i) => results[i]!);
-          const err = rs.find((r) => r.error)?.error;
-          if (err) {
-            if (err.retriable) {
-              retry = true;
-              continue;
-            }
-            throw err;
-          }
-          let offset: bigint;
-          if (kind === 'earliest' || kind === 'latest') offset = rs[0]!.offset;
-          else if (kind === 'fromEnd') {
-            const back = (p.reset as { fromEnd: bigint }).fromEnd;
-            offset = rs[1]!.offset - back;
-            if (offset < rs[0]!.offset) offset = rs[0]!.offset;
-          } else offset = rs[0]!.offset >= 0n ? rs[0]!.offset : rs[1]!.offset;
-          p.position = offset;
-          p.fetchOffset = offset;
-          p.reset = null;
-        }
-        if (retry) this.retrySoon(backoff(2, this.cluster.retry));
-      }
+      const retry = await findPositions(todo, {
+        cluster: this.cluster,
+        groupId: this.opts.groupId,
+        autoOffsetReset: this.opts.autoOffsetReset,
+        committedOffsets: (partitions) => this.host.committedOffsets(partitions),
+        isAssigned: (p) => this.partitions.get(tpKey(p.topic, p.partition)) === p,
+      });
+      if (retry) this.retrySoon(backoff(2, this.cluster.retry));
     } catch (e) {
       if (e instanceof KafkaError && (e.retriable || e.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)) {
         this.retrySoon(backoff(2, this.cluster.retry));
