@@ -8,8 +8,8 @@
  * them (decodeChunk).
  *
  * Errors: OFFSET_OUT_OF_RANGE resets the partition by autoOffsetReset (or fails the consumer with 'none'); a
- * retriable error of a fetch refreshes the metadata after a backoff (fetchFrom's answer handling; every
- * refresh the fetcher needs goes through refreshSoon), one of a position lookup tries again later (retrySoon);
+ * fetch error that ridesOut() accepts (a retriable one) refreshes the metadata after a backoff and fetches
+ * again (every refresh the fetcher needs goes through refreshSoon); one of a position lookup tries again later;
  * anything else fails the consumer (`fatal`), and iterators throw it.
  *
  * Also owns the consumer's end states (fatal, closed) and the wake-ups iteration waits on (changed()).
@@ -63,6 +63,14 @@ export interface FetcherHost {
   connect(): Promise<void>;
   /** The group's committed offsets of these partitions. */
   committedOffsets(partitions: readonly AssignedPartition[]): Promise<CommittedOffset[]>;
+}
+
+/**
+ * A fetch failure (of the request, or of one partition in the answer) that the consumer rides out — the
+ * metadata is refreshed and the partition fetched again — instead of failing: a retriable Kafka error.
+ */
+function ridesOut(e: unknown): e is KafkaError {
+  return e instanceof KafkaError && e.retriable;
 }
 
 /** Offset after the last complete batch of a record set, or null if it holds none. */
@@ -387,7 +395,7 @@ export class Fetcher {
     for (const p of parts) p.fetching = false;
     if (this.closed) return;
     if (failure || !res) {
-      if (failure instanceof KafkaError && failure.retriable) {
+      if (ridesOut(failure)) {
         this.cluster.markStale();
         this.refreshSoon(backoff(1, this.cluster.retry));
       } else {
@@ -437,7 +445,7 @@ export class Fetcher {
           continue;
         }
         const err = errorFor(code, `fetch ${p.topic}/${p.partition}`);
-        if (err.retriable) {
+        if (ridesOut(err)) {
           retryLater = true;
           continue;
         }
