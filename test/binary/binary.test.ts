@@ -159,7 +159,7 @@ describe('single executable dist/kstream', () => {
     assert.ok(report.lazy.includes('zstd-codec'), 'zstd-codec is bundled, as a lazy chunk');
   });
 
-  test('the build prints its steps and no warnings; the README gives the bundle\'s size', (t) => {
+  test("the build prints its steps and no warnings; the README gives the bundle's size", (t) => {
     if (!built) {
       t.skip('KSTREAM_BINARY given: no build output');
       return;

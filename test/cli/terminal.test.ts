@@ -40,7 +40,7 @@ const exited = (t: Terminal) => t.waitFor('exit', (s) => /EXIT=(\d+)/.exec(s)?.[
 test('produce on a terminal: a prompt per line, "Ctrl-D to finish", no progress line in the typing', async () => {
   const t = terminal('produce typed');
   await t.waitFor('the hint and the first prompt', (s) =>
-    /^type records for typed, one per line; Ctrl-D to finish, Ctrl-C to abort\n> $/m.test(s.trimEnd() + ' '),
+    /^type records for typed, one per line; Ctrl-D to finish, Ctrl-C to abort\n> $/m.test(`${s.trimEnd()} `),
   );
   t.keys('hello', 'Enter');
   await t.waitFor('the second prompt', (s) => /^> hello\n> $/m.test(`${s.trimEnd()} `));
