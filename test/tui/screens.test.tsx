@@ -205,7 +205,12 @@ describe('kstream top app', () => {
     const src = {
       async fetch(): Promise<RawPoll> {
         n++;
-        if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
+        // A long error (a bootstrap list of several brokers): the banner still says the data is stale (the
+        // error used to come first and push "showing stale data" off the line).
+        if (down)
+          throw new Error(
+            `connect ECONNREFUSED 127.0.0.1:9092; ${['kafka-1', 'kafka-2', 'kafka-3'].map((h) => `${h}.eu-west.example.com:9092: connection refused`).join('; ')}`,
+          );
         return raw({ at: 1_000_000 + n * 1000 });
       },
     };
