@@ -97,7 +97,7 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
       char: 'n',
       charAliases: ['c'],
       aliases: ['max-messages'],
-      description: 'stop after this many records',
+      description: 'stop after this many records (also -c as in kcat, --max-messages as in kafka-console-consumer)',
       min: 0,
     }),
     exit: Flags.boolean({ char: 'e', description: 'exit at the end of every partition' }),
