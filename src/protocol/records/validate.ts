@@ -172,7 +172,7 @@ export function validateBatchRecords(buf: Buffer, h: BatchHeader, rules: RecordR
   if (!refuseLogAppend && fastWalk(data, from, to, h.recordCount, rules.compacted)) {
     const checkTimestamps = !rules.logAppendTime && rules.timestampDifferenceMaxMs < Number.MAX_SAFE_INTEGER;
     if (!checkTimestamps || timestampsInRange(h, logAppendBatch, rules)) {
-      return fixMaxTimestamp(buf, h, rules, fastMax === Number.NEGATIVE_INFINITY ? null : BigInt(fastMax));
+      return fixMaxTimestamp(buf, h, rules, BigInt(fastMin), BigInt(fastMax));
     }
   }
   const w = walker;
@@ -490,8 +490,10 @@ function walk(w: Walker, buf: Buffer, h: BatchHeader, rules: RecordRules): Failu
   let semantic: RecordError[] | null = null;
   let semanticCount = 0;
   let timestampErrors = 0;
-  // Largest timestamp delta, as a number while every delta fits 7 bytes, else also as a bigint.
+  // Smallest and largest timestamp delta, as numbers while every delta fits 7 bytes, else also as bigints.
+  let minDelta = Number.POSITIVE_INFINITY;
   let maxDelta = Number.NEGATIVE_INFINITY;
+  let minBigDelta: bigint | null = null;
   let maxBigDelta: bigint | null = null;
 
   for (let i = 0; i < n; i++) {
@@ -539,8 +541,10 @@ function walk(w: Walker, buf: Buffer, h: BatchHeader, rules: RecordRules): Failu
     const exact = !Number.isNaN(delta);
     if (exact) {
       if (delta > maxDelta) maxDelta = delta;
-    } else if (maxBigDelta === null || w.big > maxBigDelta) {
-      maxBigDelta = w.big;
+      if (delta < minDelta) minDelta = delta;
+    } else {
+      if (maxBigDelta === null || w.big > maxBigDelta) maxBigDelta = w.big;
+      if (minBigDelta === null || w.big < minBigDelta) minBigDelta = w.big;
     }
     if (checkKeys || refuseLogAppend || checkTimestamps) {
       let why: string | null = null;
@@ -582,22 +586,37 @@ function walk(w: Walker, buf: Buffer, h: BatchHeader, rules: RecordRules): Failu
       recordErrors: semantic,
     };
   }
-  let maxDeltaBig = maxDelta === Number.NEGATIVE_INFINITY ? null : BigInt(maxDelta);
-  if (maxBigDelta !== null && (maxDeltaBig === null || maxBigDelta > maxDeltaBig)) maxDeltaBig = maxBigDelta;
-  return fixMaxTimestamp(buf, h, rules, maxDeltaBig);
+  // n >= 1 (the header check), so each pair has at least one side set.
+  let lo = minDelta === Number.POSITIVE_INFINITY ? (minBigDelta as bigint) : BigInt(minDelta);
+  if (minBigDelta !== null && minBigDelta < lo) lo = minBigDelta;
+  let hi = maxDelta === Number.NEGATIVE_INFINITY ? (maxBigDelta as bigint) : BigInt(maxDelta);
+  if (maxBigDelta !== null && maxBigDelta > hi) hi = maxBigDelta;
+  return fixMaxTimestamp(buf, h, rules, lo, hi);
 }
 
 /**
- * Kafka sets a CreateTime batch's maxTimestamp to its records' largest timestamp (NO_TIMESTAMP at least),
- * `maxDelta` being the largest timestamp delta (null: no record). On a LogAppendTime topic the append sets
- * it to the append time anyway; a batch with the LogAppendTime bit keeps its own.
+ * Every record's timestamp (base + delta, deltas within [minDelta, maxDelta]) must be an int64: Kafka's
+ * clients would wrap around, kstream's decoder would not. Then, as Kafka does, a CreateTime batch's
+ * maxTimestamp is set to its records' largest timestamp (NO_TIMESTAMP at least). On a LogAppendTime topic the
+ * append sets it to the append time anyway; a batch with the LogAppendTime bit keeps its own.
  */
-function fixMaxTimestamp(buf: Buffer, h: BatchHeader, rules: RecordRules, maxDelta: bigint | null): Failure | null {
-  if ((h.attributes & ATTR_LOG_APPEND_TIME) !== 0 || rules.logAppendTime) return null;
-  let maxTs = maxDelta === null ? NO_TIMESTAMP : h.baseTimestamp + maxDelta;
-  if (maxTs > INT64_MAX || maxTs < INT64_MIN) {
-    return fail(ErrorCode.INVALID_RECORD, `a record's timestamp overflows: base ${h.baseTimestamp} + ${maxDelta}`);
+function fixMaxTimestamp(
+  buf: Buffer,
+  h: BatchHeader,
+  rules: RecordRules,
+  minDelta: bigint,
+  maxDelta: bigint,
+): Failure | null {
+  if ((h.attributes & ATTR_LOG_APPEND_TIME) !== 0) return null;
+  let maxTs = h.baseTimestamp + maxDelta;
+  const minTs = h.baseTimestamp + minDelta;
+  if (maxTs > INT64_MAX || minTs < INT64_MIN) {
+    return fail(
+      ErrorCode.INVALID_RECORD,
+      `record timestamps overflow 64 bits: base timestamp ${h.baseTimestamp}, deltas ${minDelta} to ${maxDelta}`,
+    );
   }
+  if (rules.logAppendTime) return null;
   if (maxTs < NO_TIMESTAMP) maxTs = NO_TIMESTAMP;
   if (maxTs !== h.maxTimestamp) {
     buf.writeBigInt64BE(maxTs, h.position + OFF.maxTimestamp);
