@@ -4,8 +4,8 @@
  * (test/broker/record-validation.test.ts). Also a seeded mutator for the fuzz tests and a reference verdict.
  */
 import { ATTR_CONTROL, BATCH_HEADER_SIZE, Compression, OFF, rewriteCrc } from '../../src/protocol/records/batch.js';
-import { compress } from '../../src/protocol/records/compression.js';
-import { decodeBatch, encodeRecordsUncompressed, type RecordInput } from '../../src/protocol/records/record.js';
+import { compress, decompress } from '../../src/protocol/records/compression.js';
+import { encodeRecordsUncompressed, type RecordInput } from '../../src/protocol/records/record.js';
 
 /** Kafka's error codes these cases expect. */
 export const INVALID_RECORD = 87;
@@ -156,7 +156,7 @@ export const MALFORMED_CASES: MalformedCase[] = [
       rawBatch({ section: recordBytes({ offsetDelta: 0, keyRaw: [0x80, 0x80, 0x80, 0x80, 0x80, 0x01] }), count: 1 }),
     code: INVALID_RECORD,
     recordErrors: [0],
-    message: /key length: varint longer than 5 bytes/,
+    message: /key length: varint beyond 32 bits/,
   },
   {
     name: 'a record length longer than the batch',
@@ -250,6 +250,39 @@ export const MALFORMED_CASES: MalformedCase[] = [
     code: INVALID_RECORD,
     recordErrors: [0],
     message: /invalid header key length -1/,
+  },
+  {
+    name: 'record attributes other than 0 (kafka-python reads 0x80 as the start of a varint)',
+    build: async () => {
+      const r = recordBytes({ offsetDelta: 1 });
+      r[varint(r.length - 1).length] = 0x80; // the attributes byte, after the length varint
+      return rawBatch({ section: Buffer.concat([good(0), r]), count: 2 });
+    },
+    code: INVALID_RECORD,
+    recordErrors: [1],
+    message: /record 1: attributes 128, but they are unused in v2/,
+  },
+  {
+    name: 'a 5-byte varint with bits beyond 32 (Kafka drops them, kafka-python does not)',
+    build: async () =>
+      rawBatch({ section: recordBytes({ offsetDelta: 0, keyRaw: [0x82, 0x80, 0x80, 0x80, 0x10, 0x61] }), count: 1 }),
+    code: INVALID_RECORD,
+    recordErrors: [0],
+    message: /key length: varint beyond 32 bits/,
+  },
+  {
+    name: 'a header key that is not UTF-8 (kafka-python cannot read past it)',
+    build: async () =>
+      rawBatch({
+        section: Buffer.concat([
+          good(0),
+          recordBytes({ offsetDelta: 1, headersRaw: [...varint(1), ...varint(2), 0x10, 0xe7, ...varint(-1)] }),
+        ]),
+        count: 2,
+      }),
+    code: INVALID_RECORD,
+    recordErrors: [1],
+    message: /record 1: a header key is not valid UTF-8/,
   },
   ...[Compression.Gzip, Compression.Snappy, Compression.Lz4, Compression.Zstd].map(
     (codec): MalformedCase => ({
@@ -396,19 +429,78 @@ export async function fuzzBatch(rnd: () => number): Promise<FuzzBatch> {
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The verdict of an independent reading: the batch decodes with the client's decoder (record framing, count,
- * no trailing bytes, no null header key), its offset deltas are 0..n-1 and match lastOffsetDelta, and every
- * timestamp is an int64.
+ * A reference reading of a batch, written plainly and independently of the validator (bigints, one field at a
+ * time, exceptions for every fault): true when the records are what a client can read. The rules are the
+ * record format's: record length exactly its fields; attributes 0; varints within 32 bits, varlongs within 64;
+ * offset deltas 0..n-1; key / value lengths -1 or within the record; header count >= 0; header keys present
+ * and UTF-8; exactly `recordCount` records; timestamps within int64. And the batch's: count >= 1 matching
+ * lastOffsetDelta, no control batch, a sequence with a producer id. The CRC and batch length are taken as
+ * valid (the cases keep them so).
  */
 export async function wellFormed(batch: Buffer): Promise<boolean> {
+  const count = batch.readInt32BE(OFF.recordCount);
+  const attributes = batch.readInt16BE(OFF.attributes);
+  if (count < 1 || batch.readInt32BE(OFF.lastOffsetDelta) !== count - 1) return false;
+  if ((attributes & ATTR_CONTROL) !== 0) return false;
+  if (batch.readBigInt64BE(OFF.producerId) >= 0n && batch.readInt32BE(OFF.baseSequence) < 0) return false;
+  const codec = (attributes & 7) as Compression;
+  if (codec > Compression.Zstd) return false;
+  let data: Buffer;
   try {
-    const { header, records } = await decodeBatch(batch);
-    if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) return false;
-    return records.every(
-      (r, i) => r.offset === header.baseOffset + BigInt(i) && r.timestamp >= INT64_MIN && r.timestamp <= INT64_MAX,
-    );
+    data = await decompress(codec, batch.subarray(BATCH_HEADER_SIZE));
+  } catch {
+    return false;
+  }
+  const base = batch.readBigInt64BE(OFF.baseTimestamp);
+  let pos = 0;
+  const take = (end: number): number => {
+    if (pos >= end) throw new Error('past the end');
+    return data[pos++]!;
+  };
+  const unsigned = (end: number, maxBytes: number): bigint => {
+    let v = 0n;
+    for (let i = 0; i < maxBytes; i++) {
+      const b = take(end);
+      v += BigInt(b & 0x7f) << BigInt(7 * i);
+      if (b < 0x80) return v;
+    }
+    throw new Error('too long');
+  };
+  const signed = (end: number, bits: 32 | 64): bigint => {
+    const u = unsigned(end, bits === 32 ? 5 : 10);
+    if (u >= 2n ** BigInt(bits)) throw new Error('out of range');
+    return u % 2n === 0n ? u / 2n : -(u + 1n) / 2n;
+  };
+  const bytes = (end: number, nullable: boolean): Buffer | null => {
+    const len = Number(signed(end, 32));
+    if (len === -1 && nullable) return null;
+    if (len < 0 || pos + len > end) throw new Error('bad length');
+    pos += len;
+    return data.subarray(pos - len, pos);
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const len = Number(signed(data.length, 32));
+      const end = pos + len;
+      if (len < 0 || end > data.length) return false;
+      if (take(end) !== 0) return false;
+      const ts = base + signed(end, 64);
+      if (ts < INT64_MIN || ts > INT64_MAX) return false;
+      if (signed(end, 32) !== BigInt(i)) return false;
+      bytes(end, true);
+      bytes(end, true);
+      const headers = Number(signed(end, 32));
+      if (headers < 0) return false;
+      for (let j = 0; j < headers; j++) {
+        utf8.decode(bytes(end, false) as Buffer);
+        bytes(end, true);
+      }
+      if (pos !== end) return false;
+    }
+    return pos === data.length;
   } catch {
     return false;
   }

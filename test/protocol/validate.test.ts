@@ -11,9 +11,20 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { ATTR_LOG_APPEND_TIME, batchCrcOk, Compression, readBatchHeader } from '../../src/protocol/records/batch.js';
+import {
+  ATTR_LOG_APPEND_TIME,
+  batchCrcOk,
+  Compression,
+  OFF,
+  readBatchHeader,
+} from '../../src/protocol/records/batch.js';
 import { compress, compressionName } from '../../src/protocol/records/compression.js';
-import { buildBatch, encodeRecordsUncompressed, type RecordInput } from '../../src/protocol/records/record.js';
+import {
+  buildBatch,
+  decodeBatch,
+  encodeRecordsUncompressed,
+  type RecordInput,
+} from '../../src/protocol/records/record.js';
 import {
   codecsPending,
   MAX_RECORD_ERRORS,
@@ -217,6 +228,20 @@ describe('validateProduced: valid batches pass', () => {
     });
   }
 
+  test('non-ASCII UTF-8 header keys are accepted (the careful walk checks them)', async () => {
+    for (const codec of CODECS) {
+      const batch = await buildBatch({
+        records: [
+          { value: 'a', headers: [{ key: 'clé ✓ 日本 🎉', value: 'v' }] },
+          { value: 'b', headers: [{ key: 'ascii', value: null }] },
+        ],
+        compression: codec,
+      });
+      const v = validateProduced(batch, MAX, rules());
+      assert.ok(v.ok, v.ok ? '' : v.message);
+    }
+  });
+
   test('records of every varint width: 20,000 records, 200-byte keys, headers, offsets past 2^14', async () => {
     const records = Array.from({ length: 20_000 }, (_, i) => ({
       key: i % 7 === 0 ? null : Buffer.alloc(i % 300, i),
@@ -244,7 +269,10 @@ describe('validateProduced: seeded fuzz over CRC-valid batches', () => {
       const before = Buffer.from(batch);
       const v = validateProduced(batch, MAX, rules());
       assert.equal(v.ok, expected, `seed ${seed}, batch ${i} (${how}): ${v.ok ? 'accepted' : v.message}`);
-      if (!v.ok) {
+      if (v.ok) {
+        const { records } = await decodeBatch(batch); // and our own client decodes what was accepted
+        assert.equal(records.length, batch.readInt32BE(OFF.recordCount));
+      } else {
         refusedCount++;
         assert.ok([INVALID_RECORD, CORRUPT_MESSAGE].includes(v.errorCode), `${how}: code ${v.errorCode}`);
         assert.ok(batch.equals(before), 'a refused batch is left as it was');

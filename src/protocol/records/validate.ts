@@ -7,9 +7,14 @@
  * For each batch — its records section decompressed first when it is compressed (into one buffer, which is
  * then walked like an uncompressed one) — the walk reads every record's varints in place:
  *   - the length varint: at least the smallest record body (6 bytes), at most the bytes left in the batch;
- *   - the timestamp delta (varlong, at most 10 bytes) and the offset delta (varint, at most 5 bytes);
+ *   - the record's attributes byte: 0 (it is unused in v2; kafka-python reads it as a varint, so a byte of
+ *     0x80 or more makes it misread every record after it);
+ *   - the timestamp delta (varlong, at most 10 bytes, within 64 bits) and the offset delta (varint, at most 5
+ *     bytes, within 32 bits: Kafka's broker drops higher bits, kafka-python keeps them and misreads);
  *   - key and value lengths: -1 (null) or within the record; the header count: >= 0 and at most one header per
  *     2 bytes left; each header key length >= 0 and within the record, each header value length -1 or within;
+ *   - each header key is UTF-8 (the protocol's header key is a string; Kafka's broker does not check it, but
+ *     kafka-python stops reading a partition at a key that does not decode);
  *   - the fields end exactly where the record's length says;
  *   - offset deltas are 0, 1, … n-1 (Kafka rebuilds a batch whose inner offsets are not consecutive; kstream
  *     stores batches as received, so it refuses one);
@@ -36,6 +41,7 @@
  * This runs on the produce path for every record (DESIGN.md decision 2): no JavaScript object per record — one
  * Walker per call reads varints over the bytes, and errors are built only on the failure path.
  */
+import { isUtf8 } from 'node:buffer';
 import { ErrorCode, KafkaError } from '../errors.js';
 import {
   ATTR_COMPRESSION_MASK,
@@ -200,6 +206,7 @@ function varintAt(b: Uint8Array, p: number, end: number): number {
   for (let shift = 0; shift <= 28; shift += 7) {
     if (p >= end) break;
     const x = b[p++] as number;
+    if (shift === 28 && x > 0x0f) break; // bits beyond 32
     u |= (x & 0x7f) << shift;
     if (x < 0x80) {
       vpos = p;
@@ -262,7 +269,8 @@ function fastWalk(b: Uint8Array, start: number, end: number, n: number, keysRequ
     }
     if (len < MIN_RECORD_BODY || len > end - p) return false;
     const recordEnd = p + len;
-    p++; // attributes
+    if (b[p] !== 0) return false; // attributes
+    p++;
     let delta: number;
     x = b[p] as number;
     if (x < 0x80) {
@@ -343,7 +351,8 @@ function fastWalk(b: Uint8Array, start: number, end: number, n: number, keysRequ
         const kl = varintAt(b, p, end);
         p = vpos;
         if (p < 0 || kl < 0 || kl > recordEnd - p) return false;
-        p += kl;
+        // ASCII keys here; any other byte: the careful walk checks the UTF-8.
+        for (const keyEnd = p + kl; p < keyEnd; p++) if ((b[p] as number) >= 0x80) return false;
         const vl = varintAt(b, p, end);
         p = vpos;
         if (p < 0 || vl < -1 || vl > recordEnd - p) return false;
@@ -412,9 +421,10 @@ class Walker {
     }
     let u = x & 0x7f;
     for (let shift = 7; ; shift += 7) {
-      if (shift > 28) return this.bad(`${what}: varint longer than 5 bytes`);
       if (p >= this.end) return this.bad(`${what}: truncated varint`);
       x = b[p++] as number;
+      // The 5th byte holds bits 28-31 and ends the varint: more (or a 6th byte) is beyond 32 bits.
+      if (shift === 28 && x > 0x0f) return this.bad(`${what}: varint beyond 32 bits`);
       u |= (x & 0x7f) << shift;
       if (x < 0x80) break;
     }
@@ -450,6 +460,7 @@ class Walker {
       if (shift > 63n) return this.bad(`${what}: varlong longer than 10 bytes`);
       if (p >= this.end) return this.bad(`${what}: truncated varlong`);
       x = b[p++] as number;
+      if (shift === 63n && x > 0x01) return this.bad(`${what}: varlong beyond 64 bits`);
       big |= BigInt(x & 0x7f) << shift;
       if (x < 0x80) break;
     }
@@ -474,6 +485,16 @@ class Walker {
 }
 
 const walker = new Walker();
+
+/** The bytes of the header key field that ends at `end` (its length varint starts at `start`) are UTF-8. */
+function utf8(b: Buffer, start: number, end: number): boolean {
+  // Skip the length varint: at most 5 bytes, the last one below 0x80.
+  let p = start;
+  while ((b[p] as number) >= 0x80) p++;
+  p++;
+  for (let i = p; i < end; i++) if ((b[i] as number) >= 0x80) return isUtf8(b.subarray(p, end));
+  return true;
+}
 
 /** Walk the records of `h` in w's range; `buf` holds the batch itself (its header may be corrected). */
 function walk(w: Walker, buf: Buffer, h: BatchHeader, rules: RecordRules): Failure | null {
@@ -512,7 +533,11 @@ function walk(w: Walker, buf: Buffer, h: BatchHeader, rules: RecordRules): Failu
     }
     const recordEnd = w.pos + len;
     w.end = recordEnd;
-    w.pos++; // attributes: unused in v2
+    const attributes = w.buf[w.pos] as number;
+    if (attributes !== 0) {
+      return fail(ErrorCode.INVALID_RECORD, `record ${i}: attributes ${attributes}, but they are unused in v2 (0)`, i);
+    }
+    w.pos++;
     const delta = w.varlong('timestamp delta');
     const offsetDelta = w.varint('offset delta');
     const keyLen = w.varint('key length');
@@ -523,7 +548,9 @@ function walk(w: Walker, buf: Buffer, h: BatchHeader, rules: RecordRules): Failu
       w.bad(`invalid header count ${headers}`);
     } else {
       for (let j = 0; j < headers; j++) {
+        const keyAt = w.pos;
         w.skip(w.varint('header key length'), 'header key', false);
+        if (w.fault === null && !utf8(w.buf, keyAt, w.pos)) w.bad('a header key is not valid UTF-8');
         w.skip(w.varint('header value length'), 'header value', true);
       }
     }
