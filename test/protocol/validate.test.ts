@@ -90,6 +90,33 @@ describe('validateProduced: malformed records in CRC-valid batches', () => {
     assert.match(v.message, /^batch 1: the batch declares 1000000 records/);
   });
 
+  test('lz4 / snappy decompress into a reused buffer: a truncated batch after a whole one is still refused', async () => {
+    for (const codec of [Compression.Lz4, Compression.Snappy]) {
+      for (const n of [10, 3000, 50, 20_000, 5]) {
+        const records = Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(i % 300) }));
+        const section = encodeRecordsUncompressed(records, BigInt(NOW));
+        const whole = rawBatch({
+          section: await compress(codec, section),
+          count: n,
+          attributes: codec,
+          baseTimestamp: BigInt(NOW),
+        });
+        assert.ok(validateProduced(whole, MAX, rules()).ok, `${Compression[codec]} ${n}`);
+        // The same records cut short: the bytes after the cut are still in the reused buffer, and must not count.
+        const cut = section.subarray(0, section.length - 3);
+        const truncated = rawBatch({
+          section: await compress(codec, cut),
+          count: n,
+          attributes: codec,
+          baseTimestamp: BigInt(NOW),
+        });
+        const v = refused(validateProduced(truncated, MAX, rules()));
+        assert.equal(v.errorCode, INVALID_RECORD);
+        assert.match(v.message, new RegExp(`record ${n - 1}: `));
+      }
+    }
+  });
+
   test('a decompressed payload beyond the limit is CORRUPT_MESSAGE', async () => {
     const section = encodeRecordsUncompressed([{ value: Buffer.alloc(64 * 1024) }]);
     const batch = rawBatch({ section: await compress(Compression.Gzip, section), count: 1, attributes: 1 });

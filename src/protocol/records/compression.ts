@@ -98,9 +98,15 @@ export async function decompress(
 
 /**
  * decompress() in one synchronous step, for the produce path (which must not yield between validating and
- * appending). zstd needs its module loaded first (zstdLoaded / zstdReady in zstd.ts).
+ * appending). zstd needs its module loaded first (zstdLoaded / zstdReady in zstd.ts). `scratch` may receive
+ * the output (lz4 and snappy, when it fits), so the result is valid only until the caller reuses it.
  */
-export function decompressSync(codec: Compression, data: Buffer, maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
+export function decompressSync(
+  codec: Compression,
+  data: Buffer,
+  maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  scratch: Buffer | null = null,
+): Buffer {
   switch (codec) {
     case Compression.None:
       if (data.length > maxOutput) throw limitExceeded('none', maxOutput);
@@ -108,9 +114,9 @@ export function decompressSync(codec: Compression, data: Buffer, maxOutput = DEF
     case Compression.Gzip:
       return gunzipSync(data, maxOutput);
     case Compression.Snappy:
-      return snappyDecompress(data, maxOutput);
+      return snappyDecompress(data, maxOutput, scratch);
     case Compression.Lz4:
-      return lz4DecompressFrame(data, maxOutput);
+      return lz4DecompressFrame(data, maxOutput, scratch);
     case Compression.Zstd:
       return zstdDecompressSync(data, maxOutput);
     default:
