@@ -62,7 +62,7 @@ import {
   validateProducedBatches,
 } from './batch.js';
 import { decompressSync } from './compression.js';
-import { CompressionError, DEFAULT_MAX_DECOMPRESSED_BYTES } from './compression-error.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './compression-error.js';
 import { zstdLoaded, zstdReady } from './zstd.js';
 
 /** Smallest record body: attributes, timestamp delta, offset delta, key length, value length, header count. */
@@ -158,6 +158,10 @@ export function validateBatchRecords(buf: Buffer, h: BatchHeader, rules: RecordR
   let from = start;
   let to = end;
   if (codec !== Compression.None) {
+    if (codec === Compression.Zstd && !zstdLoaded()) {
+      // codecsPending loads it before; here only when that load failed.
+      return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd is not available: its module could not be loaded');
+    }
     try {
       data = decompressSync(
         codec,
@@ -171,9 +175,6 @@ export function validateBatchRecords(buf: Buffer, h: BatchHeader, rules: RecordR
         scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, 2 ** Math.ceil(Math.log2(data.length))));
       }
     } catch (e) {
-      if (e instanceof CompressionError && codec === Compression.Zstd && !zstdLoaded()) {
-        return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `zstd is not available: ${e.detail}`);
-      }
       const detail = e instanceof KafkaError ? e.detail : e instanceof Error ? e.message : String(e);
       return fail(
         e instanceof KafkaError ? e.code : ErrorCode.CORRUPT_MESSAGE,
