@@ -157,7 +157,8 @@ test('topic create / list / describe / alter-config / add-partitions / trim / de
 ]
 `,
   );
-  const p = await kstream(['produce', 'orders', '--partition', '1', ...b()], { stdin: 'a\nb\n' });
+  // Keyed: a compacted topic refuses records without a key (INVALID_RECORD, as Kafka does).
+  const p = await kstream(['produce', 'orders', '--partition', '1', '-K', ':', ...b()], { stdin: 'k1:a\nk2:b\n' });
   assert.equal(p.code, 0, p.stderr);
   assert.equal(
     await ok(['topic', 'describe', 'orders', ...b()]),
