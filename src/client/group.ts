@@ -64,7 +64,8 @@ export interface GroupOptions {
 
 const POOL = 'group';
 
-function tpKey(topic: string, partition: number): string {
+/** The key of a partition in maps. */
+export function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 

@@ -196,7 +196,8 @@ describe('producer and consumer against kstream serve', () => {
       const topic = `reuse-${acks}`;
       await admin.createTopics([{ topic, numPartitions: 1 }]);
       const producer = new Producer({ brokers: broker.bootstrap, acks, lingerMs: 1, batchSize: 128 * 1024 });
-      const spares = () => (producer as unknown as { spareBuffers: BufferPool }).spareBuffers.idleBufferBytes;
+      const spares = () =>
+        (producer as unknown as { accumulator: { spareBuffers: BufferPool } }).accumulator.spareBuffers.idleBufferBytes;
       const values: Buffer[] = [];
       let reused = 0;
       // Rounds of ~2.5 batches each, every value distinct: a batch encoded into a buffer still being sent, or one

@@ -1,14 +1,18 @@
 /**
- * Produce: validate each partition's batches (headers and CRC only, records are never decoded), append them
- * as received with offsets assigned in place (Partition.appendAsLeader), and answer per the acks table: acks=0
- * no response, acks=1 after the append, acks=all once the batch is as durable as the partition's ISR makes it
- * (replicated to the ISR; alone in it, an fsync covering the batch).
+ * Produce: validate each partition's batches (headers, CRC, and every record's framing walked in place, as
+ * Kafka's LogValidator does: src/protocol/records/validate.ts), append them as received with offsets assigned
+ * in place (Partition.appendAsLeader), and answer per the acks table: acks=0 no response, acks=1 after the
+ * append, acks=all once the batch is as durable as the partition's ISR makes it (replicated to the ISR; alone
+ * in it, an fsync covering the batch). A refused batch is answered with its error code, the error message and
+ * the records at fault (v8+), and nothing of it is stored.
+ * Validation and append run without yielding, so requests append in the order they arrived; the one wait
+ * before them is the zstd module's first load (codecsPending).
  * Versions 0-2 (message formats v0/v1) are advertised, as librdkafka expects, and answered UNSUPPORTED_VERSION.
  */
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import { validateProducedBatches } from '../../protocol/records/batch.js';
+import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
 import type { Handler } from '../router.js';
 import { isInternalTopic } from '../topic-admin.js';
 
@@ -26,6 +30,11 @@ export const produce: Handler = {
           : req.transactionalId !== null
             ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
             : 0;
+    if (global === 0) {
+      const wait = codecsPending(recordSets(req.topicData as Struct[]));
+      if (wait !== null) await wait;
+    }
+    const now = Date.now();
     /** acks=all: each partition's answer once its batch is durable (or not). */
     const durable: Promise<void>[] = [];
     const timeoutMs = Math.max(0, req.timeoutMs as number);
@@ -79,14 +88,23 @@ export const produce: Handler = {
           continue;
         }
         const maxBytes = Math.min(config.maxMessageBytes, node.config.messageMaxBytes);
-        const v = validateProducedBatches(records, maxBytes);
+        const v = validateProduced(records, maxBytes, {
+          logAppendTime: config.messageTimestampType === 'LogAppendTime',
+          compacted: config.cleanupPolicy.includes('compact'),
+          timestampDifferenceMaxMs: config.messageTimestampDifferenceMaxMs,
+          now,
+        });
         if (!v.ok) {
           out.errorCode = v.errorCode;
           out.errorMessage = v.message;
+          out.recordErrors = v.recordErrors.map((e) => ({
+            batchIndex: e.batchIndex,
+            batchIndexErrorMessage: e.message,
+          }));
           log.debug('rejected produce', { topic: td.name, partition: pd.index, reason: v.message });
           continue;
         }
-        const logAppendTime = config.messageTimestampType === 'LogAppendTime' ? BigInt(Date.now()) : null;
+        const logAppendTime = config.messageTimestampType === 'LogAppendTime' ? BigInt(now) : null;
         try {
           const a = p.appendAsLeader(records, v.batches, {
             acks,
@@ -127,3 +145,7 @@ export const produce: Handler = {
     return { responses, throttleTimeMs: 0 };
   },
 };
+
+function* recordSets(topicData: Struct[]): Generator<Buffer | null> {
+  for (const td of topicData) for (const pd of td.partitionData as Struct[]) yield pd.records as Buffer | null;
+}

@@ -1,0 +1,281 @@
+/**
+ * The producer's sender: batches out. A drain takes the batches the accumulator has ready, groups them by the
+ * partition's leader and writes one Produce request per leader and per maxRequestSize bytes, up to
+ * `maxInFlight` requests outstanding per broker (pipelined on its connection, written in the order they were
+ * made even while compression runs). The answer settles each batch: reports to its deliveries, or an error.
+ *
+ * A batch that fails with a retriable error (NOT_LEADER_OR_FOLLOWER, a lost connection, ...) goes back to the
+ * head of its partition's queue after a backoff and the metadata is refreshed; it fails for good after
+ * `retries` attempts or `deliveryTimeoutMs`. Every failure of a batch goes through retryOrFail(), and every
+ * metadata refresh the sender needs through refreshThenDrain(). Like the Java client without idempotence, a
+ * retry with more than one request in flight can reorder batches of a partition: set `maxInFlight: 1` for
+ * strict order.
+ *
+ * Owns: the drain timer (the next linger end or retry backoff), requests in flight per broker, the write
+ * order of requests per broker.
+ */
+import type { Struct } from '../../protocol/codec/schema.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import type { Cluster } from '../cluster.js';
+import { detailOf, errorFor } from '../errors.js';
+import { backoff } from '../retry.js';
+import type { DrainTrigger, RecordAccumulator } from './accumulator.js';
+import type { ProducerBatch } from './batch.js';
+
+export type Acks = 0 | 1 | -1 | 'all';
+
+export interface SenderOptions {
+  /** 0, 1 or -1 (all in-sync replicas). */
+  acks: 0 | 1 | -1;
+  maxInFlight: number;
+  retries: number;
+  retryBackoff: { initialBackoffMs: number; maxBackoffMs: number };
+  deliveryTimeoutMs: number;
+  maxRequestSize: number;
+  requestTimeoutMs: number;
+}
+
+export class ProduceSender implements DrainTrigger {
+  /** Produce requests outstanding per broker node id. */
+  private readonly inFlight = new Map<number, number>();
+  /** Per broker: resolves when the previous request was written (keeps request order with async compression). */
+  private readonly sendChain = new Map<number, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
+  private draining = false;
+  private drainAgain = false;
+  /** A metadata refresh (and the drain or kick after it) is scheduled or running. */
+  private refreshPending = false;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly accumulator: RecordAccumulator,
+    private readonly opts: SenderOptions,
+  ) {
+    accumulator.trigger = this;
+  }
+
+  schedule(at: number): void {
+    // Due now (lingerMs 0): drain after the current burst of sends, not after a timer's 1 ms minimum.
+    if (at <= Date.now()) {
+      this.drainSoon();
+      return;
+    }
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.drain();
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  drainSoon(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    setImmediate(() => this.drain());
+    this.draining = true;
+  }
+
+  /** Send every ready batch its leader has request capacity for; schedule the next wake-up. */
+  drain(): void {
+    this.draining = true;
+    this.drainAgain = false;
+    try {
+      this.drainOnce();
+    } finally {
+      this.draining = false;
+    }
+    if (this.drainAgain) this.drainSoon();
+  }
+
+  /** No more timed drains (the producer is closing). */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private drainOnce(): void {
+    const now = Date.now();
+    // Notice new partitions / moved leaders even without errors (metadataMaxAgeMs).
+    this.cluster.refreshIfOld();
+    const { ready, expired, nextWake } = this.accumulator.ready(now, this.opts.deliveryTimeoutMs);
+    for (const b of expired) this.expire(b, now);
+    let needMetadata = false;
+    const byLeader = new Map<number, ProducerBatch[]>();
+    for (const head of ready) {
+      const leader = this.cluster.leaderFor(head.queue.topic, head.queue.partition);
+      if (leader < 0) {
+        needMetadata = true;
+        continue;
+      }
+      let list = byLeader.get(leader);
+      if (!list) {
+        list = [];
+        byLeader.set(leader, list);
+      }
+      list.push(head);
+    }
+    const { maxInFlight, maxRequestSize } = this.opts;
+    for (const [node, heads] of byLeader) {
+      let inFlight = this.inFlight.get(node) ?? 0;
+      let i = 0;
+      while (inFlight < maxInFlight && i < heads.length) {
+        const batches: ProducerBatch[] = [];
+        let bytes = 0;
+        while (i < heads.length) {
+          const b = heads[i]!;
+          if (batches.length > 0 && bytes + b.size > maxRequestSize) break;
+          batches.push(b);
+          bytes += b.size;
+          i++;
+        }
+        for (const b of batches) this.accumulator.take(b);
+        inFlight++;
+        this.sendRequest(node, batches);
+      }
+      this.inFlight.set(node, inFlight);
+    }
+    if (needMetadata) this.refreshThenDrain();
+    if (Number.isFinite(nextWake)) this.schedule(nextWake);
+  }
+
+  private refreshThenDrain(): void {
+    if (this.refreshPending || this.cluster.isClosed) return;
+    this.refreshPending = true;
+    this.cluster.markStale();
+    void this.cluster
+      .refreshMetadata()
+      .catch(() => {})
+      .then(async () => {
+        await new Promise((r) => setTimeout(r, this.opts.retryBackoff.initialBackoffMs));
+        this.refreshPending = false;
+        this.drain();
+      });
+  }
+
+  private sendRequest(node: number, batches: ProducerBatch[]): void {
+    const acks = this.opts.acks;
+    const timeoutMs = this.opts.requestTimeoutMs;
+    const builds = Promise.all(batches.map((b) => b.bytes()));
+    const previous = this.sendChain.get(node) ?? Promise.resolve();
+    const written = Promise.all([builds, previous, this.cluster.connection(node)]).then(([buffers, , conn]) => {
+      const topics = new Map<string, Struct[]>();
+      batches.forEach((b, i) => {
+        let parts = topics.get(b.queue.topic);
+        if (!parts) {
+          parts = [];
+          topics.set(b.queue.topic, parts);
+        }
+        parts.push({ index: b.queue.partition, records: buffers[i] });
+      });
+      const body = {
+        transactionalId: null,
+        acks,
+        timeoutMs,
+        topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
+      };
+      return {
+        response: conn.request(ApiKey.Produce, body, { expectResponse: acks !== 0, timeoutMs: timeoutMs + 5_000 }),
+      };
+    });
+    this.sendChain.set(
+      node,
+      written.then(
+        () => {},
+        () => {},
+      ),
+    );
+    written
+      .then(({ response }) => response)
+      .then(
+        (res) => this.onResponse(node, batches, res),
+        (e: unknown) => this.onRequestError(node, batches, e as Error),
+      );
+  }
+
+  private requestDone(node: number): void {
+    this.inFlight.set(node, Math.max(0, (this.inFlight.get(node) ?? 1) - 1));
+    this.drainSoon();
+  }
+
+  private onResponse(node: number, batches: ProducerBatch[], res: Struct): void {
+    this.requestDone(node);
+    if (this.opts.acks === 0) {
+      for (const b of batches) this.complete(b, -1n, -1n);
+      return;
+    }
+    const byPartition = new Map<string, Struct>();
+    for (const t of res.responses as Struct[]) {
+      for (const p of t.partitionResponses as Struct[]) byPartition.set(`${t.name}\0${p.index}`, p);
+    }
+    for (const b of batches) {
+      const p = byPartition.get(`${b.queue.topic}\0${b.queue.partition}`);
+      if (!p) {
+        this.retryOrFail(
+          b,
+          new KafkaError(ErrorCode.NETWORK_EXCEPTION, `no answer for ${b.queue.topic}/${b.queue.partition}`),
+        );
+        continue;
+      }
+      if (p.errorCode === 0) {
+        this.complete(b, p.baseOffset as bigint, p.logAppendTimeMs as bigint);
+        continue;
+      }
+      const detail = p.errorMessage ?? (p.recordErrors as Struct[] | undefined)?.[0]?.batchIndexErrorMessage ?? null;
+      this.retryOrFail(b, errorFor(p.errorCode, `produce to ${b.queue.topic}/${b.queue.partition}`, detail));
+    }
+  }
+
+  private onRequestError(node: number, batches: ProducerBatch[], e: Error): void {
+    this.requestDone(node);
+    for (const b of batches) this.retryOrFail(b, e);
+  }
+
+  /** A batch failed: back to its queue after a backoff (retriable error, attempts and time left) or failed. */
+  private retryOrFail(b: ProducerBatch, e: Error): void {
+    b.attempts++;
+    const retriable = e instanceof KafkaError && e.retriable;
+    const expired = Date.now() - b.createdAt > this.opts.deliveryTimeoutMs;
+    if (!retriable || b.attempts > this.opts.retries || expired || this.cluster.isClosed) {
+      const suffix = retriable && b.attempts > 1 ? ` (after ${b.attempts} attempts)` : '';
+      this.fail(b, suffix && e instanceof KafkaError ? new KafkaError(e.code, `${detailOf(e)}${suffix}`) : e);
+      return;
+    }
+    this.cluster.markStale();
+    b.retryAt = Date.now() + backoff(b.attempts, this.opts.retryBackoff);
+    this.accumulator.requeue(b);
+    this.refreshThenDrain();
+    this.schedule(b.retryAt);
+  }
+
+  /** A batch older than deliveryTimeoutMs that was never sent again. */
+  private expire(b: ProducerBatch, now: number): void {
+    const { topic, partition } = b.queue;
+    const leader = this.cluster.leaderFor(topic, partition);
+    this.fail(
+      b,
+      new KafkaError(
+        ErrorCode.REQUEST_TIMED_OUT,
+        `${b.recordCount} record(s) for ${topic}/${partition} expired after ${now - b.createdAt} ms` +
+          (leader < 0 ? ' (no leader for the partition)' : ''),
+      ),
+    );
+  }
+
+  private complete(b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+    b.deliver(baseOffset, logAppendTime);
+    // With an answer (acks 1 or all) the request was wholly written: no write still reads the batch's bytes.
+    this.accumulator.release(b, this.opts.acks !== 0);
+  }
+
+  private fail(b: ProducerBatch, e: Error): void {
+    b.failAll(e);
+    this.accumulator.release(b, false);
+  }
+}
