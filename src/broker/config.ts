@@ -95,8 +95,8 @@ export const BROKER_KEYS: Record<
     default: String(defaultMaxOpenFiles()),
     type: 'int',
     doc:
-      'Most segment files held open by the node, all partitions together (kstream\'s own key): idle ones are ' +
-      'closed least recently used first and reopened on use. Default: half of the process\'s open-file limit.',
+      "Most segment files held open by the node, all partitions together (kstream's own key): idle ones are " +
+      "closed least recently used first and reopened on use. Default: half of the process's open-file limit.",
   },
   'min.insync.replicas': { default: '1', type: 'int', doc: 'Replicas that must acknowledge acks=all writes.' },
   'host.name': { default: '127.0.0.1', type: 'string', doc: 'Address the broker listens on (--host).' },
