@@ -1,6 +1,9 @@
 /**
- * Retries with exponential backoff and jitter, for retriable Kafka errors (see errors.isRetriable).
+ * Retries with exponential backoff and jitter, for retriable Kafka errors (see errors.isRetriable). The delays
+ * are those of the project's one backoff policy (src/util/backoff.ts: capped doubling, equal jitter), in the
+ * client's option names.
  */
+import { backoffDelay } from '../util/backoff.js';
 import { isRetriable } from './errors.js';
 
 export interface RetryOptions {
@@ -12,14 +15,19 @@ export interface RetryOptions {
   maxBackoffMs?: number;
 }
 
+/** A sleep that keeps the process alive (a client waiting to retry is work still to do). */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Backoff before attempt `attempt` (1-based): initial * 2^(attempt-1), capped, with ±20% jitter. */
+/**
+ * Backoff before attempt `attempt` (1-based): initial * 2^(attempt-1), capped at the maximum, drawn at random
+ * from the upper half of that (util/backoff.ts's equal jitter), so clients that lost a broker together do not
+ * retry in lock-step.
+ */
 export function backoff(attempt: number, opts: RetryOptions = {}): number {
-  const initial = opts.initialBackoffMs ?? 100;
-  const max = opts.maxBackoffMs ?? 1000;
-  const base = Math.min(max, initial * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
+  return backoffDelay(Math.max(0, attempt - 1), {
+    initialMs: opts.initialBackoffMs ?? 100,
+    maxMs: opts.maxBackoffMs ?? 1000,
+  });
 }
 
 /**

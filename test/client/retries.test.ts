@@ -25,12 +25,14 @@ const RANGES: Record<number, [number, number]> = {
 let a: FakeBroker;
 let b: FakeBroker;
 let leader = 1;
+/** Metadata answers wait this long, and name the leader as it was when the request arrived. */
+let metadataDelayMs = 0;
 let log: string[] = [];
 let onProduce: (node: number, req: FakeRequest) => void;
 let onFetch: (node: number, req: FakeRequest) => void;
 let onListOffsets: (node: number, req: FakeRequest) => void;
 
-function metadata(): Struct {
+function metadata(leaderId = leader): Struct {
   return {
     throttleTimeMs: 0,
     brokers: [
@@ -49,8 +51,8 @@ function metadata(): Struct {
           {
             errorCode: 0,
             partitionIndex: 0,
-            leaderId: leader,
-            leaderEpoch: leader,
+            leaderId,
+            leaderEpoch: leaderId,
             replicaNodes: [1, 2],
             isrNodes: [1, 2],
             offlineReplicas: [],
@@ -67,9 +69,13 @@ function handler(node: number) {
     switch (req.header.apiKey) {
       case ApiKey.ApiVersions:
         return req.reply(apiVersionsBody(RANGES));
-      case ApiKey.Metadata:
+      case ApiKey.Metadata: {
         log.push(`metadata@${node}`);
-        return req.reply(metadata());
+        const answer = metadata();
+        if (metadataDelayMs > 0) setTimeout(() => req.reply(answer), metadataDelayMs);
+        else req.reply(answer);
+        return;
+      }
       case ApiKey.Produce:
         log.push(`produce@${node}`);
         return onProduce(node, req);
@@ -106,6 +112,7 @@ describe('retries follow the partition leader', () => {
   });
   beforeEach(() => {
     leader = 1;
+    metadataDelayMs = 0;
     log = [];
   });
 
@@ -125,6 +132,37 @@ describe('retries follow the partition leader', () => {
         ['produce@1', 'produce@2'],
       );
       assert.ok(log.filter((l) => l.startsWith('metadata')).length >= 2, 'metadata was refreshed');
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('producer: a retry after NOT_LEADER_OR_FOLLOWER waits for metadata asked for after the error', async () => {
+    // The race of the old flake, made certain: a metadata refresh is already in flight (it will name the old
+    // leader) when the produce fails, and every metadata answer takes far longer than the retry backoff. The
+    // retry must neither fire before a refresh answers nor trust the refresh that was sent before the error.
+    onProduce = (node, req) => {
+      if (node === 1) {
+        leader = 2;
+        produceReply(req, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1n);
+      } else produceReply(req, 0, 43n);
+    };
+    // Bootstrapped from broker 2: metadata goes to broker 2, the produce to broker 1, on another connection (a
+    // broker answers a connection's requests in order, so only there can the two answers cross).
+    const p = new Producer({ brokers: `127.0.0.1:${b.port}`, retryBackoffMs: 5, lingerMs: 0 });
+    try {
+      await p.connect();
+      metadataDelayMs = 300;
+      p.cluster.markStale();
+      const stale = p.cluster.refreshMetadata(); // asked before the error: answers leader 1
+      const md = await p.send({ topic: 't', key: 'k', value: 'v' });
+      await stale;
+      assert.deepEqual([md.partition, md.offset], [0, 43n]);
+      assert.deepEqual(
+        log.filter((l) => l.startsWith('produce')),
+        ['produce@1', 'produce@2'],
+        'the retry went to the new leader only',
+      );
     } finally {
       await p.close();
     }

@@ -120,40 +120,75 @@ describe('kstream produce --rate / consume --group through broker restarts and k
     await until('the topic fully replicated', fullyReplicated, 60_000);
 
     // The clients, bootstrapped with all three brokers as a user would.
-    const consumer = kstreamProc(['consume', TOPIC, '--group', GROUP, '--from-beginning', '--format', '%v\\n', '-b', all]);
+    const consumer = kstreamProc([
+      'consume',
+      TOPIC,
+      '--group',
+      GROUP,
+      '--from-beginning',
+      '--format',
+      '%v\\n',
+      '-b',
+      all,
+    ]);
     procs.push(consumer);
-    const producer = kstreamProc(['produce', TOPIC, '-K', ':', '--rate', '50', '--acks', 'all', '-o', 'json', '-b', all]);
+    const producer = kstreamProc([
+      'produce',
+      TOPIC,
+      '-K',
+      ':',
+      '--rate',
+      '50',
+      '--acks',
+      'all',
+      '-o',
+      'json',
+      '-b',
+      all,
+    ]);
     procs.push(producer);
-    const seen = () => new Set(consumer.stdout().split('\n').filter((l) => l !== ''));
+    const seen = () =>
+      new Set(
+        consumer
+          .stdout()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
     let fed = 0;
     const feeder = setInterval(() => {
       const lines: string[] = [];
       for (let i = 0; i < 4; i++, fed++) lines.push(`k${fed}:v${fed}`);
       producer.child.stdin!.write(`${lines.join('\n')}\n`);
     }, 100);
+    let running: [string, Proc][] = [
+      ['consumer', consumer],
+      ['producer', producer],
+    ];
+    /** Neither client exited (while it should be running). */
     const alive = (what: string) => {
-      for (const [name, p] of [
-        ['consumer', consumer],
-        ['producer', producer],
-      ] as const) {
-        assert.equal(
-          p.exitedAt,
-          null,
-          `kstream ${name} exited at ${p.exitedAt} ms (${what}); stderr:\n${p.stderr()}`,
-        );
+      for (const [name, p] of running) {
+        assert.equal(p.exitedAt, null, `kstream ${name} exited at ${p.exitedAt} ms (${what}); stderr:\n${p.stderr()}`);
+      }
+    };
+    /** Until `cond` holds (errors count as not yet); fails at once if a client exits meanwhile. */
+    const waitFor = async (what: string, cond: () => boolean | Promise<boolean>, ms: number) => {
+      const end = Date.now() + ms;
+      for (;;) {
+        alive(what);
+        if (
+          await Promise.resolve()
+            .then(cond)
+            .catch(() => false)
+        )
+          return;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 200));
       }
     };
     /** The consumer reads records produced after this point (it goes on consuming). */
     const progress = async (what: string) => {
       const target = fed;
-      await until(
-        `the consumer reads v${target} (${what})`,
-        async () => {
-          alive(what);
-          return seen().has(`v${target}`);
-        },
-        120_000,
-      );
+      await waitFor(`the consumer to read v${target} (${what})`, () => seen().has(`v${target}`), 120_000);
       log(`consumer read v${target} (${what}); ${seen().size} distinct values so far`);
     };
 
@@ -166,14 +201,14 @@ describe('kstream produce --rate / consume --group through broker restarts and k
         alive(`broker ${id} stopped`);
         log(`restart broker ${id}`);
         await c.start(id);
-        await until(`broker ${id} back in every ISR`, fullyReplicated, 120_000);
+        await waitFor(`broker ${id} back in every ISR`, fullyReplicated, 120_000);
         await progress(`after the restart of broker ${id}`);
       }
       for (const id of c.ids) {
         log(`SIGKILL broker ${id}`);
         await c.kill(id);
         // Until the cluster knows: the broker's lease expires and the partitions it led get new leaders.
-        await until(
+        await waitFor(
           `new leaders without broker ${id}`,
           async () => {
             const md = await kcatMetadata(c.bootstrap());
@@ -186,7 +221,7 @@ describe('kstream produce --rate / consume --group through broker restarts and k
         alive(`broker ${id} killed`);
         log(`restart broker ${id}`);
         await c.start(id);
-        await until(`broker ${id} back in every ISR`, fullyReplicated, 120_000);
+        await waitFor(`broker ${id} back in every ISR`, fullyReplicated, 120_000);
         await progress(`after the kill of broker ${id}`);
       }
     } finally {
@@ -196,12 +231,13 @@ describe('kstream produce --rate / consume --group through broker restarts and k
 
     // The producer ends at the end of its input: exit 0 and every record fed reported as delivered.
     producer.child.stdin!.end();
+    let giveUp: NodeJS.Timeout | undefined;
     const pe = await Promise.race([
       producer.exited,
-      new Promise<never>((_, rej) =>
-        setTimeout(() => rej(new Error(`producer did not finish; stderr:\n${producer.stderr()}`)), 180_000),
-      ),
-    ]);
+      new Promise<never>((_, rej) => {
+        giveUp = setTimeout(() => rej(new Error(`producer did not finish; stderr:\n${producer.stderr()}`)), 180_000);
+      }),
+    ]).finally(() => clearTimeout(giveUp));
     assert.equal(pe.code, 0, `producer exit ${pe.code}; stderr:\n${producer.stderr()}`);
     const summary = JSON.parse(producer.stdout()) as { records: number; partitions: number[] };
     assert.equal(summary.records, fed, 'every record fed was acknowledged');
@@ -209,14 +245,32 @@ describe('kstream produce --rate / consume --group through broker restarts and k
     log(`producer delivered ${summary.records} records`);
 
     // Every acknowledged record is read (duplicates allowed).
-    await until(
-      `the consumer reads all ${fed} records`,
-      async () => {
-        alive('reading the rest');
-        return seen().size === fed;
+    running = [['consumer', consumer]];
+    await waitFor(
+      `the consumer to read all ${fed} records`,
+      () => {
+        const values = seen();
+        for (let i = 0; i < fed; i++) if (!values.has(`v${i}`)) return false;
+        return true;
       },
-      120_000,
-    );
+      60_000,
+    ).catch(async (e: Error) => {
+      // Lost by the cluster, or skipped by the consumer? What the log holds, read by kcat.
+      const values = seen();
+      const missing = Array.from({ length: fed }, (_, i) => `v${i}`).filter((v) => !values.has(v));
+      const { stdout } = await run(
+        'kcat',
+        ['-C', '-b', c.bootstrap(), '-t', TOPIC, '-o', 'beginning', '-e', '-q', '-f', '%p %o %s\n'],
+        { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      );
+      const inLog = stdout.split('\n').filter((l) => missing.includes(l.split(' ')[2] ?? ''));
+      const extra = [...values].filter((v) => !/^v\d+$/.test(v) || Number(v.slice(1)) >= fed);
+      throw new Error(
+        `${e.message}: not read ${missing.slice(0, 20).join(',')} (${missing.length}); read but never fed: ` +
+          `${JSON.stringify(extra.slice(0, 5))}; in the log (kcat): ` +
+          `${inLog.slice(0, 20).join('; ') || 'none'}\n${consumer.stderr()}`,
+      );
+    });
     const values = seen();
     for (let i = 0; i < fed; i++) assert.ok(values.has(`v${i}`), `v${i} read`);
 
@@ -232,6 +286,13 @@ describe('kstream produce --rate / consume --group through broker restarts and k
     assert.equal(group.partitions.length, PARTITIONS, described.stdout);
     assert.equal(group.totalLag, 0, described.stdout);
     for (const p of group.partitions) assert.equal(p.committed, p.logEnd, `partition ${p.partition} committed`);
-    log(`group ${GROUP}: lag 0; duplicates read: ${consumer.stdout().split('\n').filter((l) => l).length - fed}`);
+    log(
+      `group ${GROUP}: lag 0; duplicates read: ${
+        consumer
+          .stdout()
+          .split('\n')
+          .filter((l) => l).length - fed
+      }`,
+    );
   });
 });
