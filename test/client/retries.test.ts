@@ -25,6 +25,10 @@ const RANGES: Record<number, [number, number]> = {
 let a: FakeBroker;
 let b: FakeBroker;
 let leader = 1;
+/** The leader of a second partition of t (none when null). */
+let leader1: number | null = null;
+/** The brokers the metadata lists (a broker that died drops out before its partitions get new leaders). */
+let listed = [1, 2];
 /** Metadata answers wait this long, and name the leader as it was when the request arrived. */
 let metadataDelayMs = 0;
 let log: string[] = [];
@@ -38,7 +42,7 @@ function metadata(leaderId = leader): Struct {
     brokers: [
       { nodeId: 1, host: '127.0.0.1', port: a.port, rack: null },
       { nodeId: 2, host: '127.0.0.1', port: b.port, rack: null },
-    ],
+    ].filter((x) => listed.includes(x.nodeId)),
     clusterId: 'fake',
     controllerId: 1,
     topics: [
@@ -57,6 +61,19 @@ function metadata(leaderId = leader): Struct {
             isrNodes: [1, 2],
             offlineReplicas: [],
           },
+          ...(leader1 === null
+            ? []
+            : [
+                {
+                  errorCode: 0,
+                  partitionIndex: 1,
+                  leaderId: leader1,
+                  leaderEpoch: leader1,
+                  replicaNodes: [1, 2],
+                  isrNodes: [1, 2],
+                  offlineReplicas: [],
+                },
+              ]),
         ],
         topicAuthorizedOperations: 0,
       },
@@ -112,6 +129,8 @@ describe('retries follow the partition leader', () => {
   });
   beforeEach(() => {
     leader = 1;
+    leader1 = null;
+    listed = [1, 2];
     metadataDelayMs = 0;
     log = [];
   });
@@ -228,6 +247,100 @@ describe('retries follow the partition leader', () => {
     }
     assert.deepEqual(got, ['5:five', '6:six']);
     assert.ok(log.includes('fetch@1') && log.includes('fetch@2'));
+  });
+
+  test('producer: a leader gone from the metadata is waited out, not an error', async () => {
+    // Broker 2 died: the metadata no longer lists it, but partition 1 still names it until a new leader is
+    // elected. The record waits (retrying with refreshes) and goes to the new leader. It used to fail at once
+    // with BROKER_NOT_AVAILABLE "broker 2 is not in the cluster metadata".
+    leader1 = 2;
+    listed = [1];
+    onProduce = (node, req) => {
+      const part = (req.body!.topicData as Struct[])[0]!.partitionData[0].index as number;
+      req.reply({
+        responses: [
+          {
+            name: 't',
+            partitionResponses: [
+              { index: part, errorCode: 0, baseOffset: 11n, logAppendTimeMs: -1n, logStartOffset: 0n },
+            ],
+          },
+        ],
+        throttleTimeMs: 0,
+      });
+      log.push(`produced p${part}@${node}`);
+    };
+    const p = new Producer({ brokers: `127.0.0.1:${a.port}`, retryBackoffMs: 10, lingerMs: 0 });
+    try {
+      const sent = p.send({ topic: 't', partition: 1, value: 'x' });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(
+        log.filter((l) => l.startsWith('produce')),
+        [],
+        'nothing sent while the partition has no reachable leader',
+      );
+      leader1 = 1; // the election
+      assert.equal((await sent).offset, 11n);
+      assert.deepEqual(
+        log.filter((l) => l.startsWith('produce')),
+        ['produce@1', 'produced p1@1'],
+      );
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('consumer: a leader gone from the metadata pauses only its partitions; the others go on', async () => {
+    // Partition 0 is led by broker 1 (alive), partition 1 by broker 2, which died and left the metadata. The
+    // consumer reads partition 0 meanwhile, and partition 1 once broker 1 leads it. It used to fail with
+    // "broker 2 is not in the cluster metadata" (BROKER_NOT_AVAILABLE, not retriable).
+    leader1 = 2;
+    listed = [1];
+    const batches = new Map<string, Buffer>();
+    for (const part of [0, 1])
+      for (let off = 0; off < 3; off++)
+        batches.set(
+          `${part}/${off}`,
+          await buildBatch({ baseOffset: BigInt(off), records: [{ value: `p${part}-${off}` }] }),
+        );
+    onFetch = (node, req) => {
+      const partitions = (req.body!.topics as Struct[])[0]!.partitions as Struct[];
+      let any = false;
+      const answers = partitions.map((q) => {
+        const part = q.partition as number;
+        const led = part === 0 ? leader : leader1;
+        if (led !== node)
+          return {
+            partitionIndex: part,
+            errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            highWatermark: -1n,
+            records: null,
+          };
+        const records = batches.get(`${part}/${q.fetchOffset}`) ?? null;
+        if (records) any = true;
+        return { partitionIndex: part, errorCode: 0, highWatermark: 3n, records };
+      });
+      const reply = () => req.reply({ responses: [{ topic: 't', partitions: answers }] });
+      if (any) reply();
+      else setTimeout(reply, 50);
+    };
+    const c = new Consumer({ brokers: `127.0.0.1:${a.port}`, retry: { initialBackoffMs: 10, maxBackoffMs: 100 } });
+    c.assign([
+      { topic: 't', partition: 0, offset: 0 },
+      { topic: 't', partition: 1, offset: 0 },
+    ]);
+    const got: string[] = [];
+    try {
+      for await (const r of c.records()) {
+        got.push(String(r.value));
+        if (got.length === 3) leader1 = 1; // partition 0 read in full while 1 had no live leader: now elected
+        if (got.length === 6) break;
+      }
+    } finally {
+      await c.close();
+    }
+    assert.deepEqual(got, ['p0-0', 'p0-1', 'p0-2', 'p1-0', 'p1-1', 'p1-2']);
+    assert.ok(!log.includes('fetch@2'), 'broker 2 (gone) was never asked');
   });
 
   test('admin: ListOffsets retried on the new leader', async () => {
