@@ -9,6 +9,12 @@ import { isRetriable } from './errors.js';
 export interface RetryOptions {
   /** Attempts after the first. Default 5. */
   retries?: number;
+  /**
+   * Retriable failures of one operation (an admin call, a coordinator lookup, an offsets lookup) are retried
+   * for at least this long, beyond `retries` (Kafka's default.api.timeout.ms): a leader or coordinator failing
+   * over takes seconds (a broker's lease, an election). Default 0 (only `retries` counts).
+   */
+  timeoutMs?: number;
   /** First backoff. Default 100 ms. */
   initialBackoffMs?: number;
   /** Largest backoff. Default 1,000 ms. */
@@ -30,6 +36,11 @@ export function backoff(attempt: number, opts: RetryOptions = {}): number {
   });
 }
 
+/** Whether an operation started at `started` may retry after its attempt number `attempt` (0-based) failed. */
+export function mayRetry(attempt: number, started: number, opts: RetryOptions = {}): boolean {
+  return attempt < (opts.retries ?? 5) || Date.now() - started < (opts.timeoutMs ?? 0);
+}
+
 /**
  * Run `fn` until it succeeds, a non-retriable error is thrown, or the retries are used up (the last error is
  * thrown). `onRetry` runs before each backoff, e.g. to mark metadata stale.
@@ -40,12 +51,12 @@ export async function withRetries<T>(
   onRetry?: (err: unknown, attempt: number) => void | Promise<void>,
   retriable: (e: unknown) => boolean = isRetriable,
 ): Promise<T> {
-  const retries = opts.retries ?? 5;
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (e) {
-      if (attempt >= retries || !retriable(e)) throw e;
+      if (!mayRetry(attempt, started, opts) || !retriable(e)) throw e;
       await onRetry?.(e, attempt + 1);
       await sleep(backoff(attempt + 1, opts));
     }

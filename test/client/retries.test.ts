@@ -4,6 +4,7 @@
  * non-retriable error fails at once; a dropped connection is retried.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Admin } from '../../src/client/admin.js';
 import { Consumer } from '../../src/client/consumer.js';
@@ -20,6 +21,8 @@ const RANGES: Record<number, [number, number]> = {
   [ApiKey.Fetch]: [4, 12],
   [ApiKey.ListOffsets]: [1, 7],
   [ApiKey.Metadata]: [1, 12],
+  [ApiKey.FindCoordinator]: [0, 3],
+  [ApiKey.DescribeGroups]: [0, 5],
 };
 
 let a: FakeBroker;
@@ -35,6 +38,8 @@ let log: string[] = [];
 let onProduce: (node: number, req: FakeRequest) => void;
 let onFetch: (node: number, req: FakeRequest) => void;
 let onListOffsets: (node: number, req: FakeRequest) => void;
+let onFindCoordinator: (node: number, req: FakeRequest) => void;
+let onDescribeGroups: (node: number, req: FakeRequest) => void;
 
 function metadata(leaderId = leader): Struct {
   return {
@@ -102,6 +107,11 @@ function handler(node: number) {
       case ApiKey.ListOffsets:
         log.push(`listoffsets@${node}`);
         return onListOffsets(node, req);
+      case ApiKey.FindCoordinator:
+        return onFindCoordinator(node, req);
+      case ApiKey.DescribeGroups:
+        log.push(`describegroups@${node}`);
+        return onDescribeGroups(node, req);
     }
   };
 }
@@ -341,6 +351,58 @@ describe('retries follow the partition leader', () => {
     }
     assert.deepEqual(got, ['p0-0', 'p0-1', 'p0-2', 'p1-0', 'p1-1', 'p1-2']);
     assert.ok(!log.includes('fetch@2'), 'broker 2 (gone) was never asked');
+  });
+
+  test('admin: a group whose coordinator is down is retried through the failover (retry timeoutMs)', async () => {
+    // For 1 s FindCoordinator names broker 3, which is down (its port refuses connections), then broker 1 (the
+    // coordinator moved). With 3 retries alone the admin gave up after ~0.3 s; the retry timeout carries it
+    // through, as Kafka's default.api.timeout.ms does.
+    const dead = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    const movedAt = Date.now() + 1000;
+    onFindCoordinator = (_node, req) => {
+      const moved = Date.now() >= movedAt;
+      req.reply({
+        throttleTimeMs: 0,
+        errorCode: 0,
+        errorMessage: null,
+        nodeId: moved ? 1 : 3,
+        host: '127.0.0.1',
+        port: moved ? a.port : dead,
+      });
+    };
+    onDescribeGroups = (_node, req) =>
+      req.reply({
+        throttleTimeMs: 0,
+        groups: [
+          {
+            errorCode: 0,
+            groupId: 'g',
+            groupState: 'Empty',
+            protocolType: 'consumer',
+            protocolData: '',
+            members: [],
+            authorizedOperations: -2147483648,
+          },
+        ],
+      });
+    const admin = new Admin({
+      brokers: `127.0.0.1:${a.port}`,
+      retry: { retries: 3, initialBackoffMs: 50, maxBackoffMs: 200, timeoutMs: 5000 },
+    });
+    try {
+      const [g] = await admin.describeGroups(['g']);
+      assert.equal(g?.error, null);
+      assert.equal(g?.state, 'Empty');
+      assert.equal(g?.coordinator, 1);
+    } finally {
+      await admin.close();
+    }
   });
 
   test('admin: ListOffsets retried on the new leader', async () => {
