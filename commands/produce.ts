@@ -19,6 +19,8 @@ checked before anything is sent: a bad line is reported with its number and noth
 to --file and --format json input too (JSON input is still checked in full first).
 
 A summary (records, bytes, partitions, time) goes to stderr at the end; on a terminal a progress line too.
+Typed on a terminal (no --file, stdin not redirected), each line is prompted with "> " and sent as it is
+entered; Ctrl-D finishes.
 The topic must exist (kstream topic create).`;
   static override examples = [
     'echo hello | <%= config.bin %> produce orders',
@@ -29,8 +31,14 @@ The topic must exist (kstream topic create).`;
   ];
   static override args = { topic: Args.string({ description: 'topic to write to', required: true }) };
   static override flags = {
-    file: Flags.string({ char: 'f', description: 'read records from this file instead of stdin' }),
-    format: Flags.option({ description: 'input format', options: ['text', 'json'] as const, default: 'text' })(),
+    file: Flags.string({ description: 'read records from this file instead of stdin' }),
+    // -f is the format, as in consume, kcat and rpk.
+    format: Flags.option({
+      char: 'f',
+      description: 'input format: text (a record per line) or json (an object per line)',
+      options: ['text', 'json'] as const,
+      default: 'text',
+    })(),
     'key-delimiter': Flags.string({ char: 'K', description: 'split each line into key and value at this string' }),
     partition: Flags.integer({ char: 'p', description: 'write every record to this partition', min: 0 }),
     header: Flags.string({
@@ -45,7 +53,12 @@ The topic must exist (kstream topic create).`;
       options: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const,
       default: 'none',
     })(),
-    'linger-ms': Flags.integer({ description: 'how long a batch waits for more records', default: 5, min: 0 }),
+    'linger-ms': Flags.integer({
+      description: 'how long a batch waits for more records (linger.ms)',
+      default: 5,
+      min: 0,
+      aliases: ['linger'],
+    }),
     rate: Flags.custom<number>({
       description: 'send at most this many records per second (decimals allowed: 0.5 = one every 2 s)',
       helpValue: 'N',
@@ -79,7 +92,15 @@ The topic must exist (kstream topic create).`;
     }
     const input = flags.file ? createReadStream(flags.file) : process.stdin;
     const { produce } = await import('../src/services/produce.js');
-    const tty = process.stderr.isTTY === true;
+    // A person typing records (stdin a terminal): a prompt per line, like kafka-console-producer's ">", and no
+    // progress line, which would share the line being typed.
+    const typing = !flags.file && flags.format === 'text' && process.stdin.isTTY === true;
+    const tty = process.stderr.isTTY === true && !typing;
+    const prompt = () => process.stderr.write('> ');
+    if (typing) {
+      const key = flags['key-delimiter'] === undefined ? '' : ` (key${flags['key-delimiter']}value)`;
+      process.stderr.write(`type records for ${args.topic}, one per line${key}; Ctrl-D to finish, Ctrl-C to abort\n`);
+    }
     const line = (s: { records: number; bytes: number; partitions: number[]; elapsedMs: number }) =>
       `${s.records} record${s.records === 1 ? '' : 's'}, ${formatBytes(s.bytes)}, ${s.partitions.length} partition${s.partitions.length === 1 ? '' : 's'}, ${(s.elapsedMs / 1000).toFixed(2)}s`;
     const summary = await produce({
@@ -95,8 +116,11 @@ The topic must exist (kstream topic create).`;
       lingerMs: flags['linger-ms'],
       rate: flags.rate,
       onProgress: tty ? (p) => process.stderr.write(`\r\u001b[2Kproducing: ${line(p)}`) : undefined,
+      onLine: typing ? prompt : undefined,
+      onConnected: typing ? prompt : undefined,
     });
-    if (tty) process.stderr.write('\r\u001b[2K');
+    // The progress line, or the prompt left after Ctrl-D.
+    if (tty || typing) process.stderr.write('\r\u001b[2K');
     const format = this.format(flags);
     // -o json / yaml: the summary as data on stdout, for scripts (it used to be ignored: the text line either way).
     if (format === 'json' || format === 'yaml') {

@@ -6,15 +6,19 @@ export default class Top extends BaseCommand {
   static override summary = 'Live terminal UI: topics, partitions, consumer groups, brokers.';
   static override description =
     `Shows the cluster live, refreshed every --interval: per partition the leader, replicas, ISR (missing
-replicas in red), log start/end and messages/s; per consumer group its state, members, lag per partition,
-lag trend, consumption rate and time to catch up; per broker its leaders, replicas and partitions it is out
-of ISR for. Problems are coloured. Above it an event log lists what changed between polls (brokers down/up,
+replicas in red), log start/end, messages/s, bytes/s and size; per consumer group its state, members, lag per
+partition, lag trend, consumption rate and time to catch up; per broker its leaders, replicas, disk use and
+partitions it is out of ISR for. Problems are coloured. Columns that do not fit the terminal are left out,
+least important first. Above it an event log lists what changed between polls (brokers down/up,
 new leaders, under-replicated/offline/recovered partitions, group states). When the cluster cannot be
 reached the last data stays on screen, marked stale, and top reconnects by itself. Only Kafka APIs are
 used: it works against any Kafka-compatible cluster.
 
-Keys: tab or 1-4 switch screens (topics, groups, brokers, events), arrows or j/k move, enter drills in, esc
-goes back, / filters, s sorts (name, rate, lag), p pauses, r refreshes, ? shows help, q quits.
+Keys: tab or 1-4 switch screens (topics, groups, brokers, events), arrows or j/k move, enter drills in (a
+topic, a partition's records, a record, a group), esc goes back, / filters, s sorts (name, rate, lag), p
+pauses, r refreshes, ? shows help, q quits. The record browser pages with n/b, goes to an offset (o) or a time
+(t), and shows values as JSON (pretty), text or hex (v). Actions ask first and are refused with --read-only:
+D deletes a topic, T trims a partition, R resets a group's offsets.
 
 Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.`;
 
@@ -22,6 +26,7 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
     '<%= config.bin %> top',
     '<%= config.bin %> top -b kafka1:9092,kafka2:9092 --interval 2s',
     '<%= config.bin %> top -b kafka.example.com:9092 --interval 5s --timeout 15s',
+    '<%= config.bin %> top --read-only',
   ];
 
   static override flags = {
@@ -31,6 +36,7 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
       description: 'give up on a request of a poll after this long (500ms, 5s, 1m); connecting: at most 3s of it',
       default: '5s',
     }),
+    'read-only': Flags.boolean({ description: 'watch only: no actions (delete a topic, trim, reset offsets)' }),
   };
 
   async run(): Promise<void> {
@@ -52,6 +58,6 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
     delete process.env.CONTINUOUS_INTEGRATION;
     // Ink and React load only here: ~0.5 s that no other command should pay.
     const { runTop } = await import('../src/tui/run.js');
-    await runTop({ brokers: resolveBrokers(flags.brokers), intervalMs, timeoutMs });
+    await runTop({ brokers: resolveBrokers(flags.brokers), intervalMs, timeoutMs, readOnly: flags['read-only'] });
   }
 }

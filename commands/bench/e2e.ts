@@ -17,7 +17,12 @@ are timed apart (a cold process: JIT, first allocations) and left out of the per
     ...common,
     ...producing,
     records: Flags.integer({ char: 'n', description: 'number of records', default: 500_000, min: 1 }),
-    linger: Flags.integer({ description: 'producer linger in ms', default: 0, min: 0, aliases: ['linger-ms'] }),
+    'linger-ms': Flags.integer({
+      description: 'how long a batch waits for more records (linger.ms)',
+      default: 0,
+      min: 0,
+      aliases: ['linger'],
+    }),
     'batch-size': Flags.integer({ description: 'producer batch size in bytes', default: 65_536, min: 1 }),
     throughput: Flags.integer({ description: 'records/s (-1: unlimited)', default: 100_000 }),
     'warmup-records': Flags.integer({

@@ -46,11 +46,15 @@ whole cluster the text table leaves out the "not needed" ones and one line on st
     const all = partitions.length > 0 || format === 'json' || format === 'yaml';
     const shown = all ? rows : rows.filter((r) => r.status !== 'not needed');
     if (shown.length > 0 || all) this.out(await renderList(shown, STATUS_COLUMNS('partition'), format));
-    const skipped = rows.length - shown.length;
-    if (skipped > 0)
+    const skipped = rows.filter((r) => !shown.includes(r));
+    if (skipped.length > 0) {
+      // Over the whole cluster the count includes internal topics' partitions, which cluster info counts apart.
+      const internal = skipped.filter((r) => r.name.startsWith('__')).length;
+      const n = skipped.length;
       process.stderr.write(
-        `${skipped} partition${skipped === 1 ? '' : 's'} ${flags.type === 'unclean' ? 'already have a leader' : 'already led by their preferred replica'} (not needed)\n`,
+        `${n} partition${n === 1 ? '' : 's'}${internal > 0 ? ` (${internal} of internal topics)` : ''} ${flags.type === 'unclean' ? 'already have a leader' : 'already led by their preferred replica'} (not needed)\n`,
       );
+    }
     if (rows.some((r) => !r.ok)) process.exitCode = 1;
   }
 }

@@ -25,7 +25,9 @@ export default class ClusterInfoCommand extends ClientCommand {
   static override description =
     `Brokers are listed up or DOWN: Kafka's metadata lists live brokers only, so a broker named as a replica
 but missing from it is down. Under-replicated partitions have a leader but fewer in-sync replicas than
-replicas; offline partitions have no leader. Both are listed with their replicas and ISR.`;
+replicas; offline partitions have no leader. Both are listed with their replicas and ISR, internal topics'
+partitions (__consumer_offsets) included. TOPICS and PARTITIONS count the others, with the internal ones in
+parentheses: "6 (+50 internal)" (elect-leaders and health cover all of them).`;
   static override examples = ['<%= config.bin %> cluster info', '<%= config.bin %> cluster info -o json'];
 
   async run(): Promise<void> {
@@ -46,8 +48,8 @@ replicas; offline partitions have no leader. Both are listed with their replicas
             ['cluster id', info.clusterId, true],
             ['controller', info.controller],
             ['brokers', brokerCount(info.brokers)],
-            ['topics', info.topics],
-            ['partitions', info.partitions],
+            ['topics', withInternal(info.topics, info.internalTopics)],
+            ['partitions', withInternal(info.partitions, info.internalPartitions)],
             ['under-replicated', info.underReplicated.length],
             ['offline', info.offline.length],
           ],
@@ -61,6 +63,11 @@ replicas; offline partitions have no leader. Both are listed with their replicas
       ].join('\n'),
     );
   }
+}
+
+/** "6 (+50 internal)": internal topics (__consumer_offsets) counted apart, as `topic list --all` shows them. */
+function withInternal(n: number, internal: number): string | number {
+  return internal === 0 ? n : `${n} (+${internal} internal)`;
 }
 
 function brokerCount(brokers: ClusterInfo['brokers']): string | number {

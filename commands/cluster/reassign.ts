@@ -54,6 +54,8 @@ until they are done (a progress line on a terminal).`;
       const moves = explicit
         ? await svc.planExplicit(admin, flags.topic as string, flags.partition as number, replicas)
         : await svc.planDrain(admin, flags.drain as number);
+      if (moves.length === 0 && flags.drain !== undefined)
+        process.stderr.write(`nothing to do: broker ${flags.drain} holds no replicas\n`);
       if (flags['dry-run'] || moves.length === 0) {
         this.out(
           await renderList(
@@ -69,9 +71,16 @@ until they are done (a progress line on a terminal).`;
         return;
       }
       const started = await svc.startMoves(admin, moves);
-      this.out(await renderList(started, STATUS_COLUMNS('partition'), format));
-      const begun = started.filter((s) => s.ok).length;
-      if (begun < started.length) process.exitCode = 1;
+      this.out(
+        await renderList(
+          started,
+          STATUS_COLUMNS('partition'),
+          format,
+          started.map(({ started: _, ...row }) => row),
+        ),
+      );
+      const begun = started.filter((s) => s.started).length;
+      if (started.some((s) => !s.ok)) process.exitCode = 1;
       // Nothing to wait for when no move started (and never claim "all moves complete" then).
       if (!flags.wait || begun === 0) return;
       const tty = process.stderr.isTTY;
@@ -81,7 +90,7 @@ until they are done (a progress line on a terminal).`;
       if (tty) process.stderr.write('\n');
       if (left > 0) throw new CliError(`${left} move(s) still in progress after ${flags['wait-timeout']}`);
       process.stderr.write(
-        begun === started.length ? 'all moves complete\n' : `${begun} of ${started.length} moves complete\n`,
+        started.every((s) => s.ok) ? 'all moves complete\n' : `${begun} of ${started.length} moves complete\n`,
       );
     });
   }

@@ -17,7 +17,7 @@ export default class GroupSeek extends ClientCommand {
   static override summary = "Reset a consumer group's committed offsets.";
   static override description =
     `Moves the group's committed offsets for its topics (or --topic) to the earliest or latest offset, an
-offset (clamped to the log), or the first record at or after a time. The group must have no active members:
+offset (clamped to the log: STATUS says so), or the first record at or after a time. The group must have no active members:
 stop its consumers first. --dry-run prints the plan (CURRENT → NEW per partition) without changing anything.`;
   static override examples = [
     '<%= config.bin %> group seek billing --to earliest --dry-run',
@@ -62,6 +62,6 @@ stop its consumers first. --dry-run prints the plan (CURRENT → NEW per partiti
       seekGroup(admin, args.group, to, { topics: flags.topic, dryRun: flags['dry-run'] }),
     );
     this.out(await renderList(rows, COLUMNS, this.format(flags)));
-    if (rows.some((r) => r.status !== 'OK' && r.status !== 'planned')) process.exitCode = 1;
+    if (rows.some((r) => !/^(OK|planned)\b/.test(r.status))) process.exitCode = 1;
   }
 }

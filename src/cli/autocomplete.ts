@@ -41,6 +41,25 @@ declare class AutocompleteBase extends Concrete {
 const SHELLS = ['bash', 'zsh', 'powershell'];
 
 /**
+ * The plugin's bash function offers the first word of every command that matches what is typed, one per
+ * command: `kstream to<TAB>` got `topic` nine times (once per `topic:*` command) besides `top`. Offer each
+ * word once. Patched on the plugin's class itself: `kstream autocomplete bash` runs that class directly, not
+ * the one registered as `autocomplete:create`.
+ */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${cur}, not a template
+const COMPREPLY = 'COMPREPLY=($(compgen -W "$opts" -- "${cur}"))';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${cur}, not a template
+const DEDUPED = 'COMPREPLY=($(compgen -W "$opts" -- "${cur}" | sort -u))';
+const original = Object.getOwnPropertyDescriptor(AutocompleteCreate.prototype, 'bashCompletionFunction')?.get;
+if (original)
+  Object.defineProperty(AutocompleteCreate.prototype, 'bashCompletionFunction', {
+    configurable: true,
+    get(this: unknown): string {
+      return (original.call(this) as string).replace(COMPREPLY, DEDUPED);
+    },
+  });
+
+/**
  * `kstream autocomplete [SHELL] [--refresh-cache]`: builds the completion cache, prints setup steps. Without
  * SHELL it takes $SHELL; for a shell the plugin has no script for (fish, …) it would print empty steps and
  * exit 0: say so instead, exit 2.

@@ -63,6 +63,18 @@ function usageText(message: string, err: object): string {
     const named = args.map((a) => `${(a.name ?? '').toUpperCase()}${a.description ? `: ${a.description}` : ''}`);
     m = `missing argument${args.length === 1 ? '' : 's'} ${named.join(', ')}`;
   }
+  // oclif names a missing flag without its dashes ("Missing required flag to").
+  m = m.replace(
+    /^Missing required flags? ([\w-]+(?:, [\w-]+)*)/,
+    (_, names: string) =>
+      `missing required flag ${names
+        .split(', ')
+        .map((n) => `--${n}`)
+        .join(', ')}`,
+  );
+  // -f was produce's --file; like kcat's and rpk's -f (and consume's) it is the format now.
+  const asFile = /^Expected --format=(.+) to be one of: text, json\b/.exec(m);
+  if (asFile) m += `; -f is the input format here, to read a file use --file ${asFile[1]}`;
   // kcat's and rpk's -o is the start offset; here it is the output format.
   const asOffset = /^Expected --output=(beginning|end|start|earliest|latest|oldest|newest|-?\d+) to be/.exec(m);
   if (asOffset) m += `; -o is the output format here, for a start offset use --offset ${asOffset[1]}`;

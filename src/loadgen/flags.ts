@@ -30,7 +30,8 @@ export const producing = {
     default: 1,
     min: 1,
   }),
-  acks: acksFlag('1'),
+  // Kafka's producer default since 3.0 (kafka-producer-perf-test uses it too), and produce's.
+  acks: acksFlag('all'),
   compression: Flags.string({
     char: 'z',
     description: 'compression codec',
@@ -38,7 +39,12 @@ export const producing = {
     default: 'none',
   }),
   'batch-size': Flags.integer({ description: 'producer batch size in bytes', default: 1_048_576, min: 1 }),
-  linger: Flags.integer({ description: 'producer linger in ms', default: 5, min: 0, aliases: ['linger-ms'] }),
+  'linger-ms': Flags.integer({
+    description: 'how long a batch waits for more records (linger.ms)',
+    default: 5,
+    min: 0,
+    aliases: ['linger'],
+  }),
   'max-in-flight': Flags.integer({
     description: 'producer requests in flight per broker (1: each request waits for the previous answer)',
     default: 5,
@@ -68,7 +74,7 @@ export interface ProducingFlags {
   acks: string;
   compression: string;
   'batch-size': number;
-  linger: number;
+  'linger-ms': number;
   'max-in-flight': number;
   throughput: number;
 }
@@ -83,7 +89,7 @@ export function producingOptions(f: ProducingFlags): Omit<ProducingOptions, 'bro
     acks: parseAcks(f.acks),
     compression: parseCompression(f.compression),
     batchSize: f['batch-size'],
-    lingerMs: f.linger,
+    lingerMs: f['linger-ms'],
     maxInFlight: f['max-in-flight'],
     throughput: checkThroughput(f.throughput),
     progress: f.output === 'text',

@@ -80,9 +80,13 @@ export interface ClusterInfo {
   controller: number;
   /** Live brokers and, marked down, brokers named as replicas but missing from the metadata. */
   brokers: BrokerStatus[];
+  /** Topics and their partitions, internal topics (__consumer_offsets, …) not included. */
   topics: number;
   partitions: number;
-  /** "topic/partition" with a leader but fewer in-sync replicas than replicas. */
+  /** Internal topics and their partitions, counted apart (ElectLeaders and health cover them too). */
+  internalTopics: number;
+  internalPartitions: number;
+  /** "topic/partition" with a leader but fewer in-sync replicas than replicas (internal topics included). */
   underReplicated: string[];
   /** "topic/partition" without a leader. */
   offline: string[];
@@ -92,9 +96,16 @@ export interface ClusterInfo {
 
 export async function clusterInfo(admin: Admin): Promise<ClusterInfo> {
   const c = await admin.describeCluster();
-  const topics = await admin.describeTopics();
+  const names = await admin.listTopics({ includeInternal: true });
+  const topics = names.length > 0 ? await admin.describeTopics(names) : [];
   const all: PartitionReplicas[] = [];
+  let internalTopics = 0;
+  let internalPartitions = 0;
   for (const t of topics) {
+    if (t.isInternal) {
+      internalTopics++;
+      internalPartitions += t.partitions.length;
+    }
     for (const p of t.partitions) {
       all.push({ topic: t.topic, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr });
     }
@@ -106,8 +117,10 @@ export async function clusterInfo(admin: Admin): Promise<ClusterInfo> {
     clusterId: c.clusterId,
     controller: c.controllerId,
     brokers: brokerStatuses(c.brokers, all),
-    topics: topics.length,
-    partitions: all.length,
+    topics: topics.length - internalTopics,
+    partitions: all.length - internalPartitions,
+    internalTopics,
+    internalPartitions,
     underReplicated: under.map(name),
     offline: offline.map(name),
     degraded: [

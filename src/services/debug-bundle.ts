@@ -43,11 +43,14 @@ function redactEntry(c: ConfigEntry): Record<string, unknown> {
 /** `name=value` / `name: value` / `"name": "value"` with a sensitive name, and URL passwords: redacted. */
 export const redactText = redactConfigText;
 
+/** A row of the bundle's table: one file of the zip, or several of one kind (`files` of them). */
 export interface BundlePart {
   name: string;
   what: string;
   bytes: number;
   status: string;
+  /** How many files of the zip the row stands for (1, or e.g. every checkpoint file of a data dir). */
+  files: number;
 }
 
 export interface BundleOptions extends ConnectOptions {
@@ -83,9 +86,9 @@ async function walk(dir: string, out: { path: string; size: number }[]): Promise
 }
 
 export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
-  const parts: { name: string; what: string; content: string; status: string }[] = [];
-  const add = (name: string, what: string, content: string, status = 'OK') =>
-    parts.push({ name, what, content, status });
+  const parts: { name: string; what: string; content: string; status: string; group?: string }[] = [];
+  const add = (name: string, what: string, content: string, status = 'OK', group?: string) =>
+    parts.push({ name, what, content, status, group });
   const tryPart = async (name: string, what: string, fn: () => Promise<unknown>) => {
     try {
       add(name, what, json(await fn()));
@@ -231,6 +234,7 @@ export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
       const top = !rel.includes('/');
       if (/checkpoint/i.test(name) || (top && (name === 'meta.properties' || name === 'serve.json'))) {
         if (f.size > 1024 * 1024) continue;
+        const checkpoint = name !== 'meta.properties' && name !== 'serve.json';
         add(
           `data-dir/${rel}`,
           name === 'meta.properties'
@@ -239,6 +243,9 @@ export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
               ? 'how the node was started: arguments, flags and their origin'
               : 'checkpoint file',
           redactText(await readFile(f.path, 'utf8')),
+          'OK',
+          // A data dir holds a few per partition (~100 with __consumer_offsets): one row for all of them.
+          checkpoint ? 'data-dir/**/*checkpoint*' : undefined,
         );
       } else if (/\.log$/.test(name) && !rel.includes('/') && !/^\d{20}\.log$/.test(name) && !o.logFile) {
         add(`logs/${name}`, 'server log (the end of it)', redactText(await tail(f.path, maxLog)));
@@ -274,5 +281,29 @@ export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
   } finally {
     if (!done) await rm(tmp, { force: true });
   }
-  return parts.map((p) => ({ name: p.name, what: p.what, bytes: Buffer.byteLength(p.content), status: p.status }));
+  return rows(parts);
+}
+
+/** One row per part; the files of a group (the data dir's checkpoints) as one row counting them. */
+function rows(parts: { name: string; what: string; content: string; status: string; group?: string }[]): BundlePart[] {
+  const out: BundlePart[] = [];
+  const groups = new Map<string, BundlePart>();
+  for (const p of parts) {
+    const bytes = Buffer.byteLength(p.content);
+    if (p.group === undefined) {
+      out.push({ name: p.name, what: p.what, bytes, status: p.status, files: 1 });
+      continue;
+    }
+    let g = groups.get(p.group);
+    if (!g) {
+      g = { name: p.group, what: '', bytes: 0, status: 'OK', files: 0 };
+      groups.set(p.group, g);
+      out.push(g);
+    }
+    g.files++;
+    g.bytes += bytes;
+    g.what = `${g.files} checkpoint file${g.files === 1 ? '' : 's'} (the top and every partition dir)`;
+    if (g.status === 'OK') g.status = p.status;
+  }
+  return out;
 }

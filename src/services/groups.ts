@@ -147,24 +147,33 @@ export async function seekGroup(
   }
   const current = new Map(committed.map((c) => [`${c.topic}/${c.partition}`, c.offset >= 0n ? c.offset : null]));
   let targets: bigint[];
+  // Why NEW is not what was asked for, for the row's STATUS (a clamped offset used to pass silently).
+  const notes: (string | null)[] = offsets.map(() => null);
   if (to.kind === 'time') {
     const found = await admin.listOffsets(
       offsets.map((o) => ({ topic: o.topic, partition: o.partition, spec: { timestamp: to.ms } })),
     );
-    targets = found.map((f, i) => (f.offset < 0n ? offsets[i]!.high : f.offset));
+    targets = found.map((f, i) => {
+      if (f.offset >= 0n) return f.offset;
+      notes[i] = 'no record at or after that time: the log end';
+      return offsets[i]!.high;
+    });
   } else {
-    targets = offsets.map((o) => {
+    targets = offsets.map((o, i) => {
       if (to.kind === 'earliest') return o.low;
       if (to.kind === 'latest') return o.high;
+      if (to.offset < o.low) notes[i] = `${to.offset} is before the log start`;
+      if (to.offset > o.high) notes[i] = `${to.offset} is past the log end`;
       return to.offset < o.low ? o.low : to.offset > o.high ? o.high : to.offset;
     });
   }
+  const withNote = (status: string, i: number) => (notes[i] ? `${status} (${notes[i]})` : status);
   const plan: SeekPlanRow[] = offsets.map((o, i) => ({
     topic: o.topic,
     partition: o.partition,
     current: current.get(`${o.topic}/${o.partition}`) ?? null,
     new: targets[i]!,
-    status: opts.dryRun ? 'planned' : 'OK',
+    status: withNote(opts.dryRun ? 'planned' : 'OK', i),
   }));
   if (opts.dryRun) return plan;
   const res = await admin.alterConsumerGroupOffsets(
@@ -177,6 +186,36 @@ export async function seekGroup(
     if (e) p.status = errorText(e);
   }
   return plan;
+}
+
+export interface GroupDeletePlan {
+  name: string;
+  state: string;
+  members: number;
+  /** Partitions with a committed offset (what the delete removes). */
+  partitions: number;
+  status: string;
+  ok: boolean;
+}
+
+/** What deleting these groups would remove: per group its state and committed offsets, or why it cannot. */
+export async function planDeleteGroups(admin: Admin, groups: string[]): Promise<GroupDeletePlan[]> {
+  const described = await admin.describeGroups(groups);
+  return Promise.all(
+    described.map(async (d): Promise<GroupDeletePlan> => {
+      const row = { name: d.groupId, state: d.state, members: d.members.length, partitions: 0 };
+      if (d.error) return { ...row, status: errorText(d.error), ok: false };
+      if (d.state === 'Dead') return { ...row, state: '-', status: 'GROUP_ID_NOT_FOUND: no such group', ok: false };
+      if (d.members.length > 0)
+        return {
+          ...row,
+          status: 'NON_EMPTY_GROUP: the group has active members (stop its consumers first)',
+          ok: false,
+        };
+      const committed = await admin.listConsumerGroupOffsets(d.groupId);
+      return { ...row, partitions: committed.filter((c) => c.offset >= 0n).length, status: 'planned', ok: true };
+    }),
+  );
 }
 
 export async function deleteGroups(

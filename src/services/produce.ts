@@ -21,6 +21,10 @@ export interface ProduceOptions extends ConnectOptions {
   rate?: number;
   /** Called about every 250 ms with the counts so far (a TTY progress line). */
   onProgress?: (p: ProduceSummary) => void;
+  /** Called after each line of text input is read (a prompt for the next one, when a person types). */
+  onLine?: () => void;
+  /** Called once the topic is found, before the first line is read (the first prompt). */
+  onConnected?: () => void;
 }
 
 export interface ProduceSummary {
@@ -192,8 +196,13 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     // JSON lines name partitions too: checked with the rest before the first record is sent.
     const bad = all?.find((r) => r.partition !== undefined && r.partition >= count);
     if (bad) throw new InputError(bad.line, `topic ${o.topic} has no partition ${bad.partition} (it has ${count})`);
+    o.onConnected?.();
     if (all) for (const { line: _, ...rec } of all) await send(rec);
-    else for await (const line of byteLines(o.input)) await send(textRecord(line, o));
+    else
+      for await (const line of byteLines(o.input)) {
+        o.onLine?.();
+        await send(textRecord(line, o));
+      }
     await producer.flush();
     await Promise.all(pending);
     if (failure) throw failure;

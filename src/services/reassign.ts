@@ -57,18 +57,48 @@ export async function planExplicit(
   replicas: number[],
 ): Promise<Move[]> {
   const [t] = await admin.describeTopics([topic]);
-  const p = t?.partitions.find((x) => x.partition === partition);
-  if (!t || !p) throw new Error(`no partition ${topic}/${partition}`);
+  if (!t || t.error) throw new Error(`topic ${topic} does not exist`);
+  const p = t.partitions.find((x) => x.partition === partition);
+  if (!p) throw new Error(`topic ${topic} has no partition ${partition} (it has ${t.partitions.length})`);
+  const twice = replicas.find((id, i) => replicas.indexOf(id) !== i);
+  if (twice !== undefined) throw new Error(`--replicas ${replicas.join(',')}: broker ${twice} is named twice`);
+  // Name the culprit: the broker's answer (INVALID_REPLICA_ASSIGNMENT) does not say which one.
+  const { brokers } = await admin.describeCluster();
+  const live = brokers.map((b) => b.nodeId).sort((a, b) => a - b);
+  const unknown = replicas.filter((id) => !live.includes(id));
+  if (unknown.length > 0)
+    throw new Error(
+      `--replicas ${replicas.join(',')}: ${unknown.length === 1 ? 'broker' : 'brokers'} ${unknown.join(', ')} ${
+        unknown.length === 1 ? 'is' : 'are'
+      } not in the cluster (live brokers: ${live.join(', ')})`,
+    );
   return [{ topic, partition, from: p.replicas, to: replicas }];
 }
 
-export async function startMoves(admin: Admin, moves: Move[]): Promise<MoveStatus[]> {
-  const res = await admin.alterPartitionReassignments(
-    moves.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })),
-  );
-  return res.map((r) => {
-    const name = `${r.topic}/${r.partition}`;
-    return { name, status: r.error ? rowText(name, r.error) : 'started', ok: r.error === null };
+/** A move whose replicas are already the partition's, in the same order (the first is the preferred leader). */
+export function isNoop(m: Move): boolean {
+  return m.from.length === m.to.length && m.from.every((id, i) => id === m.to[i]);
+}
+
+/**
+ * Start the moves; one that would change nothing (the partition already has exactly those replicas) is not
+ * sent and its row says so, rather than "started".
+ */
+export async function startMoves(admin: Admin, moves: Move[]): Promise<(MoveStatus & { started: boolean })[]> {
+  const todo = moves.filter((m) => !isNoop(m));
+  const res =
+    todo.length === 0
+      ? []
+      : await admin.alterPartitionReassignments(
+          todo.map((m) => ({ topic: m.topic, partition: m.partition, replicas: m.to })),
+        );
+  const byName = new Map(res.map((r) => [`${r.topic}/${r.partition}`, r]));
+  return moves.map((m) => {
+    const name = `${m.topic}/${m.partition}`;
+    if (isNoop(m)) return { name, status: `nothing to do: already on ${m.to.join(',')}`, ok: true, started: false };
+    const r = byName.get(name);
+    const error = r?.error ?? null;
+    return { name, status: error ? rowText(name, error) : 'started', ok: error === null, started: error === null };
   });
 }
 

@@ -175,45 +175,97 @@ export async function addPartitions(admin: Admin, topics: string[], add: number)
 export interface TrimResult {
   topic: string;
   partition: number;
-  /** The partition's new log start offset (-1 on error). */
+  /** The partition's log start offset before the trim. */
+  current: bigint;
+  /** Its log start offset after the trim (planned, or as the broker answered; -1 on error). */
   logStartOffset: bigint;
+  /** Records deleted (or to be deleted): new log start minus the current one. */
+  deleted: bigint;
   status: string;
   ok: boolean;
 }
 
 /**
- * Delete records (DeleteRecords) before an offset, or before the first record at or after a time, on all
- * partitions of a topic or the given ones. An offset past the end trims to the end.
+ * The plan of a trim (DeleteRecords) before an offset, or before the first record at or after a time, on all
+ * partitions of a topic or the given ones: per partition its log start now and after. An offset past the end
+ * trims to the end (the high watermark now). Nothing is changed.
  */
-export async function trimTopic(
+export async function planTrim(
   admin: Admin,
   topic: string,
   target: { offset: bigint } | { beforeTime: number },
   partitions?: number[],
 ): Promise<TrimResult[]> {
   const d = await describeOne(admin, topic);
-  const parts = (partitions ?? d.partitions.map((p) => p.partition)).sort((a, b) => a - b);
+  const parts = [...new Set(partitions ?? d.partitions.map((p) => p.partition))].sort((a, b) => a - b);
   for (const p of parts) {
-    if (!d.partitions.some((x) => x.partition === p)) throw new Error(`topic ${topic} has no partition ${p}`);
+    if (!d.partitions.some((x) => x.partition === p))
+      throw new Error(`topic ${topic} has no partition ${p} (it has ${d.partitions.length})`);
   }
-  const offsets = await admin.fetchTopicOffsets([topic]);
-  const high = new Map(offsets.map((o) => [o.partition, o.high]));
+  const offsets = new Map((await admin.fetchTopicOffsets([topic])).map((o) => [o.partition, o]));
   let before: bigint[];
   if ('offset' in target) {
-    before = parts.map((p) => (target.offset > (high.get(p) ?? -1n) ? -1n : target.offset));
+    before = parts.map((p) => {
+      const high = offsets.get(p)?.high ?? 0n;
+      return target.offset > high ? high : target.offset;
+    });
   } else {
     const found = await admin.listOffsets(
       parts.map((partition) => ({ topic, partition, spec: { timestamp: target.beforeTime } })),
     );
-    // No record at or after the time: everything is older, trim to the end (-1 = high watermark).
-    before = found.map((f) => (f.offset < 0n ? -1n : f.offset));
+    // No record at or after the time: everything is older, trim to the end.
+    before = found.map((f, i) => (f.offset < 0n ? (offsets.get(parts[i]!)?.high ?? 0n) : f.offset));
   }
-  const res = await admin.deleteRecords(parts.map((partition, i) => ({ topic, partition, offset: before[i]! })));
-  return res.map((r) => ({
-    topic: r.topic,
-    partition: r.partition,
-    logStartOffset: r.lowWatermark,
-    status: r.error ? errorText(r.error) : 'OK',
-    ok: !r.error,
-  }));
+  return parts.map((partition, i) => {
+    const low = offsets.get(partition)?.low ?? 0n;
+    const to = before[i]! > low ? before[i]! : low;
+    return { topic, partition, current: low, logStartOffset: to, deleted: to - low, status: 'planned', ok: true };
+  });
+}
+
+/** Carry out a trim plan (planTrim): each partition to exactly its planned log start. */
+export async function applyTrim(admin: Admin, plan: TrimResult[]): Promise<TrimResult[]> {
+  if (plan.length === 0) return [];
+  const res = await admin.deleteRecords(
+    plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.logStartOffset })),
+  );
+  const byPartition = new Map(res.map((r) => [r.partition, r]));
+  return plan.map((p) => {
+    const r = byPartition.get(p.partition);
+    if (!r || r.error)
+      return { ...p, logStartOffset: -1n, deleted: 0n, status: r ? errorText(r.error) : 'no answer', ok: false };
+    const deleted = r.lowWatermark > p.current ? r.lowWatermark - p.current : 0n;
+    return { ...p, logStartOffset: r.lowWatermark, deleted, status: 'OK', ok: true };
+  });
+}
+
+/** planTrim then applyTrim. */
+export async function trimTopic(
+  admin: Admin,
+  topic: string,
+  target: { offset: bigint } | { beforeTime: number },
+  partitions?: number[],
+): Promise<TrimResult[]> {
+  return applyTrim(admin, await planTrim(admin, topic, target, partitions));
+}
+
+export interface TopicDeletePlan extends ItemStatus {
+  /** -1 when the topic does not exist. */
+  partitions: number;
+  /** Records it holds (log end minus log start, summed). */
+  records: bigint;
+}
+
+/** What deleting these topics would remove: per topic its partitions and records, or why it cannot. */
+export async function planDeleteTopics(admin: Admin, names: string[]): Promise<TopicDeletePlan[]> {
+  const described = await admin.describeTopics(names);
+  const existing = described.filter((d) => !d.error).map((d) => d.topic);
+  const offsets = existing.length > 0 ? await admin.fetchTopicOffsets(existing) : [];
+  return described.map((d) => {
+    if (d.error) return { ...status(d.topic, d.error), partitions: -1, records: 0n };
+    const records = offsets
+      .filter((o) => o.topic === d.topic && !o.error && o.high >= 0n && o.low >= 0n)
+      .reduce((n, o) => n + (o.high - o.low), 0n);
+    return { name: d.topic, status: 'planned', ok: true, partitions: d.partitions.length, records };
+  });
 }

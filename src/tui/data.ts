@@ -19,7 +19,7 @@ import {
   type GroupSample,
   HISTORY,
   type PartitionRow,
-  RATE_WINDOW,
+  RATE_WINDOW_MS,
   type Snapshot,
   type TopicRow,
 } from './types.js';
@@ -43,6 +43,15 @@ export interface RawGroup {
   error: string | null;
 }
 
+/** One broker's DescribeLogDirs answer: the bytes of each replica it holds, the free space of its volumes. */
+export interface RawLogDirs {
+  broker: number;
+  /** Free and total bytes of its log dirs' volumes (null: the broker does not say, DescribeLogDirs < v4). */
+  usable: bigint | null;
+  total: bigint | null;
+  replicas: { topic: string; partition: number; size: bigint }[];
+}
+
 /** Everything one poll cycle read from the cluster. */
 export interface RawPoll {
   at: number;
@@ -54,6 +63,8 @@ export interface RawPoll {
   offsets: { topic: string; partition: number; low: bigint | null; high: bigint | null }[];
   groups: RawGroup[];
   groupsError: string | null;
+  /** Per broker that answered DescribeLogDirs (absent or empty: sizes unknown, e.g. a broker without it). */
+  logDirs?: RawLogDirs[];
 }
 
 function message(e: unknown): string {
@@ -75,7 +86,7 @@ export async function fetchRaw(
   const cluster = admin.cluster;
   const topics = described.map((t) => ({ name: t.topic, partitions: t.partitions }));
   const names = topics.map((t) => t.name);
-  const [offsets, groups] = await Promise.all([
+  const [offsets, groups, logDirs] = await Promise.all([
     names.length === 0
       ? []
       : admin.fetchTopicOffsets(names, { retries: 1 }).then(
@@ -91,6 +102,7 @@ export async function fetchRaw(
           () => [],
         ),
     fetchGroups(admin, knownGroups),
+    fetchLogDirs(admin),
   ]);
   return {
     at: now(),
@@ -101,7 +113,34 @@ export async function fetchRaw(
     offsets,
     groups: groups.groups,
     groupsError: groups.error,
+    logDirs,
   };
+}
+
+/** Replica sizes and free space per broker (DescribeLogDirs); a broker that cannot say is left out. */
+async function fetchLogDirs(admin: Admin): Promise<RawLogDirs[]> {
+  try {
+    const answers = await admin.describeLogDirs();
+    return answers
+      .filter((a) => a.error === null)
+      .map((a) => {
+        const dirs = a.logDirs.filter((d) => d.error === null);
+        const sum = (pick: (d: (typeof dirs)[number]) => bigint | null) =>
+          dirs.length > 0 && dirs.every((d) => pick(d) !== null) ? dirs.reduce((n, d) => n + pick(d)!, 0n) : null;
+        return {
+          broker: a.broker,
+          usable: sum((d) => d.usableBytes),
+          total: sum((d) => d.totalBytes),
+          replicas: dirs.flatMap((d) =>
+            d.replicas
+              .filter((r) => !r.isFuture)
+              .map((r) => ({ topic: r.topic, partition: r.partition, size: r.size })),
+          ),
+        };
+      });
+  } catch {
+    return [];
+  }
 }
 
 async function fetchGroups(
@@ -180,17 +219,62 @@ export function windowRate(samples: readonly GroupSample[], pick: (s: GroupSampl
   return dt > 0 ? Math.max(0, (pick(last) - pick(first)) / dt) : null;
 }
 
+/** A commit seen by the polls: the summed committed offset, and the time and log end when it was made. */
+export interface CommitPoint {
+  at: number;
+  committed: number;
+  end: number;
+}
+
 /**
- * Committed offsets per second over the window, measured between the first and last commit seen in it (a
- * consumer commits every few seconds: between two polls it often commits nothing, and a window cut between
- * commits would under- or overstate it); with fewer than two commits seen, over the whole window.
+ * The commits in a group's samples. A commit happened somewhere between the poll that saw it and the poll
+ * before: it is placed at their midpoint, with the log end interpolated there, so that consumption (between
+ * commits) and production (over the same span) are measured over the same time, not over the polls' times.
  */
-export function consumedRate(samples: readonly GroupSample[]): number | null {
-  const commits: GroupSample[] = [];
-  for (let i = 1; i < samples.length; i++)
-    if (samples[i]!.committed !== samples[i - 1]!.committed) commits.push(samples[i]!);
-  if (commits.length >= 2) return windowRate([commits[0]!, commits[commits.length - 1]!], (x) => x.committed);
-  return windowRate(samples, (x) => x.committed);
+export function commitPoints(samples: readonly GroupSample[]): CommitPoint[] {
+  const out: CommitPoint[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const [a, b] = [samples[i - 1]!, samples[i]!];
+    if (b.committed !== a.committed)
+      out.push({ at: (a.at + b.at) / 2, committed: b.committed, end: (a.end + b.end) / 2 });
+  }
+  return out;
+}
+
+/** Shortest span of commits that gives a catch-up verdict: 20 s keeps a poll's timing within 5 %. */
+export const MIN_SPAN_MS = 20_000;
+/** A group with members and lag that commits nothing for this long is stalled. */
+export const STALL_MS = 30_000;
+
+/**
+ * A group's consumption (committed offsets per second) and the production on its partitions, measured between
+ * the first and last commit seen in the window, and whether that span is long enough to judge (`sure`).
+ * Consumers commit every few seconds (Kafka's default: 5 s), so measuring between polls, or over a window cut
+ * between commits, makes a group that keeps pace look stalled every commit cycle. A group without members
+ * consumes nothing; one with members that committed nothing for STALL_MS neither.
+ */
+export function groupRates(
+  samples: readonly GroupSample[],
+  members: number,
+): { consumed: number | null; produced: number | null; sure: boolean } {
+  if (samples.length < 2) return { consumed: null, produced: null, sure: false };
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const overall = windowRate(samples, (x) => x.end);
+  const points = commitPoints(samples);
+  if (members === 0)
+    return { consumed: points.length > 0 ? windowRate(samples, (x) => x.committed) : 0, produced: overall, sure: true };
+  if (points.length >= 2) {
+    const [a, b] = [points[0]!, points[points.length - 1]!];
+    const dt = (b.at - a.at) / 1000;
+    return {
+      consumed: Math.max(0, (b.committed - a.committed) / dt),
+      produced: Math.max(0, (b.end - a.end) / dt),
+      sure: b.at - a.at >= MIN_SPAN_MS,
+    };
+  }
+  if (points.length === 0 && last.at - first.at >= STALL_MS) return { consumed: 0, produced: overall, sure: true };
+  return { consumed: null, produced: overall, sure: false };
 }
 
 /**
@@ -214,6 +298,11 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
   for (const t of prev?.topics ?? []) for (const p of t.partitions) prevParts.set(key(p.topic, p.partition), p);
   const prevTopics = new Map((prev?.topics ?? []).map((t) => [t.name, t]));
   const offsets = new Map(raw.offsets.map((o) => [key(o.topic, o.partition), o]));
+  const live = new Set(raw.brokers.map((b) => b.nodeId));
+  // Replica sizes by broker (DescribeLogDirs): a partition's size is its leader's replica.
+  const sizes = new Map<string, bigint>();
+  for (const d of raw.logDirs ?? [])
+    for (const r of d.replicas) sizes.set(`${d.broker}\u0000${key(r.topic, r.partition)}`, r.size);
 
   // Groups first: partition lag is shown on the topics screen too.
   const partRate = new Map<string, number | null>();
@@ -283,9 +372,10 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
       const totalLag = partitions.reduce((s, p) => s + (p.lag ?? 0), 0);
       const lagHistory = pushHistory(old?.lagHistory, totalLag);
       const sample = { at: raw.at, committed: committedSum, end: endSum, parts: summed };
-      const kept = (old?.samples ?? []).filter((x) => x.parts === summed);
-      const samples = [...kept, sample].slice(-RATE_WINDOW);
-      const consumeRate = consumedRate(samples);
+      const kept = (old?.samples ?? []).filter((x) => x.parts === summed && x.at >= raw.at - RATE_WINDOW_MS);
+      const samples = [...kept, sample];
+      const rates = groupRates(samples, g.members.length);
+      const consumeRate = rates.consumed;
       return {
         groupId: g.groupId,
         state: g.state,
@@ -295,11 +385,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         totalLag,
         lagHistory,
         consumeRate,
-        catchUp: catchUp(
-          totalLag,
-          consumeRate,
-          windowRate(samples, (x) => x.end),
-        ),
+        catchUp: totalLag === 0 ? 0 : rates.sure ? catchUp(totalLag, rates.consumed, rates.produced) : null,
         samples,
         error: g.error,
       };
@@ -315,7 +401,15 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
           const old = prevParts.get(k);
           const r = partRate.get(k) ?? null;
           const offline = p.leader < 0;
-          const missing = p.replicas.filter((id) => !p.isr.includes(id));
+          // Out of the ISR, or on a broker that is down or that Metadata says is offline: an ISR answered by a
+          // broker that has not caught up with a shutdown yet must not make the partition look healthy again.
+          const missing = p.replicas.filter(
+            (id) => !p.isr.includes(id) || !live.has(id) || (p.offlineReplicas ?? []).includes(id),
+          );
+          const size = p.leader >= 0 ? (sizes.get(`${p.leader}\u0000${k}`) ?? null) : null;
+          const sameLeader = old !== undefined && old.leader === p.leader;
+          const grown =
+            size !== null && sameLeader && old.size !== null && dt > 0 ? Number(size - old.size) / dt : null;
           return {
             topic: t.name,
             partition: p.partition,
@@ -327,6 +421,9 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
             high: partHigh.get(k) ?? null,
             rate: r,
             rateHistory: pushHistory(old?.rateHistory, r),
+            size,
+            // A replica that shrank (retention, compaction) says nothing about what was written.
+            byteRate: grown !== null && grown >= 0 ? grown : null,
             underReplicated: !offline && missing.length > 0,
             offline,
             lag: lagByPartition.get(k) ?? 0,
@@ -335,11 +432,15 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         .sort((a, b) => a.partition - b.partition);
       const known = partitions.filter((p) => p.rate !== null);
       const r = known.length > 0 ? known.reduce((s, p) => s + (p.rate ?? 0), 0) : null;
+      const knownBytes = partitions.filter((p) => p.byteRate !== null);
+      const sized = partitions.filter((p) => p.size !== null);
       return {
         name: t.name,
         partitions,
         rate: r,
         rateHistory: pushHistory(prevTopics.get(t.name)?.rateHistory, r),
+        byteRate: knownBytes.length > 0 ? knownBytes.reduce((s, p) => s + (p.byteRate ?? 0), 0) : null,
+        size: sized.length > 0 ? sized.reduce((s, p) => s + (p.size ?? 0n), 0n) : null,
         messages: partitions.reduce((s, p) => s + (p.high !== null && p.low !== null ? p.high - p.low : 0n), 0n),
         underReplicated: partitions.filter((p) => p.underReplicated).length,
         offline: partitions.filter((p) => p.offline).length,
@@ -354,7 +455,17 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
     raw.brokers,
     topics.flatMap((t) => t.partitions),
     prev?.brokers ?? [],
-  ).map((b) => ({ ...b, host: b.host ?? '?', port: b.port ?? 0, controller: b.nodeId === raw.controllerId }));
+  ).map((b) => {
+    const dirs = raw.logDirs?.find((d) => d.broker === b.nodeId);
+    return {
+      ...b,
+      host: b.host ?? '?',
+      port: b.port ?? 0,
+      controller: b.nodeId === raw.controllerId,
+      disk: dirs ? dirs.replicas.reduce((n, r) => n + r.size, 0n) : null,
+      free: dirs?.usable ?? null,
+    };
+  });
 
   return {
     clusterId: raw.clusterId,

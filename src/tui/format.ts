@@ -49,10 +49,30 @@ export function fit(s: string, width: number, align: 'left' | 'right' = 'left'):
 
 const BARS = '▁▂▃▄▅▆▇█';
 
-/** A sparkline of the last `width` values, scaled to their maximum (all zero: a flat baseline). */
+/**
+ * A sparkline of the last `width` values, scaled to their maximum (all zero: a flat baseline). It starts at the
+ * left, under its column's title, and grows to the right as values come (the newest is the rightmost).
+ */
 export function sparkline(values: readonly number[], width: number): string {
   const v = values.slice(-width);
   const max = Math.max(0, ...v);
   const line = v.map((x) => (max <= 0 ? BARS[0] : BARS[Math.min(7, Math.round((x / max) * 7))])).join('');
-  return line.padStart(width, ' ');
+  return line.padEnd(width, ' ');
+}
+
+/** Bytes in few characters: 512B, 3.4KiB, 120MiB, 1.2GiB ("-" unknown). */
+export function bytes(n: number | bigint | null): string {
+  if (n === null) return '-';
+  let v = typeof n === 'bigint' ? Number(n) : n;
+  if (v < 1024) return `${Math.round(v)}B`;
+  for (const unit of ['KiB', 'MiB', 'GiB', 'TiB']) {
+    v /= 1024;
+    if (v < 1024 || unit === 'TiB') return `${v < 10 ? v.toFixed(1) : Math.round(v)}${unit}`;
+  }
+  return `${v}`;
+}
+
+/** A byte rate per second ("-" before the second poll). */
+export function bytesPerSecond(r: number | null): string {
+  return r === null ? '-' : bytes(r);
 }

@@ -7,9 +7,25 @@ import { formatAddress } from '../client/brokers.js';
 import { Admin } from '../client/index.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { silentLogger } from '../util/logger.js';
+import { adminActions } from './actions.js';
 import { App } from './app.js';
 import { fetchRaw } from './data.js';
 import type { ClusterSource } from './hooks/use-cluster-data.js';
+
+/** An admin client for top: connecting bounded by at most 3 s of the timeout, one quick retry, no logs. */
+export function topAdmin(brokers: string, timeoutMs: number): Admin {
+  return new Admin({
+    brokers,
+    clientId: 'kstream-top',
+    connectTimeoutMs: Math.min(timeoutMs, 3000),
+    requestTimeoutMs: timeoutMs,
+    retry: { retries: 1, initialBackoffMs: 50, maxBackoffMs: 200 },
+    logger: silentLogger,
+    // Log start/end need no leader epoch (v4+); v3 also reads librdkafka's mock cluster, whose v4+ answers
+    // carry an 8-byte epoch that shifts every partition after the first.
+    maxVersions: { [ApiKey.ListOffsets]: 3 },
+  });
+}
 
 /**
  * A data source over the admin client. After a failed poll the client is closed and a new one is made on the
@@ -23,18 +39,7 @@ export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & 
   let knownGroups: string[] = [];
   /** host:port of the brokers of the last poll. */
   let knownBrokers: string[] = [];
-  const make = () =>
-    new Admin({
-      brokers: [...new Set([brokers, ...knownBrokers])].join(','),
-      clientId: 'kstream-top',
-      connectTimeoutMs: Math.min(timeoutMs, 3000),
-      requestTimeoutMs: timeoutMs,
-      retry: { retries: 1, initialBackoffMs: 50, maxBackoffMs: 200 },
-      logger: silentLogger,
-      // Log start/end need no leader epoch (v4+); v3 also reads librdkafka's mock cluster, whose v4+ answers
-      // carry an 8-byte epoch that shifts every partition after the first.
-      maxVersions: { [ApiKey.ListOffsets]: 3 },
-    });
+  const make = () => topAdmin([...new Set([brokers, ...knownBrokers])].join(','), timeoutMs);
   return {
     async fetch() {
       admin ??= make();
@@ -62,20 +67,35 @@ const ENTER_ALT_SCREEN = '\u001B[?1049h\u001B[H';
 const LEAVE_ALT_SCREEN = '\u001B[?1049l';
 
 /** `timeoutMs`: --timeout, the request timeout of every poll (connecting: at most 3 s of it, see adminSource). */
-export async function runTop(opts: { brokers: string; intervalMs: number; timeoutMs: number }): Promise<void> {
+export async function runTop(opts: {
+  brokers: string;
+  intervalMs: number;
+  timeoutMs: number;
+  readOnly?: boolean;
+}): Promise<void> {
   const source = adminSource(opts.brokers, opts.timeoutMs);
+  const actions = adminActions({ brokers: opts.brokers, timeoutMs: opts.timeoutMs }, () =>
+    topAdmin(opts.brokers, opts.timeoutMs),
+  );
   const restore = () => process.stdout.write(`${LEAVE_ALT_SCREEN}\u001B[?25h`);
   process.stdout.write(ENTER_ALT_SCREEN);
   process.once('exit', restore);
-  const app = render(<App source={source} intervalMs={opts.intervalMs} bootstrap={opts.brokers} />, {
-    exitOnCtrlC: true,
-  });
+  const app = render(
+    <App
+      source={source}
+      intervalMs={opts.intervalMs}
+      bootstrap={opts.brokers}
+      actions={actions}
+      readOnly={opts.readOnly ?? false}
+    />,
+    { exitOnCtrlC: true },
+  );
   try {
     await app.waitUntilExit();
   } finally {
     app.cleanup();
     process.off('exit', restore);
     restore();
-    await source.close();
+    await Promise.all([source.close(), actions.close()]);
   }
 }

@@ -3,7 +3,7 @@
  * and the previous snapshot (rates come from offset deltas, histories feed the sparklines).
  */
 
-/** How many samples of rate / lag history are kept (the sparklines' width). */
+/** How many samples of rate / lag history are kept (the sparklines' widest). */
 export const HISTORY = 60;
 
 export interface PartitionRow {
@@ -13,7 +13,7 @@ export interface PartitionRow {
   leader: number;
   replicas: number[];
   isr: number[];
-  /** Replicas not in the ISR. */
+  /** Replicas not in the ISR, or on a broker that is down (Metadata's ISR can lag behind a shutdown). */
   missing: number[];
   /** Log start offset (null: unknown, e.g. the leader did not answer). */
   low: bigint | null;
@@ -22,6 +22,10 @@ export interface PartitionRow {
   /** Messages per second since the previous poll (null for the first one). */
   rate: number | null;
   rateHistory: number[];
+  /** Bytes of the leader's replica on disk (DescribeLogDirs); null when the broker does not say. */
+  size: bigint | null;
+  /** Bytes per second the leader's replica grew since the previous poll (null: unknown, or it shrank). */
+  byteRate: number | null;
   underReplicated: boolean;
   offline: boolean;
   /** Sum of the lag of every group on this partition. */
@@ -33,6 +37,10 @@ export interface TopicRow {
   partitions: PartitionRow[];
   rate: number | null;
   rateHistory: number[];
+  /** Bytes per second over its partitions (null: none known). */
+  byteRate: number | null;
+  /** Bytes of its partitions' leader replicas on disk (null: the brokers do not say). */
+  size: bigint | null;
   /** Messages currently retained (sum of end - start). */
   messages: bigint;
   underReplicated: number;
@@ -61,8 +69,8 @@ export interface GroupSample {
   parts: number;
 }
 
-/** Polls over which a group's consumption and production rates are measured. */
-export const RATE_WINDOW = 10;
+/** How far back a group's samples go (its consumption is measured between the commits seen in them). */
+export const RATE_WINDOW_MS = 60_000;
 
 export interface GroupRow {
   groupId: string;
@@ -72,7 +80,7 @@ export interface GroupRow {
   partitions: GroupPartitionRow[];
   totalLag: number;
   lagHistory: number[];
-  /** Committed offsets per second over the last RATE_WINDOW polls (consumers commit every few seconds). */
+  /** Committed offsets per second between the commits seen in the last RATE_WINDOW_MS (consumers commit every few seconds). */
   consumeRate: number | null;
   /**
    * Time to catch up at the current rates: seconds until the lag reaches 0 (0: caught up, Infinity: stalled
@@ -96,6 +104,10 @@ export interface BrokerRow {
   replicas: number;
   /** "topic-partition" names this broker is a replica of but not in the ISR. */
   outOfIsr: string[];
+  /** Bytes of the replicas it holds (DescribeLogDirs); null when it does not say. */
+  disk: bigint | null;
+  /** Free bytes of the volume(s) of its log dirs; null when it does not say. */
+  free: bigint | null;
 }
 
 export interface Totals {

@@ -91,11 +91,13 @@ function median(xs: number[]): number {
 describe('single executable dist/kstream', () => {
   let box: Sandbox;
   let built = false;
+  let buildStderr = '';
   const boxes: Sandbox[] = [];
 
   before(() => {
-    const { path, seconds } = buildBinary();
+    const { path, seconds, stderr } = buildBinary();
     built = seconds > 0;
+    buildStderr = stderr;
     if (built) process.stderr.write(`built ${path} in ${seconds.toFixed(1)} s\n`);
     box = new Sandbox(path);
     boxes.push(box);
@@ -156,6 +158,26 @@ describe('single executable dist/kstream', () => {
     const eager = report.startup.filter((p) => report.lazyOnly.includes(p));
     assert.deepEqual(eager, [], `loaded at start-up: ${eager.join(', ')}: use await import() inside run()`);
     assert.ok(report.lazy.includes('zstd-codec'), 'zstd-codec is bundled, as a lazy chunk');
+  });
+
+  test("the build prints its steps and no warnings; the README gives the bundle's size", (t) => {
+    if (!built) {
+      t.skip('KSTREAM_BINARY given: no build output');
+      return;
+    }
+    // postject's "warning: Can't find string offset for section name '.note'" (issue 21) is dropped by the build.
+    assert.doesNotMatch(buildStderr, /warning/i, buildStderr);
+    for (const line of buildStderr.trim().split('\n'))
+      assert.match(line, /^(build:binary: |Wrote single executable preparation blob)/, line);
+    // The bundle's size as the README states it (it said ~1.5 MB and 2 MB while the bundle was 3.9 MB).
+    const bundled = /bundled \d+ files, ([\d.]+) MB/.exec(buildStderr);
+    assert.ok(bundled, buildStderr);
+    const actual = Number(bundled[1]);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const stated = [...readme.matchAll(/(?:plus a |bundle \(~)([\d.]+) MB/g)].map((m) => Number(m[1]));
+    assert.equal(stated.length, 2, 'README: "Node itself plus a N MB bundle" and "its JavaScript bundle (~N MB)"');
+    for (const mb of stated)
+      assert.ok(Math.abs(mb - actual) / actual <= 0.2, `README says ${mb} MB, the bundle is ${actual} MB`);
   });
 
   test('every command answers --help', async () => {

@@ -4,24 +4,29 @@
  * empty environment except PATH and a temp HOME, so nothing of the repo (node_modules, dist/, package.json)
  * can be found or used.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
-/** Build dist/kstream (or take KSTREAM_BINARY); returns its path and how long the build took (0 if prebuilt). */
-export function buildBinary(): { path: string; seconds: number } {
+/**
+ * Build dist/kstream (or take KSTREAM_BINARY); returns its path, how long the build took (0 if prebuilt) and what
+ * the build printed on stderr.
+ */
+export function buildBinary(): { path: string; seconds: number; stderr: string } {
   const prebuilt = process.env.KSTREAM_BINARY;
-  if (prebuilt) return { path: resolve(prebuilt), seconds: 0 };
+  if (prebuilt) return { path: resolve(prebuilt), seconds: 0, stderr: '' };
   const t0 = performance.now();
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-binary.js')], {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-binary.js')], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 300_000,
+    encoding: 'utf8',
   });
-  return { path: join(ROOT, 'dist', 'kstream'), seconds: (performance.now() - t0) / 1000 };
+  if (r.status !== 0) throw new Error(`build-binary.js exited ${r.status ?? r.signal}: ${r.stderr}`);
+  return { path: join(ROOT, 'dist', 'kstream'), seconds: (performance.now() - t0) / 1000, stderr: r.stderr };
 }
 
 export interface RunResult {

@@ -65,7 +65,9 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     'top',
     'topic',
   ]);
-  assert.deepEqual(bashComplete(r.stdout, ['to']).words, ['top', 'topic']);
+  // Each word once (issue 21: `topic` came nine times, once per topic command).
+  assert.deepEqual(bashComplete(r.stdout, ['to']).offered.sort(), ['top', 'topic']);
+  assert.deepEqual(bashComplete(r.stdout, ['']).offered.length, top.words.length);
   assert.deepEqual(bashComplete(r.stdout, ['topic', '']).words, [
     'add-partitions',
     'alter-config',

@@ -157,7 +157,8 @@ test('topic create / list / describe / alter-config / add-partitions / trim / de
 ]
 `,
   );
-  const p = await kstream(['produce', 'orders', '--partition', '1', ...b()], { stdin: 'a\nb\n' });
+  // Keyed: a compacted topic refuses records without a key (INVALID_RECORD, as Kafka does).
+  const p = await kstream(['produce', 'orders', '--partition', '1', '-K', ':', ...b()], { stdin: 'k1:a\nk2:b\n' });
   assert.equal(p.code, 0, p.stderr);
   assert.equal(
     await ok(['topic', 'describe', 'orders', ...b()]),
@@ -220,11 +221,11 @@ cleanup.policy  compact  dynamic-topic
   );
   assert.equal(
     await ok(['topic', 'trim', 'orders', '--offset', '1', '--partition', '1', ...b()]),
-    'PARTITION  LOG-START  STATUS\n1          1          OK\n',
+    'TOPIC   PARTITION  CURRENT  NEW  DELETED  STATUS\norders  1          0        1    1        OK\n',
   );
   assert.equal(
     await ok(['topic', 'trim', 'orders', '--offset', '2', '--partition', '1', '-o', 'json', ...b()]),
-    '[\n  {\n    "topic": "orders",\n    "partition": 1,\n    "logStartOffset": 2,\n    "status": "OK",\n    "ok": true\n  }\n]\n',
+    '[\n  {\n    "topic": "orders",\n    "partition": 1,\n    "current": 1,\n    "logStartOffset": 2,\n    "deleted": 1,\n    "status": "OK",\n    "ok": true\n  }\n]\n',
   );
   r = await kstream(['topic', 'delete', 'users', 'nope', ...b()]);
   assert.equal(r.code, 1);
@@ -353,20 +354,28 @@ pc     0          4          4        0
 });
 
 test('cluster info / health: exact text and json', async () => {
-  const topics = JSON.parse(await ok(['topic', 'list', '-o', 'json', ...b()])) as { partitions: number }[];
+  const all = JSON.parse(await ok(['topic', 'list', '--all', '-o', 'json', ...b()])) as {
+    partitions: number;
+    internal: boolean;
+  }[];
+  const topics = all.filter((t) => !t.internal);
   const partitions = topics.reduce((n, t) => n + t.partitions, 0);
+  // Internal topics (__consumer_offsets, made by the group tests) are counted apart; brokers lead them too.
+  const internal = all.filter((t) => t.internal);
+  const internalPartitions = internal.reduce((n, t) => n + t.partitions, 0);
+  const led = partitions + internalPartitions;
   assert.equal(
     await ok(['cluster', 'info', ...b()]),
     `CONTROLLER        1
 BROKERS           1
-TOPICS            ${topics.length}
-PARTITIONS        ${partitions}
+TOPICS            ${topics.length} (+${internal.length} internal)
+PARTITIONS        ${partitions} (+${internalPartitions} internal)
 UNDER-REPLICATED  0
 OFFLINE           0
 
 BROKERS
 ID  HOST       PORT   STATUS  LEADERS  REPLICAS
-1   127.0.0.1  ${broker.port}  up      ${String(partitions).padEnd(7)}  ${partitions}
+1   127.0.0.1  ${broker.port}  up      ${String(led).padEnd(7)}  ${led}
 `,
   );
   const info = await ok(['cluster', 'info', '-o', 'json', ...b()]);
@@ -380,13 +389,15 @@ ID  HOST       PORT   STATUS  LEADERS  REPLICAS
       "port": ${broker.port},
       "rack": null,
       "up": true,
-      "leaders": ${partitions},
-      "replicas": ${partitions},
+      "leaders": ${led},
+      "replicas": ${led},
       "outOfIsr": []
     }
   ],
   "topics": ${topics.length},
   "partitions": ${partitions},
+  "internalTopics": ${internal.length},
+  "internalPartitions": ${internalPartitions},
   "underReplicated": [],
   "offline": [],
   "degraded": []

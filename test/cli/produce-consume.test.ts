@@ -62,12 +62,15 @@ test('produce → consume round trip: keys, headers, --format tokens, -n, --offs
   assert.equal(r.stdout, '');
   r = await kstream(['consume', 'rt', '--offset', 'abc', '-e', ...b()]);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, 'kstream: invalid --offset abc: expected N, -N, beginning or end\n');
+  assert.equal(
+    r.stderr,
+    'kstream: invalid --offset abc: expected N, -N, beginning, end, or a range START:END (10:20, :end, 10:end)\n',
+  );
   r = await kstream(['consume', 'rt', '-o', 'beginning', '-e', ...b()]);
   assert.equal(r.code, 2);
   assert.equal(
     r.stderr,
-    'kstream: Expected --output=beginning to be one of: text, wide, json, yaml; -o is the output format here, for a start offset use --offset beginning (see --help)\n',
+    'kstream: Expected --output=beginning to be one of: text, json; -o is the output format here, for a start offset use --offset beginning (see --help)\n',
   );
   r = await kstream(['consume', 'rt', '--from-beginning', '-e', '--grep', 'colon|wö', ...b()]);
   assert.equal(r.stdout, 'wörld\nwith:colon\n');

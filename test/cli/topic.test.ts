@@ -118,12 +118,18 @@ cleanup.policy  compact  dynamic-topic
 
   if (produced) {
     r = await kstream(['topic', 'trim', 'orders', '--offset', '1', '--partition', '1', ...b()]);
-    assert.equal(r.stdout, 'PARTITION  LOG-START  STATUS\n1          1          OK\n');
+    assert.equal(
+      r.stdout,
+      'TOPIC   PARTITION  CURRENT  NEW  DELETED  STATUS\norders  1          0        1    1        OK\n',
+    );
   }
   // -p as in produce and consume (was "unknown flag -p").
   r = await kstream(['topic', 'trim', 'orders', '--offset', '0', '-p', '0', ...b()]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, 'PARTITION  LOG-START  STATUS\n0          0          OK\n');
+  assert.equal(
+    r.stdout,
+    'TOPIC   PARTITION  CURRENT  NEW  DELETED  STATUS\norders  0          0        0    0        OK\n',
+  );
 
   // __consumer_offsets exists once a group is used (FindCoordinator creates it, as in Kafka).
   r = await kstream(['topic', 'list', '--all', ...b()]);

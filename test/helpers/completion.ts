@@ -12,6 +12,8 @@ export interface Completion {
   registration: string;
   /** The completions offered for the last word, sorted, without duplicates. */
   words: string[];
+  /** The completions as bash got them (COMPREPLY), duplicates included. */
+  offered: string[];
 }
 
 /**
@@ -32,5 +34,6 @@ printf '%s\\n' "\${COMPREPLY[@]}"
   const r = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { encoding: 'utf8', timeout: 15_000 });
   if (r.status !== 0) throw new Error(`bash exited ${r.status}: ${r.stderr}\n${script}`);
   const [registration = '', ...rest] = r.stdout.split('\n');
-  return { registration, words: [...new Set(rest.map((w) => w.trim()).filter((w) => w !== ''))].sort() };
+  const offered = rest.map((w) => w.trim()).filter((w) => w !== '');
+  return { registration, words: [...new Set(offered)].sort(), offered };
 }

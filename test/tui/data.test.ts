@@ -65,7 +65,7 @@ describe('kstream top data: buildSnapshot', () => {
     const s = twoPolls();
     const g = s.groups[0]!;
     assert.equal(g.totalLag, 1500 - 600 + 2 * (1000 - 600));
-    assert.equal(g.consumeRate, 600);
+    assert.equal(g.consumeRate, null, 'one commit seen: nothing to measure between');
     assert.deepEqual(g.lagHistory, [3 * 600, 1700]);
     assert.equal(g.partitions[0]!.owner, 'billing-1');
     assert.equal(s.topics.find((t) => t.name === 'orders')!.lag, 1700);
@@ -76,18 +76,80 @@ describe('kstream top data: buildSnapshot', () => {
     // Production 100/s on orders-0; the group commits what it read every 5th poll, so the lag saw-tooths.
     let s = buildSnapshot(raw({}, {}, 1000n), null);
     let committed = 1000;
-    for (let i = 1; i <= 12; i++) {
+    for (let i = 1; i <= 32; i++) {
       if (i % 5 === 0) committed = 1000 + i * 100;
       const r = raw({ at: 1_000_000 + i * 1000 }, { 'orders-0': 1000 + i * 100 }, 1000n);
       r.groups[0]!.offsets = r.groups[0]!.offsets.map((o) =>
         o.partition === 0 ? { ...o, offset: BigInt(committed) } : o,
       );
       s = buildSnapshot(r, s);
+      // Until 20 s of commits are seen the verdict is open ("-"), never a false "stalled".
+      if (i < 25) assert.notEqual(s.groups[0]!.catchUp, Number.POSITIVE_INFINITY, `poll ${i}`);
     }
     const g = s.groups[0]!;
-    // Measured between the commits seen (polls 5 and 10): 500 offsets in 5 s, the production rate.
+    // Measured between the commits seen: 100 offsets per second, the production rate.
     assert.equal(g.consumeRate, 100);
     assert.equal(g.catchUp, 'steady');
+  });
+
+  /**
+   * Issue 21: 50 records/s, auto-commit every 5 s (Kafka's default), polls every second with some jitter, the
+   * consumer a fraction of a second behind the log end: `steady` at every poll once measured, never `∞`. It
+   * flipped to ∞ each commit cycle (a 10-poll window held one commit or none).
+   */
+  function simulate(consumeRate: number, opts: { polls?: number; commitEvery?: number; seed?: number } = {}) {
+    let seed = opts.seed ?? 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const produce = 50;
+    const commitEvery = opts.commitEvery ?? 5;
+    const phase = random() * commitEvery;
+    const end = (t: number) => 1000 + Math.floor(produce * t);
+    // Its position: what it consumed by t (behind the end by a fetch's delay, or by its slower rate).
+    const position = (t: number) =>
+      consumeRate >= produce ? end(Math.max(0, t - random() * 0.5)) : 1000 + Math.floor(consumeRate * t);
+    let committed = 1000;
+    let nextCommit = phase;
+    let s = buildSnapshot(raw({}, {}, 1000n), null);
+    const verdicts: (number | 'steady' | null)[] = [];
+    for (let i = 1; i <= (opts.polls ?? 120); i++) {
+      const t = i + (random() - 0.5) * 0.2;
+      while (nextCommit <= t) {
+        committed = position(nextCommit);
+        nextCommit += commitEvery;
+      }
+      const r = raw({ at: 1_000_000 + Math.round(t * 1000) }, { 'orders-0': end(t) }, 1000n);
+      r.groups[0]!.offsets = r.groups[0]!.offsets.map((o) =>
+        o.partition === 0 ? { ...o, offset: BigInt(committed) } : o,
+      );
+      s = buildSnapshot(r, s);
+      verdicts.push(s.groups[0]!.catchUp);
+    }
+    return verdicts;
+  }
+
+  test('a group keeping pace at 50/s with a 5 s auto-commit is steady at every poll, never ∞ (issue 21)', () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const v = simulate(50, { seed });
+      assert.ok(!v.includes(Number.POSITIVE_INFINITY), `seed ${seed}: ${v.join(' ')}`);
+      // Measured once 20 s of commits are seen (commits every 5 s: by the 30th poll).
+      assert.deepEqual(new Set(v.slice(30)), new Set(['steady']), `seed ${seed}: ${v.join(' ')}`);
+    }
+    // Committing every second or every 10 s, the same.
+    for (const commitEvery of [1, 10]) {
+      const v = simulate(50, { commitEvery, seed: 3 });
+      assert.deepEqual(new Set(v.slice(40)), new Set(['steady']), `every ${commitEvery} s: ${v.join(' ')}`);
+    }
+  });
+
+  test('a group falling behind, or with members and no commits for 30 s, is ∞', () => {
+    const slow = simulate(40, { seed: 2 });
+    assert.deepEqual(new Set(slow.slice(30)), new Set([Number.POSITIVE_INFINITY]), slow.join(' '));
+    const stalled = simulate(0, { seed: 2 });
+    assert.ok(!stalled.slice(0, 25).includes(Number.POSITIVE_INFINITY), 'not before 30 s without a commit');
+    assert.equal(stalled[stalled.length - 1], Number.POSITIVE_INFINITY);
   });
 
   test('a group whose offsets cannot be read keeps its last lag (not 0) and shows the error', () => {
@@ -143,7 +205,7 @@ describe('kstream top data: pure helpers', () => {
     assert.equal(duration(Number.POSITIVE_INFINITY), '∞');
     assert.equal(fit('abcdef', 4), 'abc…');
     assert.equal(fit('ab', 4, 'right'), '  ab');
-    assert.equal(sparkline([0, 5, 10], 5), '  ▁▅█');
+    assert.equal(sparkline([0, 5, 10], 5), '▁▅█  ', 'starts under its title');
     assert.equal(sparkline([0, 0], 2), '▁▁');
   });
 });

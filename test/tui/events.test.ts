@@ -64,6 +64,52 @@ describe('kstream top events: diffSnapshots', () => {
     assert.deepEqual(levels, ['ok', 'ok', 'ok', 'info']);
   });
 
+  /**
+   * Issue 21: a controlled shutdown (SIGTERM) of broker 2 on a 3-node kstream cluster, as top polled it: the
+   * broker left the metadata and the ISRs, then a poll later one broker answered partition 0's ISR as 1,2,3
+   * again, with 2 in offline_replicas. top said "fully replicated again" a second after "broker DOWN". A replica
+   * on a down broker, or listed offline, is missing whatever the ISR says.
+   */
+  test('a controlled shutdown: a replica on a down broker stays missing when an ISR still lists it', () => {
+    const poll = (at: number, down: boolean, isr0: number[]): RawPoll => {
+      const r = raw({ at });
+      r.topics = [
+        {
+          name: 'o',
+          partitions: [0, 1, 2].map((p) => ({
+            partition: p,
+            leader: down && p === 1 ? 3 : p + 1,
+            replicas: [p + 1, ((p + 1) % 3) + 1, ((p + 2) % 3) + 1],
+            isr: down ? (p === 0 ? isr0 : [1, 3].includes(p + 1) ? [p + 1, p === 2 ? 1 : 3] : [3, 1]) : [1, 2, 3],
+            offlineReplicas: down ? [2] : [],
+          })),
+        },
+      ];
+      r.offsets = [0, 1, 2].map((p) => ({ topic: 'o', partition: p, low: 0n, high: 10n }));
+      r.groups = [];
+      if (down) r.brokers = r.brokers.filter((b) => b.nodeId !== 2);
+      return r;
+    };
+    const a = buildSnapshot(poll(1_000_000, false, []), null);
+    const b = buildSnapshot(poll(1_001_000, true, [1, 3]), a);
+    assert.deepEqual(
+      diffSnapshots(a, b).map((e) => e.text),
+      [
+        'broker 2 DOWN (127.0.0.1:9092)',
+        'o: 3 partitions under-replicated (0,1,2; missing replica 2)',
+        'o: new leader for 1 partition (1: 2→3)',
+      ],
+    );
+    const c = buildSnapshot(poll(1_002_000, true, [1, 2, 3]), b);
+    assert.deepEqual(
+      diffSnapshots(b, c).map((e) => e.text),
+      [],
+      'not "fully replicated again" while broker 2 is down',
+    );
+    const p0 = c.topics[0]!.partitions[0]!;
+    assert.deepEqual([p0.underReplicated, p0.missing], [true, [2]]);
+  });
+
   test('offline and back online (still under-replicated); controller moves', () => {
     const off = diff((r) => {
       r.topics[1]!.partitions[0]!.leader = -1;

@@ -42,7 +42,8 @@ export function startTerminal(command: string, opts: { width?: number; height?: 
   return {
     screen,
     keys(...keys) {
-      for (const k of keys) tmux('send-keys', '-t', 'top', k);
+      // A leading '-' would be read as a flag of send-keys: such text goes literally.
+      for (const k of keys) tmux('send-keys', '-t', 'top', ...(k.startsWith('-') ? ['-l', '--', k] : [k]));
     },
     resize(width, height) {
       tmux('resize-window', '-t', 'top', '-x', String(width), '-y', String(height));

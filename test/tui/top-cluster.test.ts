@@ -171,7 +171,8 @@ describe('kstream top in tmux against a 3-node cluster', { timeout: 180_000 }, (
 
     term.keys('3');
     await term.waitFor(`broker ${victim} down on the brokers screen`, (s) =>
-      new RegExp(`^\\s*${victim}\\s+127\\.0\\.0\\.1:\\d+\\s+-\\s+DOWN\\s+\\s*0\\s+6\\s+6: `, 'm').test(s),
+      // LEADERS 0, REPLICAS 6, DISK and FREE unknown (a down broker answers no DescribeLogDirs), OUT OF ISR 6.
+      new RegExp(`^\\s*${victim}\\s+127\\.0\\.0\\.1:\\d+\\s+-\\s+DOWN\\s+\\s*0\\s+6\\s+-\\s+-\\s+6: `, 'm').test(s),
     );
     const screen = term.screen();
     for (const id of c.ids.filter((x) => x !== victim))

@@ -2,14 +2,16 @@
 /**
  * kstream top's data source against librdkafka's mock cluster (3 brokers in a /usr/bin/python3
  * confluent_kafka process, a Kafka-compatible broker we did not write): brokers, topics and partitions with
- * their leaders and log end offsets render; the mock has no ListGroups, so groups show as unavailable.
+ * their leaders and log end offsets render; the mock has no ListGroups, so groups show as unavailable; the
+ * record browser reads every record back by offset, from the start and the last page.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { render } from 'ink-testing-library';
 import { Producer } from '../../src/client/producer.js';
+import { adminActions } from '../../src/tui/actions.js';
 import { buildSnapshot } from '../../src/tui/data.js';
-import { adminSource } from '../../src/tui/run.js';
+import { adminSource, topAdmin } from '../../src/tui/run.js';
 import { BrokersScreen } from '../../src/tui/screens/brokers.js';
 import { GroupsScreen } from '../../src/tui/screens/groups.js';
 import { TopicsScreen } from '../../src/tui/screens/topics.js';
@@ -54,11 +56,34 @@ describe('kstream top against librdkafka mock cluster', { timeout: 60_000 }, () 
       r.unmount();
       r = render(<TopicsScreen snapshot={s} ui={{ ...ui, topic: 'tui-mock' }} width={99} height={10} />);
       const f = r.lastFrame()!;
-      for (const p of topic.partitions) assert.match(f, new RegExp(`^\\s+${p.partition}\\s+${p.leader} `, 'm'));
+      for (const p of topic.partitions) assert.match(f, new RegExp(`^\\s*${p.partition}\\s+${p.leader} `, 'm'));
       r.unmount();
       r = render(<GroupsScreen snapshot={s} ui={{ ...ui, screen: 'groups' }} width={99} height={10} />);
       assert.match(r.lastFrame()!, /groups: unavailable|no consumer groups/);
       r.unmount();
+
+      // The record browser reads pages over Kafka APIs only: every record of every partition, by offset.
+      const actions = adminActions({ brokers, timeoutMs: 5000 }, () => topAdmin(brokers, 5000));
+      try {
+        const seen: string[] = [];
+        for (const p of topic.partitions) {
+          const page = await actions.readPage('tui-mock', p.partition, { kind: 'start' }, 100);
+          assert.equal(page.high, p.high);
+          assert.deepEqual(
+            page.records.map((x) => Number(x.offset)),
+            Array.from({ length: Number(p.high) }, (_, i) => i),
+          );
+          seen.push(...page.records.map((x) => `${x.key}=${x.value}`));
+          const last = await actions.readPage('tui-mock', p.partition, { kind: 'end' }, 2);
+          assert.deepEqual(
+            last.records.map((x) => x.offset),
+            page.records.slice(-2).map((x) => x.offset),
+          );
+        }
+        assert.deepEqual(seen.sort(), Array.from({ length: 40 }, (_, i) => `k${i}=v${i}`).sort());
+      } finally {
+        await actions.close();
+      }
     } finally {
       await source.close();
     }

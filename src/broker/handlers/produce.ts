@@ -1,13 +1,17 @@
 /**
- * Produce: validate each partition's batches (headers and CRC only, records are never decoded), append them
- * as received with offsets assigned in place, and answer per the acks table: acks=0 no response, acks=1 after
- * the append, acks=all after an fsync covering the batch (group-committed by the log).
+ * Produce: validate each partition's batches (headers, CRC, and every record's framing walked in place, as
+ * Kafka's LogValidator does: src/protocol/records/validate.ts), append them as received with offsets assigned
+ * in place, and answer per the acks table: acks=0 no response, acks=1 after the append, acks=all after an fsync
+ * covering the batch (group-committed by the log). A refused batch is answered with its error code, the error
+ * message and the records at fault (v8+), and nothing of it is stored.
+ * Validation and append run without yielding, so requests append in the order they arrived; the one wait
+ * before them is the zstd module's first load (codecsPending).
  * Versions 0-2 (message formats v0/v1) are advertised, as librdkafka expects, and answered UNSUPPORTED_VERSION.
  */
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import { validateProducedBatches } from '../../protocol/records/batch.js';
+import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
 import type { PartitionState } from '../broker.js';
 import { waitForHighWatermark } from '../hw-wait.js';
 import type { Handler } from '../router.js';
@@ -26,6 +30,11 @@ export const produce: Handler = {
           : req.transactionalId !== null
             ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
             : 0;
+    if (global === 0) {
+      const wait = codecsPending(recordSets(req.topicData as Struct[]));
+      if (wait !== null) await wait;
+    }
+    const now = Date.now();
     const toFlush: PartitionState[] = [];
     /** Cluster acks=all: answered when the high watermark passes the batch (replication is the durability). */
     const replicated: { p: PartitionState; out: Struct; end: bigint }[] = [];
@@ -76,10 +85,19 @@ export const produce: Handler = {
           continue;
         }
         const maxBytes = Math.min(topic.logConfig.maxMessageBytes, broker.config.messageMaxBytes);
-        const v = validateProducedBatches(records, maxBytes);
+        const v = validateProduced(records, maxBytes, {
+          logAppendTime: topic.logConfig.messageTimestampType === 'LogAppendTime',
+          compacted: topic.logConfig.cleanupPolicy.includes('compact'),
+          timestampDifferenceMaxMs: topic.logConfig.messageTimestampDifferenceMaxMs,
+          now,
+        });
         if (!v.ok) {
           out.errorCode = v.errorCode;
           out.errorMessage = v.message;
+          out.recordErrors = v.recordErrors.map((e) => ({
+            batchIndex: e.batchIndex,
+            batchIndexErrorMessage: e.message,
+          }));
           log.debug('rejected produce', { topic: td.name, partition: pd.index, reason: v.message });
           continue;
         }
@@ -132,3 +150,7 @@ export const produce: Handler = {
     return { responses, throttleTimeMs: 0 };
   },
 };
+
+function* recordSets(topicData: Struct[]): Generator<Buffer | null> {
+  for (const td of topicData) for (const pd of td.partitionData as Struct[]) yield pd.records as Buffer | null;
+}

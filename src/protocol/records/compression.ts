@@ -14,7 +14,7 @@ import { Compression } from './batch.js';
 import { CompressionError, DEFAULT_MAX_DECOMPRESSED_BYTES, limitExceeded } from './compression-error.js';
 import { lz4CompressFrame, lz4DecompressFrame } from './lz4.js';
 import { snappyCompressXerial, snappyDecompress } from './snappy.js';
-import { ZSTD_DEFAULT_LEVEL, zstdCompress, zstdDecompress } from './zstd.js';
+import { ZSTD_DEFAULT_LEVEL, zstdCompress, zstdDecompress, zstdDecompressSync } from './zstd.js';
 
 export { CompressionError, DEFAULT_MAX_DECOMPRESSED_BYTES } from './compression-error.js';
 
@@ -96,6 +96,53 @@ export async function decompress(
   }
 }
 
+/**
+ * decompress() in one synchronous step, for the produce path (which must not yield between validating and
+ * appending). zstd needs its module loaded first (zstdLoaded / zstdReady in zstd.ts). `scratch` may receive
+ * the output (lz4 and snappy, when it fits), so the result is valid only until the caller reuses it.
+ */
+export function decompressSync(
+  codec: Compression,
+  data: Buffer,
+  maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  scratch: Buffer | null = null,
+): Buffer {
+  switch (codec) {
+    case Compression.None:
+      if (data.length > maxOutput) throw limitExceeded('none', maxOutput);
+      return data;
+    case Compression.Gzip:
+      return gunzipSync(data, maxOutput);
+    case Compression.Snappy:
+      return snappyDecompress(data, maxOutput, scratch);
+    case Compression.Lz4:
+      return lz4DecompressFrame(data, maxOutput, scratch);
+    case Compression.Zstd:
+      return zstdDecompressSync(data, maxOutput);
+    default:
+      throw unknownCodec(codec);
+  }
+}
+
+function gunzipError(e: unknown, maxOutput: number): CompressionError {
+  if (e instanceof CompressionError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ERR_BUFFER_TOO_LARGE') return limitExceeded('gzip', maxOutput);
+  return new CompressionError('gzip', err.message || String(e));
+}
+
+function gunzipSync(data: Buffer, maxOutput: number): Buffer {
+  if (data.length === 0) throw new CompressionError('gzip', 'empty input');
+  let out: Buffer;
+  try {
+    out = zlib.gunzipSync(data, { maxOutputLength: Math.max(1, maxOutput) });
+  } catch (e) {
+    throw gunzipError(e, maxOutput);
+  }
+  if (out.length > maxOutput) throw limitExceeded('gzip', maxOutput);
+  return out;
+}
+
 async function gunzip(data: Buffer, maxOutput: number): Promise<Buffer> {
   if (data.length === 0) throw new CompressionError('gzip', 'empty input');
   try {
@@ -104,9 +151,6 @@ async function gunzip(data: Buffer, maxOutput: number): Promise<Buffer> {
     if (out.length > maxOutput) throw limitExceeded('gzip', maxOutput);
     return out;
   } catch (e) {
-    if (e instanceof CompressionError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_BUFFER_TOO_LARGE') throw limitExceeded('gzip', maxOutput);
-    throw new CompressionError('gzip', err.message || String(e));
+    throw gunzipError(e, maxOutput);
   }
 }

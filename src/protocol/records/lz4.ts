@@ -272,10 +272,17 @@ function decodeBlock(
 /**
  * Decompress one or more concatenated LZ4 frames (skippable frames are skipped). Throws CompressionError
  * on malformed input or when the output would exceed `maxOutput` bytes.
+ * With `scratch`, the output goes there while it fits (the result is then a view of it, valid until the
+ * caller reuses it): a caller that only reads the output, like the produce path's validation, allocates
+ * nothing per call. Frames rarely declare their size, so without it the output grows by doubling.
  */
-export function lz4DecompressFrame(src: Uint8Array, maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
+export function lz4DecompressFrame(
+  src: Uint8Array,
+  maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  scratch: Buffer | null = null,
+): Buffer {
   const len = src.length;
-  let out = Buffer.allocUnsafe(Math.min(maxOutput, Math.max(1024, len * 4)));
+  let out = scratch ?? Buffer.allocUnsafe(Math.min(maxOutput, Math.max(1024, len * 4)));
   let d = 0;
   const ensure = (n: number): void => {
     if (n <= out.length) return;
@@ -371,5 +378,6 @@ export function lz4DecompressFrame(src: Uint8Array, maxOutput = DEFAULT_MAX_DECO
     frames++;
   }
   if (frames === 0) throw new CompressionError('lz4', 'no LZ4 frame in input');
+  if (scratch !== null) return out.subarray(0, d);
   return d < out.length >>> 1 ? Buffer.from(out.subarray(0, d)) : out.subarray(0, d);
 }

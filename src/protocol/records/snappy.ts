@@ -52,17 +52,28 @@ export function isXerialFramed(data: Uint8Array): boolean {
   return true;
 }
 
-/** Decompress either framing, detected by the xerial magic. */
-export function snappyDecompress(data: Uint8Array, maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
-  if (isXerialFramed(data)) return decompressXerial(data, maxOutput);
+/**
+ * Decompress either framing, detected by the xerial magic. With `scratch`, the output goes there when it fits
+ * (the result is then a view of it, valid until the caller reuses it).
+ */
+export function snappyDecompress(
+  data: Uint8Array,
+  maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  scratch: Buffer | null = null,
+): Buffer {
+  if (isXerialFramed(data)) return decompressXerial(data, maxOutput, scratch);
   const [length, start] = readPreamble(data, 0, data.length);
   if (length > maxOutput) throw limitExceeded('snappy', maxOutput);
-  const out = Buffer.allocUnsafe(length);
+  const out = outputBuffer(length, scratch);
   decodeBlock(data, start, data.length, out, 0, length);
   return out;
 }
 
-function decompressXerial(data: Uint8Array, maxOutput: number): Buffer {
+function outputBuffer(length: number, scratch: Buffer | null): Buffer {
+  return scratch !== null && length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
+}
+
+function decompressXerial(data: Uint8Array, maxOutput: number, scratch: Buffer | null): Buffer {
   // Pass 1: walk the chunks, validate their lengths and sum the declared output sizes, so the limit is enforced
   // and the output allocated once before anything is decoded.
   const chunks: number[] = [];
@@ -79,7 +90,7 @@ function decompressXerial(data: Uint8Array, maxOutput: number): Buffer {
     chunks.push(start, pos + size, length);
     pos += size;
   }
-  const out = Buffer.allocUnsafe(total);
+  const out = outputBuffer(total, scratch);
   let d = 0;
   for (let i = 0; i < chunks.length; i += 3) {
     decodeBlock(data, chunks[i]!, chunks[i + 1]!, out, d, d + chunks[i + 2]!);

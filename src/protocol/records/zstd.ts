@@ -50,6 +50,8 @@ interface Instance {
 }
 
 let current: Promise<Instance> | null = null;
+/** The loaded instance, for synchronous use; null until a load finished (and again after an abort). */
+let loaded: Instance | null = null;
 
 async function loadInstance(): Promise<Instance> {
   const mod = (await import('zstd-codec/lib/zstd-codec-binding-wasm.js')) as {
@@ -72,6 +74,7 @@ async function loadInstance(): Promise<Instance> {
           decompressStream: m.ZstdDecompressStreamBinding as new () => StreamBinding,
           dead: false,
         };
+        loaded = holder.instance;
         resolve(holder.instance);
       },
     };
@@ -101,6 +104,11 @@ async function instance(): Promise<Instance> {
 /** Load the WebAssembly module now instead of on first use. */
 export async function zstdReady(): Promise<void> {
   await instance();
+}
+
+/** Whether the module is loaded, so that zstdDecompressSync can run. */
+export function zstdLoaded(): boolean {
+  return loaded !== null && !loaded.dead;
 }
 
 /** Run `fn` against the instance; an Emscripten abort (thrown as a string) discards the instance. */
@@ -286,7 +294,23 @@ export function zstdScan(src: Uint8Array): ZstdScan {
 export async function zstdDecompress(data: Uint8Array, maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES): Promise<Buffer> {
   const scan = zstdScan(data);
   if (scan.contentSize !== null && scan.contentSize > maxOutput) throw limitExceeded('zstd', maxOutput);
-  const inst = await instance();
+  return decompressWith(await instance(), data, scan, maxOutput);
+}
+
+/**
+ * zstdDecompress without waiting: for callers that must not yield (the produce path validates and appends in
+ * one synchronous step, to keep request order). Throws CompressionError when the module is not loaded yet
+ * (see zstdLoaded / zstdReady).
+ */
+export function zstdDecompressSync(data: Uint8Array, maxOutput = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
+  const scan = zstdScan(data);
+  if (scan.contentSize !== null && scan.contentSize > maxOutput) throw limitExceeded('zstd', maxOutput);
+  const inst = loaded;
+  if (inst === null || inst.dead) throw new CompressionError('zstd', 'the zstd module is not loaded');
+  return decompressWith(inst, data, scan, maxOutput);
+}
+
+function decompressWith(inst: Instance, data: Uint8Array, scan: ZstdScan, maxOutput: number): Buffer {
   return guarded(inst, 'decompression', () => {
     const exact = scan.contentSize;
     const out = exact !== null ? Buffer.allocUnsafe(exact) : null;

@@ -6,12 +6,12 @@ import { useInput } from 'ink';
 import { type Dispatch, useRef } from 'react';
 import type { ClusterEvent } from '../events.js';
 import { splitKeys } from '../state/keys.js';
-import type { Action } from '../state/reducer.js';
+import type { Action, PageInfo } from '../state/reducer.js';
 import type { Snapshot } from '../types.js';
 
 export function useKeys(
   dispatch: Dispatch<Action>,
-  ctx: { snapshot: Snapshot | null; events: readonly ClusterEvent[]; pageSize: number },
+  ctx: { snapshot: Snapshot | null; events: readonly ClusterEvent[]; pageSize: number; page?: PageInfo | null },
 ): void {
   // Ink attaches the handler in an effect, after the frame is drawn: read the latest values through a ref.
   const latest = useRef(ctx);

@@ -1,28 +1,31 @@
 /** Brokers screen: per broker its address, up/down, controller, leaders, replicas and partitions out of ISR. */
 import type { ReactNode } from 'react';
 import { type Column, Table } from '../components/table.js';
+import { bytes } from '../format.js';
 import { visibleBrokers } from '../state/select.js';
 import { theme } from '../theme.js';
 import type { BrokerRow } from '../types.js';
 import type { ScreenProps } from './topics.js';
 
 const columns: Column<BrokerRow>[] = [
-  { title: 'ID', width: 4, align: 'right', cell: (b) => String(b.nodeId) },
-  { title: 'ADDRESS', width: 21, cell: (b) => (b.port ? `${b.host}:${b.port}` : b.host) },
-  { title: 'RACK', width: 8, cell: (b) => b.rack ?? '-' },
+  { title: 'ID', priority: 0, align: 'right', cell: (b) => String(b.nodeId) },
+  { title: 'ADDRESS', priority: 2, cell: (b) => (b.port ? `${b.host}:${b.port}` : b.host) },
+  { title: 'RACK', priority: 8, cell: (b) => b.rack ?? '-' },
   {
     title: 'STATUS',
-    width: 6,
+    priority: 1,
     cell: (b) => (b.up ? 'up' : 'DOWN'),
     color: (b) => (b.up ? theme.ok : theme.bad),
   },
-  { title: 'CTRL', width: 4, cell: (b) => (b.controller ? '*' : '') },
-  { title: 'LEADERS', width: 7, align: 'right', cell: (b) => String(b.leaders) },
-  { title: 'REPLICAS', width: 8, align: 'right', cell: (b) => String(b.replicas) },
+  { title: 'CTRL', priority: 7, cell: (b) => (b.controller ? '*' : '') },
+  { title: 'LEADERS', priority: 3, align: 'right', cell: (b) => String(b.leaders) },
+  { title: 'REPLICAS', priority: 4, align: 'right', cell: (b) => String(b.replicas) },
+  { title: 'DISK', priority: 5, align: 'right', cell: (b) => bytes(b.disk) },
+  { title: 'FREE', priority: 9, align: 'right', cell: (b) => bytes(b.free) },
   {
     title: 'OUT OF ISR',
-    width: 20,
-    grow: true,
+    priority: 6,
+    kind: 'text',
     cell: (b) => (b.outOfIsr.length === 0 ? '-' : `${b.outOfIsr.length}: ${b.outOfIsr.join(' ')}`),
     color: (b) => (b.outOfIsr.length > 0 ? theme.warn : undefined),
   },

@@ -13,8 +13,8 @@ import { theme } from '../theme.js';
 const COLORS = { bad: theme.bad, warn: theme.warn, ok: theme.ok, info: undefined } as const;
 
 const columns: Column<LoggedEvent>[] = [
-  { title: 'TIME', width: 8, cell: (e) => clock(e.at) },
-  { title: 'EVENT', width: 20, grow: true, cell: (e) => e.text },
+  { title: 'TIME', priority: 0, cell: (e) => clock(e.at) },
+  { title: 'EVENT', priority: 0, kind: 'text', min: 20, cell: (e) => e.text },
 ];
 
 export function EventsScreen({

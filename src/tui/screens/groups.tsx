@@ -8,10 +8,8 @@ import { type Column, Table } from '../components/table.js';
 import { compact, duration, perSecond, sparkline } from '../format.js';
 import { selectedGroup, visibleGroupPartitions, visibleGroups } from '../state/select.js';
 import { theme } from '../theme.js';
-import type { GroupPartitionRow, GroupRow } from '../types.js';
+import { type GroupPartitionRow, type GroupRow, HISTORY } from '../types.js';
 import type { ScreenProps } from './topics.js';
-
-const SPARK = 20;
 
 function stateColor(g: GroupRow): string | undefined {
   if (g.error) return theme.bad;
@@ -22,38 +20,45 @@ function stateColor(g: GroupRow): string | undefined {
 }
 
 const groupColumns: Column<GroupRow>[] = [
-  { title: 'GROUP', width: 24, cell: (g) => g.groupId },
-  { title: 'STATE', width: 19, cell: (g) => g.state || '?', color: stateColor },
-  { title: 'MEMBERS', width: 7, align: 'right', cell: (g) => String(g.members) },
-  { title: 'PARTS', width: 5, align: 'right', cell: (g) => String(g.partitions.length) },
-  { title: 'LAG', width: 9, align: 'right', cell: (g) => compact(g.totalLag) },
-  { title: 'CONSUMED/S', width: 10, align: 'right', cell: (g) => perSecond(g.consumeRate) },
-  { title: 'CATCH-UP', width: 8, align: 'right', cell: (g) => duration(g.catchUp) },
+  { title: 'GROUP', priority: 0, kind: 'name', cell: (g) => g.groupId },
+  { title: 'STATE', priority: 1, cell: (g) => g.state || '?', color: stateColor },
+  { title: 'MEMBERS', priority: 5, align: 'right', cell: (g) => String(g.members) },
+  { title: 'PARTS', priority: 6, align: 'right', cell: (g) => String(g.partitions.length) },
+  { title: 'LAG', priority: 2, align: 'right', cell: (g) => compact(g.totalLag) },
+  { title: 'CONSUMED/S', priority: 4, align: 'right', cell: (g) => perSecond(g.consumeRate) },
+  { title: 'CATCH-UP', priority: 3, align: 'right', cell: (g) => duration(g.catchUp) },
   {
     title: 'LAG TREND',
-    width: SPARK,
-    grow: true,
+    priority: 7,
+    kind: 'spark',
+    max: HISTORY,
     cell: (g, w) => [{ text: sparkline(g.lagHistory, w), color: theme.spark }],
   },
 ];
 
 const partitionColumns: Column<GroupPartitionRow>[] = [
-  { title: 'TOPIC', width: 20, cell: (p) => p.topic },
-  { title: 'P', width: 4, align: 'right', cell: (p) => String(p.partition) },
-  { title: 'COMMITTED', width: 10, align: 'right', cell: (p) => (p.committed === null ? '-' : String(p.committed)) },
-  { title: 'LOG END', width: 10, align: 'right', cell: (p) => (p.end === null ? '-' : String(p.end)) },
+  { title: 'TOPIC', priority: 0, kind: 'name', cell: (p) => p.topic },
+  { title: 'P', priority: 0, align: 'right', cell: (p) => String(p.partition) },
+  {
+    title: 'COMMITTED',
+    priority: 3,
+    align: 'right',
+    cell: (p) => (p.committed === null ? '-' : String(p.committed)),
+  },
+  { title: 'LOG END', priority: 4, align: 'right', cell: (p) => (p.end === null ? '-' : String(p.end)) },
   {
     title: 'LAG',
-    width: 8,
+    priority: 1,
     align: 'right',
     cell: (p) => (p.lag === null ? '-' : String(p.lag)),
     color: (p) => (p.lag && p.lag > 0 ? theme.warn : undefined),
   },
-  { title: 'OWNER', width: 16, cell: (p) => p.owner ?? '-' },
+  { title: 'OWNER', priority: 2, kind: 'name', cell: (p) => p.owner ?? '-' },
   {
     title: 'LAG TREND',
-    width: SPARK,
-    grow: true,
+    priority: 5,
+    kind: 'spark',
+    max: HISTORY,
     cell: (p, w) => [{ text: sparkline(p.lagHistory, w), color: theme.spark }],
   },
 ];

@@ -6,11 +6,11 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { type Column, type Segment, Table } from '../components/table.js';
-import { compact, perSecond, sparkline } from '../format.js';
+import { bytes, bytesPerSecond, compact, perSecond, sparkline } from '../format.js';
 import type { UiState } from '../state/reducer.js';
 import { selectedTopic, visiblePartitions, visibleTopics } from '../state/select.js';
 import { theme } from '../theme.js';
-import type { PartitionRow, Snapshot, TopicRow } from '../types.js';
+import { HISTORY, type PartitionRow, type Snapshot, type TopicRow } from '../types.js';
 
 export interface ScreenProps {
   snapshot: Snapshot | null;
@@ -19,39 +19,42 @@ export interface ScreenProps {
   height: number;
 }
 
-const SPARK = 20;
-
 const topicColumns: Column<TopicRow>[] = [
-  { title: 'TOPIC', width: 24, cell: (t) => t.name },
-  { title: 'PARTS', width: 5, align: 'right', cell: (t) => String(t.partitions.length) },
-  { title: 'RF', width: 3, align: 'right', cell: (t) => String(t.replicationFactor) },
+  { title: 'TOPIC', priority: 0, kind: 'name', cell: (t) => t.name },
+  { title: 'PARTS', priority: 6, align: 'right', cell: (t) => String(t.partitions.length) },
+  { title: 'RF', priority: 9, align: 'right', cell: (t) => String(t.replicationFactor) },
   {
     title: 'UNDER-REP',
-    width: 9,
+    priority: 4,
     align: 'right',
     cell: (t) => String(t.underReplicated),
     color: (t) => (t.underReplicated > 0 ? theme.warn : undefined),
   },
   {
     title: 'OFFLINE',
-    width: 7,
+    priority: 5,
     align: 'right',
     cell: (t) => String(t.offline),
     color: (t) => (t.offline > 0 ? theme.bad : undefined),
   },
-  { title: 'MESSAGES', width: 9, align: 'right', cell: (t) => compact(t.messages) },
-  { title: 'MSG/S', width: 8, align: 'right', cell: (t) => perSecond(t.rate) },
-  { title: 'LAG', width: 8, align: 'right', cell: (t) => compact(t.lag) },
+  { title: 'MESSAGES', priority: 3, align: 'right', cell: (t) => compact(t.messages) },
+  { title: 'MSG/S', priority: 1, align: 'right', cell: (t) => perSecond(t.rate) },
+  { title: 'BYTES/S', priority: 7, align: 'right', cell: (t) => bytesPerSecond(t.byteRate) },
+  { title: 'LAG', priority: 2, align: 'right', cell: (t) => compact(t.lag) },
+  { title: 'SIZE', priority: 8, align: 'right', cell: (t) => bytes(t.size) },
   {
     title: 'RATE',
-    width: SPARK,
-    grow: true,
+    priority: 10,
+    kind: 'spark',
+    max: HISTORY,
     cell: (t, w) => [{ text: sparkline(t.rateHistory, w), color: theme.spark }],
   },
 ];
 
+/** The ISR without the missing replicas, then each missing one marked in red (`3,1 ✗2`). */
 function isrCell(p: PartitionRow): Segment[] {
-  const segs: Segment[] = [{ text: p.isr.join(',') || '-' }];
+  const isr = p.isr.filter((id) => !p.missing.includes(id));
+  const segs: Segment[] = [{ text: isr.join(',') || '-' }];
   for (const id of p.missing) segs.push({ text: ` ✗${id}`, color: theme.bad, bold: true });
   return segs;
 }
@@ -62,25 +65,24 @@ function status(p: PartitionRow): string {
   return 'ok';
 }
 
+// By priority: which partition, its leader and ISR, lag and rate first; the rest as the width allows.
 const partitionColumns: Column<PartitionRow>[] = [
-  { title: 'P', width: 4, align: 'right', cell: (p) => String(p.partition) },
-  {
-    title: 'LEADER',
-    width: 6,
-    align: 'right',
-    cell: (p) => (p.leader < 0 ? 'none' : String(p.leader)),
-  },
-  { title: 'REPLICAS', width: 10, cell: (p) => p.replicas.join(',') },
-  { title: 'ISR', width: 12, cell: isrCell },
-  { title: 'STATUS', width: 9, cell: status },
-  { title: 'LOG START', width: 10, align: 'right', cell: (p) => (p.low === null ? '-' : String(p.low)) },
-  { title: 'LOG END', width: 10, align: 'right', cell: (p) => (p.high === null ? '-' : String(p.high)) },
-  { title: 'MSG/S', width: 8, align: 'right', cell: (p) => perSecond(p.rate) },
-  { title: 'LAG', width: 8, align: 'right', cell: (p) => compact(p.lag) },
+  { title: 'P', priority: 0, align: 'right', cell: (p) => String(p.partition) },
+  { title: 'LEADER', priority: 1, align: 'right', cell: (p) => (p.leader < 0 ? 'none' : String(p.leader)) },
+  { title: 'REPLICAS', priority: 8, cell: (p) => p.replicas.join(',') },
+  { title: 'ISR', priority: 2, cell: isrCell },
+  { title: 'STATUS', priority: 5, cell: status },
+  { title: 'LOG START', priority: 9, align: 'right', cell: (p) => (p.low === null ? '-' : String(p.low)) },
+  { title: 'LOG END', priority: 6, align: 'right', cell: (p) => (p.high === null ? '-' : String(p.high)) },
+  { title: 'MSG/S', priority: 4, align: 'right', cell: (p) => perSecond(p.rate) },
+  { title: 'BYTES/S', priority: 7, align: 'right', cell: (p) => bytesPerSecond(p.byteRate) },
+  { title: 'LAG', priority: 3, align: 'right', cell: (p) => compact(p.lag) },
+  { title: 'SIZE', priority: 10, align: 'right', cell: (p) => bytes(p.size) },
   {
     title: 'RATE',
-    width: SPARK,
-    grow: true,
+    priority: 11,
+    kind: 'spark',
+    max: HISTORY,
     cell: (p, w) => [{ text: sparkline(p.rateHistory, w), color: theme.spark }],
   },
 ];

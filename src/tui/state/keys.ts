@@ -6,7 +6,8 @@
 import type { Key } from 'ink';
 import type { ClusterEvent } from '../events.js';
 import type { Snapshot } from '../types.js';
-import type { Action, UiState } from './reducer.js';
+import { type Action, currentView, type PageInfo, type UiState } from './reducer.js';
+import { currentRows } from './select.js';
 
 /** Ink's key flags (all optional, so tests can pass only the ones they press). */
 export type KeyInfo = Partial<Key>;
@@ -15,8 +16,21 @@ export function keyAction(
   s: UiState,
   input: string,
   key: KeyInfo,
-  ctx: { snapshot: Snapshot | null; events: readonly ClusterEvent[]; pageSize: number },
+  ctx: { snapshot: Snapshot | null; events: readonly ClusterEvent[]; pageSize: number; page?: PageInfo | null },
 ): Action | null {
+  // A question about an action: y runs it, any other key cancels it (while it is being planned, keys wait).
+  if (s.confirm) {
+    if (s.confirm.question === null) return key.ctrl && input === 'c' ? { type: 'quit' } : null;
+    return { type: 'answer', yes: input === 'y' || input === 'Y' };
+  }
+  if (s.prompt) {
+    if (key.return) return { type: 'prompt-done' };
+    if (key.escape) return { type: 'prompt-cancel' };
+    if (key.backspace || key.delete) return { type: 'prompt-backspace' };
+    if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow)
+      return { type: 'prompt-input', text: input };
+    return null;
+  }
   if (s.filtering) {
     if (key.return) return { type: 'filter-done' };
     if (key.escape) return { type: 'filter-cancel' };
@@ -25,8 +39,49 @@ export function keyAction(
       return { type: 'filter-input', text: input };
     return null;
   }
-  const move = (delta: number): Action => ({ type: 'move', delta, snapshot: ctx.snapshot, events: ctx.events });
+  const move = (delta: number): Action => ({
+    type: 'move',
+    delta,
+    snapshot: ctx.snapshot,
+    events: ctx.events,
+    page: ctx.page,
+  });
   if (input === 'q') return { type: 'quit' };
+  const view = currentView(s);
+  if (view === 'records') {
+    const page = ctx.page;
+    if (input === 'n' || key.pageDown || key.rightArrow) {
+      if (!page || page.last === null || page.last + 1n >= page.high) return { type: 'browse', from: { kind: 'end' } };
+      return { type: 'browse', from: { kind: 'offset', offset: page.last + 1n } };
+    }
+    if (input === 'b' || key.pageUp || key.leftArrow) {
+      if (!page || page.first === null) return { type: 'browse', from: { kind: 'end' } };
+      const back = page.first - BigInt(Math.max(1, ctx.pageSize));
+      return { type: 'browse', from: back <= page.low ? { kind: 'start' } : { kind: 'offset', offset: back } };
+    }
+    if (input === 'g') return { type: 'browse', from: { kind: 'start' } };
+    if (input === 'G') return { type: 'browse', from: { kind: 'end' } };
+    if (input === 'o') return { type: 'prompt', prompt: { kind: 'offset', text: '' } };
+    if (input === 't') return { type: 'prompt', prompt: { kind: 'time', text: '' } };
+    if (input === 'v') return { type: 'value-view' };
+  }
+  // Actions: asked for here, planned and confirmed by the app (reducer.ts).
+  if (s.readOnly && (input === 'D' || input === 'T' || input === 'R'))
+    return { type: 'notice', notice: { text: 'read-only: kstream top was started with --read-only', level: 'bad' } };
+  if (input === 'D' && view === 'topics') {
+    const topic = currentRows(ctx.snapshot, s).drill(s.cursor.topics);
+    return topic === null ? null : { type: 'ask', pending: { kind: 'delete-topic', topic } };
+  }
+  if (input === 'T' && (view === 'partitions' || view === 'records') && s.topic !== null) {
+    const partition =
+      view === 'records' ? s.partition : Number(currentRows(ctx.snapshot, s).drill(s.cursor.partitions) ?? Number.NaN);
+    if (partition === null || Number.isNaN(partition)) return null;
+    return { type: 'prompt', prompt: { kind: 'trim', text: '', topic: s.topic, partition } };
+  }
+  if (input === 'R' && (view === 'groups' || view === 'group')) {
+    const group = view === 'group' ? s.group : currentRows(ctx.snapshot, s).drill(s.cursor.groups);
+    return group === null ? null : { type: 'prompt', prompt: { kind: 'reset', text: '', group } };
+  }
   if (key.tab) return { type: 'next-screen' };
   if (input === '1') return { type: 'screen', screen: 'topics' };
   if (input === '2') return { type: 'screen', screen: 'groups' };

@@ -1,6 +1,11 @@
 /**
- * The UI state of `kstream top` and its pure reducer: which screen, drill-down, cursor, filter, sort,
- * pause, help. Data lives elsewhere (use-cluster-data); views are derived by state/select.ts.
+ * The UI state of `kstream top` and its pure reducer: which screen, drill-down (a topic, its partitions, one
+ * partition's records), cursor, filter, sort, pause, help, prompts and confirmations of actions. Data lives
+ * elsewhere (use-cluster-data, use-records); views are derived by state/select.ts.
+ *
+ * Actions (delete a topic, trim a partition, reset a group's offsets) go through three states: asked for
+ * (`confirm` with no question yet: the app plans it and asks), confirmed with `y` (`run`: the app runs it),
+ * done (`notice`). Anything but `y` cancels. With `readOnly` they are refused.
  */
 
 import type { ClusterEvent } from '../events.js';
@@ -11,16 +16,58 @@ import { currentRows } from './select.js';
 export type ScreenName = 'topics' | 'groups' | 'brokers' | 'events';
 export const SCREENS: readonly ScreenName[] = ['topics', 'groups', 'brokers', 'events'];
 
-/** A list the cursor moves in: each screen's list, and the two drill-down lists. */
-export type ViewName = 'topics' | 'partitions' | 'groups' | 'group' | 'brokers' | 'events';
+/** A list the cursor moves in: each screen's list, and the drill-down lists. */
+export type ViewName = 'topics' | 'partitions' | 'records' | 'groups' | 'group' | 'brokers' | 'events';
 
 export type SortKey = 'name' | 'rate' | 'lag';
 export const SORTS: readonly SortKey[] = ['name', 'rate', 'lag'];
+
+/** Where the record browser's page starts. */
+export type BrowseFrom =
+  | { kind: 'end' }
+  | { kind: 'start' }
+  | { kind: 'offset'; offset: bigint }
+  | { kind: 'time'; ms: number; text: string };
+
+/** How record values are shown: auto picks JSON (pretty), text or hex per record. */
+export type ValueView = 'auto' | 'text' | 'json' | 'hex';
+export const VALUE_VIEWS: readonly ValueView[] = ['auto', 'text', 'json', 'hex'];
+
+/** A line of text being typed (the footer becomes the prompt). */
+export type Prompt =
+  | { kind: 'offset'; text: string }
+  | { kind: 'time'; text: string }
+  | { kind: 'trim'; text: string; topic: string; partition: number }
+  | { kind: 'reset'; text: string; group: string };
+
+/** An action on the cluster. */
+export type Pending =
+  | { kind: 'delete-topic'; topic: string }
+  /** offset null: the log end when planned. */
+  | { kind: 'trim'; topic: string; partition: number; offset: bigint | null }
+  /** to: earliest, latest, an offset or a time, as typed. */
+  | { kind: 'reset'; group: string; to: string };
+
+export interface Notice {
+  text: string;
+  level: 'ok' | 'bad' | 'info';
+}
+
+/** The page of records on screen, as the key handler needs it (offsets of its first and last record). */
+export interface PageInfo {
+  first: bigint | null;
+  last: bigint | null;
+  low: bigint;
+  high: bigint;
+  count: number;
+}
 
 export interface UiState {
   screen: ScreenName;
   /** Topic drilled into on the topics screen. */
   topic: string | null;
+  /** Partition of that topic whose records are browsed. */
+  partition: number | null;
   /** Group drilled into on the groups screen. */
   group: string | null;
   cursor: Record<ViewName, number>;
@@ -34,13 +81,22 @@ export interface UiState {
   quit: boolean;
   /** Incremented by `r`: the app polls at once when it changes. */
   refreshes: number;
+  browse: { from: BrowseFrom; view: ValueView; detail: boolean; loads: number };
+  prompt: Prompt | null;
+  /** An action asked for: question null while the app plans it, then `y` runs it. */
+  confirm: { pending: Pending; question: string | null } | null;
+  /** A confirmed action for the app to run (id: one run per confirmation). */
+  run: { pending: Pending; id: number } | null;
+  notice: Notice | null;
+  readOnly: boolean;
 }
 
 export const initialState: UiState = {
   screen: 'topics',
   topic: null,
+  partition: null,
   group: null,
-  cursor: { topics: 0, partitions: 0, groups: 0, group: 0, brokers: 0, events: 0 },
+  cursor: { topics: 0, partitions: 0, records: 0, groups: 0, group: 0, brokers: 0, events: 0 },
   filter: '',
   filtering: false,
   sort: 'name',
@@ -48,6 +104,12 @@ export const initialState: UiState = {
   help: false,
   quit: false,
   refreshes: 0,
+  browse: { from: { kind: 'end' }, view: 'auto', detail: false, loads: 0 },
+  prompt: null,
+  confirm: null,
+  run: null,
+  notice: null,
+  readOnly: false,
 };
 
 export type Action =
@@ -59,12 +121,13 @@ export type Action =
       snapshot: Snapshot | null;
       events: readonly ClusterEvent[];
       pageSize: number;
+      page?: PageInfo | null;
     }
   | { type: 'screen'; screen: ScreenName }
   | { type: 'next-screen' }
   /** Rows are counted on the current state, so keys typed faster than renders still land right. */
-  | { type: 'move'; delta: number; snapshot: Snapshot | null; events?: readonly ClusterEvent[] }
-  /** Drill into the row under the cursor (a topic or a group). */
+  | { type: 'move'; delta: number; snapshot: Snapshot | null; events?: readonly ClusterEvent[]; page?: PageInfo | null }
+  /** Drill into the row under the cursor (a topic, a partition's records, a group, a record's details). */
   | { type: 'enter'; snapshot: Snapshot | null }
   | { type: 'back' }
   | { type: 'filter-start' }
@@ -76,10 +139,24 @@ export type Action =
   | { type: 'pause' }
   | { type: 'help' }
   | { type: 'refresh' }
-  | { type: 'quit' };
+  | { type: 'quit' }
+  /** The record browser: where the page starts, how values are shown. */
+  | { type: 'browse'; from: BrowseFrom }
+  | { type: 'value-view' }
+  | { type: 'prompt'; prompt: Prompt }
+  | { type: 'prompt-input'; text: string }
+  | { type: 'prompt-backspace' }
+  | { type: 'prompt-done' }
+  | { type: 'prompt-cancel' }
+  /** An action asked for (D, T, R) and the app's question about it, or why it cannot be done. */
+  | { type: 'ask'; pending: Pending }
+  | { type: 'planned'; question: string; pending?: Pending }
+  | { type: 'answer'; yes: boolean }
+  | { type: 'done'; notice: Notice }
+  | { type: 'notice'; notice: Notice | null };
 
 export function currentView(s: UiState): ViewName {
-  if (s.screen === 'topics') return s.topic === null ? 'topics' : 'partitions';
+  if (s.screen === 'topics') return s.topic === null ? 'topics' : s.partition === null ? 'partitions' : 'records';
   if (s.screen === 'groups') return s.group === null ? 'groups' : 'group';
   return s.screen;
 }
@@ -88,38 +165,120 @@ function withCursor(s: UiState, value: number): UiState {
   return { ...s, cursor: { ...s.cursor, [currentView(s)]: value } };
 }
 
+let runs = 0;
+
+const noConfirm = (s: UiState): Omit<UiState, 'confirm'> => {
+  const { confirm: _, ...rest } = s;
+  return rest;
+};
+
+/** `--offset`-like text: N (>= 0). */
+function parseOffset(text: string): bigint | null {
+  return /^\d+$/.test(text.trim()) ? BigInt(text.trim()) : null;
+}
+
+/** A time as people type it: -10m / -2h / -1d, epoch ms, or ISO 8601. */
+export function parseTimeText(text: string, now = Date.now()): number | null {
+  const t = text.trim();
+  const rel = /^-(\d+)(s|m|h|d)$/.exec(t);
+  if (rel) return now - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 's']!;
+  if (/^\d{10,}$/.test(t)) return Number(t);
+  if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
+    const ms = Date.parse(t);
+    return Number.isNaN(ms) ? null : ms;
+  }
+  return null;
+}
+
+function promptDone(s: UiState, p: Prompt): UiState {
+  const closed = { ...s, prompt: null };
+  const bad = (text: string): UiState => ({ ...closed, notice: { text, level: 'bad' } });
+  switch (p.kind) {
+    case 'offset': {
+      const offset = parseOffset(p.text);
+      if (offset === null) return bad(`not an offset: "${p.text}"`);
+      return reducer(closed, { type: 'browse', from: { kind: 'offset', offset } });
+    }
+    case 'time': {
+      const ms = parseTimeText(p.text);
+      if (ms === null) return bad(`not a time: "${p.text}" (use -10m, -2h, -1d or 2026-11-25T10:00:00Z)`);
+      return reducer(closed, { type: 'browse', from: { kind: 'time', ms, text: p.text.trim() } });
+    }
+    case 'trim': {
+      const offset = p.text.trim() === '' ? null : parseOffset(p.text);
+      if (p.text.trim() !== '' && offset === null) return bad(`not an offset: "${p.text}"`);
+      return reducer(closed, {
+        type: 'ask',
+        pending: { kind: 'trim', topic: p.topic, partition: p.partition, offset },
+      });
+    }
+    case 'reset': {
+      const to = p.text.trim() || 'latest';
+      if (!/^(earliest|latest)$/.test(to) && parseOffset(to) === null && parseTimeText(to) === null)
+        return bad(`reset to what? "${to}": earliest, latest, an offset or a time (-1h, 2026-11-25T10:00:00Z)`);
+      return reducer(closed, { type: 'ask', pending: { kind: 'reset', group: p.group, to } });
+    }
+  }
+}
+
 export function reducer(s: UiState, a: Action): UiState {
   switch (a.type) {
     case 'key': {
       const action = keyAction(s, a.input, a.key, a);
-      return action ? reducer(s, action) : s;
+      // A notice stays until the next key.
+      const seen = s.notice && !s.confirm ? { ...s, notice: null } : s;
+      return action ? reducer(seen, action) : seen;
     }
     case 'screen':
+      // Another screen leaves every drill-down: `/ord` then filters that screen's list, not a topic's
+      // partitions left behind.
       return s.screen === a.screen && !s.help
         ? s
-        : { ...s, screen: a.screen, filter: '', filtering: false, help: false };
+        : {
+            ...s,
+            screen: a.screen,
+            topic: null,
+            partition: null,
+            group: null,
+            filter: '',
+            filtering: false,
+            help: false,
+          };
     case 'next-screen': {
       const i = SCREENS.indexOf(s.screen);
       return reducer(s, { type: 'screen', screen: SCREENS[(i + 1) % SCREENS.length]! });
     }
     case 'move': {
-      const count = currentRows(a.snapshot, s, a.events).count;
+      const count = currentView(s) === 'records' ? (a.page?.count ?? 0) : currentRows(a.snapshot, s, a.events).count;
       if (count <= 0) return withCursor(s, 0);
       const cur = Math.min(s.cursor[currentView(s)], count - 1);
       return withCursor(s, Math.max(0, Math.min(count - 1, cur + a.delta)));
     }
     case 'enter': {
-      const rows = currentRows(a.snapshot, s);
       const view = currentView(s);
+      if (view === 'records') return { ...s, browse: { ...s.browse, detail: !s.browse.detail } };
+      const rows = currentRows(a.snapshot, s);
       const name = rows.drill(Math.min(s.cursor[view], rows.count - 1));
       if (name === null) return s;
-      if (view === 'topics') return { ...s, topic: name, filter: '', cursor: { ...s.cursor, partitions: 0 } };
+      if (view === 'topics')
+        return { ...s, topic: name, partition: null, filter: '', cursor: { ...s.cursor, partitions: 0 } };
+      if (view === 'partitions')
+        return {
+          ...s,
+          partition: Number(name),
+          filter: '',
+          browse: { ...s.browse, from: { kind: 'end' }, detail: false, loads: s.browse.loads + 1 },
+          cursor: { ...s.cursor, records: 0 },
+        };
       if (view === 'groups') return { ...s, group: name, filter: '', cursor: { ...s.cursor, group: 0 } };
       return s;
     }
     case 'back':
       if (s.help) return { ...s, help: false };
       if (s.filter !== '') return { ...s, filter: '' };
+      if (s.screen === 'topics' && s.partition !== null && s.browse.detail)
+        return { ...s, browse: { ...s.browse, detail: false } };
+      if (s.screen === 'topics' && s.partition !== null) return { ...s, partition: null };
       if (s.screen === 'topics' && s.topic !== null) return { ...s, topic: null };
       if (s.screen === 'groups' && s.group !== null) return { ...s, group: null };
       return s;
@@ -143,5 +302,39 @@ export function reducer(s: UiState, a: Action): UiState {
       return { ...s, refreshes: s.refreshes + 1 };
     case 'quit':
       return { ...s, quit: true };
+    case 'browse':
+      return {
+        ...s,
+        browse: { ...s.browse, from: a.from, detail: false, loads: s.browse.loads + 1 },
+        cursor: { ...s.cursor, records: 0 },
+      };
+    case 'value-view':
+      return { ...s, browse: { ...s.browse, view: VALUE_VIEWS[(VALUE_VIEWS.indexOf(s.browse.view) + 1) % 4]! } };
+    case 'prompt':
+      return { ...s, prompt: a.prompt };
+    case 'prompt-input':
+      return s.prompt ? { ...s, prompt: { ...s.prompt, text: s.prompt.text + a.text } } : s;
+    case 'prompt-backspace':
+      return s.prompt ? { ...s, prompt: { ...s.prompt, text: s.prompt.text.slice(0, -1) } } : s;
+    case 'prompt-cancel':
+      return { ...s, prompt: null };
+    case 'prompt-done':
+      return s.prompt ? promptDone(s, s.prompt) : s;
+    case 'ask':
+      if (s.readOnly)
+        return { ...s, notice: { text: 'read-only: kstream top was started with --read-only', level: 'bad' } };
+      return { ...s, confirm: { pending: a.pending, question: null }, notice: null };
+    case 'planned':
+      return s.confirm
+        ? { confirm: { pending: a.pending ?? s.confirm.pending, question: a.question }, ...noConfirm(s) }
+        : s;
+    case 'answer':
+      if (!s.confirm || s.confirm.question === null) return s;
+      if (!a.yes) return { ...s, confirm: null, notice: { text: 'cancelled: nothing was changed', level: 'info' } };
+      return { ...s, confirm: null, run: { pending: s.confirm.pending, id: ++runs } };
+    case 'done':
+      return { ...s, run: null, confirm: null, notice: a.notice, refreshes: s.refreshes + 1 };
+    case 'notice':
+      return { ...s, notice: a.notice };
   }
 }

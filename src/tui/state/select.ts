@@ -91,7 +91,12 @@ export function currentRows(
     const rows = visibleTopics(s, ui);
     return { count: rows.length, drill: (i) => rows[i]?.name ?? null };
   }
-  if (ui.screen === 'topics') return { count: visiblePartitions(s, ui).length, drill: () => null };
+  if (ui.screen === 'topics' && ui.partition === null) {
+    const rows = visiblePartitions(s, ui);
+    return { count: rows.length, drill: (i) => (rows[i] ? String(rows[i].partition) : null) };
+  }
+  // The records view counts its page (the key handler gets it from the app).
+  if (ui.screen === 'topics') return { count: 0, drill: () => null };
   if (ui.screen === 'groups' && ui.group === null) {
     const rows = visibleGroups(s, ui);
     return { count: rows.length, drill: (i) => rows[i]?.groupId ?? null };
