@@ -412,17 +412,72 @@ export class EtcdStore implements MetadataStore {
     }
   }
 
+  /**
+   * Watch `prefix`. etcd cancels a watch for good when it cannot resume it (it reconnects from a revision that
+   * was compacted meanwhile, e.g. after an outage with auto-compaction on): etcd3 then emits `error` and the
+   * watcher is dead. Here the prefix is then read again (a put for every key, a delete for every key seen
+   * before and gone now) and watched from that read's revision on, so the caller's view never stops following
+   * the store. The keys under the prefix at the start are read once, for those deletes.
+   */
   async watch(prefix: string, onEvent: (e: WatchEvent) => void): Promise<() => Promise<void>> {
-    const w = this.ns.watch().prefix(prefix).watcher();
-    this.watchers.add(w);
-    w.on('put', (kv) => onEvent({ type: 'put', key: kv.key.toString(), value: kv.value.toString() }));
-    w.on('delete', (kv) => onEvent({ type: 'delete', key: kv.key.toString(), value: null }));
-    w.on('error', (e) => this.log.warn('etcd watch error', { prefix, error: e.message }));
-    await new Promise<void>((resolve, reject) => {
-      w.once('connected', () => resolve());
-      w.once('error', reject);
-    });
-    return () => this.cancel(w);
+    const known = new Set<string>();
+    let current: Watcher | null = null;
+    let stopped = false;
+    const deliver = (e: WatchEvent) => {
+      if (e.type === 'put') known.add(e.key);
+      else known.delete(e.key);
+      onEvent(e);
+    };
+    const open = async (fromRevision: bigint): Promise<void> => {
+      const w = this.ns.watch().prefix(prefix).startRevision(String(fromRevision)).watcher();
+      this.watchers.add(w);
+      current = w;
+      w.on('put', (kv) => deliver({ type: 'put', key: kv.key.toString(), value: kv.value.toString() }));
+      w.on('delete', (kv) => deliver({ type: 'delete', key: kv.key.toString(), value: null }));
+      await new Promise<void>((resolve, reject) => {
+        w.once('connected', () => resolve());
+        w.once('error', (e) => {
+          this.watchers.delete(w);
+          reject(e);
+        });
+      });
+      w.on('error', (e) => {
+        this.watchers.delete(w);
+        if (stopped || this.closed || current !== w) return;
+        this.log.warn('etcd cancelled a watch; reading the keys again and watching from there', {
+          prefix,
+          error: e.message,
+        });
+        void resync();
+      });
+    };
+    const resync = async (): Promise<void> => {
+      const backoff = new Backoff();
+      while (!stopped && !this.closed) {
+        try {
+          const r = await this.ns.getAll().prefix(prefix).exec();
+          if (stopped || this.closed) return;
+          const present = new Set<string>();
+          for (const kv of r.kvs) {
+            present.add(kv.key.toString());
+            deliver({ type: 'put', key: kv.key.toString(), value: kv.value.toString() });
+          }
+          for (const key of [...known]) if (!present.has(key)) deliver({ type: 'delete', key, value: null });
+          await open(BigInt(r.header.revision) + 1n);
+          backoff.succeeded(this.log, 'watching again', { prefix });
+          return;
+        } catch (e) {
+          await sleep(backoff.failed(this.log, 'watching again', e, { prefix }));
+        }
+      }
+    };
+    const first = await this.call(() => this.ns.getAll().prefix(prefix).exec());
+    for (const kv of first.kvs) known.add(kv.key.toString());
+    await open(BigInt(first.header.revision) + 1n);
+    return () => {
+      stopped = true;
+      return current ? this.cancel(current) : Promise.resolve();
+    };
   }
 
   /** Cancel a watch; bounded, as etcd may not answer (a watch cancel waits for etcd's confirmation). */

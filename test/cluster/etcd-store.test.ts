@@ -1,6 +1,6 @@
 /** The etcd metadata store against a real etcd (Debian's etcd-server): get/put/CAS, watches, leases, election. */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { EtcdStore } from '../../src/cluster/etcd-store.js';
@@ -157,6 +157,68 @@ describe('etcd metadata store', () => {
       if (etcd.child.exitCode !== null || etcd.child.signalCode !== null) await etcd.restart().catch(() => {});
       direct.close();
       await s.close();
+    }
+  });
+  test('a watch etcd cancels (compacted while cut off) is read again and followed: puts, deletes, later changes', async () => {
+    // A TCP relay in front of etcd that the test can cut: while cut, keys change and etcd compacts past the
+    // watch's revision, so the watch cannot resume and etcd cancels it when it reconnects.
+    const [host, port] = new URL(etcd.url).host.split(':') as [string, string];
+    const links = new Set<Socket>();
+    let open = true;
+    const relay = createServer((client) => {
+      if (!open) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(Number(port), host);
+      links.add(client);
+      links.add(upstream);
+      client.pipe(upstream).pipe(client);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        links.delete(client);
+        links.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const s = new EtcdStore([relayUrl], 'c9', silentLogger);
+    const direct = new Etcd3({ hosts: etcd.url });
+    const ns = direct.namespace('/kstream/c9/');
+    try {
+      await ns.put('topics/a').value('1');
+      const view = new Map<string, string>();
+      await s.watch('topics/', (e) => {
+        if (e.type === 'put') view.set(e.key, e.value as string);
+        else view.delete(e.key);
+      });
+      await ns.put('topics/b').value('1');
+      await until(() => view.get('topics/b') === '1');
+      // Cut: the watch's stream breaks; etcd3 keeps reconnecting (refused) from the revision it saw last.
+      open = false;
+      for (const l of links) l.destroy();
+      await ns.delete().key('topics/a');
+      await ns.put('topics/b').value('2');
+      await ns.put('topics/c').value('1');
+      const { header } = await ns.put('topics/d').value('1');
+      await direct.kv.compact({ revision: header.revision, physical: true });
+      open = true;
+      // Back: etcd cancels the resumed watch (its revision is compacted); the store reads the keys again.
+      await until(() => !view.has('topics/a') && view.get('topics/b') === '2' && view.get('topics/c') === '1', 30_000);
+      assert.equal(view.get('topics/d'), '1');
+      // And follows what changes afterwards.
+      await ns.put('topics/e').value('1');
+      await ns.delete().key('topics/c');
+      await until(() => view.get('topics/e') === '1' && !view.has('topics/c'));
+    } finally {
+      open = false;
+      await s.close();
+      direct.close();
+      for (const l of links) l.destroy();
+      await new Promise<void>((r) => relay.close(() => r()));
     }
   });
 });
