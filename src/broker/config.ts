@@ -23,6 +23,8 @@ export interface BrokerConfig {
   autoCreateTopicsEnable: boolean;
   socketRequestMaxBytes: number;
   messageMaxBytes: number;
+  /** Most bytes of records one Fetch response carries, whatever the request asks. */
+  fetchMaxBytes: number;
   deleteTopicEnable: boolean;
   /** New partitions one CreateTopics / CreatePartitions request may add (all its topics together). */
   maxRequestPartitions: number;
@@ -55,6 +57,11 @@ export const BROKER_KEYS: Record<
     doc: 'Largest request the broker reads; a larger size prefix closes the connection.',
   },
   'message.max.bytes': { default: '1048588', type: 'int', doc: 'Largest record batch the broker accepts.' },
+  'fetch.max.bytes': {
+    default: '57671680',
+    type: 'int',
+    doc: 'Most bytes of records one Fetch response carries (consumers and followers), whatever the request asks.',
+  },
   'delete.topic.enable': { default: 'true', type: 'boolean', doc: 'Whether DeleteTopics is allowed.' },
   'max.request.partitions': {
     default: '4000',
@@ -263,6 +270,7 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     autoCreateTopicsEnable: bool(props, 'auto.create.topics.enable'),
     socketRequestMaxBytes: int(props, 'socket.request.max.bytes', 1024),
     messageMaxBytes: int(props, 'message.max.bytes', 1),
+    fetchMaxBytes: int(props, 'fetch.max.bytes', 1024),
     deleteTopicEnable: bool(props, 'delete.topic.enable'),
     maxRequestPartitions: int(props, 'max.request.partitions', 1),
     maxBrokerPartitions: int(props, 'max.broker.partitions', 1),

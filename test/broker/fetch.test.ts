@@ -216,6 +216,43 @@ describe('fetch and list offsets', () => {
     );
   });
 
+  test('fetch.max.bytes caps a response whatever the request asks (2 GiB asked, ~40 kB answered)', async () => {
+    const capped = await startBroker({ props: { 'fetch.max.bytes': '40000' } });
+    const main = c;
+    c = await RawClient.connect(capped.port);
+    try {
+      await createTopic('capped', 2);
+      const big = 'x'.repeat(10_000);
+      for (let i = 0; i < 5; i++) {
+        await produce('capped', 0, [`${i}${big}`]);
+        await produce('capped', 1, [`${i}${big}`]);
+      }
+      const huge = 0x7fffffff;
+      const r = await fetchReq(
+        'capped',
+        [
+          { partition: 0, offset: 0n, max: huge },
+          { partition: 1, offset: 0n, max: huge },
+        ],
+        { maxBytes: huge },
+      );
+      const sets = r.responses[0].partitions.map((p: Struct) => p.records as Buffer);
+      const bytes = sets.reduce((n: number, b: Buffer) => n + b.length, 0);
+      const records = (await decodeRecordSet(sets[0])).length + (await decodeRecordSet(sets[1])).length;
+      assert.ok(bytes <= 40_000, `response carries ${bytes} bytes of records`);
+      assert.equal(records, 3, 'three 10 kB batches fit in 40 kB; the other seven stay for the next fetch');
+      // The first batch is still whole when larger than the cap (a consumer must never be stuck).
+      await produce('capped', 0, ['y'.repeat(60_000)]);
+      const one = await fetchReq('capped', [{ partition: 0, offset: 5n, max: huge }], { maxBytes: huge });
+      assert.equal((await decodeRecordSet(one.responses[0].partitions[0].records)).length, 1);
+    } finally {
+      c.close();
+      c = main;
+      await capped.stop();
+      removeDir(capped.dataDir);
+    }
+  });
+
   test('offsets out of range and unknown partitions get error codes', async () => {
     let r = await fetchReq('sizes', [{ partition: 0, offset: 99n }]);
     assert.equal(r.responses[0].partitions[0].errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);

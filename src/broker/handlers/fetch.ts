@@ -121,7 +121,12 @@ export const fetch: Handler = {
   minVersion: 4,
   maxVersion: 12,
   async handle(req, { node, header }) {
-    const responseMax = header.apiVersion >= 3 ? Math.max(1, req.maxBytes as number) : 0x7fffffff;
+    // The request's limit, capped by the broker's fetch.max.bytes (a request asking for gigabytes does not make
+    // the broker read them into memory). As in Kafka, the first batch is returned whole even when larger.
+    const responseMax = Math.min(
+      header.apiVersion >= 3 ? Math.max(1, req.maxBytes as number) : 0x7fffffff,
+      node.config.fetchMaxBytes,
+    );
     const responses: Struct[] = [];
     const wanted: Wanted[] = [];
     for (const t of req.topics as Struct[]) {
