@@ -309,3 +309,72 @@ describe('stalled large requests', () => {
     }
   });
 });
+
+describe('an abandoned long poll', () => {
+  let broker: BrokerProcess;
+  const TOPIC = 'quiet';
+
+  before(async () => {
+    broker = await startBroker({
+      // Room for one large request at a time.
+      props: {
+        'queued.max.request.bytes': String(4 * MB),
+        'socket.request.max.bytes': String(4 * MB),
+        'message.max.bytes': String(3 * MB),
+      },
+    });
+    await RawClient.using(broker.port, async (c) => {
+      const meta = await c.request(ApiKey.Metadata, 12, {
+        topics: [{ name: TOPIC, topicId: '00000000000000000000000000000000' }],
+        allowAutoTopicCreation: true,
+      });
+      assert.equal(meta.topics[0].errorCode, 0);
+    });
+  });
+
+  after(async () => {
+    await broker?.stop();
+    if (broker) removeDir(broker.dataDir);
+  });
+
+  test('a large Fetch waiting 10 minutes for data gives its request memory back when its client goes', async () => {
+    // A 3 MB Fetch (its rack id carries the bulk) long-polling an empty partition for 10 minutes: it holds
+    // 3 MB of the 4 MB request budget while it waits.
+    const poller = await connectSocket(broker.port);
+    const frame = Buffer.concat(
+      encodeRequest(
+        { apiKey: ApiKey.Fetch, apiVersion: 12, correlationId: 1, clientId: 'poller' },
+        {
+          replicaId: -1,
+          maxWaitMs: 600_000,
+          minBytes: 1,
+          maxBytes: MB,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: MB }] }],
+          forgottenTopicsData: [],
+          rackId: 'r'.repeat(3 * MB),
+        },
+      ),
+    );
+    poller.write(frame);
+    await new Promise((r) => setTimeout(r, 1000));
+    // The client goes away without waiting for its answer.
+    poller.destroy();
+    // A 2 MB produce needs request memory: answered once the abandoned poll gave its 3 MB back (it waited the
+    // poll's 10 minutes before).
+    const c = await RawClient.connect(broker.port);
+    try {
+      const batch = await buildBatch({ records: [{ key: null, value: randomBytes(2 * MB) }] });
+      const answer = produce(c, TOPIC, batch);
+      const code = await Promise.race([
+        answer,
+        new Promise<string>((r) => setTimeout(() => r('still waiting after 20 s'), 20_000)),
+      ]);
+      assert.equal(code, ErrorCode.NONE);
+    } finally {
+      c.close();
+    }
+  });
+});

@@ -7,6 +7,7 @@
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
+import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { Partition } from '../partition.js';
 import type { Handler } from '../router.js';
@@ -95,7 +96,11 @@ async function readAll(
   return { bytes, errors };
 }
 
-function waitForData(node: BrokerContext, wanted: Wanted[], ms: number): Promise<void> {
+/**
+ * Until an append to one of the partitions, `ms`, or the client's connection closes (an abandoned long poll
+ * must not hold its request memory and state until its max wait, which a client may set to days).
+ */
+function waitForData(node: BrokerContext, wanted: Wanted[], ms: number, connection: Connection): Promise<void> {
   return new Promise((resolve) => {
     const parts: Partition[] = [];
     let timer: NodeJS.Timeout | null = null;
@@ -103,8 +108,10 @@ function waitForData(node: BrokerContext, wanted: Wanted[], ms: number): Promise
       if (timer) clearTimeout(timer);
       timer = null;
       for (const p of parts) p.removeReader(wake);
+      connection.socket.off('close', wake);
       resolve();
     };
+    connection.socket.once('close', wake);
     for (const w of wanted) {
       const p = node.partition(w.topic, w.partition);
       if (p) {
@@ -120,7 +127,7 @@ export const fetch: Handler = {
   apiKey: ApiKey.Fetch,
   minVersion: 4,
   maxVersion: 12,
-  async handle(req, { node, header }) {
+  async handle(req, { node, header, connection }) {
     // The request's limit, capped by the broker's fetch.max.bytes (a request asking for gigabytes does not make
     // the broker read them into memory). As in Kafka, the first batch is returned whole even when larger.
     const responseMax = Math.min(
@@ -159,7 +166,8 @@ export const fetch: Handler = {
       const { bytes, errors } = await readAll(node, wanted, responseMax, req.replicaId as number);
       const left = deadline - Date.now();
       if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || node.isStopping) break;
-      await waitForData(node, wanted, left);
+      if (connection.isClosed) break;
+      await waitForData(node, wanted, left, connection);
     }
     return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
   },
