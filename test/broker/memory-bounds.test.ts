@@ -205,34 +205,40 @@ describe('a client that pipelines Fetches and never reads', () => {
   });
 });
 
-describe('stalled large requests', () => {
+/** A broker with these properties and an auto-created topic of one partition (stopped and removed after). */
+function brokerWithTopic(props: Record<string, string>, topic: string): { broker(): BrokerProcess } {
   let broker: BrokerProcess;
-  const TOPIC = 'stall';
-
   before(async () => {
-    broker = await startBroker({
-      props: {
-        // One budget the size of the largest request: a stalled 99 MB request leaves room for no other large one.
-        'queued.max.request.bytes': String(100 * MB),
-        'socket.request.max.bytes': String(100 * MB),
-        'message.max.bytes': String(4 * MB),
-      },
-    });
+    broker = await startBroker({ props });
     await RawClient.using(broker.port, async (c) => {
       const meta = await c.request(ApiKey.Metadata, 12, {
-        topics: [{ name: TOPIC, topicId: '00000000000000000000000000000000' }],
+        topics: [{ name: topic, topicId: '00000000000000000000000000000000' }],
         allowAutoTopicCreation: true,
       });
       assert.equal(meta.topics[0].errorCode, 0);
     });
   });
-
   after(async () => {
     await broker?.stop();
     if (broker) removeDir(broker.dataDir);
   });
+  return { broker: () => broker };
+}
+
+describe('stalled large requests', () => {
+  const TOPIC = 'stall';
+  // One budget the size of the largest request: a stalled 99 MB request leaves room for no other large one.
+  const node = brokerWithTopic(
+    {
+      'queued.max.request.bytes': String(100 * MB),
+      'socket.request.max.bytes': String(100 * MB),
+      'message.max.bytes': String(4 * MB),
+    },
+    TOPIC,
+  );
 
   test('8 connections sending the start of 99 MB requests take at most queued.max.request.bytes; others work', async () => {
+    const broker = node.broker();
     const base = await settledRss(broker);
     const SIZE = 99 * MB;
     const stalled: Socket[] = [];
@@ -311,33 +317,19 @@ describe('stalled large requests', () => {
 });
 
 describe('an abandoned long poll', () => {
-  let broker: BrokerProcess;
   const TOPIC = 'quiet';
-
-  before(async () => {
-    broker = await startBroker({
-      // Room for one large request at a time.
-      props: {
-        'queued.max.request.bytes': String(4 * MB),
-        'socket.request.max.bytes': String(4 * MB),
-        'message.max.bytes': String(3 * MB),
-      },
-    });
-    await RawClient.using(broker.port, async (c) => {
-      const meta = await c.request(ApiKey.Metadata, 12, {
-        topics: [{ name: TOPIC, topicId: '00000000000000000000000000000000' }],
-        allowAutoTopicCreation: true,
-      });
-      assert.equal(meta.topics[0].errorCode, 0);
-    });
-  });
-
-  after(async () => {
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
-  });
+  // Room for one large request at a time.
+  const node = brokerWithTopic(
+    {
+      'queued.max.request.bytes': String(4 * MB),
+      'socket.request.max.bytes': String(4 * MB),
+      'message.max.bytes': String(3 * MB),
+    },
+    TOPIC,
+  );
 
   test('a large Fetch waiting 10 minutes for data gives its request memory back when its client goes', async () => {
+    const broker = node.broker();
     // A 3 MB Fetch (its rack id carries the bulk) long-polling an empty partition for 10 minutes: it holds
     // 3 MB of the 4 MB request budget while it waits.
     const poller = await connectSocket(broker.port);
