@@ -9,7 +9,7 @@
 import { Connection } from '../client/connection.js';
 import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/messages/index.js';
+import { Api } from '../protocol/messages/index.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import type { BrokerInfo } from './cluster.js';
@@ -94,7 +94,7 @@ export class ReplicaFetcher {
         const byTopic = new Map<string, FollowerReplica[]>();
         for (const p of parts) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
         const res = await conn.request(
-          ApiKey.Fetch,
+          Api.Fetch,
           {
             replicaId: this.host.nodeId,
             maxWaitMs: 500,
@@ -148,7 +148,7 @@ export class ReplicaFetcher {
       p.needsTruncation = false;
       return;
     }
-    const res = await conn.request(ApiKey.OffsetForLeaderEpoch, {
+    const res = await conn.request(Api.OffsetForLeaderEpoch, {
       replicaId: this.host.nodeId,
       topics: [
         { topic: p.topic, partitions: [{ partition: p.index, currentLeaderEpoch: p.leaderEpoch, leaderEpoch: epoch }] },

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineHandler } from '../../src/broker/router.js';
+import type { Connection } from '../../src/client/connection.js';
 import { Reader } from '../../src/protocol/codec/reader.js';
 import {
   compile,
@@ -78,6 +79,21 @@ export const misreadingHandler = defineHandler(Api.Produce, {
     return topics === undefined ? null : { responses: [], throttleTimeMs: 0 };
   },
 });
+
+/** A client reading a response field that does not exist, or sending a request field that does not: errors. */
+export async function clientMisreads(conn: Connection): Promise<unknown[]> {
+  const res = await conn.request(Api.Metadata, { topics: null });
+  await conn.request(Api.Metadata, {
+    // @ts-expect-error MetadataRequest has `topics`, not `topicNames`
+    topicNames: [],
+  });
+  return [
+    // @ts-expect-error MetadataResponse has no top-level `partitions` (each topic has its own)
+    res.partitions,
+    // @ts-expect-error a broker is `nodeId`, not `brokerId` (that is DescribeCluster's)
+    res.brokers[0]?.brokerId,
+  ];
+}
 
 test('decoded fields have the types the definition gives them', () => {
   const records = Buffer.from('abc');
