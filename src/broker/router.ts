@@ -4,7 +4,7 @@
  */
 import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { API_BY_KEY, ApiKey } from '../protocol/messages/index.js';
+import { ApiKey, type ApiSpec, type RequestOf, type ResponseInput } from '../protocol/messages/index.js';
 import { decodeRequestBody, encodeResponse, type RequestHeader } from '../protocol/wire.js';
 import type { Logger } from '../util/logger.js';
 import { CLOSE, type Connection, type Dispatch, type Reply } from './connection.js';
@@ -18,37 +18,57 @@ export interface HandlerContext {
   log: Logger;
 }
 
-export interface Handler {
-  apiKey: number;
+/** What a handler returns: the response body, or null for no response (acks=0 produce). */
+type Answer<T> = Promise<T | null> | T | null;
+
+/**
+ * The handler of one API (made with {@link defineHandler}): `req` is typed by the API's request definition and
+ * the answer by its response definition, so a handler that reads or writes a field its messages lack does not
+ * compile. Fields a version lacks are in `req` all the same, with their defaults (the decoder fills them in).
+ */
+export interface Handler<A extends ApiSpec> {
+  readonly api: A;
   /** Versions advertised and served (a handler may still answer old versions with an error code). */
-  minVersion: number;
-  maxVersion: number;
-  /** Returns the response body, or null for no response (acks=0 produce). */
-  handle(req: Struct, ctx: HandlerContext): Promise<Struct | null> | Struct | null;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  handle(req: RequestOf<A>, ctx: HandlerContext): Answer<ResponseInput<A>>;
+}
+
+/**
+ * A handler as the router keeps it, in one list with the handlers of other APIs: its message types erased. Every
+ * `Handler<A>` is one (a typed body is a Struct). Sound because the router only calls `handle` with a body its
+ * own `api.request` definition decoded, and encodes the answer with `api.response`.
+ */
+export interface AnyHandler {
+  readonly api: ApiSpec;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  handle(req: Struct, ctx: HandlerContext): Answer<Struct>;
+}
+
+/** A typed handler of `api`: `defineHandler(Api.Produce, { minVersion, maxVersion, handle(req, ctx) {…} })`. */
+export function defineHandler<A extends ApiSpec>(api: A, h: Omit<Handler<A>, 'api'>): Handler<A> {
+  return { api, minVersion: h.minVersion, maxVersion: h.maxVersion, handle: h.handle };
 }
 
 export class Router {
-  private readonly handlers = new Map<number, Handler>();
+  private readonly handlers = new Map<number, AnyHandler>();
 
   constructor(
     private readonly node: BrokerContext,
     private readonly log: Logger,
   ) {}
 
-  register(...hs: Handler[]): this {
-    for (const h of hs) {
-      const spec = API_BY_KEY.get(h.apiKey);
-      if (!spec) throw new Error(`no message definition for api key ${h.apiKey}`);
-      this.handlers.set(h.apiKey, h);
-    }
+  register(...hs: AnyHandler[]): this {
+    for (const h of hs) this.handlers.set(h.api.key, h);
     return this;
   }
 
   /** (api, min, max) for the ApiVersions response. */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
     return [...this.handlers.values()]
-      .sort((a, b) => a.apiKey - b.apiKey)
-      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+      .sort((a, b) => a.api.key - b.api.key)
+      .map((h) => ({ apiKey: h.api.key, minVersion: h.minVersion, maxVersion: h.maxVersion }));
   }
 
   readonly dispatch: Dispatch = async ({ header, reader, connection }): Promise<Reply> => {

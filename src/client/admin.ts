@@ -7,9 +7,15 @@
  * one batched FindCoordinator where the broker supports it). Operations on several items return one result per
  * item with its own error instead of failing as a whole (rpk's "a row per item").
  */
-import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/messages/index.js';
+import {
+  Api,
+  ApiKey,
+  type ApiSpec,
+  type Item,
+  type RequestInput,
+  type ResponseOf,
+} from '../protocol/messages/index.js';
 import { Cluster, type ClusterOptions, type PartitionInfo } from './cluster.js';
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -293,9 +299,8 @@ export class Admin {
         timeoutMs,
         validateOnly: opts.validateOnly ?? false,
       }),
-      ApiKey.CreateTopics,
-      (res) =>
-        (res.topics as Struct[]).map((t) => ({ key: t.name, code: t.errorCode, message: t.errorMessage, raw: t })),
+      Api.CreateTopics,
+      (res) => res.topics.map((t) => ({ key: t.name, code: t.errorCode, message: t.errorMessage, raw: t })),
       timeoutMs,
     );
     await this.cluster.refreshMetadata().catch(() => {});
@@ -304,8 +309,8 @@ export class Admin {
       return {
         topic,
         error: a.error,
-        numPartitions: (a.raw?.numPartitions as number | undefined) ?? -1,
-        replicationFactor: (a.raw?.replicationFactor as number | undefined) ?? -1,
+        numPartitions: a.raw?.numPartitions ?? -1,
+        replicationFactor: a.raw?.replicationFactor ?? -1,
       };
     });
   }
@@ -316,8 +321,8 @@ export class Admin {
     const answers = await this.toController(
       names,
       (batch) => ({ topicNames: batch, timeoutMs }),
-      ApiKey.DeleteTopics,
-      (res) => (res.responses as Struct[]).map((t) => ({ key: t.name, code: t.errorCode, message: null })),
+      Api.DeleteTopics,
+      (res) => res.responses.map((t) => ({ key: t.name, code: t.errorCode, message: null })),
       timeoutMs,
     );
     this.cluster.markStale();
@@ -344,8 +349,8 @@ export class Admin {
         timeoutMs,
         validateOnly: opts.validateOnly ?? false,
       }),
-      ApiKey.CreatePartitions,
-      (res) => (res.results as Struct[]).map((t) => ({ key: t.name, code: t.errorCode, message: t.errorMessage })),
+      Api.CreatePartitions,
+      (res) => res.results.map((t) => ({ key: t.name, code: t.errorCode, message: t.errorMessage })),
       timeoutMs,
     );
     this.cluster.markStale();
@@ -369,7 +374,7 @@ export class Admin {
     for (const p of partitions ?? []) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
     const res = await this.cluster.request(
       controller,
-      ApiKey.ElectLeaders,
+      Api.ElectLeaders,
       {
         electionType: type === 'unclean' ? 1 : 0,
         topicPartitions: partitions === null ? null : [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })),
@@ -377,13 +382,12 @@ export class Admin {
       },
       { timeoutMs: this.cluster.requestTimeoutMs + timeoutMs },
     );
-    if (res.errorCode) throw errorFor(res.errorCode as number, 'ElectLeaders', null);
-    return (res.replicaElectionResults as Struct[]).flatMap((t) =>
-      (t.partitionResult as Struct[]).map((r) => ({
-        topic: t.topic as string,
-        partition: r.partitionId as number,
-        error:
-          r.errorCode === 0 ? null : errorFor(r.errorCode as number, `${t.topic}-${r.partitionId}`, r.errorMessage),
+    if (res.errorCode) throw errorFor(res.errorCode, 'ElectLeaders', null);
+    return res.replicaElectionResults.flatMap((t) =>
+      t.partitionResult.map((r) => ({
+        topic: t.topic,
+        partition: r.partitionId,
+        error: r.errorCode === 0 ? null : errorFor(r.errorCode, `${t.topic}-${r.partitionId}`, r.errorMessage),
       })),
     );
   }
@@ -409,10 +413,10 @@ export class Admin {
         }
         return { timeoutMs, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
       },
-      ApiKey.AlterPartitionReassignments,
+      Api.AlterPartitionReassignments,
       (res) =>
-        (res.responses as Struct[]).flatMap((t) =>
-          (t.partitions as Struct[]).map((p) => ({
+        res.responses.flatMap((t) =>
+          t.partitions.map((p) => ({
             key: key(t.name, p.partitionIndex),
             code: p.errorCode,
             message: p.errorMessage,
@@ -433,18 +437,18 @@ export class Admin {
   > {
     await this.connect();
     const controller = await this.cluster.controller();
-    const res = await this.cluster.request(controller, ApiKey.ListPartitionReassignments, {
+    const res = await this.cluster.request(controller, Api.ListPartitionReassignments, {
       timeoutMs: 10_000,
       topics: null,
     });
-    if (res.errorCode) throw errorFor(res.errorCode as number, 'ListPartitionReassignments', res.errorMessage);
-    return (res.topics as Struct[]).flatMap((t) =>
-      (t.partitions as Struct[]).map((p) => ({
-        topic: t.name as string,
-        partition: p.partitionIndex as number,
-        replicas: p.replicas as number[],
-        adding: p.addingReplicas as number[],
-        removing: p.removingReplicas as number[],
+    if (res.errorCode) throw errorFor(res.errorCode, 'ListPartitionReassignments', res.errorMessage);
+    return res.topics.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        replicas: p.replicas,
+        adding: p.addingReplicas,
+        removing: p.removingReplicas,
       })),
     );
   }
@@ -509,23 +513,28 @@ export class Admin {
     opts: { includeSynonyms?: boolean; includeDocumentation?: boolean } = {},
   ): Promise<ConfigResourceResult[]> {
     await this.connect();
-    const results = await this.perResource(resources, ApiKey.DescribeConfigs, (list) => ({
-      resources: list.map((r) => ({
-        resourceType: RESOURCE_TYPE[r.type],
-        resourceName: r.name,
-        configurationKeys: r.keys ?? null,
-      })),
-      includeSynonyms: opts.includeSynonyms ?? false,
-      includeDocumentation: opts.includeDocumentation ?? false,
-    }));
+    const results = await this.perResource(
+      resources,
+      Api.DescribeConfigs,
+      (list) => ({
+        resources: list.map((r) => ({
+          resourceType: RESOURCE_TYPE[r.type],
+          resourceName: r.name,
+          configurationKeys: r.keys ?? null,
+        })),
+        includeSynonyms: opts.includeSynonyms ?? false,
+        includeDocumentation: opts.includeDocumentation ?? false,
+      }),
+      (res) => res.results,
+    );
     return resources.map((r) => {
       const a = results.get(resKey(r.type, r.name));
-      if (!a || a.error) return { type: r.type, name: r.name, error: a?.error ?? missing(r), configs: [] };
+      if (!a || a.error || !a.raw) return { type: r.type, name: r.name, error: a?.error ?? missing(r), configs: [] };
       return {
         type: r.type,
         name: r.name,
         error: null,
-        configs: ((a.raw.configs as Struct[]) ?? []).map((c) => {
+        configs: a.raw.configs.map((c) => {
           const source =
             c.configSource >= 0
               ? sourceName(c.configSource)
@@ -539,7 +548,7 @@ export class Admin {
             isDefault: c.configSource >= 0 ? c.configSource === 5 : c.isDefault,
             source,
             isSensitive: c.isSensitive,
-            synonyms: ((c.synonyms as Struct[]) ?? []).map((s) => ({
+            synonyms: c.synonyms.map((s) => ({
               name: s.name,
               value: s.value ?? null,
               source: sourceName(s.source),
@@ -558,14 +567,19 @@ export class Admin {
     opts: { validateOnly?: boolean } = {},
   ): Promise<ResourceResult[]> {
     await this.connect();
-    const results = await this.perResource(resources, ApiKey.AlterConfigs, (list) => ({
-      resources: list.map((r) => ({
-        resourceType: RESOURCE_TYPE[r.type],
-        resourceName: r.name,
-        configs: Object.entries(r.configs).map(([name, value]) => ({ name, value })),
-      })),
-      validateOnly: opts.validateOnly ?? false,
-    }));
+    const results = await this.perResource(
+      resources,
+      Api.AlterConfigs,
+      (list) => ({
+        resources: list.map((r) => ({
+          resourceType: RESOURCE_TYPE[r.type],
+          resourceName: r.name,
+          configs: Object.entries(r.configs).map(([name, value]) => ({ name, value })),
+        })),
+        validateOnly: opts.validateOnly ?? false,
+      }),
+      (res) => res.responses,
+    );
     return resources.map((r) => ({
       type: r.type,
       name: r.name,
@@ -583,14 +597,19 @@ export class Admin {
     opts: { validateOnly?: boolean } = {},
   ): Promise<ResourceResult[]> {
     await this.connect();
-    const results = await this.perResource(resources, ApiKey.IncrementalAlterConfigs, (list) => ({
-      resources: list.map((r) => ({
-        resourceType: RESOURCE_TYPE[r.type],
-        resourceName: r.name,
-        configs: r.configs.map((c) => ({ name: c.name, configOperation: OPS[c.op], value: c.value ?? null })),
-      })),
-      validateOnly: opts.validateOnly ?? false,
-    }));
+    const results = await this.perResource(
+      resources,
+      Api.IncrementalAlterConfigs,
+      (list) => ({
+        resources: list.map((r) => ({
+          resourceType: RESOURCE_TYPE[r.type],
+          resourceName: r.name,
+          configs: r.configs.map((c) => ({ name: c.name, configOperation: OPS[c.op], value: c.value ?? null })),
+        })),
+        validateOnly: opts.validateOnly ?? false,
+      }),
+      (res) => res.responses,
+    );
     return resources.map((r) => ({
       type: r.type,
       name: r.name,
@@ -602,11 +621,16 @@ export class Admin {
    * Config requests: broker (and broker-logger) resources go to that broker, the others together to any
    * broker. Answers are keyed by type and name.
    */
-  private async perResource<R extends { type: ResourceTypeName; name: string }>(
+  private async perResource<
+    R extends { type: ResourceTypeName; name: string },
+    A extends ApiSpec,
+    Raw extends ResourceAnswer,
+  >(
     resources: readonly R[],
-    apiKey: number,
-    body: (list: R[]) => Struct,
-  ): Promise<Map<string, { error: KafkaError | null; raw: Struct }>> {
+    api: A,
+    body: (list: R[]) => RequestInput<A>,
+    answersOf: (res: ResponseOf<A>) => readonly Raw[],
+  ): Promise<Map<string, { error: KafkaError | null; raw: Raw | null }>> {
     const targets = new Map<number | 'any', R[]>();
     for (const r of resources) {
       const node = r.type === 'broker' || r.type === 'broker-logger' ? (r.name === '' ? 'any' : Number(r.name)) : 'any';
@@ -615,23 +639,21 @@ export class Admin {
       l.push(r);
       targets.set(target, l);
     }
-    const out = new Map<string, { error: KafkaError | null; raw: Struct }>();
+    const out = new Map<string, { error: KafkaError | null; raw: Raw | null }>();
     await Promise.all(
       [...targets].map(async ([node, list]) => {
         try {
-          const res = await this.cluster.request(node, apiKey, body(list));
-          const answers = ((res.results ?? res.responses) as Struct[]) ?? [];
-          for (const a of answers) {
+          const res = await this.cluster.request(node, api, body(list));
+          for (const a of answersOf(res)) {
             const type = resourceTypeName(a.resourceType);
             out.set(resKey(type, a.resourceName), {
-              error:
-                a.errorCode === 0 ? null : errorFor(a.errorCode, `${type} ${a.resourceName}`, a.errorMessage ?? null),
+              error: a.errorCode === 0 ? null : errorFor(a.errorCode, `${type} ${a.resourceName}`, a.errorMessage),
               raw: a,
             });
           }
         } catch (e) {
           const err = e instanceof KafkaError ? e : new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, String(e));
-          for (const r of list) out.set(resKey(r.type, r.name), { error: err, raw: {} });
+          for (const r of list) out.set(resKey(r.type, r.name), { error: err, raw: null });
         }
       }),
     );
@@ -738,7 +760,10 @@ export class Admin {
       }
       await Promise.all(
         [...byLeader].map(async ([leader, idx]) => {
-          const byTopic = new Map<string, Struct[]>();
+          const byTopic = new Map<
+            string,
+            Item<Item<RequestInput<typeof Api.DeleteRecords>['topics']>['partitions']>[]
+          >();
           for (const i of idx) {
             const r = requests[i]!;
             const l = byTopic.get(r.topic) ?? [];
@@ -748,13 +773,13 @@ export class Admin {
           try {
             const res = await this.cluster.request(
               leader,
-              ApiKey.DeleteRecords,
+              Api.DeleteRecords,
               { topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })), timeoutMs },
               { timeoutMs: this.cluster.requestTimeoutMs + timeoutMs },
             );
-            const answers = new Map<string, Struct>();
-            for (const t of res.topics as Struct[]) {
-              for (const p of t.partitions as Struct[]) answers.set(`${t.name}\u0000${p.partitionIndex}`, p);
+            const answers = new Map<string, Item<Item<typeof res.topics>['partitions']>>();
+            for (const t of res.topics) {
+              for (const p of t.partitions) answers.set(`${t.name}\u0000${p.partitionIndex}`, p);
             }
             for (const i of idx) {
               const r = requests[i]!;
@@ -765,8 +790,7 @@ export class Admin {
                   ? null
                   : errorFor(a.errorCode, `delete records of ${r.topic}/${r.partition}`);
               if (err?.retriable && !last) retry.push(i);
-              else
-                results[i] = { ...pick(r), lowWatermark: (a?.lowWatermark as bigint | undefined) ?? -1n, error: err };
+              else results[i] = { ...pick(r), lowWatermark: a?.lowWatermark ?? -1n, error: err };
             }
           } catch (e) {
             const err = e instanceof KafkaError ? e : new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, String(e));
@@ -800,14 +824,14 @@ export class Admin {
     await Promise.all(
       [...this.cluster.brokers.keys()].map(async (nodeId) => {
         try {
-          const res = await this.cluster.request(nodeId, ApiKey.ListGroups, { statesFilter: opts.states ?? [] });
+          const res = await this.cluster.request(nodeId, Api.ListGroups, { statesFilter: opts.states ?? [] });
           if (res.errorCode !== 0) throw errorFor(res.errorCode, `list groups on broker ${nodeId}`);
           answered++;
-          for (const g of res.groups as Struct[]) {
+          for (const g of res.groups) {
             out.push({
               groupId: g.groupId,
               protocolType: g.protocolType,
-              state: g.groupState ?? '',
+              state: g.groupState,
               coordinator: nodeId,
             });
           }
@@ -827,28 +851,27 @@ export class Admin {
     const ids = [...new Set(groupIds)];
     const answers = await this.perCoordinator(
       ids,
-      ApiKey.DescribeGroups,
+      Api.DescribeGroups,
       (list) => ({ groups: list, includeAuthorizedOperations: false }),
-      (res) => (res.groups as Struct[]).map((g) => ({ key: g.groupId, code: g.errorCode, raw: g })),
+      (res) => res.groups.map((g) => ({ key: g.groupId, code: g.errorCode, raw: g })),
     );
     return ids.map((groupId) => {
       const a = answers.get(groupId)!;
-      const g = a.raw ?? {};
-      const protocolType = (g.protocolType as string | undefined) ?? '';
+      const g = a.raw;
+      const protocolType = g?.protocolType ?? '';
       return {
         groupId,
-        state: (g.groupState as string | undefined) ?? '',
+        state: g?.groupState ?? '',
         protocolType,
-        protocol: (g.protocolData as string | undefined) ?? '',
+        protocol: g?.protocolData ?? '',
         coordinator: a.coordinator,
         error: a.error,
-        members: ((g.members as Struct[] | undefined) ?? []).map((m) => {
+        members: (g?.members ?? []).map((m) => {
           let subscribedTopics: string[] | null = null;
           let assignment: TopicPartitions[] | null = null;
           if (protocolType === CONSUMER_PROTOCOL_TYPE) {
             try {
-              if ((m.memberMetadata as Buffer).length > 0)
-                subscribedTopics = decodeSubscription(m.memberMetadata).topics;
+              if (m.memberMetadata.length > 0) subscribedTopics = decodeSubscription(m.memberMetadata).topics;
             } catch {
               // another client's non-standard metadata: left raw
             }
@@ -860,7 +883,7 @@ export class Admin {
           }
           return {
             memberId: m.memberId,
-            groupInstanceId: m.groupInstanceId ?? null,
+            groupInstanceId: m.groupInstanceId,
             clientId: m.clientId,
             clientHost: m.clientHost,
             subscribedTopics,
@@ -879,9 +902,9 @@ export class Admin {
     const ids = [...new Set(groupIds)];
     const answers = await this.perCoordinator(
       ids,
-      ApiKey.DeleteGroups,
+      Api.DeleteGroups,
       (list) => ({ groupsNames: list }),
-      (res) => (res.results as Struct[]).map((g) => ({ key: g.groupId, code: g.errorCode, raw: g })),
+      (res) => res.results.map((g) => ({ key: g.groupId, code: g.errorCode, raw: g })),
     );
     return ids.map((groupId) => ({ groupId, error: answers.get(groupId)!.error }));
   }
@@ -937,20 +960,20 @@ export class Admin {
           if (!this.cluster.brokers.has(broker)) {
             throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `broker ${broker} is not in the cluster`);
           }
-          const res = await this.cluster.request(broker, ApiKey.DescribeLogDirs, body);
+          const res = await this.cluster.request(broker, Api.DescribeLogDirs, body);
           if (res.errorCode) throw errorFor(res.errorCode, `describe log dirs on broker ${broker}`);
-          const logDirs = (res.results as Struct[]).map((d) => ({
-            logDir: d.logDir as string,
+          const logDirs = res.results.map((d) => ({
+            logDir: d.logDir,
             error: d.errorCode === 0 ? null : errorFor(d.errorCode, `log dir ${d.logDir} on broker ${broker}`),
-            totalBytes: d.totalBytes >= 0n ? (d.totalBytes as bigint) : null,
-            usableBytes: d.usableBytes >= 0n ? (d.usableBytes as bigint) : null,
-            replicas: (d.topics as Struct[]).flatMap((t) =>
-              (t.partitions as Struct[]).map((p) => ({
-                topic: t.name as string,
-                partition: p.partitionIndex as number,
-                size: p.partitionSize as bigint,
-                offsetLag: p.offsetLag as bigint,
-                isFuture: Boolean(p.isFutureKey),
+            totalBytes: d.totalBytes >= 0n ? d.totalBytes : null,
+            usableBytes: d.usableBytes >= 0n ? d.usableBytes : null,
+            replicas: d.topics.flatMap((t) =>
+              t.partitions.map((p) => ({
+                topic: t.name,
+                partition: p.partitionIndex,
+                size: p.partitionSize,
+                offsetLag: p.offsetLag,
+                isFuture: p.isFutureKey,
               })),
             ),
           }));
@@ -971,13 +994,13 @@ export class Admin {
     await this.connect();
     const conn = await this.cluster.anyConnection();
     if (conn.supports(ApiKey.DescribeCluster)) {
-      const res = await conn.request(ApiKey.DescribeCluster, { includeClusterAuthorizedOperations: false });
+      const res = await conn.request(Api.DescribeCluster, { includeClusterAuthorizedOperations: false });
       if (res.errorCode !== 0) throw errorFor(res.errorCode, 'describe cluster', res.errorMessage);
       return {
         clusterId: res.clusterId,
         controllerId: res.controllerId,
-        brokers: (res.brokers as Struct[])
-          .map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack ?? null }))
+        brokers: res.brokers
+          .map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack }))
           .sort((a, b) => a.nodeId - b.nodeId),
       };
     }
@@ -995,15 +1018,15 @@ export class Admin {
    * A batched request to the controller, retried for items answered NOT_CONTROLLER (or when the request
    * fails retriably) after a metadata refresh.
    */
-  private async toController(
+  private async toController<A extends ApiSpec, Raw = never>(
     keys: string[],
-    body: (keys: string[]) => Struct,
-    apiKey: number,
-    answers: (res: Struct) => { key: string; code: number; message: string | null; raw?: Struct }[],
+    body: (keys: string[]) => RequestInput<A>,
+    api: A,
+    answers: (res: ResponseOf<A>) => { key: string; code: number; message: string | null; raw?: Raw }[],
     opTimeoutMs: number,
-  ): Promise<Map<string, { error: KafkaError | null; raw?: Struct }>> {
+  ): Promise<Map<string, { error: KafkaError | null; raw?: Raw }>> {
     await this.connect();
-    const out = new Map<string, { error: KafkaError | null; raw?: Struct }>();
+    const out = new Map<string, { error: KafkaError | null; raw?: Raw }>();
     const started = Date.now();
     let todo = keys;
     for (let attempt = 0; todo.length > 0; attempt++) {
@@ -1011,7 +1034,7 @@ export class Admin {
       const retry: string[] = [];
       try {
         const controller = await this.cluster.controller();
-        const res = await this.cluster.request(controller, apiKey, body(todo), {
+        const res = await this.cluster.request(controller, api, body(todo), {
           timeoutMs: this.cluster.requestTimeoutMs + opTimeoutMs,
         });
         const seen = new Set<string>();
@@ -1021,7 +1044,7 @@ export class Admin {
             retry.push(a.key);
             continue;
           }
-          const entry: { error: KafkaError | null; raw?: Struct } = {
+          const entry: { error: KafkaError | null; raw?: Raw } = {
             error: a.code === 0 ? null : errorFor(a.code, a.key, a.message),
           };
           if (a.raw) entry.raw = a.raw;
@@ -1046,13 +1069,13 @@ export class Admin {
   }
 
   /** Group requests batched per coordinator; groups whose coordinator moved are retried. */
-  private async perCoordinator(
+  private async perCoordinator<A extends ApiSpec, Raw>(
     groupIds: string[],
-    apiKey: number,
-    body: (groups: string[]) => Struct,
-    answers: (res: Struct) => { key: string; code: number; raw: Struct }[],
-  ): Promise<Map<string, { error: KafkaError | null; raw: Struct | null; coordinator: number }>> {
-    const out = new Map<string, { error: KafkaError | null; raw: Struct | null; coordinator: number }>();
+    api: A,
+    body: (groups: string[]) => RequestInput<A>,
+    answers: (res: ResponseOf<A>) => { key: string; code: number; raw: Raw }[],
+  ): Promise<Map<string, { error: KafkaError | null; raw: Raw | null; coordinator: number }>> {
+    const out = new Map<string, { error: KafkaError | null; raw: Raw | null; coordinator: number }>();
     const started = Date.now();
     let todo = groupIds;
     for (let attempt = 0; todo.length > 0; attempt++) {
@@ -1081,7 +1104,7 @@ export class Admin {
       await Promise.all(
         [...byNode].map(async ([node, list]) => {
           try {
-            const res = await this.cluster.request(node, apiKey, body(list));
+            const res = await this.cluster.request(node, api, body(list));
             const seen = new Set<string>();
             for (const a of answers(res)) {
               seen.add(a.key);
@@ -1132,6 +1155,14 @@ export class Admin {
       }
     }
   }
+}
+
+/** One resource's answer in DescribeConfigs, AlterConfigs and IncrementalAlterConfigs. */
+interface ResourceAnswer {
+  resourceType: number;
+  resourceName: string;
+  errorCode: number;
+  errorMessage: string | null;
 }
 
 function resKey(type: ResourceTypeName, name: string): string {

@@ -17,9 +17,8 @@
  * Connections are pooled per (node id, pool name): the consumer keeps its group-coordinator traffic on its own
  * connection so heartbeats are not queued behind long-poll fetches (Kafka answers a connection in order).
  */
-import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/messages/index.js';
+import { Api, type ApiSpec, type RequestInput, type ResponseOf } from '../protocol/messages/index.js';
 import type { Logger } from '../util/logger.js';
 import { type BrokerAddress, formatAddress, parseBrokers } from './brokers.js';
 import { Connection, type RequestOptions } from './connection.js';
@@ -296,15 +295,15 @@ export class Cluster {
    * Send a request to a node (by id, or 'any'), on the connection pool `opts.pool` (default 'default'); a
    * network failure marks metadata stale.
    */
-  async request(
+  async request<A extends ApiSpec>(
     nodeId: number | 'any',
-    apiKey: number,
-    body: Struct,
+    api: A,
+    body: RequestInput<A>,
     opts?: RequestOptions & { pool?: string },
-  ): Promise<Struct> {
+  ): Promise<ResponseOf<A>> {
     const conn = nodeId === 'any' ? await this.anyConnection() : await this.connection(nodeId, opts?.pool);
     try {
-      return await conn.request(apiKey, body, opts);
+      return await conn.request(api, body, opts);
     } catch (e) {
       if (e instanceof NetworkError) this.stale = true;
       throw e;
@@ -371,7 +370,7 @@ export class Cluster {
         const topics = this.allTopics ? null : [...this.interest].map((name) => ({ name, topicId: ZERO_UUID }));
         const mark = this.staleMarks;
         this.refreshMark = mark;
-        const body = await conn.request(ApiKey.Metadata, {
+        const body = await conn.request(Api.Metadata, {
           topics,
           allowAutoTopicCreation: this.allowAutoTopicCreation,
         });
@@ -386,9 +385,9 @@ export class Cluster {
     }
   }
 
-  private apply(body: Struct, via: Connection, mark: number): void {
+  private apply(body: ResponseOf<typeof Api.Metadata>, via: Connection, mark: number): void {
     const brokers = new Map<number, BrokerInfo>();
-    for (const b of body.brokers as Struct[]) {
+    for (const b of body.brokers) {
       brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null });
     }
     this.brokers = brokers;
@@ -412,18 +411,18 @@ export class Cluster {
       }
     }
     const seen = new Set<string>();
-    for (const t of body.topics as Struct[]) {
-      const name = t.name as string;
+    for (const t of body.topics) {
+      const name = t.name;
       if (!name) continue;
       seen.add(name);
-      if (t.errorCode !== 0 && (t.partitions as Struct[]).length === 0) {
+      if (t.errorCode !== 0 && t.partitions.length === 0) {
         this.topicErrors.set(name, t.errorCode);
         this.topics.delete(name);
         continue;
       }
       this.topicErrors.delete(name);
       const partitions: PartitionInfo[] = [];
-      for (const p of t.partitions as Struct[]) {
+      for (const p of t.partitions) {
         partitions[p.partitionIndex] = {
           partition: p.partitionIndex,
           leader: p.leaderId,

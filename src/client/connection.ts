@@ -13,7 +13,14 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { Reader } from '../protocol/codec/reader.js';
 import { compile, parseVersions, type Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { API_BY_KEY, ApiKey } from '../protocol/messages/index.js';
+import {
+  API_BY_KEY,
+  Api,
+  ApiKey,
+  type ApiSpec,
+  type RequestInput,
+  type ResponseOf,
+} from '../protocol/messages/index.js';
 import { decodeResponse, encodeRequest } from '../protocol/wire.js';
 import { VERSION } from '../version.js';
 import { NetworkError, RequestTimeoutError } from './errors.js';
@@ -55,8 +62,6 @@ export interface RequestOptions {
   version?: number;
   /** Overrides the connection's request timeout (a long-poll Fetch adds its max wait). */
   timeoutMs?: number;
-  /** false for a request the broker does not answer (Produce with acks=0). */
-  expectResponse?: boolean;
 }
 
 interface Pending {
@@ -214,16 +219,19 @@ export class Connection {
     }
   }
 
-  /** Send a request; resolves with the decoded response body. */
-  request(apiKey: number, body: Struct, opts: RequestOptions = {}): Promise<Struct> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    let version: number;
-    try {
-      version = opts.version ?? this.version(apiKey);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.send(apiKey, version, body, opts);
+  /**
+   * Send a request of `api` (e.g. `Api.Metadata`); resolves with the decoded response body. Both are typed by
+   * the API's definitions; fields the negotiated version lacks are in the answer with their defaults.
+   */
+  request<A extends ApiSpec>(api: A, body: RequestInput<A>, opts: RequestOptions = {}): Promise<ResponseOf<A>> {
+    // The answer is decoded by api.response's definition (decodeResponse looks it up by this api key), so the
+    // erased Struct is a ResponseOf<A>.
+    return this.start(api, body, opts, true) as Promise<ResponseOf<A>>;
+  }
+
+  /** Send a request the broker does not answer (Produce with acks=0); resolves once written to the socket. */
+  requestWithoutResponse<A extends ApiSpec>(api: A, body: RequestInput<A>, opts: RequestOptions = {}): Promise<null> {
+    return this.start(api, body, opts, false) as Promise<null>;
   }
 
   /** Close: requests in flight fail; bytes already written (acks=0 produce) are still flushed to the broker. */
@@ -235,13 +243,26 @@ export class Connection {
 
   // -------------------------------------------------------------------------------------------------------
 
+  private start(api: ApiSpec, body: Struct, opts: RequestOptions, expectResponse: boolean): Promise<Struct | null> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    let version: number;
+    try {
+      version = opts.version ?? this.version(api.key);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.send(api.key, version, body, opts, expectResponse);
+  }
+
+  /** Write one request; resolves with its decoded answer, or null once written when none is expected. */
   private send(
     apiKey: number,
     version: number,
     body: Struct,
     opts: RequestOptions,
+    expectResponse: boolean,
     decode?: (frame: Buffer) => Struct,
-  ): Promise<Struct> {
+  ): Promise<Struct | null> {
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
     let frame: Buffer[];
@@ -250,16 +271,15 @@ export class Connection {
     } catch (e) {
       return Promise.reject(e);
     }
-    const expectResponse = opts.expectResponse ?? true;
     const s = this.socket;
     s.cork();
     for (let i = 0; i < frame.length - 1; i++) s.write(frame[i]!);
     if (!expectResponse) {
       // No answer will come: resolve once the bytes are handed to the OS.
-      const written = new Promise<Struct>((resolve, reject) => {
+      const written = new Promise<null>((resolve, reject) => {
         s.write(frame[frame.length - 1]!, (err) => {
           if (err) reject(new NetworkError(this.address, `write failed: ${err.message}`, { cause: err }));
-          else resolve({});
+          else resolve(null);
         });
       });
       process.nextTick(() => s.uncork());
@@ -287,16 +307,10 @@ export class Connection {
   }
 
   private async handshake(timeoutMs: number, connectTimeoutMs: number): Promise<void> {
-    const ours = parseVersions(API_BY_KEY.get(ApiKey.ApiVersions)!.request.validVersions);
+    const ours = parseVersions(Api.ApiVersions.request.validVersions);
     let version = ours.max;
     for (let attempt = 0; attempt <= ours.max; attempt++) {
-      const body = await this.send(
-        ApiKey.ApiVersions,
-        version,
-        { clientSoftwareName: 'kstream', clientSoftwareVersion: VERSION },
-        { timeoutMs },
-        (frame) => decodeApiVersions(frame, version),
-      ).catch((e: unknown) => {
+      const body = await this.handshakeRequest(version, timeoutMs).catch((e: unknown) => {
         if (e instanceof RequestTimeoutError) {
           throw new RequestTimeoutError(
             this.address,
@@ -305,8 +319,8 @@ export class Connection {
         }
         throw e;
       });
-      const errorCode = body.errorCode as number;
-      const keys = body.apiKeys as { apiKey: number; minVersion: number; maxVersion: number }[];
+      const errorCode = body.errorCode;
+      const keys = body.apiKeys;
       if (errorCode === ErrorCode.UNSUPPORTED_VERSION && version > 0) {
         // The broker answered in v0 with its own ApiVersions range: retry with the highest both support. If
         // that range could not be read (librdkafka's mock cluster encodes it oddly), step down one version.
@@ -319,6 +333,18 @@ export class Connection {
       return;
     }
     throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `ApiVersions negotiation with ${this.address} failed`);
+  }
+
+  /** One ApiVersions request of the handshake, its answer read by decodeApiVersions (a v0 fallback). */
+  private handshakeRequest(version: number, timeoutMs: number): Promise<ApiVersionsAnswer> {
+    return this.send(
+      ApiKey.ApiVersions,
+      version,
+      { clientSoftwareName: 'kstream', clientSoftwareVersion: VERSION },
+      { timeoutMs },
+      true,
+      (frame) => decodeApiVersions(frame, version),
+    ) as Promise<ApiVersionsAnswer>; // decodeApiVersions' answer, erased to a Struct by send()
   }
 
   private onData(d: Buffer): void {
@@ -447,12 +473,14 @@ export class Connection {
  * ApiVersions response decoding: a broker that does not support our request version answers in v0 with
  * UNSUPPORTED_VERSION (the error code comes first in every version, right after the v0 header).
  */
-function decodeApiVersions(frame: Buffer, version: number): Struct {
-  const def = API_BY_KEY.get(ApiKey.ApiVersions)!.response;
+type ApiVersionsAnswer = Pick<ResponseOf<typeof Api.ApiVersions>, 'errorCode' | 'apiKeys'>;
+
+function decodeApiVersions(frame: Buffer, version: number): ApiVersionsAnswer {
+  const def = Api.ApiVersions.response;
   const errorCode = frame.length >= 6 ? frame.readInt16BE(4) : 0;
   const v = errorCode === ErrorCode.UNSUPPORTED_VERSION ? 0 : version;
   const r = new Reader(frame, 4);
-  const body = compile(def, v).decode(r);
+  const body = compile(def, v).decode(r) as ResponseOf<typeof Api.ApiVersions>; // decoded by that definition
   if (r.bad) {
     // An UNSUPPORTED_VERSION answer we cannot read still tells us to try a lower version.
     if (errorCode === ErrorCode.UNSUPPORTED_VERSION) return { errorCode, apiKeys: [] };

@@ -2,15 +2,22 @@
  * Requests to a group coordinator shared by the consumer (group.ts) and the admin client: FindCoordinator
  * (batched with v4 when the broker has it), OffsetFetch (v8's per-group form or the older one) and OffsetCommit.
  */
-import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/messages/index.js';
+import { Api, ApiKey, type Item, type RequestInput, type ResponseOf } from '../protocol/messages/index.js';
 import type { Cluster } from './cluster.js';
 import type { TopicPartitions } from './consumer-protocol.js';
 import { errorFor } from './errors.js';
 import { backoff, mayRetry, sleep } from './retry.js';
 
 export const COORDINATOR_KEY_GROUP = 0;
+
+/** One group's coordinator as FindCoordinator answers it: v4's per-key entry, or an older answer and its key. */
+type CoordinatorAnswer = Item<ResponseOf<typeof Api.FindCoordinator>['coordinators']>;
+
+/** A topic of an OffsetFetch answer: v0-7's top-level topics and v8's per-group topics have the same fields. */
+type CommittedTopic =
+  | Item<ResponseOf<typeof Api.OffsetFetch>['topics']>
+  | Item<Item<ResponseOf<typeof Api.OffsetFetch>['groups']>['topics']>;
 
 /** Errors after which the coordinator must be looked up again. */
 export function isCoordinatorError(code: number): boolean {
@@ -33,17 +40,17 @@ export async function findCoordinators(cluster: Cluster, groupIds: readonly stri
   for (let attempt = 0; todo.length > 0; attempt++) {
     const conn = await cluster.anyConnection();
     const failed: { key: string; err: KafkaError }[] = [];
-    const answers: Struct[] = [];
+    const answers: CoordinatorAnswer[] = [];
     if (conn.supports(ApiKey.FindCoordinator, 4)) {
-      const res = await cluster.request('any', ApiKey.FindCoordinator, {
+      const res = await cluster.request('any', Api.FindCoordinator, {
         keyType: COORDINATOR_KEY_GROUP,
         coordinatorKeys: todo,
       });
-      answers.push(...(res.coordinators as Struct[]));
+      answers.push(...res.coordinators);
     } else {
       const all = await Promise.all(
         todo.map((key) =>
-          cluster.request('any', ApiKey.FindCoordinator, { key, keyType: COORDINATOR_KEY_GROUP }).then((r) => ({
+          cluster.request('any', Api.FindCoordinator, { key, keyType: COORDINATOR_KEY_GROUP }).then((r) => ({
             ...r,
             key,
           })),
@@ -104,31 +111,31 @@ export async function fetchCommittedOffsets(
     );
   }
   const topics = partitions?.map((tp) => ({ name: tp.topic, partitionIndexes: tp.partitions })) ?? null;
-  const body: Struct =
+  const body: RequestInput<typeof Api.OffsetFetch> =
     version >= 8
       ? { groups: [{ groupId, topics }], requireStable: opts.requireStable ?? false }
       : { groupId, topics, requireStable: opts.requireStable ?? false };
-  const res = await conn.request(ApiKey.OffsetFetch, body);
+  const res = await conn.request(Api.OffsetFetch, body);
   let errorCode: number;
-  let resTopics: Struct[];
+  let resTopics: readonly CommittedTopic[];
   if (version >= 8) {
-    const g = (res.groups as Struct[]).find((x) => x.groupId === groupId) ?? (res.groups as Struct[])[0];
+    const g = res.groups.find((x) => x.groupId === groupId) ?? res.groups[0];
     errorCode = g?.errorCode ?? 0;
     resTopics = g?.topics ?? [];
   } else {
-    errorCode = res.errorCode ?? 0;
-    resTopics = res.topics as Struct[];
+    errorCode = res.errorCode;
+    resTopics = res.topics;
   }
   if (errorCode !== 0) throw errorFor(errorCode, `committed offsets of group ${groupId}`);
   const out: CommittedOffset[] = [];
   for (const t of resTopics) {
-    for (const p of t.partitions as Struct[]) {
+    for (const p of t.partitions) {
       out.push({
         topic: t.name,
         partition: p.partitionIndex,
-        offset: p.committedOffset as bigint,
-        leaderEpoch: p.committedLeaderEpoch ?? -1,
-        metadata: p.metadata ?? null,
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch,
+        metadata: p.metadata,
         error: p.errorCode === 0 ? null : errorFor(p.errorCode, `committed offset of ${t.name}/${p.partitionIndex}`),
       });
     }
@@ -158,7 +165,7 @@ export async function commitOffsets(
   offsets: readonly OffsetToCommit[],
   opts: { pool?: string } = {},
 ): Promise<CommitResult[]> {
-  const byTopic = new Map<string, Struct[]>();
+  const byTopic = new Map<string, Item<Item<RequestInput<typeof Api.OffsetCommit>['topics']>['partitions']>[]>();
   for (const o of offsets) {
     let parts = byTopic.get(o.topic);
     if (!parts) {
@@ -174,7 +181,7 @@ export async function commitOffsets(
   }
   const res = await cluster.request(
     coordinator,
-    ApiKey.OffsetCommit,
+    Api.OffsetCommit,
     {
       groupId: member.groupId,
       generationId: member.generationId,
@@ -186,8 +193,8 @@ export async function commitOffsets(
     { pool: opts.pool ?? 'default' },
   );
   const out: CommitResult[] = [];
-  for (const t of res.topics as Struct[]) {
-    for (const p of t.partitions as Struct[]) {
+  for (const t of res.topics) {
+    for (const p of t.partitions) {
       out.push({
         topic: t.name,
         partition: p.partitionIndex,

@@ -16,9 +16,8 @@
  * while it keeps failing; a member fenced meanwhile (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION) rejoins. Only a
  * non-retriable error (e.g. GROUP_AUTHORIZATION_FAILED) stops the member.
  */
-import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/messages/index.js';
+import { Api, ApiKey, type Item, type RequestInput, type ResponseOf } from '../protocol/messages/index.js';
 import { Backoff } from '../util/backoff.js';
 import {
   type Assignor,
@@ -68,6 +67,10 @@ export interface GroupOptions {
   metadataCheckMs: number;
   rackId?: string | null;
 }
+
+/** A member of a JoinGroup answer (the leader gets them all) and an assignment the leader sends in SyncGroup. */
+type JoinedMember = Item<ResponseOf<typeof Api.JoinGroup>['members']>;
+type SyncAssignment = Item<RequestInput<typeof Api.SyncGroup>['assignments']>;
 
 const POOL = 'group';
 
@@ -268,7 +271,7 @@ export class GroupMember {
     if (this.needsJoin) return;
     const res = await this.cluster.request(
       this.coordinator,
-      ApiKey.Heartbeat,
+      Api.Heartbeat,
       {
         groupId: this.opts.groupId,
         generationId: this.generationId,
@@ -277,7 +280,7 @@ export class GroupMember {
       },
       { pool: POOL, timeoutMs: Math.min(this.cluster.requestTimeoutMs, this.opts.sessionTimeoutMs) },
     );
-    const code = res.errorCode as number;
+    const code = res.errorCode;
     if (code === 0 || this.stopped) return;
     if (code === ErrorCode.REBALANCE_IN_PROGRESS) {
       this.requestRejoin();
@@ -382,7 +385,7 @@ export class GroupMember {
     this.needsJoin = false;
     const join = await this.cluster.request(
       this.coordinator,
-      ApiKey.JoinGroup,
+      Api.JoinGroup,
       {
         groupId: this.opts.groupId,
         sessionTimeoutMs: this.opts.sessionTimeoutMs,
@@ -395,7 +398,7 @@ export class GroupMember {
       },
       { pool: POOL, timeoutMs: Math.max(this.cluster.requestTimeoutMs, this.opts.rebalanceTimeoutMs + 5000) },
     );
-    const code = join.errorCode as number;
+    const code = join.errorCode;
     if (code !== 0) {
       this.needsJoin = true;
       if (code === ErrorCode.MEMBER_ID_REQUIRED) {
@@ -424,13 +427,13 @@ export class GroupMember {
         `group ${this.opts.groupId} chose assignor ${this.protocolName}, which this member does not have`,
       );
     }
-    let assignments: Struct[] = [];
+    let assignments: SyncAssignment[] = [];
     if (join.leader === join.memberId) {
-      assignments = await this.leaderAssign(assignor, join.members as Struct[]);
+      assignments = await this.leaderAssign(assignor, join.members);
     }
     const sync = await this.cluster.request(
       this.coordinator,
-      ApiKey.SyncGroup,
+      Api.SyncGroup,
       {
         groupId: this.opts.groupId,
         generationId: this.generationId,
@@ -442,7 +445,7 @@ export class GroupMember {
       },
       { pool: POOL, timeoutMs: Math.max(this.cluster.requestTimeoutMs, this.opts.rebalanceTimeoutMs + 5000) },
     );
-    const syncCode = sync.errorCode as number;
+    const syncCode = sync.errorCode;
     if (syncCode !== 0) {
       this.needsJoin = true;
       if (syncCode === ErrorCode.REBALANCE_IN_PROGRESS) return;
@@ -452,7 +455,7 @@ export class GroupMember {
       }
       throw errorFor(syncCode, `sync group ${this.opts.groupId}`);
     }
-    const assigned = decodeAssignment(sync.assignment as Buffer);
+    const assigned = decodeAssignment(sync.assignment);
     const next = new Map<string, TopicPartition>();
     for (const tp of assigned.assignedPartitions) {
       for (const p of tp.partitions) next.set(tpKey(tp.topic, p), { topic: tp.topic, partition: p });
@@ -478,12 +481,12 @@ export class GroupMember {
     this.stable = !this.needsJoin;
   }
 
-  private async leaderAssign(assignor: Assignor, members: Struct[]): Promise<Struct[]> {
+  private async leaderAssign(assignor: Assignor, members: readonly JoinedMember[]): Promise<SyncAssignment[]> {
     const subs: GroupMemberSubscription[] = members.map((m) => {
-      const s = decodeSubscription(m.metadata as Buffer);
+      const s = decodeSubscription(m.metadata);
       return {
         memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId ?? null,
+        groupInstanceId: m.groupInstanceId,
         topics: s.topics,
         userData: s.userData,
         ownedPartitions: s.ownedPartitions,
@@ -518,8 +521,8 @@ export class GroupMember {
                 ],
               }
             : { groupId: this.opts.groupId, memberId: this.memberId };
-        const res = await conn.request(ApiKey.LeaveGroup, body, { timeoutMs: 5000 });
-        code = (res.errorCode as number) || ((res.members as Struct[] | undefined)?.[0]?.errorCode ?? 0);
+        const res = await conn.request(Api.LeaveGroup, body, { timeoutMs: 5000 });
+        code = res.errorCode || (res.members[0]?.errorCode ?? 0);
       } catch (e) {
         code = e instanceof KafkaError ? e.code : ErrorCode.UNKNOWN_SERVER_ERROR;
       }

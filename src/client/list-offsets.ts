@@ -4,9 +4,8 @@
  * being created, connection lost) are retried after a metadata refresh; the others get their error in the
  * result. Used by the consumer (seek to earliest/latest/time) and the admin client (watermarks, lag).
  */
-import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/messages/index.js';
+import { Api, ApiKey, type Item, type RequestInput } from '../protocol/messages/index.js';
 import type { Cluster } from './cluster.js';
 import { errorFor } from './errors.js';
 import { backoff, mayRetry, sleep } from './retry.js';
@@ -151,7 +150,7 @@ async function sendOne(
   group: number[],
   opts: ListOffsetsOptions,
 ): Promise<Map<number, ListOffsetsResult>> {
-  const byTopic = new Map<string, Struct[]>();
+  const byTopic = new Map<string, Item<Item<RequestInput<typeof Api.ListOffsets>['topics']>['partitions']>[]>();
   const index = new Map<string, number>();
   for (const i of group) {
     const it = items[i]!;
@@ -167,23 +166,23 @@ async function sendOne(
   if (group.some((i) => items[i]!.timestamp === MAX_TIMESTAMP) && !conn.supports(ApiKey.ListOffsets, 7)) {
     throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `broker ${conn.address} does not support max-timestamp (v7)`);
   }
-  const res = await cluster.request(leader, ApiKey.ListOffsets, {
+  const res = await cluster.request(leader, Api.ListOffsets, {
     replicaId: -1,
     isolationLevel: opts.isolationLevel ?? 0,
     topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
   });
   const out = new Map<number, ListOffsetsResult>();
-  for (const t of res.topics as Struct[]) {
-    for (const p of t.partitions as Struct[]) {
+  for (const t of res.topics) {
+    for (const p of t.partitions) {
       const i = index.get(`${t.name}\u0000${p.partitionIndex}`);
       if (i === undefined) continue;
       const it = items[i]!;
       out.set(i, {
         topic: it.topic,
         partition: it.partition,
-        offset: p.errorCode === 0 ? (p.offset as bigint) : -1n,
-        timestamp: p.timestamp as bigint,
-        leaderEpoch: p.leaderEpoch as number,
+        offset: p.errorCode === 0 ? p.offset : -1n,
+        timestamp: p.timestamp,
+        leaderEpoch: p.leaderEpoch,
         error: p.errorCode === 0 ? null : errorFor(p.errorCode, `list offsets of ${it.topic}/${it.partition}`),
       });
     }

@@ -7,9 +7,8 @@
  */
 
 import { Connection } from '../client/connection.js';
-import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { ApiKey } from '../protocol/messages/index.js';
+import { Api } from '../protocol/messages/index.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import type { BrokerInfo } from './cluster.js';
@@ -94,7 +93,7 @@ export class ReplicaFetcher {
         const byTopic = new Map<string, FollowerReplica[]>();
         for (const p of parts) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
         const res = await conn.request(
-          ApiKey.Fetch,
+          Api.Fetch,
           {
             replicaId: this.host.nodeId,
             maxWaitMs: 500,
@@ -119,15 +118,15 @@ export class ReplicaFetcher {
           },
           { timeoutMs: 15_000 },
         );
-        for (const t of res.responses as Struct[]) {
-          for (const r of t.partitions as Struct[]) {
+        for (const t of res.responses) {
+          for (const r of t.partitions) {
             const p = parts.find((x) => x.topic === t.topic && x.index === r.partitionIndex);
             if (!p || !this.partitions.has(p)) continue;
             if (r.errorCode !== 0) {
               if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) p.needsTruncation = true;
               continue;
             }
-            p.appendFromLeader((r.records as Buffer | null) ?? EMPTY, r.highWatermark as bigint);
+            p.appendFromLeader(r.records ?? EMPTY, r.highWatermark);
           }
         }
         backoff.reset();
@@ -148,15 +147,15 @@ export class ReplicaFetcher {
       p.needsTruncation = false;
       return;
     }
-    const res = await conn.request(ApiKey.OffsetForLeaderEpoch, {
+    const res = await conn.request(Api.OffsetForLeaderEpoch, {
       replicaId: this.host.nodeId,
       topics: [
         { topic: p.topic, partitions: [{ partition: p.index, currentLeaderEpoch: p.leaderEpoch, leaderEpoch: epoch }] },
       ],
     });
-    const r = res.topics[0]?.partitions[0] as Struct | undefined;
+    const r = res.topics[0]?.partitions[0];
     if (r?.errorCode !== 0) throw new Error(`OffsetForLeaderEpoch failed with error ${r?.errorCode}`);
-    const end = r.endOffset as bigint;
+    const end = r.endOffset;
     if (end >= 0n && end < p.logEndOffset) {
       this.log.info('truncating diverged log tail', {
         topic: p.topic,

@@ -280,7 +280,7 @@ export class GroupCoordinator {
     const memberId = `${req.clientId}-${randomUUID()}`;
     if (req.groupInstanceId !== null) {
       const old = g.staticMembers.get(req.groupInstanceId);
-      if (old !== undefined) this.replaceStaticMember(g, old, memberId, req, cb);
+      if (old !== undefined) this.replaceStaticMember(g, old, memberId, req.groupInstanceId, req, cb);
       else this.addMemberAndRebalance(g, memberId, req, cb);
     } else if (req.requireKnownMemberId) {
       // KIP-394: hand out the id; the member must rejoin with it (within a session timeout).
@@ -432,6 +432,7 @@ export class GroupCoordinator {
     g: Group,
     oldId: string,
     newId: string,
+    instanceId: string,
     req: JoinRequest,
     cb: (r: JoinResult) => void,
   ): void {
@@ -456,7 +457,7 @@ export class GroupCoordinator {
       heartbeatTimer: null,
     };
     g.members.set(newId, m);
-    g.staticMembers.set(req.groupInstanceId as string, newId);
+    g.staticMembers.set(instanceId, newId);
     if (wasLeader) g.leaderId = newId;
     if (wasPendingSync) g.pendingSync.add(newId);
     this.scheduleHeartbeat(g, m);

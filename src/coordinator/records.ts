@@ -18,10 +18,10 @@
  * one codec of src/protocol encodes and decodes them.
  */
 import { Reader } from '../protocol/codec/reader.js';
-import { compile, type MessageDef, type Struct } from '../protocol/codec/schema.js';
+import { compile, type Decoded, type Encodable, type MessageDef } from '../protocol/codec/schema.js';
 import { Writer } from '../protocol/codec/writer.js';
 
-const OffsetCommitKey: MessageDef = {
+const OffsetCommitKey = {
   name: 'OffsetCommitKey',
   apiKey: -1,
   type: 'request',
@@ -32,9 +32,9 @@ const OffsetCommitKey: MessageDef = {
     { name: 'topic', type: 'string', versions: '0+' },
     { name: 'partition', type: 'int32', versions: '0+' },
   ],
-};
+} as const satisfies MessageDef;
 
-const OffsetCommitValue: MessageDef = {
+const OffsetCommitValue = {
   name: 'OffsetCommitValue',
   apiKey: -1,
   type: 'request',
@@ -47,18 +47,18 @@ const OffsetCommitValue: MessageDef = {
     { name: 'commitTimestamp', type: 'int64', versions: '0+' },
     { name: 'expireTimestamp', type: 'int64', versions: '1', default: -1 },
   ],
-};
+} as const satisfies MessageDef;
 
-const GroupMetadataKey: MessageDef = {
+const GroupMetadataKey = {
   name: 'GroupMetadataKey',
   apiKey: -1,
   type: 'request',
   validVersions: '2',
   flexibleVersions: 'none',
   fields: [{ name: 'group', type: 'string', versions: '2' }],
-};
+} as const satisfies MessageDef;
 
-const GroupMetadataValue: MessageDef = {
+const GroupMetadataValue = {
   name: 'GroupMetadataValue',
   apiKey: -1,
   type: 'request',
@@ -86,7 +86,7 @@ const GroupMetadataValue: MessageDef = {
       ],
     },
   ],
-};
+} as const satisfies MessageDef;
 
 export interface OffsetKey {
   kind: 'offset';
@@ -129,7 +129,7 @@ export interface GroupValue {
   members: StoredMember[];
 }
 
-function encode(def: MessageDef, version: number, v: Struct): Buffer {
+function encode<D extends MessageDef>(def: D, version: number, v: Encodable<D>): Buffer {
   const w = new Writer(64);
   w.int16(version);
   compile(def, version).encode(w, v);
@@ -154,7 +154,7 @@ export function groupValue(v: GroupValue): Buffer {
 
 export class BadRecordError extends Error {}
 
-function decodeStruct(def: MessageDef, buf: Buffer): { version: number; body: Struct } {
+function decodeStruct<D extends MessageDef>(def: D, buf: Buffer): { version: number; body: Decoded<D> } {
   const r = new Reader(buf);
   const version = r.int16();
   if (r.bad) throw new BadRecordError(`${def.name}: too short`);
@@ -165,7 +165,8 @@ function decodeStruct(def: MessageDef, buf: Buffer): { version: number; body: St
   } catch {
     throw new BadRecordError(`${def.name}: unknown version ${version}`);
   }
-  const body = codec.decode(r);
+  // The codec is compiled from `def`, so what it decodes has def's fields (the codec itself is untyped).
+  const body = codec.decode(r) as Decoded<D>;
   if (r.bad) throw new BadRecordError(`${def.name} v${version}: ${r.reason}`);
   return { version, body };
 }
@@ -198,7 +199,7 @@ export function decodeOffsetValue(buf: Buffer): OffsetValue {
 
 export function decodeGroupValue(buf: Buffer): GroupValue {
   const { body } = decodeStruct(GroupMetadataValue, buf);
-  return body as GroupValue;
+  return body;
 }
 
 /** Java's String.hashCode over UTF-16 code units, as Kafka uses to place a group in a partition. */

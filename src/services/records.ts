@@ -67,9 +67,9 @@ export function parseJsonRecord(line: string): JsonRecordIn {
   }
   const out: JsonRecordIn = { key: part(r.key, 'key'), value: part(r.value, 'value'), headers };
   if (r.partition !== undefined && r.partition !== null) {
-    if (!Number.isInteger(r.partition) || (r.partition as number) < 0)
+    if (typeof r.partition !== 'number' || !Number.isInteger(r.partition) || r.partition < 0)
       throw new Error('"partition" must be an integer >= 0');
-    out.partition = r.partition as number;
+    out.partition = r.partition;
   }
   if (r.timestamp !== undefined && r.timestamp !== null) {
     const t = typeof r.timestamp === 'string' ? Date.parse(r.timestamp) : r.timestamp;

@@ -114,9 +114,9 @@ describe('admin client against kstream serve', () => {
     await producer.close();
     let listOffsetsRequests = 0;
     const request = admin.cluster.request.bind(admin.cluster);
-    admin.cluster.request = (node, apiKey, body, opts) => {
-      if (apiKey === ApiKey.ListOffsets) listOffsetsRequests++;
-      return request(node, apiKey, body, opts);
+    admin.cluster.request = (node, api, body, opts) => {
+      if (api.key === ApiKey.ListOffsets) listOffsetsRequests++;
+      return request(node, api, body, opts);
     };
     try {
       const offsets = await admin.fetchTopicOffsets(['wide', 'missing']);

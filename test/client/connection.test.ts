@@ -11,7 +11,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import { KafkaError, NetworkError, RequestTimeoutError } from '../../src/client/errors.js';
 import { Producer } from '../../src/client/producer.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ApiKey } from '../../src/protocol/messages/index.js';
+import { Api, ApiKey } from '../../src/protocol/messages/index.js';
 import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker.js';
 import { apiVersionsBody, type FakeBroker, frameOf, startFakeBroker } from './fake-broker.js';
 
@@ -72,7 +72,7 @@ describe('connection against a scripted broker', () => {
           e.code === ErrorCode.UNSUPPORTED_VERSION &&
           /does not support CreateTopics .*\(broker: 6-9, client: 0-5\)/.test(e.message),
       );
-      await assert.rejects(c.request(ApiKey.DeleteRecords, {}), /does not support DeleteRecords .*broker: not offered/);
+      await assert.rejects(c.request(Api.DeleteRecords, {}), /does not support DeleteRecords .*broker: not offered/);
     } finally {
       c.close();
     }
@@ -127,7 +127,7 @@ describe('connection against a scripted broker', () => {
     });
     const c = await Connection.connect({ host: '127.0.0.1', port: f.port });
     try {
-      const all = Array.from({ length: 200 }, () => c.request(ApiKey.Metadata, { topics: [] }));
+      const all = Array.from({ length: 200 }, () => c.request(Api.Metadata, { topics: [] }));
       assert.equal(c.inFlight, 200);
       const res = await Promise.all(all);
       res.forEach((r, i) => {
@@ -145,8 +145,8 @@ describe('connection against a scripted broker', () => {
       // Metadata is never answered.
     });
     const c = await Connection.connect({ host: '127.0.0.1', port: f.port, requestTimeoutMs: 300 });
-    const first = timed(c.request(ApiKey.Metadata, { topics: [] }));
-    const second = timed(c.request(ApiKey.Metadata, { topics: [] }, { timeoutMs: 5000 }));
+    const first = timed(c.request(Api.Metadata, { topics: [] }));
+    const second = timed(c.request(Api.Metadata, { topics: [] }, { timeoutMs: 5000 }));
     const a = await first;
     const b = await second;
     assert.ok(a.error instanceof RequestTimeoutError, String(a.error));
@@ -158,7 +158,7 @@ describe('connection against a scripted broker', () => {
     assert.ok(b.error instanceof NetworkError, String(b.error));
     assert.match((b.error as Error).message, /connection closed after a Metadata request timed out/);
     assert.ok(c.closed);
-    await assert.rejects(c.request(ApiKey.Metadata, { topics: [] }), NetworkError);
+    await assert.rejects(c.request(Api.Metadata, { topics: [] }), NetworkError);
   });
 
   test('a server that accepts but never speaks Kafka: connect fails within connectTimeoutMs', async () => {
@@ -177,7 +177,7 @@ describe('connection against a scripted broker', () => {
     const c = await Connection.connect({ host: '127.0.0.1', port: f.port });
     const closed = new Promise<Error>((resolve) => c.onClose(resolve));
     await assert.rejects(
-      c.request(ApiKey.Metadata, { topics: [] }),
+      c.request(Api.Metadata, { topics: [] }),
       /NETWORK_EXCEPTION: .*connection closed by the broker/,
     );
     assert.match((await closed).message, /closed by the broker/);
@@ -189,7 +189,7 @@ describe('connection against a scripted broker', () => {
       else req.write(frameOf(ApiKey.Metadata, req.header.apiVersion, req.header.correlationId + 100, metadataBody(1)));
     });
     const c = await Connection.connect({ host: '127.0.0.1', port: f.port });
-    await assert.rejects(c.request(ApiKey.Metadata, { topics: [] }), /correlation id \d+ does not match/);
+    await assert.rejects(c.request(Api.Metadata, { topics: [] }), /correlation id \d+ does not match/);
     assert.ok(c.closed);
   });
 });

@@ -6,16 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { defineHandler } from '../../src/broker/router.js';
+import type { Connection } from '../../src/client/connection.js';
 import { Reader } from '../../src/protocol/codec/reader.js';
 import {
   compile,
   type Decoded,
   type Encodable,
   type FieldDef,
+  inVersions,
   type MessageDef,
+  parseVersions,
+  type Struct,
 } from '../../src/protocol/codec/schema.js';
 import { Writer } from '../../src/protocol/codec/writer.js';
-import { Api, type RequestOf, type ResponseInput } from '../../src/protocol/messages/index.js';
+import { APIS, Api, type RequestOf, type ResponseInput } from '../../src/protocol/messages/index.js';
 
 type Produce = typeof Api.Produce;
 
@@ -64,6 +69,32 @@ export function miswrites(): ResponseInput<Produce>[] {
   ];
 }
 
+/** A broker handler reading a field its request lacks, through the real handler type: a compile error. */
+export const misreadingHandler = defineHandler(Api.Produce, {
+  minVersion: 3,
+  maxVersion: 9,
+  handle(req) {
+    // @ts-expect-error ProduceRequest has no `topics` (it is `topicData`)
+    const topics: unknown = req.topics;
+    return topics === undefined ? null : { responses: [], throttleTimeMs: 0 };
+  },
+});
+
+/** A client reading a response field that does not exist, or sending a request field that does not: errors. */
+export async function clientMisreads(conn: Connection): Promise<unknown[]> {
+  const res = await conn.request(Api.Metadata, { topics: null });
+  await conn.request(Api.Metadata, {
+    // @ts-expect-error MetadataRequest has `topics`, not `topicNames`
+    topicNames: [],
+  });
+  return [
+    // @ts-expect-error MetadataResponse has no top-level `partitions` (each topic has its own)
+    res.partitions,
+    // @ts-expect-error a broker is `nodeId`, not `brokerId` (that is DescribeCluster's)
+    res.brokers[0]?.brokerId,
+  ];
+}
+
 test('decoded fields have the types the definition gives them', () => {
   const records = Buffer.from('abc');
   const req = roundTrip(Api.Produce.request, 9, {
@@ -95,4 +126,97 @@ test('absent fields decode to their defaults with their types (int64 as bigint)'
   assert.equal(hw, 10n);
   assert.equal(logStart, -1n);
   assert.deepEqual(Object.keys(p).sort(), fieldNames(Api.Fetch.response.fields, 'responses', 'partitions'));
+});
+
+// ---- The types are honest: what the decoder yields for every field in every version has the derived type ----
+
+/** Whether `v` has the type StructOf/DecodedField derive for `f` (schema.ts): the same rules, at run time. */
+function hasDerivedType(f: FieldDef, v: unknown): boolean {
+  const nullable = f.nullableVersions !== undefined || f.default === null;
+  if (v === null) return nullable || f.type === 'records';
+  if (f.type === 'struct') return isStruct(f.fields ?? [], v);
+  if (f.type.startsWith('[]')) {
+    if (!Array.isArray(v)) return false;
+    const elem: FieldDef = { name: f.name, type: f.type.slice(2) as FieldDef['type'], versions: f.versions };
+    if (f.type === '[]struct') return v.every((e) => isStruct(f.fields ?? [], e));
+    return v.every((e) => e !== null && hasDerivedType(elem, e));
+  }
+  switch (f.type) {
+    case 'int64':
+      return typeof v === 'bigint';
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'string':
+    case 'uuid':
+      return typeof v === 'string';
+    case 'bytes':
+    case 'records':
+      return Buffer.isBuffer(v);
+    default:
+      return typeof v === 'number';
+  }
+}
+
+/** Every field of the definition present (absent versions included), each with its derived type, and no other. */
+function isStruct(fields: readonly FieldDef[], v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const o = v as Struct;
+  const names = fields.map((f) => f.name).sort();
+  if (JSON.stringify(Object.keys(o).sort()) !== JSON.stringify(names)) return false;
+  return fields.every((f) => hasDerivedType(f, o[f.name]));
+}
+
+/** A value for every field present in `version` (one element per array); nullable ones null when `nulls`. */
+function sample(fields: readonly FieldDef[], version: number, nulls: boolean): Struct {
+  const out: Struct = {};
+  for (const f of fields) {
+    if (!inVersions(f.versions, version) && !inVersions(f.taggedVersions, version)) continue;
+    if (nulls && inVersions(f.nullableVersions, version)) {
+      out[f.name] = null;
+      continue;
+    }
+    const one = (t: string): unknown => {
+      switch (t) {
+        case 'struct':
+          return sample(f.fields ?? [], version, nulls);
+        case 'int64':
+          return 7n;
+        case 'bool':
+          return true;
+        case 'string':
+          return 's';
+        case 'uuid':
+          return '0123456789abcdef0123456789abcdef';
+        case 'bytes':
+        case 'records':
+          return Buffer.from('ab');
+        default:
+          return 1;
+      }
+    };
+    out[f.name] = f.type.startsWith('[]') ? [one(f.type.slice(2))] : one(f.type);
+  }
+  return out;
+}
+
+test("every message, every version: decoded values (absent fields' defaults included) have the derived types", () => {
+  let checked = 0;
+  for (const api of APIS) {
+    for (const def of [api.request, api.response]) {
+      const { min, max } = parseVersions(def.validVersions);
+      for (let v = min; v <= max; v++) {
+        for (const value of [{}, sample(def.fields, v, false), sample(def.fields, v, true)]) {
+          const c = compile(def, v);
+          const w = new Writer(64);
+          c.encode(w, value);
+          const r = new Reader(w.finish());
+          const decoded = c.decode(r);
+          assert.equal(r.bad, false, `${def.name} v${v}: ${r.reason}`);
+          assert.ok(isStruct(def.fields, decoded), `${def.name} v${v}: a decoded field does not have its type`);
+          checked++;
+        }
+      }
+    }
+  }
+  assert.ok(checked > 100);
 });

@@ -2,38 +2,35 @@
  * Admin APIs the CLI needs: CreatePartitions, DeleteRecords, AlterConfigs, IncrementalAlterConfigs.
  * Every item gets its own result with an error code; one bad item never fails the others.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import type { BrokerContext } from '../context.js';
 import { checkRequestPartitions } from '../partition-limits.js';
-import type { Handler } from '../router.js';
+import { defineHandler } from '../router.js';
 import { TOPIC_CONFIG_KEYS } from '../topic-config.js';
 import { ResourceType } from './describe-configs.js';
 import { errorOf } from './errors.js';
 
-export const createPartitions: Handler = {
-  apiKey: ApiKey.CreatePartitions,
+export const createPartitions = defineHandler(Api.CreatePartitions, {
   minVersion: 0,
   maxVersion: 3,
   async handle(req, { node }) {
-    const results: Struct[] = [];
+    const results: Item<ResponseInput<typeof Api.CreatePartitions>['results']>[] = [];
     // max.request.partitions bounds the partitions the whole request adds (see CreateTopics).
     let requested = 0;
-    for (const t of req.topics as Struct[]) {
+    for (const t of req.topics) {
       const current = node.topic(t.name)?.replicas.length;
-      if (current !== undefined && Number.isInteger(t.count)) requested += Math.max(0, (t.count as number) - current);
+      if (current !== undefined && Number.isInteger(t.count)) requested += Math.max(0, t.count - current);
     }
     try {
       checkRequestPartitions(node.config, requested);
     } catch (e) {
-      for (const t of req.topics as Struct[]) results.push({ name: t.name, ...errorOf(e) });
+      for (const t of req.topics) results.push({ name: t.name, ...errorOf(e) });
       return { throttleTimeMs: 0, results };
     }
-    for (const t of req.topics as Struct[]) {
+    for (const t of req.topics) {
       try {
-        const assignments = t.assignments as Struct[] | null;
-        const assignment = assignments ? assignments.map((a) => a.brokerIds as number[]) : null;
+        const assignment = t.assignments ? t.assignments.map((a) => a.brokerIds) : null;
         await node.addPartitions(t.name, t.count, Boolean(req.validateOnly), assignment);
         results.push({ name: t.name, errorCode: 0, errorMessage: null });
       } catch (e) {
@@ -42,18 +39,19 @@ export const createPartitions: Handler = {
     }
     return { throttleTimeMs: 0, results };
   },
-};
+});
 
-export const deleteRecords: Handler = {
-  apiKey: ApiKey.DeleteRecords,
+type DeleteRecordsTopic = Item<ResponseInput<typeof Api.DeleteRecords>['topics']>;
+
+export const deleteRecords = defineHandler(Api.DeleteRecords, {
   minVersion: 0,
   maxVersion: 2,
   async handle(req, { node }) {
-    const topics: Struct[] = [];
-    for (const t of req.topics as Struct[]) {
-      const partitions: Struct[] = [];
+    const topics: DeleteRecordsTopic[] = [];
+    for (const t of req.topics) {
+      const partitions: Item<DeleteRecordsTopic['partitions']>[] = [];
       topics.push({ name: t.name, partitions });
-      for (const rp of t.partitions as Struct[]) {
+      for (const rp of t.partitions) {
         const p = node.partition(t.name, rp.partitionIndex);
         if (!p) {
           partitions.push({
@@ -63,7 +61,7 @@ export const deleteRecords: Handler = {
           });
           continue;
         }
-        const offset = rp.offset === -1n ? p.log.highWatermark : (rp.offset as bigint);
+        const offset = rp.offset === -1n ? p.log.highWatermark : rp.offset;
         try {
           if (offset < 0n) throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset}`);
           if (offset > p.log.logStartOffset) await p.log.deleteRecordsBefore(offset);
@@ -75,14 +73,21 @@ export const deleteRecords: Handler = {
     }
     return { throttleTimeMs: 0, topics };
   },
-};
+});
+
+/** A resource of AlterConfigs or IncrementalAlterConfigs, and its answer (the same in both). */
+interface ConfigResource {
+  resourceType: number;
+  resourceName: string;
+}
+type AlterResult = Item<ResponseInput<typeof Api.AlterConfigs>['responses']>;
 
 async function alterResource(
   node: BrokerContext,
-  r: Struct,
+  r: ConfigResource,
   validateOnly: boolean,
   next: (current: Record<string, string>) => Record<string, string>,
-): Promise<Struct> {
+): Promise<AlterResult> {
   const base = { resourceType: r.resourceType, resourceName: r.resourceName };
   try {
     if (r.resourceType === ResourceType.BROKER) {
@@ -101,36 +106,34 @@ async function alterResource(
   }
 }
 
-export const alterConfigs: Handler = {
-  apiKey: ApiKey.AlterConfigs,
+export const alterConfigs = defineHandler(Api.AlterConfigs, {
   minVersion: 0,
   maxVersion: 2,
   async handle(req, { node }) {
-    const responses: Struct[] = [];
-    for (const r of req.resources as Struct[])
+    const responses: AlterResult[] = [];
+    for (const r of req.resources)
       responses.push(
         await alterResource(node, r, Boolean(req.validateOnly), () => {
           const out: Record<string, string> = {};
-          for (const c of r.configs as Struct[]) if (c.value !== null) out[c.name] = c.value;
+          for (const c of r.configs) if (c.value !== null) out[c.name] = c.value;
           return out;
         }),
       );
     return { throttleTimeMs: 0, responses };
   },
-};
+});
 
 const OP = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
-export const incrementalAlterConfigs: Handler = {
-  apiKey: ApiKey.IncrementalAlterConfigs,
+export const incrementalAlterConfigs = defineHandler(Api.IncrementalAlterConfigs, {
   minVersion: 0,
   maxVersion: 1,
   async handle(req, { node }) {
-    const responses: Struct[] = [];
-    for (const r of req.resources as Struct[])
+    const responses: AlterResult[] = [];
+    for (const r of req.resources)
       responses.push(
         await alterResource(node, r, Boolean(req.validateOnly), (current) => {
-          for (const c of r.configs as Struct[]) {
+          for (const c of r.configs) {
             const list = (current[c.name] ?? TOPIC_CONFIG_KEYS[c.name]?.default ?? '')
               .split(',')
               .filter((x) => x !== '');
@@ -150,10 +153,10 @@ export const incrementalAlterConfigs: Handler = {
                     `${c.name} is not a list: APPEND/SUBTRACT do not apply`,
                   );
                 }
-                const items = (c.value ?? '').split(',').filter((x: string) => x !== '');
+                const items = (c.value ?? '').split(',').filter((x) => x !== '');
                 const nextList =
                   c.configOperation === OP.APPEND
-                    ? [...list, ...items.filter((x: string) => !list.includes(x))]
+                    ? [...list, ...items.filter((x) => !list.includes(x))]
                     : list.filter((x) => !items.includes(x));
                 current[c.name] = nextList.join(',');
                 break;
@@ -167,4 +170,4 @@ export const incrementalAlterConfigs: Handler = {
       );
     return { throttleTimeMs: 0, responses };
   },
-};
+});

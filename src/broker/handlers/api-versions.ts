@@ -9,25 +9,24 @@
  *   what is wrong, and any other request's undecodable body still closes its connection.
  */
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
-import type { Handler } from '../router.js';
+import { Api } from '../../protocol/messages/index.js';
+import { defineHandler } from '../router.js';
 
 const SOFTWARE_NAME_OR_VERSION = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?$/;
 
-export const apiVersions: Handler = {
-  apiKey: ApiKey.ApiVersions,
+export const apiVersions = defineHandler(Api.ApiVersions, {
   minVersion: 0,
   maxVersion: 3,
   handle: (req, { node, header }) => {
     if (
       header.apiVersion >= 3 &&
       !(
-        SOFTWARE_NAME_OR_VERSION.test(req.clientSoftwareName as string) &&
-        SOFTWARE_NAME_OR_VERSION.test(req.clientSoftwareVersion as string)
+        SOFTWARE_NAME_OR_VERSION.test(req.clientSoftwareName) &&
+        SOFTWARE_NAME_OR_VERSION.test(req.clientSoftwareVersion)
       )
     ) {
       return { errorCode: ErrorCode.INVALID_REQUEST, apiKeys: [], throttleTimeMs: 0 };
     }
     return { errorCode: 0, apiKeys: node.apiVersions(), throttleTimeMs: 0 };
   },
-};
+});

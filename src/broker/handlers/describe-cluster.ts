@@ -1,8 +1,7 @@
-import { ApiKey } from '../../protocol/messages/index.js';
-import type { Handler } from '../router.js';
+import { Api } from '../../protocol/messages/index.js';
+import { defineHandler } from '../router.js';
 
-export const describeCluster: Handler = {
-  apiKey: ApiKey.DescribeCluster,
+export const describeCluster = defineHandler(Api.DescribeCluster, {
   minVersion: 0,
   maxVersion: 1,
   handle: (req, { node }) => ({
@@ -15,4 +14,4 @@ export const describeCluster: Handler = {
     brokers: node.liveBrokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
     clusterAuthorizedOperations: -2147483648,
   }),
-};
+});

@@ -2,12 +2,11 @@
  * DescribeConfigs for topics (resource type 2) and brokers (4): every known key with its value, source,
  * synonyms (v1+) and documentation/type (v3+). Unknown resources get an error per resource.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { isSensitiveConfigName, redactUrlCredentials } from '../../protocol/config-names.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import { BROKER_KEYS, type BrokerConfig, serveConfigValues } from '../config.js';
-import type { Handler } from '../router.js';
+import { defineHandler } from '../router.js';
 import { type ConfigType, TOPIC_CONFIG_KEYS } from '../topic-config.js';
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
@@ -50,7 +49,7 @@ export function describeTopicConfigs(
     if (spec.synonym && config.props[spec.synonym] !== undefined) {
       chain.push({
         name: spec.synonym,
-        value: config.props[spec.synonym] as string,
+        value: config.props[spec.synonym],
         source: ConfigSource.STATIC_BROKER_CONFIG,
       });
     }
@@ -105,15 +104,14 @@ function describeBrokerConfigs(
   return out;
 }
 
-export const describeConfigs: Handler = {
-  apiKey: ApiKey.DescribeConfigs,
+export const describeConfigs = defineHandler(Api.DescribeConfigs, {
   minVersion: 0,
   maxVersion: 4,
   handle(req, { node }) {
-    const results: Struct[] = [];
-    for (const r of req.resources as Struct[]) {
+    const results: Item<ResponseInput<typeof Api.DescribeConfigs>['results']>[] = [];
+    for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-      const keys = r.configurationKeys as string[] | null;
+      const keys = r.configurationKeys;
       if (r.resourceType === ResourceType.TOPIC) {
         const overrides = node.topicConfigs(r.resourceName);
         if (!overrides) {
@@ -161,4 +159,4 @@ export const describeConfigs: Handler = {
     }
     return { throttleTimeMs: 0, results };
   },
-};
+});

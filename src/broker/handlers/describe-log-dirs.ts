@@ -10,12 +10,11 @@
 import { constants } from 'node:fs';
 import { access, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import type { BrokerContext } from '../context.js';
 import type { Partition } from '../partition.js';
-import type { Handler } from '../router.js';
+import { defineHandler } from '../router.js';
 
 /** The volume's total and usable (available to unprivileged users) bytes, or -1 each when statfs fails. */
 export async function volumeBytes(dir: string): Promise<{ totalBytes: bigint; usableBytes: bigint }> {
@@ -27,7 +26,9 @@ export async function volumeBytes(dir: string): Promise<{ totalBytes: bigint; us
   }
 }
 
-function describePartition(p: Partition): Struct {
+type LogDirTopic = Item<Item<ResponseInput<typeof Api.DescribeLogDirs>['results']>['topics']>;
+
+function describePartition(p: Partition): Item<LogDirTopic['partitions']> {
   const lag = p.log.highWatermark - p.log.logEndOffset;
   return {
     partitionIndex: p.index,
@@ -38,8 +39,11 @@ function describePartition(p: Partition): Struct {
 }
 
 /** The topics part of the answer for one broker: requested (or all) local replicas, sorted. */
-export function localReplicas(node: BrokerContext, topics: Struct[] | null): Struct[] {
-  const out: Struct[] = [];
+export function localReplicas(
+  node: BrokerContext,
+  topics: readonly { topic: string; partitions: number[] }[] | null,
+): LogDirTopic[] {
+  const out: LogDirTopic[] = [];
   if (topics === null) {
     const local = [...node.localTopics()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const t of local) {
@@ -51,11 +55,11 @@ export function localReplicas(node: BrokerContext, topics: Struct[] | null): Str
   const wanted = new Map<string, Set<number>>();
   for (const t of topics) {
     const set = wanted.get(t.topic) ?? new Set<number>();
-    for (const i of t.partitions as number[]) set.add(i);
+    for (const i of t.partitions) set.add(i);
     wanted.set(t.topic, set);
   }
   for (const [name, indexes] of [...wanted].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-    const partitions: Struct[] = [];
+    const partitions: Item<LogDirTopic['partitions']>[] = [];
     for (const i of [...indexes].sort((a, b) => a - b)) {
       const p = node.partition(name, i);
       if (p && !p.log.isClosed) partitions.push(describePartition(p));
@@ -65,8 +69,7 @@ export function localReplicas(node: BrokerContext, topics: Struct[] | null): Str
   return out;
 }
 
-export const describeLogDirs: Handler = {
-  apiKey: ApiKey.DescribeLogDirs,
+export const describeLogDirs = defineHandler(Api.DescribeLogDirs, {
   minVersion: 0,
   maxVersion: 4,
   async handle(req, { node }) {
@@ -79,11 +82,11 @@ export const describeLogDirs: Handler = {
       // The data dir went away or became unwritable under us: Kafka reports such a dir as offline.
       errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
     }
-    const topics = errorCode === ErrorCode.NONE ? localReplicas(node, req.topics as Struct[] | null) : [];
+    const topics = errorCode === ErrorCode.NONE ? localReplicas(node, req.topics) : [];
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
       results: [{ errorCode, logDir: dir, topics, totalBytes, usableBytes }],
     };
   },
-};
+});

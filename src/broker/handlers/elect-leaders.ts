@@ -2,27 +2,24 @@
  * ElectLeaders: preferred (0) or unclean (1) leader election on demand, per partition (the controller's
  * election, src/cluster/cluster.ts). A single node leads everything already: ELECTION_NOT_NEEDED.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, errorInfo } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
-import type { Handler } from '../router.js';
+import { Api } from '../../protocol/messages/index.js';
+import { defineHandler } from '../router.js';
 
-export const electLeaders: Handler = {
-  apiKey: ApiKey.ElectLeaders,
+export const electLeaders = defineHandler(Api.ElectLeaders, {
   minVersion: 0,
   maxVersion: 2,
   async handle(req, { node }) {
     const type = req.electionType === 1 ? 'unclean' : 'preferred';
-    let wanted = req.topicPartitions as Struct[] | null;
-    if (wanted === null) {
-      // All partitions.
-      wanted = [...node.topics()].map(([topic, t]) => ({ topic, partitions: t.replicas.map((_r, i) => i) }));
-    }
+    // null: all partitions.
+    const wanted =
+      req.topicPartitions ??
+      [...node.topics()].map(([topic, t]) => ({ topic, partitions: t.replicas.map((_r, i) => i) }));
     const replicaElectionResults = await Promise.all(
       wanted.map(async (t) => ({
         topic: t.topic,
         partitionResult: await Promise.all(
-          (t.partitions as number[]).map(async (partitionId) => {
+          t.partitions.map(async (partitionId) => {
             let errorCode: number;
             if (!node.partitionExists(t.topic, partitionId)) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
             else
@@ -36,4 +33,4 @@ export const electLeaders: Handler = {
     );
     return { throttleTimeMs: 0, errorCode: 0, replicaElectionResults };
   },
-};
+});

@@ -4,13 +4,12 @@
  * Long poll: with fewer than min_bytes available the request waits up to max_wait_ms, woken by appends.
  * Sessionless (KIP-227): the response's session id is 0, so clients send full fetch requests.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { Partition } from '../partition.js';
-import type { Handler } from '../router.js';
+import { defineHandler } from '../router.js';
 
 /** Kafka sends an empty record set, never null, for a partition with nothing to return. */
 const EMPTY = Buffer.alloc(0);
@@ -29,12 +28,15 @@ function logUnexpected(node: BrokerContext, partition: string, e: unknown): void
   node.log.error('fetch read failed', { partition, error: e instanceof Error ? e.message : String(e) });
 }
 
+type TopicResponse = Item<ResponseInput<typeof Api.Fetch>['responses']>;
+type PartitionResponse = Item<TopicResponse['partitions']>;
+
 interface Wanted {
   topic: string;
   partition: number;
   fetchOffset: bigint;
   maxBytes: number;
-  out: Struct;
+  out: PartitionResponse;
 }
 
 async function readAll(
@@ -123,24 +125,23 @@ function waitForData(node: BrokerContext, wanted: Wanted[], ms: number, connecti
   });
 }
 
-export const fetch: Handler = {
-  apiKey: ApiKey.Fetch,
+export const fetch = defineHandler(Api.Fetch, {
   minVersion: 4,
   maxVersion: 12,
   async handle(req, { node, header, connection }) {
     // The request's limit, capped by the broker's fetch.max.bytes (a request asking for gigabytes does not make
     // the broker read them into memory). As in Kafka, the first batch is returned whole even when larger.
     const responseMax = Math.min(
-      header.apiVersion >= 3 ? Math.max(1, req.maxBytes as number) : 0x7fffffff,
+      header.apiVersion >= 3 ? Math.max(1, req.maxBytes) : 0x7fffffff,
       node.config.fetchMaxBytes,
     );
-    const responses: Struct[] = [];
+    const responses: TopicResponse[] = [];
     const wanted: Wanted[] = [];
-    for (const t of req.topics as Struct[]) {
-      const partitions: Struct[] = [];
-      responses.push({ topic: t.topic, topicId: t.topicId, partitions });
-      for (const p of t.partitions as Struct[]) {
-        const out: Struct = {
+    for (const t of req.topics) {
+      const partitions: PartitionResponse[] = [];
+      responses.push({ topic: t.topic, partitions });
+      for (const p of t.partitions) {
+        const out: PartitionResponse = {
           partitionIndex: p.partition,
           errorCode: 0,
           highWatermark: -1n,
@@ -155,15 +156,15 @@ export const fetch: Handler = {
           topic: t.topic,
           partition: p.partition,
           fetchOffset: p.fetchOffset,
-          maxBytes: Math.max(0, p.partitionMaxBytes as number),
+          maxBytes: Math.max(0, p.partitionMaxBytes),
           out,
         });
       }
     }
-    const deadline = Date.now() + Math.max(0, req.maxWaitMs as number);
-    const minBytes = Math.max(0, req.minBytes as number);
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    const minBytes = Math.max(0, req.minBytes);
     for (;;) {
-      const { bytes, errors } = await readAll(node, wanted, responseMax, req.replicaId as number);
+      const { bytes, errors } = await readAll(node, wanted, responseMax, req.replicaId);
       const left = deadline - Date.now();
       if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || node.isStopping) break;
       if (connection.isClosed) break;
@@ -171,4 +172,4 @@ export const fetch: Handler = {
     }
     return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
   },
-};
+});

@@ -3,10 +3,9 @@
  * SyncGroup, Heartbeat, LeaveGroup, DescribeGroups, ListGroups, DeleteGroups. On a single node this broker
  * coordinates every group. The handlers only translate between wire versions and the coordinator's calls.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
-import type { Handler, HandlerContext } from '../router.js';
+import { Api } from '../../protocol/messages/index.js';
+import { type AnyHandler, defineHandler, type HandlerContext } from '../router.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -27,8 +26,7 @@ function clientHost(ctx: HandlerContext): string {
   return `/${ctx.connection.socket.remoteAddress ?? ''}`;
 }
 
-export const findCoordinator: Handler = {
-  apiKey: ApiKey.FindCoordinator,
+export const findCoordinator = defineHandler(Api.FindCoordinator, {
   minVersion: 0,
   maxVersion: 4,
   async handle(req, ctx) {
@@ -60,9 +58,9 @@ export const findCoordinator: Handler = {
       };
     };
     if (header.apiVersion >= 4) {
-      return { throttleTimeMs: 0, coordinators: await Promise.all((req.coordinatorKeys as string[]).map(answer)) };
+      return { throttleTimeMs: 0, coordinators: await Promise.all(req.coordinatorKeys.map(answer)) };
     }
-    const one = await answer(req.key as string);
+    const one = await answer(req.key);
     return {
       throttleTimeMs: 0,
       errorCode: one.errorCode,
@@ -72,10 +70,9 @@ export const findCoordinator: Handler = {
       port: one.port,
     };
   },
-};
+});
 
-export const joinGroup: Handler = {
-  apiKey: ApiKey.JoinGroup,
+export const joinGroup = defineHandler(Api.JoinGroup, {
   minVersion: 0,
   maxVersion: 9,
   async handle(req, ctx) {
@@ -89,7 +86,7 @@ export const joinGroup: Handler = {
           sessionTimeoutMs: req.sessionTimeoutMs,
           rebalanceTimeoutMs: req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
           protocolType: req.protocolType,
-          protocols: (req.protocols as Struct[]).map((p) => ({ name: p.name, metadata: p.metadata })),
+          protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
           clientId: ctx.header.clientId ?? '',
           clientHost: clientHost(ctx),
           requireKnownMemberId: v >= 4,
@@ -109,10 +106,9 @@ export const joinGroup: Handler = {
       members: r.members,
     };
   },
-};
+});
 
-export const syncGroup: Handler = {
-  apiKey: ApiKey.SyncGroup,
+export const syncGroup = defineHandler(Api.SyncGroup, {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
@@ -125,7 +121,7 @@ export const syncGroup: Handler = {
       groupInstanceId: req.groupInstanceId,
       protocolType: req.protocolType,
       protocolName: req.protocolName,
-      assignments: (req.assignments as Struct[]).map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
+      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
     });
     return {
       throttleTimeMs: 0,
@@ -135,10 +131,9 @@ export const syncGroup: Handler = {
       assignment: r.assignment,
     };
   },
-};
+});
 
-export const heartbeat: Handler = {
-  apiKey: ApiKey.Heartbeat,
+export const heartbeat = defineHandler(Api.Heartbeat, {
   minVersion: 0,
   maxVersion: 4,
   async handle(req, ctx) {
@@ -148,10 +143,9 @@ export const heartbeat: Handler = {
       : noCoordinator(ctx, req.groupId);
     return { throttleTimeMs: 0, errorCode };
   },
-};
+});
 
-export const leaveGroup: Handler = {
-  apiKey: ApiKey.LeaveGroup,
+export const leaveGroup = defineHandler(Api.LeaveGroup, {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
@@ -166,19 +160,18 @@ export const leaveGroup: Handler = {
     }
     const r = c.leave(
       req.groupId,
-      (req.members as Struct[]).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })),
+      req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })),
     );
     return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
   },
-};
+});
 
-export const describeGroups: Handler = {
-  apiKey: ApiKey.DescribeGroups,
+export const describeGroups = defineHandler(Api.DescribeGroups, {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
     const groups = await Promise.all(
-      (req.groups as string[]).map(async (groupId) => {
+      req.groups.map(async (groupId) => {
         const c = await coordinatorOf(ctx, groupId);
         if (!c) {
           return {
@@ -211,16 +204,15 @@ export const describeGroups: Handler = {
     );
     return { throttleTimeMs: 0, groups };
   },
-};
+});
 
-export const listGroups: Handler = {
-  apiKey: ApiKey.ListGroups,
+export const listGroups = defineHandler(Api.ListGroups, {
   minVersion: 0,
   maxVersion: 4,
   async handle(req, ctx) {
     const all = await ctx.node.allCoordinators();
     const groups = all
-      .flatMap((c) => c.list(req.statesFilter as string[]))
+      .flatMap((c) => c.list(req.statesFilter))
       .map((g) => ({
         groupId: g.groupId,
         protocolType: g.protocolType,
@@ -228,14 +220,13 @@ export const listGroups: Handler = {
       }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },
-};
+});
 
-export const deleteGroups: Handler = {
-  apiKey: ApiKey.DeleteGroups,
+export const deleteGroups = defineHandler(Api.DeleteGroups, {
   minVersion: 0,
   maxVersion: 2,
   async handle(req, ctx) {
-    const names = req.groupsNames as string[];
+    const names = req.groupsNames;
     const results = await Promise.all(
       names.map(async (groupId) => {
         const c = await coordinatorOf(ctx, groupId);
@@ -246,9 +237,9 @@ export const deleteGroups: Handler = {
     );
     return { throttleTimeMs: 0, results };
   },
-};
+});
 
-export const groupHandlers: Handler[] = [
+export const groupHandlers: AnyHandler[] = [
   findCoordinator,
   joinGroup,
   syncGroup,

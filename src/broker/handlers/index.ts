@@ -1,4 +1,4 @@
-import type { Handler } from '../router.js';
+import type { AnyHandler } from '../router.js';
 import { alterConfigs, createPartitions, deleteRecords, incrementalAlterConfigs } from './admin.js';
 import { apiVersions } from './api-versions.js';
 import { describeCluster } from './describe-cluster.js';
@@ -15,7 +15,7 @@ import { produce } from './produce.js';
 import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
 import { createTopics, deleteTopics } from './topics.js';
 
-export const allHandlers: Handler[] = [
+export const allHandlers: AnyHandler[] = [
   produce,
   fetch,
   listOffsets,

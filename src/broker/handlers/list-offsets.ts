@@ -2,13 +2,14 @@
  * ListOffsets: earliest (-2), latest (-1), max timestamp (-3, v7+) or the first offset whose timestamp is at
  * or after a given time. The time index finds the batch; that one batch is decoded to find the exact record.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import { ATTR_LOG_APPEND_TIME } from '../../protocol/records/batch.js';
 import { decodeBatch } from '../../protocol/records/record.js';
 import type { Partition } from '../partition.js';
-import type { Handler } from '../router.js';
+import { defineHandler } from '../router.js';
+
+type TopicResponse = Item<ResponseInput<typeof Api.ListOffsets>['topics']>;
 
 const EARLIEST = -2n;
 const LATEST = -1n;
@@ -40,18 +41,17 @@ async function maxTimestamp(p: Partition): Promise<{ offset: bigint; timestamp: 
   return best;
 }
 
-export const listOffsets: Handler = {
-  apiKey: ApiKey.ListOffsets,
+export const listOffsets = defineHandler(Api.ListOffsets, {
   minVersion: 0,
   maxVersion: 7,
   async handle(req, { node, header }) {
     const v = header.apiVersion;
-    const topics: Struct[] = [];
-    for (const t of req.topics as Struct[]) {
-      const partitions: Struct[] = [];
+    const topics: TopicResponse[] = [];
+    for (const t of req.topics) {
+      const partitions: Item<TopicResponse['partitions']>[] = [];
       topics.push({ name: t.name, partitions });
-      for (const rp of t.partitions as Struct[]) {
-        const out: Struct = {
+      for (const rp of t.partitions) {
+        const out: Item<TopicResponse['partitions']> = {
           partitionIndex: rp.partitionIndex,
           errorCode: 0,
           timestamp: -1n,
@@ -66,7 +66,7 @@ export const listOffsets: Handler = {
           out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
-        const ts = rp.timestamp as bigint;
+        const ts = rp.timestamp;
         let res: { offset: bigint; timestamp: bigint };
         if (ts === EARLIEST) res = { offset: p.log.logStartOffset, timestamp: -1n };
         else if (ts === LATEST) res = { offset: p.log.highWatermark, timestamp: -1n };
@@ -78,9 +78,9 @@ export const listOffsets: Handler = {
         out.offset = res.offset;
         out.timestamp = res.timestamp;
         out.leaderEpoch = res.offset >= 0n ? p.leaderEpoch : -1;
-        if (v === 0) out.oldStyleOffsets = res.offset >= 0n && (rp.maxNumOffsets as number) > 0 ? [res.offset] : [];
+        if (v === 0) out.oldStyleOffsets = res.offset >= 0n && rp.maxNumOffsets > 0 ? [res.offset] : [];
       }
     }
     return { throttleTimeMs: 0, topics };
   },
-};
+});

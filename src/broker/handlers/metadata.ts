@@ -3,18 +3,19 @@
  * v0: an empty topic list means all topics; v1+: null means all, empty means none. Topics are created on
  * request when auto creation is on and the client allows it (v4+ field, always allowed before).
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import type { ClusterView } from '../context.js';
-import type { Handler } from '../router.js';
+import { defineHandler } from '../router.js';
 import { isInternalTopic, validateTopicName } from '../topic-admin.js';
 import { errorOf } from './errors.js';
 
 const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648;
 
+type TopicMetadata = Item<ResponseInput<typeof Api.Metadata>['topics']>;
+
 /** A topic as the cluster sees it: every partition, with leader, replicas, ISR and offline replicas. */
-export function describeTopic(view: ClusterView, name: string): Struct | null {
+export function describeTopic(view: ClusterView, name: string): TopicMetadata | null {
   const doc = view.topic(name);
   if (!doc) return null;
   return {
@@ -39,20 +40,22 @@ export function describeTopic(view: ClusterView, name: string): Struct | null {
   };
 }
 
-export const metadata: Handler = {
-  apiKey: ApiKey.Metadata,
+export const metadata = defineHandler(Api.Metadata, {
   minVersion: 0,
   maxVersion: 12,
   async handle(req, { node, header, log }) {
     const v = header.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const allowAuto = v < 4 ? true : Boolean(req.allowAutoTopicCreation);
-    const topics: Struct[] = [];
-    if (all) {
-      for (const name of [...node.topics().keys()].sort()) topics.push(describeTopic(node, name) as Struct);
+    const topics: TopicMetadata[] = [];
+    if (req.topics === null || all) {
+      for (const name of [...node.topics().keys()].sort()) {
+        const t = describeTopic(node, name);
+        if (t) topics.push(t);
+      }
     } else {
-      for (const rt of req.topics as Struct[]) {
-        const name = rt.name as string | null;
+      for (const rt of req.topics) {
+        const name = rt.name;
         if (name === null) {
           topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: rt.topicId, partitions: [] });
           continue;
@@ -87,4 +90,4 @@ export const metadata: Handler = {
       clusterAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
     };
   },
-};
+});

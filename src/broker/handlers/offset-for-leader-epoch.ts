@@ -3,19 +3,17 @@
  * or the log end for the current one). A follower that became one after a leader change truncates to it, so
  * a tail the new leader never had is dropped (KIP-101).
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
-import type { Handler } from '../router.js';
+import { Api } from '../../protocol/messages/index.js';
+import { defineHandler } from '../router.js';
 
-export const offsetForLeaderEpoch: Handler = {
-  apiKey: ApiKey.OffsetForLeaderEpoch,
+export const offsetForLeaderEpoch = defineHandler(Api.OffsetForLeaderEpoch, {
   minVersion: 0,
   maxVersion: 4,
   handle(req, { node }) {
-    const topics = (req.topics as Struct[]).map((t) => ({
+    const topics = req.topics.map((t) => ({
       topic: t.topic,
-      partitions: (t.partitions as Struct[]).map((rp) => {
+      partitions: t.partitions.map((rp) => {
         const p = node.partition(t.topic, rp.partition);
         if (!p)
           return {
@@ -49,4 +47,4 @@ export const offsetForLeaderEpoch: Handler = {
     }));
     return { throttleTimeMs: 0, topics };
   },
-};
+});

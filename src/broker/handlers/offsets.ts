@@ -3,14 +3,12 @@
  * the group coordinator. Per-partition checks (unknown topic or partition, metadata longer than
  * offset.metadata.max.bytes) happen here, before anything reaches `__consumer_offsets`.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api } from '../../protocol/messages/index.js';
 import type { BrokerContext } from '../context.js';
-import type { Handler } from '../router.js';
+import { type AnyHandler, defineHandler } from '../router.js';
 
-export const offsetCommit: Handler = {
-  apiKey: ApiKey.OffsetCommit,
+export const offsetCommit = defineHandler(Api.OffsetCommit, {
   minVersion: 0,
   maxVersion: 8,
   async handle(req, { node }) {
@@ -19,13 +17,16 @@ export const offsetCommit: Handler = {
     const topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] = [];
     const valid: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string }[] = [];
     const pending: { errorCode: number }[] = [];
-    for (const t of req.topics as Struct[]) {
+    for (const t of req.topics) {
       const partitions: { partitionIndex: number; errorCode: number }[] = [];
       topics.push({ name: t.name, partitions });
-      for (const p of t.partitions as Struct[]) {
-        const out = { partitionIndex: p.partitionIndex as number, errorCode: ErrorCode.NONE as number };
+      for (const p of t.partitions) {
+        const out: { partitionIndex: number; errorCode: number } = {
+          partitionIndex: p.partitionIndex,
+          errorCode: ErrorCode.NONE,
+        };
         partitions.push(out);
-        const metadata = (p.committedMetadata as string | null) ?? '';
+        const metadata = p.committedMetadata ?? '';
         if (!c) out.errorCode = node.noCoordinatorError(req.groupId);
         else if (!node.partitionExists(t.name, p.partitionIndex)) out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (metadata.length > maxMetadata) out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
@@ -47,7 +48,7 @@ export const offsetCommit: Handler = {
     }
     return { throttleTimeMs: 0, topics };
   },
-};
+});
 
 type FetchTopics = { name: string; partitions: number[] }[] | null;
 
@@ -84,19 +85,19 @@ async function fetchGroup(node: BrokerContext, groupId: string, topics: FetchTop
   };
 }
 
-function requestedTopics(topics: Struct[] | null): FetchTopics {
+/** The topics of an OffsetFetch request (v0-7) or of one of its groups (v8+): null for all. */
+function requestedTopics(topics: readonly { name: string; partitionIndexes: number[] }[] | null): FetchTopics {
   if (topics === null) return null;
-  return topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes as number[] }));
+  return topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
 }
 
-export const offsetFetch: Handler = {
-  apiKey: ApiKey.OffsetFetch,
+export const offsetFetch = defineHandler(Api.OffsetFetch, {
   minVersion: 0,
   maxVersion: 8,
   async handle(req, { node, header }) {
     if (header.apiVersion >= 8) {
       const groups = await Promise.all(
-        (req.groups as Struct[]).map(async (g) => {
+        req.groups.map(async (g) => {
           const r = await fetchGroup(node, g.groupId, requestedTopics(g.topics));
           return { groupId: g.groupId, topics: r.topics, errorCode: r.errorCode };
         }),
@@ -110,10 +111,9 @@ export const offsetFetch: Handler = {
     }
     return { throttleTimeMs: 0, topics: r.topics, errorCode: r.errorCode };
   },
-};
+});
 
-export const offsetDelete: Handler = {
-  apiKey: ApiKey.OffsetDelete,
+export const offsetDelete = defineHandler(Api.OffsetDelete, {
   minVersion: 0,
   maxVersion: 0,
   async handle(req, { node }) {
@@ -121,8 +121,8 @@ export const offsetDelete: Handler = {
     if (!c) return { errorCode: node.noCoordinatorError(req.groupId), throttleTimeMs: 0, topics: [] };
     const known: { name: string; partitions: number[] }[] = [];
     const unknown = new Map<string, number[]>();
-    for (const t of req.topics as Struct[]) {
-      const ps = (t.partitions as Struct[]).map((p) => p.partitionIndex as number);
+    for (const t of req.topics) {
+      const ps = t.partitions.map((p) => p.partitionIndex);
       const k = ps.filter((p) => node.partitionExists(t.name, p));
       const u = ps.filter((p) => !node.partitionExists(t.name, p));
       if (k.length > 0) known.push({ name: t.name, partitions: k });
@@ -148,6 +148,6 @@ export const offsetDelete: Handler = {
       topics: [...byName].map(([name, partitions]) => ({ name, partitions })),
     };
   },
-};
+});
 
-export const offsetHandlers: Handler[] = [offsetCommit, offsetFetch, offsetDelete];
+export const offsetHandlers: AnyHandler[] = [offsetCommit, offsetFetch, offsetDelete];

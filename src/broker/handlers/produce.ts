@@ -9,19 +9,20 @@
  * before them is the zstd module's first load (codecsPending).
  * Versions 0-2 (message formats v0/v1) are advertised, as librdkafka expects, and answered UNSUPPORTED_VERSION.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
 import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
-import type { Handler } from '../router.js';
+import { defineHandler } from '../router.js';
 import { isInternalTopic } from '../topic-admin.js';
 
-export const produce: Handler = {
-  apiKey: ApiKey.Produce,
+type TopicResponse = Item<ResponseInput<typeof Api.Produce>['responses']>;
+type PartitionResponse = Item<TopicResponse['partitionResponses']>;
+
+export const produce = defineHandler(Api.Produce, {
   minVersion: 0,
   maxVersion: 9,
   async handle(req, { node, header, log }) {
-    const acks = req.acks as number;
+    const acks = req.acks;
     const global =
       header.apiVersion < 3
         ? ErrorCode.UNSUPPORTED_VERSION
@@ -31,19 +32,19 @@ export const produce: Handler = {
             ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
             : 0;
     if (global === 0) {
-      const wait = codecsPending(recordSets(req.topicData as Struct[]));
+      const wait = codecsPending(recordSets(req.topicData));
       if (wait !== null) await wait;
     }
     const now = Date.now();
     /** acks=all: each partition's answer once its batch is durable (or not). */
     const durable: Promise<void>[] = [];
-    const timeoutMs = Math.max(0, req.timeoutMs as number);
-    const responses: Struct[] = [];
-    for (const td of req.topicData as Struct[]) {
-      const partitionResponses: Struct[] = [];
+    const timeoutMs = Math.max(0, req.timeoutMs);
+    const responses: TopicResponse[] = [];
+    for (const td of req.topicData) {
+      const partitionResponses: PartitionResponse[] = [];
       responses.push({ name: td.name, partitionResponses });
-      for (const pd of td.partitionData as Struct[]) {
-        const out: Struct = {
+      for (const pd of td.partitionData) {
+        const out: PartitionResponse = {
           index: pd.index,
           errorCode: 0,
           baseOffset: -1n,
@@ -55,10 +56,10 @@ export const produce: Handler = {
           out.errorCode = global;
           continue;
         }
-        const p = node.partition(td.name, pd.index as number);
+        const p = node.partition(td.name, pd.index);
         if (!p) {
           // A partition hosted elsewhere: the client's metadata is stale.
-          const elsewhere = node.partitionExists(td.name, pd.index as number);
+          const elsewhere = node.partitionExists(td.name, pd.index);
           out.errorCode = elsewhere ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
@@ -81,7 +82,7 @@ export const produce: Handler = {
           out.errorMessage = (e as KafkaError).detail;
           continue;
         }
-        const records = pd.records as Buffer | null;
+        const records = pd.records;
         if (records === null || records.length === 0) {
           out.errorCode = ErrorCode.CORRUPT_MESSAGE;
           out.errorMessage = 'no records';
@@ -144,8 +145,8 @@ export const produce: Handler = {
     if (acks === 0) return null;
     return { responses, throttleTimeMs: 0 };
   },
-};
+});
 
-function* recordSets(topicData: Struct[]): Generator<Buffer | null> {
-  for (const td of topicData) for (const pd of td.partitionData as Struct[]) yield pd.records as Buffer | null;
+function* recordSets(topicData: RequestOf<typeof Api.Produce>['topicData']): Generator<Buffer | null> {
+  for (const td of topicData) for (const pd of td.partitionData) yield pd.records;
 }

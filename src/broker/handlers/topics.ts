@@ -1,11 +1,10 @@
 /** CreateTopics and DeleteTopics: one result per topic, each with its own error code. */
 
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
 import { checkRequestPartitions } from '../partition-limits.js';
-import type { Handler } from '../router.js';
+import { defineHandler } from '../router.js';
 import { describeTopicConfigs } from './describe-configs.js';
 import { errorOf } from './errors.js';
 
@@ -13,45 +12,46 @@ import { errorOf } from './errors.js';
  * CreateTopics assignments as replicas per partition (null when none were given). Partition indexes must be
  * 0..n-1, each once; the broker validates the replica lists themselves.
  */
-function manualAssignment(assignments: Struct[]): number[][] | null {
+function manualAssignment(
+  assignments: Item<RequestOf<typeof Api.CreateTopics>['topics']>['assignments'],
+): number[][] | null {
   if (assignments.length === 0) return null;
   const out: number[][] = [];
   for (const a of assignments) {
-    const i = a.partitionIndex as number;
+    const i = a.partitionIndex;
     if (!Number.isInteger(i) || i < 0 || i >= assignments.length || out[i] !== undefined) {
       throw new KafkaError(
         ErrorCode.INVALID_REPLICA_ASSIGNMENT,
         `partition indexes must be 0..${assignments.length - 1}, each once; got ${i}`,
       );
     }
-    out[i] = a.brokerIds as number[];
+    out[i] = a.brokerIds;
   }
   return out;
 }
 
-export const createTopics: Handler = {
-  apiKey: ApiKey.CreateTopics,
+export const createTopics = defineHandler(Api.CreateTopics, {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, { node, log }) {
     const seen = new Map<string, number>();
-    for (const t of req.topics as Struct[]) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
-    const topics: Struct[] = [];
+    for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const topics: Item<ResponseInput<typeof Api.CreateTopics>['topics']>[] = [];
     // max.request.partitions bounds the whole request, all topics together (Kafka's controller refuses an
     // excessively large batch the same way): every topic of a request over it gets POLICY_VIOLATION.
     let requested = 0;
-    for (const t of req.topics as Struct[]) {
-      const n = (t.assignments as Struct[]).length || (t.numPartitions as number);
+    for (const t of req.topics) {
+      const n = t.assignments.length || t.numPartitions;
       requested += n === -1 ? node.config.numPartitions : Math.max(0, n);
     }
     try {
       checkRequestPartitions(node.config, requested);
     } catch (e) {
-      for (const t of req.topics as Struct[]) topics.push({ name: t.name, ...errorOf(e), configs: null });
+      for (const t of req.topics) topics.push({ name: t.name, ...errorOf(e), configs: null });
       return { throttleTimeMs: 0, topics };
     }
-    for (const t of req.topics as Struct[]) {
-      const name = t.name as string;
+    for (const t of req.topics) {
+      const name = t.name;
       if ((seen.get(name) ?? 0) > 1) {
         topics.push({ name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `topic ${name} is listed twice` });
         continue;
@@ -60,21 +60,20 @@ export const createTopics: Handler = {
         if (name === OFFSETS_TOPIC && !node.hasTopic(name)) {
           throw new KafkaError(ErrorCode.INVALID_REQUEST, `${name} is internal: the broker creates it for groups`);
         }
-        const assignment = manualAssignment(t.assignments as Struct[]);
+        const assignment = manualAssignment(t.assignments);
         if (assignment && (t.numPartitions !== -1 || t.replicationFactor !== -1)) {
           throw new KafkaError(ErrorCode.INVALID_REQUEST, 'give either assignments or partitions/replication factor');
         }
         const configs: Record<string, string> = {};
-        for (const c of t.configs as Struct[]) {
+        for (const c of t.configs) {
           if (c.value === null) throw new KafkaError(ErrorCode.INVALID_CONFIG, `config ${c.name} has a null value`);
           configs[c.name] = c.value;
         }
-        const partitions = assignment ? assignment.length : (t.numPartitions as number);
-        const rf = assignment ? (assignment[0] as number[]).length : (t.replicationFactor as number);
+        const partitions = assignment ? assignment.length : t.numPartitions;
+        const rf = assignment ? (assignment[0] ?? []).length : t.replicationFactor;
         const created = await node.createTopic(name, partitions, rf, configs, Boolean(req.validateOnly), assignment);
         topics.push({
           name,
-          topicId: created.id || '00000000000000000000000000000000',
           errorCode: 0,
           errorMessage: null,
           numPartitions: created.partitions,
@@ -96,22 +95,21 @@ export const createTopics: Handler = {
     }
     return { throttleTimeMs: 0, topics };
   },
-};
+});
 
-export const deleteTopics: Handler = {
-  apiKey: ApiKey.DeleteTopics,
+export const deleteTopics = defineHandler(Api.DeleteTopics, {
   minVersion: 0,
   maxVersion: 4,
   async handle(req, { node }) {
-    const responses: Struct[] = [];
-    for (const name of req.topicNames as string[]) {
+    const responses: Item<ResponseInput<typeof Api.DeleteTopics>['responses']>[] = [];
+    for (const name of req.topicNames) {
       try {
         await node.deleteTopic(name);
-        responses.push({ name, errorCode: 0, errorMessage: null });
+        responses.push({ name, errorCode: 0 });
       } catch (e) {
         responses.push({ name, ...errorOf(e) });
       }
     }
     return { throttleTimeMs: 0, responses };
   },
-};
+});

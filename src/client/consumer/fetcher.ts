@@ -19,9 +19,8 @@
  *
  * Also owns the consumer's end states (fatal, closed) and the wake-ups iteration waits on (changed()).
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type RequestInput, type ResponseOf } from '../../protocol/messages/index.js';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, OFF } from '../../protocol/records/batch.js';
 import { type DecodedBatch, iterateBatches } from '../../protocol/records/record.js';
 import { Backoff, backoffDelay } from '../../util/backoff.js';
@@ -420,7 +419,7 @@ export class Fetcher {
     this.nodesFetching.add(node);
     const incarnations = parts.map((p) => p.incarnation);
     for (const p of parts) p.fetching = true;
-    const byTopic = new Map<string, Struct[]>();
+    const byTopic = new Map<string, Item<Item<RequestInput<typeof Api.Fetch>['topics']>['partitions']>[]>();
     for (const p of parts) {
       let l = byTopic.get(p.topic);
       if (!l) {
@@ -430,18 +429,19 @@ export class Fetcher {
       l.push({
         partition: p.partition,
         currentLeaderEpoch: -1,
-        fetchOffset: p.fetchOffset,
+        // kick() picks partitions for a fetch only when they have a fetch offset (`p.fetchOffset === null` skips).
+        fetchOffset: p.fetchOffset!,
         lastFetchedEpoch: -1,
         logStartOffset: -1n,
         partitionMaxBytes: p.maxBytes,
       });
     }
     let failure: Error | null = null;
-    let res: Struct | null = null;
+    let res: ResponseOf<typeof Api.Fetch> | null = null;
     try {
       res = await this.cluster.request(
         node,
-        ApiKey.Fetch,
+        Api.Fetch,
         {
           replicaId: -1,
           maxWaitMs: this.opts.maxWaitMs,
@@ -480,20 +480,20 @@ export class Fetcher {
       return;
     }
     this.failingNodes.delete(node);
-    const topLevel = (res.errorCode as number) ?? 0;
+    const topLevel = res.errorCode;
     const index = new Map(parts.map((p, i) => [tpKey(p.topic, p.partition), i]));
-    for (const t of res.responses as Struct[]) {
-      for (const answer of t.partitions as Struct[]) {
+    for (const t of res.responses) {
+      for (const answer of t.partitions) {
         const i = index.get(tpKey(t.topic, answer.partitionIndex));
         if (i === undefined) continue;
         const p = parts[i]!;
         if (p.incarnation !== incarnations[i] || this.partitions.get(tpKey(p.topic, p.partition)) !== p) continue;
-        const code = topLevel || (answer.errorCode as number);
+        const code = topLevel || answer.errorCode;
         if (code === 0) {
           p.failures = 0;
-          p.highWatermark = answer.highWatermark as bigint;
-          p.logStartOffset = answer.logStartOffset as bigint;
-          const records = answer.records as Buffer | null;
+          p.highWatermark = answer.highWatermark;
+          p.logStartOffset = answer.logStartOffset;
+          const records = answer.records;
           if (records && records.length > 0) {
             const next = nextOffsetOf(records);
             if (next === null) {

@@ -18,9 +18,8 @@
  * Owns: the drain timer (the next linger end or retry backoff), requests in flight per broker, the write
  * order of requests per broker.
  */
-import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { Api, type Item, type RequestInput, type ResponseOf } from '../../protocol/messages/index.js';
 import type { Cluster } from '../cluster.js';
 import { detailOf, errorFor, isStaleMetadata } from '../errors.js';
 import { backoff } from '../retry.js';
@@ -28,6 +27,9 @@ import type { DrainTrigger, RecordAccumulator } from './accumulator.js';
 import type { ProducerBatch } from './batch.js';
 
 export type Acks = 0 | 1 | -1 | 'all';
+
+type ProduceResponse = ResponseOf<typeof Api.Produce>;
+type PartitionData = Item<Item<RequestInput<typeof Api.Produce>['topicData']>['partitionData']>;
 
 export interface SenderOptions {
   /** 0, 1 or -1 (all in-sync replicas). */
@@ -184,7 +186,7 @@ export class ProduceSender implements DrainTrigger {
     const builds = Promise.all(batches.map((b) => b.bytes()));
     const previous = this.sendChain.get(node) ?? Promise.resolve();
     const written = Promise.all([builds, previous, this.cluster.connection(node)]).then(([buffers, , conn]) => {
-      const topics = new Map<string, Struct[]>();
+      const topics = new Map<string, PartitionData[]>();
       batches.forEach((b, i) => {
         let parts = topics.get(b.queue.topic);
         if (!parts) {
@@ -199,8 +201,11 @@ export class ProduceSender implements DrainTrigger {
         timeoutMs,
         topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
       };
+      const opts = { timeoutMs: timeoutMs + 5_000 };
       return {
-        response: conn.request(ApiKey.Produce, body, { expectResponse: acks !== 0, timeoutMs: timeoutMs + 5_000 }),
+        // acks=0: no answer comes; null once the request is written.
+        response:
+          acks === 0 ? conn.requestWithoutResponse(Api.Produce, body, opts) : conn.request(Api.Produce, body, opts),
       };
     });
     this.sendChain.set(
@@ -223,15 +228,15 @@ export class ProduceSender implements DrainTrigger {
     this.drainSoon();
   }
 
-  private onResponse(node: number, batches: ProducerBatch[], res: Struct): void {
+  private onResponse(node: number, batches: ProducerBatch[], res: ProduceResponse | null): void {
     this.requestDone(node);
-    if (this.opts.acks === 0) {
+    if (res === null) {
       for (const b of batches) this.complete(b, -1n, -1n);
       return;
     }
-    const byPartition = new Map<string, Struct>();
-    for (const t of res.responses as Struct[]) {
-      for (const p of t.partitionResponses as Struct[]) byPartition.set(`${t.name}\0${p.index}`, p);
+    const byPartition = new Map<string, Item<Item<ProduceResponse['responses']>['partitionResponses']>>();
+    for (const t of res.responses) {
+      for (const p of t.partitionResponses) byPartition.set(`${t.name}\0${p.index}`, p);
     }
     for (const b of batches) {
       const p = byPartition.get(`${b.queue.topic}\0${b.queue.partition}`);
@@ -243,10 +248,10 @@ export class ProduceSender implements DrainTrigger {
         continue;
       }
       if (p.errorCode === 0) {
-        this.complete(b, p.baseOffset as bigint, p.logAppendTimeMs as bigint);
+        this.complete(b, p.baseOffset, p.logAppendTimeMs);
         continue;
       }
-      const detail = p.errorMessage ?? (p.recordErrors as Struct[] | undefined)?.[0]?.batchIndexErrorMessage ?? null;
+      const detail = p.errorMessage ?? p.recordErrors[0]?.batchIndexErrorMessage ?? null;
       this.retryOrFail(b, errorFor(p.errorCode, `produce to ${b.queue.topic}/${b.queue.partition}`, detail));
     }
   }

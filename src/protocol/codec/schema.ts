@@ -124,6 +124,9 @@ export type Decoded<D extends MessageDef> = StructOf<D['fields']>;
 /** The encodable form of a message definition. */
 export type Encodable<D extends MessageDef> = EncodableStructOf<D['fields']>;
 
+/** The element type of an array field, its null left out: `Item<ResponseInput<typeof Api.Fetch>['responses']>`. */
+export type Item<T> = NonNullable<T> extends readonly (infer E)[] ? E : never;
+
 export interface VersionRange {
   min: number;
   max: number;

@@ -41,6 +41,8 @@ import { ProduceRequest, ProduceResponse } from './produce.js';
 import { SaslHandshakeRequest, SaslHandshakeResponse } from './sasl-handshake.js';
 import { SyncGroupRequest, SyncGroupResponse } from './sync-group.js';
 
+export type { Item } from '../codec/schema.js';
+
 /** One Kafka API: its key, name, and request and response definitions (typed: see Decoded / Encodable). */
 export interface ApiSpec<Req extends MessageDef = MessageDef, Res extends MessageDef = MessageDef> {
   readonly key: number;
