@@ -27,7 +27,7 @@ import { redactUrlCredentials } from '../protocol/config-names.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Backoff, type BackoffOptions, backoffDelay, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
-import type { KeyValue, MetadataStore, WatchEvent } from './metadata-store.js';
+import type { CasWrite, KeyValue, MetadataStore, WatchEvent } from './metadata-store.js';
 
 /**
  * Bounds of the etcd client's own retries (watch reconnection, a host skipped after failures) and of the
@@ -284,6 +284,18 @@ export class EtcdStore implements MetadataStore {
     return r.succeeded;
   }
 
+  async compareAndSetMany(writes: CasWrite[], guard?: { key: string; modRevision: number }): Promise<boolean> {
+    if (writes.length === 0) return true;
+    const r = await this.call(() => {
+      const first = writes[0] as CasWrite;
+      let txn = this.ns.if(first.key, 'Mod', '==', first.expected);
+      for (const w of writes.slice(1)) txn = txn.and(w.key, 'Mod', '==', w.expected);
+      if (guard) txn = txn.and(guard.key, 'Mod', '==', guard.modRevision);
+      return txn.then(...writes.map((w) => this.ns.put(w.key).value(w.value))).commit();
+    });
+    return r.succeeded;
+  }
+
   async delete(key: string): Promise<void> {
     await this.call(() => this.ns.delete().key(key).exec());
   }
@@ -415,7 +427,14 @@ export class EtcdStore implements MetadataStore {
   async watch(prefix: string, onEvent: (e: WatchEvent) => void): Promise<() => Promise<void>> {
     const w = this.ns.watch().prefix(prefix).watcher();
     this.watchers.add(w);
-    w.on('put', (kv) => onEvent({ type: 'put', key: kv.key.toString(), value: kv.value.toString() }));
+    w.on('put', (kv) =>
+      onEvent({
+        type: 'put',
+        key: kv.key.toString(),
+        value: kv.value.toString(),
+        modRevision: Number(kv.mod_revision),
+      }),
+    );
     w.on('delete', (kv) => onEvent({ type: 'delete', key: kv.key.toString(), value: null }));
     w.on('error', (e) => this.log.warn('etcd watch error', { prefix, error: e.message }));
     await new Promise<void>((resolve, reject) => {
