@@ -504,7 +504,10 @@ export class ReplicaManager implements FetcherHost {
     for (const p of this.partitions()) this.stopFollowing(p);
     for (const f of this.fetchers.values()) f.stop();
     this.fetchers.clear();
-    await this.metadata.announceShutdown();
+    // (Without the announcement the moves still go ahead: leaders then drop this node after its lease.)
+    await this.metadata
+      .announceShutdown()
+      .catch((e: unknown) => this.log.warn('controlled shutdown: announcing it failed', { error: e }));
     const self = this.nodeId;
     const eligible = (id: number) => id !== self && this.metadata.isEligible(id);
     const alive = (id: number) => id !== self && this.metadata.brokers.has(id);
