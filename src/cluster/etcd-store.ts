@@ -202,6 +202,7 @@ export class EtcdStore implements MetadataStore {
   /** Leased keys and their values: written again under a new lease when the session is lost. */
   private readonly leased = new Map<string, string>();
   private ttl = DEFAULT_TTL_SECONDS;
+  private ttlRaisedLogged = false;
   /** The session lease (decimal id), null while there is none. */
   private leaseId: string | null = null;
   private granting: Promise<string> | null = null;
@@ -323,7 +324,15 @@ export class EtcdStore implements MetadataStore {
   /** A new session: a lease, every leased key written under it, campaigns woken to stand again. */
   private async grant(): Promise<string> {
     if (this.closed) throw new Error('etcd store closed');
-    const { ID: lease } = await this.ns.leaseClient.leaseGrant({ TTL: this.ttl });
+    const { ID: lease, TTL: granted } = await this.ns.leaseClient.leaseGrant({ TTL: this.ttl });
+    if (Number(granted) > this.ttl && !this.ttlRaisedLogged) {
+      // etcd's minimum TTL is 1.5 election timeouts (2 s with its defaults): broker.session.timeout.ms is too low.
+      this.ttlRaisedLogged = true;
+      this.log.warn('etcd raised the session lease TTL to its minimum', {
+        askedSeconds: this.ttl,
+        grantedSeconds: Number(granted),
+      });
+    }
     await Promise.all([...this.leased].map(([k, v]) => this.ns.put(k).value(v).lease(lease).exec()));
     if (this.closed) {
       // Closed meanwhile: nothing may stay registered for this process.

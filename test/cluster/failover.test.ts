@@ -390,9 +390,11 @@ describe('failover on a 3-node cluster (default lease and replica.lag.time.max.m
 
   test("broker.session.timeout.ms is the TTL of the node's etcd lease (whole seconds, rounded up)", async () => {
     await allUp();
-    const id = cluster.ids[2] as number;
-    assert.equal(await cluster.stop(id), 0);
-    await cluster.start(id, { 'broker.session.timeout.ms': '4500' });
+    const [a, b] = [cluster.ids[1] as number, cluster.ids[2] as number];
+    assert.equal(await cluster.stop(a), 0);
+    assert.equal(await cluster.stop(b), 0);
+    await cluster.start(a, { 'broker.session.timeout.ms': '4500' });
+    await cluster.start(b, { 'broker.session.timeout.ms': '1000' });
     await cluster.waitForBrokers();
     const client = new Etcd3({ hosts: cluster.etcd.url });
     try {
@@ -407,9 +409,14 @@ describe('failover on a 3-node cluster (default lease and replica.lag.time.max.m
       });
       assert.deepEqual(
         ttls,
-        cluster.ids.map((n) => (n === id ? 5 : 3)),
-        'the default 3000 ms is a 3 s lease; 4500 ms rounds up to 5 s',
+        cluster.ids.map((n) => (n === a ? 5 : n === b ? 2 : 3)),
+        "the default 3000 ms is a 3 s lease; 4500 ms rounds up to 5 s; 1000 ms is raised to etcd's minimum, 2 s",
       );
+      assert.match(
+        cluster.node(b).logs(),
+        /etcd raised the session lease TTL to its minimum.*askedSeconds=1 grantedSeconds=2/,
+      );
+      assert.doesNotMatch(cluster.node(a).logs(), /etcd raised the session lease TTL/);
     } finally {
       client.close();
     }
