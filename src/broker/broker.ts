@@ -112,7 +112,7 @@ export class Broker implements BrokerContext {
         this.metadata?.topics.get(topic)?.configs['unclean.leader.election.enable'] === 'true';
       // Until it has joined (stray logs set aside first), the node syncs its replicas once, below.
       const changed = () => this.joining === null && this.replicas?.syncSoon();
-      const cluster = new ClusterManager(store, self, this.log, changed, unclean);
+      const cluster = new ClusterManager(store, self, this.log, changed, unclean, this.config.brokerSessionTimeoutMs);
       this.metadata = cluster;
       const lagMaxMs = Number(this.config.props['replica.lag.time.max.ms'] ?? 30_000);
       const listener = {
@@ -272,6 +272,13 @@ export class Broker implements BrokerContext {
 
   partitionState(topic: string, index: number): PartitionDoc | undefined {
     return this.view.partition(topic, index)?.doc;
+  }
+
+  leaderReady(topic: string, index: number, state: PartitionDoc): boolean {
+    if (state.leaderPending) return false;
+    if (state.leader !== this.nodeId) return true;
+    const p = this.replicas?.partition(topic, index);
+    return p?.isLeader === true && p.leaderEpoch === state.leaderEpoch;
   }
 
   partitionExists(topic: string, index: number): boolean {

@@ -36,6 +36,8 @@ export interface BrokerConfig {
   queuedMaxRequestBytes: number;
   /** Per connection: answered bytes not yet taken by the client above which its next request waits. */
   queuedMaxResponseBytesPerConnection: number;
+  /** broker.session.timeout.ms: how long a node that stopped renewing its lease stays registered. */
+  brokerSessionTimeoutMs: number;
 }
 
 /** Broker-level keys this broker understands, with defaults and documentation (DescribeConfigs shows them). */
@@ -104,6 +106,15 @@ export const BROKER_KEYS: Record<
     doc:
       "Most segment files held open by the node, all partitions together (kstream's own key): idle ones are " +
       "closed least recently used first and reopened on use. Default: half of the process's open-file limit.",
+  },
+  'broker.session.timeout.ms': {
+    default: '3000',
+    type: 'int',
+    doc:
+      'How long a node that stopped answering (killed, cut off, paused) stays registered: the TTL of its etcd ' +
+      'lease, in whole seconds (rounded up; etcd raises a TTL below its own minimum, 2 s with its default ' +
+      'election timeout). When it expires the controller removes the node from every ISR and elects new ' +
+      'leaders where it led. Lower: faster failover; too low for the network or etcd: nodes drop out while alive.',
   },
   'min.insync.replicas': { default: '1', type: 'int', doc: 'Replicas that must acknowledge acks=all writes.' },
   'host.name': { default: '127.0.0.1', type: 'string', doc: 'Address the broker listens on (--host).' },
@@ -277,6 +288,7 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     maxPartitions: int(props, 'max.partitions', 1),
     queuedMaxRequestBytes: queuedMaxRequestBytes(props),
     queuedMaxResponseBytesPerConnection: int(props, 'queued.max.response.bytes.per.connection', 65536),
+    brokerSessionTimeoutMs: int(props, 'broker.session.timeout.ms', 1000, 3_600_000),
   });
 }
 

@@ -22,6 +22,12 @@ export interface ClusterView {
   topic(name: string): TopicDoc | undefined;
   /** A partition's leader, epoch and ISR. */
   partitionState(topic: string, index: number): PartitionDoc | undefined;
+  /**
+   * Whether the leader `state` names accepts writes already: not a new partition whose leader has not taken
+   * leadership yet, and, when it is this node, its replica leads at that epoch. Metadata names no leader
+   * before (LEADER_NOT_AVAILABLE).
+   */
+  leaderReady(topic: string, index: number, state: PartitionDoc): boolean;
   /** Whether a topic partition exists (on this node or another). */
   partitionExists(topic: string, index: number): boolean;
 }

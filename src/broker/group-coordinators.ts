@@ -82,8 +82,10 @@ export class GroupCoordinators {
   /** Where a group's coordinator is: the leader of its __consumer_offsets partition; null: not available yet. */
   async findCoordinator(groupId: string): Promise<BrokerInfo | null> {
     const i = await this.partitionOf(groupId);
-    const leader = this.metadata.partition(OFFSETS_TOPIC, i)?.doc.leader ?? -1;
-    return this.metadata.brokers.get(leader) ?? null;
+    const st = this.metadata.partition(OFFSETS_TOPIC, i)?.doc;
+    // A new partition's leader that has not taken leadership yet is no coordinator yet.
+    if (!st || st.leaderPending) return null;
+    return this.metadata.brokers.get(st.leader) ?? null;
   }
 
   /** Every coordinator running on this node (ListGroups), once loaded. */

@@ -10,12 +10,13 @@
  *   replica.lag.time.max.ms and expands it when it caught up (compare-and-set on the partition state);
  * - controlled shutdown (leadership handed to another ISR member), and the high watermarks to checkpoint.
  */
-import type { BrokerInfo, ClusterManager, PartitionDoc, TopicDoc } from '../cluster/cluster.js';
+import type { BrokerInfo, ClusterManager, PartitionChange, PartitionDoc, TopicDoc } from '../cluster/cluster.js';
 import type { HwCheckpoint } from '../cluster/hw-checkpoint.js';
 import { type FetcherHost, ReplicaFetcher } from '../cluster/replica-fetcher.js';
 import type { LogConfig } from '../storage/config.js';
 import type { LogManager } from '../storage/log-manager.js';
 import { Backoff } from '../util/backoff.js';
+import { forEachLimited } from '../util/concurrency.js';
 import type { Logger } from '../util/logger.js';
 import { Partition } from './partition.js';
 
@@ -58,6 +59,11 @@ export class ReplicaManager implements FetcherHost {
   /** Topics whose local replicas an admin deletion is removing: syncs leave them alone. */
   private readonly held = new Set<string>();
   private stopped = false;
+  /** Controlled shutdown began: this node follows no leader any more (it is leaving every ISR). */
+  private leaving = false;
+  /** Partitions whose leaderPending flag this node is to clear, and the run clearing them (one at a time). */
+  private readonly toAnnounce = new Set<Partition>();
+  private announcing: Promise<void> | null = null;
   /**
    * ISR changes are compare-and-sets in the metadata store: while they fail (etcd away) the next one, of any
    * partition, waits for a backoff instead of being tried every maintenance tick and every follower fetch.
@@ -136,33 +142,61 @@ export class ReplicaManager implements FetcherHost {
   }
 
   private async doSync(): Promise<void> {
+    // Replicas to open first, all of them together (bounded): a topic with few partitions is not held up
+    // behind one with many (the 50 of __consumer_offsets created at the same time).
+    const missing: { name: string; doc: TopicDoc; i: number }[] = [];
+    for (const [name, doc] of this.metadata.topics) {
+      if (this.held.has(name) || this.logs.isBeingDeleted(doc.id)) continue;
+      const t = this.topics.get(name);
+      const open = t?.id === doc.id ? t.partitions : undefined;
+      for (let i = 0; i < doc.replicas.length; i++) {
+        if (!(doc.replicas[i] as number[]).includes(this.nodeId) || !this.metadata.partition(name, i)) continue;
+        if (!open?.has(i)) missing.push({ name, doc, i });
+      }
+    }
+    // The local topics first (an older topic of the same name replaced), then the replicas in parallel.
+    for (const m of missing) this.localTopic(m.name, m.doc);
+    // Small topics first, so their leaders take over at once.
+    missing.sort((a, b) => a.doc.replicas.length - b.doc.replicas.length);
+    let failure: unknown = null;
+    await forEachLimited(missing, 8, async ({ name, doc, i }) => {
+      if (this.stopped) return;
+      let p: Partition;
+      try {
+        p = await this.openReplica(name, doc, i);
+      } catch (e) {
+        failure ??= e;
+        return;
+      }
+      const entry = this.metadata.partition(name, i);
+      const t = this.topics.get(name);
+      if (!entry || t?.id !== doc.id) return;
+      // Its state now, so it leads (or follows) as soon as it is open.
+      if (this.applyState(p, doc.replicas[i] as number[], entry.doc)) this.announceLeadership([p]);
+    });
     const led: Partition[] = [];
     for (const [name, doc] of this.metadata.topics) {
       if (this.stopped) return;
       if (this.held.has(name) || this.logs.isBeingDeleted(doc.id)) continue;
-      let configured = false;
+      const t = this.topics.get(name);
+      if (!t || t.id !== doc.id) continue;
+      this.applyConfigs(t, doc.configs);
       for (let i = 0; i < doc.replicas.length; i++) {
         const replicas = doc.replicas[i] as number[];
         const entry = this.metadata.partition(name, i);
-        if (!entry || !replicas.includes(this.nodeId)) continue;
-        let t = this.topics.get(name);
-        if (t && t.id === doc.id && !configured) {
-          this.applyConfigs(t, doc.configs);
-          configured = true;
-        }
-        let p = t?.id === doc.id ? t.partitions.get(i) : undefined;
-        if (!p) {
-          p = await this.openReplica(name, doc, i);
-          t = this.topics.get(name);
-        }
+        const p = t.partitions.get(i);
+        if (!entry || !p || !replicas.includes(this.nodeId)) continue;
         if (this.applyState(p, replicas, entry.doc)) led.push(p);
       }
     }
+    this.announceLeadership(led);
     if (led.length > 0) {
       const names = led.slice(0, 10).map((p) => p.name);
       if (led.length > 10) names.push('…');
       this.log.info('became leader', { partitions: led.length, of: names.join(',') });
     }
+    // The replicas that could be opened serve; the first failure is this sync's (retried at the next change).
+    if (failure) throw failure;
     await this.dropReplicasNotIn();
   }
 
@@ -192,8 +226,8 @@ export class ReplicaManager implements FetcherHost {
     }
   }
 
-  /** Open the local replica of partition i (its log created if missing). */
-  private async openReplica(name: string, doc: TopicDoc, i: number): Promise<Partition> {
+  /** The local topic of `doc` (made if new; an older topic of the same name is replaced, its replicas stopped). */
+  private localTopic(name: string, doc: TopicDoc): LocalTopic {
     let t = this.topics.get(name);
     if (!t || t.id !== doc.id) {
       // An older topic of the same name (deleted and recreated between two syncs): its replicas stop here.
@@ -207,6 +241,12 @@ export class ReplicaManager implements FetcherHost {
       };
       this.topics.set(name, t);
     }
+    return t;
+  }
+
+  /** Open the local replica of partition i (its log created if missing). */
+  private async openReplica(name: string, doc: TopicDoc, i: number): Promise<Partition> {
+    const t = this.localTopic(name, doc);
     // A log left by an older topic of the same name (deleted while this node was away, or deleted and
     // recreated between two syncs) is set aside first, never taken for the new topic's.
     const replaced = await this.logs.setAsideIfOtherTopic(name, i, doc.id);
@@ -323,7 +363,7 @@ export class ReplicaManager implements FetcherHost {
   // ---- following leaders ----------------------------------------------------------------------------------
 
   private follow(p: Partition, leader: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.leaving) return;
     let f = this.fetchers.get(leader);
     if (!f) {
       f = new ReplicaFetcher(leader, this, this.log);
@@ -341,12 +381,19 @@ export class ReplicaManager implements FetcherHost {
 
   // ---- leading: the ISR -----------------------------------------------------------------------------------
 
-  /** Leader side of a follower's fetch: remember how far it got; maybe expand the ISR. */
+  /**
+   * Leader side of a follower's fetch: remember how far it got; maybe expand the ISR — never with a broker
+   * that is not registered or is in controlled shutdown (KIP-841): a leaving node's last fetches must not
+   * put it back.
+   */
   followerFetched(p: Partition, replicaId: number, fetchOffset: bigint): void {
-    if (p.followerFetched(replicaId, fetchOffset, Date.now())) {
+    if (p.followerFetched(replicaId, fetchOffset, Date.now()) && this.metadata.isEligible(replicaId)) {
       void this.changeIsr(
         p,
-        [...p.isr, replicaId].sort((a, b) => a - b),
+        (isr) =>
+          isr.includes(replicaId) || !this.metadata.isEligible(replicaId)
+            ? null
+            : [...isr, replicaId].sort((a, b) => a - b),
         'expand',
       );
     }
@@ -354,38 +401,54 @@ export class ReplicaManager implements FetcherHost {
 
   private maintainIsr(): void {
     const now = Date.now();
+    const pending: Partition[] = [];
     for (const p of this.partitions()) {
       const lagging = p.laggingReplicas(now, this.opts.lagMaxMs);
       if (lagging.length > 0) {
         void this.changeIsr(
           p,
-          p.isr.filter((r) => !lagging.includes(r)),
+          (isr) => {
+            const next = isr.filter((r) => !lagging.includes(r));
+            return next.length === isr.length ? null : next;
+          },
           'shrink',
         );
       }
+      if (p.isLeader && this.metadata.partition(p.topic, p.index)?.doc.leaderPending) pending.push(p);
     }
+    // Leaderships whose announcement failed (etcd away): tried again.
+    this.announceLeadership(pending);
   }
 
-  private async changeIsr(p: Partition, isr: number[], why: 'shrink' | 'expand'): Promise<void> {
+  /**
+   * Change the ISR of a partition this node leads: `next` gets the ISR of the current state (read at the
+   * write, so a concurrent change — the controller removing a broker that left — is never undone) and
+   * returns the new one, or null for no change.
+   */
+  private async changeIsr(
+    p: Partition,
+    next: (isr: number[]) => number[] | null,
+    why: 'shrink' | 'expand',
+  ): Promise<void> {
     if (p.isrChanging || Date.now() < this.isrRetryAt) return;
     p.isrChanging = true;
     try {
-      const d = await this.metadata.casPartition(p.topic, p.index, (cur) =>
-        cur.leader !== this.nodeId || cur.leaderEpoch !== p.leaderEpoch
-          ? null
-          : { ...cur, isr, partitionEpoch: cur.partitionEpoch + 1 },
-      );
+      const d = await this.metadata.casPartition(p.topic, p.index, (cur) => {
+        if (cur.leader !== this.nodeId || cur.leaderEpoch !== p.leaderEpoch) return null;
+        const isr = next(cur.isr);
+        return isr && isr.length > 0 ? { ...cur, isr, partitionEpoch: cur.partitionEpoch + 1 } : null;
+      });
       this.isrBackoff.succeeded(this.log, 'changing ISRs');
       if (d) {
         this.log.info(why === 'shrink' ? 'shrank ISR' : 'expanded ISR', {
           topic: p.topic,
           partition: p.index,
-          isr: isr.join(','),
+          isr: d.isr.join(','),
         });
         p.isrChanged(d.isr);
       }
     } catch (e) {
-      const fields = { topic: p.topic, partition: p.index, isr: isr.join(',') };
+      const fields = { topic: p.topic, partition: p.index };
       this.isrRetryAt = Date.now() + this.isrBackoff.failed(this.log, 'changing ISRs', e, fields);
     } finally {
       p.isrChanging = false;
@@ -393,48 +456,107 @@ export class ReplicaManager implements FetcherHost {
   }
 
   /**
-   * Controlled shutdown: hand every partition this node leads to another live ISR member (new epoch) and
-   * leave the ISRs, so clients move over at once instead of waiting for the lease to expire.
+   * Partitions this node just took leadership of: clear their new-partition flag (leaderPending) in the
+   * metadata, so every node's Metadata names this leader from now on. Not awaited by the sync; what comes in
+   * while a batch is written goes in the next one (one etcd transaction per 100 partitions).
+   */
+  private announceLeadership(led: readonly Partition[]): void {
+    for (const p of led) {
+      if (p.isLeader && this.metadata.partition(p.topic, p.index)?.doc.leaderPending) this.toAnnounce.add(p);
+    }
+    if (this.toAnnounce.size === 0 || this.announcing || this.stopped) return;
+    this.announcing = (async () => {
+      while (this.toAnnounce.size > 0 && !this.stopped) {
+        // The rest of this turn's leaderships join the batch.
+        await new Promise((r) => setImmediate(r));
+        const todo = [...this.toAnnounce];
+        this.toAnnounce.clear();
+        await this.metadata.casPartitions(
+          todo.map((p) => ({
+            topic: p.topic,
+            partition: p.index,
+            change: (cur: PartitionDoc) => {
+              if (!cur.leaderPending || cur.leader !== this.nodeId || cur.leaderEpoch !== p.leaderEpoch || !p.isLeader)
+                return null;
+              const { leaderPending: _, ...rest } = cur;
+              return { ...rest, partitionEpoch: cur.partitionEpoch + 1 };
+            },
+          })),
+        );
+      }
+    })()
+      .catch((e: unknown) => this.log.warn('announcing leaderships failed; retried', { error: e }))
+      .finally(() => {
+        this.announcing = null;
+        if (this.toAnnounce.size > 0) this.announceLeadership([]);
+      });
+  }
+
+  /**
+   * Controlled shutdown, before the node stops serving: it announces that it is leaving (leaders stop adding
+   * it to ISRs, the controller stops electing it), stops following, hands every partition it leads to another
+   * ISR member (a new epoch) and leaves the ISRs it is in — each in batches of etcd transactions — so
+   * producers move over at once instead of waiting for the lease to expire. Returns how many leaderships moved.
    */
   async moveLeadershipAway(): Promise<number> {
-    const alive = (id: number) => id !== this.nodeId && this.metadata.brokers.has(id);
-    const local = [...this.partitions()];
-    // Leaders with somewhere to go, all at once (each is one compare-and-set): clients move over right away.
-    const led = local.filter((p) => p.isLeader && p.replicas.some(alive));
-    const results = await Promise.all(
-      led.map((p) =>
-        this.metadata
-          .casPartition(p.topic, p.index, (cur) => {
-            if (cur.leader !== this.nodeId) return null;
-            const next = cur.isr.find(alive);
-            if (next === undefined) return null;
-            return {
-              ...cur,
-              leader: next,
-              leaderEpoch: cur.leaderEpoch + 1,
-              isr: cur.isr.filter((r) => r !== this.nodeId),
-              partitionEpoch: cur.partitionEpoch + 1,
-            };
-          })
-          .catch(() => null),
-      ),
-    );
-    const moved = results.filter((d) => d !== null).length;
-    if (moved > 0) this.log.info('controlled shutdown: moved leadership away', { partitions: moved });
-    // Then, as a follower going away, leave the ISRs now rather than after replica.lag.time.max.ms.
-    const followed = local.filter((p) => !p.isLeader && p.isr.includes(this.nodeId) && p.isr.length > 1);
-    await Promise.all(
-      followed.map((p) => {
-        this.stopFollowing(p);
-        return this.metadata
-          .casPartition(p.topic, p.index, (cur) =>
-            cur.leader === this.nodeId || !cur.isr.includes(this.nodeId) || cur.isr.length < 2
-              ? null
-              : { ...cur, isr: cur.isr.filter((r) => r !== this.nodeId), partitionEpoch: cur.partitionEpoch + 1 },
-          )
-          .catch(() => null);
-      }),
-    );
+    const started = Date.now();
+    this.leaving = true;
+    for (const p of this.partitions()) this.stopFollowing(p);
+    for (const f of this.fetchers.values()) f.stop();
+    this.fetchers.clear();
+    // (Without the announcement the moves still go ahead: leaders then drop this node after its lease.)
+    await this.metadata
+      .announceShutdown()
+      .catch((e: unknown) => this.log.warn('controlled shutdown: announcing it failed', { error: e }));
+    const self = this.nodeId;
+    const eligible = (id: number) => id !== self && this.metadata.isEligible(id);
+    const alive = (id: number) => id !== self && this.metadata.brokers.has(id);
+    const changes: PartitionChange[] = [];
+    const led: boolean[] = [];
+    for (const p of this.partitions()) {
+      const st = this.metadata.partition(p.topic, p.index)?.doc;
+      if (!st?.isr.includes(self)) continue;
+      led.push(st.leader === self);
+      changes.push({
+        topic: p.topic,
+        partition: p.index,
+        change: (cur) => {
+          if (!cur.isr.includes(self)) return null;
+          const isr = cur.isr.filter((r) => r !== self);
+          if (cur.leader !== self) {
+            // A follower leaves the ISR (never the last member).
+            return isr.length === 0 ? null : { ...cur, isr, partitionEpoch: cur.partitionEpoch + 1 };
+          }
+          const next = isr.find(eligible) ?? isr.find(alive);
+          if (next === undefined) return null; // nowhere to go: it leads until it stops
+          return {
+            ...cur,
+            leader: next,
+            leaderEpoch: cur.leaderEpoch + 1,
+            isr,
+            partitionEpoch: cur.partitionEpoch + 1,
+          };
+        },
+      });
+    }
+    const written = await this.metadata.casPartitions(changes);
+    // Serve on until the new states are in this node's view (the other nodes' watches bring them at the
+    // same time): clients told NOT_LEADER_OR_FOLLOWER meanwhile find the new leaders in any node's Metadata.
+    const seen = () =>
+      written.every((d, i) => {
+        const c = changes[i] as PartitionChange;
+        return (
+          d === null || (this.metadata.partition(c.topic, c.partition)?.doc.partitionEpoch ?? -1) >= d.partitionEpoch
+        );
+      });
+    for (let i = 0; i < 100 && !seen(); i++) await new Promise((r) => setTimeout(r, 20));
+    const moved = written.filter((d, i) => d !== null && led[i] && d.leader !== self).length;
+    const left = written.filter((d) => d !== null).length;
+    this.log.info('controlled shutdown: moved leadership away and left the ISRs', {
+      leaderships: moved,
+      isrsLeft: left,
+      ms: Date.now() - started,
+    });
     return moved;
   }
 

@@ -20,6 +20,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { isNoSpace } from '../storage/checkpoint.js';
 import { type LogConfig, logConfigFromProps } from '../storage/config.js';
 import type { LoadOptions, LogManager } from '../storage/log-manager.js';
+import { forEachLimited } from '../util/concurrency.js';
 import type { Logger } from '../util/logger.js';
 import type { BrokerConfig } from './config.js';
 import { addToLoad, checkPartitionLimits, emptyLoad, type PartitionLoad } from './partition-limits.js';
@@ -215,14 +216,23 @@ export class TopicAdmin {
       throw this.storageFailure(`cannot create topic ${name}`, e, 'nothing was created');
     }
     try {
-      for (const [i, r] of replicas.entries()) {
-        if (!r.includes(node)) continue;
-        this.throwIfStopping(name);
-        // A log of this name being served is another creation's (a node of the cluster raced us to it).
-        if (this.logs.get(name, i))
-          throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
-        await this.logs.getOrCreate(name, i, logConfig, id);
-      }
+      // This node's logs, several at a time (the 50 of __consumer_offsets do not hold up a topic created
+      // meanwhile for long); every one settles before a failure rolls the creation back.
+      const local = [...replicas.keys()].filter((i) => (replicas[i] as number[]).includes(node));
+      let failure: unknown = null;
+      await forEachLimited(local, 8, async (i) => {
+        if (failure) return;
+        try {
+          this.throwIfStopping(name);
+          // A log of this name being served is another creation's (a node of the cluster raced us to it).
+          if (this.logs.get(name, i))
+            throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
+          await this.logs.getOrCreate(name, i, logConfig, id);
+        } catch (e) {
+          failure ??= e;
+        }
+      });
+      if (failure) throw failure;
       if (!(await this.metadata.createTopic(name, replicas, configs, id))) {
         throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${name} already exists`);
       }
@@ -242,6 +252,8 @@ export class TopicAdmin {
     await this.awaitPartitionInView(name, replicas.length - 1);
     // This node's replicas serve before the client hears of the topic.
     await this.replicas.sync();
+    // And, briefly, the other nodes' leaders too, so a client's first Metadata names them all.
+    await this.awaitLeadersReady(name, replicas.length);
     return { id, configs, partitions: replicas.length, replicationFactor: rf };
   }
 
@@ -381,6 +393,7 @@ export class TopicAdmin {
         `${here} replicas of it are on this node; the others are created at the next start`,
       );
     }
+    await this.awaitLeadersReady(name, count);
   }
 
   /**
@@ -451,6 +464,18 @@ export class TopicAdmin {
     for (const doc of this.metadata.topics.values()) addToLoad(load, doc.replicas);
     for (const c of this.creating.values()) addToLoad(load, c.replicas);
     return load;
+  }
+
+  /**
+   * Wait (at most 5 s) until every leader of a new topic took leadership (no partition state says
+   * leaderPending): Metadata names no leader before, so clients would only wait and ask again.
+   */
+  private async awaitLeadersReady(topic: string, partitions: number): Promise<void> {
+    const pending = () => {
+      for (let p = 0; p < partitions; p++) if (this.metadata.partition(topic, p)?.doc.leaderPending) return true;
+      return false;
+    };
+    for (let i = 0; i < 250 && pending() && !this.isStopping(); i++) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Wait (briefly) until this node's cluster view has `topic` partition `p`, so a client's next Metadata sees it. */

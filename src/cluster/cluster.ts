@@ -6,14 +6,23 @@
  * partitionEpoch, controllerEpoch}, changed only by compare-and-set on its revision), controller_epoch (a
  * counter each newly elected controller increments; its writes are fenced on it).
  *
- * Every node watches all of it. The elected controller elects new leaders from the ISR when a broker's lease
- * expires (never outside the ISR unless unclean.leader.election.enable), and brings offline partitions back
- * when an ISR member returns. Leaders change their partition's ISR themselves (shrink/expand), by CAS.
+ * Every node watches all of it. When a broker's lease expires (its brokers/<id> key goes) the elected
+ * controller removes it from the ISR of every partition it was in and elects new leaders where it led (never
+ * outside the ISR unless unclean.leader.election.enable), all in batches of etcd transactions; it brings
+ * offline partitions back when an ISR member returns. Leaders change their partition's ISR themselves
+ * (shrink/expand), by CAS. A broker in controlled shutdown says so in its brokers/<id> document
+ * (`shuttingDown`): from then on no leader adds it to an ISR and no election picks it (KIP-841's rule for
+ * fenced and shutting-down brokers), while it hands its leaderships over and leaves the ISRs itself.
+ *
+ * A new partition's state says `leaderPending` until its leader has taken leadership (opened the replica as
+ * leader of that epoch) and cleared it: Metadata names no leader before then (LEADER_NOT_AVAILABLE), so a
+ * client never sends a write to a leader that would refuse it.
  */
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Backoff } from '../util/backoff.js';
+import { forEachLimited } from '../util/concurrency.js';
 import type { Logger } from '../util/logger.js';
-import type { MetadataStore, WatchEvent } from './metadata-store.js';
+import { type CasWrite, MAX_TXN_WRITES, type MetadataStore, type WatchEvent } from './metadata-store.js';
 
 export interface BrokerInfo {
   nodeId: number;
@@ -37,6 +46,11 @@ export interface PartitionDoc {
   isr: number[];
   partitionEpoch: number;
   /**
+   * A new partition whose leader has not yet taken leadership (only with a shared store: etcd). The leader
+   * clears it once it leads at this epoch; until then Metadata answers LEADER_NOT_AVAILABLE for it.
+   */
+  leaderPending?: boolean;
+  /**
    * Epoch of the controller that last wrote this state (absent: 0). Controller writes are fenced on it: a
    * deposed controller's write fails (see casPartition), and nodes ignore a state whose controller epoch is
    * older than the one they have.
@@ -52,7 +66,25 @@ export interface PartitionEntry {
   rev: number;
 }
 
-export const LEASE_TTL_SECONDS = 3;
+/** broker.session.timeout.ms by default: the TTL of a node's lease. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 3000;
+
+/** The lease TTL for a session timeout: etcd leases are whole seconds (rounded up, at least 1). */
+export function leaseTtlSeconds(sessionTimeoutMs: number): number {
+  return Math.max(1, Math.ceil(sessionTimeoutMs / 1000));
+}
+
+/** What a broker writes under brokers/<id>: where it listens and, in controlled shutdown, that it is leaving. */
+export interface BrokerRegistration extends BrokerInfo {
+  shuttingDown?: boolean;
+}
+
+/** A change of one partition's state, decided against its current state (null: nothing to change). */
+export interface PartitionChange {
+  topic: string;
+  partition: number;
+  change: (d: PartitionDoc) => PartitionDoc | null;
+}
 
 export function partitionKey(topic: string, p: number): string {
   return `partitions/${topic}/${p}`;
@@ -86,6 +118,8 @@ export function assignReplicas(brokers: BrokerInfo[], partitions: number, rf: nu
 
 export class ClusterManager {
   readonly brokers = new Map<number, BrokerInfo>();
+  /** Registered brokers in controlled shutdown: alive, but no longer eligible for ISRs or leadership. */
+  readonly shuttingDown = new Set<number>();
   readonly topics = new Map<string, TopicDoc>();
   readonly partitions = new Map<string, PartitionEntry>();
   controllerId = -1;
@@ -113,6 +147,8 @@ export class ClusterManager {
     /** Called (synchronously, possibly often) whenever the view changed. */
     private readonly onChange: () => void,
     private readonly uncleanElection: (topic: string) => boolean = () => false,
+    /** broker.session.timeout.ms: the TTL of this node's lease. */
+    private readonly sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS,
   ) {}
 
   private rebalanceTimer: NodeJS.Timeout | null = null;
@@ -143,7 +179,11 @@ export class ClusterManager {
     }
     for (const kv of await this.store.list(''))
       this.apply({ type: 'put', key: kv.key, value: kv.value }, kv.modRevision);
-    await this.store.putLeased(`brokers/${this.self.nodeId}`, JSON.stringify(this.self), LEASE_TTL_SECONDS);
+    await this.store.putLeased(
+      `brokers/${this.self.nodeId}`,
+      JSON.stringify(this.self),
+      leaseTtlSeconds(this.sessionTimeoutMs),
+    );
     // Registered: in the view now (the watch brings the same put later), so the first Metadata lists this node.
     this.brokers.set(this.self.nodeId, { ...this.self });
     await this.store.campaign(
@@ -238,6 +278,25 @@ export class ClusterManager {
     await this.store.close();
   }
 
+  /**
+   * Controlled shutdown begins: this node's registration says it is leaving, so leaders stop adding it to ISRs
+   * and the controller stops electing it, at once (the registration stays until the node stops).
+   */
+  async announceShutdown(): Promise<void> {
+    const doc: BrokerRegistration = { ...this.self, shuttingDown: true };
+    this.shuttingDown.add(this.self.nodeId);
+    await this.store.putLeased(
+      `brokers/${this.self.nodeId}`,
+      JSON.stringify(doc),
+      leaseTtlSeconds(this.sessionTimeoutMs),
+    );
+  }
+
+  /** Registered and not in controlled shutdown: may join an ISR or be elected (KIP-841). */
+  isEligible(id: number): boolean {
+    return this.brokers.has(id) && !this.shuttingDown.has(id);
+  }
+
   get liveBrokers(): BrokerInfo[] {
     return [...this.brokers.values()].sort((a, b) => a.nodeId - b.nodeId);
   }
@@ -252,8 +311,16 @@ export class ClusterManager {
       const id = Number(a);
       if (e.type === 'delete') {
         this.brokers.delete(id);
+        this.shuttingDown.delete(id);
         this.log.info('broker left', { broker: id });
-      } else this.brokers.set(id, JSON.parse(e.value as string) as BrokerInfo);
+      } else {
+        const { shuttingDown, ...info } = JSON.parse(e.value as string) as BrokerRegistration;
+        this.brokers.set(id, info);
+        if (shuttingDown) {
+          if (!this.shuttingDown.has(id)) this.log.info('broker in controlled shutdown', { broker: id });
+          this.shuttingDown.add(id);
+        } else this.shuttingDown.delete(id);
+      }
       if (this.isController) void this.electLeaders();
     } else if (kind === 'topics' && a !== undefined) {
       if (e.type === 'delete') this.topics.delete(a);
@@ -276,8 +343,10 @@ export class ClusterManager {
         }
         // An older state than the one we have (a watch event overtaken by the initial listing): skip it.
         if (cur && doc.partitionEpoch < cur.partitionEpoch) return;
-        // Watch events carry no revision here: re-read lazily on CAS failure (casPartition retries).
-        this.partitions.set(key, { doc, rev: rev ?? this.partitions.get(key)?.rev ?? -1 });
+        // Without a revision (a store that gives none), batched writes re-read it first.
+        this.partitions.set(key, { doc, rev: rev ?? e.modRevision ?? -1 });
+        // A state written meanwhile can still name a broker that left (the controller decided on an older one).
+        if (this.isController && this.needsFailover(doc)) void this.electLeaders();
       }
     } else if (kind === CONTROLLER_EPOCH_KEY && e.type === 'put') {
       const epoch = Number(e.value);
@@ -308,6 +377,8 @@ export class ClusterManager {
             isr: r,
             partitionEpoch: 0,
             controllerEpoch: this.controllerEpoch,
+            // Other nodes serve Metadata too: they name no leader until it has taken leadership.
+            ...(this.store.shared ? { leaderPending: true } : {}),
           } satisfies PartitionDoc),
           0,
         ),
@@ -395,6 +466,61 @@ export class ClusterManager {
   }
 
   /**
+   * Change many partitions' states, in batches of one etcd transaction each (up to MAX_TXN_WRITES
+   * compare-and-sets, decided against this node's view; `asController`: fenced on the controller epoch as
+   * casPartition). A batch refused because a state changed meanwhile is done again partition by partition
+   * (casPartition: read, decide, write). Returns the docs written (null: nothing written for that partition).
+   */
+  async casPartitions(changes: readonly PartitionChange[], asController = false): Promise<(PartitionDoc | null)[]> {
+    const out: (PartitionDoc | null)[] = changes.map(() => null);
+    let failed = 0;
+    let firstError: unknown = null;
+    const one = async (i: number) => {
+      const c = changes[i] as PartitionChange;
+      out[i] = await this.casPartition(c.topic, c.partition, c.change, asController).catch((e: unknown) => {
+        failed++;
+        firstError ??= e;
+        return null;
+      });
+    };
+    const batched: { i: number; write: CasWrite; doc: PartitionDoc }[] = [];
+    const single: number[] = [];
+    const mine = this.myEpoch;
+    if (asController && !mine) return out;
+    for (const [i, c] of changes.entries()) {
+      const entry = this.partition(c.topic, c.partition);
+      if (!entry || entry.rev <= 0 || (mine && asController && (entry.doc.controllerEpoch ?? 0) > mine.epoch)) {
+        single.push(i);
+        continue;
+      }
+      const changed = c.change(entry.doc);
+      if (!changed) continue;
+      const doc = mine && asController ? { ...changed, controllerEpoch: mine.epoch } : changed;
+      batched.push({
+        i,
+        doc,
+        write: { key: partitionKey(c.topic, c.partition), value: JSON.stringify(doc), expected: entry.rev },
+      });
+    }
+    const chunks: (typeof batched)[] = [];
+    for (let k = 0; k < batched.length; k += MAX_TXN_WRITES) chunks.push(batched.slice(k, k + MAX_TXN_WRITES));
+    const guard = mine && asController ? { key: CONTROLLER_EPOCH_KEY, modRevision: mine.rev } : undefined;
+    await forEachLimited(chunks, 4, async (chunk) => {
+      const ok = await this.store
+        .compareAndSetMany(
+          chunk.map((b) => b.write),
+          guard,
+        )
+        .catch(() => false);
+      if (ok) for (const b of chunk) out[b.i] = b.doc;
+      else single.push(...chunk.map((b) => b.i));
+    });
+    await forEachLimited(single, 16, one);
+    if (failed > 0) this.log.warn('changing partition states failed', { partitions: failed, error: firstError });
+    return out;
+  }
+
+  /**
    * Elect a partition's leader on demand (ElectLeaders): 'preferred' moves leadership to the first replica if
    * it is alive and in the ISR; 'unclean' picks any live replica when the partition has no live leader.
    * Returns a Kafka error code (0, ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ...).
@@ -416,7 +542,7 @@ export class ClusterManager {
             code = ErrorCode.ELECTION_NOT_NEEDED;
             return null;
           }
-          if (!alive(preferred) || !d.isr.includes(preferred)) {
+          if (!this.isEligible(preferred) || !d.isr.includes(preferred)) {
             code = ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
             return null;
           }
@@ -427,7 +553,8 @@ export class ClusterManager {
           code = ErrorCode.ELECTION_NOT_NEEDED;
           return null;
         }
-        const leader = d.isr.find(alive) ?? replicas.find(alive);
+        const eligible = (id: number) => this.isEligible(id);
+        const leader = d.isr.find(eligible) ?? d.isr.find(alive) ?? replicas.find(eligible) ?? replicas.find(alive);
         if (leader === undefined) {
           code = ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
           return null;
@@ -456,7 +583,7 @@ export class ClusterManager {
           preferred !== undefined &&
           cur.leader !== preferred &&
           cur.isr.includes(preferred) &&
-          this.brokers.has(preferred)
+          this.isEligible(preferred)
         ) {
           await this.electLeader(name, p, 'preferred').catch(() => {});
         }
@@ -561,7 +688,50 @@ export class ClusterManager {
     }
   }
 
-  /** Controller: give every partition whose leader is gone a new leader from its ISR. */
+  /**
+   * Whether a partition's state still names a broker that left (its lease expired or it stopped): a leader
+   * to replace, an ISR member to remove, or an offline partition whose ISR member is back.
+   */
+  private needsFailover(d: PartitionDoc): boolean {
+    const gone = (id: number) => !this.brokers.has(id);
+    if (d.leader === -1) return d.isr.some((r) => !gone(r));
+    return gone(d.leader) || d.isr.some(gone);
+  }
+
+  /**
+   * The controller's change of one partition after brokers left: elect a new leader where the leader is gone
+   * (from the live ISR, preferring brokers not in controlled shutdown; unclean only if the topic allows it)
+   * and remove the brokers that are gone from the ISR, so acks=all stops waiting for them at once. The ISR
+   * never becomes empty: with no live member the partition goes offline, keeping its last ISR so one of them
+   * can lead again when it returns (nothing acknowledged is lost).
+   */
+  private failover(topic: string, replicas: number[]): (d: PartitionDoc) => PartitionDoc | null {
+    const alive = (id: number) => this.brokers.has(id);
+    return (d) => {
+      if (d.leader !== -1 && alive(d.leader)) {
+        const isr = d.isr.filter(alive);
+        if (isr.length === d.isr.length || isr.length === 0) return null;
+        return { ...d, isr, partitionEpoch: d.partitionEpoch + 1 };
+      }
+      const live = d.isr.filter(alive);
+      let leader = live.find((r) => this.isEligible(r)) ?? live[0] ?? -1;
+      let isr = live;
+      if (leader === -1 && this.uncleanElection(topic)) {
+        leader = replicas.find((r) => this.isEligible(r)) ?? replicas.find(alive) ?? -1;
+        if (leader !== -1) {
+          this.log.warn('unclean leader election: data not in the new leader is lost', { topic, leader });
+          isr = [leader];
+        }
+      }
+      if (leader === -1) return d.leader === -1 ? null : { ...d, leader: -1, partitionEpoch: d.partitionEpoch + 1 };
+      return { ...d, leader, leaderEpoch: d.leaderEpoch + 1, isr, partitionEpoch: d.partitionEpoch + 1 };
+    };
+  }
+
+  /**
+   * Controller: after brokers left (or came back), every partition that names one that is gone — as leader or
+   * in its ISR — changes at once, in batches of etcd transactions (see failover and casPartitions).
+   */
   async electLeaders(): Promise<void> {
     if (!this.isController || this.stopped) return;
     if (this.electing) {
@@ -578,45 +748,36 @@ export class ClusterManager {
         this.isController = false;
         return;
       }
-      const alive = (id: number) => this.brokers.has(id);
+      const changes: PartitionChange[] = [];
+      const leaders: number[] = [];
       for (const [name, t] of this.topics) {
         for (let p = 0; p < t.replicas.length; p++) {
           const cur = this.partition(name, p)?.doc;
           if (!cur) continue;
-          const needs = cur.leader === -1 ? cur.isr.some(alive) || this.uncleanElection(name) : !alive(cur.leader);
-          if (!needs) continue;
-          const replicas = t.replicas[p] as number[];
-          await this.casPartition(
-            name,
-            p,
-            (d) => {
-              if (d.leader !== -1 && alive(d.leader)) return null;
-              const aliveIsr = d.isr.filter(alive);
-              let leader = aliveIsr[0] ?? -1;
-              let isr = aliveIsr;
-              if (leader === -1 && this.uncleanElection(name)) {
-                leader = replicas.find(alive) ?? -1;
-                if (leader !== -1) {
-                  this.log.warn('unclean leader election: data not in the new leader is lost', {
-                    topic: name,
-                    partition: p,
-                    leader,
-                  });
-                  isr = [leader];
-                }
-              }
-              // With no live ISR member the partition goes offline, keeping its last ISR so one of them can
-              // lead again when it returns (nothing acknowledged is lost).
-              if (leader === -1)
-                return d.leader === -1 ? null : { ...d, leader: -1, partitionEpoch: d.partitionEpoch + 1 };
-              return { ...d, leader, leaderEpoch: d.leaderEpoch + 1, isr, partitionEpoch: d.partitionEpoch + 1 };
-            },
-            true,
-          ).then((d) => {
-            if (d)
-              this.log.info('elected leader', { topic: name, partition: p, leader: d.leader, epoch: d.leaderEpoch });
+          if (!this.needsFailover(cur) && !(cur.leader === -1 && this.uncleanElection(name))) continue;
+          changes.push({ topic: name, partition: p, change: this.failover(name, t.replicas[p] as number[]) });
+          leaders.push(cur.leader);
+        }
+      }
+      if (changes.length > 0) {
+        const started = Date.now();
+        const written = await this.casPartitions(changes, true);
+        const counts = { elected: 0, offline: 0, isrShrunk: 0 };
+        for (const [i, d] of written.entries()) {
+          if (!d) continue;
+          const c = changes[i] as PartitionChange;
+          if (d.leader === -1) counts.offline++;
+          else if (d.leader !== leaders[i]) counts.elected++;
+          else counts.isrShrunk++;
+          this.log.debug('partition failover', {
+            topic: c.topic,
+            partition: c.partition,
+            leader: d.leader,
+            epoch: d.leaderEpoch,
+            isr: d.isr.join(','),
           });
         }
+        this.log.info('failover: partition states changed', { ...counts, ms: Date.now() - started });
       }
       this.electBackoff.succeeded(this.log, 'leader election');
     } catch (e) {

@@ -27,7 +27,7 @@ import { redactUrlCredentials } from '../protocol/config-names.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Backoff, type BackoffOptions, backoffDelay, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
-import type { KeyValue, MetadataStore, WatchEvent } from './metadata-store.js';
+import type { CasWrite, KeyValue, MetadataStore, WatchEvent } from './metadata-store.js';
 
 /**
  * Bounds of the etcd client's own retries (watch reconnection, a host skipped after failures) and of the
@@ -202,6 +202,7 @@ export class EtcdStore implements MetadataStore {
   /** Leased keys and their values: written again under a new lease when the session is lost. */
   private readonly leased = new Map<string, string>();
   private ttl = DEFAULT_TTL_SECONDS;
+  private ttlRaisedLogged = false;
   /** The session lease (decimal id), null while there is none. */
   private leaseId: string | null = null;
   private granting: Promise<string> | null = null;
@@ -284,6 +285,18 @@ export class EtcdStore implements MetadataStore {
     return r.succeeded;
   }
 
+  async compareAndSetMany(writes: CasWrite[], guard?: { key: string; modRevision: number }): Promise<boolean> {
+    if (writes.length === 0) return true;
+    const r = await this.call(() => {
+      const first = writes[0] as CasWrite;
+      let txn = this.ns.if(first.key, 'Mod', '==', first.expected);
+      for (const w of writes.slice(1)) txn = txn.and(w.key, 'Mod', '==', w.expected);
+      if (guard) txn = txn.and(guard.key, 'Mod', '==', guard.modRevision);
+      return txn.then(...writes.map((w) => this.ns.put(w.key).value(w.value))).commit();
+    });
+    return r.succeeded;
+  }
+
   async delete(key: string): Promise<void> {
     await this.call(() => this.ns.delete().key(key).exec());
   }
@@ -311,7 +324,15 @@ export class EtcdStore implements MetadataStore {
   /** A new session: a lease, every leased key written under it, campaigns woken to stand again. */
   private async grant(): Promise<string> {
     if (this.closed) throw new Error('etcd store closed');
-    const { ID: lease } = await this.ns.leaseClient.leaseGrant({ TTL: this.ttl });
+    const { ID: lease, TTL: granted } = await this.ns.leaseClient.leaseGrant({ TTL: this.ttl });
+    if (Number(granted) > this.ttl && !this.ttlRaisedLogged) {
+      // etcd's minimum TTL is 1.5 election timeouts (2 s with its defaults): broker.session.timeout.ms is too low.
+      this.ttlRaisedLogged = true;
+      this.log.warn('etcd raised the session lease TTL to its minimum', {
+        askedSeconds: this.ttl,
+        grantedSeconds: Number(granted),
+      });
+    }
     await Promise.all([...this.leased].map(([k, v]) => this.ns.put(k).value(v).lease(lease).exec()));
     if (this.closed) {
       // Closed meanwhile: nothing may stay registered for this process.
@@ -432,7 +453,14 @@ export class EtcdStore implements MetadataStore {
       const w = this.ns.watch().prefix(prefix).startRevision(String(fromRevision)).watcher();
       this.watchers.add(w);
       current = w;
-      w.on('put', (kv) => deliver({ type: 'put', key: kv.key.toString(), value: kv.value.toString() }));
+      w.on('put', (kv) =>
+        deliver({
+          type: 'put',
+          key: kv.key.toString(),
+          value: kv.value.toString(),
+          modRevision: Number(kv.mod_revision),
+        }),
+      );
       w.on('delete', (kv) => deliver({ type: 'delete', key: kv.key.toString(), value: null }));
       await new Promise<void>((resolve, reject) => {
         w.once('connected', () => resolve());
@@ -460,7 +488,12 @@ export class EtcdStore implements MetadataStore {
           const present = new Set<string>();
           for (const kv of r.kvs) {
             present.add(kv.key.toString());
-            deliver({ type: 'put', key: kv.key.toString(), value: kv.value.toString() });
+            deliver({
+              type: 'put',
+              key: kv.key.toString(),
+              value: kv.value.toString(),
+              modRevision: Number(kv.mod_revision),
+            });
           }
           for (const key of [...known]) if (!present.has(key)) deliver({ type: 'delete', key, value: null });
           await open(BigInt(r.header.revision) + 1n);

@@ -30,7 +30,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import type { KeyValue, MetadataStore, WatchEvent } from './metadata-store.js';
+import type { CasWrite, KeyValue, MetadataStore, WatchEvent } from './metadata-store.js';
 
 /** The metadata file cannot be used as it is; the message names the file and what is wrong with it. */
 export class MetadataFileError extends Error {}
@@ -103,8 +103,11 @@ interface Entry {
 type Change = { key: string; value: string | null; leased: boolean };
 
 interface Pending {
-  /** Decides against the store as the earlier changes of the batch left it; returns the change or null. */
-  decide: (current: (key: string) => Entry | undefined) => Change | null;
+  /**
+   * Decides against the store as the earlier changes of the batch left it; returns the change (or changes,
+   * all applied: one transaction), or null.
+   */
+  decide: (current: (key: string) => Entry | undefined) => Change | Change[] | null;
   resolve: (changed: boolean) => void;
   reject: (e: unknown) => void;
 }
@@ -262,6 +265,15 @@ export class LocalStore implements MetadataStore {
     );
   }
 
+  compareAndSetMany(writes: CasWrite[], guard?: { key: string; modRevision: number }): Promise<boolean> {
+    return this.enqueue((cur) =>
+      writes.every((w) => (cur(w.key)?.modRevision ?? 0) === w.expected) &&
+      (!guard || (cur(guard.key)?.modRevision ?? 0) === guard.modRevision)
+        ? writes.map((w) => ({ key: w.key, value: w.value, leased: false }))
+        : null,
+    );
+  }
+
   async delete(key: string): Promise<void> {
     await this.enqueue((cur) => (cur(key) ? { key, value: null, leased: cur(key)?.leased ?? false } : null));
   }
@@ -318,17 +330,20 @@ export class LocalStore implements MetadataStore {
     const batch = this.queue;
     this.queue = [];
     const next = new Map(this.data);
-    const changes: Change[] = [];
+    const changes: (Change & { revision: number })[] = [];
     const outcomes: boolean[] = [];
     let revision = this.revision;
     for (const op of batch) {
-      const c = op.decide((k) => next.get(k));
-      outcomes.push(c !== null);
-      if (!c) continue;
+      const decided = op.decide((k) => next.get(k));
+      outcomes.push(decided !== null);
+      if (!decided) continue;
+      // One revision for the changes of one transaction, as etcd gives them.
       revision++;
-      if (c.value === null) next.delete(c.key);
-      else next.set(c.key, { value: c.value, modRevision: revision, leased: c.leased });
-      changes.push(c);
+      for (const c of Array.isArray(decided) ? decided : [decided]) {
+        if (c.value === null) next.delete(c.key);
+        else next.set(c.key, { value: c.value, modRevision: revision, leased: c.leased });
+        changes.push({ ...c, revision });
+      }
     }
     try {
       if (changes.some((c) => !c.leased)) this.persist(next);
@@ -342,7 +357,12 @@ export class LocalStore implements MetadataStore {
       for (const w of [...this.watchers]) {
         if (!c.key.startsWith(w.prefix)) continue;
         try {
-          w.onEvent({ type: c.value === null ? 'delete' : 'put', key: c.key, value: c.value });
+          w.onEvent({
+            type: c.value === null ? 'delete' : 'put',
+            key: c.key,
+            value: c.value,
+            ...(c.value === null ? {} : { modRevision: c.revision }),
+          });
         } catch {
           // a watcher's failure is its own
         }

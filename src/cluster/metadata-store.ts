@@ -16,7 +16,19 @@ export interface WatchEvent {
   type: 'put' | 'delete';
   key: string;
   value: string | null;
+  /** Revision of this change (a put's modRevision), when the store tells it. */
+  modRevision?: number;
 }
+
+/** One write of compareAndSetMany: `value` only if the key's modRevision is still `expected` (0: absent). */
+export interface CasWrite {
+  key: string;
+  value: string;
+  expected: number;
+}
+
+/** The most writes compareAndSetMany takes (etcd refuses transactions over --max-txn-ops, 128 by default). */
+export const MAX_TXN_WRITES = 100;
 
 export interface MetadataStore {
   /** Whether other nodes can join through this store (etcd); the local store is a single node's alone. */
@@ -38,6 +50,11 @@ export interface MetadataStore {
     expected: number,
     guard: { key: string; modRevision: number },
   ): Promise<boolean>;
+  /**
+   * Several compare-and-sets in one atomic transaction (all written, or none when any key changed or, with
+   * `guard`, the guard key did): batches of partition states in one round trip. At most MAX_TXN_WRITES writes.
+   */
+  compareAndSetMany(writes: CasWrite[], guard?: { key: string; modRevision: number }): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Put a key that disappears when this process stops renewing its lease (failure detection). */
   putLeased(key: string, value: string, ttlSeconds: number): Promise<void>;

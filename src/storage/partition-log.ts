@@ -1319,10 +1319,20 @@ export class PartitionLog {
   }
 
   /**
+   * Whether every record of `seg` is below the high watermark: only such segments may go by retention (as in
+   * Kafka), so a leader never deletes records its followers have not fetched yet (they would find the
+   * offset gone, and an acks=all waiting for them would never be answered).
+   */
+  private committedThrough(seg: Segment): boolean {
+    const next = this.segments[this.segments.indexOf(seg) + 1];
+    return (next ? next.baseOffset : this._logEndOffset) <= this.highWatermark;
+  }
+
+  /**
    * Delete closed segments beyond retention: while the oldest one's newest timestamp is older than
    * retention.ms, and while the log would still be at least retention.bytes without it; also those wholly
-   * below the log start offset. A non-empty active segment that is itself past retention.ms is rolled first
-   * (as Kafka does) so it can go. Advances (and checkpoints) the log start offset. Returns what was deleted.
+   * below the log start offset; never one with records at or above the high watermark. A non-empty active
+   * segment that is itself past retention.ms is rolled first (as Kafka does) so it can go. Advances (and checkpoints) the log start offset. Returns what was deleted.
    */
   async enforceRetention(nowMs: number = Date.now()): Promise<SegmentDeletion[]> {
     if (this.closed) return [];
@@ -1336,6 +1346,7 @@ export class PartitionLog {
         while (this.segments.length > 0) {
           const seg = this.segments[0]!;
           if (nowMs - seg.largestTimestampMs() <= retentionMs) break;
+          if (!this.committedThrough(seg)) break;
           if (seg === this.active) {
             if (seg.size === 0) break;
             this.roll(this._logEndOffset);
@@ -1348,7 +1359,11 @@ export class PartitionLog {
       const retentionBytes = this.cfg.retentionBytes;
       if (retentionBytes >= 0) {
         let excess = this._size - retentionBytes;
-        while (this.segments.length > 1 && excess >= this.segments[0]!.size) {
+        while (
+          this.segments.length > 1 &&
+          excess >= this.segments[0]!.size &&
+          this.committedThrough(this.segments[0]!)
+        ) {
           excess -= this.segments[0]!.size;
           const r = this.retireFirst('retention.bytes');
           deleted.push(r.deletion);

@@ -101,6 +101,11 @@ describe('kstream serve', () => {
     r = await serveFails(['--data-dir', dir, '--config', props, '--port', '0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /invalid value "many" for num\.partitions/);
+    // The lease is whole seconds, at least one.
+    writeFileSync(props, 'broker.session.timeout.ms=500\n');
+    r = await serveFails(['--data-dir', dir, '--config', props, '--port', '0']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /invalid value "500" for broker\.session\.timeout\.ms: expected an integer in 1000\.\./);
     writeFileSync(props, 'log.segment.bytes=-5\n');
     r = await serveFails(['--data-dir', dir, '--config', props, '--port', '0']);
     assert.equal(r.code, 1);

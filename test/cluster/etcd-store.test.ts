@@ -77,12 +77,74 @@ describe('etcd metadata store', () => {
     await s.put('other', 'ignored');
     await s.delete('partitions/t/0');
     await until(() => events.length >= 2);
-    assert.deepEqual(events, [
-      { type: 'put', key: 'partitions/t/0', value: 'L1' },
-      { type: 'delete', key: 'partitions/t/0', value: null },
-    ]);
+    assert.deepEqual(
+      events.map(({ modRevision: _, ...e }) => e),
+      [
+        { type: 'put', key: 'partitions/t/0', value: 'L1' },
+        { type: 'delete', key: 'partitions/t/0', value: null },
+      ],
+    );
+    // A put carries its revision: a compare-and-set on it succeeds without reading the key again.
+    const rev = events[0]?.modRevision as number;
+    assert.ok(rev > 0);
     await stop();
     await s.close();
+  });
+
+  test('compareAndSetMany writes all or nothing, in one transaction, guarded', async () => {
+    const s = new EtcdStore([etcd.url], 'c3m', silentLogger);
+    try {
+      await s.put('partitions/t/0', 'a');
+      await s.put('partitions/t/1', 'b');
+      await s.put('guard', '1');
+      const [p0, p1, g] = await Promise.all(['partitions/t/0', 'partitions/t/1', 'guard'].map((k) => s.get(k)));
+      const r0 = p0?.modRevision as number;
+      const r1 = p1?.modRevision as number;
+      const guard = { key: 'guard', modRevision: g?.modRevision as number };
+      // One stale revision: nothing is written.
+      assert.equal(
+        await s.compareAndSetMany([
+          { key: 'partitions/t/0', value: 'A', expected: r0 },
+          { key: 'partitions/t/1', value: 'B', expected: r1 - 1 },
+        ]),
+        false,
+      );
+      assert.equal((await s.get('partitions/t/0'))?.value, 'a');
+      // The guard key changed: nothing is written.
+      await s.put('guard', '2');
+      assert.equal(
+        await s.compareAndSetMany(
+          [
+            { key: 'partitions/t/0', value: 'A', expected: r0 },
+            { key: 'partitions/t/1', value: 'B', expected: r1 },
+          ],
+          guard,
+        ),
+        false,
+      );
+      assert.equal((await s.get('partitions/t/1'))?.value, 'b');
+      // All current: both written, at one revision.
+      const guardNow = { key: 'guard', modRevision: (await s.get('guard'))?.modRevision as number };
+      assert.equal(
+        await s.compareAndSetMany(
+          [
+            { key: 'partitions/t/0', value: 'A', expected: r0 },
+            { key: 'partitions/t/1', value: 'B', expected: r1 },
+            { key: 'partitions/t/2', value: 'C', expected: 0 },
+          ],
+          guardNow,
+        ),
+        true,
+      );
+      const after = await s.list('partitions/t/');
+      assert.deepEqual(
+        after.map((kv) => kv.value),
+        ['A', 'B', 'C'],
+      );
+      assert.equal(new Set(after.map((kv) => kv.modRevision)).size, 1, 'one transaction');
+    } finally {
+      await s.close();
+    }
   });
 
   test('a leased key disappears when its owner closes; election picks one leader and fails over', async () => {

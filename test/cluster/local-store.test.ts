@@ -72,14 +72,47 @@ describe('local metadata store', () => {
       s.delete('partitions/t/1'),
     ]);
     assert.deepEqual(results, [true, false, true, undefined, undefined]);
-    assert.deepEqual(seen, [
-      { type: 'put', key: 'partitions/t/0', value: 'first' },
-      { type: 'put', key: 'partitions/t/1', value: 'x' },
-      { type: 'delete', key: 'partitions/t/1', value: null },
-    ]);
+    assert.deepEqual(
+      seen.map(({ modRevision: _, ...e }) => e),
+      [
+        { type: 'put', key: 'partitions/t/0', value: 'first' },
+        { type: 'put', key: 'partitions/t/1', value: 'x' },
+        { type: 'delete', key: 'partitions/t/1', value: null },
+      ],
+    );
+    // Puts carry their revision, as the store gives it.
+    assert.equal(seen[0]?.modRevision, (await s.get('partitions/t/0'))?.modRevision);
+    assert.ok((seen[1]?.modRevision ?? 0) > (seen[0]?.modRevision ?? 0));
     await stop();
     await s.put('partitions/t/2', 'y');
     assert.equal(seen.length, 3, 'no event after the watch stopped');
+    await s.close();
+  });
+
+  test('compareAndSetMany: all or nothing, guarded, one revision', async () => {
+    const s = new LocalStore(storeFile(), { nodeId: 1 });
+    await s.put('partitions/t/0', 'a');
+    await s.put('guard', '1');
+    const r0 = (await s.get('partitions/t/0'))?.modRevision as number;
+    const guard = { key: 'guard', modRevision: (await s.get('guard'))?.modRevision as number };
+    const stale = [
+      { key: 'partitions/t/0', value: 'A', expected: r0 },
+      { key: 'partitions/t/1', value: 'B', expected: 5 },
+    ];
+    assert.equal(await s.compareAndSetMany(stale, guard), false);
+    assert.equal((await s.get('partitions/t/0'))?.value, 'a');
+    const fresh = [
+      { key: 'partitions/t/0', value: 'A', expected: r0 },
+      { key: 'partitions/t/1', value: 'B', expected: 0 },
+    ];
+    assert.equal(await s.compareAndSetMany(fresh, { ...guard, modRevision: guard.modRevision + 1 }), false);
+    assert.equal(await s.compareAndSetMany(fresh, guard), true);
+    const after = await s.list('partitions/t/');
+    assert.deepEqual(
+      after.map((kv) => kv.value),
+      ['A', 'B'],
+    );
+    assert.equal(new Set(after.map((kv) => kv.modRevision)).size, 1, 'one transaction, one revision');
     await s.close();
   });
 

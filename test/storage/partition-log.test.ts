@@ -500,6 +500,50 @@ test('retention by time deletes old closed segments and advances the log start',
   }
 });
 
+test('retention never deletes records at or above the high watermark (followers have not fetched them)', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const now = 10_000_000;
+    const log = await PartitionLog.open(join(dir, 'hw-0'), config({ segmentBytes: 1024, retentionMs: 60_000 }));
+    appendBatches(
+      log,
+      Array.from({ length: 30 }, () => 2),
+      { ts: () => BigInt(now - 120_000) },
+    );
+    // A leader whose followers have fetched nothing yet: every record is past retention.ms, none committed.
+    log.setHighWatermark(0n);
+    assert.deepEqual(await log.enforceRetention(now), [], 'nothing above the high watermark goes');
+    assert.equal(log.logStartOffset, 0n);
+    // Committed up to the start of the third segment: the first two may go, no more.
+    const third = log.segmentBaseOffsets[2] as bigint;
+    log.setHighWatermark(third);
+    const deleted = await log.enforceRetention(now);
+    assert.equal(deleted.length, 2);
+    assert.equal(log.logStartOffset, third);
+    assert.equal(log.highWatermark, third);
+    // Everything committed: the rest goes (the active segment rolled first).
+    log.setHighWatermark(log.logEndOffset);
+    await log.enforceRetention(now);
+    assert.equal(log.logStartOffset, log.logEndOffset);
+    // retention.bytes is bounded by the high watermark the same way.
+    const rb = await PartitionLog.open(
+      join(dir, 'hw-1'),
+      config({ segmentBytes: 1000, retentionBytes: 1000, retentionMs: -1 }),
+    );
+    appendBatches(
+      rb,
+      Array.from({ length: 100 }, () => 2),
+    );
+    rb.setHighWatermark(rb.segmentBaseOffsets[1] as bigint);
+    const byBytes = await rb.enforceRetention(now);
+    assert.equal(byBytes.length, 1, 'only the segment below the high watermark');
+    await log.close();
+    await rb.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 test('retention by bytes keeps the log at or above retention.bytes', async () => {
   const { dir, cleanup } = await tempDir();
   try {

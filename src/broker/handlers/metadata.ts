@@ -25,7 +25,9 @@ export function describeTopic(view: ClusterView, name: string): TopicMetadata | 
     isInternal: isInternalTopic(name),
     partitions: doc.replicas.map((replicas, i) => {
       const st = view.partitionState(name, i);
-      const leader = st?.leader ?? -1;
+      // A leader that does not accept writes yet (a new partition's, or one this node has not taken up) is
+      // not named: clients wait and ask again instead of writing to it.
+      const leader = st && view.leaderReady(name, i, st) ? st.leader : -1;
       return {
         errorCode: leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
         partitionIndex: i,
