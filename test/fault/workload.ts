@@ -203,7 +203,8 @@ export class Workload {
     const incarnation = c.incarnation;
     c.exited = new Promise<void>((resolve) => {
       child.once('close', (code, signal) => {
-        if (partial) this.onLine(c, partial);
+        // A last line without its newline was cut off mid-write (a killed client): its value may be cut
+        // short, so it is no evidence of anything and is dropped.
         const exit: ClientExit = {
           at: this.now(),
           incarnation,
