@@ -3,6 +3,7 @@
  * `--config` properties file, command-line flags.
  */
 import { readFileSync } from 'node:fs';
+import { defaultMaxOpenFiles } from '../storage/file-handles.js';
 
 export interface BrokerConfig {
   nodeId: number;
@@ -90,6 +91,13 @@ export const BROKER_KEYS: Record<
       "that connection's requests until it catches up (as Kafka mutes a channel).",
   },
   'log.dirs': { default: './kstream-data', type: 'string', doc: 'Where partition logs live (--data-dir).' },
+  'log.max.open.files': {
+    default: String(defaultMaxOpenFiles()),
+    type: 'int',
+    doc:
+      "Most segment files held open by the node, all partitions together (kstream's own key): idle ones are " +
+      "closed least recently used first and reopened on use. Default: half of the process's open-file limit.",
+  },
   'min.insync.replicas': { default: '1', type: 'int', doc: 'Replicas that must acknowledge acks=all writes.' },
   'host.name': { default: '127.0.0.1', type: 'string', doc: 'Address the broker listens on (--host).' },
   port: { default: '9092', type: 'int', doc: 'Port the broker listens on; 0 picks a free one (--port).' },

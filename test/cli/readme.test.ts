@@ -13,12 +13,12 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Parser } from '@oclif/core';
 import { COMMANDS } from '../../commands/index.js';
-import { BIN, ROOT, removeDir, tempDir } from '../helpers/broker.js';
+import { BIN, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { until } from '../helpers/until.js';
 import { startTerminal, type Terminal } from '../tui/tmux.js';
@@ -297,6 +297,28 @@ const DRIVERS: Record<string, Driver> = {
     check: (r) => {
       assert.match(r.stdout, /^logs\/broker\.log /m);
       assert.match(r.stdout, /wrote support\.zip\n$/);
+    },
+  },
+  'kstream debug check-log ./kstream-data': {
+    // The example's data dir is a stopped broker's (the README says so): one that took records, then stopped.
+    before: async () => {
+      const broker = await startBroker({ dataDir: join(dir, 'stopped-data') });
+      try {
+        await sh(`kstream topic create checked -p 2 -b ${broker.bootstrap}`).then((r) =>
+          assert.equal(r.code, 0, r.stderr),
+        );
+        const r = await sh(`kstream produce checked -b ${broker.bootstrap}`, { input: 'a\nb\nc\n' });
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        await broker.stop();
+      }
+      unlinkSync(join(dir, 'kstream-data'));
+      symlinkSync(join(dir, 'stopped-data'), join(dir, 'kstream-data'));
+    },
+    check: (r) => {
+      // The three records went to one partition (sticky, no key); both partitions are whole.
+      assert.match(r.stdout, /^checked-\d +1 +0 +3 +\d+ +ok$/m);
+      assert.match(r.stdout, /^2 partitions, 2 segments checked, no problems$/m);
     },
   },
   'kstream autocomplete bash': { check: (r) => assert.match(r.stdout, /kstream autocomplete script bash/) },
