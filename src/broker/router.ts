@@ -7,11 +7,12 @@ import { ErrorCode } from '../protocol/errors.js';
 import { API_BY_KEY, ApiKey } from '../protocol/messages/index.js';
 import { decodeRequestBody, encodeResponse, type RequestHeader } from '../protocol/wire.js';
 import type { Logger } from '../util/logger.js';
-import type { Broker } from './broker.js';
 import { CLOSE, type Connection, type Dispatch, type Reply } from './connection.js';
+import type { BrokerContext } from './context.js';
 
 export interface HandlerContext {
-  broker: Broker;
+  /** The node, as handlers see it (context.ts). */
+  node: BrokerContext;
   header: RequestHeader;
   connection: Connection;
   log: Logger;
@@ -30,7 +31,7 @@ export class Router {
   private readonly handlers = new Map<number, Handler>();
 
   constructor(
-    private readonly broker: Broker,
+    private readonly node: BrokerContext,
     private readonly log: Logger,
   ) {}
 
@@ -94,7 +95,7 @@ export class Router {
       });
       return CLOSE;
     }
-    const res = await h.handle(body, { broker: this.broker, header, connection, log: this.log });
+    const res = await h.handle(body, { node: this.node, header, connection, log: this.log });
     if (res === null) return null;
     return encodeResponse(header.apiKey, header.apiVersion, header.correlationId, res);
   };

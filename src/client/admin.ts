@@ -37,7 +37,7 @@ import {
   type OffsetQuery,
   queryTimestamp,
 } from './list-offsets.js';
-import { backoff, sleep } from './retry.js';
+import { backoff, mayRetry, sleep } from './retry.js';
 
 export type AdminOptions = ClusterOptions;
 
@@ -707,9 +707,9 @@ export class Admin {
     const results: DeleteRecordsResult[] = new Array(requests.length);
     let todo = requests.map((_, i) => i);
     await this.cluster.metadataFor([...new Set(requests.map((r) => r.topic))]);
-    const retries = this.cluster.retry.retries ?? 5;
+    const started = Date.now();
     for (let round = 0; todo.length > 0; round++) {
-      const last = round >= retries;
+      const last = !mayRetry(round, started, this.cluster.retry) || this.cluster.isClosed;
       const retry: number[] = [];
       const byLeader = new Map<number, number[]>();
       for (const i of todo) {
@@ -1004,10 +1004,10 @@ export class Admin {
   ): Promise<Map<string, { error: KafkaError | null; raw?: Struct }>> {
     await this.connect();
     const out = new Map<string, { error: KafkaError | null; raw?: Struct }>();
-    const retries = this.cluster.retry.retries ?? 5;
+    const started = Date.now();
     let todo = keys;
     for (let attempt = 0; todo.length > 0; attempt++) {
-      const last = attempt >= retries;
+      const last = !mayRetry(attempt, started, this.cluster.retry) || this.cluster.isClosed;
       const retry: string[] = [];
       try {
         const controller = await this.cluster.controller();
@@ -1053,16 +1053,21 @@ export class Admin {
     answers: (res: Struct) => { key: string; code: number; raw: Struct }[],
   ): Promise<Map<string, { error: KafkaError | null; raw: Struct | null; coordinator: number }>> {
     const out = new Map<string, { error: KafkaError | null; raw: Struct | null; coordinator: number }>();
-    const retries = this.cluster.retry.retries ?? 5;
+    const started = Date.now();
     let todo = groupIds;
     for (let attempt = 0; todo.length > 0; attempt++) {
-      const last = attempt >= retries;
+      const last = !mayRetry(attempt, started, this.cluster.retry) || this.cluster.isClosed;
       const retry: string[] = [];
       let coordinators: Map<string, number>;
       try {
         coordinators = await findCoordinators(this.cluster, todo);
       } catch (e) {
         const err = e instanceof KafkaError ? e : new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, String(e));
+        // No broker reachable for the lookup right now (one restarting, a connection lost): again, in a while.
+        if (err.retriable && !last) {
+          await sleep(backoff(attempt + 1, this.cluster.retry));
+          continue;
+        }
         for (const g of todo) out.set(g, { error: err, raw: null, coordinator: -1 });
         break;
       }
@@ -1113,7 +1118,7 @@ export class Admin {
   }
 
   private async withCoordinator<T>(groupId: string, fn: (coordinator: number) => Promise<T>): Promise<T> {
-    const retries = this.cluster.retry.retries ?? 5;
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         const coordinator = (await findCoordinators(this.cluster, [groupId])).get(groupId)!;
@@ -1122,7 +1127,7 @@ export class Admin {
         const retriable =
           e instanceof KafkaError &&
           (isCoordinatorError(e.code) || e.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || e.retriable);
-        if (!retriable || attempt >= retries) throw e;
+        if (!retriable || !mayRetry(attempt, started, this.cluster.retry) || this.cluster.isClosed) throw e;
         await sleep(backoff(attempt + 1, this.cluster.retry));
       }
     }

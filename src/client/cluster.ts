@@ -5,6 +5,15 @@
  * Metadata is refreshed on demand: `refreshMetadata()` coalesces concurrent callers into one Metadata request,
  * and users of the cache call `markStale()` when a broker answers NOT_LEADER_OR_FOLLOWER,
  * UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE or another retriable error, or a connection drops.
+ * `markStale()` returns a mark; `hasMetadataSince(mark)` says whether an answer to a Metadata request sent
+ * after that mark has been applied (a refresh already in flight when the mark was made does not count: a
+ * refresh asked for after the mark waits for it and then sends its own). A retry after NOT_LEADER_OR_FOLLOWER
+ * waits for that, or it would go to the old leader again.
+ *
+ * A broker that is not in the metadata (it left the cluster: stopped, killed, its lease expired) is not an
+ * error of the request but of the cache: `connection()` to it fails with a retriable NetworkError and marks the
+ * metadata stale, so every user refreshes and retries (the partition's new leader, the group's new
+ * coordinator) instead of giving up.
  * Connections are pooled per (node id, pool name): the consumer keeps its group-coordinator traffic on its own
  * connection so heartbeats are not queued behind long-poll fetches (Kafka answers a connection in order).
  */
@@ -97,6 +106,12 @@ export class Cluster {
   private allTopics = false;
   private lastRefresh = 0;
   private stale = true;
+  /** Counts markStale() calls: the mark of the latest one. */
+  private staleMarks = 0;
+  /** The mark current when the Metadata request of the last applied answer was sent. */
+  private freshThrough = 0;
+  /** The mark current when the in-flight refresh sent its request (Infinity until it is sent). */
+  private refreshMark = Number.POSITIVE_INFINITY;
   private refreshing: Promise<void> | null = null;
   private closed = false;
 
@@ -117,9 +132,18 @@ export class Cluster {
     await this.refreshMetadata();
   }
 
-  /** Mark the metadata stale: the next `ensureFresh()` refreshes it. */
-  markStale(): void {
+  /**
+   * Mark the metadata stale: the next `ensureFresh()` refreshes it. Returns the mark: `hasMetadataSince(mark)`
+   * turns true once an answer to a Metadata request sent after this call is applied.
+   */
+  markStale(): number {
     this.stale = true;
+    return ++this.staleMarks;
+  }
+
+  /** Whether metadata requested after `markStale()` returned `mark` has arrived (0: always true). */
+  hasMetadataSince(mark: number): boolean {
+    return this.freshThrough >= mark;
   }
 
   /** Add topics to those kept in the cache (refreshed with every metadata request). */
@@ -169,11 +193,21 @@ export class Cluster {
    * tracking all. Retries retriable failures with backoff, trying other brokers.
    */
   refreshMetadata(): Promise<void> {
-    if (this.refreshing) return this.refreshing;
-    this.refreshing = this.doRefresh().finally(() => {
-      this.refreshing = null;
+    if (this.refreshing) {
+      // A request sent before the latest markStale() may carry what that mark said was wrong (the old leader):
+      // wait for it, then ask again.
+      if (this.refreshMark >= this.staleMarks) return this.refreshing;
+      const again = (): Promise<void> => this.refreshMetadata();
+      return this.refreshing.then(again, again);
+    }
+    const p = this.doRefresh().finally(() => {
+      if (this.refreshing === p) {
+        this.refreshing = null;
+        this.refreshMark = Number.POSITIVE_INFINITY;
+      }
     });
-    return this.refreshing;
+    this.refreshing = p;
+    return p;
   }
 
   /** Metadata for specific topics (added to the interest set); unknown topics are absent from the result. */
@@ -206,9 +240,11 @@ export class Cluster {
     if (existing) return existing;
     const broker = this.brokers.get(nodeId);
     if (!broker) {
-      this.stale = true;
+      // It left the cluster (stopped, killed, restarting): the caller refreshes and finds the new leader or
+      // coordinator. Retriable, as a refused connection is.
+      this.markStale();
       return Promise.reject(
-        new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `broker ${nodeId} is not in the cluster metadata`),
+        new NetworkError(`broker ${nodeId}`, 'not in the cluster metadata (it left the cluster or is restarting)'),
       );
     }
     const p = this.open(broker.host, broker.port, nodeId);
@@ -333,13 +369,16 @@ export class Cluster {
       try {
         const conn = await this.anyConnection();
         const topics = this.allTopics ? null : [...this.interest].map((name) => ({ name, topicId: ZERO_UUID }));
+        const mark = this.staleMarks;
+        this.refreshMark = mark;
         const body = await conn.request(ApiKey.Metadata, {
           topics,
           allowAutoTopicCreation: this.allowAutoTopicCreation,
         });
-        this.apply(body, conn);
+        this.apply(body, conn, mark);
         return;
       } catch (e) {
+        this.refreshMark = Number.POSITIVE_INFINITY;
         if (attempt >= retries || !(e instanceof KafkaError && e.retriable) || this.closed) throw e;
         this.logger.debug('metadata refresh failed, retrying', { error: (e as Error).message, attempt });
         await sleep(backoff(attempt + 1, this.retry));
@@ -347,7 +386,7 @@ export class Cluster {
     }
   }
 
-  private apply(body: Struct, via: Connection): void {
+  private apply(body: Struct, via: Connection, mark: number): void {
     const brokers = new Map<number, BrokerInfo>();
     for (const b of body.brokers as Struct[]) {
       brokers.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null });
@@ -413,7 +452,9 @@ export class Cluster {
       for (const name of [...this.topics.keys()]) if (!seen.has(name)) this.topics.delete(name);
     }
     this.lastRefresh = Date.now();
-    this.stale = false;
+    if (mark > this.freshThrough) this.freshThrough = mark;
+    // Marked stale again while the request was out: that news is not in this answer.
+    this.stale = this.staleMarks > mark;
   }
 
   /** Add (or update) a broker learned outside Metadata, e.g. a group coordinator from FindCoordinator. */

@@ -18,7 +18,13 @@ import type { AssignSpec, OffsetResetPolicy, SeekTarget } from './consumer/assig
 import { Fetcher } from './consumer/fetcher.js';
 import { type ConsumerBatch, type ConsumerRecord, type IterateOptions, Iteration } from './consumer/iteration.js';
 import { type GroupHost, GroupMember, type TopicPartition } from './group.js';
-import { commitOffsets, fetchCommittedOffsets, findCoordinator, type OffsetToCommit } from './group-api.js';
+import {
+  commitOffsets,
+  fetchCommittedOffsets,
+  findCoordinator,
+  isCoordinatorError,
+  type OffsetToCommit,
+} from './group-api.js';
 
 const INT32_MAX = 0x7fffffff;
 
@@ -265,13 +271,20 @@ export class Consumer {
       l.push(tp.partition);
       byTopic.set(tp.topic, l);
     }
-    return fetchCommittedOffsets(
-      this.cluster,
-      coordinator,
-      groupId,
-      [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-      pool ? { pool } : {},
-    );
+    try {
+      return await fetchCommittedOffsets(
+        this.cluster,
+        coordinator,
+        groupId,
+        [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+        pool ? { pool } : {},
+      );
+    } catch (e) {
+      // The coordinator moved or went away: the next lookup (the fetcher retries) finds the new one.
+      if (e instanceof KafkaError && (isCoordinatorError(e.code) || e.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS))
+        this.group?.coordinatorMoved();
+      throw e;
+    }
   }
 
   /** The group's committed offsets for partitions (default: the assigned ones). */

@@ -42,6 +42,30 @@ export function isRetriable(e: unknown): boolean {
   return e instanceof KafkaError && e.retriable;
 }
 
+/**
+ * Errors that say the client's metadata is wrong (Kafka's InvalidMetadataException family, plus a lost or
+ * refused connection and a request that timed out): the partition's leader moved, is being elected, or its
+ * broker is gone. A retry after one of these must wait for metadata requested after the error, or it goes
+ * to the same (old) broker again.
+ */
+export function isStaleMetadata(e: unknown): boolean {
+  if (!(e instanceof KafkaError)) return false;
+  switch (e.code) {
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode.LEADER_NOT_AVAILABLE:
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode.NETWORK_EXCEPTION:
+    case ErrorCode.REQUEST_TIMED_OUT:
+    case ErrorCode.KAFKA_STORAGE_ERROR:
+    case ErrorCode.FENCED_LEADER_EPOCH:
+    case ErrorCode.UNKNOWN_LEADER_EPOCH:
+    case ErrorCode.REPLICA_NOT_AVAILABLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** An error's message without the leading error name ("NETWORK_EXCEPTION: "). */
 export function detailOf(e: unknown): string {
   if (e instanceof KafkaError) return e.detail;

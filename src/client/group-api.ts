@@ -8,7 +8,7 @@ import { ApiKey } from '../protocol/messages/index.js';
 import type { Cluster } from './cluster.js';
 import type { TopicPartitions } from './consumer-protocol.js';
 import { errorFor } from './errors.js';
-import { backoff, sleep } from './retry.js';
+import { backoff, mayRetry, sleep } from './retry.js';
 
 export const COORDINATOR_KEY_GROUP = 0;
 
@@ -28,7 +28,7 @@ export function isCoordinatorError(code: number): boolean {
  */
 export async function findCoordinators(cluster: Cluster, groupIds: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  const retries = cluster.retry.retries ?? 5;
+  const started = Date.now();
   let todo = [...new Set(groupIds)];
   for (let attempt = 0; todo.length > 0; attempt++) {
     const conn = await cluster.anyConnection();
@@ -62,7 +62,7 @@ export async function findCoordinators(cluster: Cluster, groupIds: readonly stri
     todo = [];
     for (const f of failed) {
       const retriable = f.err.retriable || f.err.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-      if (!retriable || attempt >= retries) throw f.err;
+      if (!retriable || !mayRetry(attempt, started, cluster.retry) || cluster.isClosed) throw f.err;
       todo.push(f.key);
     }
     if (todo.length > 0) await sleep(backoff(attempt + 1, cluster.retry));

@@ -9,10 +9,17 @@
  * in two rebalances without a stop-the-world pause.
  *
  * The consumer (the GroupHost) is told about assigned / revoked / lost partitions; it commits on revoke.
+ *
+ * A coordinator that moves or goes away (its broker stopped, killed or restarting: NOT_COORDINATOR,
+ * COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, a lost or refused connection, a broker gone from the
+ * metadata, REQUEST_TIMED_OUT) is looked up again and the operation retried after a jittered backoff that grows
+ * while it keeps failing; a member fenced meanwhile (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION) rejoins. Only a
+ * non-retriable error (e.g. GROUP_AUTHORIZATION_FAILED) stops the member.
  */
 import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
+import { Backoff } from '../util/backoff.js';
 import {
   type Assignor,
   type GroupMemberSubscription,
@@ -156,12 +163,15 @@ export class GroupMember {
   }
 
   /**
-   * Commit offsets as this member (current generation). Coordinator moves are retried; REBALANCE_IN_PROGRESS,
-   * ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID fail the commit (the partitions may have moved).
+   * Commit offsets as this member (current generation). Coordinator moves and other retriable errors are
+   * retried, for up to the request timeout (a coordinator failing over takes seconds) and at least `retries`
+   * times; REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID fail the commit (the partitions
+   * may have moved).
    */
   async commit(offsets: readonly OffsetToCommit[]): Promise<void> {
     if (offsets.length === 0) return;
     const retries = this.cluster.retry.retries ?? 5;
+    const deadline = Date.now() + this.cluster.requestTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       let err: KafkaError | null = null;
       try {
@@ -194,7 +204,7 @@ export class GroupMember {
         throw err;
       }
       const retriable = err.retriable || err.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-      if (!retriable || attempt >= retries) throw err;
+      if (!retriable || (attempt >= retries && Date.now() >= deadline) || this.cluster.isClosed) throw err;
       await sleep(backoff(attempt + 1, this.cluster.retry));
     }
   }
@@ -204,16 +214,21 @@ export class GroupMember {
     return this.coordinator;
   }
 
+  /** The coordinator answered as if it were not (any more) the group's: look it up again before the next call. */
+  coordinatorMoved(): void {
+    this.coordinator = -1;
+  }
+
   // -------------------------------------------------------------------------------------------------------
 
   private async run(): Promise<void> {
-    let failures = 0;
+    const failures = new Backoff({ initialMs: 100, maxMs: 2000 });
     while (!this.stopped) {
       try {
         await this.ensureCoordinator();
         if (this.needsJoin) await this.joinAndSync();
         else await this.heartbeatOnce();
-        failures = 0;
+        failures.succeeded(this.cluster.logger, `group ${this.opts.groupId}`);
       } catch (e) {
         if (this.stopped) break;
         const err = e instanceof KafkaError ? e : null;
@@ -222,13 +237,12 @@ export class GroupMember {
           this.stopped = true;
           break;
         }
-        if (isCoordinatorError(err.code)) this.coordinator = -1;
-        failures++;
-        this.cluster.logger.debug('group operation failed, retrying', {
-          group: this.opts.groupId,
-          error: err.message,
-        });
-        await this.pause(backoff(failures, { initialBackoffMs: 100, maxBackoffMs: 2000 }));
+        // The coordinator moved or its broker is gone: find it again (the refresh of the metadata comes with
+        // the next request to a broker that is not in it).
+        if (isCoordinatorError(err.code) || err.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+          this.coordinator = -1;
+        }
+        await this.pause(failures.failed(this.cluster.logger, `group ${this.opts.groupId}`, err.message));
       }
     }
   }
@@ -331,6 +345,18 @@ export class GroupMember {
   }
 
   private async joinAndSync(): Promise<void> {
+    try {
+      await this.joinAndSyncOnce();
+    } catch (e) {
+      // A JoinGroup or SyncGroup that failed (the coordinator went away mid-rebalance) is not a membership:
+      // join again, or the member would heartbeat on in its old generation owning nothing.
+      this.needsJoin = true;
+      this.stable = false;
+      throw e;
+    }
+  }
+
+  private async joinAndSyncOnce(): Promise<void> {
     this.stable = false;
     if (this.protocol === 'eager' && this.owned.size > 0) {
       const all = this.assignment();

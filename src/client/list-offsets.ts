@@ -9,7 +9,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import type { Cluster } from './cluster.js';
 import { errorFor } from './errors.js';
-import { backoff, sleep } from './retry.js';
+import { backoff, mayRetry, sleep } from './retry.js';
 
 /** Kafka's special ListOffsets timestamps. */
 export const EARLIEST_TIMESTAMP = -2n;
@@ -47,7 +47,10 @@ export interface ListOffsetsResult {
 export interface ListOffsetsOptions {
   /** 0 read_uncommitted (high watermark), 1 read_committed (last stable offset). Default 0. */
   isolationLevel?: 0 | 1;
-  /** Rounds of retries for partitions with retriable errors. Default: the cluster's retries (5). */
+  /**
+   * Rounds of retries for partitions with retriable errors. Default: the cluster's retries (5), and as many
+   * more as fit in the cluster's retry timeoutMs.
+   */
   retries?: number;
 }
 
@@ -57,12 +60,13 @@ export async function listOffsets(
   opts: ListOffsetsOptions = {},
 ): Promise<ListOffsetsResult[]> {
   const results: ListOffsetsResult[] = new Array(items.length);
-  const retries = opts.retries ?? cluster.retry.retries ?? 5;
+  const budget = opts.retries !== undefined ? { retries: opts.retries } : cluster.retry;
+  const started = Date.now();
   let todo = items.map((_, i) => i);
   const topics = [...new Set(items.map((i) => i.topic))];
   await cluster.metadataFor(topics);
   for (let round = 0; todo.length > 0; round++) {
-    const last = round >= retries;
+    const last = !mayRetry(round, started, budget) || cluster.isClosed;
     const retry: number[] = [];
     // Per leader, split into requests in which each partition appears once.
     const requests = new Map<number, number[][]>();

@@ -10,7 +10,7 @@
  * expires (never outside the ISR unless unclean.leader.election.enable), and brings offline partitions back
  * when an ISR member returns. Leaders change their partition's ISR themselves (shrink/expand), by CAS.
  */
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import type { MetadataStore, WatchEvent } from './metadata-store.js';
@@ -103,6 +103,8 @@ export class ClusterManager {
   private epochRetry: NodeJS.Timeout | null = null;
   private readonly electBackoff = new Backoff();
   private electRetry: NodeJS.Timeout | null = null;
+  /** Taking office after winning the election (see start). */
+  private becoming: Promise<void> | null = null;
 
   constructor(
     readonly store: MetadataStore,
@@ -147,13 +149,20 @@ export class ClusterManager {
     await this.store.campaign(
       'controller-election',
       String(this.self.nodeId),
-      () => void this.becomeController(),
+      () => {
+        this.becoming = this.becomeController().finally(() => {
+          this.becoming = null;
+        });
+      },
       () => {
         if (this.isController) this.log.warn('no longer the controller');
         this.isController = false;
         this.myEpoch = null;
       },
     );
+    // Elected at once (the local store of a single node: there is no one else): in office before the node
+    // serves, so its first Metadata names the controller.
+    await this.becoming;
     this.onChange();
   }
 
@@ -473,6 +482,7 @@ export class ClusterManager {
    * and drops the replicas that are not in the target (see progressReassignments).
    */
   async reassign(topic: string, p: number, target: number[] | null): Promise<number> {
+    if (!this.store.shared) throw new KafkaError(ErrorCode.INVALID_REQUEST, 'reassignment needs a cluster (--etcd)');
     const t = this.topics.get(topic);
     if (!t || p < 0 || p >= t.replicas.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     if (target !== null) {

@@ -23,6 +23,7 @@ import {
   type Namespace,
   type Watcher,
 } from 'etcd3';
+import { redactUrlCredentials } from '../protocol/config-names.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Backoff, type BackoffOptions, backoffDelay, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
@@ -194,6 +195,8 @@ interface Candidate {
 }
 
 export class EtcdStore implements MetadataStore {
+  readonly shared = true;
+  readonly location: string;
   private readonly client: Etcd3;
   private readonly ns: Namespace;
   /** Leased keys and their values: written again under a new lease when the session is lost. */
@@ -212,6 +215,7 @@ export class EtcdStore implements MetadataStore {
     clusterId: string,
     private readonly log: Logger,
   ) {
+    this.location = `etcd ${redactUrlCredentials(endpoints.join(','))}, cluster ${clusterId}`;
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: 3000,

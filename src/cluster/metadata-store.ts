@@ -1,6 +1,7 @@
 /**
  * The cluster metadata store (DESIGN decision 4): key/value documents with revisions, compare-and-set,
- * prefix watches, leases for liveness and an election for the controller. etcd implements it for clusters.
+ * prefix watches, leases for liveness and an election for the controller. etcd implements it for clusters
+ * (etcd-store.ts), the data dir's file for a single node (local-store.ts).
  * Keys live under `/kstream/<cluster-id>/`: brokers/<id> (leased), controller, topics/<name>,
  * partitions/<topic>/<p>.
  */
@@ -18,6 +19,10 @@ export interface WatchEvent {
 }
 
 export interface MetadataStore {
+  /** Whether other nodes can join through this store (etcd); the local store is a single node's alone. */
+  readonly shared: boolean;
+  /** Where the metadata lives, for logs (passwords in URLs redacted). */
+  readonly location: string;
   get(key: string): Promise<KeyValue | null>;
   list(prefix: string): Promise<KeyValue[]>;
   put(key: string, value: string): Promise<void>;

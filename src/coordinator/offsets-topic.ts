@@ -1,91 +1,100 @@
 /**
  * The coordinator's storage in the broker: the internal, compacted topic `__consumer_offsets`
  * (`offsets.topic.num.partitions` partitions; a group lives in partition abs(hash(group)) % n, as in Kafka).
+ * Each partition this node leads has its coordinator, over that partition alone (src/broker/group-coordinators.ts).
  *
- * Writes go through the normal partition-log append path as uncompressed RecordBatch v2 batches (built
- * synchronously, so records reach the log in the order the coordinator decided them) and are acknowledged
- * after an fsync, like an acks=all produce on a single node. On start every partition is read from its log
- * start and replayed into the coordinator, so groups and offsets survive a restart.
+ * Writes are uncompressed RecordBatch v2 batches appended through the partition's one write path as leader
+ * (built and appended synchronously, so records reach the log in the order the coordinator decided them),
+ * acknowledged once durable as an acks=all produce is (replicated to the ISR; alone in it, fsynced). When a
+ * coordinator starts its partition is read from its log start and replayed into it, so groups and offsets
+ * survive a restart and a change of leader.
  */
 
-import type { Broker, PartitionState, TopicState } from '../broker/broker.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type BatchHeader, readBatchHeader } from '../protocol/records/batch.js';
 import { BatchBuilder, decodeBatch } from '../protocol/records/record.js';
+import type { PartitionLog } from '../storage/partition-log.js';
 import type { Logger } from '../util/logger.js';
-import { type CoordinatorConfig, coordinatorConfig } from './config.js';
+import type { CoordinatorConfig } from './config.js';
 import { GroupCoordinator, type GroupRecord, type GroupStore } from './coordinator.js';
-import { partitionFor } from './records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
+
+/** A partition of `__consumer_offsets` as the coordinator uses it (the broker's Partition). */
+export interface OffsetsPartition {
+  readonly index: number;
+  readonly log: PartitionLog;
+  /** Throws (synchronously) when the append is refused or fails; `durable` says when acks=all is met. */
+  appendAsLeader(
+    records: Buffer,
+    batches: BatchHeader[],
+    opts: { acks: number; timeoutMs: number },
+  ): { durable: Promise<void> };
+}
+
+/** How long a group write waits for the ISR. */
+const WRITE_TIMEOUT_MS = 30_000;
 
 /** Bytes read per step when loading a partition. */
 const LOAD_CHUNK = 4 * 1024 * 1024;
 
+/** The records of the groups of one `__consumer_offsets` partition, which this node leads. */
 export class OffsetsTopicStore implements GroupStore {
-  constructor(
-    private readonly broker: Broker,
-    private readonly topic: TopicState,
-    /** Cluster mode: the one partition this store's coordinator owns (this node leads it). */
-    private readonly only: PartitionState | null = null,
-  ) {}
-
-  partitionOf(groupId: string): PartitionState {
-    if (this.only) return this.only;
-    return this.topic.partitions[partitionFor(groupId, this.topic.partitions.length)]!;
-  }
+  constructor(private readonly p: OffsetsPartition) {}
 
   append(groupId: string, records: GroupRecord[]): Promise<void> {
-    const p = this.partitionOf(groupId);
+    const p = this.p;
     const b = new BatchBuilder({}, 256);
     for (const r of records) b.append({ key: r.key, value: r.value });
     const buf = b.buildUncompressed();
     const h = readBatchHeader(buf, 0) as BatchHeader;
-    if (buf.length > this.topic.logConfig.maxMessageBytes) {
+    if (buf.length > p.log.config.maxMessageBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, `${buf.length} bytes of group records for ${groupId}`);
     }
-    if (p.leader !== this.broker.nodeId) {
-      throw new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer leads ${OFFSETS_TOPIC}-${p.index}`);
+    const lost = () =>
+      new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer leads ${OFFSETS_TOPIC}-${p.index}`);
+    let durable: Promise<void>;
+    try {
+      durable = p.appendAsLeader(buf, [h], { acks: -1, timeoutMs: WRITE_TIMEOUT_MS }).durable;
+    } catch (e) {
+      throw e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? lost() : e;
     }
-    const info = p.log.append(buf, [h], p.leaderEpoch, null);
-    this.broker.notifyAppend(p);
-    // In a cluster, durable = replicated to the ISR (the high watermark passed it), like an acks=all produce.
-    if (this.broker.replicas) return this.broker.replicas.awaitReplicated(p, info.lastOffset + 1n, 30_000);
-    return p.log.flush();
+    return durable.catch((e: unknown) => {
+      throw e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? lost() : e;
+    });
   }
 
-  /** Replay every record of every partition into the coordinator, oldest first. */
+  /** Replay every record of the partition into the coordinator, oldest first. */
   async load(c: GroupCoordinator, log: Logger): Promise<void> {
+    const p = this.p;
     let batches = 0;
     let records = 0;
-    for (const p of this.only ? [this.only] : this.topic.partitions) {
-      let offset = p.log.logStartOffset;
-      const end = p.log.logEndOffset;
-      while (offset < end) {
-        const r = await p.log.read(offset, LOAD_CHUNK, end, true);
-        if (!r.records || r.records.length === 0) break;
-        let pos = 0;
-        let next = offset;
-        while (pos < r.records.length) {
-          const h = readBatchHeader(r.records, pos);
-          if (!h || pos + h.size > r.records.length) break;
-          const batch = await decodeBatch(r.records, pos);
-          batches++;
-          for (const rec of batch.records) {
-            if (rec.offset < offset) continue;
-            c.loadRecord(rec.key, rec.value);
-            records++;
-          }
-          next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
-          pos += h.size;
+    let offset = p.log.logStartOffset;
+    const end = p.log.logEndOffset;
+    while (offset < end) {
+      const r = await p.log.read(offset, LOAD_CHUNK, end, true);
+      if (!r.records || r.records.length === 0) break;
+      let pos = 0;
+      let next = offset;
+      while (pos < r.records.length) {
+        const h = readBatchHeader(r.records, pos);
+        if (!h || pos + h.size > r.records.length) break;
+        const batch = await decodeBatch(r.records, pos);
+        batches++;
+        for (const rec of batch.records) {
+          if (rec.offset < offset) continue;
+          c.loadRecord(rec.key, rec.value);
+          records++;
         }
-        if (next <= offset) break;
-        offset = next;
+        next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
+        pos += h.size;
       }
+      if (next <= offset) break;
+      offset = next;
     }
     const stats = c.finishLoad();
-    log.info('loaded consumer groups from __consumer_offsets', {
-      partitions: this.topic.partitions.length,
+    // (An empty partition, most of the 50 on a start, is no news.)
+    log[records > 0 ? 'info' : 'debug']('loaded consumer groups from __consumer_offsets', {
       batches,
       records,
       groups: stats.groups,
@@ -96,40 +105,16 @@ export class OffsetsTopicStore implements GroupStore {
 }
 
 /**
- * Create (if missing) the internal topic, load it and start a coordinator on it. `__consumer_offsets` keeps
- * its partition count once created, as in Kafka.
- */
-export async function startCoordinator(broker: Broker, log: Logger): Promise<GroupCoordinator> {
-  const cfg: CoordinatorConfig = coordinatorConfig(broker.config.props);
-  const clog = log.child({ component: 'group-coordinator' });
-  let topic = broker.topics.get(OFFSETS_TOPIC);
-  if (!topic) {
-    topic = await broker.createTopic(OFFSETS_TOPIC, cfg.offsetsTopicPartitions, 1, {
-      'cleanup.policy': 'compact',
-      'segment.bytes': String(cfg.offsetsTopicSegmentBytes),
-    });
-  }
-  topic.internal = true;
-  const store = new OffsetsTopicStore(broker, topic);
-  const c = new GroupCoordinator(cfg, store, clog);
-  await store.load(c, clog);
-  c.start();
-  return c;
-}
-
-/**
- * Cluster mode: a coordinator for the groups of one `__consumer_offsets` partition, started when this node
- * becomes its leader (it replays the partition first) and stopped when leadership moves away.
+ * A coordinator for the groups of one `__consumer_offsets` partition, started when this node becomes its
+ * leader (it replays the partition first) and stopped when leadership moves away.
  */
 export async function startPartitionCoordinator(
-  broker: Broker,
-  topic: TopicState,
-  p: PartitionState,
+  cfg: CoordinatorConfig,
+  p: OffsetsPartition,
   log: Logger,
 ): Promise<GroupCoordinator> {
-  const cfg: CoordinatorConfig = coordinatorConfig(broker.config.props);
   const clog = log.child({ component: 'group-coordinator', partition: p.index });
-  const store = new OffsetsTopicStore(broker, topic, p);
+  const store = new OffsetsTopicStore(p);
   const c = new GroupCoordinator(cfg, store, clog);
   await store.load(c, clog);
   c.start();

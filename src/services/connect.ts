@@ -20,7 +20,10 @@ export function clusterOptions(c: ConnectOptions): ClusterOptions {
     clientId: 'kstream-cli',
     connectTimeoutMs: c.timeoutMs,
     requestTimeoutMs: c.timeoutMs,
-    retry: { retries: 3, initialBackoffMs: 100, maxBackoffMs: 1000 },
+    // Retriable errors (a leader or coordinator failing over: a broker restarting, killed, its lease expiring)
+    // are retried for half the timeout, so a command rides out a failover and still reports the last error
+    // itself before withDeadline's "no answer" cuts it off.
+    retry: { retries: 3, initialBackoffMs: 100, maxBackoffMs: 1000, timeoutMs: Math.floor(c.timeoutMs / 2) },
     // Offsets by time / earliest / latest need no leader epoch (ListOffsets v4+ adds it for fencing); v3 also
     // reads librdkafka's mock cluster, whose v4+ answers carry an 8-byte epoch (Kafka's is 4 bytes) that shifts
     // every partition after the first. The same cap as kstream top (src/tui/run.tsx).

@@ -136,7 +136,10 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     ...clusterOptions(o),
     allowAutoTopicCreation: false,
     metadataTimeoutMs: o.timeoutMs,
-    deliveryTimeoutMs: Math.max(o.timeoutMs, 30_000),
+    // Kafka's delivery.timeout.ms (120 s, as the Java client): a record rides out a broker restart or failover
+    // with retries (--timeout bounds each request, not the delivery). It was max(--timeout, 30 s), and a
+    // SIGKILLed follower stalls acks=all produce ~30 s: `produce --rate` died with "expired after 30587 ms".
+    deliveryTimeoutMs: Math.max(o.timeoutMs + (o.lingerMs ?? 5), 120_000),
     acks: o.acks,
     compression: o.compression,
     lingerMs: o.lingerMs ?? 5,

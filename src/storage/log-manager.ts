@@ -62,18 +62,22 @@ export interface LoadOptions {
    */
   creationCommitted?: (topicId: string, topic: string | null) => boolean;
   /**
-   * A topic deletion cut short was finished on disk: remove the topic from the metadata too. A throw keeps
-   * the intent for the next start (and isBeingDeleted() answers true for the id meanwhile).
+   * A topic deletion cut short was finished on disk: remove the topic from the metadata too. A throw (or a
+   * rejection) keeps the intent for the next start (and isBeingDeleted() answers true for the id meanwhile).
+   * Not called for the removal of a node's replicas of a topic that stays (deleteTopic's replicasOnly).
    */
-  deletionFinished?: (topicId: string, topic: string | null) => void;
+  deletionFinished?: (topicId: string, topic: string | null) => void | Promise<void>;
 }
 
 /**
  * Intents in the data dir, named by topic id. Deleting: `.deleting-<id>`, an empty file created first (so
- * it needs no free space) that then gets the topic name if there is room; creating: `.creating-<id>`,
- * holding the topic name. `.delete-topic-<random>` is the deletion intent of older versions (by name).
+ * it needs no free space) that then gets the topic name if there is room; `.dropping-<id>` the same for the
+ * removal of this node's replicas of a topic that stays in the cluster (moved away); creating:
+ * `.creating-<id>`, holding the topic name. `.delete-topic-<random>` is the deletion intent of older versions
+ * (by name).
  */
 const DELETING_PREFIX = '.deleting-';
+const DROPPING_PREFIX = '.dropping-';
 const CREATING_PREFIX = '.creating-';
 const LEGACY_DELETE_PREFIX = '.delete-topic-';
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -253,16 +257,17 @@ export class LogManager {
         await unlink(path).catch(() => {});
         continue;
       }
-      if (e.name.startsWith(DELETING_PREFIX) && HEX32.test(e.name.slice(DELETING_PREFIX.length))) {
-        const id = e.name.slice(DELETING_PREFIX.length);
+      const dropping = e.name.startsWith(DROPPING_PREFIX) && HEX32.test(e.name.slice(DROPPING_PREFIX.length));
+      if (dropping || (e.name.startsWith(DELETING_PREFIX) && HEX32.test(e.name.slice(DELETING_PREFIX.length)))) {
+        const id = e.name.slice((dropping ? DROPPING_PREFIX : DELETING_PREFIX).length);
         const named = await readIntentTopic(path);
         const { topic, removed } = await this.removeDirsOf(named, id, false);
-        this.logger.info(`Finished the interrupted deletion of topic ${topic ?? `with id ${id}`}`, {
-          topic: topic ?? '',
-          partitions: removed,
-        });
+        this.logger.info(
+          `Finished the interrupted ${dropping ? 'removal of the replicas' : 'deletion'} of topic ${topic ?? `with id ${id}`}`,
+          { topic: topic ?? '', partitions: removed },
+        );
         try {
-          opts.deletionFinished?.(id, topic);
+          if (!dropping) await opts.deletionFinished?.(id, topic);
         } catch (err) {
           this.unfinishedDeletions.add(id);
           this.logger.error(
@@ -531,12 +536,20 @@ export class LogManager {
    * the intent `.deleting-<topicId>` (an empty file first, see writeDeleteIntent), every partition dir
    * renamed to `*-delete` and removed, then `whenRemoved` (the metadata update, which has the freed space),
    * then the intent goes. Whatever a crash interrupts, the next loadAll() finishes. `whenStarted` runs once
-   * the intent is durable (before, a failure leaves everything as it was). Returns how many partition dirs
-   * were removed. If `whenRemoved` throws, the intent stays (finished at the next start).
+   * the intent is durable (before, a failure leaves everything as it was); if it throws, the deletion does
+   * not go on (the intent goes, nothing else changed) and deleteTopic rejects with its error. Returns how
+   * many partition dirs were removed. If `whenRemoved` throws, the intent stays (finished at the next start).
+   * `replicasOnly`: this node's replicas of a topic that stays (the intent `.dropping-<topicId>`, finished at
+   * the next start without LoadOptions.deletionFinished).
    */
   deleteTopic(
     topic: string,
-    opts: { topicId?: string; whenStarted?: () => void; whenRemoved?: () => void } = {},
+    opts: {
+      topicId?: string;
+      whenStarted?: () => void | Promise<void>;
+      whenRemoved?: () => void | Promise<void>;
+      replicasOnly?: boolean;
+    } = {},
   ): Promise<number> {
     const inflight = this.deleting.get(topic);
     if (inflight) return inflight;
@@ -544,10 +557,15 @@ export class LogManager {
       const creations = [...this.creating.entries()].filter(([k]) => parsePartitionDirName(k)?.topic === topic);
       await Promise.all(creations.map(([, c]) => c.catch(() => {})));
       const id = opts.topicId || (await this.topicIdOnDisk(topic)) || newId();
-      const intent = join(this.dataDir, DELETING_PREFIX + id);
+      const intent = join(this.dataDir, (opts.replicasOnly ? DROPPING_PREFIX : DELETING_PREFIX) + id);
       await mkdir(this.dataDir, { recursive: true });
       await writeDeleteIntent(intent, topic);
-      opts.whenStarted?.();
+      try {
+        await opts.whenStarted?.();
+      } catch (e) {
+        await unlink(intent).catch(() => {});
+        throw e;
+      }
       const closing: Promise<void>[] = [];
       for (const [key, log] of this.logs) {
         if (parsePartitionDirName(key)?.topic !== topic) continue;
@@ -556,7 +574,7 @@ export class LogManager {
       }
       await Promise.all(closing);
       const { removed } = await this.removeDirsOf(topic, id, true);
-      opts.whenRemoved?.();
+      await opts.whenRemoved?.();
       await unlink(intent);
       await fsyncDir(this.dataDir);
       return removed;

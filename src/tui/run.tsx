@@ -3,6 +3,7 @@
  * admin client as its data source. Imported lazily by commands/top.ts (Ink costs ~0.5 s to load).
  */
 import { render } from 'ink';
+import { formatAddress } from '../client/brokers.js';
 import { Admin } from '../client/index.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { silentLogger } from '../util/logger.js';
@@ -28,13 +29,17 @@ export function topAdmin(brokers: string, timeoutMs: number): Admin {
 
 /**
  * A data source over the admin client. After a failed poll the client is closed and a new one is made on the
- * next poll, so a cluster that comes back (even on other brokers of the bootstrap list) is picked up.
+ * next poll, so a cluster that comes back (even on other brokers of the bootstrap list) is picked up. The new
+ * one bootstraps from the brokers of the last poll too, as a Kafka client keeps the brokers it learned: top
+ * started with `-b` one broker goes on when that broker is down (stopped, killed, in a rolling restart).
  */
 export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & { close(): Promise<void> } {
   let admin: Admin | null = null;
   /** The groups of the last poll, described again even if ListGroups misses them (see fetchRaw). */
   let knownGroups: string[] = [];
-  const make = () => topAdmin(brokers, timeoutMs);
+  /** host:port of the brokers of the last poll. */
+  let knownBrokers: string[] = [];
+  const make = () => topAdmin([...new Set([brokers, ...knownBrokers])].join(','), timeoutMs);
   return {
     async fetch() {
       admin ??= make();
@@ -42,6 +47,7 @@ export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & 
         const raw = await fetchRaw(admin, Date.now, knownGroups);
         // A poll that could not read groups at all says nothing about which exist.
         if (raw.groupsError === null) knownGroups = raw.groups.map((g) => g.groupId);
+        if (raw.brokers.length > 0) knownBrokers = raw.brokers.map((b) => formatAddress(b));
         return raw;
       } catch (e) {
         const a = admin;

@@ -5,7 +5,7 @@
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { Broker } from '../broker.js';
+import type { BrokerContext } from '../context.js';
 import { checkRequestPartitions } from '../partition-limits.js';
 import type { Handler } from '../router.js';
 import { TOPIC_CONFIG_KEYS } from '../topic-config.js';
@@ -16,18 +16,16 @@ export const createPartitions: Handler = {
   apiKey: ApiKey.CreatePartitions,
   minVersion: 0,
   maxVersion: 3,
-  async handle(req, { broker }) {
+  async handle(req, { node }) {
     const results: Struct[] = [];
     // max.request.partitions bounds the partitions the whole request adds (see CreateTopics).
     let requested = 0;
     for (const t of req.topics as Struct[]) {
-      const current = broker.cluster
-        ? broker.cluster.topics.get(t.name)?.replicas.length
-        : broker.topics.get(t.name)?.partitions.length;
+      const current = node.topic(t.name)?.replicas.length;
       if (current !== undefined && Number.isInteger(t.count)) requested += Math.max(0, (t.count as number) - current);
     }
     try {
-      checkRequestPartitions(broker.config, requested);
+      checkRequestPartitions(node.config, requested);
     } catch (e) {
       for (const t of req.topics as Struct[]) results.push({ name: t.name, ...errorOf(e) });
       return { throttleTimeMs: 0, results };
@@ -36,7 +34,7 @@ export const createPartitions: Handler = {
       try {
         const assignments = t.assignments as Struct[] | null;
         const assignment = assignments ? assignments.map((a) => a.brokerIds as number[]) : null;
-        await broker.addPartitions(t.name, t.count, Boolean(req.validateOnly), assignment);
+        await node.addPartitions(t.name, t.count, Boolean(req.validateOnly), assignment);
         results.push({ name: t.name, errorCode: 0, errorMessage: null });
       } catch (e) {
         results.push({ name: t.name, ...errorOf(e) });
@@ -50,13 +48,13 @@ export const deleteRecords: Handler = {
   apiKey: ApiKey.DeleteRecords,
   minVersion: 0,
   maxVersion: 2,
-  async handle(req, { broker }) {
+  async handle(req, { node }) {
     const topics: Struct[] = [];
     for (const t of req.topics as Struct[]) {
       const partitions: Struct[] = [];
       topics.push({ name: t.name, partitions });
       for (const rp of t.partitions as Struct[]) {
-        const p = broker.partition(t.name, rp.partitionIndex);
+        const p = node.partition(t.name, rp.partitionIndex);
         if (!p) {
           partitions.push({
             partitionIndex: rp.partitionIndex,
@@ -80,7 +78,7 @@ export const deleteRecords: Handler = {
 };
 
 async function alterResource(
-  broker: Broker,
+  node: BrokerContext,
   r: Struct,
   validateOnly: boolean,
   next: (current: Record<string, string>) => Record<string, string>,
@@ -96,7 +94,7 @@ async function alterResource(
     if (r.resourceType !== ResourceType.TOPIC) {
       throw new KafkaError(ErrorCode.INVALID_REQUEST, `resource type ${r.resourceType} is not supported`);
     }
-    await broker.alterTopicConfigs(r.resourceName, next, validateOnly);
+    await node.alterTopicConfigs(r.resourceName, next, validateOnly);
     return { ...base, errorCode: 0, errorMessage: null };
   } catch (e) {
     return { ...base, ...errorOf(e) };
@@ -107,11 +105,11 @@ export const alterConfigs: Handler = {
   apiKey: ApiKey.AlterConfigs,
   minVersion: 0,
   maxVersion: 2,
-  async handle(req, { broker }) {
+  async handle(req, { node }) {
     const responses: Struct[] = [];
     for (const r of req.resources as Struct[])
       responses.push(
-        await alterResource(broker, r, Boolean(req.validateOnly), () => {
+        await alterResource(node, r, Boolean(req.validateOnly), () => {
           const out: Record<string, string> = {};
           for (const c of r.configs as Struct[]) if (c.value !== null) out[c.name] = c.value;
           return out;
@@ -127,11 +125,11 @@ export const incrementalAlterConfigs: Handler = {
   apiKey: ApiKey.IncrementalAlterConfigs,
   minVersion: 0,
   maxVersion: 1,
-  async handle(req, { broker }) {
+  async handle(req, { node }) {
     const responses: Struct[] = [];
     for (const r of req.resources as Struct[])
       responses.push(
-        await alterResource(broker, r, Boolean(req.validateOnly), (current) => {
+        await alterResource(node, r, Boolean(req.validateOnly), (current) => {
           for (const c of r.configs as Struct[]) {
             const list = (current[c.name] ?? TOPIC_CONFIG_KEYS[c.name]?.default ?? '')
               .split(',')

@@ -18,7 +18,7 @@ export const apiVersions: Handler = {
   apiKey: ApiKey.ApiVersions,
   minVersion: 0,
   maxVersion: 3,
-  handle: (req, { broker, header }) => {
+  handle: (req, { node, header }) => {
     if (
       header.apiVersion >= 3 &&
       !(
@@ -28,6 +28,6 @@ export const apiVersions: Handler = {
     ) {
       return { errorCode: ErrorCode.INVALID_REQUEST, apiKeys: [], throttleTimeMs: 0 };
     }
-    return { errorCode: 0, apiKeys: broker.router.apiVersions(), throttleTimeMs: 0 };
+    return { errorCode: 0, apiKeys: node.apiVersions(), throttleTimeMs: 0 };
   },
 };

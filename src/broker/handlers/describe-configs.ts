@@ -6,8 +6,7 @@ import type { Struct } from '../../protocol/codec/schema.js';
 import { isSensitiveConfigName, redactUrlCredentials } from '../../protocol/config-names.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { Broker } from '../broker.js';
-import { BROKER_KEYS, serveConfigValues } from '../config.js';
+import { BROKER_KEYS, type BrokerConfig, serveConfigValues } from '../config.js';
 import type { Handler } from '../router.js';
 import { type ConfigType, TOPIC_CONFIG_KEYS } from '../topic-config.js';
 
@@ -35,7 +34,7 @@ export interface DescribedConfig {
 }
 
 export function describeTopicConfigs(
-  broker: Broker,
+  config: BrokerConfig,
   overrides: Record<string, string>,
   keys: string[] | null,
   synonyms: boolean,
@@ -48,10 +47,10 @@ export function describeTopicConfigs(
     if (overrides[name] !== undefined) {
       chain.push({ name, value: overrides[name], source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
     }
-    if (spec.synonym && broker.config.props[spec.synonym] !== undefined) {
+    if (spec.synonym && config.props[spec.synonym] !== undefined) {
       chain.push({
         name: spec.synonym,
-        value: broker.config.props[spec.synonym] as string,
+        value: config.props[spec.synonym] as string,
         source: ConfigSource.STATIC_BROKER_CONFIG,
       });
     }
@@ -73,19 +72,19 @@ export function describeTopicConfigs(
 }
 
 function describeBrokerConfigs(
-  broker: Broker,
+  config: BrokerConfig,
   keys: string[] | null,
   synonyms: boolean,
   docs: boolean,
 ): DescribedConfig[] {
   const out: DescribedConfig[] = [];
-  const names = new Set([...Object.keys(BROKER_KEYS), ...Object.keys(broker.config.props)]);
+  const names = new Set([...Object.keys(BROKER_KEYS), ...Object.keys(config.props)]);
   // Serve flags' defaults depend on each other (advertised.port follows port): report the value in effect.
-  const resolved = serveConfigValues(broker.config);
+  const resolved = serveConfigValues(config);
   for (const name of [...names].sort()) {
     if (keys && !keys.includes(name)) continue;
     const spec = BROKER_KEYS[name];
-    const given = broker.config.props[name];
+    const given = config.props[name];
     const sensitive = isSensitiveConfigName(name);
     const raw = given ?? resolved[name] ?? spec?.default ?? null;
     // Passwords inside URLs (etcd.endpoints=http://user:pw@host) never leave the broker either.
@@ -110,13 +109,13 @@ export const describeConfigs: Handler = {
   apiKey: ApiKey.DescribeConfigs,
   minVersion: 0,
   maxVersion: 4,
-  handle(req, { broker }) {
+  handle(req, { node }) {
     const results: Struct[] = [];
     for (const r of req.resources as Struct[]) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       const keys = r.configurationKeys as string[] | null;
       if (r.resourceType === ResourceType.TOPIC) {
-        const overrides = broker.topicConfigs(r.resourceName);
+        const overrides = node.topicConfigs(r.resourceName);
         if (!overrides) {
           results.push({
             ...base,
@@ -127,7 +126,7 @@ export const describeConfigs: Handler = {
           continue;
         }
         const configs = describeTopicConfigs(
-          broker,
+          node.config,
           overrides,
           keys,
           Boolean(req.includeSynonyms),
@@ -135,7 +134,7 @@ export const describeConfigs: Handler = {
         );
         results.push({ ...base, errorCode: 0, errorMessage: null, configs });
       } else if (r.resourceType === ResourceType.BROKER) {
-        if (r.resourceName !== '' && r.resourceName !== String(broker.nodeId)) {
+        if (r.resourceName !== '' && r.resourceName !== String(node.nodeId)) {
           results.push({
             ...base,
             errorCode: ErrorCode.INVALID_REQUEST,
@@ -145,7 +144,7 @@ export const describeConfigs: Handler = {
           continue;
         }
         const configs = describeBrokerConfigs(
-          broker,
+          node.config,
           keys,
           Boolean(req.includeSynonyms),
           Boolean(req.includeDocumentation),

@@ -13,7 +13,8 @@ import { resolve } from 'node:path';
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { Broker, PartitionState } from '../broker.js';
+import type { BrokerContext } from '../context.js';
+import type { Partition } from '../partition.js';
 import type { Handler } from '../router.js';
 
 /** The volume's total and usable (available to unprivileged users) bytes, or -1 each when statfs fails. */
@@ -26,7 +27,7 @@ export async function volumeBytes(dir: string): Promise<{ totalBytes: bigint; us
   }
 }
 
-function describePartition(p: PartitionState): Struct {
+function describePartition(p: Partition): Struct {
   const lag = p.log.highWatermark - p.log.logEndOffset;
   return {
     partitionIndex: p.index,
@@ -37,15 +38,15 @@ function describePartition(p: PartitionState): Struct {
 }
 
 /** The topics part of the answer for one broker: requested (or all) local replicas, sorted. */
-export function localReplicas(broker: Broker, topics: Struct[] | null): Struct[] {
+export function localReplicas(node: BrokerContext, topics: Struct[] | null): Struct[] {
   const out: Struct[] = [];
   if (topics === null) {
-    for (const name of [...broker.topics.keys()].sort()) {
-      const t = broker.topics.get(name);
-      if (!t || t.partitions.length === 0) continue;
-      out.push({ name, partitions: t.partitions.filter((p) => !p.log.isClosed).map(describePartition) });
+    const local = [...node.localTopics()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const t of local) {
+      const partitions = [...t.partitions.values()].filter((p) => !p.log.isClosed).sort((a, b) => a.index - b.index);
+      if (partitions.length > 0) out.push({ name: t.name, partitions: partitions.map(describePartition) });
     }
-    return out.filter((t) => (t.partitions as Struct[]).length > 0);
+    return out;
   }
   const wanted = new Map<string, Set<number>>();
   for (const t of topics) {
@@ -56,7 +57,7 @@ export function localReplicas(broker: Broker, topics: Struct[] | null): Struct[]
   for (const [name, indexes] of [...wanted].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     const partitions: Struct[] = [];
     for (const i of [...indexes].sort((a, b) => a - b)) {
-      const p = broker.partition(name, i);
+      const p = node.partition(name, i);
       if (p && !p.log.isClosed) partitions.push(describePartition(p));
     }
     if (partitions.length > 0) out.push({ name, partitions });
@@ -68,8 +69,8 @@ export const describeLogDirs: Handler = {
   apiKey: ApiKey.DescribeLogDirs,
   minVersion: 0,
   maxVersion: 4,
-  async handle(req, { broker }) {
-    const dir = resolve(broker.config.dataDir);
+  async handle(req, { node }) {
+    const dir = resolve(node.config.dataDir);
     const { totalBytes, usableBytes } = await volumeBytes(dir);
     let errorCode: number = ErrorCode.NONE;
     try {
@@ -78,7 +79,7 @@ export const describeLogDirs: Handler = {
       // The data dir went away or became unwritable under us: Kafka reports such a dir as offline.
       errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
     }
-    const topics = errorCode === ErrorCode.NONE ? localReplicas(broker, req.topics as Struct[] | null) : [];
+    const topics = errorCode === ErrorCode.NONE ? localReplicas(node, req.topics as Struct[] | null) : [];
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

@@ -1,15 +1,9 @@
 /** Helpers shared by handlers to turn failures into per-item error codes. */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import type { Broker } from '../broker.js';
 
 /** A per-item error code and message from a thrown error (unexpected errors: UNKNOWN_SERVER_ERROR). */
 export function errorOf(e: unknown): { errorCode: number; errorMessage: string } {
   // The code names the error already: the message is the detail alone, as Kafka's brokers send it.
   if (e instanceof KafkaError) return { errorCode: e.code, errorMessage: e.detail };
   return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: (e as Error).message };
-}
-
-/** The error for a group this node cannot coordinate: in a cluster clients must find the coordinator again. */
-export function noCoordinator(broker: Broker): number {
-  return broker.cluster ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }

@@ -7,7 +7,8 @@
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { Broker, PartitionState } from '../broker.js';
+import type { BrokerContext } from '../context.js';
+import type { Partition } from '../partition.js';
 import type { Handler } from '../router.js';
 
 /** Kafka sends an empty record set, never null, for a partition with nothing to return. */
@@ -19,12 +20,12 @@ const LASTING = new Set<number>([ErrorCode.CORRUPT_MESSAGE, ErrorCode.KAFKA_STOR
 /** When an unexpected read error was last logged, per partition (once a minute, not once per fetch). */
 const unexpectedLogged = new Map<string, number>();
 
-function logUnexpected(broker: Broker, partition: string, e: unknown): void {
+function logUnexpected(node: BrokerContext, partition: string, e: unknown): void {
   const now = Date.now();
   if (now - (unexpectedLogged.get(partition) ?? -Infinity) < 60_000) return;
   if (unexpectedLogged.size > 10_000) unexpectedLogged.clear();
   unexpectedLogged.set(partition, now);
-  broker.log.error('fetch read failed', { partition, error: e instanceof Error ? e.message : String(e) });
+  node.log.error('fetch read failed', { partition, error: e instanceof Error ? e.message : String(e) });
 }
 
 interface Wanted {
@@ -36,7 +37,7 @@ interface Wanted {
 }
 
 async function readAll(
-  broker: Broker,
+  node: BrokerContext,
   wanted: Wanted[],
   responseMax: number,
   replicaId: number,
@@ -44,12 +45,12 @@ async function readAll(
   let bytes = 0;
   let errors = false;
   for (const w of wanted) {
-    const p = broker.partition(w.topic, w.partition);
+    const p = node.partition(w.topic, w.partition);
     const o = w.out;
     o.records = EMPTY;
-    if (!p || p.leader !== broker.nodeId) {
-      // Not here at all, or here but led elsewhere (a cluster): clients refresh metadata on this error.
-      const known = p !== undefined || broker.partitionExists(w.topic, w.partition);
+    if (!p?.isLeader) {
+      // Not here at all, or here but led elsewhere: clients refresh metadata on this error.
+      const known = p !== undefined || node.partitionExists(w.topic, w.partition);
       o.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       o.highWatermark = -1n;
       o.lastStableOffset = -1n;
@@ -58,7 +59,7 @@ async function readAll(
       continue;
     }
     // Followers read up to the log end (and report how far they got); consumers only up to the high watermark.
-    if (replicaId >= 0) broker.replicas?.onFollowerFetch(p, replicaId, w.fetchOffset);
+    if (replicaId >= 0) node.followerFetched(p, replicaId, w.fetchOffset);
     const hw = p.log.highWatermark;
     const upTo = replicaId >= 0 ? p.log.logEndOffset : hw;
     o.highWatermark = hw;
@@ -87,28 +88,28 @@ async function readAll(
       } else {
         o.errorCode = ErrorCode.UNKNOWN_SERVER_ERROR;
         errors = true;
-        logUnexpected(broker, `${w.topic}-${w.partition}`, e);
+        logUnexpected(node, `${w.topic}-${w.partition}`, e);
       }
     }
   }
   return { bytes, errors };
 }
 
-function waitForData(broker: Broker, wanted: Wanted[], ms: number): Promise<void> {
+function waitForData(node: BrokerContext, wanted: Wanted[], ms: number): Promise<void> {
   return new Promise((resolve) => {
-    const parts: PartitionState[] = [];
+    const parts: Partition[] = [];
     let timer: NodeJS.Timeout | null = null;
     const wake = () => {
       if (timer) clearTimeout(timer);
       timer = null;
-      for (const p of parts) p.waiters.delete(wake);
+      for (const p of parts) p.removeReader(wake);
       resolve();
     };
     for (const w of wanted) {
-      const p = broker.partition(w.topic, w.partition);
+      const p = node.partition(w.topic, w.partition);
       if (p) {
         parts.push(p);
-        p.waiters.add(wake);
+        p.addReader(wake);
       }
     }
     timer = setTimeout(wake, ms);
@@ -119,7 +120,7 @@ export const fetch: Handler = {
   apiKey: ApiKey.Fetch,
   minVersion: 4,
   maxVersion: 12,
-  async handle(req, { broker, header }) {
+  async handle(req, { node, header }) {
     const responseMax = header.apiVersion >= 3 ? Math.max(1, req.maxBytes as number) : 0x7fffffff;
     const responses: Struct[] = [];
     const wanted: Wanted[] = [];
@@ -150,10 +151,10 @@ export const fetch: Handler = {
     const deadline = Date.now() + Math.max(0, req.maxWaitMs as number);
     const minBytes = Math.max(0, req.minBytes as number);
     for (;;) {
-      const { bytes, errors } = await readAll(broker, wanted, responseMax, req.replicaId as number);
+      const { bytes, errors } = await readAll(node, wanted, responseMax, req.replicaId as number);
       const left = deadline - Date.now();
-      if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || broker.isStopping) break;
-      await waitForData(broker, wanted, left);
+      if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || node.isStopping) break;
+      await waitForData(node, wanted, left);
     }
     return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
   },

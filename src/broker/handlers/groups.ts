@@ -7,16 +7,20 @@ import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Handler, HandlerContext } from '../router.js';
-import { noCoordinator } from './errors.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
 /** DescribeGroups authorized operations without ACLs: READ (3), DELETE (6), DESCRIBE (8). */
 const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
-/** The coordinator of this group on this node, or null (not loaded yet, or in a cluster another node's group). */
+/** The coordinator of this group on this node, or null (another node's group, or not available). */
 function coordinatorOf(ctx: HandlerContext, groupId: string) {
-  return ctx.broker.coordinatorOf(groupId);
+  return ctx.node.coordinatorOf(groupId);
+}
+
+/** The error for a group this node cannot coordinate (NOT_COORDINATOR: clients find the coordinator again). */
+function noCoordinator(ctx: HandlerContext, groupId: string): number {
+  return ctx.node.noCoordinatorError(groupId);
 }
 
 function clientHost(ctx: HandlerContext): string {
@@ -28,7 +32,7 @@ export const findCoordinator: Handler = {
   minVersion: 0,
   maxVersion: 4,
   async handle(req, ctx) {
-    const { broker, header } = ctx;
+    const { header } = ctx;
     const answer = async (key: string) => {
       let errorCode: number = ErrorCode.NONE;
       let errorMessage: string | null = null;
@@ -40,7 +44,7 @@ export const findCoordinator: Handler = {
         errorCode = ErrorCode.INVALID_REQUEST;
         errorMessage = `unknown key type ${req.keyType}`;
       } else {
-        node = await broker.findCoordinator(key).catch(() => null);
+        node = await ctx.node.findCoordinator(key).catch(() => null);
         if (!node) {
           errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
           errorMessage = 'the group coordinator is not available yet';
@@ -91,7 +95,7 @@ export const joinGroup: Handler = {
           requireKnownMemberId: v >= 4,
         })
       : null;
-    if (!r) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx.broker), protocolName: v >= 7 ? null : '' };
+    if (!r) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx, req.groupId), protocolName: v >= 7 ? null : '' };
     return {
       throttleTimeMs: 0,
       errorCode: r.errorCode,
@@ -113,7 +117,7 @@ export const syncGroup: Handler = {
   maxVersion: 5,
   async handle(req, ctx) {
     const c = await coordinatorOf(ctx, req.groupId);
-    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx.broker), assignment: Buffer.alloc(0) };
+    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx, req.groupId), assignment: Buffer.alloc(0) };
     const r = await c.sync({
       groupId: req.groupId,
       generationId: req.generationId,
@@ -141,7 +145,7 @@ export const heartbeat: Handler = {
     const c = await coordinatorOf(ctx, req.groupId);
     const errorCode = c
       ? c.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
-      : noCoordinator(ctx.broker);
+      : noCoordinator(ctx, req.groupId);
     return { throttleTimeMs: 0, errorCode };
   },
 };
@@ -152,7 +156,7 @@ export const leaveGroup: Handler = {
   maxVersion: 5,
   async handle(req, ctx) {
     const c = await coordinatorOf(ctx, req.groupId);
-    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx.broker), members: [] };
+    if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx, req.groupId), members: [] };
     if (ctx.header.apiVersion < 3) {
       const r = c.leave(req.groupId, [{ memberId: req.memberId, groupInstanceId: null }]);
       return {
@@ -178,7 +182,7 @@ export const describeGroups: Handler = {
         const c = await coordinatorOf(ctx, groupId);
         if (!c) {
           return {
-            errorCode: noCoordinator(ctx.broker),
+            errorCode: noCoordinator(ctx, groupId),
             groupId,
             groupState: '',
             protocolType: '',
@@ -213,8 +217,8 @@ export const listGroups: Handler = {
   apiKey: ApiKey.ListGroups,
   minVersion: 0,
   maxVersion: 4,
-  handle(req, ctx) {
-    const all = ctx.broker.allCoordinators();
+  async handle(req, ctx) {
+    const all = await ctx.node.allCoordinators();
     const groups = all
       .flatMap((c) => c.list(req.statesFilter as string[]))
       .map((g) => ({
@@ -237,7 +241,7 @@ export const deleteGroups: Handler = {
         const c = await coordinatorOf(ctx, groupId);
         return c
           ? ((await c.deleteGroups([groupId]))[0] ?? { groupId, errorCode: 0 })
-          : { groupId, errorCode: noCoordinator(ctx.broker) };
+          : { groupId, errorCode: noCoordinator(ctx, groupId) };
       }),
     );
     return { throttleTimeMs: 0, results };

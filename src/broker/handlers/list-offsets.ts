@@ -7,14 +7,14 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import { ATTR_LOG_APPEND_TIME } from '../../protocol/records/batch.js';
 import { decodeBatch } from '../../protocol/records/record.js';
-import type { PartitionState } from '../broker.js';
+import type { Partition } from '../partition.js';
 import type { Handler } from '../router.js';
 
 const EARLIEST = -2n;
 const LATEST = -1n;
 const MAX_TIMESTAMP = -3n;
 
-async function byTimestamp(p: PartitionState, ts: bigint): Promise<{ offset: bigint; timestamp: bigint }> {
+async function byTimestamp(p: Partition, ts: bigint): Promise<{ offset: bigint; timestamp: bigint }> {
   const found = await p.log.findOffsetByTimestamp(ts);
   if (!found) return { offset: -1n, timestamp: -1n };
   const { header, records } = await decodeBatch(found.batch);
@@ -26,7 +26,7 @@ async function byTimestamp(p: PartitionState, ts: bigint): Promise<{ offset: big
   return { offset: -1n, timestamp: -1n };
 }
 
-async function maxTimestamp(p: PartitionState): Promise<{ offset: bigint; timestamp: bigint }> {
+async function maxTimestamp(p: Partition): Promise<{ offset: bigint; timestamp: bigint }> {
   const found = await p.log.findMaxTimestampBatch();
   if (!found) return { offset: -1n, timestamp: -1n };
   const { header, records } = await decodeBatch(found.batch);
@@ -44,7 +44,7 @@ export const listOffsets: Handler = {
   apiKey: ApiKey.ListOffsets,
   minVersion: 0,
   maxVersion: 7,
-  async handle(req, { broker, header }) {
+  async handle(req, { node, header }) {
     const v = header.apiVersion;
     const topics: Struct[] = [];
     for (const t of req.topics as Struct[]) {
@@ -60,9 +60,9 @@ export const listOffsets: Handler = {
           oldStyleOffsets: [],
         };
         partitions.push(out);
-        const p = broker.partition(t.name, rp.partitionIndex);
-        if (!p || p.leader !== broker.nodeId) {
-          const known = p !== undefined || broker.partitionExists(t.name, rp.partitionIndex);
+        const p = node.partition(t.name, rp.partitionIndex);
+        if (!p?.isLeader) {
+          const known = p !== undefined || node.partitionExists(t.name, rp.partitionIndex);
           out.errorCode = known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }

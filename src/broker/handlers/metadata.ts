@@ -6,44 +6,24 @@
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { Broker, TopicState } from '../broker.js';
-import { validateTopicName } from '../broker.js';
+import type { ClusterView } from '../context.js';
 import type { Handler } from '../router.js';
+import { isInternalTopic, validateTopicName } from '../topic-admin.js';
 import { errorOf } from './errors.js';
 
 const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648;
 
-export function describeTopic(t: TopicState, nodeId: number): Struct {
-  return {
-    errorCode: 0,
-    name: t.name,
-    topicId: t.id,
-    isInternal: t.internal,
-    partitions: t.partitions.map((p) => ({
-      errorCode: 0,
-      partitionIndex: p.index,
-      leaderId: nodeId,
-      leaderEpoch: p.leaderEpoch,
-      replicaNodes: [nodeId],
-      isrNodes: [nodeId],
-      offlineReplicas: [],
-    })),
-    topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
-  };
-}
-
 /** A topic as the cluster sees it: every partition, with leader, replicas, ISR and offline replicas. */
-export function describeClusterTopic(broker: Broker, name: string): Struct | null {
-  const cluster = broker.cluster;
-  const doc = cluster?.topics.get(name);
-  if (!cluster || !doc) return null;
+export function describeTopic(view: ClusterView, name: string): Struct | null {
+  const doc = view.topic(name);
+  if (!doc) return null;
   return {
     errorCode: 0,
     name,
     topicId: doc.id,
-    isInternal: name === '__consumer_offsets',
+    isInternal: isInternalTopic(name),
     partitions: doc.replicas.map((replicas, i) => {
-      const st = cluster.partition(name, i)?.doc;
+      const st = view.partitionState(name, i);
       const leader = st?.leader ?? -1;
       return {
         errorCode: leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
@@ -52,7 +32,7 @@ export function describeClusterTopic(broker: Broker, name: string): Struct | nul
         leaderEpoch: st?.leaderEpoch ?? -1,
         replicaNodes: replicas,
         isrNodes: st?.isr ?? [],
-        offlineReplicas: replicas.filter((r) => !cluster.brokers.has(r)),
+        offlineReplicas: replicas.filter((r) => !view.isAlive(r)),
       };
     }),
     topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
@@ -63,17 +43,13 @@ export const metadata: Handler = {
   apiKey: ApiKey.Metadata,
   minVersion: 0,
   maxVersion: 12,
-  async handle(req, { broker, header, log }) {
+  async handle(req, { node, header, log }) {
     const v = header.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const allowAuto = v < 4 ? true : Boolean(req.allowAutoTopicCreation);
     const topics: Struct[] = [];
-    const describe = (t: TopicState) => describeClusterTopic(broker, t.name) ?? describeTopic(t, broker.nodeId);
-    if (all && broker.cluster) {
-      for (const name of [...broker.cluster.topics.keys()].sort())
-        topics.push(describeClusterTopic(broker, name) as Struct);
-    } else if (all) {
-      for (const t of broker.topics.values()) topics.push(describe(t));
+    if (all) {
+      for (const name of [...node.topics().keys()].sort()) topics.push(describeTopic(node, name) as Struct);
     } else {
       for (const rt of req.topics as Struct[]) {
         const name = rt.name as string | null;
@@ -85,9 +61,8 @@ export const metadata: Handler = {
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
           continue;
         }
-        let t: TopicState | null;
         try {
-          t = await broker.topicOrAutoCreate(name, allowAuto);
+          await node.topicOrAutoCreate(name, allowAuto);
         } catch (e) {
           // Auto-creation failed: refused (a partition limit: POLICY_VIOLATION) or etcd unreachable
           // (REQUEST_TIMED_OUT): that topic's error, as Kafka answers it; the connection and the other topics
@@ -98,15 +73,16 @@ export const metadata: Handler = {
           topics.push({ errorCode, name, isInternal: false, partitions: [] });
           continue;
         }
-        const described = describeClusterTopic(broker, name) ?? (t ? describeTopic(t, broker.nodeId) : null);
-        topics.push(described ?? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
+        topics.push(
+          describeTopic(node, name) ?? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] },
+        );
       }
     }
     return {
       throttleTimeMs: 0,
-      brokers: broker.liveBrokers(),
-      clusterId: broker.clusterId,
-      controllerId: broker.controllerId(),
+      brokers: node.liveBrokers(),
+      clusterId: node.clusterId,
+      controllerId: node.controllerId(),
       topics,
       clusterAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
     };

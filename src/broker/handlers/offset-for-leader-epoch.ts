@@ -12,11 +12,11 @@ export const offsetForLeaderEpoch: Handler = {
   apiKey: ApiKey.OffsetForLeaderEpoch,
   minVersion: 0,
   maxVersion: 4,
-  handle(req, { broker }) {
+  handle(req, { node }) {
     const topics = (req.topics as Struct[]).map((t) => ({
       topic: t.topic,
       partitions: (t.partitions as Struct[]).map((rp) => {
-        const p = broker.partition(t.topic, rp.partition);
+        const p = node.partition(t.topic, rp.partition);
         if (!p)
           return {
             errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -24,7 +24,7 @@ export const offsetForLeaderEpoch: Handler = {
             leaderEpoch: -1,
             endOffset: -1n,
           };
-        if (p.leader !== broker.nodeId) {
+        if (!p.isLeader) {
           return {
             errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
             partition: rp.partition,

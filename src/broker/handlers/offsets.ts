@@ -6,20 +6,15 @@
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { Broker } from '../broker.js';
+import type { BrokerContext } from '../context.js';
 import type { Handler } from '../router.js';
-import { noCoordinator } from './errors.js';
-
-function partitionExists(broker: Broker, topic: string, partition: number): boolean {
-  return broker.partitionExists(topic, partition);
-}
 
 export const offsetCommit: Handler = {
   apiKey: ApiKey.OffsetCommit,
   minVersion: 0,
   maxVersion: 8,
-  async handle(req, { broker }) {
-    const c = await broker.coordinatorOf(req.groupId);
+  async handle(req, { node }) {
+    const c = await node.coordinatorOf(req.groupId);
     const maxMetadata = c?.config.offsetMetadataMaxBytes ?? 0;
     const topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] = [];
     const valid: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string }[] = [];
@@ -31,9 +26,8 @@ export const offsetCommit: Handler = {
         const out = { partitionIndex: p.partitionIndex as number, errorCode: ErrorCode.NONE as number };
         partitions.push(out);
         const metadata = (p.committedMetadata as string | null) ?? '';
-        if (!c) out.errorCode = noCoordinator(broker);
-        else if (!partitionExists(broker, t.name, p.partitionIndex))
-          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (!c) out.errorCode = node.noCoordinatorError(req.groupId);
+        else if (!node.partitionExists(t.name, p.partitionIndex)) out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (metadata.length > maxMetadata) out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
         else {
           valid.push({
@@ -57,11 +51,11 @@ export const offsetCommit: Handler = {
 
 type FetchTopics = { name: string; partitions: number[] }[] | null;
 
-async function fetchGroup(broker: Broker, groupId: string, topics: FetchTopics) {
-  const c = await broker.coordinatorOf(groupId);
+async function fetchGroup(node: BrokerContext, groupId: string, topics: FetchTopics) {
+  const c = await node.coordinatorOf(groupId);
   if (!c) {
     return {
-      errorCode: noCoordinator(broker),
+      errorCode: node.noCoordinatorError(groupId),
       topics: (topics ?? []).map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
@@ -99,17 +93,17 @@ export const offsetFetch: Handler = {
   apiKey: ApiKey.OffsetFetch,
   minVersion: 0,
   maxVersion: 8,
-  async handle(req, { broker, header }) {
+  async handle(req, { node, header }) {
     if (header.apiVersion >= 8) {
       const groups = await Promise.all(
         (req.groups as Struct[]).map(async (g) => {
-          const r = await fetchGroup(broker, g.groupId, requestedTopics(g.topics));
+          const r = await fetchGroup(node, g.groupId, requestedTopics(g.topics));
           return { groupId: g.groupId, topics: r.topics, errorCode: r.errorCode };
         }),
       );
       return { throttleTimeMs: 0, groups };
     }
-    const r = await fetchGroup(broker, req.groupId, requestedTopics(req.topics));
+    const r = await fetchGroup(node, req.groupId, requestedTopics(req.topics));
     if (header.apiVersion < 2 && r.errorCode !== ErrorCode.NONE) {
       // No top-level error code before v2: report it on every partition.
       for (const t of r.topics) for (const p of t.partitions) p.errorCode = r.errorCode;
@@ -122,15 +116,15 @@ export const offsetDelete: Handler = {
   apiKey: ApiKey.OffsetDelete,
   minVersion: 0,
   maxVersion: 0,
-  async handle(req, { broker }) {
-    const c = await broker.coordinatorOf(req.groupId);
-    if (!c) return { errorCode: noCoordinator(broker), throttleTimeMs: 0, topics: [] };
+  async handle(req, { node }) {
+    const c = await node.coordinatorOf(req.groupId);
+    if (!c) return { errorCode: node.noCoordinatorError(req.groupId), throttleTimeMs: 0, topics: [] };
     const known: { name: string; partitions: number[] }[] = [];
     const unknown = new Map<string, number[]>();
     for (const t of req.topics as Struct[]) {
       const ps = (t.partitions as Struct[]).map((p) => p.partitionIndex as number);
-      const k = ps.filter((p) => partitionExists(broker, t.name, p));
-      const u = ps.filter((p) => !partitionExists(broker, t.name, p));
+      const k = ps.filter((p) => node.partitionExists(t.name, p));
+      const u = ps.filter((p) => !node.partitionExists(t.name, p));
       if (k.length > 0) known.push({ name: t.name, partitions: k });
       if (u.length > 0) unknown.set(t.name, u);
     }

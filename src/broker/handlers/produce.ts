@@ -1,26 +1,26 @@
 /**
  * Produce: validate each partition's batches (headers, CRC, and every record's framing walked in place, as
  * Kafka's LogValidator does: src/protocol/records/validate.ts), append them as received with offsets assigned
- * in place, and answer per the acks table: acks=0 no response, acks=1 after the append, acks=all after an fsync
- * covering the batch (group-committed by the log). A refused batch is answered with its error code, the error
- * message and the records at fault (v8+), and nothing of it is stored.
+ * in place (Partition.appendAsLeader), and answer per the acks table: acks=0 no response, acks=1 after the
+ * append, acks=all once the batch is as durable as the partition's ISR makes it (replicated to the ISR; alone
+ * in it, an fsync covering the batch). A refused batch is answered with its error code, the error message and
+ * the records at fault (v8+), and nothing of it is stored.
  * Validation and append run without yielding, so requests append in the order they arrived; the one wait
  * before them is the zstd module's first load (codecsPending).
  * Versions 0-2 (message formats v0/v1) are advertised, as librdkafka expects, and answered UNSUPPORTED_VERSION.
  */
 import type { Struct } from '../../protocol/codec/schema.js';
-import { ErrorCode } from '../../protocol/errors.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
-import type { PartitionState } from '../broker.js';
-import { waitForHighWatermark } from '../hw-wait.js';
 import type { Handler } from '../router.js';
+import { isInternalTopic } from '../topic-admin.js';
 
 export const produce: Handler = {
   apiKey: ApiKey.Produce,
   minVersion: 0,
   maxVersion: 9,
-  async handle(req, { broker, header, log }) {
+  async handle(req, { node, header, log }) {
     const acks = req.acks as number;
     const global =
       header.apiVersion < 3
@@ -35,14 +35,13 @@ export const produce: Handler = {
       if (wait !== null) await wait;
     }
     const now = Date.now();
-    const toFlush: PartitionState[] = [];
-    /** Cluster acks=all: answered when the high watermark passes the batch (replication is the durability). */
-    const replicated: { p: PartitionState; out: Struct; end: bigint }[] = [];
+    /** acks=all: each partition's answer once its batch is durable (or not). */
+    const durable: Promise<void>[] = [];
+    const timeoutMs = Math.max(0, req.timeoutMs as number);
     const responses: Struct[] = [];
     for (const td of req.topicData as Struct[]) {
       const partitionResponses: Struct[] = [];
       responses.push({ name: td.name, partitionResponses });
-      const topic = broker.topics.get(td.name);
       for (const pd of td.partitionData as Struct[]) {
         const out: Struct = {
           index: pd.index,
@@ -56,26 +55,30 @@ export const produce: Handler = {
           out.errorCode = global;
           continue;
         }
-        const p = broker.partition(td.name, pd.index as number);
-        if (!topic || !p) {
-          // In a cluster, a partition hosted elsewhere: the client's metadata is stale.
-          const elsewhere = broker.partitionExists(td.name, pd.index as number);
+        const p = node.partition(td.name, pd.index as number);
+        if (!p) {
+          // A partition hosted elsewhere: the client's metadata is stale.
+          const elsewhere = node.partitionExists(td.name, pd.index as number);
           out.errorCode = elsewhere ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
-        if (p.leader !== broker.nodeId) {
+        if (!p.isLeader) {
           out.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
           continue;
         }
-        if (topic.internal) {
+        if (isInternalTopic(td.name)) {
           // Only the broker writes its internal topics (__consumer_offsets).
           out.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
           out.errorMessage = `${td.name} is an internal topic`;
           continue;
         }
-        if (acks === -1 && p.isr.length < topic.logConfig.minInsyncReplicas) {
-          out.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS;
-          out.errorMessage = `ISR ${p.isr.join(',')} is smaller than min.insync.replicas ${topic.logConfig.minInsyncReplicas}`;
+        const config = p.log.config;
+        try {
+          // The partition's refusals (NOT_ENOUGH_REPLICAS) come before the records are looked at, as Kafka's.
+          p.checkLeader(acks, config.minInsyncReplicas);
+        } catch (e) {
+          out.errorCode = (e as KafkaError).code;
+          out.errorMessage = (e as KafkaError).detail;
           continue;
         }
         const records = pd.records as Buffer | null;
@@ -84,11 +87,11 @@ export const produce: Handler = {
           out.errorMessage = 'no records';
           continue;
         }
-        const maxBytes = Math.min(topic.logConfig.maxMessageBytes, broker.config.messageMaxBytes);
+        const maxBytes = Math.min(config.maxMessageBytes, node.config.messageMaxBytes);
         const v = validateProduced(records, maxBytes, {
-          logAppendTime: topic.logConfig.messageTimestampType === 'LogAppendTime',
-          compacted: topic.logConfig.cleanupPolicy.includes('compact'),
-          timestampDifferenceMaxMs: topic.logConfig.messageTimestampDifferenceMaxMs,
+          logAppendTime: config.messageTimestampType === 'LogAppendTime',
+          compacted: config.cleanupPolicy.includes('compact'),
+          timestampDifferenceMaxMs: config.messageTimestampDifferenceMaxMs,
           now,
         });
         if (!v.ok) {
@@ -101,51 +104,43 @@ export const produce: Handler = {
           log.debug('rejected produce', { topic: td.name, partition: pd.index, reason: v.message });
           continue;
         }
-        const logAppendTime = topic.logConfig.messageTimestampType === 'LogAppendTime' ? BigInt(Date.now()) : null;
+        const logAppendTime = config.messageTimestampType === 'LogAppendTime' ? BigInt(now) : null;
         try {
-          const info = p.log.append(records, v.batches, p.leaderEpoch, logAppendTime);
-          out.baseOffset = info.baseOffset;
-          out.logAppendTimeMs = info.logAppendTime;
+          const a = p.appendAsLeader(records, v.batches, {
+            acks,
+            timeoutMs,
+            minInsyncReplicas: config.minInsyncReplicas,
+            logAppendTime,
+          });
+          out.baseOffset = a.info.baseOffset;
+          out.logAppendTimeMs = a.info.logAppendTime;
           out.logStartOffset = p.log.logStartOffset;
-          broker.notifyAppend(p);
-          broker.replicas?.updateHighWatermark(p);
           if (acks === -1) {
-            if (broker.cluster) replicated.push({ p, out, end: info.lastOffset + 1n });
-            else toFlush.push(p);
+            durable.push(
+              a.durable.catch((e: unknown) => {
+                if (e instanceof KafkaError) {
+                  out.errorCode = e.code;
+                  out.errorMessage = e.detail;
+                } else {
+                  log.error('fsync failed', { topic: p.topic, partition: p.index, error: e });
+                  out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+                }
+              }),
+            );
           }
         } catch (e) {
+          if (e instanceof KafkaError) {
+            out.errorCode = e.code;
+            out.errorMessage = e.detail;
+            continue;
+          }
           log.error('append failed', { topic: td.name, partition: pd.index, error: e });
           out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
           out.errorMessage = (e as Error).message;
         }
       }
     }
-    if (toFlush.length > 0) {
-      const results = await Promise.allSettled(toFlush.map((p) => p.log.flush()));
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') {
-          const p = toFlush[i] as PartitionState;
-          log.error('fsync failed', { topic: p.topic, partition: p.index, error: r.reason });
-          for (const t of responses) {
-            if (t.name !== p.topic) continue;
-            for (const pr of t.partitionResponses as Struct[]) {
-              if (pr.index === p.index) pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-            }
-          }
-        }
-      });
-    }
-    if (replicated.length > 0) {
-      const timeoutMs = Math.max(0, req.timeoutMs as number);
-      await Promise.all(replicated.map((r) => waitForHighWatermark(r.p, r.end, timeoutMs, broker.nodeId)));
-      for (const r of replicated) {
-        if (r.p.log.highWatermark < r.end) {
-          r.out.errorCode =
-            r.p.leader === broker.nodeId ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_LEADER_OR_FOLLOWER;
-          r.out.errorMessage = 'not replicated to the ISR within the request timeout';
-        }
-      }
-    }
+    if (durable.length > 0) await Promise.all(durable);
     if (acks === 0) return null;
     return { responses, throttleTimeMs: 0 };
   },

@@ -1,9 +1,9 @@
 /**
- * AlterPartitionReassignments and ListPartitionReassignments: move partitions between brokers online
- * (cluster mode). The controller completes each move once the target replicas are in sync.
+ * AlterPartitionReassignments and ListPartitionReassignments: move partitions between brokers online (a
+ * cluster: src/cluster/cluster.ts). The controller completes each move once the target replicas are in sync.
  */
 import type { Struct } from '../../protocol/codec/schema.js';
-import { ErrorCode, errorInfo } from '../../protocol/errors.js';
+import { ErrorCode, errorInfo, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Handler } from '../router.js';
 
@@ -11,21 +11,23 @@ export const alterPartitionReassignments: Handler = {
   apiKey: ApiKey.AlterPartitionReassignments,
   minVersion: 0,
   maxVersion: 0,
-  async handle(req, { broker }) {
-    const cluster = broker.cluster;
+  async handle(req, { node }) {
     const responses = await Promise.all(
       (req.topics as Struct[]).map(async (t) => ({
         name: t.name,
         partitions: await Promise.all(
           (t.partitions as Struct[]).map(async (p) => {
-            const errorCode = cluster
-              ? await cluster
-                  .reassign(t.name, p.partitionIndex, p.replicas as number[] | null)
-                  .catch(() => ErrorCode.UNKNOWN_SERVER_ERROR)
-              : ErrorCode.INVALID_REQUEST;
-            const errorMessage =
-              errorCode === 0 ? null : cluster ? errorInfo(errorCode).message : 'reassignment needs a cluster (--etcd)';
-            return { partitionIndex: p.partitionIndex, errorCode, errorMessage };
+            const r = await node.reassign(t.name, p.partitionIndex, p.replicas as number[] | null).then(
+              (errorCode) => ({ errorCode, errorMessage: errorCode === 0 ? null : errorInfo(errorCode).message }),
+              (e: unknown) =>
+                e instanceof KafkaError
+                  ? { errorCode: e.code, errorMessage: e.detail }
+                  : {
+                      errorCode: ErrorCode.UNKNOWN_SERVER_ERROR,
+                      errorMessage: errorInfo(ErrorCode.UNKNOWN_SERVER_ERROR).message,
+                    },
+            );
+            return { partitionIndex: p.partitionIndex, ...r };
           }),
         ),
       })),
@@ -38,11 +40,10 @@ export const listPartitionReassignments: Handler = {
   apiKey: ApiKey.ListPartitionReassignments,
   minVersion: 0,
   maxVersion: 0,
-  handle(req, { broker }) {
-    const cluster = broker.cluster;
+  handle(req, { node }) {
     const wanted = req.topics as Struct[] | null;
     const topics: Struct[] = [];
-    for (const [name, t] of cluster?.topics ?? []) {
+    for (const [name, t] of node.topics()) {
       const filter = wanted?.find((w) => w.name === name);
       if (wanted && !filter) continue;
       const partitions = Object.entries(t.reassign ?? {})

@@ -33,7 +33,7 @@ export const createTopics: Handler = {
   apiKey: ApiKey.CreateTopics,
   minVersion: 0,
   maxVersion: 5,
-  async handle(req, { broker, log }) {
+  async handle(req, { node, log }) {
     const seen = new Map<string, number>();
     for (const t of req.topics as Struct[]) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const topics: Struct[] = [];
@@ -42,10 +42,10 @@ export const createTopics: Handler = {
     let requested = 0;
     for (const t of req.topics as Struct[]) {
       const n = (t.assignments as Struct[]).length || (t.numPartitions as number);
-      requested += n === -1 ? broker.config.numPartitions : Math.max(0, n);
+      requested += n === -1 ? node.config.numPartitions : Math.max(0, n);
     }
     try {
-      checkRequestPartitions(broker.config, requested);
+      checkRequestPartitions(node.config, requested);
     } catch (e) {
       for (const t of req.topics as Struct[]) topics.push({ name: t.name, ...errorOf(e), configs: null });
       return { throttleTimeMs: 0, topics };
@@ -57,7 +57,7 @@ export const createTopics: Handler = {
         continue;
       }
       try {
-        if (name === OFFSETS_TOPIC && !broker.hasTopic(name)) {
+        if (name === OFFSETS_TOPIC && !node.hasTopic(name)) {
           throw new KafkaError(ErrorCode.INVALID_REQUEST, `${name} is internal: the broker creates it for groups`);
         }
         const assignment = manualAssignment(t.assignments as Struct[]);
@@ -71,21 +71,15 @@ export const createTopics: Handler = {
         }
         const partitions = assignment ? assignment.length : (t.numPartitions as number);
         const rf = assignment ? (assignment[0] as number[]).length : (t.replicationFactor as number);
-        const state = await broker.createTopic(name, partitions, rf, configs, Boolean(req.validateOnly), assignment);
+        const created = await node.createTopic(name, partitions, rf, configs, Boolean(req.validateOnly), assignment);
         topics.push({
           name,
-          topicId: state.id || '00000000000000000000000000000000',
+          topicId: created.id || '00000000000000000000000000000000',
           errorCode: 0,
           errorMessage: null,
-          // (In a cluster the state returned holds no local partitions: count from the request.)
-          numPartitions:
-            req.validateOnly || state.partitions.length === 0
-              ? partitions === -1
-                ? broker.config.numPartitions
-                : partitions
-              : state.partitions.length,
-          replicationFactor: rf === -1 ? broker.config.defaultReplicationFactor : rf,
-          configs: describeTopicConfigs(broker, state.configs, null, false, false).map((c) => ({
+          numPartitions: created.partitions,
+          replicationFactor: created.replicationFactor,
+          configs: describeTopicConfigs(node.config, created.configs, null, false, false).map((c) => ({
             name: c.name,
             value: c.value,
             readOnly: c.readOnly,
@@ -108,11 +102,11 @@ export const deleteTopics: Handler = {
   apiKey: ApiKey.DeleteTopics,
   minVersion: 0,
   maxVersion: 4,
-  async handle(req, { broker }) {
+  async handle(req, { node }) {
     const responses: Struct[] = [];
     for (const name of req.topicNames as string[]) {
       try {
-        await broker.deleteTopic(name);
+        await node.deleteTopic(name);
         responses.push({ name, errorCode: 0, errorMessage: null });
       } catch (e) {
         responses.push({ name, ...errorOf(e) });

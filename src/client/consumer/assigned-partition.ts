@@ -43,6 +43,15 @@ export class AssignedPartition {
   maxBytes: number;
   /** The offset last committed for it (by this consumer, or found at the start). */
   lastCommitted: bigint | null = null;
+  /**
+   * Not fetched again before the consumer has metadata requested after this mark (Cluster.markStale): set
+   * when a fetch of it failed with an error that says the metadata is wrong (its leader moved, its broker is
+   * gone). 0: no wait.
+   */
+  metadataMark = 0;
+  /** Fetches of it that failed in a row (retriably); the next not before `retryAt`. */
+  failures = 0;
+  retryAt = 0;
   constructor(
     readonly topic: string,
     readonly partition: number,

@@ -8,9 +8,14 @@
  * them (decodeChunk).
  *
  * Errors: OFFSET_OUT_OF_RANGE resets the partition by autoOffsetReset (or fails the consumer with 'none'); a
- * fetch error that ridesOut() accepts (a retriable one) refreshes the metadata after a backoff and fetches
- * again (every refresh the fetcher needs goes through refreshSoon); one of a position lookup tries again later;
- * anything else fails the consumer (`fatal`), and iterators throw it.
+ * fetch error that ridesOut() accepts (a retriable one: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, a lost or
+ * refused connection, a broker gone from the metadata, REQUEST_TIMED_OUT, ...) refreshes the metadata and
+ * fetches the partitions again, from their new leader: a partition whose error says the metadata is wrong
+ * waits for metadata requested after the error, and a broker whose fetch failed as a whole is not fetched
+ * from again before a jittered backoff that grows while it keeps failing (every refresh the fetcher needs goes
+ * through refreshSoon). Partitions led by other brokers go on being fetched meanwhile: one broker failing over
+ * pauses only its partitions. A position lookup that fails retriably (its coordinator or leader moving) tries
+ * again after a growing backoff; anything else fails the consumer (`fatal`), and iterators throw it.
  *
  * Also owns the consumer's end states (fatal, closed) and the wake-ups iteration waits on (changed()).
  */
@@ -19,8 +24,9 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, OFF } from '../../protocol/records/batch.js';
 import { type DecodedBatch, iterateBatches } from '../../protocol/records/record.js';
+import { Backoff, backoffDelay } from '../../util/backoff.js';
 import type { Cluster } from '../cluster.js';
-import { errorFor } from '../errors.js';
+import { errorFor, isStaleMetadata } from '../errors.js';
 import { type TopicPartition, tpKey } from '../group.js';
 import type { CommittedOffset } from '../group-api.js';
 import { backoff } from '../retry.js';
@@ -67,10 +73,17 @@ export interface FetcherHost {
 
 /**
  * A fetch failure (of the request, or of one partition in the answer) that the consumer rides out — the
- * metadata is refreshed and the partition fetched again — instead of failing: a retriable Kafka error.
+ * metadata is refreshed and the partition fetched again — instead of failing: a retriable Kafka error, which a
+ * lost connection and a broker gone from the metadata are (client/errors.ts, client/cluster.ts).
  */
-function ridesOut(e: unknown): e is KafkaError {
+export function ridesOut(e: unknown): e is KafkaError {
   return e instanceof KafkaError && e.retriable;
+}
+
+/** A broker whose last fetch failed as a whole: not fetched from again before `retryAt`. */
+interface NodeFailures {
+  backoff: Backoff;
+  retryAt: number;
 }
 
 /** Offset after the last complete batch of a record set, or null if it holds none. */
@@ -101,13 +114,26 @@ export class Fetcher {
   /** A metadata refresh (and the drain or kick after it) is scheduled or running. */
   private refreshPending = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimerAt = 0;
   private metadataMisses = 0;
+  /** Brokers whose last fetch failed (connection refused or lost, gone from the metadata, timed out). */
+  private readonly failingNodes = new Map<number, NodeFailures>();
+  /** Position lookups failing in a row; the next one not before `positionsRetryAt`. */
+  private readonly positionsBackoff: Backoff;
+  private positionsRetryAt = 0;
 
   constructor(
     private readonly cluster: Cluster,
     private readonly opts: FetcherOptions,
     private readonly host: FetcherHost,
-  ) {}
+  ) {
+    this.positionsBackoff = new Backoff(this.backoffOptions());
+  }
+
+  /** The cluster's retry backoff in util/backoff's terms. */
+  private backoffOptions(): { initialMs: number; maxMs: number } {
+    return { initialMs: this.cluster.retry.initialBackoffMs ?? 100, maxMs: this.cluster.retry.maxBackoffMs ?? 1000 };
+  }
 
   // -------------------------------------------------------------------------------------------------------
   // Assigned partitions
@@ -284,8 +310,10 @@ export class Fetcher {
       return;
     }
     this.cluster.refreshIfOld();
+    const now = Date.now();
     let needReset = false;
     let needMetadata = false;
+    let wakeAt = Number.POSITIVE_INFINITY;
     const byNode = new Map<number, AssignedPartition[]>();
     for (const p of this.partitions.values()) {
       if (p.reset !== null) {
@@ -293,12 +321,29 @@ export class Fetcher {
         continue;
       }
       if (p.paused || p.fetching || p.fetchOffset === null || p.buffered >= 2) continue;
+      // Its leader moved or its broker went away: not before metadata asked for after that.
+      if (p.metadataMark > 0) {
+        if (!this.cluster.hasMetadataSince(p.metadataMark)) {
+          needMetadata = true;
+          continue;
+        }
+        p.metadataMark = 0;
+      }
+      if (p.retryAt > now) {
+        wakeAt = Math.min(wakeAt, p.retryAt);
+        continue;
+      }
       const leader = this.cluster.leaderFor(p.topic, p.partition);
       if (leader < 0) {
         needMetadata = true;
         continue;
       }
       if (this.nodesFetching.has(leader)) continue;
+      const failing = this.failingNodes.get(leader);
+      if (failing && failing.retryAt > now) {
+        wakeAt = Math.min(wakeAt, failing.retryAt);
+        continue;
+      }
       let list = byNode.get(leader);
       if (!list) {
         list = [];
@@ -306,7 +351,11 @@ export class Fetcher {
       }
       list.push(p);
     }
-    if (needReset && !this.resolving) void this.resolvePositions();
+    if (needReset && !this.resolving) {
+      if (this.positionsRetryAt <= now) void this.resolvePositions();
+      else wakeAt = Math.min(wakeAt, this.positionsRetryAt);
+    }
+    if (Number.isFinite(wakeAt)) this.retrySoon(wakeAt - now);
     if (needMetadata) {
       // Topic unknown or leaderless: refresh with a growing backoff instead of hammering the brokers.
       this.metadataMisses++;
@@ -340,12 +389,31 @@ export class Fetcher {
     }, delay);
   }
 
+  /** Kick again in `ms` (the earliest of the wake-ups asked for wins). */
   private retrySoon(ms: number): void {
-    if (this.retryTimer) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.kick();
-    }, ms);
+    const at = Date.now() + Math.max(0, ms);
+    if (this.retryTimer) {
+      if (this.retryTimerAt <= at) return;
+      clearTimeout(this.retryTimer);
+    }
+    this.retryTimerAt = at;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = null;
+        this.kick();
+      },
+      Math.max(0, ms),
+    );
+  }
+
+  /** A fetch from `node` failed as a whole: back off from it (growing while it keeps failing). */
+  private nodeFailed(node: number): void {
+    let f = this.failingNodes.get(node);
+    if (!f) {
+      f = { backoff: new Backoff(this.backoffOptions()), retryAt: 0 };
+      this.failingNodes.set(node, f);
+    }
+    f.retryAt = Date.now() + f.backoff.next();
   }
 
   private async fetchFrom(node: number, parts: AssignedPartition[]): Promise<void> {
@@ -396,17 +464,24 @@ export class Fetcher {
     if (this.closed) return;
     if (failure || !res) {
       if (ridesOut(failure)) {
-        this.cluster.markStale();
-        this.refreshSoon(backoff(1, this.cluster.retry));
+        // The broker is gone or unreachable: its partitions wait for fresh metadata (a new leader elsewhere
+        // is fetched from at once) and the broker itself for a backoff; the others' fetches go on.
+        this.cluster.logger.debug('fetch failed; refreshing metadata', { node, error: failure.message });
+        const mark = this.cluster.markStale();
+        for (let i = 0; i < parts.length; i++) {
+          const p = parts[i]!;
+          if (p.incarnation === incarnations[i] && isStaleMetadata(failure)) p.metadataMark = mark;
+        }
+        this.nodeFailed(node);
+        this.kick();
       } else {
         this.fail(failure ?? new Error('no fetch response'));
       }
       return;
     }
+    this.failingNodes.delete(node);
     const topLevel = (res.errorCode as number) ?? 0;
     const index = new Map(parts.map((p, i) => [tpKey(p.topic, p.partition), i]));
-    let retryLater = false;
-    let gotData = false;
     for (const t of res.responses as Struct[]) {
       for (const answer of t.partitions as Struct[]) {
         const i = index.get(tpKey(t.topic, answer.partitionIndex));
@@ -415,6 +490,7 @@ export class Fetcher {
         if (p.incarnation !== incarnations[i] || this.partitions.get(tpKey(p.topic, p.partition)) !== p) continue;
         const code = topLevel || (answer.errorCode as number);
         if (code === 0) {
+          p.failures = 0;
           p.highWatermark = answer.highWatermark as bigint;
           p.logStartOffset = answer.logStartOffset as bigint;
           const records = answer.records as Buffer | null;
@@ -427,7 +503,6 @@ export class Fetcher {
               this.chunks.push({ partition: p, incarnation: p.incarnation, records, nextOffset: next });
               p.fetchOffset = next;
               p.buffered++;
-              gotData = true;
             }
           }
           continue;
@@ -446,16 +521,19 @@ export class Fetcher {
         }
         const err = errorFor(code, `fetch ${p.topic}/${p.partition}`);
         if (ridesOut(err)) {
-          retryLater = true;
+          // Its leader moved (or is being elected): fetched again after fresh metadata and a backoff that grows
+          // while the error repeats (a broker that names itself leader before it serves the partition).
+          if (isStaleMetadata(err)) p.metadataMark = this.cluster.markStale();
+          p.retryAt = Date.now() + backoffDelay(p.failures++, this.backoffOptions());
+          this.cluster.logger.debug('fetch of a partition failed; retrying', { error: err.message });
           continue;
         }
         this.fail(err);
         return;
       }
     }
-    if (retryLater) this.refreshSoon(backoff(1, this.cluster.retry));
     this.wake();
-    if (gotData || !retryLater) this.kick();
+    this.kick();
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -464,25 +542,29 @@ export class Fetcher {
   /** Find positions of partitions waiting for one (see findPositions); retriable failures are tried again later. */
   private async resolvePositions(): Promise<void> {
     this.resolving = true;
+    let retry = false;
     try {
       const todo = [...this.partitions.values()].filter((p) => p.reset !== null);
-      const retry = await findPositions(todo, {
+      retry = await findPositions(todo, {
         cluster: this.cluster,
         groupId: this.opts.groupId,
         autoOffsetReset: this.opts.autoOffsetReset,
         committedOffsets: (partitions) => this.host.committedOffsets(partitions),
         isAssigned: (p) => this.partitions.get(tpKey(p.topic, p.partition)) === p,
       });
-      if (retry) this.retrySoon(backoff(2, this.cluster.retry));
     } catch (e) {
+      // A coordinator or leader moving (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, a lost broker): later.
       if (e instanceof KafkaError && (e.retriable || e.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)) {
-        this.retrySoon(backoff(2, this.cluster.retry));
+        this.cluster.logger.debug('finding positions failed; retrying', { error: e.message });
+        retry = true;
       } else {
         this.fail(e as Error);
       }
     } finally {
       this.resolving = false;
     }
+    if (retry) this.positionsRetryAt = Date.now() + this.positionsBackoff.next();
+    else this.positionsBackoff.reset();
     this.wake();
     this.kick();
   }

@@ -24,13 +24,15 @@ export interface PositionSources {
 
 /**
  * Set the position (and fetch offset) of each partition of `todo` whose reset can be resolved. Returns true
- * when ListOffsets gave a retriable error for some (try again later). Throws a non-retriable error, or
- * OFFSET_OUT_OF_RANGE when autoOffsetReset is 'none' and there is nowhere to start.
+ * when the committed offset or ListOffsets gave a retriable error for some (a coordinator or leader moving: try
+ * again later). Throws a non-retriable error, or OFFSET_OUT_OF_RANGE when autoOffsetReset is 'none' and there
+ * is nowhere to start.
  */
 export async function findPositions(todo: readonly AssignedPartition[], src: PositionSources): Promise<boolean> {
   const autoOffsetReset = src.autoOffsetReset;
   const incarnations = new Map(todo.map((p) => [p, p.incarnation]));
   const committed = todo.filter((p) => p.reset === 'committed');
+  let retry = false;
   if (committed.length > 0) {
     const groupId = src.groupId!;
     const res = await src.committedOffsets(committed);
@@ -39,6 +41,7 @@ export async function findPositions(todo: readonly AssignedPartition[], src: Pos
       if (p.incarnation !== incarnations.get(p)) continue;
       const r = found.get(tpKey(p.topic, p.partition));
       if (r?.error && !r.error.retriable) throw r.error;
+      if (r?.error) retry = true;
       if (r && !r.error && r.offset >= 0n) {
         p.position = r.offset;
         p.fetchOffset = r.offset;
@@ -88,9 +91,8 @@ export async function findPositions(todo: readonly AssignedPartition[], src: Pos
       plan.push({ p, kind: 'time', at });
     }
   }
-  if (items.length === 0) return false;
+  if (items.length === 0) return retry;
   const results = await listOffsets(src.cluster, items);
-  let retry = false;
   for (const { p, kind, at } of plan) {
     if (p.incarnation !== incarnations.get(p) || !src.isAssigned(p)) continue;
     const rs = at.map((i) => results[i]!);

@@ -26,6 +26,14 @@ export class ProducerBatch {
   attempts = 0;
   /** Not sent again before this time (retry backoff). */
   retryAt = 0;
+  /**
+   * Not sent again before the producer has metadata requested after this mark (Cluster.markStale): set when
+   * the batch failed with an error that says the metadata is wrong (NOT_LEADER_OR_FOLLOWER, a lost broker).
+   * 0: no wait.
+   */
+  metadataMark = 0;
+  /** The error of the last failed attempt (named when the batch expires). */
+  lastError: Error | null = null;
   /** The batch's bytes once built (compressed if asked), kept for retries. */
   built: Buffer | null = null;
   private readonly compressed: boolean;

@@ -4,12 +4,16 @@
  * `maxInFlight` requests outstanding per broker (pipelined on its connection, written in the order they were
  * made even while compression runs). The answer settles each batch: reports to its deliveries, or an error.
  *
- * A batch that fails with a retriable error (NOT_LEADER_OR_FOLLOWER, a lost connection, ...) goes back to the
- * head of its partition's queue after a backoff and the metadata is refreshed; it fails for good after
- * `retries` attempts or `deliveryTimeoutMs`. Every failure of a batch goes through retryOrFail(), and every
- * metadata refresh the sender needs through refreshThenDrain(). Like the Java client without idempotence, a
- * retry with more than one request in flight can reorder batches of a partition: set `maxInFlight: 1` for
- * strict order.
+ * A batch that fails with a retriable error (NOT_LEADER_OR_FOLLOWER, a lost or refused connection, a broker
+ * gone from the metadata, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS, ...) goes back to the head of its partition's
+ * queue after a backoff (jittered, growing with its attempts) and the metadata is refreshed; after an error
+ * that says the metadata is wrong (errors.isStaleMetadata) it also waits for metadata requested after the error,
+ * so it goes to the partition's new leader, not the old one again. It fails for good only after `retries`
+ * attempts or `deliveryTimeoutMs` (120 s by default, as Kafka's delivery.timeout.ms): a broker that dies or
+ * restarts costs a pause, not an error. Every failure of a batch goes through retryOrFail(), and every metadata
+ * refresh the sender needs through refreshThenDrain() (refreshes in a row back off too). Like the Java client
+ * without idempotence, a retry with more than one request in flight can reorder batches of a partition: set
+ * `maxInFlight: 1` for strict order.
  *
  * Owns: the drain timer (the next linger end or retry backoff), requests in flight per broker, the write
  * order of requests per broker.
@@ -18,7 +22,7 @@ import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Cluster } from '../cluster.js';
-import { detailOf, errorFor } from '../errors.js';
+import { detailOf, errorFor, isStaleMetadata } from '../errors.js';
 import { backoff } from '../retry.js';
 import type { DrainTrigger, RecordAccumulator } from './accumulator.js';
 import type { ProducerBatch } from './batch.js';
@@ -45,8 +49,10 @@ export class ProduceSender implements DrainTrigger {
   private timerAt = 0;
   private draining = false;
   private drainAgain = false;
-  /** A metadata refresh (and the drain or kick after it) is scheduled or running. */
+  /** A metadata refresh (and the drain after it) is scheduled or running. */
   private refreshPending = false;
+  /** Refreshes in a row that left some ready batch without a usable leader (their backoff grows). */
+  private refreshesInARow = 0;
 
   constructor(
     private readonly cluster: Cluster,
@@ -109,6 +115,11 @@ export class ProduceSender implements DrainTrigger {
     let needMetadata = false;
     const byLeader = new Map<number, ProducerBatch[]>();
     for (const head of ready) {
+      // A retry after NOT_LEADER_OR_FOLLOWER (or a lost broker) waits for metadata asked for after the error.
+      if (head.metadataMark > 0 && !this.cluster.hasMetadataSince(head.metadataMark)) {
+        needMetadata = true;
+        continue;
+      }
       const leader = this.cluster.leaderFor(head.queue.topic, head.queue.partition);
       if (leader < 0) {
         needMetadata = true;
@@ -142,21 +153,29 @@ export class ProduceSender implements DrainTrigger {
       this.inFlight.set(node, inFlight);
     }
     if (needMetadata) this.refreshThenDrain();
+    else if (!this.refreshPending) this.refreshesInARow = 0;
     if (Number.isFinite(nextWake)) this.schedule(nextWake);
   }
 
+  /**
+   * Refresh the metadata, then drain. The first refresh goes at once; while batches still find no usable
+   * leader after one (an election under way, every broker unreachable), the next waits a jittered backoff that
+   * grows up to retryBackoffMaxMs, so a long failover costs a few requests a second, not a storm.
+   */
   private refreshThenDrain(): void {
     if (this.refreshPending || this.cluster.isClosed) return;
     this.refreshPending = true;
-    this.cluster.markStale();
-    void this.cluster
-      .refreshMetadata()
-      .catch(() => {})
-      .then(async () => {
-        await new Promise((r) => setTimeout(r, this.opts.retryBackoff.initialBackoffMs));
-        this.refreshPending = false;
-        this.drain();
-      });
+    const delay = this.refreshesInARow === 0 ? 0 : backoff(this.refreshesInARow, this.opts.retryBackoff);
+    this.refreshesInARow++;
+    setTimeout(() => {
+      void this.cluster
+        .refreshMetadata()
+        .catch(() => {})
+        .then(() => {
+          this.refreshPending = false;
+          this.drain();
+        });
+    }, delay);
   }
 
   private sendRequest(node: number, batches: ProducerBatch[]): void {
@@ -237,9 +256,13 @@ export class ProduceSender implements DrainTrigger {
     for (const b of batches) this.retryOrFail(b, e);
   }
 
-  /** A batch failed: back to its queue after a backoff (retriable error, attempts and time left) or failed. */
+  /**
+   * A batch failed: back to its queue after a backoff (retriable error, attempts and time left) or failed.
+   * The metadata is refreshed; after an error that says it is wrong, the retry waits for that refresh.
+   */
   private retryOrFail(b: ProducerBatch, e: Error): void {
     b.attempts++;
+    b.lastError = e;
     const retriable = e instanceof KafkaError && e.retriable;
     const expired = Date.now() - b.createdAt > this.opts.deliveryTimeoutMs;
     if (!retriable || b.attempts > this.opts.retries || expired || this.cluster.isClosed) {
@@ -247,7 +270,8 @@ export class ProduceSender implements DrainTrigger {
       this.fail(b, suffix && e instanceof KafkaError ? new KafkaError(e.code, `${detailOf(e)}${suffix}`) : e);
       return;
     }
-    this.cluster.markStale();
+    const mark = this.cluster.markStale();
+    b.metadataMark = isStaleMetadata(e) ? mark : 0;
     b.retryAt = Date.now() + backoff(b.attempts, this.opts.retryBackoff);
     this.accumulator.requeue(b);
     this.refreshThenDrain();
@@ -263,7 +287,8 @@ export class ProduceSender implements DrainTrigger {
       new KafkaError(
         ErrorCode.REQUEST_TIMED_OUT,
         `${b.recordCount} record(s) for ${topic}/${partition} expired after ${now - b.createdAt} ms` +
-          (leader < 0 ? ' (no leader for the partition)' : ''),
+          (leader < 0 ? ' (no leader for the partition)' : '') +
+          (b.lastError ? ` (${b.attempts} attempt(s), the last failed with ${b.lastError.message})` : ''),
       ),
     );
   }

@@ -1,0 +1,87 @@
+/**
+ * What a request handler sees of the node (HandlerContext.node): a narrow view, not the Broker class, so
+ * handlers translate requests and hand them to the owner of the state (a Partition, the ReplicaManager, the
+ * topic admin, a group coordinator), as Kafka's KafkaApis does.
+ */
+import type { BrokerInfo, PartitionDoc, TopicDoc } from '../cluster/cluster.js';
+import type { GroupCoordinator } from '../coordinator/coordinator.js';
+import type { Logger } from '../util/logger.js';
+import type { BrokerConfig } from './config.js';
+import type { Partition } from './partition.js';
+import type { LocalTopic } from './replica-manager.js';
+import type { CreatedTopic } from './topic-admin.js';
+
+/** The cluster as this node sees it (the metadata store's topics, partition states, brokers). */
+export interface ClusterView {
+  readonly clusterId: string;
+  controllerId(): number;
+  liveBrokers(): BrokerInfo[];
+  isAlive(nodeId: number): boolean;
+  /** Topic documents by name. */
+  topics(): ReadonlyMap<string, TopicDoc>;
+  topic(name: string): TopicDoc | undefined;
+  /** A partition's leader, epoch and ISR. */
+  partitionState(topic: string, index: number): PartitionDoc | undefined;
+  /** Whether a topic partition exists (on this node or another). */
+  partitionExists(topic: string, index: number): boolean;
+}
+
+/** Topic administration (one implementation for one node and for many). */
+export interface TopicAdministration {
+  hasTopic(name: string): boolean;
+  /** A topic's config overrides; null if unknown. */
+  topicConfigs(name: string): Record<string, string> | null;
+  createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    validateOnly: boolean,
+    assignment: number[][] | null,
+  ): Promise<CreatedTopic>;
+  /** Whether the topic exists after this (auto-created when allowed and enabled). */
+  topicOrAutoCreate(name: string, allowAutoCreate: boolean): Promise<boolean>;
+  deleteTopic(name: string): Promise<void>;
+  addPartitions(name: string, count: number, validateOnly: boolean, assignment: number[][] | null): Promise<void>;
+  alterTopicConfigs(
+    name: string,
+    next: (current: Record<string, string>) => Record<string, string>,
+    validateOnly: boolean,
+  ): Promise<void>;
+  /** ElectLeaders: a Kafka error code per partition. */
+  electLeader(topic: string, partition: number, type: 'preferred' | 'unclean'): Promise<number>;
+  /** AlterPartitionReassignments (target null: cancel): a Kafka error code; a KafkaError when refused. */
+  reassign(topic: string, partition: number, target: number[] | null): Promise<number>;
+}
+
+/** Consumer groups: the coordinators of this node. */
+export interface Groups {
+  /** The coordinator of a group on this node (creating __consumer_offsets on first use), or null. */
+  coordinatorOf(groupId: string): Promise<GroupCoordinator | null>;
+  /** Why coordinatorOf gave null: NOT_COORDINATOR (another node's group) or COORDINATOR_NOT_AVAILABLE. */
+  noCoordinatorError(groupId: string): number;
+  /** Where a group's coordinator runs; null: not available yet. */
+  findCoordinator(groupId: string): Promise<BrokerInfo | null>;
+  /** Every coordinator of this node (ListGroups). */
+  allCoordinators(): Promise<GroupCoordinator[]>;
+}
+
+/** The local replicas. */
+export interface Replicas {
+  /** The local replica of a partition, or undefined. */
+  partition(topic: string, index: number): Partition | undefined;
+  /** The topics this node holds replicas of. */
+  localTopics(): Iterable<LocalTopic>;
+  /** A follower's fetch from a partition this node leads. */
+  followerFetched(p: Partition, replicaId: number, fetchOffset: bigint): void;
+}
+
+export interface BrokerContext extends ClusterView, TopicAdministration, Groups, Replicas {
+  readonly nodeId: number;
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  /** The node is shutting down: long polls return at once. */
+  readonly isStopping: boolean;
+  /** (api key, min version, max version) of every request this node serves (ApiVersions). */
+  apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
+}
