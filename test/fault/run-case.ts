@@ -17,9 +17,10 @@ import { join } from 'node:path';
 import { type CheckResult, type CommitSample, checkHistory, type FinalPartition } from './checker.js';
 import type { Fault } from './faults.js';
 import type { FaultCluster } from './harness.js';
+import { type Recovery, recoveryTimes } from './recovery.js';
 import { type ReplicaLog, readReplica } from './replicas.js';
 import { createTopic, highWatermarks } from './wire.js';
-import { type ClientSpec, type ClientSummary, type LeaderChange, Workload } from './workload.js';
+import { type BrokerViewChange, type ClientSpec, type ClientSummary, type LeaderChange, Workload } from './workload.js';
 
 export interface CaseOptions {
   fault: Fault;
@@ -75,7 +76,11 @@ export interface CaseReport {
   clients: ClientSummary[];
   /** Per partition: the longest time without an acknowledged write (any producer), and when it began. */
   ackGaps: { partition: number; longestMs: number; fromMs: number }[];
+  /** How long the fault took to show and to heal, from the samples below and the acks (recovery.ts). */
+  recovery: Recovery;
   leaderChanges: LeaderChange[];
+  /** Every change of a node's list of live brokers. */
+  brokerChanges: BrokerViewChange[];
   /** Every change of a group's committed offsets the monitor saw. */
   commits: CommitSample[];
   checks: CheckResult;
@@ -383,7 +388,16 @@ export async function runCase(cluster: FaultCluster, o: CaseOptions): Promise<Ca
     drained,
     clients: workload.summary(),
     ackGaps,
+    recovery: recoveryTimes(
+      timeline,
+      workload.leaderChanges,
+      workload.brokerChanges,
+      workload.history.acks,
+      partitions,
+      n,
+    ),
     leaderChanges: workload.leaderChanges,
+    brokerChanges: workload.brokerChanges,
     commits: workload.history.commits,
     checks,
     reportFile: null,
@@ -406,7 +420,23 @@ export function summarize(r: CaseReport): string {
     `  attempted ${c.counts.attempted}, acked ${c.counts.acked}, failed ${c.counts.failed}, read ${c.counts.reads}, committed log ${c.counts.committed} records`,
     `  lost ${c.lostWrites.count}, inconsistent offsets ${c.inconsistentOffsets.count}, divergent ${c.divergentLogs.count}, commits backwards ${c.committedOffsetsBackwards.count}, duplicates ${c.duplicates.count}`,
     `  healed ${r.heal.healed} (${r.heal.state.slice(0, 300)}), drained ${JSON.stringify(r.drained)}, longest ack gaps ${r.ackGaps.map((g) => `p${g.partition} ${g.longestMs} ms`).join(', ')}`,
+    `  recovery: ${recoveryLine(r.recovery)}`,
     `  client exits not asked for: ${exits.length === 0 ? 'none' : exits.join(', ')}`,
     ...(r.reportFile ? [`  report: ${r.reportFile}`] : []),
   ].join('\n');
+}
+
+const secs = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFixed(1)} s`);
+
+/** The recovery times in one line (s after the fault was injected / undone). */
+export function recoveryLine(v: Recovery): string {
+  if (v.injectedAt === null) return 'no fault injected';
+  const pauses = v.writePauses
+    .map((w) => `p${w.partition} ${secs(w.pausedMs)} (acks again ${secs(w.resumedAfterInjectMs)} after)`)
+    .join(', ');
+  return [
+    `after injection: broker down seen ${secs(v.brokerDownSeenAfterMs)}, under-replicated seen ${secs(v.underReplicatedSeenAfterMs)}, new leader ${secs(v.newLeaderAfterMs)}`,
+    `after heal: brokers back ${secs(v.brokersBackAfterHealMs)}, full ISR ${secs(v.fullIsrAfterHealMs)}`,
+    `write pauses: ${pauses}`,
+  ].join('; ');
 }

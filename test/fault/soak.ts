@@ -15,7 +15,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FAULTS, type Fault, fault } from './faults.js';
 import { FaultCluster } from './harness.js';
-import { runCase, summarize } from './run-case.js';
+import type { Recovery } from './recovery.js';
+import { recoveryLine, runCase, summarize } from './run-case.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,6 +69,16 @@ const summary: {
   problems: string[];
   report: string | null;
   durationMs: number;
+  counts?: {
+    acked: number;
+    failed: number;
+    lost: number;
+    inconsistent: number;
+    divergent: number;
+    backwards: number;
+    duplicates: number;
+  };
+  recovery?: Recovery;
 }[] = [];
 const writeSummary = () => writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -110,6 +121,16 @@ for (const f of faults) {
         problems: report.problems,
         report: report.reportFile,
         durationMs: report.durationMs,
+        counts: {
+          acked: report.checks.counts.acked,
+          failed: report.checks.counts.failed,
+          lost: report.checks.lostWrites.count,
+          inconsistent: report.checks.inconsistentOffsets.count,
+          divergent: report.checks.divergentLogs.count,
+          backwards: report.checks.committedOffsetsBackwards.count,
+          duplicates: report.checks.duplicates.count,
+        },
+        recovery: report.recovery,
       });
     } catch (e) {
       log(`${f.name} run ${run} failed to run: ${(e as Error).stack ?? e}`);
@@ -129,6 +150,17 @@ for (const f of faults) {
   }
 }
 
+// Per fault: runs ok, what the checker counted in all, and each run's recovery times.
+for (const f of faults) {
+  const rows = summary.filter((s) => s.fault === f.name);
+  const sum = (k: keyof NonNullable<(typeof rows)[number]['counts']>) =>
+    rows.reduce((a, r) => a + (r.counts?.[k] ?? 0), 0);
+  log(
+    `${f.name}: ${rows.filter((r) => r.ok).length}/${rows.length} ok; acked ${sum('acked')}, failed ${sum('failed')}, lost ${sum('lost')}, inconsistent ${sum('inconsistent')}, divergent ${sum('divergent')}, backwards ${sum('backwards')}, duplicates ${sum('duplicates')}`,
+  );
+  for (const r of rows)
+    if (r.recovery) log(`  run ${r.run} (${(r.durationMs / 1000).toFixed(0)} s): ${recoveryLine(r.recovery)}`);
+}
 const bad = summary.filter((s) => !s.ok);
 log(`${summary.length - bad.length}/${summary.length} runs ok; summary: ${join(out, 'summary.json')}`);
 for (const b of bad) log(`  NOT OK ${b.fault} run ${b.run}: ${b.problems.join('; ')}`);

@@ -71,6 +71,14 @@ export interface LeaderChange {
   isr: number[];
 }
 
+/** A node's list of live brokers (Metadata) changed: what `kstream cluster health` counts as brokers down. */
+export interface BrokerViewChange {
+  at: number;
+  /** Whose view. */
+  node: number;
+  brokers: number[];
+}
+
 export interface WorkloadOptions {
   cluster: FaultCluster;
   topic: string;
@@ -110,6 +118,7 @@ const CLIENTS = join(ROOT, 'test', 'fault', 'clients');
 export class Workload {
   readonly history: History = { attempted: 0, acks: [], failures: [], reads: [], commits: [] };
   readonly leaderChanges: LeaderChange[] = [];
+  readonly brokerChanges: BrokerViewChange[] = [];
   /** group → partition → offsets read. */
   readonly readOffsets = new Map<string, Map<number, Set<number>>>();
   private readonly clients: ClientState[];
@@ -355,7 +364,7 @@ export class Workload {
     return prefer;
   }
 
-  /** Each node's view of the topic every second, recording changes of leader, epoch or ISR. */
+  /** Each node's view of the topic every second, recording changes of leader, epoch or ISR, and of the live brokers. */
   private async watchLeaders(): Promise<void> {
     const { cluster, topic } = this.o;
     while (this.monitoring) {
@@ -365,6 +374,11 @@ export class Workload {
           try {
             const md = await cluster.metadataFrom(id, topic, 1000);
             const at = this.now();
+            const brokers = md.brokers.map((b) => b.nodeId).sort((a, b) => a - b);
+            if (this.lastView.get(`${id}:brokers`) !== brokers.join(',')) {
+              this.lastView.set(`${id}:brokers`, brokers.join(','));
+              this.brokerChanges.push({ at, node: id, brokers });
+            }
             for (const p of md.partitions) {
               const key = `${id}:${p.partition}`;
               const view = `${p.leader}/${p.leaderEpoch}/${p.isr.join(',')}`;
