@@ -53,7 +53,9 @@ describe('fault harness: every fault once, checked', {
   before(async () => {
     if (kept) mkdirSync(kept, { recursive: true });
     reportDir = kept ?? mkdtempSync(join(tmpdir(), 'kstream-fault-reports-'));
+    // The cluster's logs (etcd, every node) go beside the reports: kept with them when a case fails.
     cluster = await FaultCluster.start({
+      runDir: join(reportDir, 'cluster'),
       log: (line) => lines.push(`${new Date().toISOString().slice(11, 23)} ${line}`),
     });
   });
