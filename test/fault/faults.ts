@@ -100,7 +100,8 @@ export const FAULTS: readonly Fault[] = [
   ),
   {
     name: 'etcd-down',
-    description: 'stop etcd (SIGTERM) for 20 s, then start it again with its data',
+    description:
+      'stop etcd (SIGTERM) for the hold (20 s by default; 30 s in the soak), then start it again with its data',
     holdMs: 20_000,
     async run(ctx, holdMs) {
       await ctx.cluster.stopEtcd();
