@@ -7,9 +7,9 @@
  * must also heal (one leader, full ISR, every replica at the HW) and every group read everything.
  *
  * Shorter holds and phases than the soak (scripts/fault-soak.sh, every fault 3 times): the whole file takes
- * about 3 minutes (2 min 39 s and 2 min 46 s
- * on a shared 2-core machine). Each run's JSON report is written to $KSTREAM_FAULT_REPORTS when set (kept), else to a
- * temp dir that is removed when every fault passed and kept (its path printed) when one did not.
+ * about 3 minutes (2 min 39 s and 2 min 46 s on a shared 2-core machine). Each run's JSON report is written
+ * to $KSTREAM_FAULT_REPORTS when set (kept), else to a temp dir that is removed when every fault passed and
+ * kept (its path printed) when one did not.
  * Needs root (network namespaces, nft, tmpfs mounts): skipped otherwise. Everything it creates — namespaces,
  * veths, the bridge, nft rules, mounts, processes — is removed by after() also when a case fails, and by the
  * next lab's start when this process was killed (test/helpers/netns.ts).
