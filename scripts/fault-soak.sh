@@ -12,7 +12,7 @@
 # --warmup-ms, --recovery-ms, --rate (records/s per producer), --keep-data (copy data dirs of every run, not
 # only of runs with a problem). Output: DIR/<fault>-run<N>-<time>.json per run, DIR/<fault>-run<N>/logs/,
 # DIR/summary.json. Exit status 0 when every run found nothing and healed, 1 otherwise. See docs/operations.md
-# ("Fault testing") for how to read a report.
+# ("The fault harness and the soak") for how to read a report.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
