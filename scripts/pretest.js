@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const INSTALL = 'apt-get install -y kcat etcd-server tmux python3-confluent-kafka python3-kafka';
+const INSTALL = 'apt-get install -y kcat etcd-server tmux nftables iproute2 python3-confluent-kafka python3-kafka';
 
 function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -25,6 +25,10 @@ const missing = [];
 if (!has('kcat')) missing.push('kcat');
 if (!has('etcd')) missing.push('etcd-server');
 if (!has('tmux')) missing.push('tmux');
+// The fault harness (test/fault) builds network namespaces (ip) and cuts links with nft rules inside them
+// (both in /usr/sbin, which a non-root PATH may lack).
+if (!has('nft') && !existsSync('/usr/sbin/nft')) missing.push('nftables');
+if (!has('ip') && !existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip')) missing.push('iproute2');
 if (!pyHas('confluent_kafka')) missing.push('python3-confluent-kafka');
 if (!pyHas('kafka')) missing.push('python3-kafka');
 

@@ -215,6 +215,11 @@ export class TopicAdmin {
     } catch (e) {
       throw this.storageFailure(`cannot create topic ${name}`, e, 'nothing was created');
     }
+    // Until this creation is decided, syncs leave the name alone: another node may win the race for it, and
+    // its record can arrive while our logs are being made; a sync would set them aside as an older topic's
+    // under our feet (found by the fault harness: replicas left without their dirs). Ours go first, then the
+    // winner's replicas are opened.
+    this.replicas.hold(name);
     try {
       // This node's logs, several at a time (the 50 of __consumer_offsets do not hold up a topic created
       // meanwhile for long); every one settles before a failure rolls the creation back.
@@ -244,8 +249,11 @@ export class TopicAdmin {
           error: e2,
         });
       });
+      this.replicas.release(name);
+      this.replicas.syncSoon();
       throw failure;
     }
+    this.replicas.release(name);
     await this.logs.commitCreate(id);
     const rf = (replicas[0] as number[]).length;
     this.log.info('created topic', { topic: name, partitions: replicas.length, replicationFactor: rf });

@@ -165,6 +165,8 @@ export class GroupCoordinator {
   readonly groups = new Map<string, Group>();
   private expiryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Numbers offset-commit writes (Group.pendingCommits). */
+  private commitWrites = 0;
   /** For tests and metrics: groups removed by offset expiry so far. */
   expiredGroups = 0;
 
@@ -929,6 +931,13 @@ export class GroupCoordinator {
     const writes: Promise<unknown>[] = [];
     for (const g of [...this.groups.values()]) {
       const records: GroupRecord[] = [];
+      // Commits still on their way to the ISR: the tombstone follows them in the log, so they never show.
+      for (const k of g.pendingCommits.keys()) {
+        const [topic, partition] = k.split('\u0000') as [string, string];
+        if (!topics.has(topic)) continue;
+        if (!g.offsets.has(k)) records.push({ key: offsetKey(g.groupId, topic, Number(partition)), value: null });
+        g.pendingCommits.delete(k);
+      }
       for (const [k, o] of g.offsets) {
         if (!topics.has(o.topic)) continue;
         records.push({ key: offsetKey(g.groupId, o.topic, o.partition), value: null });
@@ -997,13 +1006,28 @@ export class GroupCoordinator {
       this.log.warn('offset commit write failed', { group: groupId, error: e });
       return storeErrorCode(e);
     }
-    // The records are in the log: the cache follows the log, in log order.
-    for (const e of entries) g.offsets.set(offsetKeyOf(e.topic, e.partition), e);
+    // The records are in this node's log, not yet committed: until the ISR has them (acks=all) this node can
+    // lose them with its leadership, so the cache takes them only once they are durable, as Kafka's pending
+    // offset commits. An OffsetFetch meanwhile answers the previous commit; answering this one would let a
+    // group's committed offset go backwards when the leadership moves (found by test/fault).
+    const seq = ++this.commitWrites;
+    for (const e of entries) g.pendingCommits.set(offsetKeyOf(e.topic, e.partition), seq);
     try {
       await durable;
     } catch (e) {
+      for (const x of entries) {
+        const k = offsetKeyOf(x.topic, x.partition);
+        if (g.pendingCommits.get(k) === seq) g.pendingCommits.delete(k);
+      }
       this.log.warn('offset commit flush failed', { group: groupId, error: e });
       return storeErrorCode(e);
+    }
+    // Durable in log order; a later write of the same offset key (commit or delete) supersedes this one.
+    for (const e of entries) {
+      const k = offsetKeyOf(e.topic, e.partition);
+      if (g.pendingCommits.get(k) !== seq) continue;
+      g.pendingCommits.delete(k);
+      g.offsets.set(k, e);
     }
     return ErrorCode.NONE;
   }
@@ -1083,7 +1107,9 @@ export class GroupCoordinator {
         if (subscribed === null || subscribed.has(t.name)) {
           return { partition: p, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
         }
-        if (g.offsets.has(offsetKeyOf(t.name, p))) records.push({ key: offsetKey(groupId, t.name, p), value: null });
+        const k = offsetKeyOf(t.name, p);
+        if (g.offsets.has(k) || g.pendingCommits.has(k))
+          records.push({ key: offsetKey(groupId, t.name, p), value: null });
         return { partition: p, errorCode: ErrorCode.NONE };
       }),
     }));
@@ -1096,7 +1122,10 @@ export class GroupCoordinator {
     }
     for (const t of out) {
       for (const p of t.partitions)
-        if (p.errorCode === ErrorCode.NONE) g.offsets.delete(offsetKeyOf(t.name, p.partition));
+        if (p.errorCode === ErrorCode.NONE) {
+          g.offsets.delete(offsetKeyOf(t.name, p.partition));
+          g.pendingCommits.delete(offsetKeyOf(t.name, p.partition));
+        }
     }
     try {
       await durable;
@@ -1127,6 +1156,7 @@ export class GroupCoordinator {
               : Number(o.commitTimestamp) + retention <= nowMs;
         if (!expired) continue;
         g.offsets.delete(k);
+        g.pendingCommits.delete(k);
         records.push({ key: offsetKey(g.groupId, o.topic, o.partition), value: null });
       }
       if (records.length > 0) this.log.info('expired committed offsets', { group: g.groupId, count: records.length });

@@ -80,7 +80,13 @@ export class Group {
   readonly pendingMembers = new Map<string, NodeJS.Timeout>();
   /** Members that got this generation's JoinGroup response but have not sent SyncGroup yet. */
   readonly pendingSync = new Set<string>();
+  /** Committed offsets: only commits whose write is durable (what OffsetFetch answers and a rebalance starts from). */
   readonly offsets = new Map<string, CommittedOffset>();
+  /**
+   * Commits written but not yet durable (Kafka's pending offset commits): offset key → the number of the
+   * latest such write, so an earlier write that becomes durable later does not replace a later one.
+   */
+  readonly pendingCommits = new Map<string, number>();
   /** Timer completing the join phase (rebalance timeout or initial delay). */
   joinTimer: NodeJS.Timeout | null = null;
   syncTimer: NodeJS.Timeout | null = null;

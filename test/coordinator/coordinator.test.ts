@@ -393,6 +393,51 @@ describe('group coordinator', () => {
     c.stop();
   });
 
+  test('OffsetFetch answers a commit only once its write is durable; a write that fails or loses to a later one never shows', async () => {
+    // A store whose writes are durable when the test says: the replication of __consumer_offsets to the ISR.
+    class HeldStore implements GroupStore {
+      held: { resolve: () => void; reject: (e: Error) => void }[] = [];
+      append(): Promise<void> {
+        return new Promise((resolve, reject) => this.held.push({ resolve, reject }));
+      }
+    }
+    const store = new HeldStore();
+    const c = new GroupCoordinator(coordinatorConfig({}), store, log);
+    const o = (offset: bigint) => [{ topic: 't', partition: 0, offset, leaderEpoch: -1, metadata: '' }];
+    const fetched = () => c.fetchOffsets('s', [{ name: 't', partitions: [0] }]).topics[0]?.partitions[0]?.offset;
+    const settle = async () => {
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
+
+    const first = c.commitOffsets('s', -1, '', null, o(5n));
+    await settle();
+    assert.equal(fetched(), -1n, 'not durable yet: not committed (the coordinator could lose it with its leadership)');
+    store.held.shift()?.resolve();
+    assert.equal(await first, 0);
+    assert.equal(fetched(), 5n);
+
+    // The write is in the leader's log but never reaches the ISR: the leader lost its leadership (a partition).
+    const lost = c.commitOffsets('s', -1, '', null, o(9n));
+    await settle();
+    assert.equal(fetched(), 5n, 'a pending commit is not answered');
+    store.held.shift()?.reject(new KafkaError(ErrorCode.NOT_COORDINATOR, 'no longer the leader'));
+    assert.notEqual(await lost, ErrorCode.NONE, 'the commit is answered with an error');
+    assert.equal(fetched(), 5n, 'a failed commit never shows');
+
+    // Two commits in flight, the later one durable first: the earlier one's late success does not win.
+    const a = c.commitOffsets('s', -1, '', null, o(12n));
+    const b = c.commitOffsets('s', -1, '', null, o(15n));
+    await settle();
+    const [wa, wb] = [store.held.shift(), store.held.shift()];
+    wb?.resolve();
+    assert.equal(await b, 0);
+    assert.equal(fetched(), 15n);
+    wa?.resolve();
+    assert.equal(await a, 0);
+    assert.equal(fetched(), 15n, 'the later commit stays');
+    c.stop();
+  });
+
   test('DeleteGroups and OffsetDelete', async () => {
     const { c, store } = makeCoordinator();
     const o = { topic: 't', partition: 0, offset: 1n, leaderEpoch: -1, metadata: '' };
