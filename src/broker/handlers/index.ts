@@ -7,6 +7,7 @@ import { describeLogDirs } from './describe-log-dirs.js';
 import { electLeaders } from './elect-leaders.js';
 import { fetch } from './fetch.js';
 import { groupHandlers } from './groups.js';
+import { initProducerId } from './init-producer-id.js';
 import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
 import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
@@ -34,6 +35,7 @@ export const allHandlers: Handler[] = [
   electLeaders,
   alterPartitionReassignments,
   listPartitionReassignments,
+  initProducerId,
   ...groupHandlers,
   ...offsetHandlers,
 ];
