@@ -4,6 +4,7 @@ import { apiVersions } from './api-versions.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeLogDirs } from './describe-log-dirs.js';
+import { describeProducers } from './describe-producers.js';
 import { electLeaders } from './elect-leaders.js';
 import { fetch } from './fetch.js';
 import { groupHandlers } from './groups.js';
@@ -36,6 +37,7 @@ export const allHandlers: Handler[] = [
   alterPartitionReassignments,
   listPartitionReassignments,
   initProducerId,
+  describeProducers,
   ...groupHandlers,
   ...offsetHandlers,
 ];
