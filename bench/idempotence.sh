@@ -32,8 +32,14 @@ serve() {
 }
 stop() { kill "$KPID"; wait "$KPID" 2>/dev/null; }
 crash() { kill -9 "$KPID"; wait "$KPID" 2>/dev/null; }
-# startup_ms DIR PORT: ms from spawn to "listening on"; the node is left running.
-startup_ms() { local t0 t1; t0=$(now); serve "$1" "$2"; t1=$(now); node -e "console.log(Math.round(($t1 - $t0) * 1000))"; }
+# startup DIR PORT: MS = ms from spawn to "listening on"; the node is left running (not in a subshell: KPID).
+startup() {
+  local t0 t1
+  t0=$(now)
+  serve "$1" "$2"
+  t1=$(now)
+  MS=$(node -e "console.log(Math.round(($t1 - $t0) * 1000))")
+}
 
 P=$(free_port)
 B=127.0.0.1:$P
@@ -60,9 +66,11 @@ for mode in idempotence no-idempotence; do
   timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench produce -b "$B" -t big -p 1 -n "$N" -s 100 "--$mode" -o json >/dev/null ||
     die "filling with --$mode failed"
   stop
-  clean[$mode]=$(startup_ms "$T/$mode" "$P")
+  startup "$T/$mode" "$P"
+  clean[$mode]=$MS
   crash
-  crashed[$mode]=$(startup_ms "$T/$mode" "$P")
+  startup "$T/$mode" "$P"
+  crashed[$mode]=$MS
   stop
   log "--$mode: start-up after a clean stop ${clean[$mode]} ms, after kill -9 ${crashed[$mode]} ms"
 done
