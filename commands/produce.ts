@@ -59,6 +59,12 @@ The topic must exist (kstream topic create).`;
       min: 0,
       aliases: ['linger'],
     }),
+    idempotence: Flags.boolean({
+      description:
+        'idempotent produce (a retried batch is never stored twice; needs --acks all); --no-idempotence turns it off',
+      default: true,
+      allowNo: true,
+    }),
     rate: Flags.custom<number>({
       description: 'send at most this many records per second (decimals allowed: 0.5 = one every 2 s)',
       helpValue: 'N',
@@ -114,6 +120,7 @@ The topic must exist (kstream topic create).`;
       acks: parseAcks(flags.acks),
       compression: flags.compression,
       lingerMs: flags['linger-ms'],
+      idempotence: flags.idempotence,
       rate: flags.rate,
       onProgress: tty ? (p) => process.stderr.write(`\r\u001b[2Kproducing: ${line(p)}`) : undefined,
       onLine: typing ? prompt : undefined,

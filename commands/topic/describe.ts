@@ -1,7 +1,13 @@
 import { Args, Flags } from '@oclif/core';
 import { ClientCommand } from '../../src/cli/client-command.js';
-import { type Column, renderList, renderStruct, section } from '../../src/cli/output.js';
-import type { ConfigDetail, PartitionDetail, TopicDetail } from '../../src/services/topics.js';
+import { type Column, type OutputFormat, renderList, renderStruct, section } from '../../src/cli/output.js';
+import type {
+  ConfigDetail,
+  PartitionDetail,
+  ProducerDetail,
+  TopicDetail,
+  TopicProducers,
+} from '../../src/services/topics.js';
 
 const PARTITION_COLUMNS: Column<PartitionDetail>[] = [
   { header: 'partition', get: (p) => p.partition },
@@ -12,6 +18,17 @@ const PARTITION_COLUMNS: Column<PartitionDetail>[] = [
   { header: 'offline', get: (p) => (p.offlineReplicas.length ? p.offlineReplicas : null), wide: true },
   { header: 'log-start', get: (p) => p.logStartOffset },
   { header: 'log-end', get: (p) => p.logEndOffset },
+];
+
+const PRODUCER_COLUMNS: Column<ProducerDetail>[] = [
+  { header: 'partition', get: (p) => p.partition },
+  { header: 'producer-id', get: (p) => p.producerId },
+  { header: 'epoch', get: (p) => p.producerEpoch },
+  { header: 'last-sequence', get: (p) => p.lastSequence },
+  {
+    header: 'last-timestamp',
+    get: (p) => (p.lastTimestamp >= 0n ? new Date(Number(p.lastTimestamp)).toISOString() : null),
+  },
 ];
 
 const CONFIG_COLUMNS: Column<ConfigDetail>[] = [
@@ -27,16 +44,20 @@ export default class TopicDescribe extends ClientCommand {
     `For each partition: its leader (and leader epoch), replicas, in-sync replicas (ISR), and the log start
 and end offsets (the end is the high watermark: the offset the next record gets). Configs show their
 source: "dynamic-topic" for a value set on the topic, "default" or "static-broker" otherwise. Text output lists the
-configs set on the topic; --all-configs (or -o wide, json, yaml) shows every config.`;
+configs set on the topic; --all-configs (or -o wide, json, yaml) shows every config. --producers adds the
+idempotent producers each partition's leader remembers (producer id, epoch, last sequence, time of its last
+batch; DescribeProducers).`;
   static override examples = [
     '<%= config.bin %> topic describe orders',
     '<%= config.bin %> topic describe orders --all-configs',
     '<%= config.bin %> topic describe orders payments -o json',
+    '<%= config.bin %> topic describe orders --producers',
   ];
   static override strict = false;
   static override args = { topics: Args.string({ description: 'topic names', required: true }) };
   static override flags = {
     'all-configs': Flags.boolean({ description: 'list every config, not only those set on the topic' }),
+    producers: Flags.boolean({ description: "list each partition's idempotent producers (DescribeProducers)" }),
   };
 
   async run(): Promise<void> {
@@ -44,10 +65,13 @@ configs set on the topic; --all-configs (or -o wide, json, yaml) shows every con
     const conn = await this.connection(flags);
     const format = this.format(flags);
     const { withAdmin } = await import('../../src/services/connect.js');
-    const { describeTopic } = await import('../../src/services/topics.js');
+    const { describeTopic, describeProducers } = await import('../../src/services/topics.js');
     const topics = await withAdmin(conn, async (admin) => {
-      const out: TopicDetail[] = [];
-      for (const t of argv as string[]) out.push(await describeTopic(admin, t));
+      const out: (TopicDetail & { producers?: TopicProducers })[] = [];
+      for (const t of argv as string[]) {
+        const d = await describeTopic(admin, t);
+        out.push(flags.producers ? { ...d, producers: await describeProducers(admin, t) } : d);
+      }
       return out;
     });
     if (format === 'json' || format === 'yaml') {
@@ -80,9 +104,16 @@ configs set on the topic; --all-configs (or -o wide, json, yaml) shows every con
                 ? await renderList(configs, CONFIG_COLUMNS, format)
                 : '(none set on the topic)\n',
           ),
+          ...(t.producers ? [section('producers', await renderProducers(t.producers, format))] : []),
         ].join('\n'),
       );
     }
     this.out(docs.join('\n'));
   }
+}
+
+async function renderProducers(p: TopicProducers, format: OutputFormat): Promise<string> {
+  const errors = p.errors.map((e) => `(partition ${e.partition}: ${e.error})\n`).join('');
+  if (p.producers.length === 0) return `(no idempotent producers)\n${errors}`;
+  return (await renderList(p.producers, PRODUCER_COLUMNS, format)) + errors;
 }

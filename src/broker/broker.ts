@@ -16,6 +16,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { type BrokerInfo, ClusterManager, type PartitionDoc, type TopicDoc } from '../cluster/cluster.js';
 import { HwCheckpoint } from '../cluster/hw-checkpoint.js';
+import { ProducerIdManager } from '../cluster/producer-ids.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
 import { OFFSETS_TOPIC } from '../coordinator/offsets-topic.js';
 import { LogCleaner } from '../storage/cleaner.js';
@@ -54,6 +55,8 @@ export class Broker implements BrokerContext {
   private replicas: ReplicaManager | null = null;
   private admin: TopicAdmin | null = null;
   private groups: GroupCoordinators | null = null;
+  /** Producer id blocks claimed from the metadata store (InitProducerId). */
+  private pids: ProducerIdManager | null = null;
   /** The high watermarks of local replicas, checkpointed (replication-offset-checkpoint). */
   private hwCheckpoint: HwCheckpoint | null = null;
   /** Log compaction of topics with cleanup.policy=compact (src/storage/cleaner.ts). */
@@ -132,6 +135,8 @@ export class Broker implements BrokerContext {
       this.admin = new TopicAdmin(this.config, cluster, logs, replicas, logDefaults, () => this.isStopping, this.log);
       this.groups = new GroupCoordinators(this.config.props, this.nodeId, cluster, this.admin, this.log);
       await cluster.start();
+      this.pids = new ProducerIdManager(store, this.nodeId, this.log);
+      await this.pids.start();
       await replicas.setAsideStrayLogs(store.location);
       await replicas.sync();
       this.joining = null;
@@ -350,6 +355,10 @@ export class Broker implements BrokerContext {
 
   allCoordinators(): Promise<GroupCoordinator[]> {
     return (this.groups as GroupCoordinators).all();
+  }
+
+  get producerIds(): ProducerIdManager {
+    return this.pids as ProducerIdManager;
   }
 
   partition(topic: string, index: number): Partition | undefined {

@@ -117,6 +117,18 @@ export const BROKER_KEYS: Record<
       'leaders where it led. Lower: faster failover; too low for the network or etcd: nodes drop out while alive.',
   },
   'min.insync.replicas': { default: '1', type: 'int', doc: 'Replicas that must acknowledge acks=all writes.' },
+  'producer.id.expiration.ms': {
+    default: '86400000',
+    type: 'int',
+    doc:
+      'How long a partition remembers an idempotent producer that sent nothing (its epoch and last sequences, ' +
+      'for duplicate detection) after its last batch.',
+  },
+  'producer.id.expiration.check.interval.ms': {
+    default: '600000',
+    type: 'int',
+    doc: 'How often expired idempotent producers are removed (producer.id.expiration.ms).',
+  },
   'host.name': { default: '127.0.0.1', type: 'string', doc: 'Address the broker listens on (--host).' },
   port: { default: '9092', type: 'int', doc: 'Port the broker listens on; 0 picks a free one (--port).' },
   'advertised.host.name': {

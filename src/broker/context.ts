@@ -82,8 +82,19 @@ export interface Replicas {
   followerFetched(p: Partition, replicaId: number, fetchOffset: bigint): void;
 }
 
+/** Producer ids (InitProducerId), claimed in blocks from the metadata store (src/cluster/producer-ids.ts). */
+export interface ProducerIds {
+  /** A new producer id; a KafkaError (retriable) when no block could be claimed. */
+  generate(): Promise<bigint>;
+  /** Whether some node of the cluster may have handed out `id`. */
+  isAllocated(id: bigint): boolean;
+  /** Learn blocks other nodes claimed since (before answering UNKNOWN_PRODUCER_ID for an id above them). */
+  refresh(): Promise<void>;
+}
+
 export interface BrokerContext extends ClusterView, TopicAdministration, Groups, Replicas {
   readonly nodeId: number;
+  readonly producerIds: ProducerIds;
   readonly config: BrokerConfig;
   readonly log: Logger;
   /** The node is shutting down: long polls return at once. */

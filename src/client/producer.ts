@@ -8,8 +8,14 @@
  * A batch is ready when it is full (`batchSize`), has waited `lingerMs`, or on flush/close. Up to
  * `maxInFlight` Produce requests are outstanding per broker. A batch that fails with a retriable error is sent
  * again after a backoff and a metadata refresh; it fails for good after `retries` attempts or
- * `deliveryTimeoutMs`. Like the Java client without idempotence, a retry with more than one request in flight
- * can reorder batches of a partition: set `maxInFlight: 1` for strict order.
+ * `deliveryTimeoutMs`.
+ *
+ * Idempotent by default, as the Java client (3.0+) and franz-go are (KIP-98; producer/idempotence.ts): a
+ * producer id from InitProducerId, a sequence per partition in every batch, so a retry of a batch the broker
+ * stored is recognized and not stored twice, and batches of a partition stay in order. It needs acks=all;
+ * with acks 0 or 1 and `idempotent` not set, idempotence is off (as in the Java client); `idempotent: false`
+ * turns it off. Without it, a retry with more than one request in flight can reorder batches of a partition
+ * (set `maxInFlight: 1` for strict order) and a retry after a lost answer can store a batch twice.
  *
  * Delivery reports: `send()` resolves with {topic, partition, offset, timestamp} once the broker acknowledged
  * the record (acks=0: once written, with offset -1); `sendBatch()` resolves with one report per record;
@@ -21,6 +27,7 @@ import { Cluster, type ClusterOptions } from './cluster.js';
 import type { Partitioner } from './partitioner.js';
 import { type CompressionType, type ProducerRecord, RecordAccumulator } from './producer/accumulator.js';
 import { DeliveryGroup, type RecordMetadata, SingleDelivery } from './producer/delivery.js';
+import { IdempotentState } from './producer/idempotence.js';
 import { type Acks, ProduceSender } from './producer/sender.js';
 
 export type { CompressionType, ProducerRecord } from './producer/accumulator.js';
@@ -55,6 +62,11 @@ export interface ProducerOptions extends Omit<ClusterOptions, 'retry'> {
   metadataTimeoutMs?: number;
   /** Custom partitioner; returning -1 falls back to the default (murmur2 for keys, sticky for null keys). */
   partitioner?: Partitioner;
+  /**
+   * Idempotent produce (KIP-98): default true with acks=all and maxInFlight <= 5, else off unless set (true
+   * then throws, as the Java client's config check does).
+   */
+  idempotent?: boolean;
 }
 
 export class Producer {
@@ -62,6 +74,8 @@ export class Producer {
   private readonly accumulator: RecordAccumulator;
   private readonly sender: ProduceSender;
   private connected: Promise<void> | null = null;
+  /** The producer id, epoch and sequences; null when not idempotent. */
+  readonly idempotence: IdempotentState | null;
 
   constructor(opts: ProducerOptions) {
     const retryBackoff = { initialBackoffMs: opts.retryBackoffMs ?? 100, maxBackoffMs: opts.retryBackoffMaxMs ?? 1000 };
@@ -75,6 +89,17 @@ export class Producer {
     if (acks !== 0 && acks !== 1 && acks !== -1) {
       throw new TypeError(`acks must be 0, 1, -1 or 'all', got ${String(acksOption)}`);
     }
+    // The broker remembers a producer's last 5 batches per partition: more in flight could not be deduplicated.
+    const maxInFlight = Math.max(1, opts.maxInFlight ?? 5);
+    if (opts.idempotent === true && (acks !== -1 || maxInFlight > 5)) {
+      throw new TypeError(
+        `an idempotent producer needs acks 'all' and maxInFlight <= 5, got acks ${String(acksOption)}, maxInFlight ${maxInFlight}`,
+      );
+    }
+    this.idempotence =
+      (opts.idempotent ?? true) && acks === -1 && maxInFlight <= 5
+        ? new IdempotentState(this.cluster, opts.idempotent === true)
+        : null;
     const c = opts.compression ?? 'none';
     const maxRequestSize = opts.maxRequestSize ?? 1024 * 1024;
     this.accumulator = new RecordAccumulator(
@@ -93,18 +118,20 @@ export class Producer {
     );
     this.sender = new ProduceSender(this.cluster, this.accumulator, {
       acks,
-      maxInFlight: Math.max(1, opts.maxInFlight ?? 5),
+      maxInFlight,
       retries: opts.retries ?? Number.MAX_SAFE_INTEGER,
       retryBackoff,
       deliveryTimeoutMs: opts.deliveryTimeoutMs ?? 120_000,
       maxRequestSize,
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      idempotence: this.idempotence,
     });
   }
 
   /** Connect to the cluster (optional: the first send connects). Rejects if no broker can be reached. */
   connect(): Promise<void> {
-    this.connected ??= this.cluster.connect().catch((e) => {
+    const idem = this.idempotence;
+    this.connected ??= (idem ? this.cluster.connect().then(() => idem.init()) : this.cluster.connect()).catch((e) => {
       this.connected = null;
       throw e;
     });

@@ -65,6 +65,8 @@ export interface ProducingOptions extends BenchConnection {
   maxInFlight?: number;
   /** Records/s over all producers; <= 0: unlimited. */
   throughput: number;
+  /** Idempotent producers (default: as the client decides, on with acks all and maxInFlight <= 5). */
+  idempotence?: boolean;
   /** Show the live progress line (only drawn on a TTY anyway). */
   progress?: boolean;
 }

@@ -67,6 +67,7 @@ export async function runE2eBench(o: E2eBenchOptions): Promise<BenchResult> {
     batchSize: o.batchSize,
     lingerMs: o.lingerMs,
     maxInFlight: o.maxInFlight ?? 5,
+    ...(o.idempotence === false ? { idempotent: false } : {}),
   });
   const hist = await createHistogram();
   const warmHist = await createHistogram();

@@ -51,6 +51,13 @@ export const producing = {
     min: 1,
   }),
   throughput: Flags.integer({ description: 'cap in records/s over all producers (-1: unlimited)', default: -1 }),
+  idempotence: Flags.boolean({
+    description:
+      'idempotent producers (KIP-98: producer id, sequences; needs acks all and max-in-flight <= 5); ' +
+      '--no-idempotence turns it off',
+    default: true,
+    allowNo: true,
+  }),
 };
 
 export function parseCompression(s: string): BenchCompression {
@@ -77,6 +84,7 @@ export interface ProducingFlags {
   'linger-ms': number;
   'max-in-flight': number;
   throughput: number;
+  idempotence: boolean;
 }
 
 /** Bench options from the shared producing flags (checked: bad values are usage errors); -b and --timeout apart. */
@@ -92,6 +100,7 @@ export function producingOptions(f: ProducingFlags): Omit<ProducingOptions, 'bro
     lingerMs: f['linger-ms'],
     maxInFlight: f['max-in-flight'],
     throughput: checkThroughput(f.throughput),
+    idempotence: f.idempotence,
     progress: f.output === 'text',
   };
 }

@@ -114,6 +114,8 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         batchSize: o.batchSize,
         lingerMs: o.lingerMs,
         maxInFlight: o.maxInFlight ?? 5,
+        // Off when asked; else the client's default (on with acks all and at most 5 in flight).
+        ...(o.idempotence === false ? { idempotent: false } : {}),
       }),
   );
   const shared: Shared = { hist: await createHistogram(), acked: 0 };
@@ -154,6 +156,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         batchSize: o.batchSize,
         lingerMs: o.lingerMs,
         maxInFlight: o.maxInFlight ?? 5,
+        idempotence: producers[0]?.idempotence?.disabled === false,
         throughput: o.throughput,
         producers: o.producers,
         chunk,

@@ -15,6 +15,8 @@ export interface ProduceOptions extends ConnectOptions {
   partition?: number;
   headers?: { key: string; value: string }[];
   acks: Acks;
+  /** Idempotent produce (default: on with acks all). */
+  idempotence?: boolean;
   compression: CompressionType;
   lingerMs?: number;
   /** At most this many records per second (records are handed to the producer on a fixed schedule). */
@@ -143,6 +145,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     acks: o.acks,
     compression: o.compression,
     lingerMs: o.lingerMs ?? 5,
+    ...(o.idempotence === false ? { idempotent: false } : {}),
   });
   const partitions = new Set<number>();
   let records = 0;

@@ -3,9 +3,10 @@
  * results. Batch operations return one row per item with its error instead of failing as a whole.
  */
 
-import { errorName } from '../client/errors.js';
+import { errorFor, errorName } from '../client/errors.js';
 import type { Admin, ConfigSourceName, PartitionInfo } from '../client/index.js';
 import { KafkaError } from '../protocol/errors.js';
+import { Api } from '../protocol/messages/index.js';
 import { errorText } from './connect.js';
 
 /** One item of a batch operation: OK or the error's text. */
@@ -141,6 +142,65 @@ export async function describeTopic(admin: Admin, name: string): Promise<TopicDe
       .sort((a, b) => (a.name < b.name ? -1 : 1)),
     ...(configs?.error ? { configsError: errorText(configs.error) } : {}),
   };
+}
+
+/** One idempotent producer of one partition, as the partition's leader knows it (DescribeProducers). */
+export interface ProducerDetail {
+  partition: number;
+  producerId: bigint;
+  producerEpoch: number;
+  lastSequence: number;
+  /** Timestamp of its last batch (ms since the epoch), or -1. */
+  lastTimestamp: bigint;
+}
+
+export interface TopicProducers {
+  producers: ProducerDetail[];
+  /** Partitions whose leader could not answer, with the error's text. */
+  errors: { partition: number; error: string }[];
+}
+
+/**
+ * The idempotent producers of every partition of `topic` (`topic describe --producers`): DescribeProducers
+ * asked of each partition's leader (KIP-664), one request per leader.
+ */
+export async function describeProducers(admin: Admin, topic: string): Promise<TopicProducers> {
+  const d = await describeOne(admin, topic);
+  const out: TopicProducers = { producers: [], errors: [] };
+  const byLeader = new Map<number, number[]>();
+  for (const p of d.partitions) {
+    if (p.leader < 0) out.errors.push({ partition: p.partition, error: 'LEADER_NOT_AVAILABLE: no leader' });
+    else byLeader.set(p.leader, [...(byLeader.get(p.leader) ?? []), p.partition]);
+  }
+  await Promise.all(
+    [...byLeader].map(async ([leader, partitions]) => {
+      try {
+        const res = await admin.cluster.request(leader, Api.DescribeProducers, {
+          topics: [{ name: topic, partitionIndexes: partitions }],
+        });
+        for (const p of res.topics[0]?.partitions ?? []) {
+          if (p.errorCode !== 0) {
+            const e = errorFor(p.errorCode, `${topic}/${p.partitionIndex}`, p.errorMessage);
+            out.errors.push({ partition: p.partitionIndex, error: errorText(e) });
+          }
+          for (const a of p.activeProducers) {
+            out.producers.push({
+              partition: p.partitionIndex,
+              producerId: a.producerId,
+              producerEpoch: a.producerEpoch,
+              lastSequence: a.lastSequence,
+              lastTimestamp: a.lastTimestamp,
+            });
+          }
+        }
+      } catch (e) {
+        for (const partition of partitions) out.errors.push({ partition, error: errorText(e) });
+      }
+    }),
+  );
+  out.producers.sort((a, b) => a.partition - b.partition || (a.producerId < b.producerId ? -1 : 1));
+  out.errors.sort((a, b) => a.partition - b.partition);
+  return out;
 }
 
 /** Set and delete (back to the default) topic configs in one IncrementalAlterConfigs. */

@@ -17,6 +17,7 @@ import { fsyncDir, isNoSpace, writeFileAtomic } from './checkpoint.js';
 import type { LogConfig } from './config.js';
 import { type Logger, noopLogger } from './logger.js';
 import { PartitionLog, type SegmentDeletion } from './partition-log.js';
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS } from './producer-state.js';
 
 export interface LogManagerOptions {
   /** log.retention.check.interval.ms: how often retention runs (default 5 minutes). */
@@ -25,6 +26,10 @@ export interface LogManagerOptions {
   checkpointIntervalMs?: number;
   /** num.recovery.threads.per.data.dir: partition logs opened in parallel at load (default 4). */
   recoveryThreads?: number;
+  /** producer.id.expiration.ms: idempotent producers silent this long are forgotten (default one day). */
+  producerIdExpirationMs?: number;
+  /** producer.id.expiration.check.interval.ms: how often expiration runs (default 10 minutes). */
+  producerIdExpirationCheckIntervalMs?: number;
 }
 
 /** Map broker properties to LogManager options (Kafka key names). */
@@ -40,6 +45,8 @@ export function logManagerOptionsFromProps(props: Record<string, string>): LogMa
     retentionCheckIntervalMs: num('log.retention.check.interval.ms', 1),
     checkpointIntervalMs: num('log.flush.offset.checkpoint.interval.ms', 1),
     recoveryThreads: num('num.recovery.threads.per.data.dir', 1),
+    producerIdExpirationMs: num('producer.id.expiration.ms', 1),
+    producerIdExpirationCheckIntervalMs: num('producer.id.expiration.check.interval.ms', 1),
   };
 }
 
@@ -186,6 +193,7 @@ export class LogManager {
   private readonly opts: Required<LogManagerOptions>;
   private retentionTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
+  private expirationTimer: NodeJS.Timeout | null = null;
   private retentionRunning: Promise<unknown> | null = null;
   defaultConfig: LogConfig;
 
@@ -197,6 +205,8 @@ export class LogManager {
       retentionCheckIntervalMs: options.retentionCheckIntervalMs ?? 300_000,
       checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
       recoveryThreads: Math.max(1, options.recoveryThreads ?? 4),
+      producerIdExpirationMs: options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+      producerIdExpirationCheckIntervalMs: options.producerIdExpirationCheckIntervalMs ?? 600_000,
     };
   }
 
@@ -611,6 +621,13 @@ export class LogManager {
     return out;
   }
 
+  /** Forget idempotent producers silent for producer.id.expiration.ms in every log. Returns how many. */
+  expireProducers(nowMs: number = Date.now()): number {
+    let n = 0;
+    for (const log of this.logs.values()) n += log.expireProducers(nowMs, this.opts.producerIdExpirationMs);
+    return n;
+  }
+
   /** Write every log's recovery point and log start offset. */
   async checkpointAll(): Promise<void> {
     for (const log of [...this.logs.values()]) {
@@ -642,11 +659,15 @@ export class LogManager {
       this.opts.checkpointIntervalMs,
     );
     this.checkpointTimer.unref();
+    this.expirationTimer = setInterval(() => this.expireProducers(), this.opts.producerIdExpirationCheckIntervalMs);
+    this.expirationTimer.unref();
   }
 
   stopRetention(): void {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.expirationTimer) clearInterval(this.expirationTimer);
+    this.expirationTimer = null;
     this.retentionTimer = null;
     this.checkpointTimer = null;
   }

@@ -12,6 +12,7 @@ import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
+  ATTR_CONTROL,
   assignOffsets,
   BATCH_HEADER_SIZE,
   type BatchHeader,
@@ -32,6 +33,7 @@ import {
 } from './checkpoint.js';
 import type { LogConfig } from './config.js';
 import { type Logger, noopLogger } from './logger.js';
+import { type DuplicateBatch, ProducerStateManager } from './producer-state.js';
 import {
   BatchCursor,
   CorruptSegmentError,
@@ -83,6 +85,8 @@ export interface AppendInfo {
   /** Largest max timestamp among the appended batches (-1n if none carried one). */
   maxTimestamp: bigint;
   logStartOffset: bigint;
+  /** A retried idempotent batch: nothing was appended, the offsets are those it was stored with. */
+  duplicate?: boolean;
 }
 
 export interface ReadResult {
@@ -117,7 +121,13 @@ export interface OpenStats {
   /** Bytes of torn or corrupt tail dropped. */
   truncatedBytes: number;
   indexesRebuilt: number;
+  /** Producer state: the snapshot loaded (-1n: none) and the batch headers read after it. */
+  producerSnapshot: bigint;
+  producerBatchesReplayed: number;
 }
+
+/** Read size of the header walk that rebuilds producer state at open. */
+const PRODUCER_REPLAY_CHUNK = 1024 * 1024;
 
 /** Largest read at the tail of the active segment done synchronously (see readSegment). */
 const SYNC_READ_MAX_BYTES = 256 * 1024;
@@ -156,6 +166,13 @@ export class PartitionLog {
   /** Error codes of failed reads already logged (a failing disk is logged once per code, not per fetch). */
   private readonly readErrorsLogged = new Set<string>();
   private closing: Promise<void> | null = null;
+  /**
+   * Idempotent producers' state (producer-state.ts): updated by every append, rebuilt at open from the last
+   * `<offset>.snapshot` and the batches after it.
+   */
+  readonly producers: ProducerStateManager;
+  /** Offset of the last snapshot written or loaded (-1n: none). */
+  private lastSnapshot = -1n;
   /** fdatasync calls made on segment files (group commit makes this far smaller than flush() calls). */
   fsyncCount = 0;
   /** Bytes read from segment files by read() (to check that lookups read little). */
@@ -166,6 +183,8 @@ export class PartitionLog {
     bytesRecovered: 0,
     truncatedBytes: 0,
     indexesRebuilt: 0,
+    producerSnapshot: -1n,
+    producerBatchesReplayed: 0,
   };
 
   private constructor(dir: string, config: LogConfig, logger: Logger) {
@@ -176,6 +195,7 @@ export class PartitionLog {
     this.recoveryPointFile = new CheckpointFile(join(dir, RECOVERY_POINT_FILE));
     this.logStartFile = new CheckpointFile(join(dir, LOG_START_OFFSET_FILE));
     this.epochFile = new CheckpointFile(join(dir, LEADER_EPOCH_FILE));
+    this.producers = new ProducerStateManager(dir);
   }
 
   /** Open the log in `dir`, creating it or recovering it (see the class comment). */
@@ -431,6 +451,7 @@ export class PartitionLog {
       // Make what recovery kept durable before calling it recovered.
       await Promise.all(this.segments.slice(Math.min(recoverFrom, lastIdx)).map((s) => s.fdatasync()));
     }
+    await this.loadProducerState();
     for (const s of this.segments) s.dirty = false;
     this._recoveryPoint = this._logEndOffset;
     if (this.dirDirty) {
@@ -450,6 +471,97 @@ export class PartitionLog {
       created,
       'the checkpoints',
     );
+  }
+
+  /**
+   * Rebuild the producer state: the newest intact snapshot at or above the first segment (and not past the log
+   * end), then the headers of the batches after it. After a clean shutdown the snapshot is at the log end and
+   * nothing is read; after a crash, what was appended since the last roll. A failed read leaves the state as
+   * far as it got (logged): producers it misses may start again at any sequence, as unknown producers do.
+   */
+  private async loadProducerState(): Promise<void> {
+    const first = this.segments[0]!.baseOffset;
+    const end = this._logEndOffset;
+    const warn = (msg: string): void => this.logger.warn(msg, { partition: this.name });
+    this.producers.deleteSnapshots((o) => o > end);
+    const loaded = await this.producers.loadLatestSnapshot(first, end, warn);
+    if (loaded !== null) {
+      this.lastSnapshot = loaded;
+      this.openStats.producerSnapshot = loaded;
+    }
+    const from = loaded ?? first;
+    if (from < end) {
+      try {
+        await this.replayProducers(from);
+      } catch (e) {
+        warn(`Producer state of ${this.name} rebuilt only in part: ${(e as Error).message}`);
+      }
+    }
+    this.producers.removeBefore(this._logStartOffset);
+  }
+
+  /** Take the batches at and after `from` into the producer state (headers only). */
+  private async replayProducers(from: bigint): Promise<void> {
+    for (let i = this.floorIndex(from); i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      if (seg.size === 0) continue;
+      seg.acquire();
+      try {
+        let start = 0;
+        if (from > seg.baseOffset) {
+          await this.ensureIndexes(seg);
+          start = seg.offsetIndex ? seg.offsetIndex.lookup(seg.rel(from)) : 0;
+        }
+        const end = seg.damage ? seg.damage.position : seg.size;
+        const cursor = new BatchCursor(seg.fdSync(), start, end, PRODUCER_REPLAY_CHUNK);
+        const b = cursor.info;
+        while (await cursor.next()) {
+          if (b.lastOffset < from) continue;
+          if (!cursor.covers(b.position, b.position + BATCH_HEADER_SIZE)) {
+            await cursor.fill(b.position, PRODUCER_REPLAY_CHUNK);
+          }
+          this.producers.updateFromHeader(cursor.buf, b.position - cursor.bufPos);
+          this.openStats.producerBatchesReplayed++;
+        }
+      } finally {
+        seg.release();
+      }
+    }
+  }
+
+  /**
+   * Snapshot the producer state as of `offset` (the log end: every batch below it is in the state). A failed
+   * write is logged, not thrown: the state is rebuilt from an older snapshot and more of the log then.
+   */
+  private snapshotProducers(offset: bigint): void {
+    if (offset === this.lastSnapshot) return;
+    try {
+      this.producers.writeSnapshot(offset);
+      this.lastSnapshot = offset;
+    } catch (e) {
+      this.logger.warn(`Producer snapshot of ${this.name} at ${offset} failed: ${(e as Error).message}`, {
+        partition: this.name,
+      });
+    }
+  }
+
+  /** Delete the producer snapshots matching `pred`. */
+  private dropSnapshots(pred: (offset: bigint) => boolean): void {
+    if (this.lastSnapshot >= 0n && pred(this.lastSnapshot)) this.lastSnapshot = -1n;
+    this.producers.deleteSnapshots(pred);
+  }
+
+  /** Remove producers silent for `expirationMs` (producer.id.expiration.ms). Returns how many. */
+  expireProducers(nowMs: number, expirationMs: number): number {
+    if (this.closed) return 0;
+    return this.producers.removeExpired(nowMs, expirationMs);
+  }
+
+  /** The log start moved up: forget producers whose batches are all below it, and snapshots below the first segment. */
+  private producersAfterLogStart(): void {
+    this.producers.removeBefore(this._logStartOffset);
+    const first = this.segments[0]!.baseOffset;
+    this.dropSnapshots((o) => o < first);
   }
 
   /**
@@ -616,15 +728,30 @@ export class PartitionLog {
     if (lat === null && this.cfg.messageTimestampType === 'LogAppendTime') lat = BigInt(Date.now());
     let count = 0;
     let expectPos = 0;
+    let idempotent = false;
     for (const h of batches) {
       if (h.position !== expectPos) {
         throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'batch headers do not describe the buffer');
       }
       expectPos += h.size;
       count += h.lastOffsetDelta + 1;
+      if (h.producerId >= 0n) idempotent = true;
     }
     if (expectPos !== buf.length) {
       throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'batch headers do not describe the buffer');
+    }
+    if (idempotent) {
+      const dup = this.checkIdempotent(batches);
+      if (dup !== null) {
+        return {
+          baseOffset: dup.firstOffset,
+          lastOffset: dup.lastOffset,
+          logAppendTime: lat !== null ? dup.timestamp : -1n,
+          maxTimestamp: dup.timestamp,
+          logStartOffset: this._logStartOffset,
+          duplicate: true,
+        };
+      }
     }
     const base = this._logEndOffset;
     const seg = this.maybeRoll(buf.length, base, base + BigInt(count) - 1n);
@@ -641,6 +768,9 @@ export class PartitionLog {
       const ts = lat ?? h.maxTimestamp;
       if (ts > maxTs) maxTs = ts;
       seg.trackBatch(startPos + h.position, h.size, off, ts, interval);
+      if (idempotent && h.producerId >= 0n && (h.attributes & ATTR_CONTROL) === 0) {
+        this.producers.update(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, off, ts);
+      }
       off += BigInt(h.lastOffsetDelta + 1);
     }
     this._logEndOffset = next;
@@ -653,6 +783,22 @@ export class PartitionLog {
       maxTimestamp: maxTs,
       logStartOffset: this._logStartOffset,
     };
+  }
+
+  /**
+   * A client's idempotent batch against the producer state (Kafka's rules, producer-state.ts): the stored
+   * batch when it is a retry, null when it is to be appended; a KafkaError when refused. Kafka takes one batch
+   * per partition from a client; an idempotent one must come alone (its sequence is checked against the state
+   * before anything is written).
+   */
+  private checkIdempotent(batches: BatchHeader[]): DuplicateBatch | null {
+    if (batches.length !== 1) {
+      throw new KafkaError(
+        ErrorCode.INVALID_RECORD,
+        `an idempotent produce must hold one record batch per partition, not ${batches.length}`,
+      );
+    }
+    return this.producers.checkClientBatch(batches[0]!);
   }
 
   /**
@@ -696,6 +842,17 @@ export class PartitionLog {
       seg.trackBatch(startPos + h.position, h.size, h.baseOffset, h.maxTimestamp, interval);
       if (h.partitionLeaderEpoch >= 0 && h.partitionLeaderEpoch > this.epochs.latestEpoch) {
         this.assignEpochStart(h.partitionLeaderEpoch, h.baseOffset);
+      }
+      // The leader checked it; take it as it is (Kafka's replication origin), so failover finds the same state.
+      if (h.producerId >= 0n && (h.attributes & ATTR_CONTROL) === 0) {
+        this.producers.update(
+          h.producerId,
+          h.producerEpoch,
+          h.baseSequence,
+          h.lastOffsetDelta,
+          h.baseOffset,
+          h.maxTimestamp,
+        );
       }
     }
     this._logEndOffset = expected;
@@ -751,6 +908,8 @@ export class PartitionLog {
   /** Close the active segment and start a new one at `baseOffset`; the old one is indexed and fsynced in the background. */
   private roll(baseOffset: bigint): Segment {
     const old = this.active;
+    // The state of every batch below the new segment: a restart reads only the segments after the last one.
+    this.snapshotProducers(baseOffset);
     old.finalizeTimeIndex();
     const seg = Segment.create(this.dir, baseOffset);
     this.segments.push(seg);
@@ -1280,6 +1439,7 @@ export class PartitionLog {
     this._logStartOffset = offset;
     if (this.epochs.truncateFromStart(offset)) this.saveEpochs();
     const { deleted, done } = this.deleteBelowLogStart();
+    this.producersAfterLogStart();
     await this.saveLogStart();
     await done;
     return deleted;
@@ -1376,6 +1536,7 @@ export class PartitionLog {
       if (first > this._logStartOffset) this._logStartOffset = first;
       if (this.hwOverride !== null && this.hwOverride < this._logStartOffset) this.hwOverride = this._logStartOffset;
       if (this.epochs.truncateFromStart(this._logStartOffset)) this.saveEpochs();
+      this.producersAfterLogStart();
       await this.saveLogStart();
       await Promise.all(waits);
       this.logger.info(`Deleted ${deleted.length} segment(s) of ${this.name}`, {
@@ -1497,6 +1658,8 @@ export class PartitionLog {
       if (this._recoveryPoint > end) this._recoveryPoint = end;
       if (this.hwOverride !== null && this.hwOverride > end) this.hwOverride = end;
       if (this.epochs.truncateFromEnd(end)) this.saveEpochs();
+      this.producers.truncateFrom(end);
+      this.dropSnapshots((o) => o > end);
       this.logger.info(`Truncated ${this.name} to offset ${end}`, { partition: this.name });
       await this.checkpoint();
       await Promise.all(waits);
@@ -1524,6 +1687,8 @@ export class PartitionLog {
     const a = this.epochs.truncateFromEnd(offset);
     const b = this.epochs.truncateFromStart(offset);
     if (a || b) this.saveEpochs();
+    this.producers.clear();
+    this.dropSnapshots(() => true);
     await this.flush();
     await this.checkpoint();
     await Promise.all(waits);
@@ -1631,6 +1796,8 @@ export class PartitionLog {
       await this.drainBackground();
       await this.checkpoint();
       await this.epochFile.write(this.epochs.serialize());
+      // The producer state at the log end: the next start reads no batch to rebuild it.
+      this.snapshotProducers(this._logEndOffset);
       await writeFileAtomic(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
     } finally {
       await this.closeFds();

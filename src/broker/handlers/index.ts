@@ -4,9 +4,11 @@ import { apiVersions } from './api-versions.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeLogDirs } from './describe-log-dirs.js';
+import { describeProducers } from './describe-producers.js';
 import { electLeaders } from './elect-leaders.js';
 import { fetch } from './fetch.js';
 import { groupHandlers } from './groups.js';
+import { initProducerId } from './init-producer-id.js';
 import { listOffsets } from './list-offsets.js';
 import { metadata } from './metadata.js';
 import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
@@ -34,6 +36,8 @@ export const allHandlers: AnyHandler[] = [
   electLeaders,
   alterPartitionReassignments,
   listPartitionReassignments,
+  initProducerId,
+  describeProducers,
   ...groupHandlers,
   ...offsetHandlers,
 ];

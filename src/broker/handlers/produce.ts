@@ -8,9 +8,13 @@
  * Validation and append run without yielding, so requests append in the order they arrived; the one wait
  * before them is the zstd module's first load (codecsPending).
  * Versions 0-2 (message formats v0/v1) are advertised, as librdkafka expects, and answered UNSUPPORTED_VERSION.
+ * Idempotent batches (KIP-98) are checked against the partition's producer state by the log (a retry is
+ * answered with its original offsets, not stored twice); a producer id no node ever handed out is
+ * UNKNOWN_PRODUCER_ID.
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
+import { type BatchHeader, OFF } from '../../protocol/records/batch.js';
 import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
 import { defineHandler } from '../router.js';
 import { isInternalTopic } from '../topic-admin.js';
@@ -34,6 +38,9 @@ export const produce = defineHandler(Api.Produce, {
     if (global === 0) {
       const wait = codecsPending(recordSets(req.topicData));
       if (wait !== null) await wait;
+      // A producer id above every block this node knows of: another node may have just claimed it.
+      const pids = node.producerIds;
+      if (!pids.isAllocated(maxProducerId(req.topicData))) await pids.refresh();
     }
     const now = Date.now();
     /** acks=all: each partition's answer once its batch is durable (or not). */
@@ -105,6 +112,12 @@ export const produce = defineHandler(Api.Produce, {
           log.debug('rejected produce', { topic: td.name, partition: pd.index, reason: v.message });
           continue;
         }
+        const producerId = (v.batches[0] as BatchHeader).producerId;
+        if (producerId >= 0n && !node.producerIds.isAllocated(producerId)) {
+          out.errorCode = ErrorCode.UNKNOWN_PRODUCER_ID;
+          out.errorMessage = `producer id ${producerId} was never allocated (InitProducerId gives one)`;
+          continue;
+        }
         const logAppendTime = config.messageTimestampType === 'LogAppendTime' ? BigInt(now) : null;
         try {
           const a = p.appendAsLeader(records, v.batches, {
@@ -149,4 +162,15 @@ export const produce = defineHandler(Api.Produce, {
 
 function* recordSets(topicData: RequestOf<typeof Api.Produce>['topicData']): Generator<Buffer | null> {
   for (const td of topicData) for (const pd of td.partitionData) yield pd.records;
+}
+
+/** The largest producer id in the first batch header of each partition's records (-1n: none). */
+function maxProducerId(topicData: RequestOf<typeof Api.Produce>['topicData']): bigint {
+  let max = -1n;
+  for (const records of recordSets(topicData)) {
+    if (records === null || records.length < OFF.producerId + 8) continue;
+    const pid = records.readBigInt64BE(OFF.producerId);
+    if (pid > max) max = pid;
+  }
+  return max;
 }

@@ -6,8 +6,8 @@
  * Written by the accumulator (appends, sealing, re-queueing after a failure) and read by the sender (bytes,
  * attempts, retry time); the sender settles a batch with deliver() or failAll().
  */
-import { Compression } from '../../protocol/records/batch.js';
-import { BatchBuilder } from '../../protocol/records/record.js';
+import { Compression, OFF, rewriteCrc } from '../../protocol/records/batch.js';
+import { BatchBuilder, type BatchOptions } from '../../protocol/records/record.js';
 import type { Delivery } from './delivery.js';
 
 export class ProducerBatch {
@@ -36,7 +36,13 @@ export class ProducerBatch {
   lastError: Error | null = null;
   /** The batch's bytes once built (compressed if asked), kept for retries. */
   built: Buffer | null = null;
+  /** Idempotence (idempotence.ts): the producer id, epoch and first sequence stamped; -1 when none. */
+  producerId = -1n;
+  producerEpoch = -1;
+  baseSequence = -1;
   private readonly compressed: boolean;
+  /** The builder's options: the producer fields are set here before the batch is built. */
+  private readonly batchOptions: BatchOptions;
   constructor(
     readonly queue: PartitionQueue,
     /** Creation order among the producer's batches: a retried batch goes back before younger ones. */
@@ -46,13 +52,31 @@ export class ProducerBatch {
     reuse?: Buffer,
   ) {
     this.compressed = opts.compression !== Compression.None;
-    this.builder = new BatchBuilder(
+    this.batchOptions =
       opts.compressionLevel === undefined
         ? { compression: opts.compression }
-        : { compression: opts.compression, compressionLevel: opts.compressionLevel },
-      capacity,
-      reuse,
-    );
+        : { compression: opts.compression, compressionLevel: opts.compressionLevel };
+    this.builder = new BatchBuilder(this.batchOptions, capacity, reuse);
+  }
+
+  /**
+   * Stamp the idempotent producer's id, epoch and first sequence: into the builder's options before the batch
+   * is built, or into the built bytes (header fields and CRC) when it is sent again after an epoch bump.
+   */
+  stamp(producerId: bigint, epoch: number, baseSequence: number): void {
+    this.producerId = producerId;
+    this.producerEpoch = epoch;
+    this.baseSequence = baseSequence;
+    this.batchOptions.producerId = producerId;
+    this.batchOptions.producerEpoch = epoch;
+    this.batchOptions.baseSequence = baseSequence;
+    const b = this.built;
+    if (b) {
+      b.writeBigInt64BE(producerId, OFF.producerId);
+      b.writeInt16BE(epoch, OFF.producerEpoch);
+      b.writeInt32BE(baseSequence, OFF.baseSequence);
+      rewriteCrc(b, 0, b.length);
+    }
   }
   get size(): number {
     return this.builder.sizeInBytes;

@@ -25,6 +25,7 @@ import { detailOf, errorFor, isStaleMetadata } from '../errors.js';
 import { backoff } from '../retry.js';
 import type { DrainTrigger, RecordAccumulator } from './accumulator.js';
 import type { ProducerBatch } from './batch.js';
+import type { IdempotentState } from './idempotence.js';
 
 export type Acks = 0 | 1 | -1 | 'all';
 
@@ -40,6 +41,8 @@ export interface SenderOptions {
   deliveryTimeoutMs: number;
   maxRequestSize: number;
   requestTimeoutMs: number;
+  /** The idempotent producer's id, epoch and sequences (idempotence.ts); null: not idempotent. */
+  idempotence?: IdempotentState | null;
 }
 
 export class ProduceSender implements DrainTrigger {
@@ -55,6 +58,9 @@ export class ProduceSender implements DrainTrigger {
   private refreshPending = false;
   /** Refreshes in a row that left some ready batch without a usable leader (their backoff grows). */
   private refreshesInARow = 0;
+  /** Idempotence: InitProducerId under way, and why the last one failed. */
+  private initPending = false;
+  private initFailure: Error | null = null;
 
   constructor(
     private readonly cluster: Cluster,
@@ -114,6 +120,20 @@ export class ProduceSender implements DrainTrigger {
     this.cluster.refreshIfOld();
     const { ready, expired, nextWake } = this.accumulator.ready(now, this.opts.deliveryTimeoutMs);
     for (const b of expired) this.expire(b, now);
+    const idem = this.opts.idempotence;
+    if (idem && !idem.ready && ready.length > 0) {
+      // No producer id yet (or a new one after an epoch overflow): nothing goes out without one.
+      const failure = this.initFailure;
+      if (failure && !(failure instanceof KafkaError && failure.retriable)) {
+        for (const b of ready) {
+          this.accumulator.take(b);
+          this.fail(b, failure);
+        }
+      }
+      this.initProducerId(idem);
+      if (Number.isFinite(nextWake)) this.schedule(nextWake);
+      return;
+    }
     let needMetadata = false;
     const byLeader = new Map<number, ProducerBatch[]>();
     for (const head of ready) {
@@ -148,7 +168,10 @@ export class ProduceSender implements DrainTrigger {
           bytes += b.size;
           i++;
         }
-        for (const b of batches) this.accumulator.take(b);
+        for (const b of batches) {
+          this.accumulator.take(b);
+          idem?.beforeSend(b);
+        }
         inFlight++;
         this.sendRequest(node, batches);
       }
@@ -157,6 +180,25 @@ export class ProduceSender implements DrainTrigger {
     if (needMetadata) this.refreshThenDrain();
     else if (!this.refreshPending) this.refreshesInARow = 0;
     if (Number.isFinite(nextWake)) this.schedule(nextWake);
+  }
+
+  /** InitProducerId (once at a time), then drain again; a failure is kept for the next drain. */
+  private initProducerId(idem: IdempotentState): void {
+    if (this.initPending || this.cluster.isClosed) return;
+    this.initPending = true;
+    void idem.init().then(
+      () => {
+        this.initPending = false;
+        this.initFailure = null;
+        this.drainSoon();
+      },
+      (e: unknown) => {
+        this.initPending = false;
+        this.initFailure = e as Error;
+        this.refreshesInARow++;
+        this.schedule(Date.now() + backoff(this.refreshesInARow, this.opts.retryBackoff));
+      },
+    );
   }
 
   /**
@@ -252,7 +294,9 @@ export class ProduceSender implements DrainTrigger {
         continue;
       }
       const detail = p.errorMessage ?? p.recordErrors[0]?.batchIndexErrorMessage ?? null;
-      this.retryOrFail(b, errorFor(p.errorCode, `produce to ${b.queue.topic}/${b.queue.partition}`, detail));
+      const err = errorFor(p.errorCode, `produce to ${b.queue.topic}/${b.queue.partition}`, detail);
+      // Sequence errors of an idempotent producer: retried after an older batch, or with a bumped epoch.
+      this.retryOrFail(b, err, this.opts.idempotence?.onSequenceError(b, p.errorCode) ?? false);
     }
   }
 
@@ -265,10 +309,10 @@ export class ProduceSender implements DrainTrigger {
    * A batch failed: back to its queue after a backoff (retriable error, attempts and time left) or failed.
    * The metadata is refreshed; after an error that says it is wrong, the retry waits for that refresh.
    */
-  private retryOrFail(b: ProducerBatch, e: Error): void {
+  private retryOrFail(b: ProducerBatch, e: Error, retry = false): void {
     b.attempts++;
     b.lastError = e;
-    const retriable = e instanceof KafkaError && e.retriable;
+    const retriable = retry || (e instanceof KafkaError && e.retriable);
     const expired = Date.now() - b.createdAt > this.opts.deliveryTimeoutMs;
     if (!retriable || b.attempts > this.opts.retries || expired || this.cluster.isClosed) {
       const suffix = retriable && b.attempts > 1 ? ` (after ${b.attempts} attempts)` : '';
@@ -299,12 +343,14 @@ export class ProduceSender implements DrainTrigger {
   }
 
   private complete(b: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+    this.opts.idempotence?.settled(b);
     b.deliver(baseOffset, logAppendTime);
     // With an answer (acks 1 or all) the request was wholly written: no write still reads the batch's bytes.
     this.accumulator.release(b, this.opts.acks !== 0);
   }
 
   private fail(b: ProducerBatch, e: Error): void {
+    this.opts.idempotence?.settled(b);
     b.failAll(e);
     this.accumulator.release(b, false);
   }

@@ -18,6 +18,7 @@ import { DescribeClusterRequest, DescribeClusterResponse } from './describe-clus
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-configs.js';
 import { DescribeGroupsRequest, DescribeGroupsResponse } from './describe-groups.js';
 import { DescribeLogDirsRequest, DescribeLogDirsResponse } from './describe-log-dirs.js';
+import { DescribeProducersRequest, DescribeProducersResponse } from './describe-producers.js';
 import { ElectLeadersRequest, ElectLeadersResponse } from './elect-leaders.js';
 import { FetchRequest, FetchResponse } from './fetch.js';
 import { FindCoordinatorRequest, FindCoordinatorResponse } from './find-coordinator.js';
@@ -89,6 +90,7 @@ export const Api = {
   ListPartitionReassignments: api(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse),
   OffsetDelete: api(OffsetDeleteRequest, OffsetDeleteResponse),
   DescribeCluster: api(DescribeClusterRequest, DescribeClusterResponse),
+  DescribeProducers: api(DescribeProducersRequest, DescribeProducersResponse),
 };
 
 /** The decoded request / response of an API, and what may be passed to encode them. */

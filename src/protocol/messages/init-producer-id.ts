@@ -1,6 +1,7 @@
 /**
  * InitProducerId (key 22). Flexible from v2. v3 adds producerId / producerEpoch to the request so a
- * producer can bump its epoch after an error; v4 may return PRODUCER_FENCED.
+ * producer can bump its epoch after an error; v4 may return PRODUCER_FENCED; v5 (KIP-890) may return
+ * TRANSACTION_ABORTABLE. The fields are the same from v3 on.
  *
  * InitProducerId Request (Version: 4) => transactional_id transaction_timeout_ms producer_id producer_epoch
  *                                        TAG_BUFFER
@@ -21,7 +22,7 @@ export const InitProducerIdRequest = {
   name: 'InitProducerIdRequest',
   apiKey: 22,
   type: 'request',
-  validVersions: '0-4',
+  validVersions: '0-5',
   flexibleVersions: '2+',
   fields: [
     { name: 'transactionalId', type: 'string', versions: '0+', nullableVersions: '0+' },
@@ -35,7 +36,7 @@ export const InitProducerIdResponse = {
   name: 'InitProducerIdResponse',
   apiKey: 22,
   type: 'response',
-  validVersions: '0-4',
+  validVersions: '0-5',
   flexibleVersions: '2+',
   fields: [
     { name: 'throttleTimeMs', type: 'int32', versions: '0+' },
