@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const INSTALL = 'apt-get install -y kcat etcd-server tmux python3-confluent-kafka python3-kafka';
+const INSTALL = 'apt-get install -y kcat etcd-server tmux openssl python3-confluent-kafka python3-kafka';
 
 function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -25,6 +25,8 @@ const missing = [];
 if (!has('kcat')) missing.push('kcat');
 if (!has('etcd')) missing.push('etcd-server');
 if (!has('tmux')) missing.push('tmux');
+// TLS tests make their certificates with openssl.
+if (!has('openssl')) missing.push('openssl');
 if (!pyHas('confluent_kafka')) missing.push('python3-confluent-kafka');
 if (!pyHas('kafka')) missing.push('python3-kafka');
 

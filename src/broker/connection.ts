@@ -24,6 +24,7 @@ import { ApiKey } from '../protocol/messages/index.js';
 import { decodeRequestHeader, type RequestHeader } from '../protocol/wire.js';
 import { BufferPool } from '../util/buffer-pool.js';
 import type { Logger } from '../util/logger.js';
+import type { Listener } from './listeners.js';
 
 /** What the router gives back for one request: the frame pieces, or null for "no response" (acks=0). */
 export type Reply = Buffer[] | null;
@@ -140,6 +141,10 @@ export class Connection {
   readonly remote: string;
   /** Per-connection state handlers may keep (e.g. negotiated versions). */
   readonly state: Struct = {};
+  /** The listener the client connected on (Metadata answers with that listener's addresses). */
+  listener: Listener | null = null;
+  /** Who the client is: User:ANONYMOUS, User:<certificate subject> (mutual TLS), User:<SASL name>. */
+  principal = 'User:ANONYMOUS';
 
   constructor(
     readonly socket: Socket,
@@ -192,7 +197,13 @@ export class Connection {
       if (this.head < 0) {
         const size = this.peekSize();
         if (size < 0 || size > this.limits.maxRequestBytes) {
-          this.close(`request size ${size} outside 0..socket.request.max.bytes (${this.limits.maxRequestBytes})`);
+          // 0x16 0x03: a TLS ClientHello on a plaintext listener (Kafka reads it as a huge size too).
+          const tls = size >>> 16 === 0x1603;
+          this.close(
+            tls
+              ? 'TLS handshake on a plaintext listener'
+              : `request size ${size} outside 0..socket.request.max.bytes (${this.limits.maxRequestBytes})`,
+          );
           return;
         }
         if (size > SMALL_REQUEST) {

@@ -6,6 +6,7 @@
 import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
+import { addressOn } from '../listeners.js';
 import type { Handler, HandlerContext } from '../router.js';
 
 const KEY_TYPE_GROUP = 0;
@@ -44,7 +45,8 @@ export const findCoordinator: Handler = {
         errorCode = ErrorCode.INVALID_REQUEST;
         errorMessage = `unknown key type ${req.keyType}`;
       } else {
-        node = await ctx.node.findCoordinator(key).catch(() => null);
+        const found = await ctx.node.findCoordinator(key).catch(() => null);
+        node = found && addressOn(found, ctx.connection.listener);
         if (!node) {
           errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
           errorMessage = 'the group coordinator is not available yet';

@@ -7,6 +7,7 @@ import type { Struct } from '../../protocol/codec/schema.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { ClusterView } from '../context.js';
+import { addressOn } from '../listeners.js';
 import type { Handler } from '../router.js';
 import { isInternalTopic, validateTopicName } from '../topic-admin.js';
 import { errorOf } from './errors.js';
@@ -43,7 +44,7 @@ export const metadata: Handler = {
   apiKey: ApiKey.Metadata,
   minVersion: 0,
   maxVersion: 12,
-  async handle(req, { node, header, log }) {
+  async handle(req, { node, header, log, connection }) {
     const v = header.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const allowAuto = v < 4 ? true : Boolean(req.allowAutoTopicCreation);
@@ -80,7 +81,7 @@ export const metadata: Handler = {
     }
     return {
       throttleTimeMs: 0,
-      brokers: node.liveBrokers(),
+      brokers: node.liveBrokers().map((b) => addressOn(b, connection.listener)),
       clusterId: node.clusterId,
       controllerId: node.controllerId(),
       topics,
