@@ -29,6 +29,7 @@ import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import type { BrokerContext } from './context.js';
+import { Credentials } from './credentials.js';
 import { BrokerStartError, loadMetaProperties, lockDataDir, openMetadataStore } from './data-dir.js';
 import { GroupCoordinators } from './group-coordinators.js';
 import { allHandlers } from './handlers/index.js';
@@ -45,6 +46,7 @@ import {
 import type { Partition } from './partition.js';
 import { type LocalTopic, ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
+import { enabledMechanisms, type SaslMechanism } from './sasl.js';
 import { type CreatedTopic, intentHooks, TopicAdmin } from './topic-admin.js';
 import { brokerLogDefaults } from './topic-config.js';
 
@@ -74,6 +76,11 @@ export class Broker implements BrokerContext {
   /** Log compaction of topics with cleanup.policy=compact (src/storage/cleaner.ts). */
   private cleaner: LogCleaner | null = null;
   private stopping: Promise<void> | null = null;
+  private scram: Credentials | null = null;
+  /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
+  private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
+  /** `serve --bootstrap-user`: made before the node listens when the user does not exist yet. */
+  private bootstrapUser: { name: string; password: string } | null = null;
   /**
    * The node listens before it joins (to learn its port): requests wait on this until it has the cluster
    * view and its replicas, else they would be answered by a node that knows no broker and no topic. Null
@@ -86,6 +93,15 @@ export class Broker implements BrokerContext {
     readonly log: Logger,
   ) {
     this.router = new Router(this, log).register(...allHandlers);
+  }
+
+  /** A first user (SCRAM-SHA-256 and SCRAM-SHA-512 credentials) to create before listening, if absent. */
+  setBootstrapUser(name: string, password: string): void {
+    this.bootstrapUser = { name, password };
+  }
+
+  get credentials(): Credentials {
+    return this.scram as Credentials;
   }
 
   get isStopping(): boolean {
@@ -105,6 +121,8 @@ export class Broker implements BrokerContext {
       configureMaxOpenFiles(this.config.props['log.max.open.files']);
       const { store, clusterId } = await openMetadataStore(this.config, dir, this.log);
       this.clusterId = clusterId ?? metaClusterId;
+      this.scram = new Credentials(store);
+      await this.createBootstrapUser(this.scram);
       // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
       const logs = new LogManager(dir, logDefaults, this.log, logManagerOptionsFromProps(this.config.props));
       this.logs = logs;
@@ -167,6 +185,19 @@ export class Broker implements BrokerContext {
     }
   }
 
+  private async createBootstrapUser(credentials: Credentials): Promise<void> {
+    const u = this.bootstrapUser;
+    this.bootstrapUser = null;
+    if (u === null) return;
+    const have = (await credentials.list()).get(u.name);
+    if (have && have.length > 0) {
+      this.log.info('bootstrap user exists; its credentials are kept', { user: u.name });
+      return;
+    }
+    await credentials.createFromPassword(u.name, u.password);
+    this.log.info('bootstrap user created (SCRAM-SHA-256, SCRAM-SHA-512)', { user: u.name });
+  }
+
   /** The background work of a node that has joined: checkpoints, controller duties, retention, compaction. */
   private serve(cluster: ClusterManager, replicas: ReplicaManager, logs: LogManager): void {
     (this.hwCheckpoint as HwCheckpoint).start(
@@ -189,6 +220,13 @@ export class Broker implements BrokerContext {
   }
 
   private async listen(): Promise<void> {
+    for (const l of this.config.listeners) {
+      if (l.protocol !== 'SASL_PLAINTEXT' && l.protocol !== 'SASL_SSL') continue;
+      const text = listenerProp(this.config.props, l.name, 'sasl.enabled.mechanisms') ?? 'SCRAM-SHA-256,SCRAM-SHA-512';
+      const mechs = enabledMechanisms(text);
+      if (mechs.length === 0) throw new BrokerStartError(`listener ${l.name}: sasl.enabled.mechanisms is empty`);
+      this.saslMechanisms.set(l.name, mechs);
+    }
     for (const l of this.config.listeners) this.servers.push(await this.listenOn(l));
     this.boundPort = (this.config.listeners[0] as Listener).port;
     // What the cluster registers for this node (replica fetchers connect there): the inter-broker listener.
@@ -281,6 +319,11 @@ export class Broker implements BrokerContext {
     const c = new Connection(socket, dispatch, this.connectionLimits, this.log, (x) => this.connections.delete(x));
     c.listener = listener;
     c.principal = principal;
+    const sasl = this.saslMechanisms.get(listener.name);
+    if (sasl !== undefined) {
+      c.saslMechanisms = sasl;
+      c.authenticated = false;
+    }
     this.connections.add(c);
   }
 

@@ -180,6 +180,25 @@ export const BROKER_KEYS: Record<
   },
   'ssl.enabled.protocols': { default: 'TLSv1.2,TLSv1.3', type: 'string', doc: 'TLS versions accepted.' },
   'ssl.cipher.suites': { default: '', type: 'string', doc: "Cipher suites (OpenSSL names); empty: Node's defaults." },
+  'sasl.enabled.mechanisms': {
+    default: 'SCRAM-SHA-256,SCRAM-SHA-512',
+    type: 'string',
+    doc:
+      'SASL mechanisms of SASL_PLAINTEXT and SASL_SSL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (per listener: ' +
+      'listener.name.<name>.sasl.enabled.mechanisms). PLAIN checks the password against the SCRAM credentials.',
+  },
+  'connection.failed.authentication.delay.ms': {
+    default: '100',
+    type: 'int',
+    doc: 'How long a failed login waits before its SASL_AUTHENTICATION_FAILED answer (then the connection closes).',
+  },
+  'connections.max.reauth.ms': {
+    default: '0',
+    type: 'long',
+    doc:
+      'SASL session lifetime told to clients (KIP-368): they re-authenticate before it ends, else the connection ' +
+      'is closed at its next request; 0: sessions never end.',
+  },
   'ssl.principal.mapping.rules': {
     default: 'DEFAULT',
     type: 'string',

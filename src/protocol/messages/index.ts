@@ -38,8 +38,15 @@ import { OffsetDeleteRequest, OffsetDeleteResponse } from './offset-delete.js';
 import { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
 import { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from './offset-for-leader-epoch.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
+import { SaslAuthenticateRequest, SaslAuthenticateResponse } from './sasl-authenticate.js';
 import { SaslHandshakeRequest, SaslHandshakeResponse } from './sasl-handshake.js';
 import { SyncGroupRequest, SyncGroupResponse } from './sync-group.js';
+import {
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse,
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse,
+} from './user-scram-credentials.js';
 
 /** One Kafka API: its key, name, and request and response definitions (typed: see Decoded / Encodable). */
 export interface ApiSpec<Req extends MessageDef = MessageDef, Res extends MessageDef = MessageDef> {
@@ -87,6 +94,9 @@ export const Api = {
   ListPartitionReassignments: api(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse),
   OffsetDelete: api(OffsetDeleteRequest, OffsetDeleteResponse),
   DescribeCluster: api(DescribeClusterRequest, DescribeClusterResponse),
+  SaslAuthenticate: api(SaslAuthenticateRequest, SaslAuthenticateResponse),
+  DescribeUserScramCredentials: api(DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse),
+  AlterUserScramCredentials: api(AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse),
 };
 
 /** The decoded request / response of an API, and what may be passed to encode them. */
