@@ -22,7 +22,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import type { Logger } from '../util/logger.js';
 import { type BrokerAddress, formatAddress, parseBrokers } from './brokers.js';
-import { Connection, type RequestOptions } from './connection.js';
+import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 import { detailOf, errorFor, NetworkError } from './errors.js';
 import { backoff, type RetryOptions, sleep } from './retry.js';
 
@@ -42,6 +42,9 @@ export interface ClusterOptions {
   /** Per-API caps on the version used, e.g. `{ [ApiKey.Fetch]: 11 }`. */
   maxVersions?: Readonly<Partial<Record<number, number>>>;
   logger?: Logger;
+  /** TLS and SASL for every connection (SSL, SASL_PLAINTEXT, SASL_SSL). */
+  tls?: ConnectionOptions['tls'];
+  sasl?: ConnectionOptions['sasl'];
 }
 
 export interface BrokerInfo {
@@ -114,6 +117,7 @@ export class Cluster {
   private refreshMark = Number.POSITIVE_INFINITY;
   private refreshing: Promise<void> | null = null;
   private closed = false;
+  private readonly security: Pick<ClusterOptions, 'tls' | 'sasl'>;
 
   constructor(opts: ClusterOptions) {
     this.bootstrap = parseBrokers(opts.brokers);
@@ -125,6 +129,7 @@ export class Cluster {
     this.retry = opts.retry ?? {};
     this.maxVersions = opts.maxVersions ?? {};
     this.logger = opts.logger ?? noopLogger;
+    this.security = { tls: opts.tls, sasl: opts.sasl };
   }
 
   /** Bootstrap: fetch the broker list (and metadata of topics of interest). */
@@ -345,6 +350,8 @@ export class Cluster {
       connectTimeoutMs: this.connectTimeoutMs,
       requestTimeoutMs: this.requestTimeoutMs,
       maxVersions: this.maxVersions,
+      tls: this.security.tls,
+      sasl: this.security.sasl,
     });
   }
 

@@ -10,6 +10,7 @@
  *   by CLIENT_VERSION_LIMITS) and the broker's; `version(apiKey)` throws UNSUPPORTED_VERSION if there is none.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { type ConnectionOptions as TlsConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { Reader } from '../protocol/codec/reader.js';
 import { compile, parseVersions, type Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -17,6 +18,7 @@ import { API_BY_KEY, ApiKey } from '../protocol/messages/index.js';
 import { decodeResponse, encodeRequest } from '../protocol/wire.js';
 import { VERSION } from '../version.js';
 import { NetworkError, RequestTimeoutError } from './errors.js';
+import { plainToken, ScramClient } from './sasl.js';
 
 export interface VersionRange {
   min: number;
@@ -48,6 +50,16 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** Per-API caps on the version used, e.g. `{ [ApiKey.Fetch]: 11 }`. */
   maxVersions?: Readonly<Partial<Record<number, number>>>;
+  /** TLS (SSL, SASL_SSL): Node's TLS options (ca, cert, key, rejectUnauthorized); absent: plaintext. */
+  tls?: TlsConnectionOptions;
+  /** SASL login after ApiVersions (SASL_PLAINTEXT, SASL_SSL). */
+  sasl?: SaslCredentials;
+}
+
+export interface SaslCredentials {
+  mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  user: string;
+  password: string;
 }
 
 export interface RequestOptions {
@@ -144,12 +156,21 @@ export class Connection {
     const address = `${opts.host}:${opts.port}`;
     const deadline = Date.now() + connectTimeoutMs;
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host: opts.host, port: opts.port });
+      const tls = opts.tls;
+      const s =
+        tls === undefined
+          ? netConnect({ host: opts.host, port: opts.port })
+          : tlsConnect({
+              servername: isIp(opts.host) ? undefined : opts.host,
+              ...tls,
+              host: opts.host,
+              port: opts.port,
+            });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new NetworkError(address, `could not connect within ${connectTimeoutMs} ms`));
       }, connectTimeoutMs);
-      s.once('connect', () => {
+      s.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         resolve(s);
@@ -163,6 +184,7 @@ export class Connection {
     const conn = new Connection(socket, opts);
     try {
       await conn.handshake(Math.max(1, deadline - Date.now()), connectTimeoutMs);
+      if (opts.sasl) await conn.authenticate(opts.sasl, Math.max(1, deadline - Date.now()));
     } catch (e) {
       conn.close();
       throw e;
@@ -284,6 +306,41 @@ export class Connection {
       }, timeoutMs);
       this.pending.push(p);
     });
+  }
+
+  /** SASL login: SaslHandshake v1, then the mechanism's tokens in SaslAuthenticate requests. */
+  private async authenticate(sasl: SaslCredentials, timeoutMs: number): Promise<void> {
+    const hs = await this.request(ApiKey.SaslHandshake, { mechanism: sasl.mechanism }, { timeoutMs, version: 1 });
+    if (hs.errorCode !== 0) {
+      const offered = (hs.mechanisms as string[]).join(', ') || 'none';
+      throw new KafkaError(
+        hs.errorCode as number,
+        `${this.address} does not offer SASL ${sasl.mechanism} (it offers ${offered})`,
+      );
+    }
+    const exchange = async (token: Buffer): Promise<Buffer> => {
+      const r = await this.request(ApiKey.SaslAuthenticate, { authBytes: token }, { timeoutMs });
+      if (r.errorCode !== 0) {
+        throw new KafkaError(
+          r.errorCode as number,
+          `login as ${sasl.user} on ${this.address} failed: ${(r.errorMessage as string | null) ?? 'no reason given'}`,
+        );
+      }
+      return r.authBytes as Buffer;
+    };
+    if (sasl.mechanism === 'PLAIN') {
+      await exchange(plainToken(sasl.user, sasl.password));
+      return;
+    }
+    const scram = new ScramClient(sasl.mechanism, sasl.user, sasl.password);
+    const serverFirst = await exchange(scram.first());
+    const serverFinal = await exchange(await scram.final(serverFirst));
+    if (!scram.verify(serverFinal)) {
+      throw new KafkaError(
+        ErrorCode.SASL_AUTHENTICATION_FAILED,
+        `${this.address} did not prove it knows the credentials of ${sasl.user} (SCRAM server signature)`,
+      );
+    }
   }
 
   private async handshake(timeoutMs: number, connectTimeoutMs: number): Promise<void> {
@@ -479,4 +536,8 @@ function describeSocketError(e: Error): string {
     default:
       return code ? `${e.message}` : e.message;
   }
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
 }
