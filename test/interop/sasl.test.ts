@@ -362,3 +362,81 @@ c.close()
     for (const secret of [PASSWORD, ALICE_PASSWORD, 'not-the-password']) assert.ok(!logs.includes(secret), secret);
   });
 });
+
+describe('SASL re-authentication (KIP-368, connections.max.reauth.ms)', () => {
+  let b: BrokerProcess;
+  before(async () => {
+    b = await startBroker({
+      noHostPort: true,
+      args: ['--bootstrap-user', 'admin'],
+      env: { ...process.env, KSTREAM_BOOTSTRAP_PASSWORD: PASSWORD },
+      props: {
+        listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
+        'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+        'connections.max.reauth.ms': '1500',
+      },
+    });
+  });
+  after(async () => {
+    await b?.stop();
+    removeDir(b?.dataDir ?? '');
+  });
+
+  const reauth = async (c: RawClient, user: string, password: string) => {
+    const hs = await c.request(ApiKey.SaslHandshake, 1, { mechanism: 'SCRAM-SHA-512' });
+    assert.equal(hs.errorCode, 0);
+    const scram = new ScramClient('SCRAM-SHA-512', user, password);
+    const first = await c.request(ApiKey.SaslAuthenticate, 2, { authBytes: scram.first() });
+    if (first.errorCode !== 0) return first;
+    return c.request(ApiKey.SaslAuthenticate, 2, { authBytes: await scram.final(first.authBytes as Buffer) });
+  };
+
+  test('the session lifetime is told; re-authenticating keeps the connection, an expired session closes it', async () => {
+    const port = b.listeners.SASL_PLAINTEXT as number;
+    const { c, fin } = await rawLogin(port, 'admin', PASSWORD, 'SCRAM-SHA-512');
+    try {
+      assert.equal(fin.errorCode, 0);
+      assert.equal(fin.sessionLifetimeMs, 1500n);
+      for (let i = 0; i < 3; i++) {
+        // Re-authenticated every second: the connection outlives three session lifetimes.
+        await new Promise((r) => setTimeout(r, 1000));
+        const again = await reauth(c, 'admin', PASSWORD);
+        assert.equal(again.errorCode, 0);
+        assert.equal(again.sessionLifetimeMs, 1500n);
+        const meta = await c.request(ApiKey.Metadata, 1, { topics: null });
+        assert.equal((meta.brokers as Struct[]).length, 1);
+      }
+      // Not re-authenticated in time: the next request closes the connection.
+      await new Promise((r) => setTimeout(r, 1700));
+      await assert.rejects(c.request(ApiKey.Metadata, 1, { topics: null }), /connection closed/);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('re-authentication as another user is refused and closes the connection', async () => {
+    const port = b.listeners.SASL_PLAINTEXT as number;
+    const { c } = await rawLogin(port, 'admin', PASSWORD, 'SCRAM-SHA-512');
+    try {
+      const salt = randomBytes(16);
+      const alter = await c.request(ApiKey.AlterUserScramCredentials, 0, {
+        deletions: [],
+        upsertions: [
+          {
+            name: 'eve',
+            mechanism: 2,
+            iterations: 4096,
+            salt,
+            saltedPassword: await saltedPassword('SCRAM-SHA-512', ALICE_PASSWORD, salt, 4096),
+          },
+        ],
+      });
+      assert.equal((alter.results as Struct[])[0]?.errorCode, 0);
+      const r = await reauth(c, 'eve', ALICE_PASSWORD);
+      assert.equal(r.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
+      assert.ok(await c.waitClosed(5000));
+    } finally {
+      c.close();
+    }
+  });
+});

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
@@ -126,6 +126,17 @@ describe('TLS listeners (kcat)', () => {
     assert.match(b.stdout, /broker 1 at/);
   });
 
+  test('a renewed certificate on disk is used for new connections without a restart', async () => {
+    const renewed = makeCert(work, ca, 'broker-renewed', '/O=kstream test/CN=broker-renewed', true);
+    const port = broker.listeners.SSL as number;
+    assert.equal(await peerCn(port), 'broker');
+    writeFileSync(server.pem, readFileSync(renewed.pem));
+    await until('new connections get the renewed certificate', async () => (await peerCn(port)) === 'broker-renewed');
+    await until('the broker logs the reload', async () => /TLS certificates reloaded/.test(broker.logs()));
+    const meta = await kcat(port, [...ssl(), '-L']);
+    assert.match(meta.stdout, /broker 1 at/);
+  });
+
   test('no private key in the broker log', () => {
     assert.doesNotMatch(broker.logs(), /PRIVATE KEY/);
   });
@@ -164,5 +175,17 @@ function tlsTry(port: number, opts: { ca: Buffer; cert?: Buffer; key?: Buffer })
     });
     s.on('error', () => {});
     s.on('close', () => res(got > 0 ? 'answered' : 'closed'));
+  });
+}
+
+/** The CN of the certificate a TLS listener presents to a new connection. */
+function peerCn(port: number): Promise<string> {
+  return new Promise((res, rej) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(ca.cert) }, () => {
+      const cn = s.getPeerCertificate().subject?.CN;
+      s.destroy();
+      res(String(cn));
+    });
+    s.on('error', rej);
   });
 }

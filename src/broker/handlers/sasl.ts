@@ -75,8 +75,9 @@ export const saslHandshake: Handler = {
   maxVersion: 1,
   handle(req, { node, header, connection }) {
     const enabled = connection.saslMechanisms;
-    if (enabled === null || connection.sasl !== null) {
-      // Not a SASL listener, or a handshake in the middle of an exchange.
+    if (enabled === null || connection.sasl !== null || (connection.authenticated && header.apiVersion === 0)) {
+      // Not a SASL listener, a handshake in the middle of an exchange, or a v0 re-authentication (KIP-368 needs
+      // SaslAuthenticate: bare tokens cannot interleave with requests).
       return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: enabled ?? [] };
     }
     const mechanism = String(req.mechanism).toUpperCase() as SaslMechanism;
