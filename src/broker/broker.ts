@@ -255,7 +255,15 @@ export class Broker implements BrokerContext {
           return;
         }
         const dn = peerDistinguishedName(socket);
-        this.accept(socket, l, dn === null ? 'User:ANONYMOUS' : `User:${applyPrincipalRules(dn, rules)}`);
+        const principal = dn === null ? 'User:ANONYMOUS' : `User:${applyPrincipalRules(dn, rules)}`;
+        if (dn !== null) {
+          this.log.debug('TLS client certificate accepted', {
+            listener: l.name,
+            remote: `${socket.remoteAddress}:${socket.remotePort}`,
+            principal,
+          });
+        }
+        this.accept(socket, l, principal);
       });
       tlsServer.on('tlsClientError', (e: Error, socket: TLSSocket) => {
         // Plaintext on a TLS port, an unknown CA, a client certificate from another CA, …

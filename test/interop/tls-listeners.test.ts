@@ -54,6 +54,8 @@ describe('TLS listeners (kcat)', () => {
         'ssl.keystore.location': server.pem,
         'ssl.truststore.location': ca.cert,
         'listener.name.mtls.ssl.client.auth': 'required',
+        'listener.name.mtls.ssl.principal.mapping.rules': 'RULE:^CN=(.*?),OU=(.*?),.*$/$1@$2/U,DEFAULT',
+        'log.level': 'debug',
       },
     });
   });
@@ -88,6 +90,8 @@ describe('TLS listeners (kcat)', () => {
     assert.equal(stdout.trim(), 'mutual');
     const meta = await kcat(port, [...mtls(client), '-L']);
     assert.match(meta.stdout, new RegExp(`broker 1 at 127\\.0\\.0\\.1:${port}\\b`));
+    // The principal: the certificate subject as an RFC 2253 name, through ssl.principal.mapping.rules.
+    assert.match(broker.logs(), /TLS client certificate accepted.*principal=User:CLIENT-APP@APPS/);
   });
 
   test('a client certificate from another CA, or none, is refused on the mutual TLS listener', async () => {
