@@ -220,6 +220,7 @@ export class Broker implements BrokerContext {
   }
 
   private async listen(): Promise<void> {
+    const inter = interBrokerListener(this.config.listeners, this.config.props);
     for (const l of this.config.listeners) {
       if (l.protocol !== 'SASL_PLAINTEXT' && l.protocol !== 'SASL_SSL') continue;
       const text = listenerProp(this.config.props, l.name, 'sasl.enabled.mechanisms') ?? 'SCRAM-SHA-256,SCRAM-SHA-512';
@@ -230,7 +231,6 @@ export class Broker implements BrokerContext {
     for (const l of this.config.listeners) this.servers.push(await this.listenOn(l));
     this.boundPort = (this.config.listeners[0] as Listener).port;
     // What the cluster registers for this node (replica fetchers connect there): the inter-broker listener.
-    const inter = interBrokerListener(this.config.listeners, this.config.props);
     this.config.advertisedHost = inter.advertisedHost;
     this.config.advertisedPort = inter.advertisedPort;
   }

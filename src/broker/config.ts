@@ -337,6 +337,13 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
   }
   const first = listeners[0] as Listener;
   const inter = interBrokerListener(listeners, props);
+  if ((props['etcd.endpoints'] ?? '').trim() !== '' && inter.protocol !== 'PLAINTEXT') {
+    // Replica fetchers connect in plaintext without SASL: a secured inter-broker listener would stop replication.
+    throw new ConfigError(
+      `inter-broker listener ${inter.name} is ${inter.protocol}; replication over TLS or SASL is not supported ` +
+        'yet: set inter.broker.listener.name to a PLAINTEXT listener (on a private network)',
+    );
+  }
   return checkLimits({
     nodeId: int(props, 'broker.id'),
     host: first.host,

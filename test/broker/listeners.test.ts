@@ -43,6 +43,10 @@ test('bad listener configs are refused with a clear message', () => {
     [{ listeners: 'PLAINTEXT://:1', 'inter.broker.listener.name': 'X' }, /not one of the listeners/],
     [{ 'listener.security.protocol.map': 'A:TLS' }, /PROTOCOL one of/],
     [{ listeners: 'PLAINTEXT://:1' }, /either listeners .* or --host\/--port/, { port: 9092 }],
+    [
+      { listeners: 'PLAINTEXT://:1,SSL://:2', 'inter.broker.listener.name': 'SSL', 'etcd.endpoints': 'http://e:2379' },
+      /replication over TLS or SASL is not supported yet/,
+    ],
   ];
   for (const [props, message, o] of bad) {
     assert.throws(
