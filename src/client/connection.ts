@@ -318,8 +318,10 @@ export class Connection {
         `${this.address} does not offer SASL ${sasl.mechanism} (it offers ${offered})`,
       );
     }
+    let lifetimeMs = 0n;
     const exchange = async (token: Buffer): Promise<Buffer> => {
       const r = await this.request(ApiKey.SaslAuthenticate, { authBytes: token }, { timeoutMs });
+      lifetimeMs = (r.sessionLifetimeMs as bigint | undefined) ?? 0n;
       if (r.errorCode !== 0) {
         throw new KafkaError(
           r.errorCode as number,
@@ -330,6 +332,7 @@ export class Connection {
     };
     if (sasl.mechanism === 'PLAIN') {
       await exchange(plainToken(sasl.user, sasl.password));
+      this.scheduleReauthentication(sasl, lifetimeMs);
       return;
     }
     const scram = new ScramClient(sasl.mechanism, sasl.user, sasl.password);
@@ -341,6 +344,25 @@ export class Connection {
         `${this.address} did not prove it knows the credentials of ${sasl.user} (SCRAM server signature)`,
       );
     }
+    this.scheduleReauthentication(sasl, lifetimeMs);
+  }
+
+  /**
+   * KIP-368: a broker with connections.max.reauth.ms tells the session's lifetime in the last SaslAuthenticate
+   * answer; log in again on the same connection before it ends (at 85-95 % of it, as the Java client does),
+   * requests going on meanwhile. A failed re-authentication closes the connection (its requests fail over to a
+   * new one).
+   */
+  private scheduleReauthentication(sasl: SaslCredentials, lifetimeMs: bigint): void {
+    if (lifetimeMs <= 0n || this.closedError) return;
+    const ms = Number(lifetimeMs) * (0.85 + Math.random() * 0.1);
+    const timer = setTimeout(() => {
+      this.authenticate(sasl, this.requestTimeoutMs).catch((e: unknown) =>
+        this.fail(e instanceof Error ? e : new NetworkError(this.address, String(e))),
+      );
+    }, ms);
+    timer.unref();
+    this.onClose(() => clearTimeout(timer));
   }
 
   private async handshake(timeoutMs: number, connectTimeoutMs: number): Promise<void> {

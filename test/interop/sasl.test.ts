@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { Connection } from '../../src/client/connection.js';
 import { ScramClient } from '../../src/client/sasl.js';
 import type { Struct } from '../../src/protocol/codec/schema.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -411,6 +412,25 @@ describe('SASL re-authentication (KIP-368, connections.max.reauth.ms)', () => {
       await assert.rejects(c.request(ApiKey.Metadata, 1, { topics: null }), /connection closed/);
     } finally {
       c.close();
+    }
+  });
+
+  test("kstream's client re-authenticates before the session ends: one connection serves past three lifetimes", async () => {
+    const conn = await Connection.connect({
+      host: '127.0.0.1',
+      port: b.listeners.SASL_PLAINTEXT as number,
+      sasl: { mechanism: 'SCRAM-SHA-512', user: 'admin', password: PASSWORD },
+    });
+    try {
+      const started = Date.now();
+      while (Date.now() - started < 5000) {
+        const meta = await conn.request(ApiKey.Metadata, { topics: null });
+        assert.equal((meta.brokers as Struct[]).length, 1);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(conn.closed, false);
+    } finally {
+      conn.close();
     }
   });
 
