@@ -10,8 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
+import { BIN, type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 import { type Ca, type Cert, makeCa, makeCert } from '../helpers/certs.js';
+import { startTerminal } from '../tui/tmux.js';
 import { kstream } from './run.js';
 
 const PASSWORD = `adm-${randomBytes(12).toString('hex')}`;
@@ -133,6 +134,26 @@ describe('kstream CLI over TLS and SASL', () => {
     r = await kstream(['topic', 'list', ...b, '--timeout', '3s'], { timeoutMs: 30_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /^kstream: /m);
+  });
+
+  test('kstream top over SASL_SSL with SCRAM-SHA-512 and a password file', async () => {
+    const pwFile = join(work, 'admin.pw');
+    writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o600 });
+    const term = startTerminal(
+      `${process.execPath} ${BIN} top -b 127.0.0.1:${broker.listeners.SASL_SSL} --tls-ca ${ca.cert} ` +
+        `--sasl-mechanism SCRAM-SHA-512 --user admin --password-file ${pwFile} --interval 500ms; echo TOP_EXIT=$?; sleep 60`,
+    );
+    try {
+      await term.waitFor(
+        'a refresh with the broker and the topic',
+        (sc) => /brokers 1 up 0 down/.test(sc) && /secured/.test(sc),
+      );
+      term.keys('q');
+      const done = await term.waitFor('exit', (sc) => /TOP_EXIT=(\d+)/.exec(sc));
+      assert.equal(done[1], '0');
+    } finally {
+      term.kill();
+    }
   });
 
   test('no password in the broker log', () => {
