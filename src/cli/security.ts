@@ -30,7 +30,76 @@ export const securityFlags = {
     description: 'file whose first line is the SASL password (else $KSTREAM_PASSWORD)',
     helpGroup: 'SECURITY',
   }),
+  property: Flags.string({
+    char: 'X',
+    description:
+      'librdkafka-style client property, as kcat takes it: security.protocol, sasl.mechanism(s), sasl.username, ' +
+      'ssl.ca.location, ssl.certificate.location, ssl.key.location, enable.ssl.certificate.verification (flags win)',
+    multiple: true,
+    helpGroup: 'SECURITY',
+  }),
 };
+
+/** -X key=value (librdkafka names) as the flags they stand for; an explicit flag wins over its property. */
+export function withProperties(f: SecurityFlags): SecurityFlags {
+  const out: SecurityFlags = { ...f };
+  for (const item of f.property ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new CliError(`-X ${item}: expected key=value`, EXIT_USAGE);
+    const key = item.slice(0, at).trim();
+    const value = item.slice(at + 1).trim();
+    const set = <K extends keyof SecurityFlags>(k: K, v: SecurityFlags[K]) => {
+      if (f[k] === undefined || f[k] === false) out[k] = v;
+    };
+    switch (key) {
+      case 'security.protocol': {
+        const p = value.toUpperCase();
+        if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(p))
+          throw new CliError(
+            `-X security.protocol=${value}: use plaintext, ssl, sasl_plaintext or sasl_ssl`,
+            EXIT_USAGE,
+          );
+        if (p === 'SSL' || p === 'SASL_SSL') set('tls', true);
+        break;
+      }
+      case 'sasl.mechanism':
+      case 'sasl.mechanisms':
+        set('sasl-mechanism', value.toUpperCase());
+        break;
+      case 'sasl.username':
+        set('user', value);
+        break;
+      case 'sasl.password':
+        throw new CliError(
+          '-X sasl.password would show the password in ps: use --password-file or $KSTREAM_PASSWORD',
+          EXIT_USAGE,
+        );
+      case 'ssl.ca.location':
+        set('tls-ca', value);
+        break;
+      case 'ssl.certificate.location':
+        set('tls-cert', value);
+        break;
+      case 'ssl.key.location':
+        set('tls-key', value);
+        break;
+      case 'enable.ssl.certificate.verification':
+        if (value === 'false') set('tls-insecure', true);
+        break;
+      default:
+        throw new CliError(`-X ${key}: not a client property kstream knows`, EXIT_USAGE);
+    }
+  }
+  if (
+    out['sasl-mechanism'] !== undefined &&
+    !['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(out['sasl-mechanism'])
+  )
+    throw new CliError(
+      `SASL mechanism ${out['sasl-mechanism']}: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`,
+      EXIT_USAGE,
+    );
+  return out;
+}
 
 export interface SecurityFlags {
   tls?: boolean;
@@ -41,6 +110,7 @@ export interface SecurityFlags {
   'sasl-mechanism'?: string;
   user?: string;
   'password-file'?: string;
+  property?: string[];
 }
 
 export interface Security {
@@ -61,9 +131,10 @@ function read(path: string, flag: string): string {
 
 /** TLS options and SASL credentials from the flags (files read now); empty for a plaintext connection. */
 export function securitySettings(
-  f: SecurityFlags,
+  given: SecurityFlags,
   warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Security {
+  const f = withProperties(given);
   const out: Security = {};
   if (f.tls || f['tls-ca'] || f['tls-cert'] || f['tls-key'] || f['tls-insecure']) {
     if ((f['tls-cert'] === undefined) !== (f['tls-key'] === undefined)) {

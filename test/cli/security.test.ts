@@ -126,6 +126,27 @@ describe('kstream CLI over TLS and SASL', () => {
     assert.notEqual((await kstream(asAlice(pw2), { timeoutMs: 30_000 })).code, 0);
   });
 
+  test('-X librdkafka properties, as kcat takes them; -X sasl.password refused', async () => {
+    const x = [
+      '-b',
+      `127.0.0.1:${broker.listeners.SASL_SSL}`,
+      '-X',
+      'security.protocol=sasl_ssl',
+      '-X',
+      'sasl.mechanisms=SCRAM-SHA-512',
+      '-X',
+      'sasl.username=admin',
+      '-X',
+      `ssl.ca.location=${ca.cert}`,
+    ];
+    let r = await kstream(['topic', 'list', ...x], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /secured/);
+    r = await kstream(['topic', 'list', ...x, '-X', 'sasl.password=visible'], { env });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^kstream: -X sasl\.password would show the password in ps/);
+  });
+
   test('mutual TLS with --tls-cert and --tls-key; without them refused', async () => {
     const b = ['-b', `127.0.0.1:${broker.listeners.MTLS}`, '--tls-ca', ca.cert];
     let r = await kstream(['topic', 'list', ...b, '--tls-cert', client.cert, '--tls-key', client.key]);
