@@ -25,7 +25,7 @@ export class ScramClient {
 
   constructor(
     readonly mechanism: ScramMechanism,
-    private readonly user: string,
+    user: string,
     private readonly password: string,
   ) {
     this.clientFirstBare = `n=${encodeSaslName(user)},r=${this.clientNonce}`;

@@ -394,7 +394,10 @@ after(async () => {
 async function runExample(line: string, d: Driver): Promise<Run | null> {
   const how = d.how ?? 'run';
   if (how === 'parse') {
-    const argv = line.replace(/^(?:[A-Z_]+=\S*\s+)*/, '').split(/\s+/).slice(1);
+    const argv = line
+      .replace(/^(?:[A-Z_]+=\S*\s+)*/, '')
+      .split(/\s+/)
+      .slice(1);
     const words: string[] = [];
     while (argv.length > 0 && !argv[0]!.startsWith('-')) words.push(argv.shift()!);
     const id = words.join(':') || 'version';

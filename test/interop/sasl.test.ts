@@ -166,7 +166,10 @@ c.close()
         clientId: 'kstream-sasl-test',
         brokers: [`127.0.0.1:${broker.listeners.SASL_SSL}`],
         ssl: { ca: [readFileSync(ca.cert, 'utf8')] },
-        sasl: { mechanism, username: 'admin', password: PASSWORD },
+        sasl:
+          mechanism === 'plain'
+            ? { mechanism, username: 'admin', password: PASSWORD }
+            : { mechanism, username: 'admin', password: PASSWORD },
         logLevel: logLevel.NOTHING,
         retry: { retries: 2 },
       });
