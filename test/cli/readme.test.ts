@@ -404,7 +404,8 @@ async function runExample(line: string, d: Driver): Promise<Run | null> {
     if (line.startsWith('./dist/')) return null;
     const cls = COMMANDS[id];
     assert.ok(cls, `${line}: a command`);
-    await Parser.parse(argv, { flags: cls.flags ?? {}, args: cls.args ?? {}, strict: cls.strict ?? true });
+    const flags = { ...(cls.baseFlags ?? {}), ...(cls.flags ?? {}) };
+    await Parser.parse(argv, { flags, args: cls.args ?? {}, strict: cls.strict ?? true });
     return null;
   }
   if (how === 'terminal') {
