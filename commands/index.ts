@@ -41,6 +41,10 @@ import TopicExport from './topic/export.js';
 import TopicImport from './topic/import.js';
 import TopicList from './topic/list.js';
 import TopicTrim from './topic/trim.js';
+import UserCreate from './user/create.js';
+import UserDelete from './user/delete.js';
+import UserList from './user/list.js';
+import UserSetPassword from './user/set-password.js';
 
 export const COMMANDS: Record<string, Command.Class> = {
   // @oclif/plugin-autocomplete's commands (src/cli/autocomplete.ts): plugins are not discovered, they are
@@ -74,6 +78,10 @@ export const COMMANDS: Record<string, Command.Class> = {
   'topic:import': TopicImport,
   'topic:list': TopicList,
   'topic:trim': TopicTrim,
+  'user:create': UserCreate,
+  'user:delete': UserDelete,
+  'user:list': UserList,
+  'user:set-password': UserSetPassword,
 };
 
 // Help text as paragraphs, so oclif wraps it evenly at the terminal's width (src/cli/description.ts).

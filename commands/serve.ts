@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { startBroker } from '../src/broker/run.js';
 import { BaseCommand, CliError, EXIT_USAGE } from '../src/cli/base.js';
@@ -21,6 +22,7 @@ to <data-dir>/serve.json at start.`;
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --port 9093 --data-dir /var/lib/kstream',
     '<%= config.bin %> serve --config server.properties --log-level debug',
+    'KSTREAM_BOOTSTRAP_PASSWORD=… <%= config.bin %> serve --config secured.properties --bootstrap-user admin',
   ];
 
   static override flags = {
@@ -42,6 +44,15 @@ to <data-dir>/serve.json at start.`;
     rack: Flags.string({ description: 'rack of this broker, for rack-aware replica placement' }),
     config: Flags.string({ description: 'Kafka-style properties file (key=value)' }),
     'log-level': Flags.string({ description: 'debug, info, warn or error', default: 'info' }),
+    'bootstrap-user': Flags.string({
+      description:
+        'create this SCRAM user (SHA-256 and SHA-512) before listening, if it does not exist; password from ' +
+        'KSTREAM_BOOTSTRAP_PASSWORD or --bootstrap-password-file',
+    }),
+    'bootstrap-password-file': Flags.string({
+      description: 'file holding the --bootstrap-user password (its first line)',
+      dependsOn: ['bootstrap-user'],
+    }),
   };
 
   async run(): Promise<void> {
@@ -51,7 +62,12 @@ to <data-dir>/serve.json at start.`;
     // Only flags the user gave (or their env): a default must not override the --config file.
     const given = <T>(name: keyof typeof flags, v: T): T | undefined =>
       metadata.flags[name]?.setFromDefault ? undefined : v;
+    let bootstrapUser: { name: string; password: string } | undefined;
+    if (flags['bootstrap-user'] !== undefined) {
+      bootstrapUser = { name: flags['bootstrap-user'], password: bootstrapPassword(flags['bootstrap-password-file']) };
+    }
     const broker = await startBroker({
+      bootstrapUser,
       dataDir: given('data-dir', flags['data-dir']),
       host: given('host', flags.host),
       port: given('port', flags.port),
@@ -86,4 +102,26 @@ to <data-dir>/serve.json at start.`;
       this.log(`${broker.describe()}`);
     });
   }
+}
+
+/** The bootstrap user's password: the file's first line, else KSTREAM_BOOTSTRAP_PASSWORD (never a flag). */
+function bootstrapPassword(file: string | undefined): string {
+  let password: string | undefined;
+  if (file !== undefined) {
+    try {
+      password = readFileSync(file, 'utf8').split(/\r?\n/)[0];
+    } catch (e) {
+      throw new CliError(
+        `cannot read --bootstrap-password-file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        EXIT_USAGE,
+      );
+    }
+  } else password = process.env.KSTREAM_BOOTSTRAP_PASSWORD;
+  if (password === undefined || password === '') {
+    throw new CliError(
+      '--bootstrap-user needs a password: set KSTREAM_BOOTSTRAP_PASSWORD or give --bootstrap-password-file',
+      EXIT_USAGE,
+    );
+  }
+  return password;
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, CliError, EXIT_USAGE } from '../src/cli/base.js';
 import { brokersFlag, parseDuration } from '../src/cli/flags.js';
+import { securityFlags, securitySettings } from '../src/cli/security.js';
 
 export default class Top extends BaseCommand {
   static override summary = 'Live terminal UI: topics, partitions, consumer groups, brokers.';
@@ -37,6 +38,7 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
       default: '5s',
     }),
     'read-only': Flags.boolean({ description: 'watch only: no actions (delete a topic, trim, reset offsets)' }),
+    ...securityFlags,
   };
 
   async run(): Promise<void> {
@@ -46,6 +48,7 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
     if (intervalMs < 100)
       throw new CliError(`invalid --interval ${JSON.stringify(flags.interval)}: use at least 100ms`, EXIT_USAGE);
     const timeoutMs = parseDuration(flags.timeout);
+    const security = securitySettings(flags);
     if (!process.stdout.isTTY || !process.stdin.isTTY)
       throw new CliError(
         'top needs an interactive terminal (stdin and stdout a TTY); for scripts use `kstream cluster info -o json`',
@@ -58,6 +61,12 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
     delete process.env.CONTINUOUS_INTEGRATION;
     // Ink and React load only here: ~0.5 s that no other command should pay.
     const { runTop } = await import('../src/tui/run.js');
-    await runTop({ brokers: resolveBrokers(flags.brokers), intervalMs, timeoutMs, readOnly: flags['read-only'] });
+    await runTop({
+      brokers: resolveBrokers(flags.brokers),
+      intervalMs,
+      timeoutMs,
+      readOnly: flags['read-only'],
+      security,
+    });
   }
 }

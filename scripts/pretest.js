@@ -4,7 +4,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const INSTALL = 'apt-get install -y kcat etcd-server tmux nftables iproute2 python3-confluent-kafka python3-kafka';
+const INSTALL =
+  'apt-get install -y kcat etcd-server tmux nftables iproute2 openssl python3-confluent-kafka python3-kafka';
 
 function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -29,6 +30,8 @@ if (!has('tmux')) missing.push('tmux');
 // (both in /usr/sbin, which a non-root PATH may lack).
 if (!has('nft') && !existsSync('/usr/sbin/nft')) missing.push('nftables');
 if (!has('ip') && !existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip')) missing.push('iproute2');
+// TLS tests make their certificates with openssl.
+if (!has('openssl')) missing.push('openssl');
 if (!pyHas('confluent_kafka')) missing.push('python3-confluent-kafka');
 if (!pyHas('kafka')) missing.push('python3-kafka');
 

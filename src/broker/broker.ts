@@ -12,8 +12,10 @@
  * The node owns the data dir (lock, meta.properties, the partition logs' LogManager), the TCP listener and
  * the start and stop sequences; it holds no topic or partition state of its own.
  */
+import { unwatchFile, watchFile } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { type BrokerInfo, ClusterManager, type PartitionDoc, type TopicDoc } from '../cluster/cluster.js';
 import { HwCheckpoint } from '../cluster/hw-checkpoint.js';
 import { ProducerIdManager } from '../cluster/producer-ids.js';
@@ -28,12 +30,24 @@ import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import type { BrokerContext } from './context.js';
+import { Credentials } from './credentials.js';
 import { BrokerStartError, loadMetaProperties, lockDataDir, openMetadataStore } from './data-dir.js';
 import { GroupCoordinators } from './group-coordinators.js';
 import { allHandlers } from './handlers/index.js';
+import {
+  applyPrincipalRules,
+  interBrokerListener,
+  type Listener,
+  listenerProp,
+  listenerTls,
+  parsePrincipalRules,
+  peerDistinguishedName,
+  usesTls,
+} from './listeners.js';
 import type { Partition } from './partition.js';
 import { type LocalTopic, ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
+import { enabledMechanisms, type SaslMechanism } from './sasl.js';
 import { type CreatedTopic, intentHooks, TopicAdmin } from './topic-admin.js';
 import { brokerLogDefaults } from './topic-config.js';
 
@@ -43,7 +57,10 @@ export class Broker implements BrokerContext {
   readonly router: Router;
   clusterId = '';
   boundPort = 0;
-  private server: Server | null = null;
+  /** One server per listener (listeners.ts), in the order of `config.listeners`. */
+  private servers: Server[] = [];
+  /** Certificate files watched for changes (reloaded into their listener's server). */
+  private watched: string[] = [];
   private readonly connections = new Set<Connection>();
   /** socket.request.max.bytes, queued.max.request.bytes (one budget for all connections), … */
   private connectionLimits: ConnectionLimits | null = null;
@@ -62,6 +79,11 @@ export class Broker implements BrokerContext {
   /** Log compaction of topics with cleanup.policy=compact (src/storage/cleaner.ts). */
   private cleaner: LogCleaner | null = null;
   private stopping: Promise<void> | null = null;
+  private scram: Credentials | null = null;
+  /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
+  private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
+  /** `serve --bootstrap-user`: made before the node listens when the user does not exist yet. */
+  private bootstrapUser: { name: string; password: string } | null = null;
   /**
    * The node listens before it joins (to learn its port): requests wait on this until it has the cluster
    * view and its replicas, else they would be answered by a node that knows no broker and no topic. Null
@@ -74,6 +96,15 @@ export class Broker implements BrokerContext {
     readonly log: Logger,
   ) {
     this.router = new Router(this, log).register(...allHandlers);
+  }
+
+  /** A first user (SCRAM-SHA-256 and SCRAM-SHA-512 credentials) to create before listening, if absent. */
+  setBootstrapUser(name: string, password: string): void {
+    this.bootstrapUser = { name, password };
+  }
+
+  get credentials(): Credentials {
+    return this.scram as Credentials;
   }
 
   get isStopping(): boolean {
@@ -93,6 +124,8 @@ export class Broker implements BrokerContext {
       configureMaxOpenFiles(this.config.props['log.max.open.files']);
       const { store, clusterId } = await openMetadataStore(this.config, dir, this.log);
       this.clusterId = clusterId ?? metaClusterId;
+      this.scram = new Credentials(store);
+      await this.createBootstrapUser(this.scram);
       // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
       const logs = new LogManager(dir, logDefaults, this.log, logManagerOptionsFromProps(this.config.props));
       this.logs = logs;
@@ -110,6 +143,9 @@ export class Broker implements BrokerContext {
         host: this.config.advertisedHost,
         port: this.config.advertisedPort,
         rack: this.config.rack,
+        listeners: Object.fromEntries(
+          this.config.listeners.map((l) => [l.name, { host: l.advertisedHost, port: l.advertisedPort }]),
+        ),
       };
       const unclean = (topic: string) =>
         this.metadata?.topics.get(topic)?.configs['unclean.leader.election.enable'] === 'true';
@@ -147,11 +183,24 @@ export class Broker implements BrokerContext {
       this.replicas?.stop();
       await this.metadata?.stop().catch(() => {});
       await this.groups?.stop();
-      this.server?.close();
+      this.closeServers();
       await this.logs?.closeAll().catch(() => {});
       this.lock?.release();
       throw e;
     }
+  }
+
+  private async createBootstrapUser(credentials: Credentials): Promise<void> {
+    const u = this.bootstrapUser;
+    this.bootstrapUser = null;
+    if (u === null) return;
+    const have = (await credentials.list()).get(u.name);
+    if (have && have.length > 0) {
+      this.log.info('bootstrap user exists; its credentials are kept', { user: u.name });
+      return;
+    }
+    await credentials.createFromPassword(u.name, u.password);
+    this.log.info('bootstrap user created (SCRAM-SHA-256, SCRAM-SHA-512)', { user: u.name });
   }
 
   /** The background work of a node that has joined: checkpoints, controller duties, retention, compaction. */
@@ -176,26 +225,103 @@ export class Broker implements BrokerContext {
   }
 
   private async listen(): Promise<void> {
-    const server = createServer((socket: Socket) => this.accept(socket));
-    this.server = server;
+    const inter = interBrokerListener(this.config.listeners, this.config.props);
+    for (const l of this.config.listeners) {
+      if (l.protocol !== 'SASL_PLAINTEXT' && l.protocol !== 'SASL_SSL') continue;
+      const text = listenerProp(this.config.props, l.name, 'sasl.enabled.mechanisms') ?? 'SCRAM-SHA-256,SCRAM-SHA-512';
+      const mechs = enabledMechanisms(text);
+      if (mechs.length === 0) throw new BrokerStartError(`listener ${l.name}: sasl.enabled.mechanisms is empty`);
+      this.saslMechanisms.set(l.name, mechs);
+    }
+    for (const l of this.config.listeners) this.servers.push(await this.listenOn(l));
+    this.boundPort = (this.config.listeners[0] as Listener).port;
+    // What the cluster registers for this node (replica fetchers connect there): the inter-broker listener.
+    this.config.advertisedHost = inter.advertisedHost;
+    this.config.advertisedPort = inter.advertisedPort;
+  }
+
+  /** Bind one listener (a TLS server for SSL and SASL_SSL); port 0 becomes the port bound. */
+  private async listenOn(l: Listener): Promise<Server> {
+    let server: Server;
+    if (usesTls(l)) {
+      const tls = listenerTls(this.config.props, l.name);
+      const rules = parsePrincipalRules(
+        listenerProp(this.config.props, l.name, 'ssl.principal.mapping.rules') ?? 'DEFAULT',
+      );
+      const tlsServer: TlsServer = createTlsServer(tls.options, (socket: TLSSocket) => {
+        if (tls.clientAuth === 'requested' && !socket.authorized && socket.getPeerX509Certificate() !== undefined) {
+          // ssl.client.auth=requested lets a client without a certificate in, never one with a bad one.
+          this.log.warn('TLS client certificate refused', {
+            listener: l.name,
+            remote: `${socket.remoteAddress}:${socket.remotePort}`,
+            reason: String(socket.authorizationError),
+          });
+          socket.destroy();
+          return;
+        }
+        const dn = peerDistinguishedName(socket);
+        const principal = dn === null ? 'User:ANONYMOUS' : `User:${applyPrincipalRules(dn, rules)}`;
+        if (dn !== null) {
+          this.log.debug('TLS client certificate accepted', {
+            listener: l.name,
+            remote: `${socket.remoteAddress}:${socket.remotePort}`,
+            principal,
+          });
+        }
+        this.accept(socket, l, principal);
+      });
+      tlsServer.on('tlsClientError', (e: Error, socket: TLSSocket) => {
+        // Plaintext on a TLS port, an unknown CA, a client certificate from another CA, …
+        this.log.warn('TLS handshake failed', {
+          listener: l.name,
+          remote: `${socket.remoteAddress}:${socket.remotePort}`,
+          error: e.message,
+        });
+      });
+      // Certificates renewed on disk are taken without a restart (new connections; open ones keep theirs).
+      for (const file of new Set(tls.files)) {
+        this.watched.push(file);
+        watchFile(file, { interval: 1000, persistent: false }, () => {
+          try {
+            tlsServer.setSecureContext(listenerTls(this.config.props, l.name).options);
+            this.log.info('TLS certificates reloaded', { listener: l.name, file });
+          } catch (e) {
+            this.log.warn('TLS certificates not reloaded; keeping the old ones', {
+              listener: l.name,
+              error: (e as Error).message,
+            });
+          }
+        });
+      }
+      server = tlsServer;
+    } else {
+      server = createServer((socket: Socket) => this.accept(socket, l, 'User:ANONYMOUS'));
+    }
     await new Promise<void>((res, rej) => {
       server.once('error', (e: NodeJS.ErrnoException) => {
         rej(
           new BrokerStartError(
             e.code === 'EADDRINUSE'
-              ? `port ${this.config.port} on ${this.config.host} is already in use`
-              : `cannot listen on ${this.config.host}:${this.config.port}: ${e.message}`,
+              ? `port ${l.port} on ${l.host} is already in use (listener ${l.name})`
+              : `cannot listen on ${l.host}:${l.port} (listener ${l.name}): ${e.message}`,
           ),
         );
       });
-      server.listen(this.config.port, this.config.host, () => res());
+      server.listen(l.port, l.host, () => res());
     });
     const addr = server.address();
-    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.config.port;
-    if (this.config.advertisedPort === 0) this.config.advertisedPort = this.boundPort;
+    if (l.port === 0) l.port = typeof addr === 'object' && addr ? addr.port : 0;
+    if (l.advertisedPort === 0) l.advertisedPort = l.port;
+    return server;
   }
 
-  private accept(socket: Socket): void {
+  private closeServers(): Promise<void> {
+    for (const f of this.watched) unwatchFile(f);
+    this.watched = [];
+    return Promise.all(this.servers.map((s) => new Promise<void>((res) => s.close(() => res())))).then(() => {});
+  }
+
+  private accept(socket: Socket, listener: Listener, principal: string): void {
     if (this.stopping) {
       socket.destroy();
       return;
@@ -204,6 +330,13 @@ export class Broker implements BrokerContext {
     const dispatch: Dispatch = joining ? (ctx) => joining.then(() => this.router.dispatch(ctx)) : this.router.dispatch;
     this.connectionLimits ??= connectionLimits(this.config);
     const c = new Connection(socket, dispatch, this.connectionLimits, this.log, (x) => this.connections.delete(x));
+    c.listener = listener;
+    c.principal = principal;
+    const sasl = this.saslMechanisms.get(listener.name);
+    if (sasl !== undefined) {
+      c.saslMechanisms = sasl;
+      c.authenticated = false;
+    }
     this.connections.add(c);
   }
 
@@ -223,9 +356,8 @@ export class Broker implements BrokerContext {
     await this.admin?.settled();
     this.replicas?.stop();
     if (this.metadata) await bounded(this.metadata.stop(), 5000, 'leaving the cluster', this.log);
-    const server = this.server;
     // Stop accepting, then close open connections (server.close waits for them: replica fetchers never leave).
-    const closed = server ? new Promise<void>((res) => server.close(() => res())) : Promise.resolve();
+    const closed = this.closeServers();
     for (const c of this.connections) c.close();
     await closed;
     this.logs?.stopRetention();
@@ -242,7 +374,12 @@ export class Broker implements BrokerContext {
   }
 
   describe(): string {
-    return `kstream ${VERSION} node ${this.nodeId} listening on ${this.config.host}:${this.boundPort} (advertised ${this.config.advertisedHost}:${this.config.advertisedPort}), data dir ${resolve(this.config.dataDir)}`;
+    const listeners = this.config.listeners;
+    const more =
+      listeners.length === 1 && listeners[0]?.protocol === 'PLAINTEXT'
+        ? ''
+        : `, listeners ${listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(' ')}`;
+    return `kstream ${VERSION} node ${this.nodeId} listening on ${this.config.host}:${this.boundPort} (advertised ${this.config.advertisedHost}:${this.config.advertisedPort})${more}, data dir ${resolve(this.config.dataDir)}`;
   }
 
   // ---- BrokerContext: what handlers see, each part handed to its owner ------------------------------------

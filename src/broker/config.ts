@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { defaultMaxOpenFiles } from '../storage/file-handles.js';
+import { interBrokerListener, type Listener, parseListeners } from './listeners.js';
 
 export interface BrokerConfig {
   nodeId: number;
@@ -38,6 +39,8 @@ export interface BrokerConfig {
   queuedMaxResponseBytesPerConnection: number;
   /** broker.session.timeout.ms: how long a node that stopped renewing its lease stays registered. */
   brokerSessionTimeoutMs: number;
+  /** listeners (or the one PLAINTEXT listener of host/port); host/port above are the first one's. */
+  listeners: Listener[];
 }
 
 /** Broker-level keys this broker understands, with defaults and documentation (DescribeConfigs shows them). */
@@ -154,6 +157,76 @@ export const BROKER_KEYS: Record<
     doc: 'Log level of the broker: debug, info, warn, error (--log-level).',
   },
   'config.file': { default: '', type: 'string', doc: 'The properties file the broker was started with (--config).' },
+  listeners: {
+    default: '',
+    type: 'string',
+    doc:
+      'Comma-separated NAME://host:port the broker listens on (port 0: a free one); empty: one PLAINTEXT ' +
+      'listener on host.name:port (--host/--port).',
+  },
+  'advertised.listeners': {
+    default: '',
+    type: 'string',
+    doc: 'NAME://host:port per listener that Metadata tells clients connected on it; default: the listener itself.',
+  },
+  'listener.security.protocol.map': {
+    default: 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
+    type: 'string',
+    doc: 'Listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).',
+  },
+  'inter.broker.listener.name': {
+    default: '',
+    type: 'string',
+    doc: 'The listener other brokers fetch from; default PLAINTEXT if there is one, else the first listener.',
+  },
+  'ssl.keystore.type': { default: 'PEM', type: 'string', doc: 'PEM or PKCS12.' },
+  'ssl.keystore.location': {
+    default: '',
+    type: 'string',
+    doc: "PEM file with the listener's private key and certificate chain (or a PKCS12 file).",
+  },
+  'ssl.keystore.certificate.chain': { default: '', type: 'string', doc: 'The certificate chain, PEM text.' },
+  'ssl.keystore.key': { default: '', type: 'string', doc: 'The private key, PEM text.' },
+  'ssl.key.password': { default: '', type: 'string', doc: 'Password of an encrypted private key.' },
+  'ssl.keystore.password': { default: '', type: 'string', doc: 'Password of a PKCS12 keystore.' },
+  'ssl.truststore.type': { default: 'PEM', type: 'string', doc: 'PEM.' },
+  'ssl.truststore.location': {
+    default: '',
+    type: 'string',
+    doc: 'PEM file of the CAs client certificates are checked against (ssl.client.auth).',
+  },
+  'ssl.truststore.certificates': { default: '', type: 'string', doc: 'The trusted CAs, PEM text.' },
+  'ssl.client.auth': {
+    default: 'none',
+    type: 'string',
+    doc: 'required, requested or none: whether TLS clients must present a certificate signed by a trusted CA.',
+  },
+  'ssl.enabled.protocols': { default: 'TLSv1.2,TLSv1.3', type: 'string', doc: 'TLS versions accepted.' },
+  'ssl.cipher.suites': { default: '', type: 'string', doc: "Cipher suites (OpenSSL names); empty: Node's defaults." },
+  'sasl.enabled.mechanisms': {
+    default: 'SCRAM-SHA-256,SCRAM-SHA-512',
+    type: 'string',
+    doc:
+      'SASL mechanisms of SASL_PLAINTEXT and SASL_SSL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (per listener: ' +
+      'listener.name.<name>.sasl.enabled.mechanisms). PLAIN checks the password against the SCRAM credentials.',
+  },
+  'connection.failed.authentication.delay.ms': {
+    default: '100',
+    type: 'int',
+    doc: 'How long a failed login waits before its SASL_AUTHENTICATION_FAILED answer (then the connection closes).',
+  },
+  'connections.max.reauth.ms': {
+    default: '0',
+    type: 'long',
+    doc:
+      'SASL session lifetime told to clients (KIP-368): they re-authenticate before it ends, else the connection ' +
+      'is closed at its next request; 0: sessions never end.',
+  },
+  'ssl.principal.mapping.rules': {
+    default: 'DEFAULT',
+    type: 'string',
+    doc: 'RULE:pattern/replacement/[LU] and DEFAULT, mapping a client certificate subject to a principal name.',
+  },
 };
 
 /** Each `kstream serve` flag and the broker config key that holds it (DescribeConfigs shows them all). */
@@ -272,14 +345,34 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     ['broker.rack', o.rack],
   ];
   for (const [key, v] of given) if (v !== undefined) props[key] = String(v);
-  const host = props['host.name'] ?? '127.0.0.1';
-  const port = int(props, 'port', 0, 65535);
+  const withListeners = props.listeners !== undefined && props.listeners.trim() !== '';
+  if (withListeners && (o.host !== undefined || o.port !== undefined)) {
+    throw new ConfigError('give either listeners (in the config) or --host/--port, not both');
+  }
+  const plainHost = props['host.name'] ?? '127.0.0.1';
+  const plainPort = int(props, 'port', 0, 65535);
+  const listeners = parseListeners(props, plainHost, plainPort);
+  if (!withListeners) {
+    // --host/--port: the one PLAINTEXT listener, advertised as advertised.host.name/advertised.port say.
+    const l = listeners[0] as Listener;
+    l.advertisedHost = props['advertised.host.name'] ?? l.advertisedHost;
+    if (props['advertised.port'] !== undefined) l.advertisedPort = int(props, 'advertised.port', 1, 65535);
+  }
+  const first = listeners[0] as Listener;
+  const inter = interBrokerListener(listeners, props);
+  if ((props['etcd.endpoints'] ?? '').trim() !== '' && inter.protocol !== 'PLAINTEXT') {
+    // Replica fetchers connect in plaintext without SASL: a secured inter-broker listener would stop replication.
+    throw new ConfigError(
+      `inter-broker listener ${inter.name} is ${inter.protocol}; replication over TLS or SASL is not supported ` +
+        'yet: set inter.broker.listener.name to a PLAINTEXT listener (on a private network)',
+    );
+  }
   return checkLimits({
     nodeId: int(props, 'broker.id'),
-    host,
-    port,
-    advertisedHost: props['advertised.host.name'] ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
-    advertisedPort: props['advertised.port'] !== undefined ? int(props, 'advertised.port', 1, 65535) : port,
+    host: first.host,
+    port: first.port,
+    advertisedHost: inter.advertisedHost,
+    advertisedPort: inter.advertisedPort,
     dataDir: props['log.dirs'] ?? './kstream-data',
     rack: props['broker.rack'] || null,
     etcd: (props['etcd.endpoints'] ?? '')
@@ -301,6 +394,7 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     queuedMaxRequestBytes: queuedMaxRequestBytes(props),
     queuedMaxResponseBytesPerConnection: int(props, 'queued.max.response.bytes.per.connection', 65536),
     brokerSessionTimeoutMs: int(props, 'broker.session.timeout.ms', 1000, 3_600_000),
+    listeners,
   });
 }
 

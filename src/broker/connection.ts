@@ -24,6 +24,8 @@ import { ApiKey } from '../protocol/messages/index.js';
 import { decodeRequestHeader, type RequestHeader } from '../protocol/wire.js';
 import { BufferPool } from '../util/buffer-pool.js';
 import type { Logger } from '../util/logger.js';
+import type { Listener } from './listeners.js';
+import type { SaslMechanism, SaslServer } from './sasl.js';
 
 /** What the router gives back for one request: the frame pieces, or null for "no response" (acks=0). */
 export type Reply = Buffer[] | null;
@@ -140,6 +142,23 @@ export class Connection {
   readonly remote: string;
   /** Per-connection state handlers may keep (e.g. negotiated versions). */
   readonly state: Struct = {};
+  /** The listener the client connected on (Metadata answers with that listener's addresses). */
+  listener: Listener | null = null;
+  /** Who the client is: User:ANONYMOUS, User:<certificate subject> (mutual TLS), User:<SASL name>. */
+  principal = 'User:ANONYMOUS';
+  /** False on a SASL listener until a SASL exchange succeeds: only ApiVersions and SASL requests are served. */
+  authenticated = true;
+  /** The SASL mechanisms of its listener (null: not a SASL listener). */
+  saslMechanisms: readonly SaslMechanism[] | null = null;
+  /** The SASL exchange under way (handlers/sasl.ts), null between exchanges. */
+  sasl: SaslServer | null = null;
+  reauthenticating = false;
+  /** When the SASL session ends (connections.max.reauth.ms, KIP-368); 0: never. */
+  sessionExpiresAt = 0;
+  /** After a SaslHandshake v0: the next frames are bare SASL tokens, answered by this (null: fail, close). */
+  rawSasl: ((token: Buffer) => Promise<Buffer | null>) | null = null;
+  /** Close once every request read so far is answered (a failed login). */
+  private closing = false;
 
   constructor(
     readonly socket: Socket,
@@ -171,6 +190,12 @@ export class Connection {
     return this.closed;
   }
 
+  /** Close the connection once the requests read so far are answered and written (no more are read). */
+  closeAfterReply(): void {
+    this.closing = true;
+    this.pauseReading();
+  }
+
   close(reason?: string): void {
     if (this.closed) return;
     if (reason) this.log.warn('closing connection', { remote: this.remote, reason });
@@ -192,7 +217,13 @@ export class Connection {
       if (this.head < 0) {
         const size = this.peekSize();
         if (size < 0 || size > this.limits.maxRequestBytes) {
-          this.close(`request size ${size} outside 0..socket.request.max.bytes (${this.limits.maxRequestBytes})`);
+          // 0x16 0x03: a TLS ClientHello on a plaintext listener (Kafka reads it as a huge size too).
+          const tls = size >>> 16 === 0x1603;
+          this.close(
+            tls
+              ? 'TLS handshake on a plaintext listener'
+              : `request size ${size} outside 0..socket.request.max.bytes (${this.limits.maxRequestBytes})`,
+          );
           return;
         }
         if (size > SMALL_REQUEST) {
@@ -308,6 +339,10 @@ export class Connection {
   }
 
   private handleFrame(frame: Buffer, pooled: Buffer | null, reserved: number, isFetch: boolean): void {
+    if (this.rawSasl !== null) {
+      this.handleRawSasl(this.rawSasl, Buffer.from(frame), pooled, reserved);
+      return;
+    }
     const reader = new Reader(frame);
     const header = decodeRequestHeader(reader);
     if (reader.bad) {
@@ -339,6 +374,36 @@ export class Connection {
     );
   }
 
+  /** A bare SASL token after a SaslHandshake v0: answered as a bare size-prefixed token, or the connection closed. */
+  private handleRawSasl(
+    answer: (token: Buffer) => Promise<Buffer | null>,
+    token: Buffer,
+    pooled: Buffer | null,
+    reserved: number,
+  ): void {
+    if (pooled !== null) framePool.release(pooled);
+    const slot: Slot = { done: false, reply: null, bytes: 0 };
+    this.queue.push(slot);
+    this.inProcess++;
+    answer(token).then(
+      (challenge) => {
+        this.settled(reserved, false);
+        if (challenge === null) {
+          this.complete(slot, CLOSE);
+          return;
+        }
+        const size = Buffer.allocUnsafe(4);
+        size.writeInt32BE(challenge.length, 0);
+        this.complete(slot, [size, challenge]);
+      },
+      (err: unknown) => {
+        this.settled(reserved, false);
+        this.log.error('SASL exchange failed', { remote: this.remote, error: (err as Error).message });
+        this.close('internal error during SASL authentication');
+      },
+    );
+  }
+
   private settled(reserved: number, isFetch: boolean): void {
     this.inProcess--;
     if (isFetch) this.fetching--;
@@ -366,6 +431,13 @@ export class Connection {
         for (const b of s.reply) this.socket.write(b);
       }
       this.socket.uncork();
+      if (this.closing && this.queue.length === 0) {
+        // A failed login: the answer is written, then the connection ends.
+        this.closed = true;
+        this.socket.end();
+        setTimeout(() => this.socket.destroy(), 1000).unref();
+        return;
+      }
     }
     this.unblock();
   }

@@ -7,6 +7,7 @@ import type { BrokerInfo, PartitionDoc, TopicDoc } from '../cluster/cluster.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
 import type { Logger } from '../util/logger.js';
 import type { BrokerConfig } from './config.js';
+import type { Credentials } from './credentials.js';
 import type { Partition } from './partition.js';
 import type { LocalTopic } from './replica-manager.js';
 import type { CreatedTopic } from './topic-admin.js';
@@ -99,6 +100,8 @@ export interface BrokerContext extends ClusterView, TopicAdministration, Groups,
   readonly log: Logger;
   /** The node is shutting down: long polls return at once. */
   readonly isStopping: boolean;
+  /** SCRAM credentials in the metadata store (SASL logins, Describe/AlterUserScramCredentials). */
+  readonly credentials: Credentials;
   /** (api key, min version, max version) of every request this node serves (ApiVersions). */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
 }

@@ -10,6 +10,14 @@ import type { Logger } from '../util/logger.js';
 import { CLOSE, type Connection, type Dispatch, type Reply } from './connection.js';
 import type { BrokerContext } from './context.js';
 
+/** What a client on a SASL listener may send before it is authenticated. */
+const PRE_AUTHENTICATION: ReadonlySet<number> = new Set([
+  ApiKey.ApiVersions,
+  ApiKey.SaslHandshake,
+  ApiKey.SaslAuthenticate,
+]);
+const SASL_APIS: ReadonlySet<number> = new Set([ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
+
 export interface HandlerContext {
   /** The node, as handlers see it (context.ts). */
   node: BrokerContext;
@@ -72,6 +80,23 @@ export class Router {
   }
 
   readonly dispatch: Dispatch = async ({ header, reader, connection }): Promise<Reply> => {
+    if (!connection.authenticated && !PRE_AUTHENTICATION.has(header.apiKey)) {
+      // A SASL listener serves nothing else before the client logged in (Kafka closes here too).
+      this.log.warn('request before SASL authentication; closing connection', {
+        remote: connection.remote,
+        apiKey: header.apiKey,
+      });
+      return CLOSE;
+    }
+    if (
+      connection.sessionExpiresAt !== 0 &&
+      !SASL_APIS.has(header.apiKey) &&
+      Date.now() > connection.sessionExpiresAt
+    ) {
+      // connections.max.reauth.ms passed without a re-authentication (KIP-368).
+      this.log.info('SASL session expired; closing connection', { remote: connection.remote });
+      return CLOSE;
+    }
     const h = this.handlers.get(header.apiKey);
     const supported = h !== undefined && header.apiVersion >= h.minVersion && header.apiVersion <= h.maxVersion;
     if (!supported) {

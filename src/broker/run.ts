@@ -27,6 +27,8 @@ export interface ServeOptions {
   configFile?: string;
   logLevel?: LogLevel;
   props?: Record<string, string>;
+  /** A first SCRAM user made before the node listens (if absent), and its password (never logged). */
+  bootstrapUser?: { name: string; password: string };
   /** The command line, for serve.json (default process.argv after the script). */
   argv?: string[];
 }
@@ -57,6 +59,7 @@ export async function startBroker(o: ServeOptions): Promise<Broker> {
   });
   const log = createLogger(logLevel).child({ node: config.nodeId });
   const broker = new Broker(config, log);
+  if (o.bootstrapUser) broker.setBootstrapUser(o.bootstrapUser.name, o.bootstrapUser.password);
   await broker.start();
   const given: Record<keyof typeof SERVE_FLAG_KEYS, unknown> = {
     'data-dir': o.dataDir,

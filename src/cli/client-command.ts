@@ -7,8 +7,9 @@ import type { Interfaces } from '@oclif/core';
 import { BaseCommand, CliError } from './base.js';
 import { clientFlags, parseDuration } from './flags.js';
 import type { OutputFormat } from './output.js';
+import { type Security, type SecurityFlags, securitySettings } from './security.js';
 
-export interface ConnectionSettings {
+export interface ConnectionSettings extends Security {
   brokers: string;
   timeoutMs: number;
 }
@@ -17,7 +18,9 @@ export interface ConnectionSettings {
  * Bootstrap list and timeout from `-b` and `--timeout` (brokers: flag, then $KSTREAM_BROKERS, then default); a
  * malformed list is a usage error. Also for commands with their own output flags (export, debug bundle).
  */
-export async function connectionSettings(flags: { brokers?: string; timeout: string }): Promise<ConnectionSettings> {
+export async function connectionSettings(
+  flags: { brokers?: string; timeout: string } & SecurityFlags,
+): Promise<ConnectionSettings> {
   const { resolveBrokers, parseBrokers } = await import('../client/brokers.js');
   const brokers = resolveBrokers(flags.brokers);
   try {
@@ -25,7 +28,7 @@ export async function connectionSettings(flags: { brokers?: string; timeout: str
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }
-  return { brokers, timeoutMs: parseDuration(flags.timeout) };
+  return { brokers, timeoutMs: parseDuration(flags.timeout), ...securitySettings(flags) };
 }
 
 export abstract class ClientCommand extends BaseCommand {

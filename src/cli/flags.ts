@@ -5,6 +5,7 @@
 import { Flags } from '@oclif/core';
 import { CliError, EXIT_USAGE } from './base.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './output.js';
+import { securityFlags } from './security.js';
 
 export const brokersFlag = Flags.string({
   char: 'b',
@@ -28,7 +29,7 @@ export const timeoutFlag = Flags.string({
 });
 
 /** The flags of every client command (oclif baseFlags). */
-export const clientFlags = { brokers: brokersFlag, output: outputFlag, timeout: timeoutFlag };
+export const clientFlags = { brokers: brokersFlag, output: outputFlag, timeout: timeoutFlag, ...securityFlags };
 
 /** --acks of produce and bench: 0, 1 or all; -1 is Kafka's spelling of all (acks=-1). */
 export function acksFlag(defaultValue: '0' | '1' | 'all') {

@@ -21,7 +21,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { Api, type ApiSpec, type RequestInput, type ResponseOf } from '../protocol/messages/index.js';
 import type { Logger } from '../util/logger.js';
 import { type BrokerAddress, formatAddress, parseBrokers } from './brokers.js';
-import { Connection, type RequestOptions } from './connection.js';
+import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
 import { detailOf, errorFor, NetworkError } from './errors.js';
 import { backoff, type RetryOptions, sleep } from './retry.js';
 
@@ -41,6 +41,9 @@ export interface ClusterOptions {
   /** Per-API caps on the version used, e.g. `{ [ApiKey.Fetch]: 11 }`. */
   maxVersions?: Readonly<Partial<Record<number, number>>>;
   logger?: Logger;
+  /** TLS and SASL for every connection (SSL, SASL_PLAINTEXT, SASL_SSL). */
+  tls?: ConnectionOptions['tls'];
+  sasl?: ConnectionOptions['sasl'];
 }
 
 export interface BrokerInfo {
@@ -113,6 +116,7 @@ export class Cluster {
   private refreshMark = Number.POSITIVE_INFINITY;
   private refreshing: Promise<void> | null = null;
   private closed = false;
+  private readonly security: Pick<ClusterOptions, 'tls' | 'sasl'>;
 
   constructor(opts: ClusterOptions) {
     this.bootstrap = parseBrokers(opts.brokers);
@@ -124,6 +128,7 @@ export class Cluster {
     this.retry = opts.retry ?? {};
     this.maxVersions = opts.maxVersions ?? {};
     this.logger = opts.logger ?? noopLogger;
+    this.security = { tls: opts.tls, sasl: opts.sasl };
   }
 
   /** Bootstrap: fetch the broker list (and metadata of topics of interest). */
@@ -344,6 +349,8 @@ export class Cluster {
       connectTimeoutMs: this.connectTimeoutMs,
       requestTimeoutMs: this.requestTimeoutMs,
       maxVersions: this.maxVersions,
+      tls: this.security.tls,
+      sasl: this.security.sasl,
     });
   }
 

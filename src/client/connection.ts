@@ -10,6 +10,7 @@
  *   by CLIENT_VERSION_LIMITS) and the broker's; `version(apiKey)` throws UNSUPPORTED_VERSION if there is none.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { type ConnectionOptions as TlsConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { Reader } from '../protocol/codec/reader.js';
 import { compile, parseVersions, type Struct } from '../protocol/codec/schema.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -24,6 +25,7 @@ import {
 import { decodeResponse, encodeRequest } from '../protocol/wire.js';
 import { VERSION } from '../version.js';
 import { NetworkError, RequestTimeoutError } from './errors.js';
+import { plainToken, ScramClient } from './sasl.js';
 
 export interface VersionRange {
   min: number;
@@ -55,6 +57,16 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** Per-API caps on the version used, e.g. `{ [ApiKey.Fetch]: 11 }`. */
   maxVersions?: Readonly<Partial<Record<number, number>>>;
+  /** TLS (SSL, SASL_SSL): Node's TLS options (ca, cert, key, rejectUnauthorized); absent: plaintext. */
+  tls?: TlsConnectionOptions;
+  /** SASL login after ApiVersions (SASL_PLAINTEXT, SASL_SSL). */
+  sasl?: SaslCredentials;
+}
+
+export interface SaslCredentials {
+  mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  user: string;
+  password: string;
 }
 
 export interface RequestOptions {
@@ -149,12 +161,21 @@ export class Connection {
     const address = `${opts.host}:${opts.port}`;
     const deadline = Date.now() + connectTimeoutMs;
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host: opts.host, port: opts.port });
+      const tls = opts.tls;
+      const s =
+        tls === undefined
+          ? netConnect({ host: opts.host, port: opts.port })
+          : tlsConnect({
+              servername: isIp(opts.host) ? undefined : opts.host,
+              ...tls,
+              host: opts.host,
+              port: opts.port,
+            });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new NetworkError(address, `could not connect within ${connectTimeoutMs} ms`));
       }, connectTimeoutMs);
-      s.once('connect', () => {
+      s.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         resolve(s);
@@ -168,6 +189,7 @@ export class Connection {
     const conn = new Connection(socket, opts);
     try {
       await conn.handshake(Math.max(1, deadline - Date.now()), connectTimeoutMs);
+      if (opts.sasl) await conn.authenticate(opts.sasl, Math.max(1, deadline - Date.now()));
     } catch (e) {
       conn.close();
       throw e;
@@ -304,6 +326,63 @@ export class Connection {
       }, timeoutMs);
       this.pending.push(p);
     });
+  }
+
+  /** SASL login: SaslHandshake v1, then the mechanism's tokens in SaslAuthenticate requests. */
+  private async authenticate(sasl: SaslCredentials, timeoutMs: number): Promise<void> {
+    const hs = await this.request(Api.SaslHandshake, { mechanism: sasl.mechanism }, { timeoutMs, version: 1 });
+    if (hs.errorCode !== 0) {
+      const offered = hs.mechanisms.join(', ') || 'none';
+      throw new KafkaError(
+        hs.errorCode,
+        `${this.address} does not offer SASL ${sasl.mechanism} (it offers ${offered})`,
+      );
+    }
+    let lifetimeMs = 0n;
+    const exchange = async (token: Buffer): Promise<Buffer> => {
+      const r = await this.request(Api.SaslAuthenticate, { authBytes: token }, { timeoutMs });
+      lifetimeMs = r.sessionLifetimeMs;
+      if (r.errorCode !== 0) {
+        throw new KafkaError(
+          r.errorCode,
+          `login as ${sasl.user} on ${this.address} failed: ${r.errorMessage ?? 'no reason given'}`,
+        );
+      }
+      return r.authBytes;
+    };
+    if (sasl.mechanism === 'PLAIN') {
+      await exchange(plainToken(sasl.user, sasl.password));
+      this.scheduleReauthentication(sasl, lifetimeMs);
+      return;
+    }
+    const scram = new ScramClient(sasl.mechanism, sasl.user, sasl.password);
+    const serverFirst = await exchange(scram.first());
+    const serverFinal = await exchange(await scram.final(serverFirst));
+    if (!scram.verify(serverFinal)) {
+      throw new KafkaError(
+        ErrorCode.SASL_AUTHENTICATION_FAILED,
+        `${this.address} did not prove it knows the credentials of ${sasl.user} (SCRAM server signature)`,
+      );
+    }
+    this.scheduleReauthentication(sasl, lifetimeMs);
+  }
+
+  /**
+   * KIP-368: a broker with connections.max.reauth.ms tells the session's lifetime in the last SaslAuthenticate
+   * answer; log in again on the same connection before it ends (at 85-95 % of it, as the Java client does),
+   * requests going on meanwhile. A failed re-authentication closes the connection (its requests fail over to a
+   * new one).
+   */
+  private scheduleReauthentication(sasl: SaslCredentials, lifetimeMs: bigint): void {
+    if (lifetimeMs <= 0n || this.closedError) return;
+    const ms = Number(lifetimeMs) * (0.85 + Math.random() * 0.1);
+    const timer = setTimeout(() => {
+      this.authenticate(sasl, this.requestTimeoutMs).catch((e: unknown) =>
+        this.fail(e instanceof Error ? e : new NetworkError(this.address, String(e))),
+      );
+    }, ms);
+    timer.unref();
+    this.onClose(() => clearTimeout(timer));
   }
 
   private async handshake(timeoutMs: number, connectTimeoutMs: number): Promise<void> {
@@ -507,4 +586,8 @@ function describeSocketError(e: Error): string {
     default:
       return code ? `${e.message}` : e.message;
   }
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
 }

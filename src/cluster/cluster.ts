@@ -29,6 +29,8 @@ export interface BrokerInfo {
   host: string;
   port: number;
   rack: string | null;
+  /** Advertised address per listener name (a node without listeners: host/port for every listener). */
+  listeners?: Record<string, { host: string; port: number }>;
 }
 
 export interface TopicDoc {

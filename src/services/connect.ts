@@ -11,6 +11,9 @@ export interface ConnectOptions {
   brokers: string;
   /** Connect and request timeout, ms. */
   timeoutMs: number;
+  /** TLS and SASL (src/cli/security.ts). */
+  tls?: ClusterOptions['tls'];
+  sasl?: ClusterOptions['sasl'];
 }
 
 /** Options for any client (Admin, Producer, Consumer) from the CLI's connection settings. */
@@ -28,6 +31,8 @@ export function clusterOptions(c: ConnectOptions): ClusterOptions {
     // reads librdkafka's mock cluster, whose v4+ answers carry an 8-byte epoch (Kafka's is 4 bytes) that shifts
     // every partition after the first. The same cap as kstream top (src/tui/run.tsx).
     maxVersions: { [ApiKey.ListOffsets]: 3 },
+    tls: c.tls,
+    sasl: c.sasl,
   };
 }
 

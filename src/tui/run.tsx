@@ -3,6 +3,7 @@
  * admin client as its data source. Imported lazily by commands/top.ts (Ink costs ~0.5 s to load).
  */
 import { render } from 'ink';
+import type { Security } from '../cli/security.js';
 import { formatAddress } from '../client/brokers.js';
 import { Admin } from '../client/index.js';
 import { ApiKey } from '../protocol/messages/index.js';
@@ -13,8 +14,9 @@ import { fetchRaw } from './data.js';
 import type { ClusterSource } from './hooks/use-cluster-data.js';
 
 /** An admin client for top: connecting bounded by at most 3 s of the timeout, one quick retry, no logs. */
-export function topAdmin(brokers: string, timeoutMs: number): Admin {
+export function topAdmin(brokers: string, timeoutMs: number, security: Security = {}): Admin {
   return new Admin({
+    ...security,
     brokers,
     clientId: 'kstream-top',
     connectTimeoutMs: Math.min(timeoutMs, 3000),
@@ -33,13 +35,17 @@ export function topAdmin(brokers: string, timeoutMs: number): Admin {
  * one bootstraps from the brokers of the last poll too, as a Kafka client keeps the brokers it learned: top
  * started with `-b` one broker goes on when that broker is down (stopped, killed, in a rolling restart).
  */
-export function adminSource(brokers: string, timeoutMs = 5000): ClusterSource & { close(): Promise<void> } {
+export function adminSource(
+  brokers: string,
+  timeoutMs = 5000,
+  security: Security = {},
+): ClusterSource & { close(): Promise<void> } {
   let admin: Admin | null = null;
   /** The groups of the last poll, described again even if ListGroups misses them (see fetchRaw). */
   let knownGroups: string[] = [];
   /** host:port of the brokers of the last poll. */
   let knownBrokers: string[] = [];
-  const make = () => topAdmin([...new Set([brokers, ...knownBrokers])].join(','), timeoutMs);
+  const make = () => topAdmin([...new Set([brokers, ...knownBrokers])].join(','), timeoutMs, security);
   return {
     async fetch() {
       admin ??= make();
@@ -72,10 +78,13 @@ export async function runTop(opts: {
   intervalMs: number;
   timeoutMs: number;
   readOnly?: boolean;
+  /** TLS and SASL (--tls…, --user; src/cli/security.ts). */
+  security?: Security;
 }): Promise<void> {
-  const source = adminSource(opts.brokers, opts.timeoutMs);
-  const actions = adminActions({ brokers: opts.brokers, timeoutMs: opts.timeoutMs }, () =>
-    topAdmin(opts.brokers, opts.timeoutMs),
+  const security = opts.security ?? {};
+  const source = adminSource(opts.brokers, opts.timeoutMs, security);
+  const actions = adminActions({ brokers: opts.brokers, timeoutMs: opts.timeoutMs, ...security }, () =>
+    topAdmin(opts.brokers, opts.timeoutMs, security),
   );
   const restore = () => process.stdout.write(`${LEAVE_ALT_SCREEN}\u001B[?25h`);
   process.stdout.write(ENTER_ALT_SCREEN);

@@ -28,7 +28,10 @@ test('autocomplete bash builds the cache and prints setup steps naming `kstream 
     assert.ok(existsSync(join(cache, 'autocomplete', f)), `${f} written`);
   const fn = readFileSync(join(cache, 'autocomplete', 'functions', 'bash', 'kstream.bash'), 'utf8');
   assert.match(fn, /^produce --brokers .*--rate$/m);
-  assert.match(fn, /^topic:list --brokers --output --timeout --all$/m);
+  assert.match(
+    fn,
+    /^topic:list --brokers --output --timeout --tls --tls-ca --tls-cert --tls-key --tls-insecure --sasl-mechanism --user --password-file --property --all$/m,
+  );
   // Hidden commands (autocomplete create / script) are not offered.
   assert.doesNotMatch(fn, /^autocomplete:(script|create)/m);
   const zsh = readFileSync(join(cache, 'autocomplete', 'functions', 'zsh', '_kstream'), 'utf8');
@@ -64,6 +67,7 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     'serve',
     'top',
     'topic',
+    'user',
   ]);
   // Each word once (issue 21: `topic` came nine times, once per topic command).
   assert.deepEqual(bashComplete(r.stdout, ['to']).offered.sort(), ['top', 'topic']);

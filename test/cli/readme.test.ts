@@ -29,7 +29,8 @@ export function readmeExamples(readme: string): string[] {
   for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
     for (const line of block[1]!.split('\n')) {
       const command = withoutComment(line).trim();
-      if (/(^|[|;&]\s*|\$\()(\.\/dist\/)?kstream\b/.test(command)) out.push(command);
+      // A line may set environment variables first (KSTREAM_PASSWORD=… kstream …).
+      if (/(^(?:[A-Z_]+=\S*\s+)*|[|;&]\s*|\$\()(\.\/dist\/)?kstream\b/.test(command)) out.push(command);
     }
   }
   return out;
@@ -137,6 +138,14 @@ const DRIVERS: Record<string, Driver> = {
   'kstream serve --port 9093 --data-dir /var/lib/kstream --node-id 2': {
     how: 'parse',
     why: 'binds the fixed port 9093 and writes to /var/lib',
+  },
+  'KSTREAM_BOOTSTRAP_PASSWORD=change-me kstream serve --config secured.properties --bootstrap-user admin': {
+    how: 'parse',
+    why: 'binds the fixed port 9094 (the secured node: test/cli/security.test.ts runs one on a free port)',
+  },
+  'KSTREAM_PASSWORD=change-me kstream topic list -b 127.0.0.1:9094 --tls-ca broker.crt --user admin': {
+    how: 'parse',
+    why: 'talks to the secured node above on its fixed port (test/cli/security.test.ts does it on a free one)',
   },
   'kstream serve --config server.properties --log-level debug': {
     how: 'serve',
@@ -385,14 +394,18 @@ after(async () => {
 async function runExample(line: string, d: Driver): Promise<Run | null> {
   const how = d.how ?? 'run';
   if (how === 'parse') {
-    const argv = line.split(/\s+/).slice(1);
+    const argv = line
+      .replace(/^(?:[A-Z_]+=\S*\s+)*/, '')
+      .split(/\s+/)
+      .slice(1);
     const words: string[] = [];
     while (argv.length > 0 && !argv[0]!.startsWith('-')) words.push(argv.shift()!);
     const id = words.join(':') || 'version';
     if (line.startsWith('./dist/')) return null;
     const cls = COMMANDS[id];
     assert.ok(cls, `${line}: a command`);
-    await Parser.parse(argv, { flags: cls.flags ?? {}, args: cls.args ?? {}, strict: cls.strict ?? true });
+    const flags = { ...(cls.baseFlags ?? {}), ...(cls.flags ?? {}) };
+    await Parser.parse(argv, { flags, args: cls.args ?? {}, strict: cls.strict ?? true });
     return null;
   }
   if (how === 'terminal') {

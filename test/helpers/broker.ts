@@ -12,6 +12,8 @@ export const BIN = join(ROOT, 'bin', 'run.js');
 
 export interface BrokerProcess {
   port: number;
+  /** Bound port per listener name (PLAINTEXT alone without `listeners`). */
+  listeners: Record<string, number>;
   bootstrap: string;
   dataDir: string;
   child: ChildProcess;
@@ -35,6 +37,9 @@ export async function startBroker(
     props?: Record<string, string>;
     /** Start it under `ulimit -n <nofile>` (a low file limit). */
     nofile?: number;
+    /** The props give `listeners`: no --host/--port. */
+    noHostPort?: boolean;
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<BrokerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
@@ -52,10 +57,12 @@ export async function startBroker(
     );
     extra.push('--config', file);
   }
-  const args = [BIN, 'serve', '--data-dir', dataDir, '--port', String(opts.port ?? 0), '--host', '127.0.0.1', ...extra];
+  const hostPort = opts.noHostPort ? [] : ['--port', String(opts.port ?? 0), '--host', '127.0.0.1'];
+  const args = [BIN, 'serve', '--data-dir', dataDir, ...hostPort, ...extra];
+  const env = opts.env ?? process.env;
   const child =
     opts.nofile === undefined
-      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT })
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, env })
       : spawn('/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, process.execPath, ...args], {
           stdio: ['ignore', 'pipe', 'pipe'],
           cwd: ROOT,
@@ -88,8 +95,12 @@ export async function startBroker(
       rej(new Error(`broker exited with ${code} before it was ready\nstdout: ${stdout}\nstderr: ${stderr}`));
     });
   });
+  const listeners: Record<string, number> = {};
+  for (const m of stdout.matchAll(/\b([A-Z0-9_]+):\/\/[^\s,]*:(\d+)/g)) listeners[m[1] as string] = Number(m[2]);
+  if (Object.keys(listeners).length === 0) listeners.PLAINTEXT = port;
   return {
     port,
+    listeners,
     bootstrap: `127.0.0.1:${port}`,
     dataDir,
     child,

@@ -3,6 +3,7 @@
  * Also lets a test write arbitrary bytes, to probe the broker's handling of bad input.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Struct } from '../../src/protocol/codec/schema.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/wire.js';
 
@@ -30,6 +31,14 @@ export class RawClient {
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** Over TLS, trusting `ca` (PEM). */
+  static connectTls(port: number, ca: string | Buffer): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }

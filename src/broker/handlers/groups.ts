@@ -5,6 +5,7 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
+import { addressOn } from '../listeners.js';
 import { type AnyHandler, defineHandler, type HandlerContext } from '../router.js';
 
 const KEY_TYPE_GROUP = 0;
@@ -42,7 +43,8 @@ export const findCoordinator = defineHandler(Api.FindCoordinator, {
         errorCode = ErrorCode.INVALID_REQUEST;
         errorMessage = `unknown key type ${req.keyType}`;
       } else {
-        node = await ctx.node.findCoordinator(key).catch(() => null);
+        const found = await ctx.node.findCoordinator(key).catch(() => null);
+        node = found && addressOn(found, ctx.connection.listener);
         if (!node) {
           errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
           errorMessage = 'the group coordinator is not available yet';

@@ -15,7 +15,9 @@ import { offsetForLeaderEpoch } from './offset-for-leader-epoch.js';
 import { offsetHandlers } from './offsets.js';
 import { produce } from './produce.js';
 import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
+import { saslAuthenticate, saslHandshake } from './sasl.js';
 import { createTopics, deleteTopics } from './topics.js';
+import { alterUserScramCredentials, describeUserScramCredentials } from './user-scram-credentials.js';
 
 export const allHandlers: AnyHandler[] = [
   produce,
@@ -40,4 +42,8 @@ export const allHandlers: AnyHandler[] = [
   describeProducers,
   ...groupHandlers,
   ...offsetHandlers,
+  saslHandshake,
+  saslAuthenticate,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
 ];

@@ -6,6 +6,7 @@
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import type { ClusterView } from '../context.js';
+import { addressOn } from '../listeners.js';
 import { defineHandler } from '../router.js';
 import { isInternalTopic, validateTopicName } from '../topic-admin.js';
 import { errorOf } from './errors.js';
@@ -45,7 +46,7 @@ export function describeTopic(view: ClusterView, name: string): TopicMetadata | 
 export const metadata = defineHandler(Api.Metadata, {
   minVersion: 0,
   maxVersion: 12,
-  async handle(req, { node, header, log }) {
+  async handle(req, { node, header, log, connection }) {
     const v = header.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const allowAuto = v < 4 ? true : Boolean(req.allowAutoTopicCreation);
@@ -85,7 +86,7 @@ export const metadata = defineHandler(Api.Metadata, {
     }
     return {
       throttleTimeMs: 0,
-      brokers: node.liveBrokers(),
+      brokers: node.liveBrokers().map((b) => addressOn(b, connection.listener)),
       clusterId: node.clusterId,
       controllerId: node.controllerId(),
       topics,

@@ -39,8 +39,15 @@ import { OffsetDeleteRequest, OffsetDeleteResponse } from './offset-delete.js';
 import { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
 import { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from './offset-for-leader-epoch.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
+import { SaslAuthenticateRequest, SaslAuthenticateResponse } from './sasl-authenticate.js';
 import { SaslHandshakeRequest, SaslHandshakeResponse } from './sasl-handshake.js';
 import { SyncGroupRequest, SyncGroupResponse } from './sync-group.js';
+import {
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse,
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse,
+} from './user-scram-credentials.js';
 
 export type { Item } from '../codec/schema.js';
 
@@ -91,6 +98,9 @@ export const Api = {
   OffsetDelete: api(OffsetDeleteRequest, OffsetDeleteResponse),
   DescribeCluster: api(DescribeClusterRequest, DescribeClusterResponse),
   DescribeProducers: api(DescribeProducersRequest, DescribeProducersResponse),
+  SaslAuthenticate: api(SaslAuthenticateRequest, SaslAuthenticateResponse),
+  DescribeUserScramCredentials: api(DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse),
+  AlterUserScramCredentials: api(AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse),
 };
 
 /** The decoded request / response of an API, and what may be passed to encode them. */
