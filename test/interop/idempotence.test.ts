@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { ApiKey } from '../../src/protocol/messages/index.js';
-import { OFF, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { type BrokerProcess, ROOT, removeDir, startBroker } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { storedProducerIds } from '../helpers/stored-batches.js';
 
 const run = promisify(execFile);
 const PY = '/usr/bin/python3';
@@ -26,33 +24,6 @@ async function py(script: string, args: string[]): Promise<Record<string, unknow
   });
   const last = stdout.trim().split('\n').pop() as string;
   return JSON.parse(last) as Record<string, unknown>;
-}
-
-/** Producer ids of the batches stored in a partition (read with a raw Fetch). */
-async function storedProducerIds(topic: string, partition: number): Promise<Set<bigint>> {
-  return RawClient.using(broker.port, async (c) => {
-    const r = await c.request(ApiKey.Fetch, 12, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 64 * 1024 * 1024,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [{ topic, partitions: [{ partition, fetchOffset: 0n, partitionMaxBytes: 64 * 1024 * 1024 }] }],
-      forgottenTopicsData: [],
-      rackId: '',
-    });
-    const records = r.responses[0].partitions[0].records as Buffer | null;
-    const ids = new Set<bigint>();
-    for (let pos = 0; records && pos < records.length; ) {
-      const h = readBatchHeader(records, pos);
-      if (!h || pos + h.size > records.length) break;
-      ids.add(records.readBigInt64BE(pos + OFF.producerId));
-      pos += h.size;
-    }
-    return ids;
-  });
 }
 
 describe('idempotent producers of real clients against kstream serve', () => {
@@ -78,7 +49,7 @@ describe('idempotent producers of real clients against kstream serve', () => {
       fatal: [],
     });
     for (let p = 0; p < 3; p++) {
-      const ids = await storedProducerIds('idem-ck', p);
+      const ids = await storedProducerIds(broker.port, 'idem-ck', p);
       assert.equal(ids.size, 1, `partition ${p}: one producer id, got ${[...ids]}`);
       assert.ok([...ids][0]! >= 0n, `partition ${p}: idempotent batches (producer id ${[...ids][0]})`);
     }
@@ -119,7 +90,7 @@ describe('idempotent producers of real clients against kstream serve', () => {
         last.set(p, Number(v));
       }
       for (let p = 0; p < 2; p++) {
-        const ids = await storedProducerIds('idem-js', p);
+        const ids = await storedProducerIds(broker.port, 'idem-js', p);
         assert.equal(ids.size, 1, `partition ${p}: one producer id, got ${[...ids]}`);
         assert.ok([...ids][0]! >= 0n, `partition ${p}: idempotent batches`);
       }

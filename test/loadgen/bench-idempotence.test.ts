@@ -6,10 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { ApiKey } from '../../src/protocol/messages/index.js';
-import { OFF, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { BIN, type BrokerProcess, ROOT, removeDir, startBroker } from '../helpers/broker.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { storedProducerIds } from '../helpers/stored-batches.js';
 
 let broker: BrokerProcess;
 
@@ -29,33 +27,6 @@ function kstream(args: string[], input?: string): { status: number | null; stdou
     input,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** The producer ids of the batches stored in partition 0 of `topic`. */
-async function producerIds(topic: string): Promise<Set<bigint>> {
-  return RawClient.using(broker.port, async (c) => {
-    const r = await c.request(ApiKey.Fetch, 12, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 16 * 1024 * 1024,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 16 * 1024 * 1024 }] }],
-      forgottenTopicsData: [],
-      rackId: '',
-    });
-    const records = r.responses[0].partitions[0].records as Buffer | null;
-    const ids = new Set<bigint>();
-    for (let pos = 0; records && pos < records.length; ) {
-      const h = readBatchHeader(records, pos);
-      if (!h || pos + h.size > records.length) break;
-      ids.add(records.readBigInt64BE(pos + OFF.producerId));
-      pos += h.size;
-    }
-    return ids;
-  });
 }
 
 for (const on of [true, false]) {
@@ -78,7 +49,7 @@ for (const on of [true, false]) {
     const report = JSON.parse(r.stdout) as { records: number; config: { idempotence: boolean } };
     assert.equal(report.records, 2000);
     assert.equal(report.config.idempotence, on);
-    const ids = [...(await producerIds(topic))];
+    const ids = [...(await storedProducerIds(broker.port, topic))];
     assert.equal(ids.length, 1);
     assert.ok(on ? ids[0]! >= 0n : ids[0] === -1n, `producer id ${ids[0]}`);
   });
@@ -88,7 +59,7 @@ for (const on of [true, false]) {
     assert.equal(kstream(['topic', 'create', topic]).status, 0);
     const r = kstream(['produce', topic, ...(on ? [] : ['--no-idempotence'])], 'a\nb\nc\n');
     assert.equal(r.status, 0, r.stderr);
-    const ids = [...(await producerIds(topic))];
+    const ids = [...(await storedProducerIds(broker.port, topic))];
     assert.equal(ids.length, 1);
     assert.ok(on ? ids[0]! >= 0n : ids[0] === -1n, `producer id ${ids[0]}`);
   });
