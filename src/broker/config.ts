@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { defaultMaxOpenFiles } from '../storage/file-handles.js';
+import { ConfigError } from './config-error.js';
 import { interBrokerListener, type Listener, parseListeners } from './listeners.js';
 
 export interface BrokerConfig {
@@ -261,7 +262,7 @@ export function serveConfigValues(c: BrokerConfig): Record<string, string> {
   };
 }
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 /** Parse a Kafka-style properties file: `key=value` (or `key: value`), `#`/`!` comments, `\` continuations. */
 export function parseProperties(text: string, source = 'properties'): Record<string, string> {
