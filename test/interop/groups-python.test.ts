@@ -6,14 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ROOT } from '../helpers/broker.js';
+import { pyScript } from '../helpers/python.js';
 import { type GroupBroker, startGroupBroker } from './groups-helpers.js';
 
 const run = promisify(execFile);
-const PY = '/usr/bin/python3';
 const PER_TOPIC = 1000;
 const FIRST = 600;
 let gb: GroupBroker;
@@ -23,12 +21,8 @@ interface Phase {
   committed: Record<string, number>;
 }
 
-async function py(script: string, args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(PY, [join(ROOT, 'test', 'interop', 'py', script), gb.broker.bootstrap, ...args], {
-    timeout: 120_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+function py(script: string, args: string[]): Promise<Record<string, unknown>> {
+  return pyScript(script, [gb.broker.bootstrap, ...args], 120_000);
 }
 
 async function kcat(args: string[], input?: string): Promise<string> {

@@ -6,25 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { type BrokerProcess, ROOT, removeDir, startBroker } from '../helpers/broker.js';
+import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker.js';
+import { pyScript } from '../helpers/python.js';
 import { storedProducerIds } from '../helpers/stored-batches.js';
 
 const run = promisify(execFile);
-const PY = '/usr/bin/python3';
 let broker: BrokerProcess;
-
-async function py(script: string, args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(PY, [join(ROOT, 'test', 'interop', 'py', script), ...args], {
-    timeout: 180_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const last = stdout.trim().split('\n').pop() as string;
-  return JSON.parse(last) as Record<string, unknown>;
-}
 
 describe('idempotent producers of real clients against kstream serve', () => {
   before(async () => {
@@ -37,7 +27,7 @@ describe('idempotent producers of real clients against kstream serve', () => {
 
   test('confluent-kafka-python enable.idempotence=true: every record once, in order, batches carry its producer id', async () => {
     const n = 20_000;
-    const r = await py('confluent_idempotent.py', [broker.bootstrap, 'idem-ck', String(n), '3']);
+    const r = await pyScript('confluent_idempotent.py', [broker.bootstrap, 'idem-ck', String(n), '3']);
     assert.deepEqual(r, {
       produced: n,
       consumed: n,

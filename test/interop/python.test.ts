@@ -3,25 +3,12 @@
  * produce with acks=all and each codec, consume with assign(), every record identical.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import { type BrokerProcess, ROOT, removeDir, startBroker } from '../helpers/broker.js';
+import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker.js';
+import { pyScript } from '../helpers/python.js';
 
-const run = promisify(execFile);
-const PY = '/usr/bin/python3';
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 let broker: BrokerProcess;
-
-async function py(script: string, args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(PY, [join(ROOT, 'test', 'interop', 'py', script), ...args], {
-    timeout: 180_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const last = stdout.trim().split('\n').pop() as string;
-  return JSON.parse(last) as Record<string, unknown>;
-}
 
 describe('Python clients against kstream serve', () => {
   before(async () => {
@@ -35,7 +22,7 @@ describe('Python clients against kstream serve', () => {
   for (const codec of CODECS) {
     test(`confluent-kafka-python: acks=all, ${codec}, assign() reads every record`, async () => {
       const n = 20_000;
-      const r = await py('confluent_roundtrip.py', [broker.bootstrap, `ck-${codec}`, codec, String(n)]);
+      const r = await pyScript('confluent_roundtrip.py', [broker.bootstrap, `ck-${codec}`, codec, String(n)]);
       assert.deepEqual(r, {
         produced: n,
         consumed: n,
@@ -51,7 +38,7 @@ describe('Python clients against kstream serve', () => {
   for (const codec of CODECS) {
     test(`kafka-python 2.0.2: acks=all, ${codec}, assign() reads every record`, async () => {
       const n = 5_000;
-      const r = await py('kafka_python_roundtrip.py', [broker.bootstrap, `kp-${codec}`, codec, String(n)]);
+      const r = await pyScript('kafka_python_roundtrip.py', [broker.bootstrap, `kp-${codec}`, codec, String(n)]);
       assert.deepEqual(r, { produced: n, consumed: n, errors: [], mismatches: [], contiguous: true });
     });
   }
