@@ -1,7 +1,9 @@
 /**
  * Producer state across restarts (issue 16): compaction keeps the last batch of every idempotent producer (as
  * an empty batch when all its records are compacted away, Kafka's rule), so the state rebuilt from the log
- * alone, without snapshots, still knows the producer.
+ * alone, without snapshots, still knows the producer; and after a crash the log's tail is read once: recovery's
+ * pass feeds the producer state (nothing is read again for it), with the segments below the recovery point
+ * read only when the snapshot lies below them.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -120,6 +122,73 @@ test('compaction keeps the last batch of an idempotent producer (emptied): a res
       () => append(log, keyed(7n, 9, ['h'])),
       (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
     );
+  } finally {
+    await log.close();
+    await cleanup();
+  }
+});
+
+test('after a crash the tail is read once: recovery feeds the producer state', async () => {
+  const { dir, cleanup } = await tempDir();
+  const cfg = config({ segmentBytes: 2048 });
+  let log = await PartitionLog.open(dir, cfg);
+  for (let i = 0; i < 40; i++) append(log, idem(11n, i * 3, 3));
+  const lastBase = log.segmentBaseOffsets.at(-1) as bigint;
+  assert.ok(log.segmentCount >= 3, `several segments (${log.segmentCount})`);
+  const activeBytes = statSync(join(dir, `${lastBase.toString().padStart(20, '0')}.log`)).size;
+  // A crash: no clean-shutdown marker, no snapshot at the log end. A roll flushes and checkpoints the recovery
+  // point, so recovery re-reads the active segment, where the snapshot of the last roll also points.
+  await log.detach();
+
+  log = await PartitionLog.open(dir, cfg);
+  try {
+    const s = log.openStats;
+    assert.equal(s.cleanShutdown, false);
+    assert.equal(s.producerSnapshot, lastBase, 'the snapshot of the last roll');
+    assert.ok(s.bytesRecovered >= activeBytes, `recovery read the tail (${s.bytesRecovered} bytes)`);
+    assert.equal(s.producerBatchesReplayed, 0, 'no batch read again for the producer state');
+    assert.equal(s.producerBytesReplayed, 0);
+    assert.equal(s.producerBatchesRecovered, Number((120n - lastBase) / 3n), 'the batches after the snapshot');
+    // The state is whole: retries of the last batches are duplicates, a gap is refused, the next is appended.
+    for (const i of [35, 37, 39]) {
+      const r = append(log, idem(11n, i * 3, 3));
+      assert.deepEqual([r.duplicate, r.baseOffset], [true, BigInt(i * 3)]);
+    }
+    assert.throws(
+      () => append(log, idem(11n, 200, 1)),
+      (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    );
+    assert.equal(append(log, idem(11n, 120, 3)).baseOffset, 120n);
+  } finally {
+    await log.close();
+  }
+
+  // A snapshot below the recovery point's segment (the newest one damaged): the segments between it and the
+  // recovery point are read for the state, the tail by recovery alone; no byte is read twice.
+  log = await PartitionLog.open(dir, cfg);
+  for (let i = 41; i < 60; i++) append(log, idem(11n, i * 3, 3));
+  await log.flush();
+  await log.checkpoint();
+  append(log, idem(11n, 180, 3));
+  await log.detach();
+  const snaps = snapshots(dir);
+  writeFileSync(join(dir, snaps.at(-1) as string), 'damaged');
+  log = await PartitionLog.open(dir, cfg);
+  try {
+    const s = log.openStats;
+    const older = BigInt((snaps.at(-2) as string).slice(0, 20));
+    assert.equal(s.producerSnapshot, older, 'the older snapshot');
+    assert.ok(
+      s.producerBatchesReplayed > 0 && s.producerBatchesRecovered > 0,
+      JSON.stringify(s, (_, v) => String(v)),
+    );
+    assert.ok(
+      s.producerBytesReplayed + s.bytesRecovered <= logBytes(dir),
+      `read ${s.producerBytesReplayed} + ${s.bytesRecovered} of ${logBytes(dir)} bytes`,
+    );
+    const r = append(log, idem(11n, 180, 3));
+    assert.deepEqual([r.duplicate, r.baseOffset], [true, 180n], 'the last batch before the crash is known');
+    assert.equal(append(log, idem(11n, 183, 1)).baseOffset, 183n);
   } finally {
     await log.close();
     await cleanup();
