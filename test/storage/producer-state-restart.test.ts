@@ -128,10 +128,14 @@ test('compaction keeps the last batch of an idempotent producer (emptied): a res
   }
 });
 
-test('after a crash the tail is read once: recovery feeds the producer state', async () => {
+test('after a crash the tail is read once: recovery feeds the producer state', async (t) => {
   const { dir, cleanup } = await tempDir();
   const cfg = config({ segmentBytes: 2048 });
   let log = await PartitionLog.open(dir, cfg);
+  t.after(async () => {
+    await log.close().catch(() => {});
+    await cleanup();
+  });
   for (let i = 0; i < 40; i++) append(log, idem(11n, i * 3, 3));
   const lastBase = log.segmentBaseOffsets.at(-1) as bigint;
   assert.ok(log.segmentCount >= 3, `several segments (${log.segmentCount})`);
@@ -191,6 +195,5 @@ test('after a crash the tail is read once: recovery feeds the producer state', a
     assert.equal(append(log, idem(11n, 183, 1)).baseOffset, 183n);
   } finally {
     await log.close();
-    await cleanup();
   }
 });
