@@ -160,7 +160,7 @@ export class Broker implements BrokerContext {
       };
       const logConfig = (configs: Record<string, string>) => (this.admin as TopicAdmin).topicLogConfig(configs);
       const replicas = new ReplicaManager(
-        { nodeId: this.nodeId, lagMaxMs, logConfig },
+        { nodeId: this.nodeId, lagMaxMs, logConfig, interBroker: this.config.interBroker ?? undefined },
         cluster,
         logs,
         this.hwCheckpoint,
@@ -178,7 +178,11 @@ export class Broker implements BrokerContext {
       this.joining = null;
       joined();
       this.serve(cluster, replicas, logs);
-      this.log.info('joined cluster', { cluster: this.clusterId, metadata: store.location });
+      this.log.info('joined cluster', {
+        cluster: this.clusterId,
+        metadata: store.location,
+        interBroker: this.config.interBroker?.describe,
+      });
     } catch (e) {
       this.replicas?.stop();
       await this.metadata?.stop().catch(() => {});

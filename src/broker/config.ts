@@ -2,10 +2,13 @@
  * Broker configuration with Kafka's key names. Sources, lowest to highest precedence: defaults, the
  * `--config` properties file, command-line flags.
  */
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { EtcdSecurity } from '../cluster/etcd-store.js';
+import type { InterBrokerSecurity } from '../cluster/inter-broker.js';
 import { defaultMaxOpenFiles } from '../storage/file-handles.js';
 import { ConfigError } from './config-error.js';
-import { interBrokerListener, type Listener, parseListeners } from './listeners.js';
+import { interBrokerListener, interBrokerSecurity, type Listener, parseListeners } from './listeners.js';
 
 export interface BrokerConfig {
   nodeId: number;
@@ -42,6 +45,10 @@ export interface BrokerConfig {
   brokerSessionTimeoutMs: number;
   /** listeners (or the one PLAINTEXT listener of host/port); host/port above are the first one's. */
   listeners: Listener[];
+  /** How this node connects to the others (inter.broker.listener.name's TLS and SASL); null alone. */
+  interBroker: InterBrokerSecurity | null;
+  /** TLS and login of the etcd client (etcd.ssl.*, etcd.username); empty without etcd. */
+  etcdSecurity: EtcdSecurity;
 }
 
 /** Broker-level keys this broker understands, with defaults and documentation (DescribeConfigs shows them). */
@@ -228,6 +235,50 @@ export const BROKER_KEYS: Record<
     type: 'string',
     doc: 'RULE:pattern/replacement/[LU] and DEFAULT, mapping a client certificate subject to a principal name.',
   },
+  'ssl.endpoint.identification.algorithm': {
+    default: 'https',
+    type: 'string',
+    doc:
+      "https: a node connecting to another over a TLS inter-broker listener checks the peer's host against its " +
+      'certificate; empty: it does not (the certificate is still verified against the truststore).',
+  },
+  'sasl.mechanism.inter.broker.protocol': {
+    default: '',
+    type: 'string',
+    doc:
+      'SASL mechanism nodes log in to each other with over a SASL inter-broker listener (PLAIN, SCRAM-SHA-256, ' +
+      "SCRAM-SHA-512); must be enabled on that listener. Empty: the listener's first enabled mechanism.",
+  },
+  'inter.broker.sasl.username': {
+    default: '',
+    type: 'string',
+    doc:
+      "The user this node logs in to the others as over a SASL inter-broker listener (kstream's key; Kafka's " +
+      'listener.name.<l>.<mechanism>.sasl.jaas.config works too).',
+  },
+  'inter.broker.sasl.password.file': {
+    default: '',
+    type: 'string',
+    doc: "File whose first line is inter.broker.sasl.username's password (read at each connection).",
+  },
+  'etcd.ssl.ca.location': {
+    default: '',
+    type: 'string',
+    doc: "PEM file of the CAs etcd's server certificate is checked against (https:// endpoints); empty: the system's.",
+  },
+  'etcd.ssl.certificate.location': {
+    default: '',
+    type: 'string',
+    doc: "PEM file of this node's client certificate for etcd (etcd --client-cert-auth), with etcd.ssl.key.location.",
+  },
+  'etcd.ssl.key.location': { default: '', type: 'string', doc: "PEM file of the client certificate's private key." },
+  'etcd.ssl.key.password': { default: '', type: 'string', doc: 'Password of an encrypted etcd.ssl.key.location.' },
+  'etcd.username': {
+    default: '',
+    type: 'string',
+    doc: "etcd user (etcd's own authentication), with etcd.password.file.",
+  },
+  'etcd.password.file': { default: '', type: 'string', doc: "File whose first line is etcd.username's password." },
 };
 
 /** Each `kstream serve` flag and the broker config key that holds it (DescribeConfigs shows them all). */
@@ -361,13 +412,10 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
   }
   const first = listeners[0] as Listener;
   const inter = interBrokerListener(listeners, props);
-  if ((props['etcd.endpoints'] ?? '').trim() !== '' && inter.protocol !== 'PLAINTEXT') {
-    // Replica fetchers connect in plaintext without SASL: a secured inter-broker listener would stop replication.
-    throw new ConfigError(
-      `inter-broker listener ${inter.name} is ${inter.protocol}; replication over TLS or SASL is not supported ` +
-        'yet: set inter.broker.listener.name to a PLAINTEXT listener (on a private network)',
-    );
-  }
+  const etcd = (props['etcd.endpoints'] ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x);
   return checkLimits({
     nodeId: int(props, 'broker.id'),
     host: first.host,
@@ -376,10 +424,7 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     advertisedPort: inter.advertisedPort,
     dataDir: props['log.dirs'] ?? './kstream-data',
     rack: props['broker.rack'] || null,
-    etcd: (props['etcd.endpoints'] ?? '')
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x),
+    etcd,
     clusterId: props['cluster.id'] ?? 'kstream',
     props,
     numPartitions: int(props, 'num.partitions', 1, 100000),
@@ -396,7 +441,80 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     queuedMaxResponseBytesPerConnection: int(props, 'queued.max.response.bytes.per.connection', 65536),
     brokerSessionTimeoutMs: int(props, 'broker.session.timeout.ms', 1000, 3_600_000),
     listeners,
+    // A node alone connects to no other node: its inter-broker login is checked only in a cluster.
+    interBroker: etcd.length > 0 ? interBrokerSecurity(props, inter) : null,
+    etcdSecurity: etcd.length > 0 ? etcdSecurity(props, etcd) : {},
   });
+}
+
+function readConfigFile(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`cannot read ${key} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * The etcd client's TLS (`etcd.ssl.ca.location`, `etcd.ssl.certificate.location` + `etcd.ssl.key.location`,
+ * `etcd.ssl.key.password`; https:// endpoints) and etcd's own login (`etcd.username`, the password in the first
+ * line of `etcd.password.file`). Files are read now: a new certificate takes a restart.
+ */
+function etcdSecurity(props: Record<string, string>, endpoints: string[]): EtcdSecurity {
+  const get = (key: string) => {
+    const v = props[key]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const out: EtcdSecurity = {};
+  const caFile = get('etcd.ssl.ca.location');
+  const certFile = get('etcd.ssl.certificate.location');
+  const keyFile = get('etcd.ssl.key.location');
+  const secure = endpoints.filter((e) => /^https:\/\//i.test(e));
+  if (secure.length > 0 && secure.length < endpoints.length) {
+    throw new ConfigError('etcd.endpoints mixes https:// and http:// URLs: etcd is reached over TLS or not at all');
+  }
+  if ((caFile || certFile || keyFile) && secure.length === 0) {
+    throw new ConfigError('etcd.ssl.* are set but etcd.endpoints are not https:// URLs');
+  }
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      'etcd.ssl.certificate.location and etcd.ssl.key.location go together (a client certificate and its key)',
+    );
+  }
+  if (secure.length > 0) {
+    out.tls = {
+      ca: caFile === undefined ? null : readConfigFile(caFile, 'etcd.ssl.ca.location'),
+      cert: certFile === undefined ? null : readConfigFile(certFile, 'etcd.ssl.certificate.location'),
+      key: null,
+    };
+    if (keyFile !== undefined) {
+      const pem = readConfigFile(keyFile, 'etcd.ssl.key.location');
+      const passphrase = get('etcd.ssl.key.password');
+      if (passphrase === undefined) out.tls.key = pem;
+      else {
+        // gRPC takes no key password: the key is decrypted here, in memory.
+        try {
+          out.tls.key = Buffer.from(
+            createPrivateKey({ key: pem, passphrase }).export({ type: 'pkcs8', format: 'pem' }) as string,
+          );
+        } catch {
+          throw new ConfigError(`cannot decrypt etcd.ssl.key.location ${keyFile} with etcd.ssl.key.password`);
+        }
+      }
+    }
+  }
+  const user = get('etcd.username');
+  const passwordFile = get('etcd.password.file');
+  if ((user === undefined) !== (passwordFile === undefined)) {
+    throw new ConfigError('etcd.username and etcd.password.file go together');
+  }
+  if (user !== undefined && passwordFile !== undefined) {
+    const password = readConfigFile(passwordFile, 'etcd.password.file').toString('utf8').split(/\r?\n/)[0] ?? '';
+    if (password === '')
+      throw new ConfigError(`etcd.password.file ${passwordFile} is empty: its first line is the password`);
+    out.auth = { username: user, password };
+  }
+  return out;
 }
 
 /** Limits that depend on each other, checked once every value parsed. */

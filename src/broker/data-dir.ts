@@ -68,7 +68,10 @@ export async function openMetadataStore(
 ): Promise<{ store: MetadataStore; clusterId: string | null }> {
   if (config.etcd.length > 0) {
     const { EtcdStore } = await import('../cluster/etcd-store.js');
-    return { store: new EtcdStore(config.etcd, config.clusterId, log), clusterId: config.clusterId };
+    return {
+      store: new EtcdStore(config.etcd, config.clusterId, log, config.etcdSecurity),
+      clusterId: config.clusterId,
+    };
   }
   return { store: openLocalStore(dir, config.nodeId, log), clusterId: null };
 }

@@ -13,7 +13,9 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
+import type { SecureContextOptions, TLSSocket, ConnectionOptions as TlsConnectionOptions, TlsOptions } from 'node:tls';
+import type { ConnectionOptions } from '../client/connection.js';
+import type { InterBrokerSecurity } from '../cluster/inter-broker.js';
 import { ConfigError } from './config-error.js';
 
 export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
@@ -318,4 +320,145 @@ export function addressOn<
 >(b: B, listener: Listener | null): B {
   const at = listener === null ? undefined : b.listeners?.[listener.name];
   return at === undefined || (at.host === b.host && at.port === b.port) ? b : { ...b, host: at.host, port: at.port };
+}
+
+// ---- the inter-broker client --------------------------------------------------------------------------------
+
+type InterBrokerMechanism = NonNullable<ConnectionOptions['sasl']>['mechanism'];
+const CLIENT_MECHANISMS: readonly string[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+
+/** A property given for the listener (`listener.name.<l>.<key>`) or for all, empty values included. */
+function rawListenerProp(props: Record<string, string>, listener: string, key: string): string | undefined {
+  return props[`listener.name.${listener.toLowerCase()}.${key}`] ?? props[key];
+}
+
+/** The first line of a password file (as `serve --bootstrap-password-file` reads it). */
+function readPasswordFile(path: string, key: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read ${key} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const password = text.split(/\r?\n/)[0] ?? '';
+  if (password === '') throw new ConfigError(`${key} ${path} is empty: its first line is the password`);
+  return password;
+}
+
+/**
+ * `username` and `password` of a JAAS login module line, as Kafka's brokers take their own inter-broker
+ * credentials: `org.apache.kafka.common.security.scram.ScramLoginModule required username="broker"
+ * password="…";`. Other options (PLAIN's `user_<name>` list) are ignored.
+ */
+export function jaasCredentials(text: string, key: string): { user: string; password: string } {
+  const options = new Map<string, string>();
+  const re = /([A-Za-z_][\w.-]*)\s*=\s*(?:"((?:\\.|[^"\\])*)"|([^\s;"]+))/g;
+  for (const m of text.matchAll(re)) {
+    options.set(m[1] as string, m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] as string));
+  }
+  const user = options.get('username');
+  const password = options.get('password');
+  if (!user || password === undefined || password === '') {
+    // The text itself is not shown: it holds a password.
+    throw new ConfigError(`${key} needs username="…" and password="…" (the node's own inter-broker login)`);
+  }
+  return { user, password };
+}
+
+/**
+ * How this node connects to the other nodes (src/cluster/inter-broker.ts): over the inter-broker listener
+ * `l`, with its protocol. TLS (SSL, SASL_SSL): the listener's truststore is trusted (Node's CAs without
+ * one), its keystore presented when a peer asks for a client certificate, and the peer's host checked
+ * against its certificate unless `ssl.endpoint.identification.algorithm` is empty (Kafka's default: https).
+ * SASL (SASL_PLAINTEXT, SASL_SSL): `sasl.mechanism.inter.broker.protocol` (default the listener's first
+ * enabled mechanism; it must be enabled there) as the user of
+ * `listener.name.<l>.<mechanism>.sasl.jaas.config` (Kafka's way) or of `inter.broker.sasl.username` with the
+ * password in the first line of `inter.broker.sasl.password.file`. Checked now (ConfigError); files are read
+ * again at each connection.
+ */
+export function interBrokerSecurity(props: Record<string, string>, l: Listener): InterBrokerSecurity {
+  let tls: (() => TlsConnectionOptions) | null = null;
+  if (usesTls(l)) {
+    const algorithm = (rawListenerProp(props, l.name, 'ssl.endpoint.identification.algorithm') ?? 'https').trim();
+    if (algorithm !== '' && algorithm.toLowerCase() !== 'https') {
+      throw new ConfigError(
+        `ssl.endpoint.identification.algorithm ${JSON.stringify(algorithm)} is not supported: use https or leave it empty`,
+      );
+    }
+    tls = () => {
+      const o = listenerTls(props, l.name).options;
+      const c: TlsConnectionOptions = {
+        key: o.key,
+        cert: o.cert,
+        pfx: o.pfx,
+        passphrase: o.passphrase,
+        ca: o.ca,
+        minVersion: o.minVersion,
+        maxVersion: o.maxVersion,
+        ciphers: o.ciphers,
+        rejectUnauthorized: true,
+      };
+      if (algorithm === '') c.checkServerIdentity = () => undefined;
+      return c;
+    };
+  }
+  let sasl: (() => NonNullable<ConnectionOptions['sasl']>) | null = null;
+  let as = '';
+  if (l.protocol === 'SASL_PLAINTEXT' || l.protocol === 'SASL_SSL') {
+    const enabled = (listenerProp(props, l.name, 'sasl.enabled.mechanisms') ?? 'SCRAM-SHA-256,SCRAM-SHA-512')
+      .split(',')
+      .map((m) => m.trim().toUpperCase())
+      .filter((m) => m !== '');
+    const mechanism = (props['sasl.mechanism.inter.broker.protocol'] ?? '').trim().toUpperCase() || enabled[0] || '';
+    if (!CLIENT_MECHANISMS.includes(mechanism)) {
+      throw new ConfigError(
+        `sasl.mechanism.inter.broker.protocol ${mechanism || '(empty)'} is not supported: use ${CLIENT_MECHANISMS.join(', ')}`,
+      );
+    }
+    if (!enabled.includes(mechanism)) {
+      throw new ConfigError(
+        `sasl.mechanism.inter.broker.protocol ${mechanism} is not in sasl.enabled.mechanisms of the inter-broker ` +
+          `listener ${l.name} (${enabled.join(',')})`,
+      );
+    }
+    const jaasKey = `listener.name.${l.name.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
+    const jaas = props[jaasKey];
+    const user = props['inter.broker.sasl.username']?.trim() ?? '';
+    const passwordFile = props['inter.broker.sasl.password.file']?.trim() ?? '';
+    const m = mechanism as InterBrokerMechanism;
+    if (jaas !== undefined && jaas.trim() !== '') {
+      if (user !== '' || passwordFile !== '') {
+        throw new ConfigError(`give either ${jaasKey} or inter.broker.sasl.username/password.file, not both`);
+      }
+      const creds = jaasCredentials(jaas, jaasKey);
+      sasl = () => ({ mechanism: m, ...creds });
+      as = creds.user;
+    } else {
+      if (user === '' || passwordFile === '') {
+        throw new ConfigError(
+          `the inter-broker listener ${l.name} is ${l.protocol}: give this node's login as inter.broker.sasl.username ` +
+            `and inter.broker.sasl.password.file (a file whose first line is the password), or as ${jaasKey}`,
+        );
+      }
+      readPasswordFile(passwordFile, 'inter.broker.sasl.password.file');
+      sasl = () => ({
+        mechanism: m,
+        user,
+        password: readPasswordFile(passwordFile, 'inter.broker.sasl.password.file'),
+      });
+      as = user;
+    }
+    as = ` as ${as} (${mechanism})`;
+  }
+  if (tls !== null) tls(); // certificates readable now, or the start stops with a ConfigError
+  const makeTls = tls;
+  const makeSasl = sasl;
+  return {
+    listener: l.name,
+    describe: `${l.protocol}${as}`,
+    connectOptions: () => ({
+      ...(makeTls === null ? {} : { tls: makeTls() }),
+      ...(makeSasl === null ? {} : { sasl: makeSasl() }),
+    }),
+  };
 }

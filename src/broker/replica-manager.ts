@@ -12,6 +12,7 @@
  */
 import type { BrokerInfo, ClusterManager, PartitionChange, PartitionDoc, TopicDoc } from '../cluster/cluster.js';
 import type { HwCheckpoint } from '../cluster/hw-checkpoint.js';
+import { type InterBrokerSecurity, PLAINTEXT_INTER_BROKER } from '../cluster/inter-broker.js';
 import { type FetcherHost, ReplicaFetcher } from '../cluster/replica-fetcher.js';
 import type { LogConfig } from '../storage/config.js';
 import type { LogManager } from '../storage/log-manager.js';
@@ -44,6 +45,8 @@ export interface ReplicaManagerOptions {
   lagMaxMs: number;
   /** A topic's log config from its overrides (throws on invalid ones). */
   logConfig: (configs: Record<string, string>) => LogConfig;
+  /** How fetchers reach leaders (inter.broker.listener.name with its TLS and SASL); default plaintext. */
+  interBroker?: InterBrokerSecurity;
 }
 
 export class ReplicaManager implements FetcherHost {
@@ -108,6 +111,10 @@ export class ReplicaManager implements FetcherHost {
 
   brokerInfo(id: number): BrokerInfo | undefined {
     return this.metadata.brokers.get(id);
+  }
+
+  get interBroker(): InterBrokerSecurity {
+    return this.opts.interBroker ?? PLAINTEXT_INTER_BROKER;
   }
 
   /** The high watermark of every open local replica (for the checkpoint). */

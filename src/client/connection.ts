@@ -139,6 +139,8 @@ export class Connection {
   private frameSize = -1;
   private closedError: Error | null = null;
   private closeListeners: ((err: Error) => void)[] = [];
+  /** A KIP-368 re-authentication in progress: other requests wait for it (settles, never rejects). */
+  private reauthenticating: Promise<void> | null = null;
 
   private constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket;
@@ -267,6 +269,12 @@ export class Connection {
 
   private start(api: ApiSpec, body: Struct, opts: RequestOptions, expectResponse: boolean): Promise<Struct | null> {
     if (this.closedError) return Promise.reject(this.closedError);
+    if (this.reauthenticating !== null && api.key !== ApiKey.SaslHandshake && api.key !== ApiKey.SaslAuthenticate) {
+      // KIP-368: requests wait while the session is renewed, as the Java client's do. Sent meanwhile, they
+      // would delay the login's answers (a broker answers in order, a long-poll Fetch up to its max wait)
+      // and, once the old session ended, be refused with the connection closed.
+      return this.reauthenticating.then(() => this.start(api, body, opts, expectResponse));
+    }
     let version: number;
     try {
       version = opts.version ?? this.version(api.key);
@@ -370,16 +378,23 @@ export class Connection {
   /**
    * KIP-368: a broker with connections.max.reauth.ms tells the session's lifetime in the last SaslAuthenticate
    * answer; log in again on the same connection before it ends (at 85-95 % of it, as the Java client does),
-   * requests going on meanwhile. A failed re-authentication closes the connection (its requests fail over to a
-   * new one).
+   * requests in flight going on and new ones waiting until it is done. A failed re-authentication closes the
+   * connection (its requests fail over to a new one).
    */
   private scheduleReauthentication(sasl: SaslCredentials, lifetimeMs: bigint): void {
     if (lifetimeMs <= 0n || this.closedError) return;
     const ms = Number(lifetimeMs) * (0.85 + Math.random() * 0.1);
     const timer = setTimeout(() => {
-      this.authenticate(sasl, this.requestTimeoutMs).catch((e: unknown) =>
-        this.fail(e instanceof Error ? e : new NetworkError(this.address, String(e))),
+      const done = this.authenticate(sasl, this.requestTimeoutMs).then(
+        () => {
+          this.reauthenticating = null;
+        },
+        (e: unknown) => {
+          this.reauthenticating = null;
+          this.fail(e instanceof Error ? e : new NetworkError(this.address, String(e)));
+        },
       );
+      this.reauthenticating = done;
     }, ms);
     timer.unref();
     this.onClose(() => clearTimeout(timer));

@@ -194,6 +194,15 @@ interface Candidate {
   wake: () => void;
 }
 
+/**
+ * How the etcd client connects when etcd is secured: TLS (https:// endpoints; the CA to trust, null: the
+ * system's; a client certificate and key for etcd's --client-cert-auth) and etcd's own user login. Never logged.
+ */
+export interface EtcdSecurity {
+  tls?: { ca: Buffer | null; cert: Buffer | null; key: Buffer | null };
+  auth?: { username: string; password: string };
+}
+
 export class EtcdStore implements MetadataStore {
   readonly shared = true;
   readonly location: string;
@@ -215,10 +224,22 @@ export class EtcdStore implements MetadataStore {
     endpoints: string[],
     clusterId: string,
     private readonly log: Logger,
+    security: EtcdSecurity = {},
   ) {
     this.location = `etcd ${redactUrlCredentials(endpoints.join(','))}, cluster ${clusterId}`;
+    const tls = security.tls;
     this.client = new Etcd3({
       hosts: endpoints,
+      // gRPC's createSsl takes null for "the system's CAs" and for no client certificate; etcd3's type wants Buffers.
+      ...(tls
+        ? {
+            credentials: {
+              rootCertificate: tls.ca as Buffer,
+              ...(tls.key && tls.cert ? { privateKey: tls.key, certChain: tls.cert } : {}),
+            },
+          }
+        : {}),
+      ...(security.auth ? { auth: { ...security.auth } } : {}),
       dialTimeout: 3000,
       // Unary calls fail after 5 s instead of hanging on an unreachable etcd (callers retry or give up);
       // watches and lease keep-alives are streams and stay open.

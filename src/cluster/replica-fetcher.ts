@@ -6,12 +6,13 @@
  * Partition and ReplicaManager implement them), so this file depends on nothing of src/broker.
  */
 
-import { Connection } from '../client/connection.js';
+import type { Connection } from '../client/connection.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Api } from '../protocol/messages/index.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import type { BrokerInfo } from './cluster.js';
+import { connectToBroker, type InterBrokerSecurity, isSecurityFailure } from './inter-broker.js';
 
 /** A local replica as its fetcher sees it. */
 export interface FollowerReplica {
@@ -35,6 +36,8 @@ export interface FetcherHost {
   readonly nodeId: number;
   /** Where a broker listens, or undefined while it is not registered. */
   brokerInfo(id: number): BrokerInfo | undefined;
+  /** How to reach and log in to the leader (inter.broker.listener.name, inter-broker TLS and SASL). */
+  readonly interBroker: InterBrokerSecurity;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -42,6 +45,8 @@ const EMPTY = Buffer.alloc(0);
 export class ReplicaFetcher {
   private conn: Connection | null = null;
   private running = true;
+  /** The reason the last connect was refused (TLS, SASL), logged once per run of refusals; null: none. */
+  private refused: string | null = null;
   readonly partitions = new Set<FollowerReplica>();
 
   constructor(
@@ -61,14 +66,34 @@ export class ReplicaFetcher {
     if (this.conn && !this.conn.closed) return this.conn;
     const b = this.host.brokerInfo(this.leaderId);
     if (!b) throw new Error(`leader ${this.leaderId} is not registered`);
-    const conn = await Connection.connect({
-      host: b.host,
-      port: b.port,
-      nodeId: b.nodeId,
-      clientId: `kstream-replica-${this.host.nodeId}`,
-      connectTimeoutMs: 3000,
-      requestTimeoutMs: 10_000,
-    });
+    const security = this.host.interBroker;
+    let conn: Connection;
+    try {
+      conn = await connectToBroker(b, security, {
+        clientId: `kstream-replica-${this.host.nodeId}`,
+        connectTimeoutMs: 3000,
+        requestTimeoutMs: 10_000,
+      });
+    } catch (e) {
+      if (this.running && isSecurityFailure(e)) {
+        // A refused login or certificate does not go away by retrying: say why, once (no secret is in it).
+        const reason = (e as Error).message;
+        if (reason !== this.refused) {
+          this.log.warn('replica fetcher cannot connect to the leader: refused by its inter-broker listener', {
+            leader: this.leaderId,
+            listener: security.listener,
+            as: security.describe,
+            reason,
+          });
+        }
+        this.refused = reason;
+      }
+      throw e;
+    }
+    if (this.refused !== null) {
+      this.log.info('replica fetcher connected to the leader', { leader: this.leaderId, as: security.describe });
+      this.refused = null;
+    }
     if (!this.running) {
       // Stopped while connecting: an open connection would keep the process from exiting.
       conn.close();

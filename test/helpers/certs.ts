@@ -35,8 +35,12 @@ export function makeCa(dir: string, name: string): Ca {
   return { name, cert, key };
 }
 
-/** A certificate signed by `ca`; `subject` as openssl writes it (`/C=…/O=…/CN=…`). */
-export function makeCert(dir: string, ca: Ca, name: string, subject: string, server: boolean): Cert {
+/**
+ * A certificate signed by `ca`; `subject` as openssl writes it (`/C=…/O=…/CN=…`). `server`: for a server
+ * (SAN 127.0.0.1 and localhost); `'both'`: also usable as a client certificate (a broker connecting to another
+ * broker that asks for one, as brokers' certificates are).
+ */
+export function makeCert(dir: string, ca: Ca, name: string, subject: string, server: boolean | 'both'): Cert {
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
   const cert = join(dir, `${name}.crt`);
@@ -47,9 +51,11 @@ export function makeCert(dir: string, ca: Ca, name: string, subject: string, ser
   openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr], dir);
   writeFileSync(
     ext,
-    server
-      ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
-      : 'extendedKeyUsage=clientAuth\n',
+    server === 'both'
+      ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n'
+      : server
+        ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
+        : 'extendedKeyUsage=clientAuth\n',
   );
   openssl(
     [

@@ -14,7 +14,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from './broker.js';
-import { type EtcdProcess, startEtcd } from './etcd.js';
+import { type EtcdOptions, type EtcdProcess, startEtcd } from './etcd.js';
 import { RawClient } from './raw-client.js';
 
 export interface ClusterOptions {
@@ -22,7 +22,10 @@ export interface ClusterOptions {
   nodes?: number | readonly number[];
   /** Default "test-<random>". */
   clusterId?: string;
-  /** Broker properties of every node (a --config file). */
+  /**
+   * Broker properties of every node (a --config file). With `listeners` (their ports 0: picked at each start)
+   * the nodes get no --host/--port; the first listener must be a PLAINTEXT one (the helper's checks use it).
+   */
   props?: Record<string, string>;
   /** Per-node properties, merged over `props` (e.g. `broker.rack`). */
   nodeProps?: (id: number) => Record<string, string>;
@@ -30,6 +33,8 @@ export interface ClusterOptions {
   dataDir?: (id: number) => string;
   /** Extra `kstream serve` arguments per node. */
   args?: (id: number) => string[];
+  /** etcd's own options (TLS with client certificates). */
+  etcd?: EtcdOptions;
   /** How long to wait for all nodes to see each other; default 30 s. */
   readyTimeoutMs?: number;
   /** Where unexpected exits are reported; default process.stderr (as TAP comments). */
@@ -95,7 +100,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   /** Processes the test stops, kills or the cluster closes on purpose. */
   const expected = new Set<ChildProcess>();
   let closed = false;
-  const etcd = await startEtcd();
+  const etcd = await startEtcd(opts.etcd);
 
   const start = async (id: number, extra?: Record<string, string>): Promise<BrokerProcess> => {
     const running = nodes.get(id);
@@ -110,10 +115,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       dirs.set(id, dir);
     }
     const props = { ...opts.props, ...opts.nodeProps?.(id), ...extra };
+    const withListeners = props.listeners !== undefined;
     const b = await startBroker({
       dataDir: dir,
       // A restart comes back on the same port, as a real broker would (clients keep their bootstrap list).
-      port: running?.port,
+      port: withListeners ? undefined : running?.port,
+      noHostPort: withListeners,
       args: ['--node-id', String(id), '--etcd', etcd.url, '--cluster-id', clusterId, ...(opts.args?.(id) ?? [])],
       props: Object.keys(props).length > 0 ? props : undefined,
     });

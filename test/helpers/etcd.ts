@@ -1,9 +1,22 @@
 /**
  * Runs Debian's etcd on free loopback ports with a temp data dir, for cluster tests. Stopped by the test.
+ * With `tls`, etcd serves clients over TLS (an https:// URL) with the certificate given and, with
+ * `clientCertAuth`, asks every client for a certificate signed by `ca` (etcd's --client-cert-auth).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { removeDir, tempDir } from './broker.js';
+
+export interface EtcdOptions {
+  tls?: {
+    /** PEM files: the CA client certificates are checked against, etcd's certificate and its key. */
+    ca: string;
+    cert: string;
+    key: string;
+    /** Refuse clients without a certificate signed by `ca`. */
+    clientCertAuth?: boolean;
+  };
+}
 
 export interface EtcdProcess {
   url: string;
@@ -44,10 +57,10 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 /** Starts etcd; a port taken between picking and binding ("address already in use") means new ports, up to 5 tries. */
-export async function startEtcd(): Promise<EtcdProcess> {
+export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startEtcdOnce();
+      return await startEtcdOnce(opts);
     } catch (e) {
       if (attempt >= 5 || !(e instanceof PortTakenError)) throw e;
     }
@@ -56,13 +69,25 @@ export async function startEtcd(): Promise<EtcdProcess> {
 
 class PortTakenError extends Error {}
 
-async function startEtcdOnce(): Promise<EtcdProcess> {
+async function startEtcdOnce(opts: EtcdOptions): Promise<EtcdProcess> {
   const dir = tempDir('kstream-etcd-');
   const [client, peer] = await freePorts(2);
-  const url = `http://127.0.0.1:${client}`;
+  const tls = opts.tls;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${client}`;
+  const tlsArgs = tls
+    ? [
+        '--cert-file',
+        tls.cert,
+        '--key-file',
+        tls.key,
+        '--trusted-ca-file',
+        tls.ca,
+        ...(tls.clientCertAuth ? ['--client-cert-auth'] : []),
+      ]
+    : [];
   let proc: RunningEtcd;
   try {
-    proc = await spawnEtcd(dir, url, `http://127.0.0.1:${peer}`);
+    proc = await spawnEtcd(dir, url, `http://127.0.0.1:${peer}`, tlsArgs);
   } catch (e) {
     removeDir(dir);
     throw e;
@@ -89,7 +114,7 @@ async function startEtcdOnce(): Promise<EtcdProcess> {
       // Its ports were free a moment ago; a process that grabbed one meanwhile gets a few seconds to let go.
       for (let attempt = 1; ; attempt++) {
         try {
-          proc = await spawnEtcd(dir, url, `http://127.0.0.1:${peer}`);
+          proc = await spawnEtcd(dir, url, `http://127.0.0.1:${peer}`, tlsArgs);
           handle.child = proc.child;
           return;
         } catch (e) {
@@ -108,7 +133,7 @@ interface RunningEtcd {
 }
 
 /** Runs etcd on `dir` with these URLs; resolves once it serves clients (a new member, or the same one again). */
-async function spawnEtcd(dir: string, url: string, peerUrl: string): Promise<RunningEtcd> {
+async function spawnEtcd(dir: string, url: string, peerUrl: string, tlsArgs: string[]): Promise<RunningEtcd> {
   const child = spawn(
     'etcd',
     [
@@ -126,6 +151,7 @@ async function spawnEtcd(dir: string, url: string, peerUrl: string): Promise<Run
       peerUrl,
       '--initial-cluster',
       `test=${peerUrl}`,
+      ...tlsArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
