@@ -15,7 +15,10 @@
  *     segment; batches reaching the HW are copied as they are): batches whose
  *     records all survive are copied byte for byte; batches with some survivors are re-encoded with the
  *     survivors at their original offsets (offset deltas kept, so offsets never change — gaps are normal),
- *     with the batch's compression codec; batches with none are dropped. Tombstones (null values) that are
+ *     with the batch's compression codec; batches with none are dropped, except the last batch of each
+ *     idempotent producer the partition's producer state remembers, which is kept as an empty batch (its header
+ *     alone: Kafka's rule), so the state rebuilt from the log after a restart still knows that producer's last
+ *     sequence and answers a retry of it as a duplicate. Tombstones (null values) that are
  *     the newest for their key are dropped too once their batch is older than `delete.retention.ms`, giving
  *     consumers that long to see the delete. Records newer than `min.compaction.lag.ms` are never removed,
  *     nor are records without a key, nor control (transaction marker) batches. Records of aborted
@@ -129,6 +132,30 @@ async function rebuildBatch(original: Buffer, h: BatchHeader, keep: KafkaRecord[
   body.copy(out, BATCH_HEADER_SIZE);
   out.writeInt32BE(out.length - LOG_OVERHEAD, OFF.batchLength);
   out.writeInt32BE(keep.length, OFF.recordCount);
+  rewriteCrc(out, 0, out.length);
+  return out;
+}
+
+/**
+ * The batch is the last one its idempotent producer wrote that the partition's producer state remembers (Kafka's
+ * cleaner keeps it, emptied if need be, so that the state rebuilt from the log still knows the producer).
+ */
+function isLastBatchOfProducer(log: PartitionLog, h: BatchHeader): boolean {
+  if (h.producerId < 0n) return false;
+  const e = log.producers.producers.get(h.producerId);
+  return e !== undefined && e.lastDataOffset === h.baseOffset + BigInt(h.lastOffsetDelta);
+}
+
+/**
+ * The header of a batch without its records: offsets, timestamps, producer id, epoch and sequence range kept,
+ * record count 0, uncompressed (Kafka writes the same empty batch).
+ */
+function emptyBatch(original: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+  original.copy(out, 0, 0, BATCH_HEADER_SIZE);
+  out.writeInt32BE(BATCH_HEADER_SIZE - LOG_OVERHEAD, OFF.batchLength);
+  out.writeInt16BE(out.readInt16BE(OFF.attributes) & ~ATTR_COMPRESSION_MASK, OFF.attributes);
+  out.writeInt32BE(0, OFF.recordCount);
   rewriteCrc(out, 0, out.length);
   return out;
 }
@@ -250,8 +277,9 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
         keep.push(r);
       }
       removed += records.length - keep.length;
-      if (keep.length === records.length) out.push(b.bytes);
-      else if (keep.length > 0) out.push(await rebuildBatch(b.bytes, h, keep));
+      if (keep.length > 0) out.push(keep.length === records.length ? b.bytes : await rebuildBatch(b.bytes, h, keep));
+      else if (isLastBatchOfProducer(log, h))
+        out.push(b.bytes.length === BATCH_HEADER_SIZE ? b.bytes : emptyBatch(b.bytes));
     }
     stats.tombstonesKept += tombstonesKept;
     if (removed === 0) continue;

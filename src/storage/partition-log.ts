@@ -43,6 +43,7 @@ import {
 } from './producer-state.js';
 import {
   BatchCursor,
+  type BatchInfo,
   CorruptSegmentError,
   DELETED_SUFFIX,
   INDEX_SUFFIX,
@@ -130,10 +131,18 @@ export interface OpenStats {
   /** Bytes of torn or corrupt tail dropped. */
   truncatedBytes: number;
   indexesRebuilt: number;
-  /** Producer state: the snapshot loaded (-1n: none) and the batch headers read after it. */
+  /**
+   * Producer state: the snapshot loaded (-1n: none); the batch headers after it read by a walk of their own
+   * (and its bytes), and those taken from recovery's pass over the tail after a crash (read once for both).
+   */
   producerSnapshot: bigint;
   producerBatchesReplayed: number;
+  producerBytesReplayed: number;
+  producerBatchesRecovered: number;
 }
+
+/** Any snapshot offset (the upper bound when the log end is not known yet). */
+const MAX_SNAPSHOT_OFFSET = 0x7fffffffffffffffn;
 
 /** Read size of the header walk that rebuilds producer state at open. */
 const PRODUCER_REPLAY_CHUNK = 1024 * 1024;
@@ -184,6 +193,8 @@ export class PartitionLog {
   readonly abortedTxns: AbortedTxnIndex;
   /** Offset of the last snapshot written or loaded (-1n: none). */
   private lastSnapshot = -1n;
+  /** At open after a crash: recovery takes the batches at and after this offset into the producer state. */
+  private producerFeedFrom: bigint | null = null;
   /** fdatasync calls made on segment files (group commit makes this far smaller than flush() calls). */
   fsyncCount = 0;
   /** Bytes read from segment files by read() (to check that lookups read little). */
@@ -196,6 +207,8 @@ export class PartitionLog {
     indexesRebuilt: 0,
     producerSnapshot: -1n,
     producerBatchesReplayed: 0,
+    producerBytesReplayed: 0,
+    producerBatchesRecovered: 0,
   };
 
   private constructor(dir: string, config: LogConfig, logger: Logger) {
@@ -444,8 +457,12 @@ export class PartitionLog {
       }
     }
     let logEnd: bigint | null = null;
+    /** The producer snapshot loaded before recovery, which then fed the state (undefined: it did not). */
+    let fedFrom: bigint | null | undefined;
     if (recoverFrom <= lastIdx) {
+      fedFrom = await this.prepareProducerFeed(this.segments[recoverFrom]!.baseOffset);
       logEnd = await this.recover(recoverFrom);
+      this.producerFeedFrom = null;
     } else {
       logEnd = await this.loadActive();
       if (logEnd === null) logEnd = await this.recover(lastIdx);
@@ -480,7 +497,7 @@ export class PartitionLog {
       // Make what recovery kept durable before calling it recovered.
       await Promise.all(this.segments.slice(Math.min(recoverFrom, lastIdx)).map((s) => s.fdatasync()));
     }
-    await this.loadProducerState();
+    await this.loadProducerState(fedFrom);
     for (const s of this.segments) s.dirty = false;
     this._recoveryPoint = this._logEndOffset;
     if (this.dirDirty) {
@@ -505,13 +522,31 @@ export class PartitionLog {
   /**
    * Rebuild the producer state: the newest intact snapshot at or above the first segment (and not past the log
    * end), then the headers of the batches after it. After a clean shutdown the snapshot is at the log end and
-   * nothing is read; after a crash, what was appended since the last roll. A failed read leaves the state as
-   * far as it got (logged): producers it misses may start again at any sequence, as unknown producers do.
+   * nothing is read. After a crash recovery has fed the state already (`fedFrom`: the snapshot it started from,
+   * null for none; see prepareProducerFeed), in the same pass that re-read the tail since the recovery point;
+   * only if recovery cut the log below that snapshot is the state rebuilt here from an older one. A failed read
+   * leaves the state as far as it got (logged): producers it misses may start again at any sequence, as unknown
+   * producers do.
    */
-  private async loadProducerState(): Promise<void> {
+  private async loadProducerState(fedFrom?: bigint | null): Promise<void> {
     const first = this.segments[0]!.baseOffset;
     const end = this._logEndOffset;
     const warn = (msg: string): void => this.logger.warn(msg, { partition: this.name });
+    if (fedFrom !== undefined && (fedFrom === null || fedFrom <= end)) {
+      // Recovery's pass over the tail fed the state already (prepareProducerFeed), and the aborted-transaction
+      // index it loaded first: entries past the recovered end go.
+      this.abortedTxns.truncateFrom(end);
+      if (fedFrom !== null) {
+        this.lastSnapshot = fedFrom;
+        this.openStats.producerSnapshot = fedFrom;
+      }
+      this.producers.deleteSnapshots((o) => o > end);
+      this.producers.removeBefore(this._logStartOffset);
+      return;
+    }
+    // A clean start, or recovery cut the log below the snapshot it started from: the state from the newest
+    // snapshot the log still covers, and the batches after it.
+    this.openStats.producerBatchesRecovered = 0;
     this.producers.deleteSnapshots((o) => o > end);
     this.abortedTxns.load(
       this.segments.map((s) => s.baseOffset),
@@ -534,10 +569,40 @@ export class PartitionLog {
     this.producers.removeBefore(this._logStartOffset);
   }
 
-  /** Take the batches at and after `from` into the producer state (headers only). */
-  private async replayProducers(from: bigint): Promise<void> {
+  /**
+   * After a crash, before recovery: the newest intact producer snapshot, then the batches between it and
+   * `recoverStart` (segments below the recovery point, which recovery does not read); recovery's one pass over
+   * the tail takes the rest into the state (see recover), so the tail is read once, not once for recovery and
+   * again for the producer state. Returns the snapshot's offset (null: none, the state starts empty); a snapshot
+   * that turns out to lie past the recovered log end is dropped by loadProducerState.
+   */
+  private async prepareProducerFeed(recoverStart: bigint): Promise<bigint | null> {
+    const first = this.segments[0]!.baseOffset;
+    const warn = (msg: string): void => this.logger.warn(msg, { partition: this.name });
+    // The aborted-transaction index first (the feed re-adds what a crash lost, once).
+    this.abortedTxns.load(
+      this.segments.map((s) => s.baseOffset),
+      MAX_SNAPSHOT_OFFSET,
+      warn,
+    );
+    const loaded = await this.producers.loadLatestSnapshot(first, MAX_SNAPSHOT_OFFSET, warn);
+    const from = loaded ?? first;
+    if (from < recoverStart) {
+      try {
+        await this.replayProducers(from, recoverStart);
+      } catch (e) {
+        warn(`Producer state of ${this.name} rebuilt only in part: ${(e as Error).message}`);
+      }
+    }
+    this.producerFeedFrom = from > recoverStart ? from : recoverStart;
+    return loaded;
+  }
+
+  /** Take the batches at and after `from` (and below `to`) into the producer state (headers only). */
+  private async replayProducers(from: bigint, to = -1n): Promise<void> {
     for (let i = this.floorIndex(from); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
+      if (to >= 0n && seg.baseOffset >= to) break;
       if (seg.size === 0) continue;
       seg.acquire();
       try {
@@ -549,18 +614,23 @@ export class PartitionLog {
         const end = seg.damage ? seg.damage.position : seg.size;
         const cursor = new BatchCursor(seg.fdSync(), start, end, PRODUCER_REPLAY_CHUNK);
         const b = cursor.info;
-        while (await cursor.next()) {
-          if (b.lastOffset < from) continue;
-          if (!cursor.covers(b.position, b.position + BATCH_HEADER_SIZE)) {
-            await cursor.fill(b.position, PRODUCER_REPLAY_CHUNK);
+        try {
+          while (await cursor.next()) {
+            if (b.lastOffset < from) continue;
+            if (to >= 0n && b.baseOffset >= to) break;
+            if (!cursor.covers(b.position, b.position + BATCH_HEADER_SIZE)) {
+              await cursor.fill(b.position, PRODUCER_REPLAY_CHUNK);
+            }
+            // A control batch (a transaction marker) is read whole: its record says commit or abort.
+            const attributes = cursor.buf.readInt16BE(b.position - cursor.bufPos + OFF.attributes);
+            if ((attributes & ATTR_CONTROL) !== 0 && !cursor.covers(b.position, b.position + b.size)) {
+              await cursor.fill(b.position, Math.max(b.size, PRODUCER_REPLAY_CHUNK));
+            }
+            this.takeIntoProducerState(cursor.buf, b.position - cursor.bufPos, seg.baseOffset);
+            this.openStats.producerBatchesReplayed++;
           }
-          // A control batch (a transaction marker) is read whole: its record says commit or abort.
-          const attributes = cursor.buf.readInt16BE(b.position - cursor.bufPos + OFF.attributes);
-          if ((attributes & ATTR_CONTROL) !== 0 && !cursor.covers(b.position, b.position + b.size)) {
-            await cursor.fill(b.position, Math.max(b.size, PRODUCER_REPLAY_CHUNK));
-          }
-          this.takeIntoProducerState(cursor.buf, b.position - cursor.bufPos, seg.baseOffset);
-          this.openStats.producerBatchesReplayed++;
+        } finally {
+          this.openStats.producerBytesReplayed += cursor.bytesRead;
         }
       } finally {
         seg.release();
@@ -718,8 +788,14 @@ export class PartitionLog {
   private async recover(from: number): Promise<bigint> {
     const interval = this.cfg.indexIntervalBytes;
     let logEnd = this.segments[from]!.baseOffset;
-    const onBatch = (b: { leaderEpoch: number; baseOffset: bigint }): void => {
+    const feed = this.producerFeedFrom;
+    const onBatch = (b: BatchInfo, buf: Buffer, at: number): void => {
       if (b.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(b.leaderEpoch, b.baseOffset);
+      // The producer state from the same pass (prepareProducerFeed).
+      if (feed !== null && b.lastOffset >= feed) {
+        this.takeIntoProducerState(buf, at, this.segments[this.floorIndex(b.baseOffset)]!.baseOffset);
+        this.openStats.producerBatchesRecovered++;
+      }
     };
     for (let i = from; i < this.segments.length; i++) {
       const seg = this.segments[i]!;

@@ -294,8 +294,11 @@ export interface ScanOptions {
   validateCrc: boolean;
   /** Go on after a bad CRC (the only problem after which the next batch can be trusted) instead of stopping. */
   continueAfterProblems?: boolean;
-  /** Every batch that passed its checks (in order); `crcOk` is false only for a bad-CRC batch scanned past. */
-  onBatch?: (b: BatchInfo, crcOk: boolean) => void;
+  /**
+   * Every batch that passed its checks (in order); `crcOk` is false only for a bad-CRC batch scanned past. Its
+   * whole header is at `buf[at]` (valid only during the call).
+   */
+  onBatch?: (b: BatchInfo, crcOk: boolean, buf: Buffer, at: number) => void;
 }
 
 /** Walk every batch of a segment file (reading in large chunks), checking each one; see ScanResult. */
@@ -376,7 +379,7 @@ export async function scanBatches(fd: number, opts: ScanOptions): Promise<ScanRe
     }
     if (info.baseOffset > next) compacted = true;
     if (records >= 0 && BigInt(records) < info.lastOffset - info.baseOffset + 1n) compacted = true;
-    opts.onBatch?.(info, crcOk);
+    opts.onBatch?.(info, crcOk, buf, pos - bufPos);
     if (crcOk && validBytes < 0) batches++;
     next = info.lastOffset + 1n;
     pos += info.size;
@@ -660,7 +663,7 @@ export class Segment implements PooledFile {
   async rebuild(
     interval: number,
     validateCrc: boolean,
-    onBatch?: (b: BatchInfo) => void,
+    onBatch?: (b: BatchInfo, buf: Buffer, at: number) => void,
     expectedFirstOffset: bigint = this.baseOffset,
   ): Promise<ScanResult> {
     this.offsetIndex = new OffsetIndex();
@@ -671,9 +674,9 @@ export class Segment implements PooledFile {
     return this.scan({
       expectedFirstOffset,
       validateCrc,
-      onBatch: (info) => {
+      onBatch: (info, _crcOk, buf, at) => {
         this.trackBatch(info.position, info.size, info.baseOffset, info.maxTimestamp, interval);
-        onBatch?.(info);
+        onBatch?.(info, buf, at);
       },
     });
   }

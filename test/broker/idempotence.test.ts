@@ -3,18 +3,24 @@
  * builder kstream's client uses: InitProducerId hands out ids never reused after a restart; a retried batch is
  * answered with its original offset and not stored again (also after a clean restart and after kill -9);
  * bad input (sequence gaps, stale epochs, producer ids never allocated, sequence overflow) gets Kafka's error
- * code, nothing is stored, and other producers go on.
+ * code, nothing is stored, and other producers go on. Compaction keeps a producer's last batch (emptied), so a
+ * restart without producer snapshots still recognizes its retry; kcat reads the compacted log.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { Struct } from '../../src/protocol/codec/schema.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
+import { type BatchHeader, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
 import { type BrokerProcess, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
+
+const run = promisify(execFile);
 
 interface Pid {
   producerId: bigint;
@@ -90,10 +96,10 @@ describe('idempotent produce over the wire', () => {
     for (const b of brokers) await b.kill();
     for (const d of dirs) removeDir(d);
   });
-  async function start(dataDir?: string): Promise<BrokerProcess> {
+  async function start(dataDir?: string, props?: Record<string, string>): Promise<BrokerProcess> {
     const dir = dataDir ?? tempDir();
     if (!dirs.includes(dir)) dirs.push(dir);
-    const b = await startBroker({ dataDir: dir });
+    const b = await startBroker({ dataDir: dir, ...(props ? { props } : {}) });
     brokers.push(b);
     return b;
   }
@@ -253,4 +259,82 @@ describe('idempotent produce over the wire', () => {
       await b.stop();
     });
   }
+  test('compaction empties the last batch of a producer but keeps it: a retry of it is a duplicate after a restart without snapshots', async () => {
+    const props = { 'log.cleaner.backoff.ms': '200' };
+    let b = await start(undefined, props);
+    const keyed = (pid: bigint, seq: number, keys: string[]) =>
+      buildBatch({
+        records: keys.map((k) => ({ key: k, value: `${k}-s${seq}` })),
+        producerId: pid,
+        producerEpoch: 0,
+        baseSequence: seq,
+      });
+    let pid = -1n;
+    let last: Buffer = Buffer.alloc(0);
+    await RawClient.using(b.port, async (c) => {
+      await createTopic(c, 'cp', { 'cleanup.policy': 'compact', 'segment.bytes': '1024' });
+      pid = (await initProducerId(c)).producerId;
+      expectOk(await produce(c, 'cp', await keyed(pid, 0, ['a', 'b'])), 0n, 'first batch');
+      last = await keyed(pid, 2, ['c', 'd']);
+      expectOk(await produce(c, 'cp', last), 2n, 'last batch');
+      // Another producer's newer values for all four keys, then a record larger than a segment closes it.
+      const newer = await buildBatch({ records: ['a', 'b', 'c', 'd'].map((k) => ({ key: k, value: `${k}-new` })) });
+      expectOk(await produce(c, 'cp', newer), 4n, 'newer values');
+      const filler = await buildBatch({ records: [{ key: 'filler', value: 'f'.repeat(2000) }] });
+      expectOk(await produce(c, 'cp', filler), 8n, 'filler');
+    });
+    // The cleaner removes every record of the producer, and keeps its last batch's header.
+    const stored = async () =>
+      RawClient.using(b.port, async (c) => {
+        const r = await c.request(ApiKey.Fetch, 12, {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 1 << 20,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [{ topic: 'cp', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+          forgottenTopicsData: [],
+          rackId: '',
+        });
+        const records = r.responses[0].partitions[0].records as Buffer;
+        const out: BatchHeader[] = [];
+        for (let pos = 0; pos < records.length; ) {
+          const h = readBatchHeader(records, pos);
+          if (!h || pos + h.size > records.length) break;
+          out.push(h);
+          pos += h.size;
+        }
+        return out;
+      });
+    const deadline = Date.now() + 60_000;
+    let ofProducer: BatchHeader[] = [];
+    for (;;) {
+      ofProducer = (await stored()).filter((h) => h.producerId === pid);
+      if (ofProducer.length === 1 && ofProducer[0]!.recordCount === 0) break;
+      assert.ok(Date.now() < deadline, `not compacted: ${JSON.stringify(ofProducer.map((h) => h.recordCount))}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const h = ofProducer[0]!;
+    assert.deepEqual([h.baseOffset, h.lastOffsetDelta, h.baseSequence], [2n, 1, 2], 'the last batch, emptied');
+    // A real client reads the compacted log, the empty batch included.
+    const { stdout } = await run('kcat', ['-b', b.bootstrap, '-C', '-t', 'cp', '-e', '-q', '-f', '%o %k\\n'], {
+      timeout: 60_000,
+    });
+    assert.deepEqual(stdout.trim().split('\n'), ['4 a', '5 b', '6 c', '7 d', '8 filler']);
+    // A clean stop writes a snapshot; without any, the state is rebuilt from the log alone.
+    assert.equal(await b.stop(), 0);
+    const partDir = join(b.dataDir, 'cp-0');
+    for (const n of readdirSync(partDir)) if (n.endsWith('.snapshot')) unlinkSync(join(partDir, n));
+    b = await start(b.dataDir, props);
+    await RawClient.using(b.port, async (c) => {
+      expectOk(await produce(c, 'cp', last), 2n, 'a retry of the last batch: its original offset');
+      assert.equal(await logEnd(c, 'cp'), 9n, 'the retry is not stored');
+      const gap = await produce(c, 'cp', await keyed(pid, 5, ['e']));
+      assert.equal(gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'the state knows the last sequence');
+      expectOk(await produce(c, 'cp', await keyed(pid, 4, ['e'])), 9n, 'the next sequence');
+    });
+    await b.stop();
+  });
 });

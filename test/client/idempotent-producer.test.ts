@@ -5,17 +5,23 @@
  * idempotence (the default) the broker recognizes the retry and the record is stored once, at the offset the
  * delivery report names; with `idempotent: false` the same run stores it twice. The stored batches carry the
  * producer id from InitProducerId.
+ *
+ * KIP-360's epoch bump waits for the old epoch's requests: the same proxy holds the broker's answers, so a
+ * request of the old epoch is still in flight when a sequence error makes the producer bump its epoch; no
+ * batch of the new epoch goes to the partition until that answer arrives.
  */
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Admin } from '../../src/client/admin.js';
 import { Producer } from '../../src/client/producer.js';
+import { ErrorCode, KafkaError } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { OFF, readBatchHeader } from '../../src/protocol/records/batch.js';
 import { decodeRecordSet } from '../../src/protocol/records/record.js';
 import { type BrokerProcess, removeDir, startBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { until } from '../helpers/until.js';
 
 /** Splits a byte stream into Kafka frames (4-byte size prefix). */
 class Framer {
@@ -33,24 +39,74 @@ class Framer {
   }
 }
 
-/** A proxy to the broker that can lose the answer to the next Produce request (and cut that connection). */
+/**
+ * A proxy to the broker that can lose the answer to the next Produce request (and cut that connection), and
+ * hold the broker's answers (in order) until the test releases them.
+ */
 interface LossyProxy {
   port: number;
   target: number;
   loseNextProduceAnswer(): void;
   lost: number;
+  /** Produce requests the client sent so far. */
+  produceRequests: number;
+  /** From now on answers wait in the proxy, in order, until released. */
+  holdAnswers(): void;
+  /** Forward the held answers up to and including the first Produce answer among them (once it came). */
+  releaseNextProduceAnswer(): Promise<void>;
+  /** Forward every held answer and stop holding. */
+  releaseAll(): void;
+  /** True once the client has sent `n` Produce requests; false if it has not after `ms`. */
+  produceRequestsReach(n: number, ms: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
 async function startProxy(): Promise<LossyProxy> {
   const sockets = new Set<Socket>();
   let arm = false;
+  let holding = false;
+  const held: { to: Socket; frame: Buffer; produce: boolean }[] = [];
+  const waiters = new Set<() => void>();
+  const forward = (n: number): void => {
+    for (const h of held.splice(0, n)) if (!h.to.destroyed) h.to.write(h.frame);
+  };
   const proxy: LossyProxy = {
     port: 0,
     target: 0,
     lost: 0,
+    produceRequests: 0,
     loseNextProduceAnswer() {
       arm = true;
+    },
+    holdAnswers() {
+      holding = true;
+    },
+    async releaseNextProduceAnswer() {
+      const i = await until('a Produce answer from the broker', async () => {
+        const at = held.findIndex((h) => h.produce);
+        return at >= 0 ? at + 1 : null;
+      });
+      forward(i);
+    },
+    releaseAll() {
+      holding = false;
+      forward(held.length);
+    },
+    produceRequestsReach(n, ms) {
+      return new Promise<boolean>((resolve) => {
+        const check = (): void => {
+          if (proxy.produceRequests < n) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          resolve(false);
+        }, ms);
+        waiters.add(check);
+        check();
+      });
     },
     close: () =>
       new Promise<void>((r) => {
@@ -65,25 +121,34 @@ async function startProxy(): Promise<LossyProxy> {
     const up = new Framer();
     const down = new Framer();
     let dropCorrelation: number | null = null;
+    const produceCorrelations = new Set<number>();
     client.on('data', (d) => {
       for (const f of up.push(d)) {
-        if (arm && f.readInt16BE(4) === ApiKey.Produce) {
-          arm = false;
-          dropCorrelation = f.readInt32BE(8);
+        if (f.readInt16BE(4) === ApiKey.Produce) {
+          produceCorrelations.add(f.readInt32BE(8));
+          proxy.produceRequests++;
+          for (const w of [...waiters]) w();
+          if (arm) {
+            arm = false;
+            dropCorrelation = f.readInt32BE(8);
+          }
         }
         upstream.write(f);
       }
     });
     upstream.on('data', (d) => {
       for (const f of down.push(d)) {
-        if (dropCorrelation !== null && f.readInt32BE(4) === dropCorrelation) {
+        const correlation = f.readInt32BE(4);
+        if (dropCorrelation !== null && correlation === dropCorrelation) {
           // The broker answered (so it stored the batch): the client never sees it.
           proxy.lost++;
           client.destroy();
           upstream.destroy();
           return;
         }
-        client.write(f);
+        const produce = produceCorrelations.delete(correlation);
+        if (holding) held.push({ to: client, frame: f, produce });
+        else client.write(f);
       }
     });
     const end = () => {
@@ -103,8 +168,10 @@ async function startProxy(): Promise<LossyProxy> {
 let proxy: LossyProxy;
 let broker: BrokerProcess;
 
-/** Every record of partition 0 of `topic`, with the producer id of its batch. */
-async function stored(topic: string): Promise<{ value: string; offset: bigint; producerId: bigint }[]> {
+/** Every record of partition 0 of `topic`, with the producer id and epoch of its batch. */
+async function stored(
+  topic: string,
+): Promise<{ value: string; offset: bigint; producerId: bigint; producerEpoch: number }[]> {
   return RawClient.using(broker.port, async (c) => {
     const r = await c.request(ApiKey.Fetch, 12, {
       replicaId: -1,
@@ -119,14 +186,19 @@ async function stored(topic: string): Promise<{ value: string; offset: bigint; p
       rackId: '',
     });
     const records = r.responses[0].partitions[0].records as Buffer | null;
-    const out: { value: string; offset: bigint; producerId: bigint }[] = [];
+    const out: { value: string; offset: bigint; producerId: bigint; producerEpoch: number }[] = [];
     if (!records) return out;
     for (let pos = 0; pos < records.length; ) {
       const h = readBatchHeader(records, pos);
       if (!h) break;
       const one = records.subarray(pos, pos + h.size);
       for (const rec of await decodeRecordSet(one)) {
-        out.push({ value: String(rec.value), offset: rec.offset, producerId: one.readBigInt64BE(OFF.producerId) });
+        out.push({
+          value: String(rec.value),
+          offset: rec.offset,
+          producerId: one.readBigInt64BE(OFF.producerId),
+          producerEpoch: one.readInt16BE(OFF.producerEpoch),
+        });
       }
       pos += h.size;
     }
@@ -182,4 +254,52 @@ describe('kstream producer: idempotent by default', () => {
       }
     });
   }
+  test('an epoch bump (KIP-360) waits for the requests of the old epoch still in flight', async () => {
+    const topic = 'bump-waits';
+    const admin = new Admin({ brokers: `127.0.0.1:${proxy.port}` });
+    await admin.createTopics([
+      { topic, numPartitions: 1, replicationFactor: 1, configs: { 'max.message.bytes': '1000' } },
+    ]);
+    await admin.close();
+    const producer = new Producer({ brokers: `127.0.0.1:${proxy.port}`, lingerMs: 0, retryBackoffMs: 20 });
+    try {
+      await producer.send({ topic, value: 'first' });
+      const base = proxy.produceRequests;
+      proxy.holdAnswers();
+      // Sequence 1: refused by the broker (larger than max.message.bytes) and failed for good: a gap.
+      const tooLarge = producer.send({ topic, value: 'x'.repeat(2000) });
+      tooLarge.catch(() => {});
+      assert.ok(await proxy.produceRequestsReach(base + 1, 30_000));
+      // Sequences 2 and 3, each in its own request, both answered OUT_OF_ORDER_SEQUENCE_NUMBER (the gap).
+      const b = producer.send({ topic, value: 'B' });
+      assert.ok(await proxy.produceRequestsReach(base + 2, 30_000));
+      const c = producer.send({ topic, value: 'C' });
+      assert.ok(await proxy.produceRequestsReach(base + 3, 30_000));
+      await proxy.releaseNextProduceAnswer();
+      await assert.rejects(tooLarge, (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.MESSAGE_TOO_LARGE);
+      // B's OUT_OF_ORDER_SEQUENCE_NUMBER, with nothing older outstanding: the producer bumps its epoch. C's
+      // request (old epoch) is still in flight: B must not go out again with the new epoch before C's answer,
+      // however long that takes (well past B's 20 ms retry backoff here).
+      await proxy.releaseNextProduceAnswer();
+      const early = await proxy.produceRequestsReach(base + 4, 1500);
+      proxy.releaseAll();
+      assert.equal(early, false, 'no request of the new epoch while a request of the old epoch was in flight');
+      const [rb, rc] = await Promise.all([b, c]);
+      assert.deepEqual([rb.offset, rc.offset], [1n, 2n]);
+      const records = await stored(topic);
+      assert.deepEqual(
+        records.map((r) => [r.value, r.producerEpoch]),
+        [
+          ['first', 0],
+          ['B', 1],
+          ['C', 1],
+        ],
+        'B and C stored once, in order, with the new epoch from sequence 0',
+      );
+      assert.equal(new Set(records.map((r) => r.producerId)).size, 1);
+    } finally {
+      proxy.releaseAll();
+      await producer.close();
+    }
+  });
 });

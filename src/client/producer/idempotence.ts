@@ -10,7 +10,11 @@
  * - OUT_OF_ORDER_SEQUENCE_NUMBER with nothing older outstanding, or UNKNOWN_PRODUCER_ID, or
  *   INVALID_PRODUCER_EPOCH: the partition lost the producer's state (or a batch failed for good and left a
  *   gap): the producer bumps its epoch by itself (KIP-360; a new producer id when the epoch would overflow)
- *   and every partition starts again at sequence 0; the batch is retried with the new epoch.
+ *   and every partition starts again at sequence 0; the batch is retried with the new epoch. As the Java
+ *   client does, a partition starts its new epoch only once every request still in flight with the old one
+ *   has completed or failed (mayStamp): a batch of the new epoch overtaking one of the old would be refused
+ *   as INVALID_PRODUCER_EPOCH, or be written before it, out of order. Requeued old-epoch batches are
+ *   stamped again, in their order, when they go out.
  *
  * A broker that does not offer InitProducerId at all (older than Kafka 0.11, or a scripted test broker) gets
  * plain batches when idempotence is only the default; asked for explicitly, the producer fails instead.
@@ -38,6 +42,10 @@ export class IdempotentState {
   private readonly next = new Map<PartitionQueue, number>();
   /** Batches sent and not settled yet, per partition (to tell whether an older one is outstanding). */
   private readonly outstanding = new Map<PartitionQueue, Set<ProducerBatch>>();
+  /** Batches in requests that have no answer yet, per partition. */
+  private readonly inFlight = new Map<PartitionQueue, Set<ProducerBatch>>();
+  /** In-flight batches stamped with an older producer id or epoch than the current one (after a bump). */
+  private staleInFlight = 0;
   private initializing: Promise<void> | null = null;
   /** The broker offers no InitProducerId and idempotence was not asked for: batches go out plain. */
   disabled = false;
@@ -88,6 +96,20 @@ export class IdempotentState {
     this.next.clear();
   }
 
+  /**
+   * Whether `b` may go out now: not while a request of an older epoch to its partition is in flight (the new
+   * epoch starts at sequence 0 only after those have completed or failed).
+   */
+  mayStamp(b: ProducerBatch): boolean {
+    if (this.staleInFlight === 0 || this.disabled) return true;
+    for (const o of this.inFlight.get(b.queue) ?? []) if (this.isStale(o)) return false;
+    return true;
+  }
+
+  private isStale(b: ProducerBatch): boolean {
+    return b.producerId !== this.producerId || b.producerEpoch !== this.epoch;
+  }
+
   /** Before `b` goes out: stamp id, epoch and sequence on its first send, or again after an epoch bump. */
   beforeSend(b: ProducerBatch): void {
     if (this.disabled) return;
@@ -97,10 +119,24 @@ export class IdempotentState {
       this.outstanding.set(b.queue, set);
     }
     set.add(b);
+    let sent = this.inFlight.get(b.queue);
+    if (!sent) {
+      sent = new Set();
+      this.inFlight.set(b.queue, sent);
+    }
+    sent.add(b);
     if (b.producerId === this.producerId && b.producerEpoch === this.epoch) return;
     const seq = this.next.get(b.queue) ?? 0;
     b.stamp(this.producerId, this.epoch, seq);
     this.next.set(b.queue, nextSequence(seq, b.recordCount));
+  }
+
+  /** The request that carried `b` was answered (or failed): `b` is no longer in flight. */
+  answered(b: ProducerBatch): void {
+    const sent = this.inFlight.get(b.queue);
+    if (!sent?.delete(b)) return;
+    if (sent.size === 0) this.inFlight.delete(b.queue);
+    if (this.staleInFlight > 0 && this.isStale(b)) this.staleInFlight--;
   }
 
   /** `b` is settled (acknowledged or failed for good). */
@@ -134,9 +170,15 @@ export class IdempotentState {
     return false;
   }
 
-  /** KIP-360: a new epoch, every partition's sequences from 0; a new producer id when the epoch is used up. */
+  /**
+   * KIP-360: a new epoch, every partition's sequences from 0 (a partition stamps its first batch of the new
+   * epoch only when its old-epoch requests are answered: mayStamp); a new producer id when the epoch is used up.
+   */
   private bumpEpoch(): void {
     this.next.clear();
+    // Everything in flight now carries the old epoch.
+    this.staleInFlight = 0;
+    for (const sent of this.inFlight.values()) this.staleInFlight += sent.size;
     if (this.epoch >= EPOCH_MAX) {
       this.producerId = -1n;
       this.epoch = -1;

@@ -137,6 +137,9 @@ export class ProduceSender implements DrainTrigger {
     let needMetadata = false;
     const byLeader = new Map<number, ProducerBatch[]>();
     for (const head of ready) {
+      // After an epoch bump, a partition waits until its requests of the old epoch are answered (idempotence.ts);
+      // the answer drains again.
+      if (idem && !idem.mayStamp(head)) continue;
       // A retry after NOT_LEADER_OR_FOLLOWER (or a lost broker) waits for metadata asked for after the error.
       if (head.metadataMark > 0 && !this.cluster.hasMetadataSince(head.metadataMark)) {
         needMetadata = true;
@@ -265,13 +268,15 @@ export class ProduceSender implements DrainTrigger {
       );
   }
 
-  private requestDone(node: number): void {
+  private requestDone(node: number, batches: ProducerBatch[]): void {
+    const idem = this.opts.idempotence;
+    if (idem) for (const b of batches) idem.answered(b);
     this.inFlight.set(node, Math.max(0, (this.inFlight.get(node) ?? 1) - 1));
     this.drainSoon();
   }
 
   private onResponse(node: number, batches: ProducerBatch[], res: ProduceResponse | null): void {
-    this.requestDone(node);
+    this.requestDone(node, batches);
     if (res === null) {
       for (const b of batches) this.complete(b, -1n, -1n);
       return;
@@ -301,7 +306,7 @@ export class ProduceSender implements DrainTrigger {
   }
 
   private onRequestError(node: number, batches: ProducerBatch[], e: Error): void {
-    this.requestDone(node);
+    this.requestDone(node, batches);
     for (const b of batches) this.retryOrFail(b, e);
   }
 
