@@ -254,7 +254,10 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
         continue;
       }
       if (isAborted(h)) {
+        // An aborted transaction's records go; its producer's last batch stays, emptied (h16's rule).
         removed += h.lastOffsetDelta + 1;
+        if (isLastBatchOfProducer(log, h))
+          out.push(b.bytes.length === BATCH_HEADER_SIZE ? b.bytes : emptyBatch(b.bytes));
         continue;
       }
       const { records } = await decodeBatch(b.bytes);
