@@ -498,6 +498,10 @@ export class Broker implements BrokerContext {
     return (this.groups as GroupCoordinators).all();
   }
 
+  transactionMarkerWritten(topic: string, partition: number, producerId: bigint, commit: boolean): Promise<void> {
+    return this.groups?.transactionMarkerWritten(topic, partition, producerId, commit) ?? Promise.resolve();
+  }
+
   get producerIds(): ProducerIdManager {
     return this.pids as ProducerIdManager;
   }

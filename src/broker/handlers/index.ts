@@ -17,7 +17,9 @@ import { produce } from './produce.js';
 import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
 import { saslAuthenticate, saslHandshake } from './sasl.js';
 import { createTopics, deleteTopics } from './topics.js';
+import { txnOffsetCommit } from './txn-offset-commit.js';
 import { alterUserScramCredentials, describeUserScramCredentials } from './user-scram-credentials.js';
+import { writeTxnMarkers } from './write-txn-markers.js';
 
 export const allHandlers: AnyHandler[] = [
   produce,
@@ -40,6 +42,8 @@ export const allHandlers: AnyHandler[] = [
   listPartitionReassignments,
   initProducerId,
   describeProducers,
+  writeTxnMarkers,
+  txnOffsetCommit,
   ...groupHandlers,
   ...offsetHandlers,
   saslHandshake,

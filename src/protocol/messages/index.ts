@@ -42,12 +42,14 @@ import { ProduceRequest, ProduceResponse } from './produce.js';
 import { SaslAuthenticateRequest, SaslAuthenticateResponse } from './sasl-authenticate.js';
 import { SaslHandshakeRequest, SaslHandshakeResponse } from './sasl-handshake.js';
 import { SyncGroupRequest, SyncGroupResponse } from './sync-group.js';
+import { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from './txn-offset-commit.js';
 import {
   AlterUserScramCredentialsRequest,
   AlterUserScramCredentialsResponse,
   DescribeUserScramCredentialsRequest,
   DescribeUserScramCredentialsResponse,
 } from './user-scram-credentials.js';
+import { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from './write-txn-markers.js';
 
 export type { Item } from '../codec/schema.js';
 
@@ -86,6 +88,8 @@ export const Api = {
   DeleteRecords: api(DeleteRecordsRequest, DeleteRecordsResponse),
   InitProducerId: api(InitProducerIdRequest, InitProducerIdResponse),
   OffsetForLeaderEpoch: api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+  WriteTxnMarkers: api(WriteTxnMarkersRequest, WriteTxnMarkersResponse),
+  TxnOffsetCommit: api(TxnOffsetCommitRequest, TxnOffsetCommitResponse),
   DescribeConfigs: api(DescribeConfigsRequest, DescribeConfigsResponse),
   AlterConfigs: api(AlterConfigsRequest, AlterConfigsResponse),
   DescribeLogDirs: api(DescribeLogDirsRequest, DescribeLogDirsResponse),
