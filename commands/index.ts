@@ -30,6 +30,11 @@ import GroupDescribe from './group/describe.js';
 import GroupList from './group/list.js';
 import GroupSeek from './group/seek.js';
 import Produce from './produce.js';
+import ProfileCreate from './profile/create.js';
+import ProfileDelete from './profile/delete.js';
+import ProfileList from './profile/list.js';
+import ProfileShow from './profile/show.js';
+import ProfileUse from './profile/use.js';
 import Serve from './serve.js';
 import Top from './top.js';
 import TopicAddPartitions from './topic/add-partitions.js';
@@ -67,6 +72,11 @@ export const COMMANDS: Record<string, Command.Class> = {
   'group:list': GroupList,
   'group:seek': GroupSeek,
   produce: Produce,
+  'profile:create': ProfileCreate,
+  'profile:delete': ProfileDelete,
+  'profile:list': ProfileList,
+  'profile:show': ProfileShow,
+  'profile:use': ProfileUse,
   serve: Serve,
   top: Top,
   'topic:add-partitions': TopicAddPartitions,
