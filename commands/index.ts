@@ -48,6 +48,7 @@ import TopicList from './topic/list.js';
 import TopicTrim from './topic/trim.js';
 import UserCreate from './user/create.js';
 import UserDelete from './user/delete.js';
+import UserHash from './user/hash.js';
 import UserList from './user/list.js';
 import UserSetPassword from './user/set-password.js';
 
@@ -90,6 +91,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'topic:trim': TopicTrim,
   'user:create': UserCreate,
   'user:delete': UserDelete,
+  'user:hash': UserHash,
   'user:list': UserList,
   'user:set-password': UserSetPassword,
 };
