@@ -64,6 +64,7 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     'debug',
     'group',
     'produce',
+    'profile',
     'serve',
     'top',
     'topic',
