@@ -30,6 +30,11 @@ import GroupDescribe from './group/describe.js';
 import GroupList from './group/list.js';
 import GroupSeek from './group/seek.js';
 import Produce from './produce.js';
+import ProfileCreate from './profile/create.js';
+import ProfileDelete from './profile/delete.js';
+import ProfileList from './profile/list.js';
+import ProfileShow from './profile/show.js';
+import ProfileUse from './profile/use.js';
 import Serve from './serve.js';
 import Top from './top.js';
 import TopicAddPartitions from './topic/add-partitions.js';
@@ -43,6 +48,7 @@ import TopicList from './topic/list.js';
 import TopicTrim from './topic/trim.js';
 import UserCreate from './user/create.js';
 import UserDelete from './user/delete.js';
+import UserHash from './user/hash.js';
 import UserList from './user/list.js';
 import UserSetPassword from './user/set-password.js';
 
@@ -67,6 +73,11 @@ export const COMMANDS: Record<string, Command.Class> = {
   'group:list': GroupList,
   'group:seek': GroupSeek,
   produce: Produce,
+  'profile:create': ProfileCreate,
+  'profile:delete': ProfileDelete,
+  'profile:list': ProfileList,
+  'profile:show': ProfileShow,
+  'profile:use': ProfileUse,
   serve: Serve,
   top: Top,
   'topic:add-partitions': TopicAddPartitions,
@@ -80,6 +91,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'topic:trim': TopicTrim,
   'user:create': UserCreate,
   'user:delete': UserDelete,
+  'user:hash': UserHash,
   'user:list': UserList,
   'user:set-password': UserSetPassword,
 };

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, CliError, EXIT_USAGE } from '../src/cli/base.js';
 import { brokersFlag, parseDuration } from '../src/cli/flags.js';
-import { securityFlags, securitySettings } from '../src/cli/security.js';
+import { clientSettings, describeIdentity, securityFlags } from '../src/cli/security.js';
 
 export default class Top extends BaseCommand {
   static override summary = 'Live terminal UI: topics, partitions, consumer groups, brokers.';
@@ -21,6 +21,9 @@ pauses, r refreshes, ? shows help, q quits. The record browser pages with n/b, g
 (t), and shows values as JSON (pretty), text or hex (v). Actions ask first and are refused with --read-only:
 D deletes a topic, T trims a partition, R resets a group's offsets.
 
+The header says whom top is connected as and over which protocol (User:alice · SASL_SSL SCRAM-SHA-512). A login
+the broker refuses ends top at once with one line (no retry loop).
+
 Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.`;
 
   static override examples = [
@@ -28,6 +31,7 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
     '<%= config.bin %> top -b kafka1:9092,kafka2:9092 --interval 2s',
     '<%= config.bin %> top -b kafka.example.com:9092 --interval 5s --timeout 15s',
     '<%= config.bin %> top --read-only',
+    '<%= config.bin %> top --profile prod',
   ];
 
   static override flags = {
@@ -48,7 +52,7 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
     if (intervalMs < 100)
       throw new CliError(`invalid --interval ${JSON.stringify(flags.interval)}: use at least 100ms`, EXIT_USAGE);
     const timeoutMs = parseDuration(flags.timeout);
-    const security = securitySettings(flags);
+    const { brokers, security } = clientSettings(flags);
     if (!process.stdout.isTTY || !process.stdin.isTTY)
       throw new CliError(
         'top needs an interactive terminal (stdin and stdout a TTY); for scripts use `kstream cluster info -o json`',
@@ -62,11 +66,12 @@ Needs an interactive terminal; for scripts use \`kstream cluster info -o json\`.
     // Ink and React load only here: ~0.5 s that no other command should pay.
     const { runTop } = await import('../src/tui/run.js');
     await runTop({
-      brokers: resolveBrokers(flags.brokers),
+      brokers: resolveBrokers(brokers),
       intervalMs,
       timeoutMs,
       readOnly: flags['read-only'],
       security,
+      identity: describeIdentity(security),
     });
   }
 }

@@ -5,6 +5,7 @@ import { BaseCommand, CliError, EXIT_USAGE } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
 import { brokersFlag, timeoutFlag } from '../../src/cli/flags.js';
 import { type Column, renderList } from '../../src/cli/output.js';
+import { securityFlags } from '../../src/cli/security.js';
 import type { BundlePart } from '../../src/services/debug-bundle.js';
 
 const COLUMNS: Column<BundlePart>[] = [
@@ -40,11 +41,12 @@ such name=value pairs in included text files.`;
       description: "a broker's data directory on this machine: add its listing and checkpoints",
     }),
     'log-file': Flags.string({ description: 'a server log file to include (its last 4 MB)' }),
+    ...securityFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(DebugBundle);
-    const { brokers, timeoutMs } = await connectionSettings(flags);
+    const { brokers, timeoutMs, tls, sasl } = await connectionSettings(flags);
     const file = flags.file ?? `kstream-bundle-${new Date().toISOString().replace(/[:.]/g, '-')}.zip`;
     // Paths the user gave are checked before minutes of collecting, not reported as a row (or a crash) after.
     checkPath('--data-dir', flags['data-dir'], 'directory');
@@ -57,7 +59,7 @@ such name=value pairs in included text files.`;
     let parts: BundlePart[];
     try {
       parts = await withDeadline(
-        debugBundle({ brokers, timeoutMs, file, dataDir: flags['data-dir'], logFile: flags['log-file'] }),
+        debugBundle({ brokers, timeoutMs, tls, sasl, file, dataDir: flags['data-dir'], logFile: flags['log-file'] }),
         timeoutMs * 6,
         () => `no answer from ${brokers} within ${formatMs(timeoutMs * 6)} (is a broker running there?)`,
       );

@@ -3,6 +3,7 @@ import { BaseCommand, CliError } from '../../src/cli/base.js';
 import { connectionSettings } from '../../src/cli/client-command.js';
 import { brokersFlag, timeoutFlag } from '../../src/cli/flags.js';
 import { formatBytes } from '../../src/cli/output.js';
+import { securityFlags } from '../../src/cli/security.js';
 
 export default class TopicExport extends BaseCommand {
   static override summary = 'Export topics (records, configs, partition count) to a portable .tar.gz archive.';
@@ -26,6 +27,7 @@ timestamp, offset). The archive is written under a temporary name and renamed wh
     file: Flags.string({ char: 'o', description: 'the archive to write (.tar.gz)', required: true }),
     'from-time': Flags.string({ description: 'only records with a timestamp at or after this (ISO, epoch ms, -2h)' }),
     'to-time': Flags.string({ description: 'only records with a timestamp before this (ISO, epoch ms, -10m)' }),
+    ...securityFlags,
   };
 
   async run(): Promise<void> {

@@ -47,7 +47,7 @@ import {
 import type { Partition } from './partition.js';
 import { type LocalTopic, ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
-import { enabledMechanisms, type SaslMechanism } from './sasl.js';
+import { enabledMechanisms, type PlainUsersFile, plainUsersFromConfig, type SaslMechanism } from './sasl.js';
 import { type CreatedTopic, intentHooks, TopicAdmin } from './topic-admin.js';
 import { brokerLogDefaults } from './topic-config.js';
 
@@ -106,6 +106,9 @@ export class Broker implements BrokerContext {
   get credentials(): Credentials {
     return this.scram as Credentials;
   }
+
+  /** sasl.plain.users.file, loaded before the node listens. */
+  plainUsers: PlainUsersFile | null = null;
 
   get isStopping(): boolean {
     return this.stopping !== null;
@@ -237,6 +240,7 @@ export class Broker implements BrokerContext {
       if (mechs.length === 0) throw new BrokerStartError(`listener ${l.name}: sasl.enabled.mechanisms is empty`);
       this.saslMechanisms.set(l.name, mechs);
     }
+    this.plainUsers = plainUsersFromConfig(this.config.props, this.log);
     for (const l of this.config.listeners) this.servers.push(await this.listenOn(l));
     this.boundPort = (this.config.listeners[0] as Listener).port;
     // What the cluster registers for this node (replica fetchers connect there): the inter-broker listener.

@@ -216,7 +216,14 @@ export const BROKER_KEYS: Record<
     type: 'string',
     doc:
       'SASL mechanisms of SASL_PLAINTEXT and SASL_SSL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (per listener: ' +
-      'listener.name.<name>.sasl.enabled.mechanisms). PLAIN checks the password against the SCRAM credentials.',
+      'listener.name.<name>.sasl.enabled.mechanisms). PLAIN checks the password against sasl.plain.users.file, else the SCRAM credentials.',
+  },
+  'sasl.plain.users.file': {
+    default: '',
+    type: 'string',
+    doc:
+      'A file of PLAIN users, NAME:HASH a line (hashes made by kstream user hash), checked before the SCRAM ' +
+      'credentials; reloaded when it changes.',
   },
   'connection.failed.authentication.delay.ms': {
     default: '100',

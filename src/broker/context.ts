@@ -10,6 +10,7 @@ import type { BrokerConfig } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { Partition } from './partition.js';
 import type { LocalTopic } from './replica-manager.js';
+import type { PlainUsersFile } from './sasl.js';
 import type { CreatedTopic } from './topic-admin.js';
 
 /** The cluster as this node sees it (the metadata store's topics, partition states, brokers). */
@@ -107,6 +108,8 @@ export interface BrokerContext extends ClusterView, TopicAdministration, Groups,
   readonly isStopping: boolean;
   /** SCRAM credentials in the metadata store (SASL logins, Describe/AlterUserScramCredentials). */
   readonly credentials: Credentials;
+  /** sasl.plain.users.file (PLAIN logins check it before the store), null without one. */
+  readonly plainUsers: PlainUsersFile | null;
   /** (api key, min version, max version) of every request this node serves (ApiVersions). */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
 }

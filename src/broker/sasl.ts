@@ -4,7 +4,13 @@
  * step throws SaslFailure with the message the client gets; the handler (handlers/sasl.ts) answers it with
  * SASL_AUTHENTICATION_FAILED after connection.failed.authentication.delay.ms and closes the connection.
  * Nothing here logs a token: they carry passwords (PLAIN) or proofs (SCRAM).
+ *
+ * PLAIN also has a file of users of its own (Kafka has none built in: its PLAIN users live in the JAAS config):
+ * `sasl.plain.users.file`, lines `NAME:HASH` with a salted scrypt hash made by `kstream user hash` (PlainUsersFile
+ * below). A user in the file is checked against it alone; any other user against the store.
  */
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import {
   decodeSaslName,
   hmac,
@@ -14,6 +20,7 @@ import {
   type ScramCredential,
   type ScramMechanism,
 } from '../protocol/scram.js';
+import type { Logger } from '../util/logger.js';
 import { ConfigError } from './config.js';
 import { type Credentials, proofValid } from './credentials.js';
 
@@ -47,6 +54,8 @@ export class SaslServer {
   constructor(
     readonly mechanism: SaslMechanism,
     private readonly credentials: Credentials,
+    /** sasl.plain.users.file, checked before the store for PLAIN logins. */
+    private readonly plainUsers: PlainUsersFile | null = null,
   ) {}
 
   async step(token: Buffer): Promise<SaslStep> {
@@ -70,7 +79,8 @@ export class SaslServer {
     if (authzid !== '' && authzid !== user) {
       throw fail('Authentication failed: Client requested an authorization id that is different from username');
     }
-    if (!(await this.credentials.checkPassword(user, password))) throw fail(INVALID);
+    const inFile = this.plainUsers === null ? null : await this.plainUsers.check(user, password);
+    if (!(inFile ?? (await this.credentials.checkPassword(user, password)))) throw fail(INVALID);
     return { challenge: Buffer.alloc(0), user };
   }
 
@@ -160,4 +170,150 @@ export function enabledMechanisms(text: string): SaslMechanism[] {
     out.push(m as SaslMechanism);
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// sasl.plain.users.file
+
+/** scrypt's cost of new hashes: N = 2^14, r 8, p 1 (16 MiB, tens of ms: once per PLAIN login). */
+const SCRYPT_DEFAULTS = { ln: 14, r: 8, p: 1 };
+const HASH_BYTES = 32;
+
+interface PlainHash {
+  ln: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  hash: Buffer;
+}
+
+function b64(b: Buffer): string {
+  return b.toString('base64').replace(/=+$/, '');
+}
+
+function scryptAsync(password: string, salt: Buffer, h: { ln: number; r: number; p: number }): Promise<Buffer> {
+  const N = 2 ** h.ln;
+  return new Promise((res, rej) =>
+    scrypt(password, salt, HASH_BYTES, { N, r: h.r, p: h.p, maxmem: 256 * N * h.r + 1024 * 1024 }, (e, key) =>
+      e ? rej(e) : res(key),
+    ),
+  );
+}
+
+/**
+ * A salted hash of a PLAIN password for sasl.plain.users.file, in the PHC string form:
+ * `$scrypt$ln=14,r=8,p=1$<salt>$<hash>` (base64 without padding).
+ */
+export async function hashPlainPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, SCRYPT_DEFAULTS);
+  const { ln, r, p } = SCRYPT_DEFAULTS;
+  return `$scrypt$ln=${ln},r=${r},p=${p}$${b64(salt)}$${b64(key)}`;
+}
+
+/** A hash as hashPlainPassword writes it, with bounded costs (a typo must not make a login take minutes); null: not one. */
+function parsePlainHash(text: string): PlainHash | null {
+  const m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(text);
+  if (!m) return null;
+  const [ln, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (ln < 10 || ln > 20 || r < 1 || r > 32 || p < 1 || p > 16) return null;
+  const salt = Buffer.from(m[4] as string, 'base64');
+  const hash = Buffer.from(m[5] as string, 'base64');
+  if (salt.length < 8 || hash.length < 16) return null;
+  return { ln, r, p, salt, hash };
+}
+
+/**
+ * The users of a sasl.plain.users.file: one `NAME:HASH` a line (the name may hold ':', the hash holds none),
+ * blank lines and `#` comments skipped. Errors name the line, never its text (it could be a password).
+ */
+export function parsePlainUsers(text: string, source: string): Map<string, PlainHash> {
+  const users = new Map<string, PlainHash>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(':');
+    const name = at > 0 ? line.slice(0, at) : '';
+    const hash = at > 0 ? parsePlainHash(line.slice(at + 1)) : null;
+    if (name === '' || hash === null)
+      throw new ConfigError(`${source} line ${i + 1}: expected NAME:HASH with a hash made by kstream user hash`);
+    if (users.has(name)) throw new ConfigError(`${source} line ${i + 1}: user ${name} is listed twice`);
+    users.set(name, hash);
+  }
+  return users;
+}
+
+/**
+ * sasl.plain.users.file: read at start (a file that does not load stops the start), read again when it changed
+ * (its size, modification or change time, or inode: checked at each PLAIN login), so users are added, removed
+ * or given new passwords without a restart. A change that does not load is logged and the users last read are
+ * kept (empty the file to remove every user).
+ */
+export class PlainUsersFile {
+  private users: Map<string, PlainHash>;
+  private stamp: string;
+
+  constructor(
+    readonly path: string,
+    private readonly log: Logger,
+  ) {
+    this.stamp = this.stat();
+    this.users = parsePlainUsers(this.read(), `sasl.plain.users.file ${path}`);
+    log.info('PLAIN users file loaded', { file: path, users: this.users.size });
+  }
+
+  /** Whether `password` is `user`'s; null when the file has no such user (the store decides then). */
+  async check(user: string, password: string): Promise<boolean | null> {
+    this.reloadIfChanged();
+    const h = this.users.get(user);
+    if (h === undefined) return null;
+    const key = await scryptAsync(password, h.salt, h);
+    return key.length === h.hash.length && timingSafeEqual(key, h.hash);
+  }
+
+  get size(): number {
+    return this.users.size;
+  }
+
+  private stat(): string {
+    try {
+      const s = statSync(this.path);
+      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+    } catch (e) {
+      return `missing:${(e as NodeJS.ErrnoException).code}`;
+    }
+  }
+
+  private read(): string {
+    try {
+      return readFileSync(this.path, 'utf8');
+    } catch (e) {
+      throw new ConfigError(
+        `sasl.plain.users.file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+  }
+
+  private reloadIfChanged(): void {
+    const stamp = this.stat();
+    if (stamp === this.stamp) return;
+    this.stamp = stamp;
+    try {
+      this.users = parsePlainUsers(this.read(), `sasl.plain.users.file ${this.path}`);
+      this.log.info('PLAIN users file reloaded', { file: this.path, users: this.users.size });
+    } catch (e) {
+      this.log.warn('PLAIN users file not reloaded; the users last read are kept', {
+        file: this.path,
+        error: (e as Error).message,
+        users: this.users.size,
+      });
+    }
+  }
+}
+
+/** The sasl.plain.users.file of the config, loaded; null without one. */
+export function plainUsersFromConfig(props: Record<string, string>, log: Logger): PlainUsersFile | null {
+  const path = (props['sasl.plain.users.file'] ?? '').trim();
+  return path === '' ? null : new PlainUsersFile(path, log);
 }

@@ -7,7 +7,7 @@ import type { Interfaces } from '@oclif/core';
 import { BaseCommand, CliError } from './base.js';
 import { clientFlags, parseDuration } from './flags.js';
 import type { OutputFormat } from './output.js';
-import { type Security, type SecurityFlags, securitySettings } from './security.js';
+import { clientSettings, type Security, type SecurityFlags } from './security.js';
 
 export interface ConnectionSettings extends Security {
   brokers: string;
@@ -15,20 +15,23 @@ export interface ConnectionSettings extends Security {
 }
 
 /**
- * Bootstrap list and timeout from `-b` and `--timeout` (brokers: flag, then $KSTREAM_BROKERS, then default); a
- * malformed list is a usage error. Also for commands with their own output flags (export, debug bundle).
+ * Bootstrap list, timeout, TLS and SASL from the flags and the profile (brokers: -b, then $KSTREAM_BROKERS, then
+ * the profile's, then the default); a malformed list is a usage error. Also for commands with their own output
+ * flags (export, debug bundle, bench).
  */
 export async function connectionSettings(
   flags: { brokers?: string; timeout: string } & SecurityFlags,
 ): Promise<ConnectionSettings> {
   const { resolveBrokers, parseBrokers } = await import('../client/brokers.js');
-  const brokers = resolveBrokers(flags.brokers);
+  const timeoutMs = parseDuration(flags.timeout);
+  const settings = clientSettings(flags);
+  const brokers = resolveBrokers(settings.brokers);
   try {
     parseBrokers(brokers);
   } catch (e) {
     throw new CliError((e as Error).message, 2);
   }
-  return { brokers, timeoutMs: parseDuration(flags.timeout), ...securitySettings(flags) };
+  return { brokers, timeoutMs, ...settings.security };
 }
 
 export abstract class ClientCommand extends BaseCommand {

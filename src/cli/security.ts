@@ -1,12 +1,20 @@
 /**
  * TLS and SASL for every client command and `kstream top`: `--tls`, `--tls-ca`, `--tls-cert`, `--tls-key`,
- * `--tls-insecure` (warned), `--sasl-mechanism`, `--user`, and the password from `--password-file` or
- * $KSTREAM_PASSWORD — never a flag of its own (it would show in `ps` and shell history).
+ * `--tls-insecure` (warned), `--sasl-mechanism`, `--user`, and the password never from a flag of its own (it
+ * would show in `ps` and shell history). A profile (`--profile`, $KSTREAM_PROFILE or the one in use; profiles.ts)
+ * fills in what the flags do not give.
+ *
+ * The one rule for the password a command logs in with: `--login-password-file FILE`, else `--password-file FILE`
+ * (except in `user create|set-password`, where --password-file is the NEW user's password), else
+ * $KSTREAM_PASSWORD, else the profile's (its password file, or the password stored in it) when the profile's user
+ * is the one logging in.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import type { SaslCredentials } from '../client/connection.js';
 import { CliError, EXIT_USAGE } from './base.js';
+import { type Profile, type SelectedProfile, selectProfile } from './profiles.js';
 
 export const securityFlags = {
   tls: Flags.boolean({ description: 'connect over TLS (implied by the other --tls-* flags)', helpGroup: 'SECURITY' }),
@@ -27,7 +35,17 @@ export const securityFlags = {
   })(),
   user: Flags.string({ description: 'SASL user name', helpGroup: 'SECURITY' }),
   'password-file': Flags.string({
-    description: 'file whose first line is the SASL password (else $KSTREAM_PASSWORD)',
+    description: "file whose first line is the SASL password (else $KSTREAM_PASSWORD, else the profile's)",
+    helpGroup: 'SECURITY',
+  }),
+  'login-password-file': Flags.string({
+    description:
+      'the same as --password-file (its name in user create|set-password, where --password-file is the new one)',
+    helpGroup: 'SECURITY',
+  }),
+  profile: Flags.string({
+    description:
+      'connection profile (kstream profile list) for what the flags do not give; default $KSTREAM_PROFILE, else the one in use',
     helpGroup: 'SECURITY',
   }),
   property: Flags.string({
@@ -110,6 +128,8 @@ export interface SecurityFlags {
   'sasl-mechanism'?: string;
   user?: string;
   'password-file'?: string;
+  'login-password-file'?: string;
+  profile?: string;
   property?: string[];
 }
 
@@ -129,12 +149,52 @@ function read(path: string, flag: string): string {
   }
 }
 
-/** TLS options and SASL credentials from the flags (files read now); empty for a plaintext connection. */
-export function securitySettings(
-  given: SecurityFlags,
+/** The settings of a connection: the flags, with what they do not give from the profile. */
+export interface ClientSettings {
+  /** -b, else $KSTREAM_BROKERS, else the profile's; undefined: none of them (the caller's default). */
+  brokers?: string;
+  security: Security;
+  /** The profile used, if any. */
+  profile: string | null;
+}
+
+const PROFILE_TLS_KEYS = ['tls', 'tls-ca', 'tls-cert', 'tls-key', 'tls-insecure'] as const;
+const PROFILE_SASL_KEYS = ['sasl-mechanism', 'user'] as const;
+
+/**
+ * The flags with the profile's values where a flag (or its -X property) is not given. An explicit -X
+ * security.protocol decides alone whether TLS and SASL are on: the profile's TLS settings do not apply to
+ * plaintext or sasl_plaintext, nor its user to plaintext or ssl.
+ */
+function withProfile(f: SecurityFlags, p: Profile): SecurityFlags {
+  const out: SecurityFlags = { ...f };
+  const protocol = [...(f.property ?? [])]
+    .reverse()
+    .find((x) => x.trim().startsWith('security.protocol='))
+    ?.split('=')[1]
+    ?.trim()
+    .toUpperCase();
+  const fill = (keys: readonly (keyof Profile & keyof SecurityFlags)[]) => {
+    for (const k of keys) {
+      if ((out[k] === undefined || out[k] === false) && p[k] !== undefined) (out as Record<string, unknown>)[k] = p[k];
+    }
+  };
+  if (protocol === undefined || protocol.endsWith('SSL')) fill(PROFILE_TLS_KEYS);
+  if (protocol === undefined || protocol.startsWith('SASL')) fill(PROFILE_SASL_KEYS);
+  return out;
+}
+
+/**
+ * Brokers, TLS options and SASL credentials from the flags and the profile (files read now); no TLS and no SASL
+ * for a plaintext connection. The login password follows the one rule at the top of this file.
+ */
+export function clientSettings(
+  given: SecurityFlags & { brokers?: string },
   warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
-): Security {
-  const f = withProperties(given);
+): ClientSettings {
+  const selected: SelectedProfile | null = selectProfile(given.profile, warn);
+  const explicit = withProperties(given);
+  const f = selected ? withProfile(explicit, selected.profile) : explicit;
   const out: Security = {};
   if (f.tls || f['tls-ca'] || f['tls-cert'] || f['tls-key'] || f['tls-insecure']) {
     if ((f['tls-cert'] === undefined) !== (f['tls-key'] === undefined)) {
@@ -151,15 +211,67 @@ export function securitySettings(
   }
   if (f.user !== undefined || f['sasl-mechanism'] !== undefined) {
     if (f.user === undefined) throw new CliError('--sasl-mechanism needs --user', EXIT_USAGE);
-    let password: string | undefined;
-    if (f['password-file'] !== undefined) password = read(f['password-file'], '--password-file').split(/\r?\n/)[0];
-    else password = process.env.KSTREAM_PASSWORD;
-    if (!password) throw new CliError('--user needs a password: --password-file FILE or $KSTREAM_PASSWORD', EXIT_USAGE);
     out.sasl = {
       mechanism: (f['sasl-mechanism'] ?? 'SCRAM-SHA-512') as SaslCredentials['mechanism'],
       user: f.user,
-      password,
+      password: loginPassword(f, f.user, selected),
     };
   }
-  return out;
+  const brokers = given.brokers?.trim() || process.env.KSTREAM_BROKERS?.trim() || selected?.profile.brokers;
+  const settings: ClientSettings = { security: out, profile: selected?.name ?? null };
+  if (brokers) settings.brokers = brokers;
+  return settings;
+}
+
+/** The password `user` logs in with: the one rule at the top of this file. */
+function loginPassword(f: SecurityFlags, user: string, selected: SelectedProfile | null): string {
+  let password: string | undefined;
+  if (f['login-password-file'] !== undefined)
+    password = firstLine(read(f['login-password-file'], '--login-password-file'));
+  else if (f['password-file'] !== undefined) password = firstLine(read(f['password-file'], '--password-file'));
+  else if (process.env.KSTREAM_PASSWORD) password = process.env.KSTREAM_PASSWORD;
+  else if (selected !== null && selected.profile.user === user) {
+    const p = selected.profile;
+    if (p.password !== undefined) password = p.password;
+    else if (p['password-file'] !== undefined)
+      password = firstLine(read(p['password-file'], `the password file of profile ${selected.name}`));
+  }
+  if (!password)
+    throw new CliError(
+      `--user ${user} needs a password: --password-file FILE, $KSTREAM_PASSWORD or a profile with one (kstream profile create)`,
+      EXIT_USAGE,
+    );
+  return password;
+}
+
+function firstLine(text: string): string {
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+/** TLS options and SASL credentials from the flags and the profile (see clientSettings). */
+export function securitySettings(
+  given: SecurityFlags,
+  warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Security {
+  return clientSettings(given, warn).security;
+}
+
+/**
+ * Whom a connection logs in as and over which protocol, as a broker sees it: `User:alice · SASL_SSL SCRAM-SHA-512`;
+ * with a client certificate and no SASL the certificate's subject in Kafka's form (RFC 2253, as the default
+ * ssl.principal.mapping.rules gives it) `User:CN=cli,O=example · SSL`; else `User:ANONYMOUS · PLAINTEXT`.
+ */
+export function describeIdentity(s: Security): string {
+  if (s.sasl) return `User:${s.sasl.user} · ${s.tls ? 'SASL_SSL' : 'SASL_PLAINTEXT'} ${s.sasl.mechanism}`;
+  if (!s.tls) return 'User:ANONYMOUS · PLAINTEXT';
+  const cert = s.tls.cert;
+  if (typeof cert === 'string') {
+    try {
+      const subject = new X509Certificate(cert).subject.split('\n').filter((x) => x !== '');
+      return `User:${subject.reverse().join(',')} · SSL`;
+    } catch {
+      return 'User:(client certificate) · SSL';
+    }
+  }
+  return 'User:ANONYMOUS · SSL';
 }

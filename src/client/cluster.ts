@@ -22,7 +22,7 @@ import { Api, type ApiSpec, type RequestInput, type ResponseOf } from '../protoc
 import type { Logger } from '../util/logger.js';
 import { type BrokerAddress, formatAddress, parseBrokers } from './brokers.js';
 import { Connection, type ConnectionOptions, type RequestOptions } from './connection.js';
-import { detailOf, errorFor, NetworkError } from './errors.js';
+import { detailOf, errorFor, isAuthenticationError, NetworkError } from './errors.js';
 import { backoff, type RetryOptions, sleep } from './retry.js';
 
 export interface ClusterOptions {
@@ -269,6 +269,8 @@ export class Cluster {
       try {
         return await this.connection(b.nodeId);
       } catch (e) {
+        // A refused login is the caller's answer as it is: not a broker to skip, nor a retriable network error.
+        if (isAuthenticationError(e)) throw e;
         errors.push(detailOf(e));
       }
     }
@@ -286,6 +288,7 @@ export class Cluster {
         }
         return await p;
       } catch (e) {
+        if (isAuthenticationError(e)) throw e;
         errors.push(detailOf(e));
       }
     }

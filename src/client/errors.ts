@@ -43,6 +43,20 @@ export function isRetriable(e: unknown): boolean {
 }
 
 /**
+ * A login the broker refused (SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE): fatal,
+ * as in the Java client (an AuthenticationException is not retried): the same credentials fail the same way on
+ * every broker and at every attempt, and each attempt costs the broker a delayed failed login.
+ */
+export function isAuthenticationError(e: unknown): boolean {
+  if (!(e instanceof KafkaError)) return false;
+  return (
+    e.code === ErrorCode.SASL_AUTHENTICATION_FAILED ||
+    e.code === ErrorCode.UNSUPPORTED_SASL_MECHANISM ||
+    e.code === ErrorCode.ILLEGAL_SASL_STATE
+  );
+}
+
+/**
  * Errors that say the client's metadata is wrong (Kafka's InvalidMetadataException family, plus a lost or
  * refused connection and a request that timed out): the partition's leader moved, is being elected, or its
  * broker is gone. A retry after one of these must wait for metadata requested after the error, or it goes

@@ -5,6 +5,7 @@
  * that bounds the set-up.
  */
 import { Admin } from '../client/admin.js';
+import type { ClusterOptions } from '../client/cluster.js';
 import { ErrorCode } from '../client/errors.js';
 import { clusterOptions, formatMs, withDeadline } from '../services/connect.js';
 
@@ -16,6 +17,9 @@ export interface BenchConnection {
    * metadata) must be done within it, and every client's connect is bounded by it. The measured phase is not.
    */
   timeoutMs: number;
+  /** TLS and SASL of every connection (--tls…, --user, the profile). */
+  tls?: ClusterOptions['tls'];
+  sasl?: ClusterOptions['sasl'];
 }
 
 /**
@@ -42,8 +46,16 @@ export function benchClientOptions(c: BenchConnection): {
   brokers: string;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
+  tls?: ClusterOptions['tls'];
+  sasl?: ClusterOptions['sasl'];
 } {
-  return { brokers: c.brokers, connectTimeoutMs: c.timeoutMs, requestTimeoutMs: Math.max(c.timeoutMs, 30_000) };
+  return {
+    brokers: c.brokers,
+    connectTimeoutMs: c.timeoutMs,
+    requestTimeoutMs: Math.max(c.timeoutMs, 30_000),
+    tls: c.tls,
+    sasl: c.sasl,
+  };
 }
 
 /** An admin client for the set-up: connecting and every request bounded by --timeout, like the other commands. */

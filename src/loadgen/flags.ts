@@ -5,6 +5,7 @@
 import { Flags } from '@oclif/core';
 import { CliError, EXIT_USAGE } from '../cli/base.js';
 import { acksFlag, parseAcks } from '../cli/flags.js';
+import { securityFlags } from '../cli/security.js';
 import type { ProducingOptions } from './common.js';
 
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -20,6 +21,8 @@ export const common = {
       'give up when the set-up (topic, connections, first metadata) takes longer (500ms, 10s, 1m); the measured run is not bounded by it',
     default: '10s',
   }),
+  // TLS, SASL and --profile, as every client command takes them.
+  ...securityFlags,
 };
 
 export const producing = {

@@ -29,6 +29,8 @@ export interface AppProps {
   intervalMs: number;
   /** Shown in the header. */
   bootstrap: string;
+  /** Whom top is connected as and over which protocol, shown in the header (User:alice · SASL_SSL SCRAM-SHA-512). */
+  identity?: string;
   initial?: Partial<UiState>;
   /** Record pages and actions on the cluster (none: browsing and actions say they are unavailable). */
   actions?: TopActions;
@@ -75,7 +77,15 @@ function Bottom({ ui, width, readOnly }: { ui: UiState; width: number; readOnly:
   return <Footer ui={ui} width={width} readOnly={readOnly} />;
 }
 
-export function App({ source, intervalMs, bootstrap, initial, actions, readOnly = false }: AppProps): ReactNode {
+export function App({
+  source,
+  intervalMs,
+  bootstrap,
+  identity,
+  initial,
+  actions,
+  readOnly = false,
+}: AppProps): ReactNode {
   const [ui, dispatch] = useReducer(reducer, { ...initialState, readOnly, ...initial });
   const { data, refresh } = useClusterData(source, intervalMs, ui.paused);
   const { columns, rows } = useTerminalSize();
@@ -149,6 +159,7 @@ export function App({ source, intervalMs, bootstrap, initial, actions, readOnly 
         paused={ui.paused}
         screen={ui.screen}
         bootstrap={bootstrap}
+        identity={identity}
         width={width}
         readOnly={readOnly}
       />

@@ -3,8 +3,10 @@
  * admin client as its data source. Imported lazily by commands/top.ts (Ink costs ~0.5 s to load).
  */
 import { render } from 'ink';
+import { CliError } from '../cli/base.js';
 import type { Security } from '../cli/security.js';
 import { formatAddress } from '../client/brokers.js';
+import { detailOf, isAuthenticationError } from '../client/errors.js';
 import { Admin } from '../client/index.js';
 import { ApiKey } from '../protocol/messages/index.js';
 import { silentLogger } from '../util/logger.js';
@@ -80,9 +82,27 @@ export async function runTop(opts: {
   readOnly?: boolean;
   /** TLS and SASL (--tls…, --user; src/cli/security.ts). */
   security?: Security;
+  /** Whom top is connected as, for the header (describeIdentity). */
+  identity?: string;
 }): Promise<void> {
   const security = opts.security ?? {};
-  const source = adminSource(opts.brokers, opts.timeoutMs, security);
+  const polls = adminSource(opts.brokers, opts.timeoutMs, security);
+  // A login the broker refuses (wrong password, unknown user, mechanism not offered) will not heal by itself:
+  // top ends with that one line instead of logging in again and again at every poll.
+  let refused: unknown = null;
+  const source: ClusterSource = {
+    async fetch() {
+      try {
+        return await polls.fetch();
+      } catch (e) {
+        if (isAuthenticationError(e) && refused === null) {
+          refused = e;
+          setImmediate(() => app.unmount());
+        }
+        throw e;
+      }
+    },
+  };
   const actions = adminActions({ brokers: opts.brokers, timeoutMs: opts.timeoutMs, ...security }, () =>
     topAdmin(opts.brokers, opts.timeoutMs, security),
   );
@@ -94,6 +114,7 @@ export async function runTop(opts: {
       source={source}
       intervalMs={opts.intervalMs}
       bootstrap={opts.brokers}
+      identity={opts.identity}
       actions={actions}
       readOnly={opts.readOnly ?? false}
     />,
@@ -105,6 +126,7 @@ export async function runTop(opts: {
     app.cleanup();
     process.off('exit', restore);
     restore();
-    await Promise.all([source.close(), actions.close()]);
+    await Promise.all([polls.close(), actions.close()]);
   }
+  if (refused !== null) throw new CliError(detailOf(refused));
 }

@@ -30,7 +30,7 @@ test('autocomplete bash builds the cache and prints setup steps naming `kstream 
   assert.match(fn, /^produce --brokers .*--rate$/m);
   assert.match(
     fn,
-    /^topic:list --brokers --output --timeout --tls --tls-ca --tls-cert --tls-key --tls-insecure --sasl-mechanism --user --password-file --property --all$/m,
+    /^topic:list --brokers --output --timeout --tls --tls-ca --tls-cert --tls-key --tls-insecure --sasl-mechanism --user --password-file --login-password-file --profile --property --all$/m,
   );
   // Hidden commands (autocomplete create / script) are not offered.
   assert.doesNotMatch(fn, /^autocomplete:(script|create)/m);
@@ -64,6 +64,7 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     'debug',
     'group',
     'produce',
+    'profile',
     'serve',
     'top',
     'topic',

@@ -27,3 +27,17 @@ test('group describe --help: the description wraps evenly (was a full line, then
 `,
   );
 });
+
+test('user create --help: --password-file is the new password, the login password has its own flag', async () => {
+  const r = await kstream(['user', 'create', '--help'], { env: { OCLIF_COLUMNS: '200' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /--password-file=<value>\s+file whose first line is the user's new password/);
+  assert.match(r.stdout, /--login-password-file=<value>/);
+});
+
+test('profile --help lists create, delete, list, show and use', async () => {
+  const r = await kstream(['profile', '--help'], { env: { OCLIF_COLUMNS: '200' } });
+  assert.equal(r.code, 0, r.stderr);
+  for (const verb of ['create', 'delete', 'list', 'show', 'use'])
+    assert.match(r.stdout, new RegExp(`profile ${verb}\\b`));
+});

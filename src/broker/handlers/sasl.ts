@@ -87,7 +87,7 @@ export const saslHandshake = defineHandler(Api.SaslHandshake, {
     }
     // A handshake once authenticated is a re-authentication (KIP-368): same principal, v1 only.
     connection.reauthenticating = connection.authenticated;
-    connection.sasl = new SaslServer(mechanism, node.credentials);
+    connection.sasl = new SaslServer(mechanism, node.credentials, node.plainUsers);
     if (header.apiVersion === 0) {
       connection.rawSasl = async (token) => {
         const r = await step(node, connection, token);

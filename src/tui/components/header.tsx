@@ -1,6 +1,6 @@
 /**
- * The header: cluster id, controller, brokers up/down, totals, refresh interval and last update, the screen
- * tabs, and a banner when the cluster cannot be reached (the last data stays on screen, marked stale).
+ * The header: cluster id, controller, brokers up/down, the bootstrap list and whom top is connected as over
+ * which protocol, totals, refresh interval and last update, the screen tabs, and a banner when the cluster cannot be reached (the last data stays on screen, marked stale).
  *
  * Each line keeps what matters when the terminal is narrow (layout.ts fitParts): the problem counts and the
  * brokers before the bootstrap list or the interval. While the cluster is unreachable the broker counts are
@@ -22,6 +22,8 @@ export interface HeaderProps {
   paused: boolean;
   screen: ScreenName;
   bootstrap: string;
+  /** Whom top is connected as and over which protocol: `User:alice · SASL_SSL SCRAM-SHA-512`. */
+  identity?: string;
   width: number;
   readOnly?: boolean;
 }
@@ -60,7 +62,16 @@ function count(label: string, n: number, priority: number, bad?: string): Piece 
   };
 }
 
-export function Header({ data, intervalMs, paused, screen, bootstrap, width, readOnly }: HeaderProps): ReactNode {
+export function Header({
+  data,
+  intervalMs,
+  paused,
+  screen,
+  bootstrap,
+  identity,
+  width,
+  readOnly,
+}: HeaderProps): ReactNode {
   const s = data.snapshot;
   const t = s?.totals;
   const stale = data.error !== null;
@@ -121,6 +132,9 @@ export function Header({ data, intervalMs, paused, screen, bootstrap, width, rea
     brokers,
     { text: bootstrap, priority: 4, node: <Text color={theme.dim}>{bootstrap}</Text> },
   ];
+  // Whom the brokers see: kept before the bootstrap list and the title when the line is cut.
+  if (identity !== undefined)
+    first.push({ text: identity, priority: 2, node: <Text color={theme.dim}>{identity}</Text> });
   const updated = `${stale ? 'data from' : 'updated'} ${s ? clock(s.at) : 'never'}`;
   const second: Piece[] = [
     count('topics', t?.topics ?? 0, 3),
