@@ -17,6 +17,7 @@ import { produce } from './produce.js';
 import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
 import { saslAuthenticate, saslHandshake } from './sasl.js';
 import { createTopics, deleteTopics } from './topics.js';
+import { transactionHandlers } from './transactions.js';
 import { alterUserScramCredentials, describeUserScramCredentials } from './user-scram-credentials.js';
 
 export const allHandlers: AnyHandler[] = [
@@ -42,6 +43,7 @@ export const allHandlers: AnyHandler[] = [
   describeProducers,
   ...groupHandlers,
   ...offsetHandlers,
+  ...transactionHandlers,
   saslHandshake,
   saslAuthenticate,
   describeUserScramCredentials,
