@@ -525,6 +525,10 @@ export class Broker implements BrokerContext {
     return (this.groups as GroupCoordinators).all();
   }
 
+  transactionMarkerWritten(topic: string, partition: number, producerId: bigint, commit: boolean): Promise<void> {
+    return this.groups?.transactionMarkerWritten(topic, partition, producerId, commit) ?? Promise.resolve();
+  }
+
   get transactions(): TxnCoordinatorsView {
     return this.txns as TxnCoordinators;
   }

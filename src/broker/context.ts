@@ -72,6 +72,11 @@ export interface Groups {
   findCoordinator(groupId: string): Promise<BrokerInfo | null>;
   /** Every coordinator of this node (ListGroups). */
   allCoordinators(): Promise<GroupCoordinator[]>;
+  /**
+   * A transaction marker was written (durably) to a partition this node leads: for a `__consumer_offsets`
+   * partition, its group coordinator settles the producer's transactional offset commits.
+   */
+  transactionMarkerWritten(topic: string, partition: number, producerId: bigint, commit: boolean): Promise<void>;
 }
 
 /** The local replicas. */

@@ -18,7 +18,9 @@ import { alterPartitionReassignments, listPartitionReassignments } from './reass
 import { saslAuthenticate, saslHandshake } from './sasl.js';
 import { createTopics, deleteTopics } from './topics.js';
 import { transactionHandlers } from './transactions.js';
+import { txnOffsetCommit } from './txn-offset-commit.js';
 import { alterUserScramCredentials, describeUserScramCredentials } from './user-scram-credentials.js';
+import { writeTxnMarkers } from './write-txn-markers.js';
 
 export const allHandlers: AnyHandler[] = [
   produce,
@@ -41,6 +43,8 @@ export const allHandlers: AnyHandler[] = [
   listPartitionReassignments,
   initProducerId,
   describeProducers,
+  writeTxnMarkers,
+  txnOffsetCommit,
   ...groupHandlers,
   ...offsetHandlers,
   ...transactionHandlers,
