@@ -11,6 +11,7 @@ import type { Credentials } from './credentials.js';
 import type { Partition } from './partition.js';
 import type { LocalTopic } from './replica-manager.js';
 import type { CreatedTopic } from './topic-admin.js';
+import type { TxnCoordinatorsView } from './txn-coordinators.js';
 
 /** The cluster as this node sees it (the metadata store's topics, partition states, brokers). */
 export interface ClusterView {
@@ -71,6 +72,11 @@ export interface Groups {
   findCoordinator(groupId: string): Promise<BrokerInfo | null>;
   /** Every coordinator of this node (ListGroups). */
   allCoordinators(): Promise<GroupCoordinator[]>;
+  /**
+   * A transaction marker was written (durably) to a partition this node leads: for a `__consumer_offsets`
+   * partition, its group coordinator settles the producer's transactional offset commits.
+   */
+  transactionMarkerWritten(topic: string, partition: number, producerId: bigint, commit: boolean): Promise<void>;
 }
 
 /** The local replicas. */
@@ -96,6 +102,8 @@ export interface ProducerIds {
 export interface BrokerContext extends ClusterView, TopicAdministration, Groups, Replicas {
   readonly nodeId: number;
   readonly producerIds: ProducerIds;
+  /** Transactional ids: the transaction coordinators of this node (txn-coordinators.ts). */
+  readonly transactions: TxnCoordinatorsView;
   readonly config: BrokerConfig;
   readonly log: Logger;
   /** The node is shutting down: long polls return at once. */

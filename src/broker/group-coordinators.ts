@@ -94,6 +94,13 @@ export class GroupCoordinators {
     return cs.filter((c): c is GroupCoordinator => c !== null);
   }
 
+  /** A marker reached a `__consumer_offsets` partition: its coordinator settles the producer's offset commits. */
+  async transactionMarkerWritten(topic: string, partition: number, producerId: bigint, commit: boolean): Promise<void> {
+    if (topic !== OFFSETS_TOPIC) return;
+    const c = await this.byPartition.get(partition);
+    c?.completeTransaction(producerId, commit);
+  }
+
   /** Deleted topics: their committed offsets are forgotten. */
   async forgetTopics(names: ReadonlySet<string>): Promise<void> {
     await Promise.all((await this.all()).map((c) => c.forgetTopics(names)));

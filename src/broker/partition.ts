@@ -35,6 +35,11 @@ export interface AppendOptions {
   minInsyncReplicas?: number;
   /** LogAppendTime topics: the time written into the batches. */
   logAppendTime?: bigint | null;
+  /**
+   * 'coordinator': a batch the broker writes for a producer (transactional offset commits): its producer epoch
+   * is checked, not its sequence (as Kafka's coordinator origin). Default 'client'.
+   */
+  origin?: 'client' | 'coordinator';
 }
 
 export interface LeaderAppend {
@@ -104,7 +109,7 @@ export class Partition implements FollowerReplica {
    */
   appendAsLeader(records: Buffer, batches: BatchHeader[], opts: AppendOptions): LeaderAppend {
     this.checkLeader(opts.acks, opts.minInsyncReplicas);
-    const info = this.log.append(records, batches, this.leaderEpoch, opts.logAppendTime ?? null);
+    const info = this.log.append(records, batches, this.leaderEpoch, opts.logAppendTime ?? null, opts.origin);
     this.advanceHighWatermark();
     this.wakeReaders();
     if (opts.acks !== -1) return { info, durable: DURABLE };

@@ -11,6 +11,11 @@
  * sent only once the write is durable. On start the store replays the topic into {@link loadRecord}, so a
  * restarted broker has every group's offsets, generation and members back.
  *
+ * Transactional offset commits (TxnOffsetCommit, KIP-98/447) are written as the producer's transactional records
+ * and held pending per producer; the producer's COMMIT marker in this partition makes them the group's committed
+ * offsets, its ABORT marker drops them (completeTransaction, and loadMarker on replay). OffsetFetch with
+ * require_stable answers UNSTABLE_OFFSET_COMMIT for a partition with a commit pending.
+ *
  * All methods return Kafka error codes; none throws across to the broker.
  */
 import { randomUUID } from 'node:crypto';
@@ -51,7 +56,13 @@ export interface GroupStore {
    * Append the records of one group. The append itself happens synchronously (so records reach the log in
    * call order) and throws a KafkaError if it fails; the promise resolves once the records are durable.
    */
-  append(groupId: string, records: GroupRecord[]): Promise<void>;
+  append(groupId: string, records: GroupRecord[], txn?: ProducerOfTxn): Promise<void>;
+}
+
+/** The producer a transactional offset commit belongs to (TxnOffsetCommit). */
+export interface ProducerOfTxn {
+  producerId: bigint;
+  producerEpoch: number;
 }
 
 export interface JoinRequest {
@@ -134,6 +145,12 @@ function syncError(errorCode: number): SyncResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY };
 }
 
+/** A failed transactional offset commit: the producer's fencing as it is, the rest as for OffsetCommit. */
+function txnStoreErrorCode(e: unknown): number {
+  if (e instanceof KafkaError && e.code === ErrorCode.INVALID_PRODUCER_EPOCH) return e.code;
+  return storeErrorCode(e);
+}
+
 /** Map a failed write to the error code Kafka's coordinator answers with. */
 function storeErrorCode(e: unknown): number {
   if (e instanceof KafkaError) {
@@ -169,6 +186,8 @@ export class GroupCoordinator {
   private commitWrites = 0;
   /** For tests and metrics: groups removed by offset expiry so far. */
   expiredGroups = 0;
+  /** Transactional offset commits waiting for their producer's marker: producer id → group → offset key → offset. */
+  private readonly txnOffsets = new Map<bigint, Map<string, Map<string, CommittedOffset>>>();
 
   constructor(
     readonly config: CoordinatorConfig,
@@ -1032,6 +1051,95 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
+  /**
+   * TxnOffsetCommit: offsets committed as part of `txn`'s transaction, written to the log as its transactional
+   * records and held pending until its marker (completeTransaction). Fencing as Kafka's (KIP-447): a static
+   * member replaced since is FENCED_INSTANCE_ID, a member id the group does not know UNKNOWN_MEMBER_ID, a
+   * generation other than the group's ILLEGAL_GENERATION; a producer (no member id, generation -1) may commit to
+   * any group. An older producer epoch than the partition knows is refused by the log (INVALID_PRODUCER_EPOCH).
+   */
+  async commitTxnOffsets(
+    groupId: string,
+    txn: ProducerOfTxn,
+    generationId: number,
+    memberId: string,
+    groupInstanceId: string | null,
+    offsets: OffsetToCommit[],
+  ): Promise<number> {
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    let g = this.groups.get(groupId);
+    if (!g) {
+      g = new Group(groupId, this.now());
+      this.groups.set(groupId, g);
+    }
+    if (g.is(GroupState.Dead)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (g.isStaticMemberFenced(groupInstanceId, memberId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (memberId !== '' && !g.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId >= 0 && generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    if (offsets.length === 0) return ErrorCode.NONE;
+    const ts = BigInt(this.now());
+    const entries: CommittedOffset[] = offsets.map((o) => ({
+      topic: o.topic,
+      partition: o.partition,
+      offset: o.offset,
+      leaderEpoch: o.leaderEpoch,
+      metadata: o.metadata,
+      commitTimestamp: ts,
+      expireTimestamp: -1n,
+    }));
+    const records = entries.map((e) => ({ key: offsetKey(groupId, e.topic, e.partition), value: offsetValue(e) }));
+    let durable: Promise<void>;
+    try {
+      durable = this.store.append(groupId, records, txn);
+    } catch (e) {
+      this.log.warn('transactional offset commit write failed', { group: groupId, error: e });
+      return txnStoreErrorCode(e);
+    }
+    // Pending from the append on (the marker comes only after the producer has this answer).
+    let byGroup = this.txnOffsets.get(txn.producerId);
+    if (!byGroup) {
+      byGroup = new Map();
+      this.txnOffsets.set(txn.producerId, byGroup);
+    }
+    let pending = byGroup.get(groupId);
+    if (!pending) {
+      pending = new Map();
+      byGroup.set(groupId, pending);
+    }
+    for (const e of entries) pending.set(offsetKeyOf(e.topic, e.partition), e);
+    try {
+      await durable;
+    } catch (e) {
+      for (const x of entries) {
+        const k = offsetKeyOf(x.topic, x.partition);
+        if (pending.get(k) === x) pending.delete(k);
+      }
+      this.log.warn('transactional offset commit flush failed', { group: groupId, error: e });
+      return txnStoreErrorCode(e);
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** The producer's marker was written to this partition: its pending offset commits apply (commit) or go. */
+  completeTransaction(producerId: bigint, commit: boolean): void {
+    const byGroup = this.txnOffsets.get(producerId);
+    if (!byGroup) return;
+    this.txnOffsets.delete(producerId);
+    if (!commit) return;
+    for (const [groupId, pending] of byGroup) {
+      const g = this.groups.get(groupId);
+      if (!g || g.is(GroupState.Dead)) continue;
+      for (const [k, o] of pending) g.offsets.set(k, o);
+    }
+  }
+
+  /** Whether an offset commit of the group's partition (transactional or not) is not settled yet. */
+  private hasPendingCommit(g: Group, key: string): boolean {
+    if (g.pendingCommits.has(key)) return true;
+    for (const byGroup of this.txnOffsets.values()) if (byGroup.get(g.groupId)?.has(key)) return true;
+    return false;
+  }
+
   private validateCommit(g: Group, generationId: number, memberId: string, groupInstanceId: string | null): number {
     if (g.is(GroupState.Dead)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (generationId >= 0 || memberId !== '' || groupInstanceId !== null) {
@@ -1053,10 +1161,15 @@ export class GroupCoordinator {
   fetchOffsets(
     groupId: string,
     topics: { name: string; partitions: number[] }[] | null,
+    requireStable = false,
   ): { errorCode: number; topics: { name: string; partitions: FetchedOffset[] }[] } {
     if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
     const g = this.groups.get(groupId);
     const lookup = (topic: string, partition: number): FetchedOffset => {
+      // require_stable (KIP-447): a partition with a commit not yet settled has no answer yet.
+      if (requireStable && g && this.hasPendingCommit(g, offsetKeyOf(topic, partition))) {
+        return { partition, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+      }
       const o = g?.offsets.get(offsetKeyOf(topic, partition));
       return o
         ? { partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: 0 }
@@ -1216,20 +1329,45 @@ export class GroupCoordinator {
   private loading: {
     offsets: Map<string, Map<string, CommittedOffset>>;
     groups: Map<string, GroupValue>;
+    /** Transactional offset commits not yet decided by a marker: producer id → group → key → offset. */
+    txn: Map<bigint, Map<string, Map<string, CommittedOffset>>>;
     bad: number;
   } | null = null;
 
-  /** Replay one record of `__consumer_offsets` (in log order). Call {@link finishLoad} after the last one. */
-  loadRecord(key: Buffer | null, value: Buffer | null): void {
-    if (!this.loading) this.loading = { offsets: new Map(), groups: new Map(), bad: 0 };
-    const st = this.loading;
+  private loadState(): NonNullable<GroupCoordinator['loading']> {
+    if (!this.loading) this.loading = { offsets: new Map(), groups: new Map(), txn: new Map(), bad: 0 };
+    return this.loading;
+  }
+
+  /**
+   * Replay one record of `__consumer_offsets` (in log order); `txn`: the producer id of a transactional batch's
+   * record (held until its marker). Call {@link finishLoad} after the last one.
+   */
+  loadRecord(key: Buffer | null, value: Buffer | null, txn: bigint | null = null): void {
+    const st = this.loadState();
     if (key === null) {
       st.bad++;
       return;
     }
     try {
       const k = decodeKey(key);
-      if (k.kind === 'offset') {
+      if (k.kind === 'offset' && txn !== null && value !== null) {
+        let byGroup = st.txn.get(txn);
+        if (!byGroup) {
+          byGroup = new Map();
+          st.txn.set(txn, byGroup);
+        }
+        let pending = byGroup.get(k.group);
+        if (!pending) {
+          pending = new Map();
+          byGroup.set(k.group, pending);
+        }
+        pending.set(offsetKeyOf(k.topic, k.partition), {
+          topic: k.topic,
+          partition: k.partition,
+          ...decodeOffsetValue(value),
+        });
+      } else if (k.kind === 'offset') {
         let offsets = st.offsets.get(k.group);
         if (!offsets) {
           offsets = new Map();
@@ -1251,13 +1389,33 @@ export class GroupCoordinator {
     }
   }
 
+  /** Replay a transaction marker of producer `producerId`: its pending offset commits apply (commit) or go. */
+  loadMarker(producerId: bigint, commit: boolean): void {
+    const st = this.loadState();
+    const byGroup = st.txn.get(producerId);
+    if (!byGroup) return;
+    st.txn.delete(producerId);
+    if (!commit) return;
+    for (const [groupId, pending] of byGroup) {
+      let offsets = st.offsets.get(groupId);
+      if (!offsets) {
+        offsets = new Map();
+        st.offsets.set(groupId, offsets);
+      }
+      for (const [k, o] of pending) offsets.set(k, o);
+    }
+  }
+
   /** Build the groups from the replayed records: members come back Stable with fresh session timers. */
   finishLoad(): { groups: number; offsets: number; skipped: number } {
-    const st = this.loading ?? { offsets: new Map(), groups: new Map(), bad: 0 };
+    const st = this.loadState();
     this.loading = null;
     const now = this.now();
     let offsetCount = 0;
-    const ids = new Set([...st.groups.keys(), ...st.offsets.keys()]);
+    // Commits whose transaction is still undecided stay pending (the transaction coordinator sends the marker).
+    for (const [pid, byGroup] of st.txn) this.txnOffsets.set(pid, byGroup);
+    const pendingGroups = [...st.txn.values()].flatMap((byGroup) => [...byGroup.keys()]);
+    const ids = new Set([...st.groups.keys(), ...st.offsets.keys(), ...pendingGroups]);
     for (const id of ids) {
       const v = st.groups.get(id);
       const g = new Group(id, now);

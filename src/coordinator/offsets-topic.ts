@@ -8,15 +8,20 @@
  * acknowledged once durable as an acks=all produce is (replicated to the ISR; alone in it, fsynced). When a
  * coordinator starts its partition is read from its log start and replayed into it, so groups and offsets
  * survive a restart and a change of leader.
+ *
+ * Transactional offset commits (TxnOffsetCommit) are written as a transactional batch of the producer (its id and
+ * epoch, sequence 0, as Kafka's coordinator writes them); the replay holds them pending until the producer's
+ * COMMIT marker (applied) or ABORT marker (dropped) in this partition.
  */
 
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { type BatchHeader, readBatchHeader } from '../protocol/records/batch.js';
+import { ATTR_CONTROL, ATTR_TRANSACTIONAL, type BatchHeader, readBatchHeader } from '../protocol/records/batch.js';
 import { BatchBuilder, decodeBatch } from '../protocol/records/record.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { CONTROL_COMMIT, readControlRecord } from '../storage/producer-state.js';
 import type { Logger } from '../util/logger.js';
 import type { CoordinatorConfig } from './config.js';
-import { GroupCoordinator, type GroupRecord, type GroupStore } from './coordinator.js';
+import { GroupCoordinator, type GroupRecord, type GroupStore, type ProducerOfTxn } from './coordinator.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -28,7 +33,7 @@ export interface OffsetsPartition {
   appendAsLeader(
     records: Buffer,
     batches: BatchHeader[],
-    opts: { acks: number; timeoutMs: number },
+    opts: { acks: number; timeoutMs: number; origin?: 'client' | 'coordinator' },
   ): { durable: Promise<void> };
 }
 
@@ -42,9 +47,19 @@ const LOAD_CHUNK = 4 * 1024 * 1024;
 export class OffsetsTopicStore implements GroupStore {
   constructor(private readonly p: OffsetsPartition) {}
 
-  append(groupId: string, records: GroupRecord[]): Promise<void> {
+  append(groupId: string, records: GroupRecord[], txn?: ProducerOfTxn): Promise<void> {
     const p = this.p;
-    const b = new BatchBuilder({}, 256);
+    const b = new BatchBuilder(
+      txn
+        ? {
+            producerId: txn.producerId,
+            producerEpoch: txn.producerEpoch,
+            baseSequence: 0,
+            attributesExtra: ATTR_TRANSACTIONAL,
+          }
+        : {},
+      256,
+    );
     for (const r of records) b.append({ key: r.key, value: r.value });
     const buf = b.buildUncompressed();
     const h = readBatchHeader(buf, 0) as BatchHeader;
@@ -55,7 +70,11 @@ export class OffsetsTopicStore implements GroupStore {
       new KafkaError(ErrorCode.NOT_COORDINATOR, `this node no longer leads ${OFFSETS_TOPIC}-${p.index}`);
     let durable: Promise<void>;
     try {
-      durable = p.appendAsLeader(buf, [h], { acks: -1, timeoutMs: WRITE_TIMEOUT_MS }).durable;
+      durable = p.appendAsLeader(buf, [h], {
+        acks: -1,
+        timeoutMs: WRITE_TIMEOUT_MS,
+        origin: txn ? 'coordinator' : 'client',
+      }).durable;
     } catch (e) {
       throw e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? lost() : e;
     }
@@ -79,12 +98,19 @@ export class OffsetsTopicStore implements GroupStore {
       while (pos < r.records.length) {
         const h = readBatchHeader(r.records, pos);
         if (!h || pos + h.size > r.records.length) break;
-        const batch = await decodeBatch(r.records, pos);
         batches++;
-        for (const rec of batch.records) {
-          if (rec.offset < offset) continue;
-          c.loadRecord(rec.key, rec.value);
-          records++;
+        if ((h.attributes & ATTR_CONTROL) !== 0) {
+          // A transaction marker: the producer's pending offset commits are applied or dropped.
+          const m = h.baseOffset >= offset ? readControlRecord(r.records, pos) : null;
+          if (m !== null) c.loadMarker(h.producerId, m.type === CONTROL_COMMIT);
+        } else {
+          const txn = (h.attributes & ATTR_TRANSACTIONAL) !== 0 ? h.producerId : null;
+          const batch = await decodeBatch(r.records, pos);
+          for (const rec of batch.records) {
+            if (rec.offset < offset) continue;
+            c.loadRecord(rec.key, rec.value, txn);
+            records++;
+          }
         }
         next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
         pos += h.size;

@@ -18,7 +18,9 @@
  *     with the batch's compression codec; batches with none are dropped. Tombstones (null values) that are
  *     the newest for their key are dropped too once their batch is older than `delete.retention.ms`, giving
  *     consumers that long to see the delete. Records newer than `min.compaction.lag.ms` are never removed,
- *     nor are records without a key, nor control (transaction marker) batches.
+ *     nor are records without a key, nor control (transaction marker) batches. Records of aborted
+ *     transactions (the aborted-transaction index) are removed and supersede nothing; the bound is the last
+ *     stable offset when it is below the HW (an undecided transaction is never cleaned).
  *  3. The cleaned segment is written to `<segment>.log.cleaned`, fsynced, and swapped in by
  *     PartitionLog.replaceSegment (index files removed, then one atomic rename). A crash at any point leaves
  *     either the old or the new segment, both valid; a stale `.cleaned` file is removed by the next pass.
@@ -32,6 +34,7 @@ import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
   ATTR_LOG_APPEND_TIME,
+  ATTR_TRANSACTIONAL,
   BATCH_HEADER_SIZE,
   type BatchHeader,
   type Compression,
@@ -169,8 +172,18 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
   const now = opts.nowMs ?? Date.now();
   const deleteRetention = opts.deleteRetentionMs ?? log.config.deleteRetentionMs;
   const lag = opts.minCompactionLagMs ?? log.config.minCompactionLagMs;
-  // The first uncleanable offset within closed segments: nothing at or above the HW is read or removed.
-  const hw = log.highWatermark;
+  // The first uncleanable offset within closed segments: nothing at or above the HW is read or removed, nor at
+  // or above the last stable offset (an undecided transaction's records may still be aborted; KIP-98).
+  const hw = log.lastStableOffset;
+  // Records of aborted transactions are removed, and supersede nothing (KIP-98); their markers stay.
+  const aborted = log.abortedTxns.all();
+  const isAborted = (h: BatchHeader): boolean => {
+    if ((h.attributes & ATTR_TRANSACTIONAL) === 0 || aborted.length === 0) return false;
+    for (const t of aborted) {
+      if (t.producerId === h.producerId && t.firstOffset <= h.baseOffset && h.baseOffset < t.lastOffset) return true;
+    }
+    return false;
+  };
   const start = log.logStartOffset;
   // A truncation during the pass (a follower diverged) ends it: what it computed may be stale.
   const truncations = log.truncationCount;
@@ -181,7 +194,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
   // 1. Newest offset of every key.
   const newest = new Map<string, bigint>();
   for await (const b of scan(log, start, hw)) {
-    if ((b.header.attributes & ATTR_CONTROL) !== 0) continue;
+    if ((b.header.attributes & ATTR_CONTROL) !== 0 || isAborted(b.header)) continue;
     const { records } = await decodeBatch(b.bytes);
     for (const r of records) if (r.key !== null && r.offset < hw) newest.set(keyOf(r.key), r.offset);
   }
@@ -211,6 +224,10 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
       if (now - Number(h.maxTimestamp) < lag) {
         revisitAt(Number(h.maxTimestamp) + lag);
         out.push(b.bytes);
+        continue;
+      }
+      if (isAborted(h)) {
+        removed += h.lastOffsetDelta + 1;
         continue;
       }
       const { records } = await decodeBatch(b.bytes);

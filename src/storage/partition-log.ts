@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
   ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
   assignOffsets,
   BATCH_HEADER_SIZE,
   type BatchHeader,
@@ -33,7 +34,13 @@ import {
 } from './checkpoint.js';
 import type { LogConfig } from './config.js';
 import { type Logger, noopLogger } from './logger.js';
-import { type DuplicateBatch, ProducerStateManager } from './producer-state.js';
+import {
+  type CompletedTxn,
+  type DuplicateBatch,
+  ProducerStateManager,
+  readControlRecord,
+  type TxnMarker,
+} from './producer-state.js';
 import {
   BatchCursor,
   CorruptSegmentError,
@@ -48,7 +55,9 @@ import {
   Segment,
   type SegmentDamage,
   TIME_INDEX_SUFFIX,
+  TXN_INDEX_SUFFIX,
 } from './segment.js';
+import { AbortedTxnIndex } from './txn-index.js';
 
 export const RECOVERY_POINT_FILE = 'recovery-point';
 export const LOG_START_OFFSET_FILE = 'log-start-offset';
@@ -171,6 +180,8 @@ export class PartitionLog {
    * `<offset>.snapshot` and the batches after it.
    */
   readonly producers: ProducerStateManager;
+  /** Aborted transactions (txn-index.ts): what read_committed fetches are told to skip. */
+  readonly abortedTxns: AbortedTxnIndex;
   /** Offset of the last snapshot written or loaded (-1n: none). */
   private lastSnapshot = -1n;
   /** fdatasync calls made on segment files (group commit makes this far smaller than flush() calls). */
@@ -196,6 +207,7 @@ export class PartitionLog {
     this.logStartFile = new CheckpointFile(join(dir, LOG_START_OFFSET_FILE));
     this.epochFile = new CheckpointFile(join(dir, LEADER_EPOCH_FILE));
     this.producers = new ProducerStateManager(dir);
+    this.abortedTxns = new AbortedTxnIndex(dir);
   }
 
   /** Open the log in `dir`, creating it or recovering it (see the class comment). */
@@ -238,6 +250,20 @@ export class PartitionLog {
   /** The log end offset unless set with setHighWatermark. */
   get highWatermark(): bigint {
     return this.hwOverride ?? this._logEndOffset;
+  }
+
+  /**
+   * The last stable offset (KIP-98): the first offset of the earliest transaction not yet decided below the high
+   * watermark, else the high watermark. read_committed fetches and ListOffsets read up to it.
+   */
+  get lastStableOffset(): bigint {
+    const hw = this.highWatermark;
+    return this.producers.hasUnstable ? this.producers.lastStableOffset(hw) : hw;
+  }
+
+  /** The aborted transactions a read_committed fetch of [from, upTo) returns (empty when none ever aborted). */
+  abortedTransactions(from: bigint, upTo: bigint): { producerId: bigint; firstOffset: bigint }[] {
+    return this.abortedTxns.collect(from, upTo);
   }
 
   /** Set the high watermark (clamped to [logStartOffset, logEndOffset]); null makes it follow the log end. */
@@ -360,7 +386,10 @@ export class PartitionLog {
     }
     const baseSet = new Set(bases.map(String));
     for (const n of names) {
-      const b = parseSegmentFileName(n, INDEX_SUFFIX) ?? parseSegmentFileName(n, TIME_INDEX_SUFFIX);
+      const b =
+        parseSegmentFileName(n, INDEX_SUFFIX) ??
+        parseSegmentFileName(n, TIME_INDEX_SUFFIX) ??
+        parseSegmentFileName(n, TXN_INDEX_SUFFIX);
       if (b !== null && !baseSet.has(String(b))) stale.push(n);
     }
     await Promise.all(stale.map((n) => unlink(join(this.dir, n)).catch(() => {})));
@@ -484,6 +513,11 @@ export class PartitionLog {
     const end = this._logEndOffset;
     const warn = (msg: string): void => this.logger.warn(msg, { partition: this.name });
     this.producers.deleteSnapshots((o) => o > end);
+    this.abortedTxns.load(
+      this.segments.map((s) => s.baseOffset),
+      end,
+      warn,
+    );
     const loaded = await this.producers.loadLatestSnapshot(first, end, warn);
     if (loaded !== null) {
       this.lastSnapshot = loaded;
@@ -520,13 +554,45 @@ export class PartitionLog {
           if (!cursor.covers(b.position, b.position + BATCH_HEADER_SIZE)) {
             await cursor.fill(b.position, PRODUCER_REPLAY_CHUNK);
           }
-          this.producers.updateFromHeader(cursor.buf, b.position - cursor.bufPos);
+          // A control batch (a transaction marker) is read whole: its record says commit or abort.
+          const attributes = cursor.buf.readInt16BE(b.position - cursor.bufPos + OFF.attributes);
+          if ((attributes & ATTR_CONTROL) !== 0 && !cursor.covers(b.position, b.position + b.size)) {
+            await cursor.fill(b.position, Math.max(b.size, PRODUCER_REPLAY_CHUNK));
+          }
+          const done = this.producers.updateFromHeader(cursor.buf, b.position - cursor.bufPos);
+          if (done?.isAbort) this.indexAborted(done, seg.baseOffset);
           this.openStats.producerBatchesReplayed++;
         }
       } finally {
         seg.release();
       }
     }
+  }
+
+  /** Rebuild the producer state after a truncation to `end`: the newest snapshot at or below it, then the log. */
+  private async rebuildProducers(end: bigint): Promise<void> {
+    const warn = (msg: string): void => this.logger.warn(msg, { partition: this.name });
+    const loaded = await this.producers.loadLatestSnapshot(this.segments[0]!.baseOffset, end, warn);
+    this.lastSnapshot = loaded ?? -1n;
+    try {
+      await this.replayProducers(loaded ?? this.segments[0]!.baseOffset);
+    } catch (e) {
+      warn(`Producer state of ${this.name} rebuilt only in part: ${(e as Error).message}`);
+    }
+    this.producers.removeBefore(this._logStartOffset);
+  }
+
+  /** An aborted transaction whose marker is in the segment at `segment`: into the aborted-transaction index. */
+  private indexAborted(done: CompletedTxn, segment: bigint): void {
+    this.abortedTxns.add(
+      {
+        producerId: done.producerId,
+        firstOffset: done.firstOffset,
+        lastOffset: done.lastOffset,
+        lastStableOffset: this.producers.firstUndecidedExcept(done),
+      },
+      segment,
+    );
   }
 
   /**
@@ -562,6 +628,7 @@ export class PartitionLog {
     this.producers.removeBefore(this._logStartOffset);
     const first = this.segments[0]!.baseOffset;
     this.dropSnapshots((o) => o < first);
+    this.abortedTxns.removeBefore(first);
   }
 
   /**
@@ -721,7 +788,13 @@ export class PartitionLog {
    * place, write them with one synchronous write, update the indexes. `logAppendTime` null = CreateTime
    * (unless the topic is configured LogAppendTime, then now is used).
    */
-  append(buf: Buffer, batches: BatchHeader[], leaderEpoch: number, logAppendTime: bigint | null): AppendInfo {
+  append(
+    buf: Buffer,
+    batches: BatchHeader[],
+    leaderEpoch: number,
+    logAppendTime: bigint | null,
+    origin: 'client' | 'coordinator' = 'client',
+  ): AppendInfo {
     this.checkOpen();
     if (batches.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no record batches to append');
     let lat = logAppendTime;
@@ -740,7 +813,18 @@ export class PartitionLog {
     if (expectPos !== buf.length) {
       throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'batch headers do not describe the buffer');
     }
-    if (idempotent) {
+    // A transaction marker (written by the broker for WriteTxnMarkers, one control batch alone): checked
+    // against the producer state (epoch, coordinator epoch) before it is written.
+    let marker: TxnMarker | null = null;
+    const h0 = batches[0]!;
+    if ((h0.attributes & ATTR_CONTROL) !== 0) {
+      marker = batches.length === 1 && h0.producerId >= 0n ? readControlRecord(buf, 0) : null;
+      if (marker === null)
+        throw new KafkaError(ErrorCode.INVALID_RECORD, 'a marker is one control batch of a producer');
+      this.producers.checkMarker(h0.producerId, h0.producerEpoch, marker.coordinatorEpoch);
+    } else if (idempotent && origin === 'coordinator') {
+      for (const h of batches) this.producers.checkEpoch(h.producerId, h.producerEpoch);
+    } else if (idempotent) {
       const dup = this.checkIdempotent(batches);
       if (dup !== null) {
         return {
@@ -768,8 +852,12 @@ export class PartitionLog {
       const ts = lat ?? h.maxTimestamp;
       if (ts > maxTs) maxTs = ts;
       seg.trackBatch(startPos + h.position, h.size, off, ts, interval);
-      if (idempotent && h.producerId >= 0n && (h.attributes & ATTR_CONTROL) === 0) {
-        this.producers.update(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, off, ts);
+      if (marker !== null) {
+        const done = this.producers.completeTxn(h.producerId, h.producerEpoch, marker, off, ts);
+        if (done?.isAbort) this.indexAborted(done, seg.baseOffset);
+      } else if (idempotent && h.producerId >= 0n) {
+        const txn = (h.attributes & ATTR_TRANSACTIONAL) !== 0;
+        this.producers.update(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, off, ts, txn);
       }
       off += BigInt(h.lastOffsetDelta + 1);
     }
@@ -843,16 +931,11 @@ export class PartitionLog {
       if (h.partitionLeaderEpoch >= 0 && h.partitionLeaderEpoch > this.epochs.latestEpoch) {
         this.assignEpochStart(h.partitionLeaderEpoch, h.baseOffset);
       }
-      // The leader checked it; take it as it is (Kafka's replication origin), so failover finds the same state.
-      if (h.producerId >= 0n && (h.attributes & ATTR_CONTROL) === 0) {
-        this.producers.update(
-          h.producerId,
-          h.producerEpoch,
-          h.baseSequence,
-          h.lastOffsetDelta,
-          h.baseOffset,
-          h.maxTimestamp,
-        );
+      // The leader checked it; take it as it is (Kafka's replication origin), so failover finds the same state
+      // (open transactions and the aborted-transaction index included).
+      if (h.producerId >= 0n) {
+        const done = this.producers.updateFromHeader(data, h.position);
+        if (done?.isAbort) this.indexAborted(done, seg.baseOffset);
       }
     }
     this._logEndOffset = expected;
@@ -1659,7 +1742,11 @@ export class PartitionLog {
       if (this.hwOverride !== null && this.hwOverride > end) this.hwOverride = end;
       if (this.epochs.truncateFromEnd(end)) this.saveEpochs();
       this.producers.truncateFrom(end);
+      this.abortedTxns.truncateFrom(end);
       this.dropSnapshots((o) => o > end);
+      // Transactions decided by a marker that was cut off are undecided again: rebuild from the log (a snapshot
+      // at or below the cut and the batches after it), as Kafka does. Only for logs that saw transactions.
+      if (this.producers.sawTransactions) await this.rebuildProducers(end);
       this.logger.info(`Truncated ${this.name} to offset ${end}`, { partition: this.name });
       await this.checkpoint();
       await Promise.all(waits);
@@ -1688,6 +1775,7 @@ export class PartitionLog {
     const b = this.epochs.truncateFromStart(offset);
     if (a || b) this.saveEpochs();
     this.producers.clear();
+    this.abortedTxns.clear();
     this.dropSnapshots(() => true);
     await this.flush();
     await this.checkpoint();

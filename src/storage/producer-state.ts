@@ -12,6 +12,12 @@
  * cut off from the state, a log start that moves up drops producers whose batches are all gone, and producers
  * silent for `producer.id.expiration.ms` expire.
  *
+ * Transactions (KIP-98): a transactional batch of a producer without an open transaction opens one at its first
+ * offset; a control batch (COMMIT/ABORT marker) closes it. The last stable offset is the first offset of the
+ * earliest transaction not yet decided (open, or whose marker the high watermark has not passed), else the high
+ * watermark: read_committed consumers read up to it. A partition no transaction touched keeps both sets empty
+ * and its LSO is its high watermark at no cost.
+ *
  * Per batch, not per record: one Map lookup and a few typed-array writes; no allocation per batch once a
  * producer is known.
  */
@@ -19,8 +25,15 @@ import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { ATTR_CONTROL, type BatchHeader, OFF } from '../protocol/records/batch.js';
+import {
+  ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
+  BATCH_HEADER_SIZE,
+  type BatchHeader,
+  OFF,
+} from '../protocol/records/batch.js';
 import { crc32c } from '../protocol/records/crc32c.js';
+import { BatchBuilder } from '../protocol/records/record.js';
 
 /** Batches remembered per producer (Kafka's, and the Java client's max.in.flight.requests.per.connection). */
 export const BATCHES_PER_PRODUCER = 5;
@@ -31,7 +44,10 @@ export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 const SNAPSHOTS_KEPT = 3;
 const INT32_MAX = 0x7fffffff;
 const SNAPSHOT_MAGIC = 0x4b535053; // "KSPS"
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
+/** Control record types (the key's second int16). */
+export const CONTROL_ABORT = 0;
+export const CONTROL_COMMIT = 1;
 
 /** The last sequence of a batch of `count` records from `base`, wrapping past int32 max to 0 as Kafka does. */
 export function lastSequenceOf(base: number, lastOffsetDelta: number): number {
@@ -53,6 +69,10 @@ export class ProducerEntry {
   readonly timestamp = new BigInt64Array(BATCHES_PER_PRODUCER);
   /** The max timestamp of its last batch (what expiration and DescribeProducers look at). */
   lastTimestamp = -1n;
+  /** The coordinator epoch of its last transaction marker (-1: none): older coordinators are fenced. */
+  coordinatorEpoch = -1;
+  /** First offset of its open transaction in this partition, -1n when none is open. */
+  currentTxnFirstOffset = -1n;
 
   constructor(
     readonly producerId: bigint,
@@ -109,6 +129,88 @@ export class ProducerEntry {
   truncateFrom(offset: bigint): void {
     while (this.count > 0 && (this.firstOffset[this.slot(this.count - 1)] as bigint) >= offset) this.count--;
   }
+
+  /** A marker in `epoch`: a new epoch forgets the old epoch's batches (they are no retries of the new one's). */
+  bumpEpoch(epoch: number): void {
+    if (epoch === this.epoch) return;
+    this.epoch = epoch;
+    this.count = 0;
+    this.head = 0;
+  }
+}
+
+/** A transaction a marker closed: its producer, first offset and the marker's offset. */
+export interface CompletedTxn {
+  producerId: bigint;
+  firstOffset: bigint;
+  lastOffset: bigint;
+  isAbort: boolean;
+}
+
+/** The marker of a control batch: COMMIT or ABORT (CONTROL_*) and the coordinator epoch that wrote it. */
+export interface TxnMarker {
+  type: number;
+  coordinatorEpoch: number;
+}
+
+/** One control batch: the marker of `producerId`'s transaction. */
+export function buildMarkerBatch(
+  producerId: bigint,
+  producerEpoch: number,
+  commit: boolean,
+  coordinatorEpoch: number,
+  timestamp: bigint = BigInt(Date.now()),
+): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(0, 0);
+  key.writeInt16BE(commit ? CONTROL_COMMIT : CONTROL_ABORT, 2);
+  const value = Buffer.alloc(6);
+  value.writeInt16BE(0, 0);
+  value.writeInt32BE(coordinatorEpoch, 2);
+  const b = new BatchBuilder(
+    {
+      producerId,
+      producerEpoch,
+      baseSequence: -1,
+      attributesExtra: ATTR_TRANSACTIONAL | ATTR_CONTROL,
+      defaultTimestamp: timestamp,
+    },
+    128,
+  );
+  b.append({ key, value });
+  return b.buildUncompressed();
+}
+
+/**
+ * The control record of the (uncompressed) control batch at `buf[o]`: key int16 version, int16 type; value
+ * int16 version, int32 coordinator epoch. Null when it holds no record or does not parse (a control batch of a
+ * kind kstream does not know: it closes nothing).
+ */
+export function readControlRecord(buf: Buffer, o: number): TxnMarker | null {
+  const end = o + OFF.batchLength + 4 + buf.readInt32BE(o + OFF.batchLength);
+  if (buf.readInt32BE(o + OFF.recordCount) < 1 || end > buf.length) return null;
+  let p = o + BATCH_HEADER_SIZE;
+  const varint = (): number => {
+    let u = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (p >= end) return Number.NaN;
+      const x = buf[p++] as number;
+      u |= (x & 0x7f) << shift;
+      if ((x & 0x80) === 0) return (u >>> 1) ^ -(u & 1);
+    }
+    return Number.NaN;
+  };
+  varint(); // record length
+  p++; // attributes
+  varint(); // timestamp delta (a varlong; markers' deltas are small)
+  varint(); // offset delta
+  const keyLen = varint();
+  if (!(keyLen >= 4) || p + keyLen > end) return null;
+  const type = buf.readInt16BE(p + 2);
+  p += keyLen;
+  const valueLen = varint();
+  if (!(valueLen >= 6) || p + valueLen > end) return null;
+  return { type, coordinatorEpoch: buf.readInt32BE(p + 2) };
 }
 
 /** A retried batch found in the state: the offsets and timestamp it was stored with. */
@@ -124,10 +226,20 @@ export interface ProducerSummary {
   producerEpoch: number;
   lastSequence: number;
   lastTimestamp: bigint;
+  /** The coordinator epoch of its last marker (-1: none). */
+  coordinatorEpoch: number;
+  /** First offset of its open transaction, -1n when none. */
+  currentTxnStartOffset: bigint;
 }
 
 export class ProducerStateManager {
   readonly producers = new Map<bigint, ProducerEntry>();
+  /** Open transactions: producer id → first offset (insertion order = offset order, appends only grow). */
+  private readonly ongoing = new Map<bigint, bigint>();
+  /** Transactions whose marker is written but not yet below the high watermark: still unstable. */
+  private unreplicated: CompletedTxn[] = [];
+  /** A transactional batch or a marker was ever taken in (truncation then rebuilds the state: see PartitionLog). */
+  sawTransactions = false;
 
   constructor(readonly dir: string) {}
 
@@ -160,6 +272,12 @@ export class ProducerStateManager {
         `producer ${h.producerId} has epoch ${epoch}, older than its current epoch ${e.epoch}`,
       );
     }
+    if (e.currentTxnFirstOffset >= 0n && epoch === e.epoch && (h.attributes & ATTR_TRANSACTIONAL) === 0) {
+      throw new KafkaError(
+        ErrorCode.INVALID_TXN_STATE,
+        `producer ${h.producerId} sent a non-transactional batch while its transaction is open`,
+      );
+    }
     if (epoch !== e.epoch) {
       if (first !== 0) {
         throw new KafkaError(
@@ -184,11 +302,17 @@ export class ProducerStateManager {
     lastOffsetDelta: number,
     baseOffset: bigint,
     maxTimestamp: bigint,
+    transactional = false,
   ): void {
     let e = this.producers.get(producerId);
     if (e === undefined) {
       e = new ProducerEntry(producerId, epoch);
       this.producers.set(producerId, e);
+    }
+    if (transactional && e.currentTxnFirstOffset < 0n) {
+      e.currentTxnFirstOffset = baseOffset;
+      this.ongoing.set(producerId, baseOffset);
+      this.sawTransactions = true;
     }
     e.addBatch(
       epoch,
@@ -200,34 +324,187 @@ export class ProducerStateManager {
     );
   }
 
-  /** Take the batch whose header starts at `buf[o]` (a whole header present) into the state, if idempotent. */
-  updateFromHeader(buf: Buffer, o: number, maxTimestamp?: bigint): void {
+  /**
+   * Take the batch whose header starts at `buf[o]` into the state, if idempotent or transactional (a whole header
+   * present; for a control batch, the whole batch). Returns the transaction a marker closed, if any.
+   */
+  updateFromHeader(buf: Buffer, o: number, maxTimestamp?: bigint): CompletedTxn | null {
     const pid = buf.readBigInt64BE(o + OFF.producerId);
-    if (pid < 0n) return;
-    // Control batches (transaction markers) carry no sequence.
-    if ((buf.readInt16BE(o + OFF.attributes) & ATTR_CONTROL) !== 0) return;
+    if (pid < 0n) return null;
+    const attributes = buf.readInt16BE(o + OFF.attributes);
+    const epoch = buf.readInt16BE(o + OFF.producerEpoch);
+    const baseOffset = buf.readBigInt64BE(o + OFF.baseOffset);
+    const ts = maxTimestamp ?? buf.readBigInt64BE(o + OFF.maxTimestamp);
+    if ((attributes & ATTR_CONTROL) !== 0) {
+      // Control batches (transaction markers) carry no sequence: they close the producer's transaction.
+      const m = readControlRecord(buf, o);
+      if (m === null) return null;
+      return this.completeTxn(pid, epoch, m, baseOffset, ts);
+    }
     this.update(
       pid,
-      buf.readInt16BE(o + OFF.producerEpoch),
+      epoch,
       buf.readInt32BE(o + OFF.baseSequence),
       buf.readInt32BE(o + OFF.lastOffsetDelta),
-      buf.readBigInt64BE(o + OFF.baseOffset),
-      maxTimestamp ?? buf.readBigInt64BE(o + OFF.maxTimestamp),
+      baseOffset,
+      ts,
+      (attributes & ATTR_TRANSACTIONAL) !== 0,
     );
+    return null;
   }
 
-  /** The log was truncated at `offset`: forget what lay at or above it. */
-  truncateFrom(offset: bigint): void {
-    for (const [pid, e] of this.producers) {
-      if (e.lastDataOffset < offset) continue;
-      e.truncateFrom(offset);
-      if (e.count === 0) this.producers.delete(pid);
+  // ---- transactions --------------------------------------------------------------------------------------
+
+  /** A batch the broker writes for a producer (coordinator origin): an older epoch is INVALID_PRODUCER_EPOCH. */
+  checkEpoch(producerId: bigint, epoch: number): void {
+    const e = this.producers.get(producerId);
+    if (e !== undefined && epoch < e.epoch) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `producer ${producerId} has epoch ${epoch}, older than its current epoch ${e.epoch}`,
+      );
     }
   }
 
-  /** The log start moved up to `offset`: producers whose every batch lies below it are gone. */
+  /**
+   * Check a marker the coordinator asks this leader to write (Kafka's checks): an epoch older than the
+   * producer's is INVALID_PRODUCER_EPOCH, a coordinator epoch older than the last marker's
+   * TRANSACTION_COORDINATOR_FENCED.
+   */
+  checkMarker(producerId: bigint, epoch: number, coordinatorEpoch: number): void {
+    const e = this.producers.get(producerId);
+    if (e === undefined) return;
+    if (epoch < e.epoch) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `marker for producer ${producerId} has epoch ${epoch}, older than its current epoch ${e.epoch}`,
+      );
+    }
+    if (coordinatorEpoch < e.coordinatorEpoch) {
+      throw new KafkaError(
+        ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+        `marker for producer ${producerId} from coordinator epoch ${coordinatorEpoch}, older than ${e.coordinatorEpoch}`,
+      );
+    }
+  }
+
+  /**
+   * A marker written at `offset`: the producer's open transaction (if any) is decided. Returns it (to go into
+   * the aborted-transaction index when aborted), or null when the producer had none open here.
+   */
+  completeTxn(producerId: bigint, epoch: number, m: TxnMarker, offset: bigint, ts: bigint): CompletedTxn | null {
+    let e = this.producers.get(producerId);
+    if (e === undefined) {
+      e = new ProducerEntry(producerId, epoch);
+      this.producers.set(producerId, e);
+    }
+    this.sawTransactions = true;
+    e.bumpEpoch(epoch);
+    if (m.coordinatorEpoch > e.coordinatorEpoch) e.coordinatorEpoch = m.coordinatorEpoch;
+    if (ts > e.lastTimestamp) e.lastTimestamp = ts;
+    const first = e.currentTxnFirstOffset;
+    if (first < 0n) return null;
+    e.currentTxnFirstOffset = -1n;
+    this.ongoing.delete(producerId);
+    const done: CompletedTxn = {
+      producerId,
+      firstOffset: first,
+      lastOffset: offset,
+      isAbort: m.type === CONTROL_ABORT,
+    };
+    this.unreplicated.push(done);
+    return done;
+  }
+
+  /** Whether any transaction is open or undecided below the high watermark (the LSO may lag the HW). */
+  get hasUnstable(): boolean {
+    return this.ongoing.size > 0 || this.unreplicated.length > 0;
+  }
+
+  /** How many transactions are open. */
+  get ongoingCount(): number {
+    return this.ongoing.size;
+  }
+
+  /**
+   * The last stable offset for high watermark `hw`: the first offset of the earliest open transaction, or of a
+   * decided one whose marker the high watermark has not passed yet; else `hw`.
+   */
+  lastStableOffset(hw: bigint): bigint {
+    if (this.ongoing.size === 0 && this.unreplicated.length === 0) return hw;
+    let lso = hw;
+    if (this.unreplicated.length > 0) {
+      this.unreplicated = this.unreplicated.filter((t) => t.lastOffset >= hw);
+      for (const t of this.unreplicated) if (t.firstOffset < lso) lso = t.firstOffset;
+    }
+    for (const first of this.ongoing.values()) {
+      if (first < lso) lso = first;
+      break; // insertion order is offset order: the first one is the earliest
+    }
+    return lso;
+  }
+
+  /**
+   * The offset below which everything is decided, apart from `done` itself: what the aborted-transaction
+   * index records with an aborted transaction (a fetch searching the index may stop at an entry whose value is
+   * past its range).
+   */
+  firstUndecidedExcept(done: CompletedTxn): bigint {
+    let lso = done.lastOffset + 1n;
+    for (const t of this.unreplicated) if (t !== done && t.firstOffset < lso) lso = t.firstOffset;
+    for (const first of this.ongoing.values()) {
+      if (first < lso) lso = first;
+      break;
+    }
+    return lso;
+  }
+
+  /** Re-sort the open transactions by first offset (after a snapshot load or truncation put them out of order). */
+  private sortOngoing(): void {
+    const all = [...this.ongoing].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    this.ongoing.clear();
+    for (const [k, v] of all) this.ongoing.set(k, v);
+  }
+
+  /**
+   * The log was truncated at `offset`: forget what lay at or above it. A transaction opened at or above it is
+   * gone; one whose marker was cut off (a marker the high watermark had not passed) is open again.
+   */
+  truncateFrom(offset: bigint): void {
+    for (const t of this.unreplicated) {
+      if (t.lastOffset < offset || t.firstOffset >= offset) continue;
+      const e = this.producers.get(t.producerId);
+      if (e !== undefined) {
+        e.currentTxnFirstOffset = t.firstOffset;
+        this.ongoing.set(t.producerId, t.firstOffset);
+      }
+    }
+    this.unreplicated = this.unreplicated.filter((t) => t.lastOffset < offset);
+    for (const [pid, first] of this.ongoing) {
+      if (first < offset) continue;
+      this.ongoing.delete(pid);
+      const e = this.producers.get(pid);
+      if (e !== undefined) e.currentTxnFirstOffset = -1n;
+    }
+    this.sortOngoing();
+    for (const [pid, e] of this.producers) {
+      if (e.lastDataOffset < offset) continue;
+      e.truncateFrom(offset);
+      if (e.count === 0 && e.currentTxnFirstOffset < 0n) this.producers.delete(pid);
+    }
+  }
+
+  /** The log start moved up to `offset`: producers whose every batch lies below it are gone (their transactions too). */
   removeBefore(offset: bigint): void {
-    for (const [pid, e] of this.producers) if (e.lastDataOffset < offset) this.producers.delete(pid);
+    for (const [pid, e] of this.producers) {
+      if (e.lastDataOffset >= offset) continue;
+      // A producer known only by its markers (its epoch bumped, its coordinator's epoch) stays for fencing, until
+      // it expires (producer.id.expiration.ms).
+      if (e.count === 0 && e.coordinatorEpoch >= 0) continue;
+      this.producers.delete(pid);
+      this.ongoing.delete(pid);
+    }
+    this.unreplicated = this.unreplicated.filter((t) => t.lastOffset >= offset);
   }
 
   /** Remove producers whose last batch is older than `expirationMs` (producer.id.expiration.ms). */
@@ -235,7 +512,8 @@ export class ProducerStateManager {
     const cutoff = BigInt(nowMs - expirationMs);
     let n = 0;
     for (const [pid, e] of this.producers) {
-      if (e.lastTimestamp <= cutoff) {
+      // A producer with an open transaction never expires (its transaction would never be decided here).
+      if (e.lastTimestamp <= cutoff && e.currentTxnFirstOffset < 0n) {
         this.producers.delete(pid);
         n++;
       }
@@ -245,6 +523,8 @@ export class ProducerStateManager {
 
   clear(): void {
     this.producers.clear();
+    this.ongoing.clear();
+    this.unreplicated = [];
   }
 
   /** Every producer, ordered by id. */
@@ -256,19 +536,21 @@ export class ProducerStateManager {
         producerEpoch: e.epoch,
         lastSequence: e.lastSequence,
         lastTimestamp: e.lastTimestamp,
+        coordinatorEpoch: e.coordinatorEpoch,
+        currentTxnStartOffset: e.currentTxnFirstOffset,
       }));
   }
 
   // ---- snapshots -----------------------------------------------------------------------------------------
   //
   // magic u32 "KSPS" | version i16 | crc32c u32 (of everything after it) | offset i64 | producers i32 |
-  // per producer: id i64 | epoch i16 | lastTimestamp i64 | batches i8 |
-  //               per batch: firstSeq i32 | lastSeq i32 | firstOffset i64 | lastOffset i64 | timestamp i64
+  // per producer: id i64 | epoch i16 | lastTimestamp i64 | coordinatorEpoch i32 (v2) | currentTxnFirstOffset i64 (v2) |
+  //               batches i8 | per batch: firstSeq i32 | lastSeq i32 | firstOffset i64 | lastOffset i64 | timestamp i64
 
   /** The state as a snapshot file's bytes: the state of every batch below `offset`. */
   serialize(offset: bigint): Buffer {
     let size = 4 + 2 + 4 + 8 + 4;
-    for (const e of this.producers.values()) size += 8 + 2 + 8 + 1 + e.count * 32;
+    for (const e of this.producers.values()) size += 8 + 2 + 8 + 4 + 8 + 1 + e.count * 32;
     const b = Buffer.allocUnsafe(size);
     b.writeUInt32BE(SNAPSHOT_MAGIC, 0);
     b.writeInt16BE(SNAPSHOT_VERSION, 4);
@@ -279,8 +561,10 @@ export class ProducerStateManager {
       b.writeBigInt64BE(e.producerId, p);
       b.writeInt16BE(e.epoch, p + 8);
       b.writeBigInt64BE(e.lastTimestamp, p + 10);
-      b.writeInt8(e.count, p + 18);
-      p += 19;
+      b.writeInt32BE(e.coordinatorEpoch, p + 18);
+      b.writeBigInt64BE(e.currentTxnFirstOffset, p + 22);
+      b.writeInt8(e.count, p + 30);
+      p += 31;
       for (let i = 0; i < e.count; i++) {
         const s = e.slot(i);
         b.writeInt32BE(e.firstSeq[s] as number, p);
@@ -302,19 +586,25 @@ export class ProducerStateManager {
     };
     if (b.length < 22) bad('too short');
     if (b.readUInt32BE(0) !== SNAPSHOT_MAGIC) bad('bad magic');
-    if (b.readInt16BE(4) !== SNAPSHOT_VERSION) bad(`unknown version ${b.readInt16BE(4)}`);
+    const version = b.readInt16BE(4);
+    if (version !== 1 && version !== SNAPSHOT_VERSION) bad(`unknown version ${version}`);
+    const head = version === 1 ? 19 : 31;
     if (crc32c(b, 10, b.length) !== b.readUInt32BE(6)) bad('checksum mismatch');
     const offset = b.readBigInt64BE(10);
     const n = b.readInt32BE(18);
     const next = new Map<bigint, ProducerEntry>();
     let p = 22;
     for (let k = 0; k < n; k++) {
-      if (p + 19 > b.length) bad('truncated');
+      if (p + head > b.length) bad('truncated');
       const e = new ProducerEntry(b.readBigInt64BE(p), b.readInt16BE(p + 8));
       const ts = b.readBigInt64BE(p + 10);
-      const count = b.readInt8(p + 18);
+      if (version >= 2) {
+        e.coordinatorEpoch = b.readInt32BE(p + 18);
+        e.currentTxnFirstOffset = b.readBigInt64BE(p + 22);
+      }
+      const count = b.readInt8(p + head - 1);
       if (count < 0 || count > BATCHES_PER_PRODUCER) bad(`${count} batches`);
-      p += 19;
+      p += head;
       if (p + count * 32 > b.length) bad('truncated');
       for (let i = 0; i < count; i++) {
         e.addBatch(
@@ -331,8 +621,13 @@ export class ProducerStateManager {
       next.set(e.producerId, e);
     }
     if (p !== b.length) bad('trailing bytes');
-    this.producers.clear();
-    for (const [k, v] of next) this.producers.set(k, v);
+    this.clear();
+    for (const [k, v] of next) {
+      this.producers.set(k, v);
+      if (v.currentTxnFirstOffset >= 0n) this.ongoing.set(k, v.currentTxnFirstOffset);
+      if (v.currentTxnFirstOffset >= 0n || v.coordinatorEpoch >= 0) this.sawTransactions = true;
+    }
+    this.sortOngoing();
     return offset;
   }
 
@@ -401,7 +696,7 @@ export class ProducerStateManager {
         this.deleteSnapshot(o);
       }
     }
-    this.producers.clear();
+    this.clear();
     return null;
   }
 }

@@ -40,6 +40,7 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const DELETED_SUFFIX = '.deleted';
+export const TXN_INDEX_SUFFIX = '.txnindex';
 
 /** Header bytes needed to know a batch's offsets, length, epoch and max timestamp. */
 const HEADER_PREFIX = OFF.maxTimestamp + 8;
@@ -456,6 +457,11 @@ export class Segment implements PooledFile {
     return join(this.dir, segmentFileName(this.baseOffset, TIME_INDEX_SUFFIX));
   }
 
+  /** The aborted-transaction index of the segment (txn-index.ts), if any transaction aborted in it. */
+  get txnIndexPath(): string {
+    return join(this.dir, segmentFileName(this.baseOffset, TXN_INDEX_SUFFIX));
+  }
+
   /** Create a new empty segment (synchronous: used when rolling on the append path). */
   static create(dir: string, baseOffset: bigint): Segment {
     const now = Date.now();
@@ -756,8 +762,8 @@ export class Segment implements PooledFile {
    */
   retire(): Promise<void> {
     this.retired = true;
-    // Rename all three now: a new segment with the same base offset may be created right away.
-    const paths = [this.logPath, this.indexPath, this.timeIndexPath];
+    // Rename them all now: a new segment with the same base offset may be created right away.
+    const paths = [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndexPath];
     const renamed: string[] = [];
     for (const p of paths) {
       try {

@@ -1,7 +1,7 @@
 /**
  * DescribeProducers v0 (KIP-664): per partition this node leads, the producers in its producer state
- * (src/storage/producer-state.ts): id, epoch, last sequence, last timestamp; no transactions yet
- * (coordinator epoch and transaction start offset -1). A partition led elsewhere is NOT_LEADER_OR_FOLLOWER,
+ * (src/storage/producer-state.ts): id, epoch, last sequence, last timestamp, the coordinator epoch of its last
+ * transaction marker and the first offset of its open transaction (-1 when none). A partition led elsewhere is NOT_LEADER_OR_FOLLOWER,
  * one that does not exist UNKNOWN_TOPIC_OR_PARTITION, as Kafka answers them (the admin client asks each leader).
  */
 import { ErrorCode } from '../../protocol/errors.js';
@@ -29,8 +29,8 @@ export const describeProducers = defineHandler(Api.DescribeProducers, {
           producerEpoch: s.producerEpoch,
           lastSequence: s.lastSequence,
           lastTimestamp: s.lastTimestamp,
-          coordinatorEpoch: -1,
-          currentTxnStartOffset: -1n,
+          coordinatorEpoch: s.coordinatorEpoch,
+          currentTxnStartOffset: s.currentTxnStartOffset,
         }));
         return out;
       }),

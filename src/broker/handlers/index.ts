@@ -17,7 +17,10 @@ import { produce } from './produce.js';
 import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
 import { saslAuthenticate, saslHandshake } from './sasl.js';
 import { createTopics, deleteTopics } from './topics.js';
+import { transactionHandlers } from './transactions.js';
+import { txnOffsetCommit } from './txn-offset-commit.js';
 import { alterUserScramCredentials, describeUserScramCredentials } from './user-scram-credentials.js';
+import { writeTxnMarkers } from './write-txn-markers.js';
 
 export const allHandlers: AnyHandler[] = [
   produce,
@@ -40,8 +43,11 @@ export const allHandlers: AnyHandler[] = [
   listPartitionReassignments,
   initProducerId,
   describeProducers,
+  writeTxnMarkers,
+  txnOffsetCommit,
   ...groupHandlers,
   ...offsetHandlers,
+  ...transactionHandlers,
   saslHandshake,
   saslAuthenticate,
   describeUserScramCredentials,

@@ -1,6 +1,7 @@
 /**
  * ListOffsets: earliest (-2), latest (-1), max timestamp (-3, v7+) or the first offset whose timestamp is at
  * or after a given time. The time index finds the batch; that one batch is decoded to find the exact record.
+ * With isolation_level 1 (read_committed) latest is the last stable offset.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
@@ -46,6 +47,8 @@ export const listOffsets = defineHandler(Api.ListOffsets, {
   maxVersion: 7,
   async handle(req, { node, header }) {
     const v = header.apiVersion;
+    // read_committed (v2+): the latest offset is the last stable offset (KIP-98).
+    const readCommitted = req.isolationLevel === 1;
     const topics: TopicResponse[] = [];
     for (const t of req.topics) {
       const partitions: Item<TopicResponse['partitions']>[] = [];
@@ -69,7 +72,8 @@ export const listOffsets = defineHandler(Api.ListOffsets, {
         const ts = rp.timestamp;
         let res: { offset: bigint; timestamp: bigint };
         if (ts === EARLIEST) res = { offset: p.log.logStartOffset, timestamp: -1n };
-        else if (ts === LATEST) res = { offset: p.log.highWatermark, timestamp: -1n };
+        else if (ts === LATEST)
+          res = { offset: readCommitted ? p.log.lastStableOffset : p.log.highWatermark, timestamp: -1n };
         else if (ts === MAX_TIMESTAMP) res = await maxTimestamp(p);
         else if (ts < 0n) {
           out.errorCode = ErrorCode.INVALID_REQUEST;

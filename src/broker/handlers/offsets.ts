@@ -1,7 +1,9 @@
 /**
  * Committed offsets: OffsetCommit, OffsetFetch (v8: several groups per request) and OffsetDelete, answered by
  * the group coordinator. Per-partition checks (unknown topic or partition, metadata longer than
- * offset.metadata.max.bytes) happen here, before anything reaches `__consumer_offsets`.
+ * offset.metadata.max.bytes) happen here, before anything reaches `__consumer_offsets`. OffsetFetch with
+ * require_stable (v7+, KIP-447) answers UNSTABLE_OFFSET_COMMIT for partitions with a commit not yet settled (a
+ * transactional one waiting for its marker, or one not yet durable).
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
@@ -52,7 +54,7 @@ export const offsetCommit = defineHandler(Api.OffsetCommit, {
 
 type FetchTopics = { name: string; partitions: number[] }[] | null;
 
-async function fetchGroup(node: BrokerContext, groupId: string, topics: FetchTopics) {
+async function fetchGroup(node: BrokerContext, groupId: string, topics: FetchTopics, requireStable: boolean) {
   const c = await node.coordinatorOf(groupId);
   if (!c) {
     return {
@@ -69,7 +71,7 @@ async function fetchGroup(node: BrokerContext, groupId: string, topics: FetchTop
       })),
     };
   }
-  const r = c.fetchOffsets(groupId, topics);
+  const r = c.fetchOffsets(groupId, topics, requireStable);
   return {
     errorCode: r.errorCode,
     topics: r.topics.map((t) => ({
@@ -98,13 +100,13 @@ export const offsetFetch = defineHandler(Api.OffsetFetch, {
     if (header.apiVersion >= 8) {
       const groups = await Promise.all(
         req.groups.map(async (g) => {
-          const r = await fetchGroup(node, g.groupId, requestedTopics(g.topics));
+          const r = await fetchGroup(node, g.groupId, requestedTopics(g.topics), req.requireStable);
           return { groupId: g.groupId, topics: r.topics, errorCode: r.errorCode };
         }),
       );
       return { throttleTimeMs: 0, groups };
     }
-    const r = await fetchGroup(node, req.groupId, requestedTopics(req.topics));
+    const r = await fetchGroup(node, req.groupId, requestedTopics(req.topics), req.requireStable);
     if (header.apiVersion < 2 && r.errorCode !== ErrorCode.NONE) {
       // No top-level error code before v2: report it on every partition.
       for (const t of r.topics) for (const p of t.partitions) p.errorCode = r.errorCode;

@@ -10,7 +10,8 @@
  * Versions 0-2 (message formats v0/v1) are advertised, as librdkafka expects, and answered UNSUPPORTED_VERSION.
  * Idempotent batches (KIP-98) are checked against the partition's producer state by the log (a retry is
  * answered with its original offsets, not stored twice); a producer id no node ever handed out is
- * UNKNOWN_PRODUCER_ID.
+ * UNKNOWN_PRODUCER_ID. Transactional batches (KIP-98, a transactional id in the request) are stored the same way;
+ * the partition's producer state opens the producer's transaction at the first one (src/storage/producer-state.ts).
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
@@ -32,9 +33,7 @@ export const produce = defineHandler(Api.Produce, {
         ? ErrorCode.UNSUPPORTED_VERSION
         : acks !== 0 && acks !== 1 && acks !== -1
           ? ErrorCode.INVALID_REQUIRED_ACKS
-          : req.transactionalId !== null
-            ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-            : 0;
+          : 0;
     if (global === 0) {
       const wait = codecsPending(recordSets(req.topicData));
       if (wait !== null) await wait;

@@ -1,7 +1,6 @@
 /**
- * AddOffsetsToTxn (key 25): a transactional producer adds a consumer group's offsets to its transaction (the
- * coordinator adds the group's __consumer_offsets partition), before TxnOffsetCommit to the group coordinator.
- * Flexible from v3; the fields are the same in every version.
+ * AddOffsetsToTxn (key 25, KIP-98): a transactional producer adds a consumer group's offsets to its
+ * transaction (the coordinator adds the group's `__consumer_offsets` partition). Flexible from v3.
  *
  * AddOffsetsToTxn Request (Version: 3) => transactional_id producer_id producer_epoch group_id TAG_BUFFER
  *   transactional_id => COMPACT_STRING
@@ -10,8 +9,6 @@
  *   group_id => COMPACT_STRING
  *
  * AddOffsetsToTxn Response (Version: 3) => throttle_time_ms error_code TAG_BUFFER
- *   throttle_time_ms => INT32
- *   error_code => INT16
  */
 import type { MessageDef } from '../codec/schema.js';
 

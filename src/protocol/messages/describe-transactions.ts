@@ -1,24 +1,14 @@
 /**
- * DescribeTransactions (key 65, KIP-664): the state of transactional ids, from their transaction coordinator
- * (what `kafka-transactions.sh describe` shows). Flexible from v0.
+ * DescribeTransactions (key 65, KIP-664): the state of transactional ids, answered by their coordinator.
+ * Flexible from v0.
  *
  * DescribeTransactions Request (Version: 0) => [transactional_ids] TAG_BUFFER
  *   transactional_ids => COMPACT_STRING
  *
  * DescribeTransactions Response (Version: 0) => throttle_time_ms [transaction_states] TAG_BUFFER
- *   throttle_time_ms => INT32
  *   transaction_states => error_code transactional_id transaction_state transaction_timeout_ms
  *                         transaction_start_time_ms producer_id producer_epoch [topics] TAG_BUFFER
- *     error_code => INT16
- *     transactional_id => COMPACT_STRING
- *     transaction_state => COMPACT_STRING
- *     transaction_timeout_ms => INT32
- *     transaction_start_time_ms => INT64
- *     producer_id => INT64
- *     producer_epoch => INT16
  *     topics => topic [partitions] TAG_BUFFER
- *       topic => COMPACT_STRING
- *       partitions => INT32
  */
 import type { MessageDef } from '../codec/schema.js';
 

@@ -1,7 +1,6 @@
 /**
- * EndTxn (key 26): commit or abort the producer's ongoing transaction; the coordinator persists
- * PrepareCommit / PrepareAbort, writes the markers, then completes. Flexible from v3. v5 (KIP-890) answers with
- * the producer id and epoch the coordinator bumped to.
+ * EndTxn (key 26, KIP-98): commit or abort the producer's current transaction. Flexible from v3. v5 (KIP-890
+ * part 2, an epoch bump per transaction) returns the producer id and epoch.
  *
  * EndTxn Request (Version: 3) => transactional_id producer_id producer_epoch committed TAG_BUFFER
  *   transactional_id => COMPACT_STRING
@@ -9,11 +8,7 @@
  *   producer_epoch => INT16
  *   committed => BOOLEAN
  *
- * EndTxn Response (Version: 5) => throttle_time_ms error_code producer_id producer_epoch TAG_BUFFER
- *   throttle_time_ms => INT32
- *   error_code => INT16
- *   producer_id => INT64     (v5+)
- *   producer_epoch => INT16  (v5+)
+ * EndTxn Response (Version: 3) => throttle_time_ms error_code TAG_BUFFER
  */
 import type { MessageDef } from '../codec/schema.js';
 

@@ -54,6 +54,7 @@ import {
   DescribeUserScramCredentialsRequest,
   DescribeUserScramCredentialsResponse,
 } from './user-scram-credentials.js';
+import { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from './write-txn-markers.js';
 
 export type { Item } from '../codec/schema.js';
 
@@ -95,6 +96,7 @@ export const Api = {
   AddPartitionsToTxn: api(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
   AddOffsetsToTxn: api(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
   EndTxn: api(EndTxnRequest, EndTxnResponse),
+  WriteTxnMarkers: api(WriteTxnMarkersRequest, WriteTxnMarkersResponse),
   TxnOffsetCommit: api(TxnOffsetCommitRequest, TxnOffsetCommitResponse),
   DescribeConfigs: api(DescribeConfigsRequest, DescribeConfigsResponse),
   AlterConfigs: api(AlterConfigsRequest, AlterConfigsResponse),
@@ -108,11 +110,11 @@ export const Api = {
   OffsetDelete: api(OffsetDeleteRequest, OffsetDeleteResponse),
   DescribeCluster: api(DescribeClusterRequest, DescribeClusterResponse),
   DescribeProducers: api(DescribeProducersRequest, DescribeProducersResponse),
+  DescribeTransactions: api(DescribeTransactionsRequest, DescribeTransactionsResponse),
+  ListTransactions: api(ListTransactionsRequest, ListTransactionsResponse),
   SaslAuthenticate: api(SaslAuthenticateRequest, SaslAuthenticateResponse),
   DescribeUserScramCredentials: api(DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse),
   AlterUserScramCredentials: api(AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse),
-  DescribeTransactions: api(DescribeTransactionsRequest, DescribeTransactionsResponse),
-  ListTransactions: api(ListTransactionsRequest, ListTransactionsResponse),
 };
 
 /** The decoded request / response of an API, and what may be passed to encode them. */

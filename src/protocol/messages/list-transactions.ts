@@ -1,23 +1,15 @@
 /**
- * ListTransactions (key 66, KIP-664): the transactional ids a broker coordinates, with their producer id and
- * state, filtered by state and producer id (empty filters: all); v1 (KIP-994) adds a filter on how long a
- * transaction has been running. Every broker answers for its own coordinator partitions: a client asks them
- * all. Flexible from v0.
+ * ListTransactions (key 66, KIP-664): the transactional ids a broker coordinates, filtered by state and
+ * producer id (v1, KIP-994: by how long the transaction has run). Flexible from v0.
  *
  * ListTransactions Request (Version: 1) => [state_filters] [producer_id_filters] duration_filter TAG_BUFFER
  *   state_filters => COMPACT_STRING
  *   producer_id_filters => INT64
- *   duration_filter => INT64  (v1+, -1: none)
+ *   duration_filter => INT64
  *
  * ListTransactions Response (Version: 1) => throttle_time_ms error_code [unknown_state_filters]
  *                                           [transaction_states] TAG_BUFFER
- *   throttle_time_ms => INT32
- *   error_code => INT16
- *   unknown_state_filters => COMPACT_STRING
  *   transaction_states => transactional_id producer_id transaction_state TAG_BUFFER
- *     transactional_id => COMPACT_STRING
- *     producer_id => INT64
- *     transaction_state => COMPACT_STRING
  */
 import type { MessageDef } from '../codec/schema.js';
 

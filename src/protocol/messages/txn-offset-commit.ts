@@ -1,8 +1,8 @@
 /**
- * TxnOffsetCommit (key 28): a transactional producer commits a consumer group's offsets inside its transaction,
- * to the group coordinator (after AddOffsetsToTxn); they become visible when the transaction commits. Flexible
- * from v3. v2 adds committedLeaderEpoch; v3 (KIP-447) adds the group's generation, member id and instance id
- * so the group coordinator can fence a zombie member.
+ * TxnOffsetCommit (key 28, KIP-98 / KIP-447): a transactional producer commits a group's offsets as part of its
+ * transaction; they become visible when the transaction's COMMIT marker reaches the group's `__consumer_offsets`
+ * partition. Flexible from v3. v2 adds committedLeaderEpoch; v3 generationId / memberId / groupInstanceId
+ * (KIP-447 fencing); v4 only allows TRANSACTION_ABORTABLE (KIP-890).
  *
  * TxnOffsetCommit Request (Version: 3) => transactional_id group_id producer_id producer_epoch generation_id
  *                                         member_id group_instance_id [topics] TAG_BUFFER
@@ -22,8 +22,12 @@
  *       committed_metadata => COMPACT_NULLABLE_STRING
  *
  * TxnOffsetCommit Response (Version: 3) => throttle_time_ms [topics] TAG_BUFFER
+ *   throttle_time_ms => INT32
  *   topics => name [partitions] TAG_BUFFER
+ *     name => COMPACT_STRING
  *     partitions => partition_index error_code TAG_BUFFER
+ *       partition_index => INT32
+ *       error_code => INT16
  */
 import type { MessageDef } from '../codec/schema.js';
 

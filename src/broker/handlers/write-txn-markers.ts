@@ -1,0 +1,83 @@
+/**
+ * WriteTxnMarkers v0-1 (KIP-98), the receiving side: a transaction coordinator asks the leader of each partition
+ * of a transaction to write its COMMIT or ABORT marker. For each (marker, partition) the leader appends one
+ * control batch — attributes transactional + control, the producer's id and epoch, one control record (key:
+ * version 0, type 0 abort / 1 commit; value: version 0, the coordinator epoch) — through the partition's one
+ * write path as leader (Partition.appendAsLeader), and answers once it is durable as an acks=all produce is.
+ * The producer state checks it first (producer-state.ts checkMarker): a producer epoch older than the
+ * partition knows is INVALID_PRODUCER_EPOCH, a coordinator epoch older than the producer's last marker
+ * TRANSACTION_COORDINATOR_FENCED; nothing is written then. A partition that does not exist is
+ * UNKNOWN_TOPIC_OR_PARTITION, one led elsewhere NOT_LEADER_OR_FOLLOWER (the coordinator looks its leader up again).
+ * A marker written to a `__consumer_offsets` partition also settles the producer's transactional offset commits
+ * in that partition's group coordinator (TxnOffsetCommit).
+ */
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { type BatchHeader, readBatchHeader } from '../../protocol/records/batch.js';
+import { buildMarkerBatch } from '../../storage/producer-state.js';
+import type { Partition } from '../partition.js';
+import { defineHandler } from '../router.js';
+
+type MarkerResult = Item<ResponseInput<typeof Api.WriteTxnMarkers>['markers']>;
+type TopicResult = Item<MarkerResult['topics']>;
+type PartitionResult = Item<TopicResult['partitions']>;
+
+/** How long a marker waits for the ISR (Kafka uses the request timeout). */
+const MARKER_TIMEOUT_MS = 30_000;
+
+/** Append one marker to `p` as leader; resolves once durable. Throws a KafkaError when refused. */
+function writeMarker(
+  p: Partition,
+  producerId: bigint,
+  producerEpoch: number,
+  commit: boolean,
+  coordinatorEpoch: number,
+): Promise<void> {
+  const buf = buildMarkerBatch(producerId, producerEpoch, commit, coordinatorEpoch);
+  const h = readBatchHeader(buf, 0) as BatchHeader;
+  return p.appendAsLeader(buf, [h], { acks: -1, timeoutMs: MARKER_TIMEOUT_MS }).durable;
+}
+
+export const writeTxnMarkers = defineHandler(Api.WriteTxnMarkers, {
+  minVersion: 0,
+  maxVersion: 1,
+  async handle(req, { node, log }) {
+    const waits: Promise<void>[] = [];
+    const markers: MarkerResult[] = [];
+    for (const m of req.markers) {
+      const topics: TopicResult[] = [];
+      markers.push({ producerId: m.producerId, topics });
+      for (const t of m.topics) {
+        const partitions: PartitionResult[] = [];
+        topics.push({ name: t.name, partitions });
+        for (const index of t.partitionIndexes) {
+          const out: PartitionResult = { partitionIndex: index, errorCode: 0 };
+          partitions.push(out);
+          const p = node.partition(t.name, index);
+          if (!p?.isLeader) {
+            const exists = p !== undefined || node.partitionExists(t.name, index);
+            out.errorCode = exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+          }
+          const fail = (e: unknown): void => {
+            if (e instanceof KafkaError) out.errorCode = e.code;
+            else {
+              log.error('transaction marker append failed', { topic: t.name, partition: index, error: e });
+              out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+            }
+          };
+          try {
+            const durable = writeMarker(p, m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch);
+            waits.push(
+              durable.then(() => node.transactionMarkerWritten(t.name, index, m.producerId, m.transactionResult), fail),
+            );
+          } catch (e) {
+            fail(e);
+          }
+        }
+      }
+    }
+    if (waits.length > 0) await Promise.all(waits);
+    return { markers };
+  },
+});
