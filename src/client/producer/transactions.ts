@@ -238,6 +238,8 @@ export class TransactionManager {
     }
     const g: TransactionGroupMetadata = typeof group === 'string' ? { groupId: group } : group;
     if (!g.groupId) throw new TypeError('sendOffsetsToTransaction() needs a group id');
+    // Nothing to commit: no request at all, as the Java client.
+    if (offsets.length === 0) return;
     try {
       await this.untilDone('add offsets to the transaction', async () => {
         const node = await this.coordinatorNode();
@@ -250,7 +252,7 @@ export class TransactionManager {
         return res.errorCode;
       });
       this.started = true;
-      if (offsets.length > 0) await this.txnOffsetCommit(offsets, g);
+      await this.txnOffsetCommit(offsets, g);
     } catch (e) {
       if (e instanceof KafkaError && e.code === ErrorCode.REQUEST_TIMED_OUT) throw e;
       throw this.failWith(e);
