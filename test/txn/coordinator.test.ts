@@ -92,8 +92,13 @@ async function describeTxn(c: RawClient, transactionalId: string): Promise<Struc
   return (r.transactionStates as Struct[])[0] as Struct;
 }
 
-async function listTxns(c: RawClient, stateFilters: string[], producerIdFilters: bigint[] = []): Promise<Struct> {
-  return c.request(ApiKey.ListTransactions, 1, { stateFilters, producerIdFilters, durationFilter: -1n });
+async function listTxns(
+  c: RawClient,
+  stateFilters: string[],
+  producerIdFilters: bigint[] = [],
+  durationFilter = -1n,
+): Promise<Struct> {
+  return c.request(ApiKey.ListTransactions, 1, { stateFilters, producerIdFilters, durationFilter });
 }
 
 function topicsOf(d: Struct): Record<string, number[]> {
@@ -245,6 +250,9 @@ describe('transaction coordinator over the wire (one node)', () => {
         (byPid.transactionStates as Struct[]).map((t) => t.transactionalId),
         ['tx-commit'],
       );
+      // v1 duration filter: running for an hour or more: not this one.
+      const longRunning = await listTxns(c, ['Ongoing'], [], 3_600_000n);
+      assert.ok(!(longRunning.transactionStates as Struct[]).some((t) => t.transactionalId === 'tx-commit'));
       const unknownState = await listTxns(c, ['Sleeping']);
       assert.deepEqual(unknownState.unknownStateFilters, ['Sleeping']);
       assert.deepEqual(unknownState.transactionStates, []);
