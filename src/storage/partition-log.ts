@@ -559,8 +559,7 @@ export class PartitionLog {
           if ((attributes & ATTR_CONTROL) !== 0 && !cursor.covers(b.position, b.position + b.size)) {
             await cursor.fill(b.position, Math.max(b.size, PRODUCER_REPLAY_CHUNK));
           }
-          const done = this.producers.updateFromHeader(cursor.buf, b.position - cursor.bufPos);
-          if (done?.isAbort) this.indexAborted(done, seg.baseOffset);
+          this.takeIntoProducerState(cursor.buf, b.position - cursor.bufPos, seg.baseOffset);
           this.openStats.producerBatchesReplayed++;
         }
       } finally {
@@ -580,6 +579,15 @@ export class PartitionLog {
       warn(`Producer state of ${this.name} rebuilt only in part: ${(e as Error).message}`);
     }
     this.producers.removeBefore(this._logStartOffset);
+  }
+
+  /**
+   * Take the stored batch at `buf[o]` (its whole header; a control batch whole) into the producer state, and an
+   * aborted transaction its marker closes into the aborted-transaction index (of the segment at `segment`).
+   */
+  private takeIntoProducerState(buf: Buffer, o: number, segment: bigint): void {
+    const done = this.producers.updateFromHeader(buf, o);
+    if (done?.isAbort) this.indexAborted(done, segment);
   }
 
   /** An aborted transaction whose marker is in the segment at `segment`: into the aborted-transaction index. */
@@ -933,10 +941,7 @@ export class PartitionLog {
       }
       // The leader checked it; take it as it is (Kafka's replication origin), so failover finds the same state
       // (open transactions and the aborted-transaction index included).
-      if (h.producerId >= 0n) {
-        const done = this.producers.updateFromHeader(data, h.position);
-        if (done?.isAbort) this.indexAborted(done, seg.baseOffset);
-      }
+      if (h.producerId >= 0n) this.takeIntoProducerState(data, h.position, seg.baseOffset);
     }
     this._logEndOffset = expected;
     this.afterAppend(count);

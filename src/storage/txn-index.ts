@@ -151,6 +151,7 @@ export class AbortedTxnIndex {
   /**
    * Read the files of the segments at `bases` (ascending); entries whose marker is at or past `logEnd`, or
    * outside their segment, are dropped (and the files rewritten without them). A torn last entry is ignored.
+   * Pass the largest offset as `logEnd` before recovery has found the log end (then truncateFrom it).
    */
   load(bases: readonly bigint[], logEnd: bigint, warn: (msg: string) => void): void {
     const entries: Entry[] = [];
@@ -190,6 +191,10 @@ export class AbortedTxnIndex {
       }
     }
     entries.sort((a, b) => (a.lastOffset < b.lastOffset ? -1 : a.lastOffset > b.lastOffset ? 1 : 0));
-    this.entries = entries;
+    // One entry per marker (a file written twice for one marker, e.g. by a replay, counts once).
+    this.entries = entries.filter(
+      (e, i) =>
+        i === 0 || !(entries[i - 1]!.lastOffset === e.lastOffset && entries[i - 1]!.producerId === e.producerId),
+    );
   }
 }

@@ -31,13 +31,14 @@ export async function createTopic(
   name: string,
   configs: Record<string, string> = {},
   partitions = 1,
+  replicationFactor = 1,
 ): Promise<void> {
   const r = await c.request(ApiKey.CreateTopics, 5, {
     topics: [
       {
         name,
         numPartitions: partitions,
-        replicationFactor: 1,
+        replicationFactor,
         assignments: [],
         configs: Object.entries(configs).map(([n, value]) => ({ name: n, value })),
       },
