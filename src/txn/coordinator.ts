@@ -546,7 +546,7 @@ export class TransactionCoordinator {
     };
   }
 
-  /** Transactional ids, filtered by state names and producer ids (empty filter: all) and minimum duration. */
+  /** Transactional ids, filtered by state names and producer ids (empty filter: all) and running time (v1). */
   list(
     states: ReadonlySet<string>,
     producerIds: ReadonlySet<bigint>,
@@ -559,7 +559,8 @@ export class TransactionCoordinator {
       const name = STATE_NAMES[t.state];
       if (states.size > 0 && !states.has(name)) continue;
       if (producerIds.size > 0 && !producerIds.has(t.producerId)) continue;
-      if (minDurationMs >= 0 && (t.state !== TxnState.Ongoing || now - t.startMs < minDurationMs)) continue;
+      // As Kafka: the time since the transaction started (an id without one started at -1: always long enough).
+      if (minDurationMs >= 0 && now - t.startMs < minDurationMs) continue;
       out.push({ transactionalId: t.transactionalId, producerId: t.producerId, state: name });
     }
     return out;

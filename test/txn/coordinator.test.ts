@@ -92,8 +92,13 @@ async function describeTxn(c: RawClient, transactionalId: string): Promise<Struc
   return (r.transactionStates as Struct[])[0] as Struct;
 }
 
-async function listTxns(c: RawClient, stateFilters: string[], producerIdFilters: bigint[] = []): Promise<Struct> {
-  return c.request(ApiKey.ListTransactions, 1, { stateFilters, producerIdFilters, durationFilter: -1n });
+async function listTxns(
+  c: RawClient,
+  stateFilters: string[],
+  producerIdFilters: bigint[] = [],
+  durationFilter = -1n,
+): Promise<Struct> {
+  return c.request(ApiKey.ListTransactions, 1, { stateFilters, producerIdFilters, durationFilter });
 }
 
 function topicsOf(d: Struct): Record<string, number[]> {
@@ -245,6 +250,9 @@ describe('transaction coordinator over the wire (one node)', () => {
         (byPid.transactionStates as Struct[]).map((t) => t.transactionalId),
         ['tx-commit'],
       );
+      // v1 duration filter: running for an hour or more: not this one.
+      const longRunning = await listTxns(c, ['Ongoing'], [], 3_600_000n);
+      assert.ok(!(longRunning.transactionStates as Struct[]).some((t) => t.transactionalId === 'tx-commit'));
       const unknownState = await listTxns(c, ['Sleeping']);
       assert.deepEqual(unknownState.unknownStateFilters, ['Sleeping']);
       assert.deepEqual(unknownState.transactionStates, []);
@@ -260,6 +268,61 @@ describe('transaction coordinator over the wire (one node)', () => {
       );
       assert.equal(await endTxn(c, 'tx-commit', producerId, epoch, true), 0);
       assert.deepEqual(topicsOf(await describeTxn(c, 'tx-commit')), {});
+    } finally {
+      c.close();
+    }
+  });
+
+  test('AddPartitionsToTxn v4: several transactions per request, verify_only checks membership', async () => {
+    const c = await client();
+    try {
+      await createTopic(c, 'v4-out', 2);
+      const a = await initPidRetried(c, 'tx-v4a');
+      const b = await initPidRetried(c, 'tx-v4b');
+      const req = (verifyOnly: boolean, bEpoch: number) => ({
+        transactions: [
+          {
+            transactionalId: 'tx-v4a',
+            producerId: a.producerId,
+            producerEpoch: a.epoch,
+            verifyOnly,
+            topics: [{ name: 'v4-out', partitions: verifyOnly ? [0, 1] : [0] }],
+          },
+          {
+            transactionalId: 'tx-v4b',
+            producerId: b.producerId,
+            producerEpoch: bEpoch,
+            verifyOnly,
+            topics: [{ name: 'v4-out', partitions: [1] }],
+          },
+        ],
+      });
+      const codes = (r: Struct) =>
+        Object.fromEntries(
+          (r.resultsByTransaction as Struct[]).flatMap((t) =>
+            (t.topicResults as Struct[]).flatMap((tp) =>
+              (tp.resultsByPartition as Struct[]).map((p) => [
+                `${t.transactionalId}:${tp.name}-${p.partitionIndex}`,
+                p.partitionErrorCode,
+              ]),
+            ),
+          ),
+        );
+      const added = await c.request(ApiKey.AddPartitionsToTxn, 4, req(false, b.epoch + 5));
+      assert.equal(added.errorCode, 0);
+      assert.deepEqual(codes(added), {
+        'tx-v4a:v4-out-0': 0,
+        'tx-v4b:v4-out-1': ErrorCode.PRODUCER_FENCED,
+      });
+      const verified = await c.request(ApiKey.AddPartitionsToTxn, 4, req(true, b.epoch));
+      assert.deepEqual(codes(verified), {
+        'tx-v4a:v4-out-0': 0,
+        'tx-v4a:v4-out-1': ErrorCode.INVALID_TXN_STATE,
+        'tx-v4b:v4-out-1': ErrorCode.INVALID_TXN_STATE,
+      });
+      // verify_only added nothing.
+      assert.deepEqual(topicsOf(await describeTxn(c, 'tx-v4a')), { 'v4-out': [0] });
+      assert.equal((await describeTxn(c, 'tx-v4b')).transactionState, 'Empty');
     } finally {
       c.close();
     }
