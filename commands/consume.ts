@@ -63,6 +63,10 @@ second run continues where this one stopped). A group with no committed offsets 
 partition, like kafka-console-consumer: it waits for NEW records (on a terminal it says so); add
 --from-beginning to read what is there.
 
+--isolation read_committed reads only the records of committed transactions (and every record written outside
+a transaction), up to the last stable offset: records of open transactions are waited for, those of aborted
+ones skipped, as Kafka's isolation.level=read_committed. The default, read_uncommitted, reads them all.
+
 Output: each record's value on a line by default; --format with tokens %t topic, %p partition, %o offset,
 %k key, %v value, %T timestamp, %h headers (k=v,...), %% and escapes \\n \\t; --print-key, --print-partition,
 --print-offset, --print-timestamp, --print-headers add those before the value, tab-separated, as
@@ -77,6 +81,7 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
     '<%= config.bin %> consume orders payments --from-time -10m -o json',
     '<%= config.bin %> consume orders --group billing -n 100',
     "<%= config.bin %> consume orders --from-beginning -e --grep 'user-4[0-9]'",
+    '<%= config.bin %> consume orders --from-beginning -e --isolation read_committed',
   ];
   static override strict = false;
   static override args = { topics: Args.string({ description: 'topics to read', required: true }) };
@@ -101,6 +106,12 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
       min: 0,
     }),
     exit: Flags.boolean({ char: 'e', description: 'exit at the end of every partition' }),
+    isolation: Flags.option({
+      description:
+        'read_committed: only records of committed transactions (up to the last stable offset); read_uncommitted: all',
+      options: ['read_uncommitted', 'read_committed'] as const,
+      default: 'read_uncommitted' as const,
+    })(),
     format: Flags.string({ char: 'f', description: 'output template, e.g. "%k: %v\\n"' }),
     grep: Flags.string({ description: 'only records whose key, value or a header matches this regex' }),
     'print-key': Flags.boolean({
@@ -192,6 +203,7 @@ record holds binary data). --grep keeps records whose key, value or a header (k=
         stopAt: typeof range === 'bigint' ? range : undefined,
         onGroupStart: process.stderr.isTTY ? (text) => process.stderr.write(`${text}\n`) : undefined,
         grep,
+        isolation: flags.isolation,
         signal: abort.signal,
         sink: format === 'json' ? (r) => write(`${recordJson(r)}\n`) : (r) => write(formatter(r)),
       });

@@ -46,6 +46,8 @@ import TopicExport from './topic/export.js';
 import TopicImport from './topic/import.js';
 import TopicList from './topic/list.js';
 import TopicTrim from './topic/trim.js';
+import TxnDescribe from './txn/describe.js';
+import TxnList from './txn/list.js';
 import UserCreate from './user/create.js';
 import UserDelete from './user/delete.js';
 import UserHash from './user/hash.js';
@@ -89,6 +91,8 @@ export const COMMANDS: Record<string, Command.Class> = {
   'topic:import': TopicImport,
   'topic:list': TopicList,
   'topic:trim': TopicTrim,
+  'txn:describe': TxnDescribe,
+  'txn:list': TxnList,
   'user:create': UserCreate,
   'user:delete': UserDelete,
   'user:hash': UserHash,

@@ -15,6 +15,11 @@ Keys choose the partition like every Kafka client (murmur2), unless --partition 
 with "encoding": "base64" when key, value and header values are base64 (binary data). The whole input is
 checked before anything is sent: a bad line is reported with its number and nothing is written.
 
+--transactional-id ID writes the records in a transaction of that id (KIP-98): read_committed consumers see
+them only once it commits, at the end of the input, or every --txn-size N records (one transaction each).
+A failure aborts the open transaction. It needs --acks all and idempotence (the defaults); a second producer
+with the same id fences this one.
+
 --rate N sends at most N records per second (e.g. a steady load for a consumer or the TUI to watch); it applies
 to --file and --format json input too (JSON input is still checked in full first).
 
@@ -28,6 +33,7 @@ The topic must exist (kstream topic create).`;
     '<%= config.bin %> produce orders -H source=cli -H trace=1 --acks 1 < lines.txt',
     '<%= config.bin %> consume orders -o json -e | <%= config.bin %> produce orders-copy --format json',
     'seq 1000 | <%= config.bin %> produce orders --rate 100',
+    'seq 1000 | <%= config.bin %> produce orders --transactional-id loader-1 --txn-size 100',
   ];
   static override args = { topic: Args.string({ description: 'topic to write to', required: true }) };
   static override flags = {
@@ -65,6 +71,14 @@ The topic must exist (kstream topic create).`;
       default: true,
       allowNo: true,
     }),
+    'transactional-id': Flags.string({
+      description: 'write in transactions of this transactional id (committed at the end, or per --txn-size)',
+    }),
+    'txn-size': Flags.integer({
+      description: 'records per transaction (with --transactional-id); default: one transaction for the whole input',
+      min: 1,
+      dependsOn: ['transactional-id'],
+    }),
     rate: Flags.custom<number>({
       description: 'send at most this many records per second (decimals allowed: 0.5 = one every 2 s)',
       helpValue: 'N',
@@ -84,6 +98,14 @@ The topic must exist (kstream topic create).`;
       const [key, value] = parseKeyValue(h, '--header');
       return { key, value };
     });
+    const transactionalId = flags['transactional-id'];
+    if (transactionalId !== undefined) {
+      if (transactionalId === '') throw new CliError('--transactional-id must not be empty', EXIT_USAGE);
+      if (!flags.idempotence)
+        throw new CliError('--transactional-id needs idempotence: drop --no-idempotence', EXIT_USAGE);
+      if (parseAcks(flags.acks) !== -1)
+        throw new CliError(`--transactional-id needs --acks all (got --acks ${flags.acks})`, EXIT_USAGE);
+    }
     if (flags.format === 'json' && flags['key-delimiter'] !== undefined)
       throw new CliError('--key-delimiter applies to text input only (JSON lines carry their key)', EXIT_USAGE);
     const { createReadStream } = await import('node:fs');
@@ -121,6 +143,7 @@ The topic must exist (kstream topic create).`;
       compression: flags.compression,
       lingerMs: flags['linger-ms'],
       idempotence: flags.idempotence,
+      ...(transactionalId !== undefined ? { transactionalId, txnSize: flags['txn-size'] } : {}),
       rate: flags.rate,
       onProgress: tty ? (p) => process.stderr.write(`\r\u001b[2Kproducing: ${line(p)}`) : undefined,
       onLine: typing ? prompt : undefined,
@@ -139,10 +162,17 @@ The topic must exist (kstream topic create).`;
             bytes: summary.bytes,
             partitions: summary.partitions,
             elapsedMs: Math.round(summary.elapsedMs),
+            ...(summary.transactions !== undefined ? { transactions: summary.transactions } : {}),
           },
           format,
         ),
       );
-    } else process.stderr.write(`produced ${line(summary)} to ${args.topic}\n`);
+    } else {
+      const txns =
+        summary.transactions === undefined
+          ? ''
+          : ` in ${summary.transactions} transaction${summary.transactions === 1 ? '' : 's'}`;
+      process.stderr.write(`produced ${line(summary)} to ${args.topic}${txns}\n`);
+    }
   }
 }

@@ -25,6 +25,7 @@ import { LogCleaner } from '../storage/cleaner.js';
 import type { DataDirLock } from '../storage/data-dir-lock.js';
 import { configureMaxOpenFiles } from '../storage/file-handles.js';
 import { LogManager, logManagerOptionsFromProps } from '../storage/log-manager.js';
+import { TXN_TOPIC } from '../txn/log.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
@@ -50,6 +51,8 @@ import { Router } from './router.js';
 import { enabledMechanisms, type PlainUsersFile, plainUsersFromConfig, type SaslMechanism } from './sasl.js';
 import { type CreatedTopic, intentHooks, TopicAdmin } from './topic-admin.js';
 import { brokerLogDefaults } from './topic-config.js';
+import { TxnCoordinators, type TxnCoordinatorsView } from './txn-coordinators.js';
+import { TxnMarkerSender } from './txn-markers.js';
 
 export { BrokerStartError };
 
@@ -72,6 +75,9 @@ export class Broker implements BrokerContext {
   private replicas: ReplicaManager | null = null;
   private admin: TopicAdmin | null = null;
   private groups: GroupCoordinators | null = null;
+  /** Transaction coordinators (one per __transaction_state partition led here) and their marker sender. */
+  private txns: TxnCoordinators | null = null;
+  private markers: TxnMarkerSender | null = null;
   /** Producer id blocks claimed from the metadata store (InitProducerId). */
   private pids: ProducerIdManager | null = null;
   /** The high watermarks of local replicas, checkpointed (replication-offset-checkpoint). */
@@ -158,7 +164,10 @@ export class Broker implements BrokerContext {
       this.metadata = cluster;
       const lagMaxMs = Number(this.config.props['replica.lag.time.max.ms'] ?? 30_000);
       const listener = {
-        onLeadershipChange: (p: Partition, leader: boolean) => this.groups?.onLeadershipChange(p, leader),
+        onLeadershipChange: (p: Partition, leader: boolean) => {
+          this.groups?.onLeadershipChange(p, leader);
+          this.txns?.onLeadershipChange(p, leader);
+        },
         onTopicsDeleted: async (names: ReadonlySet<string>) => this.groups?.forgetTopics(names),
       };
       const logConfig = (configs: Record<string, string>) => (this.admin as TopicAdmin).topicLogConfig(configs);
@@ -173,6 +182,16 @@ export class Broker implements BrokerContext {
       this.replicas = replicas;
       this.admin = new TopicAdmin(this.config, cluster, logs, replicas, logDefaults, () => this.isStopping, this.log);
       this.groups = new GroupCoordinators(this.config.props, this.nodeId, cluster, this.admin, this.log);
+      this.markers = new TxnMarkerSender(this.nodeId, cluster, this.log);
+      this.txns = new TxnCoordinators(
+        this.config.props,
+        this.nodeId,
+        cluster,
+        this.admin,
+        this.markers,
+        () => this.producerIds.generate(),
+        this.log,
+      );
       await cluster.start();
       this.pids = new ProducerIdManager(store, this.nodeId, this.log);
       await this.pids.start();
@@ -190,6 +209,8 @@ export class Broker implements BrokerContext {
       this.replicas?.stop();
       await this.metadata?.stop().catch(() => {});
       await this.groups?.stop();
+      await this.txns?.stop();
+      this.markers?.stop();
       this.closeServers();
       await this.logs?.closeAll().catch(() => {});
       this.lock?.release();
@@ -360,6 +381,9 @@ export class Broker implements BrokerContext {
     if (this.replicas) await bounded(this.replicas.moveLeadershipAway(), 10_000, 'controlled shutdown', this.log);
     // Group coordinators: stop their timers and answer waiting JoinGroup/SyncGroup requests.
     await this.groups?.stop();
+    // Transaction coordinators: their timers and marker retries stop (the next leader resumes them).
+    await this.txns?.stop();
+    this.markers?.stop();
     // Topic creations in progress stop at their next partition (throwIfStopping) and roll back.
     await this.admin?.settled();
     this.replicas?.stop();
@@ -455,11 +479,18 @@ export class Broker implements BrokerContext {
   }
 
   async topicOrAutoCreate(name: string, allowAutoCreate: boolean): Promise<boolean> {
+    if (name === TXN_TOPIC && !this.hasTopic(name)) return this.txnTopicOrAutoCreate(allowAutoCreate);
     // __consumer_offsets is made by the group coordinators (its partition count, compaction), never as a
     // plain topic.
     if (name !== OFFSETS_TOPIC || this.hasTopic(name)) return this.topicAdmin.topicOrAutoCreate(name, allowAutoCreate);
     if (allowAutoCreate) await this.findCoordinator('');
     return this.hasTopic(name);
+  }
+
+  /** __transaction_state is made by the transaction coordinators, never as a plain topic. */
+  private async txnTopicOrAutoCreate(allowAutoCreate: boolean): Promise<boolean> {
+    if (allowAutoCreate) await this.transactions.findCoordinator('-').catch(() => null);
+    return this.hasTopic(TXN_TOPIC);
   }
 
   deleteTopic(name: string): Promise<void> {
@@ -504,6 +535,10 @@ export class Broker implements BrokerContext {
 
   transactionMarkerWritten(topic: string, partition: number, producerId: bigint, commit: boolean): Promise<void> {
     return this.groups?.transactionMarkerWritten(topic, partition, producerId, commit) ?? Promise.resolve();
+  }
+
+  get transactions(): TxnCoordinatorsView {
+    return this.txns as TxnCoordinators;
   }
 
   get producerIds(): ProducerIdManager {

@@ -12,6 +12,7 @@ import type { Partition } from './partition.js';
 import type { LocalTopic } from './replica-manager.js';
 import type { PlainUsersFile } from './sasl.js';
 import type { CreatedTopic } from './topic-admin.js';
+import type { TxnCoordinatorsView } from './txn-coordinators.js';
 
 /** The cluster as this node sees it (the metadata store's topics, partition states, brokers). */
 export interface ClusterView {
@@ -102,6 +103,8 @@ export interface ProducerIds {
 export interface BrokerContext extends ClusterView, TopicAdministration, Groups, Replicas {
   readonly nodeId: number;
   readonly producerIds: ProducerIds;
+  /** Transactional ids: the transaction coordinators of this node (txn-coordinators.ts). */
+  readonly transactions: TxnCoordinatorsView;
   readonly config: BrokerConfig;
   readonly log: Logger;
   /** The node is shutting down: long polls return at once. */

@@ -20,6 +20,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { isNoSpace } from '../storage/checkpoint.js';
 import { type LogConfig, logConfigFromProps } from '../storage/config.js';
 import type { LoadOptions, LogManager } from '../storage/log-manager.js';
+import { TXN_TOPIC } from '../txn/log.js';
 import { forEachLimited } from '../util/concurrency.js';
 import type { Logger } from '../util/logger.js';
 import type { BrokerConfig } from './config.js';
@@ -39,7 +40,7 @@ export function validateTopicName(name: string): string | null {
 
 /** Internal topics: only the broker writes them, nobody deletes them, they stay compacted. */
 export function isInternalTopic(name: string): boolean {
-  return name === OFFSETS_TOPIC;
+  return name === OFFSETS_TOPIC || name === TXN_TOPIC;
 }
 
 /** A topic as created (or as it would be, for validateOnly). */

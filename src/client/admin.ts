@@ -26,6 +26,8 @@ import {
 import { errorFor } from './errors.js';
 import type { TopicPartition } from './group.js';
 import {
+  COORDINATOR_KEY_GROUP,
+  COORDINATOR_KEY_TRANSACTION,
   type CommitResult,
   type CommittedOffset,
   commitOffsets,
@@ -171,6 +173,43 @@ export interface DeleteRecordsResult extends TopicPartition {
   lowWatermark: bigint;
   error: KafkaError | null;
 }
+
+/** A transaction as ListTransactions answers it (KIP-664). */
+export interface TransactionListing {
+  transactionalId: string;
+  producerId: bigint;
+  /** Kafka's names: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Dead, … */
+  state: string;
+  /** The broker that coordinates it. */
+  coordinator: number;
+}
+
+/** A transactional id as its coordinator describes it (DescribeTransactions, KIP-664). */
+export interface TransactionDescription {
+  transactionalId: string;
+  coordinator: number;
+  state: string;
+  producerId: bigint;
+  producerEpoch: number;
+  transactionTimeoutMs: number;
+  /** When the open transaction started (ms since the epoch); -1 when none is open. */
+  transactionStartTimeMs: bigint;
+  /** The partitions in the open transaction. */
+  partitions: TopicPartition[];
+  error: KafkaError | null;
+}
+
+/** The transaction states ListTransactions filters by (Kafka's TransactionState names). */
+export const TRANSACTION_STATES = [
+  'Empty',
+  'Ongoing',
+  'PrepareCommit',
+  'PrepareAbort',
+  'CompleteCommit',
+  'CompleteAbort',
+  'Dead',
+  'PrepareEpochFence',
+] as const;
 
 export interface GroupListing {
   groupId: string;
@@ -938,6 +977,88 @@ export class Admin {
   }
 
   // -------------------------------------------------------------------------------------------------------
+  // Transactions
+
+  /**
+   * The transactions of every broker (each coordinates some transactional ids), optionally only those in
+   * these states or of these producer ids (ListTransactions, KIP-664). UNSUPPORTED_VERSION when no broker
+   * offers ListTransactions; INVALID_REQUEST for a state the brokers do not know.
+   */
+  async listTransactions(
+    opts: { states?: readonly string[]; producerIds?: readonly bigint[] } = {},
+  ): Promise<TransactionListing[]> {
+    await this.connect();
+    await this.cluster.refreshMetadata();
+    const out: TransactionListing[] = [];
+    const errors: Error[] = [];
+    const unknownStates = new Set<string>();
+    let answered = 0;
+    await Promise.all(
+      [...this.cluster.brokers.keys()].map(async (nodeId) => {
+        try {
+          const res = await this.cluster.request(nodeId, Api.ListTransactions, {
+            stateFilters: [...(opts.states ?? [])],
+            producerIdFilters: [...(opts.producerIds ?? [])],
+            durationFilter: -1n,
+          });
+          if (res.errorCode !== 0) throw errorFor(res.errorCode, `list transactions on broker ${nodeId}`);
+          answered++;
+          for (const u of res.unknownStateFilters) unknownStates.add(u);
+          for (const t of res.transactionStates) {
+            out.push({
+              transactionalId: t.transactionalId,
+              producerId: t.producerId,
+              state: t.transactionState,
+              coordinator: nodeId,
+            });
+          }
+        } catch (e) {
+          errors.push(e as Error);
+        }
+      }),
+    );
+    // As listGroups: a broker that just died must not hide the others' transactions.
+    if (answered === 0 && errors.length > 0) throw errors[0];
+    if (unknownStates.size > 0) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REQUEST,
+        `unknown transaction state ${[...unknownStates].join(', ')} (known: ${TRANSACTION_STATES.join(', ')})`,
+      );
+    }
+    return out.sort((a, b) =>
+      a.transactionalId < b.transactionalId ? -1 : a.transactionalId > b.transactionalId ? 1 : 0,
+    );
+  }
+
+  /** Transactional ids as their coordinators describe them (DescribeTransactions); one result per id. */
+  async describeTransactions(transactionalIds: readonly string[]): Promise<TransactionDescription[]> {
+    await this.connect();
+    const ids = [...new Set(transactionalIds)];
+    const answers = await this.perCoordinator(
+      ids,
+      Api.DescribeTransactions,
+      (list) => ({ transactionalIds: list }),
+      (res) => res.transactionStates.map((t) => ({ key: t.transactionalId, code: t.errorCode, raw: t })),
+      COORDINATOR_KEY_TRANSACTION,
+    );
+    return ids.map((transactionalId) => {
+      const a = answers.get(transactionalId)!;
+      const t = a.raw;
+      return {
+        transactionalId,
+        coordinator: a.coordinator,
+        state: t?.transactionState ?? '',
+        producerId: t?.producerId ?? -1n,
+        producerEpoch: t?.producerEpoch ?? -1,
+        transactionTimeoutMs: t?.transactionTimeoutMs ?? -1,
+        transactionStartTimeMs: t?.transactionStartTimeMs ?? -1n,
+        partitions: (t?.topics ?? []).flatMap((x) => x.partitions.map((partition) => ({ topic: x.topic, partition }))),
+        error: a.error,
+      };
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------
   // Log directories
 
   /**
@@ -1074,8 +1195,10 @@ export class Admin {
     api: A,
     body: (groups: string[]) => RequestInput<A>,
     answers: (res: ResponseOf<A>) => { key: string; code: number; raw: Raw }[],
+    keyType: number = COORDINATOR_KEY_GROUP,
   ): Promise<Map<string, { error: KafkaError | null; raw: Raw | null; coordinator: number }>> {
     const out = new Map<string, { error: KafkaError | null; raw: Raw | null; coordinator: number }>();
+    const what = keyType === COORDINATOR_KEY_TRANSACTION ? 'transactional id' : 'group';
     const started = Date.now();
     let todo = groupIds;
     for (let attempt = 0; todo.length > 0; attempt++) {
@@ -1083,7 +1206,7 @@ export class Admin {
       const retry: string[] = [];
       let coordinators: Map<string, number>;
       try {
-        coordinators = await findCoordinators(this.cluster, todo);
+        coordinators = await findCoordinators(this.cluster, todo, keyType);
       } catch (e) {
         const err = e instanceof KafkaError ? e : new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, String(e));
         // No broker reachable for the lookup right now (one restarting, a connection lost): again, in a while.
@@ -1113,7 +1236,7 @@ export class Admin {
                 continue;
               }
               out.set(a.key, {
-                error: a.code === 0 ? null : errorFor(a.code, `group ${a.key}`),
+                error: a.code === 0 ? null : errorFor(a.code, `${what} ${a.key}`),
                 raw: a.raw,
                 coordinator: node,
               });
@@ -1121,7 +1244,7 @@ export class Admin {
             for (const g of list) {
               if (!seen.has(g)) {
                 out.set(g, {
-                  error: new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `group ${g}: no answer`),
+                  error: new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `${what} ${g}: no answer`),
                   raw: null,
                   coordinator: node,
                 });

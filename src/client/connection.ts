@@ -35,7 +35,9 @@ export interface VersionRange {
 /**
  * Versions this client can use where it is narrower than the codec's definitions: Produce needs RecordBatch v2
  * (v3+), Fetch v4+ (our record decoding), Metadata v1+ (v0 has no "no topics" form), ListOffsets v1+ (v0 is the
- * old offsets-array form), OffsetFetch v1+ (v0 reads ZooKeeper offsets).
+ * old offsets-array form), OffsetFetch v1+ (v0 reads ZooKeeper offsets). AddPartitionsToTxn v4+ is sent
+ * between brokers (KIP-890), EndTxn v5+ makes the coordinator bump the epoch at every end (KIP-890 part 2):
+ * clients stop at v3 and v4, as the Java client's transaction manager does.
  */
 export const CLIENT_VERSION_LIMITS: Readonly<Partial<Record<number, VersionRange>>> = {
   [ApiKey.Produce]: { min: 3, max: 9 },
@@ -43,6 +45,8 @@ export const CLIENT_VERSION_LIMITS: Readonly<Partial<Record<number, VersionRange
   [ApiKey.Metadata]: { min: 1, max: 12 },
   [ApiKey.ListOffsets]: { min: 1, max: 7 },
   [ApiKey.OffsetFetch]: { min: 1, max: 8 },
+  [ApiKey.AddPartitionsToTxn]: { min: 0, max: 3 },
+  [ApiKey.EndTxn]: { min: 0, max: 4 },
 };
 
 export interface ConnectionOptions {

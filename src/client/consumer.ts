@@ -32,6 +32,18 @@ export type { AssignSpec, OffsetResetPolicy, SeekTarget } from './consumer/assig
 export type { ConsumerBatch, ConsumerRecord, IterateOptions } from './consumer/iteration.js';
 export type { TopicPartition } from './group.js';
 
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
+
+/** See Consumer.groupMetadata(). */
+export interface ConsumerGroupMetadata {
+  groupId: string;
+  memberId: string;
+  generationId: number;
+  groupInstanceId: string | null;
+  protocol: string | null;
+  leaderId: string;
+}
+
 export type RebalanceListener = (partitions: TopicPartition[]) => void | Promise<void>;
 
 export interface ConsumerOptions extends ClusterOptions {
@@ -57,6 +69,12 @@ export interface ConsumerOptions extends ClusterOptions {
   maxWaitMs?: number;
   /** Default 1. */
   minBytes?: number;
+  /**
+   * 'read_uncommitted' (the default, as in Kafka): every record up to the high watermark, those of open and
+   * aborted transactions included. 'read_committed': records up to the last stable offset, without those of
+   * aborted transactions (KIP-98); 'latest' and the end of `untilEnd` are then the last stable offset.
+   */
+  isolation?: IsolationLevel;
   /** Per fetch. Default 50 MiB. */
   maxBytes?: number;
   /** Per partition per fetch. Default 1 MiB. */
@@ -74,6 +92,7 @@ export class Consumer {
   private readonly opts: ConsumerOptions;
   private readonly autoOffsetReset: OffsetResetPolicy;
   private readonly autoCommit: boolean;
+  private readonly readCommitted: boolean;
   private readonly fetcher: Fetcher;
   private readonly iteration: Iteration;
   private group: GroupMember | null = null;
@@ -86,6 +105,11 @@ export class Consumer {
     this.cluster = new Cluster({ ...opts, allowAutoTopicCreation: opts.allowAutoTopicCreation ?? false });
     this.autoOffsetReset = opts.autoOffsetReset ?? 'latest';
     this.autoCommit = (opts.autoCommit ?? true) && opts.groupId !== undefined;
+    const isolation = opts.isolation ?? 'read_uncommitted';
+    if (isolation !== 'read_uncommitted' && isolation !== 'read_committed') {
+      throw new TypeError(`isolation must be 'read_uncommitted' or 'read_committed', got ${String(isolation)}`);
+    }
+    this.readCommitted = isolation === 'read_committed';
     this.fetcher = new Fetcher(
       this.cluster,
       {
@@ -96,6 +120,7 @@ export class Consumer {
         // Both go on the wire as int32: a larger wish (e.g. partitions × per-partition bytes) is capped, not an error.
         maxBytes: Math.min(opts.maxBytes ?? 50 * 1024 * 1024, INT32_MAX),
         maxPartitionBytes: Math.min(opts.maxPartitionBytes ?? 1024 * 1024, INT32_MAX),
+        isolationLevel: this.readCommitted ? 1 : 0,
       },
       {
         connecting: () => this.connected !== null,
@@ -203,11 +228,22 @@ export class Consumer {
       .map((p) => ({ topic: p.topic, partition: p.partition }));
   }
 
-  /** This member's id, generation, the group's assignor and leader (subscribe mode), for diagnostics. */
-  groupMetadata(): { memberId: string; generationId: number; protocol: string | null; leaderId: string } | null {
+  /**
+   * This member's group, id, generation and instance id, the group's assignor and leader (subscribe mode): for
+   * diagnostics, and for a transactional producer's sendOffsetsToTransaction (KIP-447: the group coordinator
+   * fences a zombie member by its generation).
+   */
+  groupMetadata(): ConsumerGroupMetadata | null {
     const g = this.group;
     return g
-      ? { memberId: g.memberId, generationId: g.generationId, protocol: g.protocolName, leaderId: g.leaderId }
+      ? {
+          groupId: this.opts.groupId!,
+          memberId: g.memberId,
+          generationId: g.generationId,
+          groupInstanceId: this.opts.groupInstanceId ?? null,
+          protocol: g.protocolName,
+          leaderId: g.leaderId,
+        }
       : null;
   }
 
@@ -277,7 +313,9 @@ export class Consumer {
         coordinator,
         groupId,
         [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
-        pool ? { pool } : {},
+        // read_committed (KIP-447): offsets a transaction has yet to commit are answered UNSTABLE_OFFSET_COMMIT
+        // (retriable), so a consumer taking over never starts before them.
+        pool ? { pool, requireStable: this.readCommitted } : { requireStable: this.readCommitted },
       );
     } catch (e) {
       // The coordinator moved or went away: the next lookup (the fetcher retries) finds the new one.

@@ -10,6 +10,8 @@ import { errorFor } from './errors.js';
 import { backoff, mayRetry, sleep } from './retry.js';
 
 export const COORDINATOR_KEY_GROUP = 0;
+/** FindCoordinator's key type of a transactional id (its transaction coordinator). */
+export const COORDINATOR_KEY_TRANSACTION = 1;
 
 /** One group's coordinator as FindCoordinator answers it: v4's per-key entry, or an older answer and its key. */
 type CoordinatorAnswer = Item<ResponseOf<typeof Api.FindCoordinator>['coordinators']>;
@@ -30,10 +32,16 @@ export function isCoordinatorError(code: number): boolean {
 }
 
 /**
- * The coordinator node of each group (retrying COORDINATOR_NOT_AVAILABLE / load-in-progress with backoff). The
- * coordinator is added to the cluster's brokers so `cluster.connection(nodeId)` reaches it.
+ * The coordinator node of each group (or, with COORDINATOR_KEY_TRANSACTION, of each transactional id),
+ * retrying COORDINATOR_NOT_AVAILABLE / load-in-progress with backoff. The coordinator is added to the
+ * cluster's brokers so `cluster.connection(nodeId)` reaches it.
  */
-export async function findCoordinators(cluster: Cluster, groupIds: readonly string[]): Promise<Map<string, number>> {
+export async function findCoordinators(
+  cluster: Cluster,
+  groupIds: readonly string[],
+  keyType: number = COORDINATOR_KEY_GROUP,
+): Promise<Map<string, number>> {
+  const what = keyType === COORDINATOR_KEY_TRANSACTION ? 'transactional id' : 'group';
   const out = new Map<string, number>();
   const started = Date.now();
   let todo = [...new Set(groupIds)];
@@ -42,15 +50,12 @@ export async function findCoordinators(cluster: Cluster, groupIds: readonly stri
     const failed: { key: string; err: KafkaError }[] = [];
     const answers: CoordinatorAnswer[] = [];
     if (conn.supports(ApiKey.FindCoordinator, 4)) {
-      const res = await cluster.request('any', Api.FindCoordinator, {
-        keyType: COORDINATOR_KEY_GROUP,
-        coordinatorKeys: todo,
-      });
+      const res = await cluster.request('any', Api.FindCoordinator, { keyType, coordinatorKeys: todo });
       answers.push(...res.coordinators);
     } else {
       const all = await Promise.all(
         todo.map((key) =>
-          cluster.request('any', Api.FindCoordinator, { key, keyType: COORDINATOR_KEY_GROUP }).then((r) => ({
+          cluster.request('any', Api.FindCoordinator, { key, keyType }).then((r) => ({
             ...r,
             key,
           })),
@@ -63,7 +68,7 @@ export async function findCoordinators(cluster: Cluster, groupIds: readonly stri
         cluster.addBroker({ nodeId: a.nodeId, host: a.host, port: a.port, rack: null });
         out.set(a.key, a.nodeId);
       } else {
-        failed.push({ key: a.key, err: errorFor(a.errorCode, `find coordinator of group ${a.key}`, a.errorMessage) });
+        failed.push({ key: a.key, err: errorFor(a.errorCode, `find coordinator of ${what} ${a.key}`, a.errorMessage) });
       }
     }
     todo = [];

@@ -10,6 +10,10 @@
  *   for await (const r of consumer.records()) { ... }     // consumer.batches() for whole batches
  *   await consumer.close();
  *
+ *   const tx = new Producer({ brokers, transactionalId: 'copier-1' });   // transactions (KIP-98)
+ *   await tx.initTransactions(); tx.beginTransaction(); await tx.send({...}); await tx.commitTransaction();
+ *   new Consumer({ brokers, isolation: 'read_committed' })  // only committed transactions' records
+ *
  *   const admin = new Admin({ brokers });
  *   await admin.createTopics([{ topic: 'orders', numPartitions: 6 }]);
  *
@@ -44,6 +48,9 @@ export {
   type ResourceTypeName,
   type TopicDescription,
   type TopicResult,
+  TRANSACTION_STATES,
+  type TransactionDescription,
+  type TransactionListing,
 } from './admin.js';
 export {
   ASSIGNORS,
@@ -71,8 +78,10 @@ export {
   type AssignSpec,
   Consumer,
   type ConsumerBatch,
+  type ConsumerGroupMetadata,
   type ConsumerOptions,
   type ConsumerRecord,
+  type IsolationLevel,
   type IterateOptions,
   type OffsetResetPolicy,
   type RebalanceListener,
@@ -106,5 +115,8 @@ export {
   type ProducerOptions,
   type ProducerRecord,
   type RecordMetadata,
+  TransactionAbortedError,
+  type TransactionGroupMetadata,
+  type TransactionState,
 } from './producer.js';
 export type { RetryOptions } from './retry.js';

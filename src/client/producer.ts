@@ -17,6 +17,11 @@
  * turns it off. Without it, a retry with more than one request in flight can reorder batches of a partition
  * (set `maxInFlight: 1` for strict order) and a retry after a lost answer can store a batch twice.
  *
+ * Transactional (KIP-98, producer/transactions.ts) with `transactionalId`: `initTransactions()` once, then
+ * `beginTransaction()`, sends (and `sendOffsetsToTransaction()` for a consume-transform-produce loop), and
+ * `commitTransaction()` or `abortTransaction()`; read_committed consumers see the records of committed
+ * transactions only. Sends outside a transaction are refused. A transactional producer is idempotent.
+ *
  * Delivery reports: `send()` resolves with {topic, partition, offset, timestamp} once the broker acknowledged
  * the record (acks=0: once written, with offset -1); `sendBatch()` resolves with one report per record;
  * `sendAll()` resolves when every record is acknowledged, without reports.
@@ -24,15 +29,22 @@
 import type { Compression } from '../protocol/records/batch.js';
 import { parseCompression } from '../protocol/records/compression.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
+import type { OffsetToCommit } from './group-api.js';
 import type { Partitioner } from './partitioner.js';
 import { type CompressionType, type ProducerRecord, RecordAccumulator } from './producer/accumulator.js';
 import { DeliveryGroup, type RecordMetadata, SingleDelivery } from './producer/delivery.js';
 import { IdempotentState } from './producer/idempotence.js';
 import { type Acks, ProduceSender } from './producer/sender.js';
+import { type TransactionGroupMetadata, TransactionManager, type TransactionState } from './producer/transactions.js';
 
 export type { CompressionType, ProducerRecord } from './producer/accumulator.js';
 export type { RecordMetadata } from './producer/delivery.js';
 export type { Acks } from './producer/sender.js';
+export {
+  TransactionAbortedError,
+  type TransactionGroupMetadata,
+  type TransactionState,
+} from './producer/transactions.js';
 
 export interface ProducerOptions extends Omit<ClusterOptions, 'retry'> {
   /** 0: no acknowledgement; 1: the leader appended; -1/'all': all in-sync replicas. Default 'all'. */
@@ -67,6 +79,15 @@ export interface ProducerOptions extends Omit<ClusterOptions, 'retry'> {
    * then throws, as the Java client's config check does).
    */
   idempotent?: boolean;
+  /**
+   * Makes the producer transactional (transactional.id): implies idempotence (acks 'all', maxInFlight <= 5);
+   * initTransactions() must be called once before the first transaction.
+   */
+  transactionalId?: string;
+  /** transaction.timeout.ms: the coordinator aborts a transaction open longer. Default 60 s. */
+  transactionTimeoutMs?: number;
+  /** How long initTransactions / commit / abort / sendOffsetsToTransaction retry before a timeout. Default 60 s. */
+  maxBlockMs?: number;
 }
 
 export class Producer {
@@ -76,6 +97,8 @@ export class Producer {
   private connected: Promise<void> | null = null;
   /** The producer id, epoch and sequences; null when not idempotent. */
   readonly idempotence: IdempotentState | null;
+  /** The transaction state of a transactional producer; null when not transactional. */
+  private readonly txn: TransactionManager | null;
 
   constructor(opts: ProducerOptions) {
     const retryBackoff = { initialBackoffMs: opts.retryBackoffMs ?? 100, maxBackoffMs: opts.retryBackoffMaxMs ?? 1000 };
@@ -96,9 +119,30 @@ export class Producer {
         `an idempotent producer needs acks 'all' and maxInFlight <= 5, got acks ${String(acksOption)}, maxInFlight ${maxInFlight}`,
       );
     }
+    const transactionalId = opts.transactionalId;
+    if (transactionalId !== undefined) {
+      if (typeof transactionalId !== 'string' || transactionalId === '') {
+        throw new TypeError('transactionalId must be a non-empty string');
+      }
+      // As the Java client's config check: a transactional producer is idempotent.
+      if (opts.idempotent === false || acks !== -1 || maxInFlight > 5) {
+        throw new TypeError(
+          `a transactional producer is idempotent: it needs acks 'all', maxInFlight <= 5 and idempotent not false`,
+        );
+      }
+    }
     this.idempotence =
       (opts.idempotent ?? true) && acks === -1 && maxInFlight <= 5
-        ? new IdempotentState(this.cluster, opts.idempotent === true)
+        ? new IdempotentState(this.cluster, opts.idempotent === true, transactionalId !== undefined)
+        : null;
+    this.txn =
+      transactionalId !== undefined && this.idempotence
+        ? new TransactionManager(this.cluster, this.idempotence, {
+            transactionalId,
+            transactionTimeoutMs: opts.transactionTimeoutMs ?? 60_000,
+            maxBlockMs: opts.maxBlockMs ?? 60_000,
+            retryBackoff,
+          })
         : null;
     const c = opts.compression ?? 'none';
     const maxRequestSize = opts.maxRequestSize ?? 1024 * 1024;
@@ -125,12 +169,14 @@ export class Producer {
       maxRequestSize,
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
       idempotence: this.idempotence,
+      transactions: this.txn,
     });
   }
 
   /** Connect to the cluster (optional: the first send connects). Rejects if no broker can be reached. */
   connect(): Promise<void> {
-    const idem = this.idempotence;
+    // A transactional producer's id comes from initTransactions().
+    const idem = this.txn ? null : this.idempotence;
     this.connected ??= (idem ? this.cluster.connect().then(() => idem.init()) : this.cluster.connect()).catch((e) => {
       this.connected = null;
       throw e;
@@ -140,6 +186,8 @@ export class Producer {
 
   /** Send one record; resolves with its delivery report. */
   send(record: ProducerRecord): Promise<RecordMetadata> {
+    const refused = this.txn?.sendError();
+    if (refused) return Promise.reject(refused);
     return new Promise<RecordMetadata>((resolve, reject) => {
       this.accumulator.append(record, new SingleDelivery(resolve, reject), 0, Date.now());
     });
@@ -148,6 +196,8 @@ export class Producer {
   /** Send many records; resolves with a delivery report per record (in input order), or the first error. */
   sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
     if (records.length === 0) return Promise.resolve([]);
+    const refused = this.txn?.sendError();
+    if (refused) return Promise.reject(refused);
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       this.accumulator.appendAll(records, new DeliveryGroup(records.length, true, resolve, reject));
     });
@@ -159,6 +209,8 @@ export class Producer {
    */
   sendAll(records: readonly ProducerRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
+    const refused = this.txn?.sendError();
+    if (refused) return Promise.reject(refused);
     return new Promise<void>((resolve, reject) => {
       this.accumulator.appendAll(records, new DeliveryGroup(records.length, false, () => resolve(), reject));
     });
@@ -176,11 +228,75 @@ export class Producer {
     }
   }
 
-  /** Flush, then close the connections. Sends after close() are rejected. */
+  // -------------------------------------------------------------------------------------------------------
+  // Transactions (transactionalId)
+
+  /** The transactional id, or null when the producer is not transactional. */
+  get transactionalId(): string | null {
+    return this.txn?.transactionalId ?? null;
+  }
+
+  /** 'uninitialized', 'ready', 'in-transaction', …, 'abortable-error', 'fatal-error'; null: not transactional. */
+  get transactionState(): TransactionState | null {
+    return this.txn?.state ?? null;
+  }
+
+  private transactions(call: string): TransactionManager {
+    if (!this.txn) throw new TypeError(`${call} needs a transactional producer (the transactionalId option)`);
+    return this.txn;
+  }
+
+  /**
+   * Find the transaction coordinator and get the producer id and epoch for the transactional id: fences older
+   * producers with the same id, and completes (or aborts) a transaction they left open. Once per producer.
+   */
+  async initTransactions(): Promise<void> {
+    const txn = this.transactions('initTransactions()');
+    await this.connect();
+    await txn.init();
+  }
+
+  /** Start a transaction: the records sent until commit or abort belong to it. */
+  beginTransaction(): void {
+    this.transactions('beginTransaction()').begin();
+  }
+
+  /**
+   * Commit a consumer group's offsets (the positions after the records consumed, as a consumer commits them)
+   * in the transaction: they are committed if and only if the transaction is. `group`: the consumer's
+   * groupMetadata() (KIP-447 fencing), or just the group id.
+   */
+  async sendOffsetsToTransaction(
+    offsets: readonly OffsetToCommit[],
+    group: TransactionGroupMetadata | string,
+  ): Promise<void> {
+    await this.transactions('sendOffsetsToTransaction()').sendOffsets(offsets, group);
+  }
+
+  /** Flush, then commit the transaction. Fails with the transaction's error if a send failed (abort then). */
+  async commitTransaction(): Promise<void> {
+    await this.transactions('commitTransaction()').commit(() => this.flush());
+  }
+
+  /** Abort the transaction: records not yet sent are dropped (their sends fail), the rest are aborted. */
+  async abortTransaction(): Promise<void> {
+    await this.transactions('abortTransaction()').abort(() => this.flush());
+  }
+
+  /**
+   * Flush, then close the connections. Sends after close() are rejected. A transaction still open is aborted
+   * first, as the Java client does.
+   */
   async close(): Promise<void> {
     if (this.accumulator.closing) {
       await this.flush();
       return;
+    }
+    const txn = this.txn;
+    if (txn?.inTransaction && txn.state !== 'fatal-error') {
+      await this.abortTransaction().catch((e: Error) =>
+        this.cluster.logger.warn('aborting the open transaction on close failed', { error: e.message }),
+      );
     }
     this.accumulator.closing = true;
     try {

@@ -31,6 +31,8 @@ export interface ConsumeOptions extends ConnectOptions {
    */
   onGroupStart?: (text: string) => void;
   grep?: RegExp;
+  /** read_committed: only committed transactions' records, up to the last stable offset. Default read_uncommitted. */
+  isolation?: 'read_committed' | 'read_uncommitted';
   signal?: AbortSignal;
   /** Receives each record; may wait (output back-pressure). */
   sink: (r: ConsumerRecord) => void | Promise<void>;
@@ -65,6 +67,7 @@ export async function consume(o: ConsumeOptions): Promise<number> {
   const consumer: InstanceType<typeof Consumer> = new Consumer({
     ...clusterOptions(o),
     groupId: o.group,
+    isolation: o.isolation ?? 'read_uncommitted',
     autoOffsetReset: o.start.kind === 'beginning' ? 'earliest' : 'latest',
     onPartitionsAssigned:
       explicit || !told

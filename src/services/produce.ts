@@ -17,6 +17,10 @@ export interface ProduceOptions extends ConnectOptions {
   acks: Acks;
   /** Idempotent produce (default: on with acks all). */
   idempotence?: boolean;
+  /** Produce in transactions of this transactional id: one for the whole run, or one per `txnSize` records. */
+  transactionalId?: string;
+  /** Records per transaction (with transactionalId); default: all of them in one. */
+  txnSize?: number;
   compression: CompressionType;
   lingerMs?: number;
   /** At most this many records per second (records are handed to the producer on a fixed schedule). */
@@ -34,6 +38,8 @@ export interface ProduceSummary {
   bytes: number;
   partitions: number[];
   elapsedMs: number;
+  /** Transactions committed (with transactionalId). */
+  transactions?: number;
 }
 
 /** A line of input that cannot be sent (JSON input), with its 1-based number. */
@@ -146,7 +152,13 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     compression: o.compression,
     lingerMs: o.lingerMs ?? 5,
     ...(o.idempotence === false ? { idempotent: false } : {}),
+    // Transactional: initTransactions / commit retry a moving coordinator for at most --timeout.
+    ...(o.transactionalId !== undefined ? { transactionalId: o.transactionalId, maxBlockMs: o.timeoutMs } : {}),
   });
+  const transactional = o.transactionalId !== undefined;
+  /** Records sent in the open transaction, and transactions committed. */
+  let inTxn = 0;
+  let committed = 0;
   const partitions = new Set<number>();
   let records = 0;
   let bytes = 0;
@@ -157,7 +169,17 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     bytes,
     partitions: [...partitions].sort((a, b) => a - b),
     elapsedMs: performance.now() - t0,
+    ...(transactional ? { transactions: committed } : {}),
   });
+  /** Commit the open transaction (its records all acknowledged first). */
+  const commit = async () => {
+    await Promise.all(pending);
+    pending = [];
+    if (failure) throw failure;
+    await producer.commitTransaction();
+    committed++;
+    inTxn = 0;
+  };
   const pace = o.rate !== undefined ? pacer(o.rate) : null;
   const timer = o.onProgress ? setInterval(() => o.onProgress?.(summary()), 250) : null;
   timer?.unref();
@@ -166,6 +188,8 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
     if (o.headers?.length && o.format === 'json') rec.headers = [...(rec.headers ?? []), ...o.headers];
     const size = sizeOf(rec);
     if (pace) await pace();
+    if (transactional && inTxn === 0) producer.beginTransaction();
+    if (transactional) inTxn++;
     pending.push(
       producer.send(rec).then(
         (md) => {
@@ -183,11 +207,18 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
       pending = [];
     }
     if (failure) throw failure;
+    if (transactional && o.txnSize !== undefined && inTxn >= o.txnSize) await commit();
   };
   try {
     // A missing topic fails at once (the producer itself would wait for it to be created).
     const md = await withDeadline(
-      producer.connect().then(() => producer.cluster.metadataFor([o.topic], { refresh: true })),
+      producer
+        .connect()
+        .then(() => producer.cluster.metadataFor([o.topic], { refresh: true }))
+        .then(async (m) => {
+          if (transactional) await producer.initTransactions();
+          return m;
+        }),
       o.timeoutMs,
       () => `no answer from ${o.brokers} within ${formatMs(o.timeoutMs)} (is a broker running there?)`,
     );
@@ -206,6 +237,7 @@ export async function produce(o: ProduceOptions): Promise<ProduceSummary> {
         o.onLine?.();
         await send(textRecord(line, o));
       }
+    if (transactional && inTxn > 0) await commit();
     await producer.flush();
     await Promise.all(pending);
     if (failure) throw failure;

@@ -4,13 +4,17 @@
  *
  *   fetchRaw(admin)        Metadata for all topics (one request), ListOffsets earliest+latest batched per
  *                          leader (Admin.fetchTopicOffsets), ListGroups per broker, one DescribeGroups per
- *                          coordinator for all groups, OffsetFetch per group (in parallel).
+ *                          coordinator for all groups, OffsetFetch per group (in parallel); open transactions
+ *                          (ListTransactions per broker, DescribeTransactions per coordinator) and the last
+ *                          stable offset of their partitions only (ListOffsets read_committed), when the
+ *                          cluster answers them.
  *   buildSnapshot(raw, prev)   rates from offset deltas, lag, catch-up estimate (rates over the last
  *                          RATE_WINDOW polls), broker roll-ups, histories.
  *
  * Only Kafka APIs are used, so it works against any Kafka-compatible cluster.
  */
 import type { Admin } from '../client/index.js';
+import { ApiKey } from '../protocol/messages/index.js';
 import { brokerStatuses } from '../services/cluster.js';
 import {
   type BrokerRow,
@@ -22,6 +26,7 @@ import {
   RATE_WINDOW_MS,
   type Snapshot,
   type TopicRow,
+  type TransactionRow,
 } from './types.js';
 
 export interface RawPartition {
@@ -65,7 +70,23 @@ export interface RawPoll {
   groupsError: string | null;
   /** Per broker that answered DescribeLogDirs (absent or empty: sizes unknown, e.g. a broker without it). */
   logDirs?: RawLogDirs[];
+  /** Open transactions (absent or null: the cluster does not answer ListTransactions / DescribeTransactions). */
+  transactions?: TransactionRow[] | null;
+  /** The last stable offset of the open transactions' partitions (ListOffsets read_committed). */
+  stableOffsets?: RawStableOffset[];
 }
+
+export interface RawStableOffset {
+  topic: string;
+  partition: number;
+  offset: bigint;
+}
+
+const LIST_TRANSACTIONS = ApiKey.ListTransactions;
+const DESCRIBE_TRANSACTIONS = ApiKey.DescribeTransactions;
+
+/** The states of a transaction that holds its partitions' last stable offset back. */
+const OPEN_STATES = ['Ongoing', 'PrepareCommit', 'PrepareAbort'];
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -86,7 +107,7 @@ export async function fetchRaw(
   const cluster = admin.cluster;
   const topics = described.map((t) => ({ name: t.topic, partitions: t.partitions }));
   const names = topics.map((t) => t.name);
-  const [offsets, groups, logDirs] = await Promise.all([
+  const [offsets, groups, logDirs, txns] = await Promise.all([
     names.length === 0
       ? []
       : admin.fetchTopicOffsets(names, { retries: 1 }).then(
@@ -103,6 +124,7 @@ export async function fetchRaw(
         ),
     fetchGroups(admin, knownGroups),
     fetchLogDirs(admin),
+    fetchTransactions(admin),
   ]);
   return {
     at: now(),
@@ -114,7 +136,57 @@ export async function fetchRaw(
     groups: groups.groups,
     groupsError: groups.error,
     logDirs,
+    transactions: txns?.transactions ?? null,
+    stableOffsets: txns?.stableOffsets ?? [],
   };
+}
+
+/**
+ * Open transactions and the last stable offset of their partitions. Asked of brokers that offer
+ * ListTransactions only; null when none does or the requests fail (top then shows nothing about transactions,
+ * never an error). Only the partitions of open transactions get a read_committed ListOffsets: elsewhere the LSO
+ * is the high watermark, so top's poll costs nothing more without transactions.
+ */
+async function fetchTransactions(
+  admin: Admin,
+): Promise<{ transactions: TransactionRow[]; stableOffsets: RawStableOffset[] } | null> {
+  try {
+    const conn = await admin.cluster.anyConnection();
+    if (!conn.supports(LIST_TRANSACTIONS) || !conn.supports(DESCRIBE_TRANSACTIONS)) return null;
+    // Filtered here rather than with ListTransactions' state filter: a broker that does not know one of the
+    // names would answer it as unknown.
+    const listed = (await admin.listTransactions()).filter((t) => OPEN_STATES.includes(t.state));
+    if (listed.length === 0) return { transactions: [], stableOffsets: [] };
+    const described = await admin.describeTransactions(listed.map((t) => t.transactionalId));
+    const transactions: TransactionRow[] = described
+      .filter((d) => d.error === null && OPEN_STATES.includes(d.state))
+      .map((d) => ({
+        transactionalId: d.transactionalId,
+        state: d.state,
+        producerId: d.producerId,
+        producerEpoch: d.producerEpoch,
+        timeoutMs: d.transactionTimeoutMs,
+        startTimeMs: d.transactionStartTimeMs >= 0n ? Number(d.transactionStartTimeMs) : null,
+        partitions: d.partitions,
+      }));
+    const parts = new Map<string, { topic: string; partition: number }>();
+    for (const t of transactions) for (const p of t.partitions) parts.set(key(p.topic, p.partition), p);
+    const found =
+      parts.size === 0
+        ? []
+        : await admin.listOffsets(
+            [...parts.values()].map((p) => ({ ...p, spec: 'latest' as const })),
+            { isolationLevel: 1, retries: 1 },
+          );
+    return {
+      transactions,
+      stableOffsets: found
+        .filter((o) => o.error === null && o.offset >= 0n)
+        .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** Replica sizes and free space per broker (DescribeLogDirs); a broker that cannot say is left out. */
@@ -291,6 +363,12 @@ export function catchUp(lag: number, consumed: number | null, produced: number |
   return consumed >= 0.9 * produced ? 'steady' : Number.POSITIVE_INFINITY;
 }
 
+/** Records behind the last stable offset: HW - LSO (null when either is unknown; never negative). */
+export function heldBack(high: bigint | null, lso: bigint | undefined): number | null {
+  if (high === null || lso === undefined) return null;
+  return Math.max(0, Number(high - lso));
+}
+
 /** The next snapshot from a poll's answers and the previous snapshot (rates, histories, down brokers). */
 export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
   const dt = prev ? (raw.at - prev.at) / 1000 : 0;
@@ -300,6 +378,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
   const offsets = new Map(raw.offsets.map((o) => [key(o.topic, o.partition), o]));
   const live = new Set(raw.brokers.map((b) => b.nodeId));
   // Replica sizes by broker (DescribeLogDirs): a partition's size is its leader's replica.
+  const stable = new Map((raw.stableOffsets ?? []).map((o) => [key(o.topic, o.partition), o.offset]));
   const sizes = new Map<string, bigint>();
   for (const d of raw.logDirs ?? [])
     for (const r of d.replicas) sizes.set(`${d.broker}\u0000${key(r.topic, r.partition)}`, r.size);
@@ -427,6 +506,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
             underReplicated: !offline && missing.length > 0,
             offline,
             lag: lagByPartition.get(k) ?? 0,
+            heldBack: heldBack(partHigh.get(k) ?? null, stable.get(k)),
           };
         })
         .sort((a, b) => a.partition - b.partition);
@@ -446,6 +526,9 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         offline: partitions.filter((p) => p.offline).length,
         lag: partitions.reduce((s, p) => s + p.lag, 0),
         replicationFactor: Math.max(0, ...partitions.map((p) => p.replicas.length)),
+        heldBack: partitions.some((p) => p.heldBack != null)
+          ? partitions.reduce((s, p) => s + (p.heldBack ?? 0), 0)
+          : null,
       };
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -474,6 +557,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
     topics,
     groups,
     groupsError: raw.groupsError,
+    transactions: raw.transactions ?? null,
     at: raw.at,
     totals: {
       topics: topics.length,

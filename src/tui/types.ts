@@ -30,6 +30,24 @@ export interface PartitionRow {
   offline: boolean;
   /** Sum of the lag of every group on this partition. */
   lag: number;
+  /**
+   * Records a read_committed consumer cannot read yet: the high watermark minus the last stable offset, which an
+   * open transaction holds at its first record. Known only for partitions of open transactions (absent or null
+   * otherwise, and when the cluster does not answer transactions' requests).
+   */
+  heldBack?: number | null;
+}
+
+/** An open transaction (Ongoing, or being committed / aborted) as its coordinator describes it. */
+export interface TransactionRow {
+  transactionalId: string;
+  state: string;
+  producerId: bigint;
+  producerEpoch: number;
+  timeoutMs: number;
+  /** When it started (ms since the epoch); null when the coordinator does not say. */
+  startTimeMs: number | null;
+  partitions: { topic: string; partition: number }[];
 }
 
 export interface TopicRow {
@@ -47,6 +65,8 @@ export interface TopicRow {
   offline: number;
   lag: number;
   replicationFactor: number;
+  /** Sum of its partitions' heldBack (absent or null: none known). */
+  heldBack?: number | null;
 }
 
 export interface GroupPartitionRow {
@@ -128,6 +148,11 @@ export interface Snapshot {
   groups: GroupRow[];
   /** Why groups are missing (e.g. no group coordinator), null when they were read. */
   groupsError: string | null;
+  /**
+   * Open transactions, by transactional id; absent or null when the cluster does not answer ListTransactions
+   * (a Kafka without them, or an error): then nothing about transactions is shown.
+   */
+  transactions?: TransactionRow[] | null;
   totals: Totals;
   /** Date.now() of the poll. */
   at: number;

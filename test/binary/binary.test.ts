@@ -55,6 +55,24 @@ const CLIENT_COMMANDS: ClientCase[] = [
   },
   { name: 'topic describe -o yaml', args: (b) => ['topic', 'describe', 'bin-own', '-b', b, '-o', 'yaml'] },
   { name: 'group list', args: (b) => ['group', 'list', '-b', b] },
+  { name: 'topic create bin-txn', args: (b) => ['topic', 'create', 'bin-txn', '-p', '1', '-b', b] },
+  {
+    name: 'produce --transactional-id -o json',
+    args: (b) => ['produce', 'bin-txn', '-b', b, '--transactional-id', 'bin-tx', '-o', 'json'],
+    input: 'in-a-transaction\n',
+    check: (r) => assert.equal(JSON.parse(r.stdout).transactions, 1),
+  },
+  {
+    name: 'txn list -o json',
+    args: (b) => ['txn', 'list', '-b', b, '-o', 'json'],
+    check: (r) =>
+      assert.ok(JSON.parse(r.stdout).some((t: { transactionalId: string }) => t.transactionalId === 'bin-tx')),
+  },
+  {
+    name: 'consume --isolation read_committed',
+    args: (b) => ['consume', 'bin-txn', '-b', b, '--from-beginning', '-e', '--isolation', 'read_committed'],
+    check: (r) => assert.equal(r.stdout, 'in-a-transaction\n'),
+  },
   { name: 'cluster health', args: (b) => ['cluster', 'health', '-b', b] },
   { name: 'topic export', args: (b) => ['topic', 'export', 'bin-own', '-b', b, '-o', 'bin-own.tar.gz'] },
   {

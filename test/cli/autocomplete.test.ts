@@ -68,6 +68,7 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     'serve',
     'top',
     'topic',
+    'txn',
     'user',
   ]);
   // Each word once (issue 21: `topic` came nine times, once per topic command).
@@ -85,6 +86,7 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     'trim',
   ]);
   assert.deepEqual(bashComplete(r.stdout, ['group', 'd']).words, ['delete', 'describe']);
+  assert.deepEqual(bashComplete(r.stdout, ['txn', '']).words, ['describe', 'list']);
   assert.deepEqual(bashComplete(r.stdout, ['produce', '--ra']).words, ['--rate']);
 });
 

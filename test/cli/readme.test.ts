@@ -219,6 +219,21 @@ const DRIVERS: Record<string, Driver> = {
     },
   },
   'kstream consume orders --offset :end -c 5': { check: (r) => assert.equal(lines(r.stdout).length, 5) },
+  'seq 1000 | kstream produce transfers --transactional-id loader-1 --txn-size 100': {
+    before: () => recreate('transfers -p 3'),
+    check: (r) => assert.match(r.stderr, /^produced 1000 records, .* to transfers in 10 transactions$/m),
+  },
+  'kstream consume transfers --from-beginning -e --isolation read_committed': {
+    check: (r) => assert.equal(lines(r.stdout).length, 1000),
+  },
+  'kstream txn list': { check: (r) => assert.match(r.stdout, /^loader-1 +\w+ +\d+$/m) },
+  'kstream txn describe loader-1': {
+    check: (r) => {
+      assert.match(r.stdout, /^TRANSACTIONAL ID +loader-1$/m);
+      assert.match(r.stdout, /^PRODUCER ID +\d+$/m);
+      assert.match(r.stdout, /^TIMEOUT +60000 ms$/m);
+    },
+  },
   'kstream group list': { check: (r) => assert.match(r.stdout, /^billing +Empty$/m) },
   'kstream group describe billing': { check: (r) => assert.match(r.stdout, /^TOTAL LAG +0$/m) },
   'kstream group seek billing --to earliest --dry-run': {

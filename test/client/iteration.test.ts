@@ -33,6 +33,32 @@ async function controlBatch(offset: number): Promise<Buffer> {
   });
 }
 
+/** A transactional producer's batch of `count` records from `base` (values by offset). */
+async function txnBatch(base: number, count: number, producerId: bigint): Promise<Buffer> {
+  return buildBatch({
+    baseOffset: BigInt(base),
+    producerId,
+    producerEpoch: 0,
+    baseSequence: base,
+    attributesExtra: ATTR_TRANSACTIONAL,
+    records: Array.from({ length: count }, (_, i) => ({ value: String(base + i) })),
+  });
+}
+
+/** A transaction marker of `producerId` at `offset`: COMMIT or ABORT. */
+async function marker(offset: number, producerId: bigint, type: 'commit' | 'abort'): Promise<Buffer> {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(0, 0);
+  key.writeInt16BE(type === 'commit' ? 1 : 0, 2);
+  return buildBatch({
+    baseOffset: BigInt(offset),
+    producerId,
+    producerEpoch: 0,
+    attributesExtra: ATTR_TRANSACTIONAL | ATTR_CONTROL,
+    records: [{ key, value: Buffer.alloc(6) }],
+  });
+}
+
 /** The fetcher's side, kept minimal: chunks in order, and a log of what iteration reported. */
 class Chunks implements ChunkSource {
   fatal: Error | null = null;
@@ -41,8 +67,13 @@ class Chunks implements ChunkSource {
   private readonly queue: FetchedChunk[] = [];
   private wakeups: (() => void)[] = [];
 
-  add(p: AssignedPartition, parts: Buffer[], nextOffset: bigint): FetchedChunk {
-    const chunk = { partition: p, incarnation: p.incarnation, records: Buffer.concat(parts), nextOffset };
+  add(
+    p: AssignedPartition,
+    parts: Buffer[],
+    nextOffset: bigint,
+    aborted?: { producerId: bigint; firstOffset: bigint }[],
+  ): FetchedChunk {
+    const chunk = { partition: p, incarnation: p.incarnation, records: Buffer.concat(parts), nextOffset, aborted };
     this.queue.push(chunk);
     this.wake();
     return chunk;
@@ -143,6 +174,39 @@ describe('consumer iteration', () => {
       assert.deepEqual(values, [1, 2, 4, 5], 'record 0 (before the position) and the markers left out');
       assert.equal(p.position, 7n, 'past the trailing commit marker');
       assert.deepEqual(chunks.done, [{ offsetOfChunk: 7n, completed: true }]);
+    });
+  }
+
+  for (const mode of ['records', 'batches'] as const) {
+    test(`${mode}(): read_committed skips the batches of aborted transactions up to their ABORT marker (issue 17)`, async () => {
+      const { chunks, iteration } = setup();
+      const p = partitionAt(0);
+      // Producer 7 aborts its first transaction (offsets 0-1) and commits its second (7-8); producer 8 commits
+      // (2-3) in between; offset 4 is written outside any transaction.
+      chunks.add(
+        p,
+        [
+          await txnBatch(0, 2, 7n),
+          await txnBatch(2, 2, 8n),
+          await dataBatch(4, 1),
+          await marker(5, 7n, 'abort'),
+          await marker(6, 8n, 'commit'),
+          await txnBatch(7, 2, 7n),
+          await marker(9, 7n, 'commit'),
+        ],
+        10n,
+        [{ producerId: 7n, firstOffset: 0n }],
+      );
+      const values: number[] = [];
+      if (mode === 'records') {
+        for await (const r of iteration.records({ untilEnd: true })) values.push(numberIn(r.value));
+      } else {
+        for await (const b of iteration.batches({ untilEnd: true }))
+          for (const r of b.records) values.push(numberIn(r.value));
+      }
+      assert.deepEqual(values, [2, 3, 4, 7, 8], "the aborted transaction's records (0, 1) and the markers left out");
+      assert.equal(p.position, 10n, 'the position moved past the skipped batches and the last marker');
+      assert.deepEqual(chunks.done, [{ offsetOfChunk: 10n, completed: true }]);
     });
   }
 

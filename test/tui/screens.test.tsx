@@ -106,6 +106,45 @@ describe('kstream top screens', () => {
     r.unmount();
   });
 
+  test('open transactions (issue 17): TXN-HELD (HW - LSO) and the transactions under the table; none: as before', () => {
+    const open = {
+      transactionalId: 'copier-1',
+      state: 'Ongoing',
+      producerId: 4000n,
+      producerEpoch: 2,
+      timeoutMs: 60_000,
+      startTimeMs: 1_000_000 - 12_000,
+      partitions: [{ topic: 'orders', partition: 1 }],
+    };
+    const snap = buildSnapshot(
+      raw({ transactions: [open], stableOffsets: [{ topic: 'orders', partition: 1, offset: 940n }] }),
+      null,
+    );
+    let r = render(<TopicsScreen snapshot={snap} ui={ui()} width={99} height={12} />);
+    let f = r.lastFrame()!;
+    assert.match(f, /TOPIC\s+PARTS\s+RF\s+UNDER-REP\s+OFFLINE\s+MESSAGES\s+MSG\/S\s+BYTES\/S\s+LAG\s+TXN-HELD\s/);
+    assert.match(f, /orders\s+3\s+3\s+0\s+0\s+3\.0k\s+-\s+-\s+1\.8k\s+60\s/);
+    assert.match(f, /payments\s+1\s+2\s+0\s+0\s+40\s+-\s+-\s+0\s+-\s/);
+    assert.match(f, /OPEN TRANSACTIONS \(1: read_committed consumers wait at their first record\)/);
+    assert.match(f, /copier-1 {2}Ongoing {2}pid 4000\/2 {2}open 12s of 1m00s {2}orders-1/);
+    r.unmount();
+    r = render(<TopicsScreen snapshot={snap} ui={ui({ topic: 'orders' })} width={99} height={12} />);
+    f = r.lastFrame()!;
+    assert.match(f, /^\s*1\s+2\s+2,3,1\s+2,3,1\s+ok\s+0\s+1000\s+-\s+-\s+600\s+60\b/m, 'partition 1: 60 held back');
+    assert.match(f, /^\s*0\s+1\s+1,2,3\s+1,2,3\s+ok\s+0\s+1000\s+-\s+-\s+600\s+-/m, 'partition 0: not in it');
+    assert.match(f, /copier-1 {2}Ongoing/);
+    r.unmount();
+    // A cluster that does not answer ListTransactions (null), or has none open: no column, no list.
+    for (const transactions of [null, []]) {
+      r = render(
+        <TopicsScreen snapshot={buildSnapshot(raw({ transactions }), null)} ui={ui()} width={99} height={12} />,
+      );
+      f = r.lastFrame()!;
+      assert.doesNotMatch(f, /TXN-HELD|OPEN TRANSACTIONS/);
+      r.unmount();
+    }
+  });
+
   test('a long list scrolls with the cursor', () => {
     const rp = raw();
     rp.topics = Array.from({ length: 30 }, (_, i) => ({

@@ -37,8 +37,13 @@ export const findCoordinator = defineHandler(Api.FindCoordinator, {
       let errorMessage: string | null = null;
       let node: { nodeId: number; host: string; port: number } | null = null;
       if (req.keyType === KEY_TYPE_TRANSACTION) {
-        errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-        errorMessage = 'transactions are not supported by this broker';
+        // The leader of the transactional id's __transaction_state partition (the topic made on first use).
+        const found = key === '' ? null : await ctx.node.transactions.findCoordinator(key).catch(() => null);
+        node = found && addressOn(found, ctx.connection.listener);
+        if (!node) {
+          errorCode = key === '' ? ErrorCode.INVALID_REQUEST : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+          errorMessage = key === '' ? 'empty transactional id' : 'the transaction coordinator is not available yet';
+        }
       } else if (req.keyType !== KEY_TYPE_GROUP) {
         errorCode = ErrorCode.INVALID_REQUEST;
         errorMessage = `unknown key type ${req.keyType}`;

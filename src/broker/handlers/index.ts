@@ -17,6 +17,7 @@ import { produce } from './produce.js';
 import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
 import { saslAuthenticate, saslHandshake } from './sasl.js';
 import { createTopics, deleteTopics } from './topics.js';
+import { transactionHandlers } from './transactions.js';
 import { txnOffsetCommit } from './txn-offset-commit.js';
 import { alterUserScramCredentials, describeUserScramCredentials } from './user-scram-credentials.js';
 import { writeTxnMarkers } from './write-txn-markers.js';
@@ -46,6 +47,7 @@ export const allHandlers: AnyHandler[] = [
   txnOffsetCommit,
   ...groupHandlers,
   ...offsetHandlers,
+  ...transactionHandlers,
   saslHandshake,
   saslAuthenticate,
   describeUserScramCredentials,

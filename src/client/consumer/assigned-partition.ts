@@ -38,6 +38,8 @@ export class AssignedPartition {
   /** Fetched chunks of this incarnation not yet handed out entirely. */
   buffered = 0;
   highWatermark = -1n;
+  /** From the last fetch: the end of what read_committed may read (-1: not known). */
+  lastStableOffset = -1n;
   logStartOffset = -1n;
   /** partitionMaxBytes of the next fetch (doubled when one batch did not fit). */
   maxBytes: number;
@@ -58,6 +60,11 @@ export class AssignedPartition {
     maxBytes: number,
   ) {
     this.maxBytes = maxBytes;
+  }
+
+  /** Where the partition ends for the isolation level: the LSO for read_committed (when known), else the HW. */
+  endOffset(isolationLevel: 0 | 1): bigint {
+    return isolationLevel === 1 && this.lastStableOffset >= 0n ? this.lastStableOffset : this.highWatermark;
   }
 
   /** Start at `target` (keeps what is buffered: see seek()). */

@@ -36,6 +36,7 @@ import {
   type PositionReset,
 } from './assigned-partition.js';
 import { findPositions } from './positions.js';
+import type { AbortedTransaction } from './read-committed.js';
 
 /** The records of one partition from one Fetch answer, as fetched. */
 export interface FetchedChunk {
@@ -45,6 +46,9 @@ export interface FetchedChunk {
   records: Buffer;
   /** The offset after the chunk's last complete batch. */
   nextOffset: bigint;
+  /** read_committed: the transactions the answer says were aborted in the chunk's range (null: none, or
+   * read_uncommitted). */
+  aborted?: readonly AbortedTransaction[] | null;
 }
 
 /** The batches of a chunk, decoded (and decompressed) one by one. */
@@ -59,6 +63,8 @@ export interface FetcherOptions {
   minBytes: number;
   maxBytes: number;
   maxPartitionBytes: number;
+  /** 0 read_uncommitted, 1 read_committed (Fetch and ListOffsets isolation_level). */
+  isolationLevel: 0 | 1;
 }
 
 /** What the fetcher needs from the consumer. */
@@ -270,7 +276,7 @@ export class Fetcher {
     for (const p of this.partitions.values()) {
       if (p.paused) continue;
       if (p.reset !== null || p.position === null || p.highWatermark < 0n) return false;
-      if (p.position < p.highWatermark) return false;
+      if (p.position < p.endOffset(this.opts.isolationLevel)) return false;
     }
     return true;
   }
@@ -447,7 +453,7 @@ export class Fetcher {
           maxWaitMs: this.opts.maxWaitMs,
           minBytes: this.opts.minBytes,
           maxBytes: this.opts.maxBytes,
-          isolationLevel: 0,
+          isolationLevel: this.opts.isolationLevel,
           sessionId: 0,
           sessionEpoch: -1,
           topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
@@ -492,6 +498,7 @@ export class Fetcher {
         if (code === 0) {
           p.failures = 0;
           p.highWatermark = answer.highWatermark;
+          p.lastStableOffset = answer.lastStableOffset;
           p.logStartOffset = answer.logStartOffset;
           const records = answer.records;
           if (records && records.length > 0) {
@@ -500,7 +507,14 @@ export class Fetcher {
               // Only part of a batch fit: ask for more next time.
               p.maxBytes = Math.min(this.opts.maxBytes, p.maxBytes * 2);
             } else if (next > (p.fetchOffset ?? -1n)) {
-              this.chunks.push({ partition: p, incarnation: p.incarnation, records, nextOffset: next });
+              const aborted = answer.abortedTransactions;
+              this.chunks.push({
+                partition: p,
+                incarnation: p.incarnation,
+                records,
+                nextOffset: next,
+                aborted: this.opts.isolationLevel === 1 && aborted && aborted.length > 0 ? aborted : null,
+              });
               p.fetchOffset = next;
               p.buffered++;
             }
@@ -549,6 +563,7 @@ export class Fetcher {
         cluster: this.cluster,
         groupId: this.opts.groupId,
         autoOffsetReset: this.opts.autoOffsetReset,
+        isolationLevel: this.opts.isolationLevel,
         committedOffsets: (partitions) => this.host.committedOffsets(partitions),
         isAssigned: (p) => this.partitions.get(tpKey(p.topic, p.partition)) === p,
       });

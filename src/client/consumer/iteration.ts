@@ -6,12 +6,14 @@
  *
  * Positions: an item counts as consumed when the iterator is asked for the next one (or the loop exits), so
  * a commit, automatic or on rebalance, never covers a record the application is still processing. Control
- * batches, compacted gaps and records before the position move the position without being handed out.
+ * batches, compacted gaps, records before the position and (read_committed) batches of aborted transactions
+ * (read-committed.ts) move the position without being handed out.
  */
 import type { DecodedBatch, KafkaRecord } from '../../protocol/records/record.js';
 import { batchLastOffset, isControlBatch } from '../../protocol/records/record.js';
 import type { AssignedPartition } from './assigned-partition.js';
 import { decodeChunk, type FetchedChunk } from './fetcher.js';
+import { AbortedFilter } from './read-committed.js';
 
 export interface ConsumerRecord extends KafkaRecord {
   topic: string;
@@ -135,11 +137,13 @@ export class Iteration {
         if (!chunk) return;
         const p = chunk.partition;
         let completed = false;
+        // read_committed: the chunk came with aborted transactions (null: read_uncommitted, or none aborted).
+        const aborted = chunk.aborted ? new AbortedFilter(chunk.aborted) : null;
         try {
           for await (const b of decodeChunk(chunk)) {
             if (chunk.incarnation !== p.incarnation) break;
             const last = batchLastOffset(b.header);
-            if (!isControlBatch(b.header)) {
+            if (aborted ? !aborted.skip(b) : !isControlBatch(b.header)) {
               for (const item of mode.items(b, p, last)) {
                 if (chunk.incarnation !== p.incarnation) break;
                 handed.set(p, chunk.incarnation, mode.next(item, last));

@@ -16,6 +16,8 @@ export interface PositionSources {
   cluster: Cluster;
   groupId: string | undefined;
   autoOffsetReset: OffsetResetPolicy;
+  /** read_committed (1): 'latest' and 'N back from the end' count from the last stable offset. */
+  isolationLevel?: 0 | 1;
   /** The group's committed offsets of these partitions. */
   committedOffsets(partitions: readonly AssignedPartition[]): Promise<CommittedOffset[]>;
   /** The partition is still assigned (the same object). */
@@ -92,7 +94,7 @@ export async function findPositions(todo: readonly AssignedPartition[], src: Pos
     }
   }
   if (items.length === 0) return retry;
-  const results = await listOffsets(src.cluster, items);
+  const results = await listOffsets(src.cluster, items, { isolationLevel: src.isolationLevel ?? 0 });
   for (const { p, kind, at } of plan) {
     if (p.incarnation !== incarnations.get(p) || !src.isAssigned(p)) continue;
     const rs = at.map((i) => results[i]!);

@@ -6,7 +6,7 @@
  * Written by the accumulator (appends, sealing, re-queueing after a failure) and read by the sender (bytes,
  * attempts, retry time); the sender settles a batch with deliver() or failAll().
  */
-import { Compression, OFF, rewriteCrc } from '../../protocol/records/batch.js';
+import { ATTR_TRANSACTIONAL, Compression, OFF, rewriteCrc } from '../../protocol/records/batch.js';
 import { BatchBuilder, type BatchOptions } from '../../protocol/records/record.js';
 import type { Delivery } from './delivery.js';
 
@@ -60,21 +60,24 @@ export class ProducerBatch {
   }
 
   /**
-   * Stamp the idempotent producer's id, epoch and first sequence: into the builder's options before the batch
-   * is built, or into the built bytes (header fields and CRC) when it is sent again after an epoch bump.
+   * Stamp the idempotent producer's id, epoch and first sequence (and, for a transactional producer, the
+   * transactional attribute): into the builder's options before the batch is built, or into the built bytes
+   * (header fields and CRC) when it is sent again after an epoch bump.
    */
-  stamp(producerId: bigint, epoch: number, baseSequence: number): void {
+  stamp(producerId: bigint, epoch: number, baseSequence: number, transactional = false): void {
     this.producerId = producerId;
     this.producerEpoch = epoch;
     this.baseSequence = baseSequence;
     this.batchOptions.producerId = producerId;
     this.batchOptions.producerEpoch = epoch;
     this.batchOptions.baseSequence = baseSequence;
+    if (transactional) this.batchOptions.attributesExtra = ATTR_TRANSACTIONAL;
     const b = this.built;
     if (b) {
       b.writeBigInt64BE(producerId, OFF.producerId);
       b.writeInt16BE(epoch, OFF.producerEpoch);
       b.writeInt32BE(baseSequence, OFF.baseSequence);
+      if (transactional) b.writeInt16BE(b.readInt16BE(OFF.attributes) | ATTR_TRANSACTIONAL, OFF.attributes);
       rewriteCrc(b, 0, b.length);
     }
   }

@@ -16,6 +16,10 @@
  *   as INVALID_PRODUCER_EPOCH, or be written before it, out of order. Requeued old-epoch batches are
  *   stamped again, in their order, when they go out.
  *
+ * A transactional producer (transactions.ts) gets its id and epoch from its transaction coordinator
+ * (setProducer) and never bumps its epoch by itself: a sequence error that is not about an older batch stands,
+ * the batch fails, and the transaction must be aborted (the epoch is bumped by the coordinator then, KIP-360).
+ *
  * A broker that does not offer InitProducerId at all (older than Kafka 0.11, or a scripted test broker) gets
  * plain batches when idempotence is only the default; asked for explicitly, the producer fails instead.
  *
@@ -54,7 +58,16 @@ export class IdempotentState {
     private readonly cluster: Cluster,
     /** Asked for explicitly (idempotent: true): a broker without InitProducerId is an error. */
     private readonly required: boolean,
+    /** Part of a transactional producer: batches are marked transactional; no epoch bump of its own. */
+    readonly transactional = false,
   ) {}
+
+  /** The id and epoch a transaction coordinator gave (InitProducerId): every partition starts at sequence 0. */
+  setProducer(producerId: bigint, epoch: number): void {
+    this.producerId = producerId;
+    this.epoch = epoch;
+    this.next.clear();
+  }
 
   get ready(): boolean {
     return this.producerId >= 0n || this.disabled;
@@ -62,6 +75,11 @@ export class IdempotentState {
 
   /** InitProducerId (on any broker); again after close/reconnect or an epoch overflow. */
   init(): Promise<void> {
+    if (this.transactional) {
+      return Promise.reject(
+        new KafkaError(ErrorCode.INVALID_TXN_STATE, 'a transactional producer gets its id from initTransactions()'),
+      );
+    }
     this.initializing ??= this.requestId().finally(() => {
       this.initializing = null;
     });
@@ -127,7 +145,7 @@ export class IdempotentState {
     sent.add(b);
     if (b.producerId === this.producerId && b.producerEpoch === this.epoch) return;
     const seq = this.next.get(b.queue) ?? 0;
-    b.stamp(this.producerId, this.epoch, seq);
+    b.stamp(this.producerId, this.epoch, seq, this.transactional);
     this.next.set(b.queue, nextSequence(seq, b.recordCount));
   }
 
@@ -152,6 +170,7 @@ export class IdempotentState {
   onSequenceError(b: ProducerBatch, code: number): boolean {
     if (this.disabled) return false;
     if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && this.olderOutstanding(b)) return true;
+    if (this.transactional) return false;
     if (
       code !== ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER &&
       code !== ErrorCode.UNKNOWN_PRODUCER_ID &&

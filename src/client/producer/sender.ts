@@ -26,6 +26,7 @@ import { backoff } from '../retry.js';
 import type { DrainTrigger, RecordAccumulator } from './accumulator.js';
 import type { ProducerBatch } from './batch.js';
 import type { IdempotentState } from './idempotence.js';
+import type { TransactionManager } from './transactions.js';
 
 export type Acks = 0 | 1 | -1 | 'all';
 
@@ -43,6 +44,11 @@ export interface SenderOptions {
   requestTimeoutMs: number;
   /** The idempotent producer's id, epoch and sequences (idempotence.ts); null: not idempotent. */
   idempotence?: IdempotentState | null;
+  /**
+   * A transactional producer's transaction (transactions.ts): batches of a partition wait until it is added to
+   * the transaction, and are failed instead of sent while the transaction is aborting or failed. null: none.
+   */
+  transactions?: TransactionManager | null;
 }
 
 export class ProduceSender implements DrainTrigger {
@@ -68,6 +74,7 @@ export class ProduceSender implements DrainTrigger {
     private readonly opts: SenderOptions,
   ) {
     accumulator.trigger = this;
+    if (opts.transactions) opts.transactions.wake = () => this.drainSoon();
   }
 
   schedule(at: number): void {
@@ -118,8 +125,21 @@ export class ProduceSender implements DrainTrigger {
     const now = Date.now();
     // Notice new partitions / moved leaders even without errors (metadataMaxAgeMs).
     this.cluster.refreshIfOld();
-    const { ready, expired, nextWake } = this.accumulator.ready(now, this.opts.deliveryTimeoutMs);
+    const found = this.accumulator.ready(now, this.opts.deliveryTimeoutMs);
+    const { expired, nextWake } = found;
+    let ready = found.ready;
     for (const b of expired) this.expire(b, now);
+    const txn = this.opts.transactions;
+    if (txn) {
+      const blocked = txn.blockingError();
+      if (blocked) {
+        // Aborting, or the transaction failed: what is queued is not sent (Java's abortUndrainedBatches).
+        for (const head of ready) this.failQueue(head.queue.batches, blocked);
+        if (Number.isFinite(nextWake)) this.schedule(nextWake);
+        return;
+      }
+      ready = txn.sendable(ready);
+    }
     const idem = this.opts.idempotence;
     if (idem && !idem.ready && ready.length > 0) {
       // No producer id yet (or a new one after an epoch overflow): nothing goes out without one.
@@ -241,7 +261,7 @@ export class ProduceSender implements DrainTrigger {
         parts.push({ index: b.queue.partition, records: buffers[i] });
       });
       const body = {
-        transactionalId: null,
+        transactionalId: this.opts.transactions?.transactionalId ?? null,
         acks,
         timeoutMs,
         topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
@@ -354,8 +374,18 @@ export class ProduceSender implements DrainTrigger {
     this.accumulator.release(b, this.opts.acks !== 0);
   }
 
+  /** Fail every batch of a partition's queue (a transaction aborting or failed). */
+  private failQueue(batches: ProducerBatch[], e: Error): void {
+    while (batches.length > 0) {
+      const b = batches[0]!;
+      this.accumulator.take(b);
+      this.fail(b, e);
+    }
+  }
+
   private fail(b: ProducerBatch, e: Error): void {
     this.opts.idempotence?.settled(b);
+    this.opts.transactions?.batchFailed(b, e);
     b.failAll(e);
     this.accumulator.release(b, false);
   }

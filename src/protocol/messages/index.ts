@@ -3,6 +3,8 @@
  * Which versions the broker actually serves is decided by its handlers (src/broker), not here.
  */
 import type { Decoded, Encodable, MessageDef } from '../codec/schema.js';
+import { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from './add-offsets-to-txn.js';
+import { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './add-partitions-to-txn.js';
 import { AlterConfigsRequest, AlterConfigsResponse } from './alter-configs.js';
 import {
   AlterPartitionReassignmentsRequest,
@@ -19,7 +21,9 @@ import { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-conf
 import { DescribeGroupsRequest, DescribeGroupsResponse } from './describe-groups.js';
 import { DescribeLogDirsRequest, DescribeLogDirsResponse } from './describe-log-dirs.js';
 import { DescribeProducersRequest, DescribeProducersResponse } from './describe-producers.js';
+import { DescribeTransactionsRequest, DescribeTransactionsResponse } from './describe-transactions.js';
 import { ElectLeadersRequest, ElectLeadersResponse } from './elect-leaders.js';
+import { EndTxnRequest, EndTxnResponse } from './end-txn.js';
 import { FetchRequest, FetchResponse } from './fetch.js';
 import { FindCoordinatorRequest, FindCoordinatorResponse } from './find-coordinator.js';
 import { HeartbeatRequest, HeartbeatResponse } from './heartbeat.js';
@@ -33,6 +37,7 @@ import {
   ListPartitionReassignmentsRequest,
   ListPartitionReassignmentsResponse,
 } from './list-partition-reassignments.js';
+import { ListTransactionsRequest, ListTransactionsResponse } from './list-transactions.js';
 import { MetadataRequest, MetadataResponse } from './metadata.js';
 import { OffsetCommitRequest, OffsetCommitResponse } from './offset-commit.js';
 import { OffsetDeleteRequest, OffsetDeleteResponse } from './offset-delete.js';
@@ -88,6 +93,9 @@ export const Api = {
   DeleteRecords: api(DeleteRecordsRequest, DeleteRecordsResponse),
   InitProducerId: api(InitProducerIdRequest, InitProducerIdResponse),
   OffsetForLeaderEpoch: api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+  AddPartitionsToTxn: api(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
+  AddOffsetsToTxn: api(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
+  EndTxn: api(EndTxnRequest, EndTxnResponse),
   WriteTxnMarkers: api(WriteTxnMarkersRequest, WriteTxnMarkersResponse),
   TxnOffsetCommit: api(TxnOffsetCommitRequest, TxnOffsetCommitResponse),
   DescribeConfigs: api(DescribeConfigsRequest, DescribeConfigsResponse),
@@ -102,6 +110,8 @@ export const Api = {
   OffsetDelete: api(OffsetDeleteRequest, OffsetDeleteResponse),
   DescribeCluster: api(DescribeClusterRequest, DescribeClusterResponse),
   DescribeProducers: api(DescribeProducersRequest, DescribeProducersResponse),
+  DescribeTransactions: api(DescribeTransactionsRequest, DescribeTransactionsResponse),
+  ListTransactions: api(ListTransactionsRequest, ListTransactionsResponse),
   SaslAuthenticate: api(SaslAuthenticateRequest, SaslAuthenticateResponse),
   DescribeUserScramCredentials: api(DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse),
   AlterUserScramCredentials: api(AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse),
@@ -172,4 +182,6 @@ export const ApiKey = {
   AlterUserScramCredentials: 51,
   DescribeCluster: 60,
   DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const;

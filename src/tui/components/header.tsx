@@ -144,6 +144,8 @@ export function Header({
     s?.groupsError
       ? { text: 'groups: unavailable', priority: 5, node: <Text color={theme.warn}>groups: unavailable</Text> }
       : count('groups', t?.groups ?? 0, 5),
+    // Only when the cluster answers transactions' requests and some are open (issue 17).
+    ...(s?.transactions?.length ? [count('open txns', s.transactions.length, 5, theme.warn)] : []),
     {
       text: `every ${interval(intervalMs)} · ${updated}`,
       priority: 2,

@@ -2,15 +2,20 @@
  * Topics screen: one row per topic (partitions, RF, under-replicated, offline, retained messages, msgs/s,
  * group lag, rate sparkline); enter drills into the topic's partitions: leader, replicas, ISR with the
  * missing replicas in red, log start/end, msgs/s, lag, sparkline. Problem rows are coloured.
+ *
+ * When the cluster has open transactions (issue 17): a TXN-HELD column (records read_committed consumers
+ * cannot read yet: high watermark - last stable offset) and, below the table, the open transactions (all of
+ * them, or the topic's when drilled in): id, state, producer id/epoch, how long open, timeout, partitions.
+ * Without open transactions (or against a Kafka that does not answer them) the screen is as before.
  */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { type Column, type Segment, Table } from '../components/table.js';
-import { bytes, bytesPerSecond, compact, perSecond, sparkline } from '../format.js';
+import { bytes, bytesPerSecond, compact, duration, perSecond, sparkline } from '../format.js';
 import type { UiState } from '../state/reducer.js';
 import { selectedTopic, visiblePartitions, visibleTopics } from '../state/select.js';
 import { theme } from '../theme.js';
-import { HISTORY, type PartitionRow, type Snapshot, type TopicRow } from '../types.js';
+import { HISTORY, type PartitionRow, type Snapshot, type TopicRow, type TransactionRow } from '../types.js';
 
 export interface ScreenProps {
   snapshot: Snapshot | null;
@@ -87,6 +92,60 @@ const partitionColumns: Column<PartitionRow>[] = [
   },
 ];
 
+const heldColumn = <R extends { heldBack?: number | null }>(): Column<R> => ({
+  title: 'TXN-HELD',
+  priority: 3,
+  align: 'right',
+  cell: (r) => (r.heldBack == null ? '-' : compact(r.heldBack)),
+  color: (r) => (r.heldBack ? theme.warn : undefined),
+});
+
+/** The columns, with TXN-HELD after LAG while there are open transactions. */
+function withHeld<R extends { heldBack?: number | null }>(columns: Column<R>[], on: boolean): Column<R>[] {
+  if (!on) return columns;
+  const i = columns.findIndex((c) => c.title === 'LAG');
+  return [...columns.slice(0, i + 1), heldColumn<R>(), ...columns.slice(i + 1)];
+}
+
+/** At most this many lines of open transactions under the table (the table keeps the rest). */
+const MAX_TXN_LINES = 6;
+
+/** The lines the open transactions get under a table of `height` lines (0 when there are none). */
+function txnLines(txns: readonly TransactionRow[], height: number): number {
+  const n = Math.min(1 + txns.length, MAX_TXN_LINES, height - 3);
+  return txns.length === 0 || n < 2 ? 0 : n;
+}
+
+/**
+ * The open transactions in `lines` lines: a title, then one line each (id, state, producer id/epoch, open for,
+ * timeout, partitions), the last line saying how many more there are when they do not fit.
+ */
+function OpenTransactions(props: { txns: TransactionRow[]; at: number; width: number; lines: number }): ReactNode {
+  const { txns, at, width, lines } = props;
+  const room = lines - 1;
+  const shown = txns.length <= room ? txns : txns.slice(0, Math.max(0, room - 1));
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text bold wrap="truncate">
+        OPEN TRANSACTIONS{' '}
+        <Text color={theme.dim}>({txns.length}: read_committed consumers wait at their first record)</Text>
+      </Text>
+      {shown.map((t) => {
+        const age = t.startTimeMs === null ? null : Math.max(0, (at - t.startTimeMs) / 1000);
+        const late = age !== null && age * 1000 > t.timeoutMs;
+        const parts = t.partitions.map((p) => `${p.topic}-${p.partition}`).join(',');
+        const line = `${t.transactionalId}  ${t.state}  pid ${t.producerId}/${t.producerEpoch}  open ${duration(age)} of ${duration(t.timeoutMs / 1000)}  ${parts}`;
+        return (
+          <Text key={t.transactionalId} color={late ? theme.bad : theme.warn} wrap="truncate">
+            {line}
+          </Text>
+        );
+      })}
+      {shown.length < txns.length ? <Text color={theme.dim}>… {txns.length - shown.length} more</Text> : null}
+    </Box>
+  );
+}
+
 function topicColor(t: TopicRow): string | undefined {
   if (t.offline > 0) return theme.bad;
   if (t.underReplicated > 0) return theme.warn;
@@ -100,9 +159,13 @@ function partitionColor(p: PartitionRow): string | undefined {
 }
 
 export function TopicsScreen({ snapshot, ui, width, height }: ScreenProps): ReactNode {
+  const allTxns = snapshot?.transactions ?? [];
+  const held = allTxns.length > 0;
   if (ui.topic !== null) {
     const topic = selectedTopic(snapshot, ui);
     const rows = visiblePartitions(snapshot, ui);
+    const txns = allTxns.filter((t) => t.partitions.some((p) => p.topic === ui.topic));
+    const extra = txnLines(txns, height - 1);
     return (
       <Box flexDirection="column">
         <Text wrap="truncate">
@@ -118,29 +181,38 @@ export function TopicsScreen({ snapshot, ui, width, height }: ScreenProps): Reac
           )}
         </Text>
         <Table
-          columns={partitionColumns}
+          columns={withHeld(partitionColumns, held)}
           rows={rows}
           rowKey={(p) => String(p.partition)}
           selected={Math.min(ui.cursor.partitions, rows.length - 1)}
-          height={Math.max(1, height - 2)}
+          height={Math.max(1, height - 2 - extra)}
           width={width}
           rowColor={partitionColor}
           empty="(no partitions)"
         />
+        {extra > 0 && snapshot ? <OpenTransactions txns={txns} at={snapshot.at} width={width} lines={extra} /> : null}
       </Box>
     );
   }
   const rows = visibleTopics(snapshot, ui);
-  return (
+  const extra = txnLines(allTxns, height);
+  const table = (
     <Table
-      columns={topicColumns}
+      columns={withHeld(topicColumns, held)}
       rows={rows}
       rowKey={(t) => t.name}
       selected={Math.min(ui.cursor.topics, rows.length - 1)}
-      height={Math.max(1, height - 1)}
+      height={Math.max(1, height - 1 - extra)}
       width={width}
       rowColor={topicColor}
       empty={snapshot ? '(no topics)' : 'connecting…'}
     />
+  );
+  if (extra === 0 || !snapshot) return table;
+  return (
+    <Box flexDirection="column">
+      {table}
+      <OpenTransactions txns={allTxns} at={snapshot.at} width={width} lines={extra} />
+    </Box>
   );
 }
