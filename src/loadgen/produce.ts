@@ -27,6 +27,9 @@ import {
 
 export interface ProduceBenchOptions extends ProducingOptions {
   producers: number;
+  /** Transactional: producer instance i uses `${transactionalId}-${i}`, committing every txnSize records. */
+  transactionalId?: string;
+  txnSize?: number;
 }
 
 /** Records handed to sendAll() at once: about one batch of them, at most 1,000. */
@@ -47,7 +50,10 @@ async function runOne(
   chunk: number,
   maxOutstanding: number,
   shared: Shared,
+  txnSize = 0,
 ): Promise<void> {
+  if (txnSize > 0)
+    return runTransactions(producer, record, count, perSecond, Math.min(chunk, txnSize), txnSize, shared);
   const full: ProducerRecord[] = new Array(chunk).fill(record);
   let sent = 0;
   let outstanding = 0;
@@ -93,6 +99,45 @@ async function runOne(
   if (failure) throw failure;
 }
 
+/**
+ * Transactions of txnSize records, one after the other (as kafka-producer-perf-test with --transactional-id):
+ * begin, hand the records over in chunks, commit (which flushes them and writes the markers). A record counts
+ * as acknowledged when its transaction commits; latency is per transaction, from its first record to its commit.
+ */
+async function runTransactions(
+  producer: Producer,
+  record: ProducerRecord,
+  count: number,
+  perSecond: number,
+  chunk: number,
+  txnSize: number,
+  shared: Shared,
+): Promise<void> {
+  const full: ProducerRecord[] = new Array(chunk).fill(record);
+  let sent = 0;
+  const start = performance.now();
+  while (sent < count) {
+    const size = Math.min(txnSize, count - sent);
+    if (perSecond > 0) {
+      const due = start + (sent * 1000) / perSecond;
+      const now = performance.now();
+      if (due > now + 1) await sleep(due - now);
+    }
+    const t0 = performance.now();
+    producer.beginTransaction();
+    const sends: Promise<unknown>[] = [];
+    for (let done = 0; done < size; done += chunk) {
+      const k = Math.min(chunk, size - done);
+      sends.push(producer.sendAll(k === chunk ? full : full.slice(0, k)));
+    }
+    await producer.commitTransaction();
+    await Promise.all(sends);
+    sent += size;
+    shared.hist.recordValueWithCount(Math.max(1, Math.round((performance.now() - t0) * 1000)), size);
+    shared.acked += size;
+  }
+}
+
 export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResult> {
   // Topic, connections and metadata within --timeout; the measured sending after them is not bounded by it.
   const within = setupDeadline(o);
@@ -116,6 +161,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         maxInFlight: o.maxInFlight ?? 5,
         // Off when asked; else the client's default (on with acks all and at most 5 in flight).
         ...(o.idempotence === false ? { idempotent: false } : {}),
+        ...(o.transactionalId !== undefined ? { transactionalId: `${o.transactionalId}-${i}` } : {}),
       }),
   );
   const shared: Shared = { hist: await createHistogram(), acked: 0 };
@@ -124,6 +170,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
     await within(
       (async () => {
         await Promise.all(producers.map((p) => p.connect()));
+        if (o.transactionalId !== undefined) await Promise.all(producers.map((p) => p.initTransactions()));
         // The topic's partitions and leaders known before the clock starts (else the first records wait for them).
         await Promise.all(producers.map((p) => p.cluster.metadataFor([o.topic])));
       })(),
@@ -134,7 +181,16 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
     const start = performance.now();
     await Promise.all(
       producers.map((p, i) =>
-        runOne(p, record, base + (i < o.records % o.producers ? 1 : 0), perSecond, chunk, maxOutstanding, shared),
+        runOne(
+          p,
+          record,
+          base + (i < o.records % o.producers ? 1 : 0),
+          perSecond,
+          chunk,
+          maxOutstanding,
+          shared,
+          o.transactionalId !== undefined ? (o.txnSize ?? 1000) : 0,
+        ),
       ),
     );
     const elapsedMs = performance.now() - start;
@@ -157,6 +213,7 @@ export async function runProduceBench(o: ProduceBenchOptions): Promise<BenchResu
         lingerMs: o.lingerMs,
         maxInFlight: o.maxInFlight ?? 5,
         idempotence: producers[0]?.idempotence?.disabled === false,
+        ...(o.transactionalId !== undefined ? { transactionSize: o.txnSize ?? 1000 } : {}),
         throughput: o.throughput,
         producers: o.producers,
         chunk,
