@@ -76,7 +76,7 @@ describe('a new coordinator resumes a transaction left in PrepareCommit (3 nodes
       const md = await RawClient.using(cluster.node(c).port, (r) =>
         r.request(ApiKey.Metadata, 1, { topics: [{ name: 'resume-out' }] }),
       );
-      return ((md.topics as Struct[])[0]?.partitions as Struct[])[0]?.leaderId === l;
+      return (((md.topics as Struct[])[0]?.partitions as Struct[] | undefined) ?? [])[0]?.leaderId === l;
     });
     const port = cluster.node(c).port;
     const init = await until('InitProducerId', async () => {
