@@ -24,6 +24,20 @@ const ALONE = new Set(
   ].map(normalize),
 );
 
+/**
+ * The longest files (one to three minutes each: measured) start first, so that the two lanes end together
+ * rather than with one long file running alone at the end.
+ */
+const FIRST = [
+  'test/fault/faults.test.ts',
+  'test/cli/readme.test.ts',
+  'test/client/ride-out-cluster.test.ts',
+  'test/tui/top-steady.test.ts',
+  'test/cli/produce-consume.test.ts',
+  'test/cluster/idempotence.test.ts',
+  'test/binary/binary.test.ts',
+].map(normalize);
+
 function walk(dir) {
   const out = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -48,7 +62,12 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.test.json'], { stdio: 'inherit' });
 
 const concurrency = Math.max(1, Number(process.env.KSTREAM_TEST_CONCURRENCY ?? 2) || 1);
-const together = concurrency > 1 ? files.filter((f) => !ALONE.has(normalize(f))) : files;
+const rank = (f) => {
+  const i = FIRST.indexOf(normalize(f));
+  return i < 0 ? FIRST.length : i;
+};
+const together =
+  concurrency > 1 ? files.filter((f) => !ALONE.has(normalize(f))).sort((a, b) => rank(a) - rank(b)) : files;
 const alone = concurrency > 1 ? files.filter((f) => ALONE.has(normalize(f))) : [];
 
 /** Totals of the runs' closing TAP lines (`# pass N`, `# fail N`, …), for one summary at the end. */
