@@ -2,10 +2,41 @@
 // Runs every test file under test/ with node's own runner (Node 20 does not glob, so files are listed here),
 // after building dist/ (integration tests run the real bin/run.js). Extra arguments narrow the files:
 //   npm test -- test/protocol        npm test -- test/interop/kcat.test.ts
-import { execFileSync, spawnSync } from 'node:child_process';
+//
+// Files run two at a time (--test-concurrency=2): most of a file's time is spent waiting on the brokers, etcd,
+// clients and timeouts it starts, so two files share CI's 2 cores well (each file is its own process with free
+// ports and its own temp dirs). The files in ALONE assert something timing-dependent that a busy neighbour
+// could break; they run after the others, one at a time. KSTREAM_TEST_CONCURRENCY=1 runs everything one at a time.
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, normalize } from 'node:path';
+
+/** Files whose assertions depend on timing (the issue's bounds, a client's timeout plus start-up), run alone. */
+const ALONE = new Set(
+  [
+    'test/cluster/failover.test.ts', // acks=all resumes within 5 s of a SIGKILL; no ack gap over 1 s
+    'test/cluster/replication.test.ts', // leadership moves inside the 3 s lease on a controlled shutdown
+    'test/cluster/etcd-outage.test.ts', // converged within 10 s of etcd's return
+    'test/client/connection.test.ts', // request and connect timeouts measured in ms
+    'test/client/produce-consume.test.ts', // an aborted consumer returns within 2 s
+    'test/cli/topic.test.ts', // an unreachable or mute broker fails within --timeout plus 1-2 s
+    'test/tui/top-steady.test.ts', // top's catch-up estimate from commit timing (it showed "0s" once on a loaded machine)
+  ].map(normalize),
+);
+
+/**
+ * The longest files (one to three minutes each: measured) start first, so that the two lanes end together
+ * rather than with one long file running alone at the end.
+ */
+const FIRST = [
+  'test/fault/faults.test.ts',
+  'test/cli/readme.test.ts',
+  'test/client/ride-out-cluster.test.ts',
+  'test/cli/produce-consume.test.ts',
+  'test/cluster/idempotence.test.ts',
+  'test/binary/binary.test.ts',
+].map(normalize);
 
 function walk(dir) {
   const out = [];
@@ -29,9 +60,50 @@ execFileSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' });
 // fail this step the day message types stop catching a field a message does not have.
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.test.json'], { stdio: 'inherit' });
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-timeout=600000', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(r.status ?? 1);
+
+const concurrency = Math.max(1, Number(process.env.KSTREAM_TEST_CONCURRENCY ?? 2) || 1);
+const rank = (f) => {
+  const i = FIRST.indexOf(normalize(f));
+  return i < 0 ? FIRST.length : i;
+};
+const together =
+  concurrency > 1 ? files.filter((f) => !ALONE.has(normalize(f))).sort((a, b) => rank(a) - rank(b)) : files;
+const alone = concurrency > 1 ? files.filter((f) => ALONE.has(normalize(f))) : [];
+
+/** Totals of the runs' closing TAP lines (`# pass N`, `# fail N`, …), for one summary at the end. */
+const totals = new Map();
+
+/** One `node --test` run; its TAP goes to stdout as it comes; resolves with its exit code. */
+function runFiles(list, n) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-timeout=600000', `--test-concurrency=${n}`, ...list],
+      { stdio: ['inherit', 'pipe', 'inherit'] },
+    );
+    let partial = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        const m = /^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ([\d.]+)$/.exec(l);
+        if (m) totals.set(m[1], (totals.get(m[1]) ?? 0) + Number(m[2]));
+      }
+    });
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+const t0 = Date.now();
+let status = 0;
+if (together.length > 0) status = (await runFiles(together, concurrency)) || status;
+if (alone.length > 0) status = (await runFiles(alone, 1)) || status;
+if (together.length > 0 && alone.length > 0) {
+  const sum = [...totals].map(([k, v]) => `${k} ${k === 'duration_ms' ? Math.round(v) : v}`).join(', ');
+  process.stdout.write(
+    `# all ${files.length} files (${together.length} ${concurrency} at a time, then ${alone.length} alone): ${sum}; ` +
+      `wall ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+  );
+}
+process.exit(status);

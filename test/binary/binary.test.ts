@@ -199,8 +199,17 @@ describe('single executable dist/kstream', () => {
   });
 
   test('every command answers --help', async () => {
-    for (const id of Object.keys(COMMANDS)) {
-      const r = await box.run([...id.split(':'), '--help']);
+    // Three runs at a time: each is a process of its own, and one after the other they were a quarter of this file.
+    const ids = Object.keys(COMMANDS);
+    const results = new Map<string, RunResult>();
+    const next = ids.entries();
+    await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        for (const [, id] of next) results.set(id, await box.run([...id.split(':'), '--help']));
+      }),
+    );
+    for (const id of ids) {
+      const r = results.get(id)!;
       ok(r, `${id} --help`);
       assert.match(r.stdout, new RegExp(`\\$ kstream ${id.replaceAll(':', ' ')}\\b`));
     }
