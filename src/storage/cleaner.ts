@@ -21,9 +21,15 @@
  *     sequence and answers a retry of it as a duplicate. Tombstones (null values) that are
  *     the newest for their key are dropped too once their batch is older than `delete.retention.ms`, giving
  *     consumers that long to see the delete. Records newer than `min.compaction.lag.ms` are never removed,
- *     nor are records without a key, nor control (transaction marker) batches. Records of aborted
- *     transactions (the aborted-transaction index) are removed and supersede nothing; the bound is the last
- *     stable offset when it is below the HW (an undecided transaction is never cleaned).
+ *     nor are records without a key. Records of aborted transactions (the aborted-transaction index) are
+ *     removed and supersede nothing; the bound is the last stable offset when it is below the HW (an undecided
+ *     transaction is never cleaned). A transaction marker (COMMIT/ABORT control batch) stays while a batch of
+ *     its transaction is met before it in the pass (kept or dropped by it: Kafka's rule, so the pass that
+ *     drops an aborted transaction's records keeps its marker and index entry); in the first pass that meets
+ *     none, it is stamped with a delete horizon (now + `delete.retention.ms` as its base timestamp, attribute
+ *     bit 6, KIP-534) and an ABORT marker's `.txnindex` entry goes with the segment's swap; a pass past the
+ *     horizon removes the marker. A producer's last batch kept emptied (above) is met by every pass, so its
+ *     marker stays as long as it does.
  *  3. The cleaned segment is written to `<segment>.log.cleaned`, fsynced, and swapped in by
  *     PartitionLog.replaceSegment (index files removed, then one atomic rename). A crash at any point leaves
  *     either the old or the new segment, both valid; a stale `.cleaned` file is removed by the next pass.

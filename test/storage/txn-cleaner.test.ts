@@ -4,7 +4,8 @@
  * offset (an open transaction's records stay, and newer values do not remove them).
  */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   ATTR_CONTROL,
@@ -189,6 +190,16 @@ test('markers go once their transactions left nothing and delete.retention.ms pa
     assert.equal(log.abortedTxns.size, 0);
     assert.deepEqual(await txnIndexFiles(), []);
     assert.equal(log.highWatermark, hw);
+    assert.equal(log.lastStableOffset, hw, 'no transaction reopened');
+    assert.deepEqual(await readCommitted(log), view);
+
+    // And from the log alone (no producer snapshot): the same.
+    await log.close();
+    for (const n of await readdir(dir)) if (n.endsWith('.snapshot')) await unlink(join(dir, n));
+    log = await PartitionLog.open(dir, cfg);
+    assert.equal(log.openStats.producerSnapshot, -1n, 'no snapshot: the state comes from the log');
+    assert.deepEqual(await batches(log), stored);
+    assert.equal(log.abortedTxns.size, 0);
     assert.equal(log.lastStableOffset, hw, 'no transaction reopened');
     assert.deepEqual(await readCommitted(log), view);
   } finally {
