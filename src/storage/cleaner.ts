@@ -21,9 +21,15 @@
  *     sequence and answers a retry of it as a duplicate. Tombstones (null values) that are
  *     the newest for their key are dropped too once their batch is older than `delete.retention.ms`, giving
  *     consumers that long to see the delete. Records newer than `min.compaction.lag.ms` are never removed,
- *     nor are records without a key, nor control (transaction marker) batches. Records of aborted
- *     transactions (the aborted-transaction index) are removed and supersede nothing; the bound is the last
- *     stable offset when it is below the HW (an undecided transaction is never cleaned).
+ *     nor are records without a key. Records of aborted transactions (the aborted-transaction index) are
+ *     removed and supersede nothing; the bound is the last stable offset when it is below the HW (an undecided
+ *     transaction is never cleaned). A transaction marker (COMMIT/ABORT control batch) stays while a batch of
+ *     its transaction is met before it in the pass (kept or dropped by it: Kafka's rule, so the pass that
+ *     drops an aborted transaction's records keeps its marker and index entry); in the first pass that meets
+ *     none, it is stamped with a delete horizon (now + `delete.retention.ms` as its base timestamp, attribute
+ *     bit 6, KIP-534) and an ABORT marker's `.txnindex` entry goes with the segment's swap; a pass past the
+ *     horizon removes the marker. A producer's last batch kept emptied (above) is met by every pass, so its
+ *     marker stays as long as it does.
  *  3. The cleaned segment is written to `<segment>.log.cleaned`, fsynced, and swapped in by
  *     PartitionLog.replaceSegment (index files removed, then one atomic rename). A crash at any point leaves
  *     either the old or the new segment, both valid; a stale `.cleaned` file is removed by the next pass.
@@ -50,7 +56,9 @@ import { compress } from '../protocol/records/compression.js';
 import { decodeBatch, type KafkaRecord, writeRecord } from '../protocol/records/record.js';
 import { type Logger, noopLogger } from './logger.js';
 import type { PartitionLog } from './partition-log.js';
+import { CONTROL_ABORT, CONTROL_COMMIT, readControlRecord } from './producer-state.js';
 import { LOG_SUFFIX, segmentFileName } from './segment.js';
+import type { AbortedTxn } from './txn-index.js';
 
 export const CLEANED_SUFFIX = '.cleaned';
 
@@ -64,6 +72,8 @@ export interface CleanStats {
   bytesAfter: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
+  /** Transaction markers removed (their transactions left nothing, delete.retention.ms after that was found). */
+  markersRemoved: number;
   /** Tombstones kept because they are younger than delete.retention.ms (a later pass may remove them). */
   tombstonesKept: number;
   /**
@@ -117,12 +127,22 @@ async function* scan(log: PartitionLog, from: bigint, to: bigint): AsyncGenerato
   }
 }
 
-/** Re-encode a batch with only `keep` of its records, offsets and header fields unchanged. */
-async function rebuildBatch(original: Buffer, h: BatchHeader, keep: KafkaRecord[]): Promise<Buffer> {
+/**
+ * Re-encode a batch with only `keep` of its records, offsets and header fields unchanged — or, given
+ * `deleteHorizonMs`, with that as its base timestamp and the delete-horizon attribute (KIP-534; record timestamps
+ * unchanged, their deltas taken from the new base).
+ */
+async function rebuildBatch(
+  original: Buffer,
+  h: BatchHeader,
+  keep: KafkaRecord[],
+  deleteHorizonMs?: bigint,
+): Promise<Buffer> {
   const w = new Writer(original.length);
   const logAppend = (h.attributes & ATTR_LOG_APPEND_TIME) !== 0;
+  const base = deleteHorizonMs ?? h.baseTimestamp;
   for (const r of keep) {
-    const tsDelta = logAppend ? 0n : r.timestamp - h.baseTimestamp;
+    const tsDelta = logAppend ? 0n : r.timestamp - base;
     writeRecord(w, { key: r.key, value: r.value, headers: r.headers }, Number(r.offset - h.baseOffset), tsDelta);
   }
   const codec = (h.attributes & ATTR_COMPRESSION_MASK) as Compression;
@@ -132,8 +152,20 @@ async function rebuildBatch(original: Buffer, h: BatchHeader, keep: KafkaRecord[
   body.copy(out, BATCH_HEADER_SIZE);
   out.writeInt32BE(out.length - LOG_OVERHEAD, OFF.batchLength);
   out.writeInt32BE(keep.length, OFF.recordCount);
+  if (deleteHorizonMs !== undefined) {
+    out.writeBigInt64BE(deleteHorizonMs, OFF.baseTimestamp);
+    out.writeInt16BE(out.readInt16BE(OFF.attributes) | ATTR_DELETE_HORIZON, OFF.attributes);
+  }
   rewriteCrc(out, 0, out.length);
   return out;
+}
+
+/** Batch attribute bit 6 (KIP-534): the base timestamp is the delete horizon the cleaner stamped. */
+export const ATTR_DELETE_HORIZON = 0x40;
+
+/** The delete horizon a cleaner stamped on the batch, or null. */
+export function deleteHorizonOf(h: BatchHeader): bigint | null {
+  return (h.attributes & ATTR_DELETE_HORIZON) !== 0 ? h.baseTimestamp : null;
 }
 
 /**
@@ -190,6 +222,7 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     bytesAfter: 0,
     recordsRemoved: 0,
     tombstonesRemoved: 0,
+    markersRemoved: 0,
     tombstonesKept: 0,
     revisitAtMs: null,
   };
@@ -226,6 +259,38 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     for (const r of records) if (r.key !== null && r.offset < hw) newest.set(keyOf(r.key), r.offset);
   }
 
+  // Transactions met so far in this pass, for the markers (Kafka's rule, KIP-98/KIP-534): a marker stays while
+  // a batch of its transaction is met before it in the cleaned range (an ABORT marker keeps its index entry
+  // then); once none is, the marker is stamped with a delete horizon (now + delete.retention.ms; an ABORT
+  // marker's index entry goes), and a pass after that horizon removes it.
+  const pending = aborted
+    .filter((t) => t.lastOffset >= start && t.firstOffset < hw)
+    .sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  let nextPending = 0;
+  /** Aborted transactions begun (by offset) and not yet closed by their marker in this pass, by producer id. */
+  const openAborted = new Map<bigint, { seen: boolean; allDropped: boolean }>();
+  /** Producers with a batch of a (to be) committed transaction met in this pass: whether all were dropped. */
+  const openCommitted = new Map<bigint, boolean>();
+  const onDataBatch = (h: BatchHeader, kept: boolean): void => {
+    if ((h.attributes & ATTR_TRANSACTIONAL) === 0) return;
+    const a = openAborted.get(h.producerId);
+    if (a) {
+      a.seen = true;
+      if (kept) a.allDropped = false;
+    } else openCommitted.set(h.producerId, (openCommitted.get(h.producerId) ?? true) && !kept);
+  };
+  /** Whether nothing of the marker's transaction was met before it (Kafka's "empty transaction" marker). */
+  const onMarker = (h: BatchHeader, commit: boolean): { empty: boolean; allDropped: boolean } => {
+    if (commit) {
+      const dropped = openCommitted.get(h.producerId);
+      openCommitted.delete(h.producerId);
+      return { empty: dropped === undefined, allDropped: dropped === true };
+    }
+    const a = openAborted.get(h.producerId);
+    openAborted.delete(h.producerId);
+    return { empty: a === undefined || !a.seen, allDropped: a?.allDropped ?? false };
+  };
+
   // 2-3. Rewrite the closed segments that hold something to remove.
   for (let i = 0; i < bases.length - 1; i++) {
     const base = bases[i] as bigint;
@@ -235,29 +300,73 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
     const out: Buffer[] = [];
     let before = 0;
     let removed = 0;
+    let changed = false;
     let tombstonesRemoved = 0;
     let tombstonesKept = 0;
+    let markersRemoved = 0;
+    /** ABORT markers of this segment whose index entries go. */
+    const entriesGone = new Set<bigint>();
     const from = base > start ? base : start;
     for await (const b of scan(log, from, next)) {
       const h = b.header;
       if (h.baseOffset >= next) break;
       before += b.bytes.length;
-      // Control batches, batches reaching the HW, and batches younger than min.compaction.lag.ms, are kept
-      // as they are.
-      if ((h.attributes & ATTR_CONTROL) !== 0 || h.baseOffset + BigInt(h.lastOffsetDelta) >= hw) {
+      const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+      while (nextPending < pending.length && (pending[nextPending] as AbortedTxn).firstOffset <= last) {
+        const t = pending[nextPending++] as AbortedTxn;
+        openAborted.set(t.producerId, { seen: false, allDropped: true });
+      }
+      if ((h.attributes & ATTR_CONTROL) !== 0) {
+        const ctl = h.recordCount > 0 ? readControlRecord(b.bytes, 0) : null;
+        if (ctl === null || (ctl.type !== CONTROL_COMMIT && ctl.type !== CONTROL_ABORT) || last >= hw) {
+          out.push(b.bytes);
+          continue;
+        }
+        const { empty, allDropped } = onMarker(h, ctl.type === CONTROL_COMMIT);
+        if (!empty) {
+          // Its transaction's batches were met: a later pass looks again if this one dropped them all.
+          if (allDropped) revisitAt(now);
+          out.push(b.bytes);
+          continue;
+        }
+        if (ctl.type === CONTROL_ABORT && log.abortedTxns.has(h.producerId, h.baseOffset))
+          entriesGone.add(h.baseOffset);
+        const horizon = deleteHorizonOf(h);
+        if (horizon !== null && Number(horizon) <= now) {
+          removed++;
+          markersRemoved++;
+          continue;
+        }
+        if (horizon === null) {
+          const { records } = await decodeBatch(b.bytes);
+          const stamped = BigInt(now) + BigInt(deleteRetention);
+          out.push(await rebuildBatch(b.bytes, h, records, stamped));
+          changed = true;
+          revisitAt(Number(stamped));
+        } else {
+          out.push(b.bytes);
+          revisitAt(Number(horizon));
+        }
+        continue;
+      }
+      // Batches reaching the HW, and batches younger than min.compaction.lag.ms, are kept as they are.
+      if (last >= hw) {
+        onDataBatch(h, true);
         out.push(b.bytes);
         continue;
       }
       if (now - Number(h.maxTimestamp) < lag) {
         revisitAt(Number(h.maxTimestamp) + lag);
+        onDataBatch(h, true);
         out.push(b.bytes);
         continue;
       }
       if (isAborted(h)) {
         // An aborted transaction's records go; its producer's last batch stays, emptied (h16's rule).
         removed += h.lastOffsetDelta + 1;
-        if (isLastBatchOfProducer(log, h))
-          out.push(b.bytes.length === BATCH_HEADER_SIZE ? b.bytes : emptyBatch(b.bytes));
+        const keepEmpty = isLastBatchOfProducer(log, h);
+        onDataBatch(h, keepEmpty);
+        if (keepEmpty) out.push(b.bytes.length === BATCH_HEADER_SIZE ? b.bytes : emptyBatch(b.bytes));
         continue;
       }
       const { records } = await decodeBatch(b.bytes);
@@ -280,20 +389,27 @@ export async function cleanLog(log: PartitionLog, opts: CleanOptions = {}): Prom
         keep.push(r);
       }
       removed += records.length - keep.length;
-      if (keep.length > 0) out.push(keep.length === records.length ? b.bytes : await rebuildBatch(b.bytes, h, keep));
-      else if (isLastBatchOfProducer(log, h))
+      if (keep.length > 0) {
+        onDataBatch(h, true);
+        out.push(keep.length === records.length ? b.bytes : await rebuildBatch(b.bytes, h, keep));
+      } else if (isLastBatchOfProducer(log, h)) {
+        onDataBatch(h, true);
         out.push(b.bytes.length === BATCH_HEADER_SIZE ? b.bytes : emptyBatch(b.bytes));
+      } else onDataBatch(h, false);
     }
     stats.tombstonesKept += tombstonesKept;
-    if (removed === 0) continue;
+    if (removed === 0 && !changed) continue;
     const cleanedPath = join(log.dir, segmentFileName(base, LOG_SUFFIX) + CLEANED_SUFFIX);
     const after = await writeFileSynced(cleanedPath, out);
     await opts.beforeSwap?.(base, cleanedPath);
     if (!(await log.replaceSegment(base, cleanedPath, truncations))) continue;
+    // The segment's aborted-transaction index follows: entries of transactions nothing of which is left go.
+    if (log.truncationCount === truncations) log.abortedTxns.removeCleaned(base, entriesGone);
     stats.segmentsCleaned++;
     stats.bytesBefore += before;
     stats.bytesAfter += after;
-    stats.recordsRemoved += removed;
+    stats.recordsRemoved += removed - markersRemoved;
+    stats.markersRemoved += markersRemoved;
     stats.tombstonesRemoved += tombstonesRemoved;
   }
   return stats;

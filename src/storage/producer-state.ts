@@ -202,7 +202,9 @@ export function readControlRecord(buf: Buffer, o: number): TxnMarker | null {
   };
   varint(); // record length
   p++; // attributes
-  varint(); // timestamp delta (a varlong; markers' deltas are small)
+  // Timestamp delta: a varlong, large and negative once the cleaner stamped a delete horizon as the base
+  // timestamp (KIP-534): skipped whole (up to 10 bytes).
+  for (let i = 0; i < 10 && p < end; i++) if (((buf[p++] as number) & 0x80) === 0) break;
   varint(); // offset delta
   const keyLen = varint();
   if (!(keyLen >= 4) || p + keyLen > end) return null;

@@ -13,7 +13,16 @@
  * Entry (34 bytes, big-endian, as Kafka's): version i16 (0) | producer id i64 | first offset i64 |
  * last offset i64 | last stable offset i64.
  */
-import { closeSync, fdatasyncSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { segmentFileName, TXN_INDEX_SUFFIX } from './segment.js';
 
@@ -128,6 +137,37 @@ export class AbortedTxnIndex {
     if (this.entries.length > 0 && (this.entries[0] as Entry).segment < firstSegment) {
       this.entries = this.entries.filter((e) => e.segment >= firstSegment);
     }
+  }
+
+  /**
+   * The cleaner rewrote the segment at `segment`: the entries whose markers are at `markerOffsets` leave it (an
+   * aborted transaction none of whose batches is left). The file is replaced whole (written, fdatasynced, renamed)
+   * so a crash leaves the old or the new list, never a torn one; removed when no entry is left.
+   */
+  removeCleaned(segment: bigint, markerOffsets: ReadonlySet<bigint>): void {
+    if (markerOffsets.size === 0) return;
+    const keep = this.entries.filter((e) => !(e.segment === segment && markerOffsets.has(e.lastOffset)));
+    if (keep.length === this.entries.length) return;
+    this.entries = keep;
+    const mine = keep.filter((e) => e.segment === segment);
+    const path = this.path(segment);
+    if (mine.length === 0) {
+      try {
+        unlinkSync(path);
+      } catch {
+        /* absent */
+      }
+      return;
+    }
+    const tmp = `${path}.cleaned`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, Buffer.concat(mine.map(encode)));
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
   }
 
   clear(): void {

@@ -2,6 +2,11 @@
  * ListOffsets: earliest (-2), latest (-1), max timestamp (-3, v7+) or the first offset whose timestamp is at
  * or after a given time. The time index finds the batch; that one batch is decoded to find the exact record.
  * With isolation_level 1 (read_committed) latest is the last stable offset.
+ *
+ * A consumer's lookup by time (and max timestamp) answers only an offset below what it may fetch — the last stable
+ * offset for read_committed, the high watermark for read_uncommitted — else no offset (-1, timestamp -1), as
+ * Kafka's broker does: a record of an open transaction (or not yet replicated) is never named. Followers' and
+ * debugging requests (replica id >= 0 or -2) are not bounded.
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
@@ -79,6 +84,10 @@ export const listOffsets = defineHandler(Api.ListOffsets, {
           out.errorCode = ErrorCode.INVALID_REQUEST;
           continue;
         } else res = await byTimestamp(p, ts);
+        if (ts !== EARLIEST && ts !== LATEST && req.replicaId === -1 && res.offset >= 0n) {
+          const lastFetchable = readCommitted ? p.log.lastStableOffset : p.log.highWatermark;
+          if (res.offset >= lastFetchable) res = { offset: -1n, timestamp: -1n };
+        }
         out.offset = res.offset;
         out.timestamp = res.timestamp;
         out.leaderEpoch = res.offset >= 0n ? p.leaderEpoch : -1;
