@@ -30,6 +30,7 @@ import { VERSION } from '../version.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import type { BrokerContext } from './context.js';
+import { Authorizer } from './acl/authorizer.js';
 import { Credentials } from './credentials.js';
 import { BrokerStartError, loadMetaProperties, lockDataDir, openMetadataStore } from './data-dir.js';
 import { GroupCoordinators } from './group-coordinators.js';
@@ -80,6 +81,8 @@ export class Broker implements BrokerContext {
   private cleaner: LogCleaner | null = null;
   private stopping: Promise<void> | null = null;
   private scram: Credentials | null = null;
+  /** ACLs (authorizer.class.name, super.users, allow.everyone.if.no.acl.found). */
+  readonly authorizer: Authorizer;
   /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
   private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
   /** `serve --bootstrap-user`: made before the node listens when the user does not exist yet. */
@@ -96,6 +99,7 @@ export class Broker implements BrokerContext {
     readonly log: Logger,
   ) {
     this.router = new Router(this, log).register(...allHandlers);
+    this.authorizer = new Authorizer(config.props, log, interBrokerListener(config.listeners, config.props).name);
   }
 
   /** A first user (SCRAM-SHA-256 and SCRAM-SHA-512 credentials) to create before listening, if absent. */
@@ -126,6 +130,7 @@ export class Broker implements BrokerContext {
       this.clusterId = clusterId ?? metaClusterId;
       this.scram = new Credentials(store);
       await this.createBootstrapUser(this.scram);
+      await this.authorizer.start(store);
       // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
       const logs = new LogManager(dir, logDefaults, this.log, logManagerOptionsFromProps(this.config.props));
       this.logs = logs;
@@ -180,6 +185,7 @@ export class Broker implements BrokerContext {
       this.serve(cluster, replicas, logs);
       this.log.info('joined cluster', { cluster: this.clusterId, metadata: store.location });
     } catch (e) {
+      await this.authorizer.stop();
       this.replicas?.stop();
       await this.metadata?.stop().catch(() => {});
       await this.groups?.stop();
@@ -355,6 +361,7 @@ export class Broker implements BrokerContext {
     // Topic creations in progress stop at their next partition (throwIfStopping) and roll back.
     await this.admin?.settled();
     this.replicas?.stop();
+    await this.authorizer.stop();
     if (this.metadata) await bounded(this.metadata.stop(), 5000, 'leaving the cluster', this.log);
     // Stop accepting, then close open connections (server.close waits for them: replica fetchers never leave).
     const closed = this.closeServers();

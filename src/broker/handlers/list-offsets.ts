@@ -7,6 +7,7 @@ import { Api, type Item, type ResponseInput } from '../../protocol/messages/inde
 import { ATTR_LOG_APPEND_TIME } from '../../protocol/records/batch.js';
 import { decodeBatch } from '../../protocol/records/record.js';
 import type { Partition } from '../partition.js';
+import { topicDescribable } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 
 type TopicResponse = Item<ResponseInput<typeof Api.ListOffsets>['topics']>;
@@ -44,12 +45,14 @@ async function maxTimestamp(p: Partition): Promise<{ offset: bigint; timestamp: 
 export const listOffsets = defineHandler(Api.ListOffsets, {
   minVersion: 0,
   maxVersion: 7,
-  async handle(req, { node, header }) {
+  async handle(req, ctx) {
+    const { node, header } = ctx;
     const v = header.apiVersion;
     const topics: TopicResponse[] = [];
     for (const t of req.topics) {
       const partitions: Item<TopicResponse['partitions']>[] = [];
       topics.push({ name: t.name, partitions });
+      const denied = !topicDescribable(ctx, t.name);
       for (const rp of t.partitions) {
         const out: Item<TopicResponse['partitions']> = {
           partitionIndex: rp.partitionIndex,
@@ -60,6 +63,10 @@ export const listOffsets = defineHandler(Api.ListOffsets, {
           oldStyleOffsets: [],
         };
         partitions.push(out);
+        if (denied) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         const p = node.partition(t.name, rp.partitionIndex);
         if (!p?.isLeader) {
           const known = p !== undefined || node.partitionExists(t.name, rp.partitionIndex);

@@ -16,6 +16,7 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
 import { type BatchHeader, OFF } from '../../protocol/records/batch.js';
 import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
+import { allowed, Op, Res } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 import { isInternalTopic } from '../topic-admin.js';
 
@@ -25,7 +26,8 @@ type PartitionResponse = Item<TopicResponse['partitionResponses']>;
 export const produce = defineHandler(Api.Produce, {
   minVersion: 0,
   maxVersion: 9,
-  async handle(req, { node, header, log }) {
+  async handle(req, ctx) {
+    const { node, header, log } = ctx;
     const acks = req.acks;
     const global =
       header.apiVersion < 3
@@ -50,6 +52,8 @@ export const produce = defineHandler(Api.Produce, {
     for (const td of req.topicData) {
       const partitionResponses: PartitionResponse[] = [];
       responses.push({ name: td.name, partitionResponses });
+      // WRITE on the topic, once per topic (the decision is cached per connection).
+      const denied = global === 0 && !allowed(ctx, Op.WRITE, Res.TOPIC, td.name);
       for (const pd of td.partitionData) {
         const out: PartitionResponse = {
           index: pd.index,
@@ -61,6 +65,10 @@ export const produce = defineHandler(Api.Produce, {
         partitionResponses.push(out);
         if (global !== 0) {
           out.errorCode = global;
+          continue;
+        }
+        if (denied) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
           continue;
         }
         const p = node.partition(td.name, pd.index);

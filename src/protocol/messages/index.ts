@@ -3,6 +3,14 @@
  * Which versions the broker actually serves is decided by its handlers (src/broker), not here.
  */
 import type { Decoded, Encodable, MessageDef } from '../codec/schema.js';
+import {
+  CreateAclsRequest,
+  CreateAclsResponse,
+  DeleteAclsRequest,
+  DeleteAclsResponse,
+  DescribeAclsRequest,
+  DescribeAclsResponse,
+} from './acls.js';
 import { AlterConfigsRequest, AlterConfigsResponse } from './alter-configs.js';
 import {
   AlterPartitionReassignmentsRequest,
@@ -86,6 +94,9 @@ export const Api = {
   DeleteRecords: api(DeleteRecordsRequest, DeleteRecordsResponse),
   InitProducerId: api(InitProducerIdRequest, InitProducerIdResponse),
   OffsetForLeaderEpoch: api(OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse),
+  DescribeAcls: api(DescribeAclsRequest, DescribeAclsResponse),
+  CreateAcls: api(CreateAclsRequest, CreateAclsResponse),
+  DeleteAcls: api(DeleteAclsRequest, DeleteAclsResponse),
   DescribeConfigs: api(DescribeConfigsRequest, DescribeConfigsResponse),
   AlterConfigs: api(AlterConfigsRequest, AlterConfigsResponse),
   DescribeLogDirs: api(DescribeLogDirsRequest, DescribeLogDirsResponse),
