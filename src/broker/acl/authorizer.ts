@@ -18,8 +18,8 @@ import { ConfigError } from '../config-error.js';
 import type { Listener } from '../listeners.js';
 import {
   type AclBinding,
-  AclOperation,
   type AclFilter,
+  AclOperation,
   bindingKey,
   filterMatches,
   operationName,

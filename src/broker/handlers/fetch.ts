@@ -6,10 +6,10 @@
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { Partition } from '../partition.js';
-import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 
 /** Kafka sends an empty record set, never null, for a partition with nothing to return. */

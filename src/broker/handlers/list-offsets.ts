@@ -6,8 +6,8 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import { ATTR_LOG_APPEND_TIME } from '../../protocol/records/batch.js';
 import { decodeBatch } from '../../protocol/records/record.js';
-import type { Partition } from '../partition.js';
 import { topicDescribable } from '../acl/check.js';
+import type { Partition } from '../partition.js';
 import { defineHandler } from '../router.js';
 
 type TopicResponse = Item<ResponseInput<typeof Api.ListOffsets>['topics']>;

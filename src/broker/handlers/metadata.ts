@@ -5,9 +5,9 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res, topicDescribable } from '../acl/check.js';
 import type { ClusterView } from '../context.js';
 import { addressOn } from '../listeners.js';
-import { allowed, clusterAllowed, Op, Res, topicDescribable } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 import { isInternalTopic, validateTopicName } from '../topic-admin.js';
 import { errorOf } from './errors.js';
