@@ -5,6 +5,7 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import { addressOn } from '../listeners.js';
 import { type AnyHandler, defineHandler, type HandlerContext } from '../router.js';
 
@@ -42,6 +43,8 @@ export const findCoordinator = defineHandler(Api.FindCoordinator, {
       } else if (req.keyType !== KEY_TYPE_GROUP) {
         errorCode = ErrorCode.INVALID_REQUEST;
         errorMessage = `unknown key type ${req.keyType}`;
+      } else if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, key)) {
+        errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
       } else {
         const found = await ctx.node.findCoordinator(key).catch(() => null);
         node = found && addressOn(found, ctx.connection.listener);
@@ -79,6 +82,8 @@ export const joinGroup = defineHandler(Api.JoinGroup, {
   maxVersion: 9,
   async handle(req, ctx) {
     const v = ctx.header.apiVersion;
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolName: v >= 7 ? null : '' };
     const c = await coordinatorOf(ctx, req.groupId);
     const r = c
       ? await c.join({
@@ -114,6 +119,8 @@ export const syncGroup = defineHandler(Api.SyncGroup, {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, assignment: Buffer.alloc(0) };
     const c = await coordinatorOf(ctx, req.groupId);
     if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx, req.groupId), assignment: Buffer.alloc(0) };
     const r = await c.sync({
@@ -139,6 +146,8 @@ export const heartbeat = defineHandler(Api.Heartbeat, {
   minVersion: 0,
   maxVersion: 4,
   async handle(req, ctx) {
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const c = await coordinatorOf(ctx, req.groupId);
     const errorCode = c
       ? c.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
@@ -151,6 +160,8 @@ export const leaveGroup = defineHandler(Api.LeaveGroup, {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const c = await coordinatorOf(ctx, req.groupId);
     if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx, req.groupId), members: [] };
     if (ctx.header.apiVersion < 3) {
@@ -174,10 +185,11 @@ export const describeGroups = defineHandler(Api.DescribeGroups, {
   async handle(req, ctx) {
     const groups = await Promise.all(
       req.groups.map(async (groupId) => {
-        const c = await coordinatorOf(ctx, groupId);
+        const denied = !allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId);
+        const c = denied ? null : await coordinatorOf(ctx, groupId);
         if (!c) {
           return {
-            errorCode: noCoordinator(ctx, groupId),
+            errorCode: denied ? ErrorCode.GROUP_AUTHORIZATION_FAILED : noCoordinator(ctx, groupId),
             groupId,
             groupState: '',
             protocolType: '',
@@ -213,8 +225,11 @@ export const listGroups = defineHandler(Api.ListGroups, {
   maxVersion: 4,
   async handle(req, ctx) {
     const all = await ctx.node.allCoordinators();
+    // DESCRIBE on the cluster lists every group; else the groups the principal may DESCRIBE.
+    const everyGroup = clusterAllowed(ctx, Op.DESCRIBE);
     const groups = all
       .flatMap((c) => c.list(req.statesFilter))
+      .filter((g) => everyGroup || allowed(ctx, Op.DESCRIBE, Res.GROUP, g.groupId))
       .map((g) => ({
         groupId: g.groupId,
         protocolType: g.protocolType,
@@ -231,6 +246,8 @@ export const deleteGroups = defineHandler(Api.DeleteGroups, {
     const names = req.groupsNames;
     const results = await Promise.all(
       names.map(async (groupId) => {
+        if (!allowed(ctx, Op.DELETE, Res.GROUP, groupId))
+          return { groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
         const c = await coordinatorOf(ctx, groupId);
         return c
           ? ((await c.deleteGroups([groupId]))[0] ?? { groupId, errorCode: 0 })

@@ -8,12 +8,14 @@
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
+import { clusterAllowed, Op, Res } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 
 export const initProducerId = defineHandler(Api.InitProducerId, {
   minVersion: 0,
   maxVersion: 5,
-  async handle(req, { node, log }) {
+  async handle(req, ctx) {
+    const { node, log } = ctx;
     const answer = (errorCode: number, producerId = -1n, producerEpoch = -1) => ({
       throttleTimeMs: 0,
       errorCode,
@@ -24,6 +26,12 @@ export const initProducerId = defineHandler(Api.InitProducerId, {
     if ((producerId === -1n) !== (producerEpoch === -1)) return answer(ErrorCode.INVALID_REQUEST);
     if (transactionalId === '') return answer(ErrorCode.INVALID_REQUEST);
     if (transactionalId !== null) return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    // Idempotence: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
+    if (
+      !clusterAllowed(ctx, Op.IDEMPOTENT_WRITE) &&
+      !ctx.node.authorizer.authorizeAny(ctx.connection, Op.WRITE, Res.TOPIC)
+    )
+      return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     try {
       return answer(0, await node.producerIds.generate(), 0);
     } catch (e) {
