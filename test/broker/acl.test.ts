@@ -329,6 +329,46 @@ a.close()
     assert.deepEqual(stdout.trim().split('\n'), ['described 1 py- WRITE', 'deleted 1', 'after 0']);
   });
 
+  test("admin, group and idempotence requests without their ACL: Kafka's authorization errors", async () => {
+    const c = await rawLogin('alice', ALICE_PW);
+    try {
+      const ct = await c.request(ApiKey.CreateTopics, 5, {
+        topics: [{ name: 'alice-new', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 10_000,
+      });
+      assert.equal((ct.topics as { errorCode: number }[])[0]?.errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      const dt = await c.request(ApiKey.DeleteTopics, 3, { topicNames: ['secret'], timeoutMs: 10_000 });
+      assert.equal((dt.responses as { errorCode: number }[])[0]?.errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      const dc = await c.request(ApiKey.DescribeConfigs, 1, {
+        resources: [{ resourceType: 2, resourceName: 'secret', configurationKeys: null }],
+      });
+      assert.equal((dc.results as { errorCode: number }[])[0]?.errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      const jg = await c.request(ApiKey.JoinGroup, 5, {
+        groupId: 'g-other',
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: 10_000,
+        memberId: '',
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+      });
+      assert.equal(jg.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      const fc = await c.request(ApiKey.FindCoordinator, 2, { key: 'g-other', keyType: 0 });
+      assert.equal(fc.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      const ip = await c.request(ApiKey.InitProducerId, 2, { transactionalId: null, transactionTimeoutMs: 60_000 });
+      assert.equal(ip.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      const us = await c.request(ApiKey.DescribeUserScramCredentials, 0, { users: null });
+      assert.equal(us.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    } finally {
+      c.close();
+    }
+    // Nothing was created or deleted.
+    await withAdmin(async (a) => {
+      const names = await a.listTopics();
+      assert.ok(names.includes('secret') && !names.includes('alice-new'));
+    });
+  });
+
   test('bad input: INVALID_REQUEST for each bad binding, nothing stored; alice may not change ACLs', async () => {
     const c = await rawLogin('admin', ADMIN_PW);
     const filterAll = {
