@@ -64,6 +64,8 @@ interface Cache {
 }
 
 const MAX_CACHED_DECISIONS = 4096;
+/** ACL writes sent to the metadata store at once. */
+const WRITE_BATCH = 500;
 const DENIAL_LOG_INTERVAL_MS = 60_000;
 
 function hostOf(remote: string): string {
@@ -203,21 +205,23 @@ export class Authorizer {
   /** Store bindings (a binding stored already stays as it is). */
   async create(bindings: AclBinding[]): Promise<void> {
     const store = this.storeOrThrow();
-    for (const b of bindings) {
-      const key = PREFIX + bindingKey(b);
-      const value = JSON.stringify(b);
-      await store.put(key, value);
-      this.apply({ type: 'put', key, value });
+    // Many at once: the local store writes a batch of puts in one go, etcd takes them in parallel.
+    for (let i = 0; i < bindings.length; i += WRITE_BATCH) {
+      const batch = bindings
+        .slice(i, i + WRITE_BATCH)
+        .map((x) => ({ key: PREFIX + bindingKey(x), value: JSON.stringify(x) }));
+      await Promise.all(batch.map((kv) => store.put(kv.key, kv.value)));
+      for (const kv of batch) this.apply({ type: 'put', key: kv.key, value: kv.value });
     }
   }
 
-  /** Remove the stored bindings `filter` selects; returns them. */
+  /** Remove stored bindings. */
   async delete(bindings: AclBinding[]): Promise<void> {
     const store = this.storeOrThrow();
-    for (const b of bindings) {
-      const key = PREFIX + bindingKey(b);
-      await store.delete(key);
-      this.apply({ type: 'delete', key, value: null });
+    for (let i = 0; i < bindings.length; i += WRITE_BATCH) {
+      const keys = bindings.slice(i, i + WRITE_BATCH).map((x) => PREFIX + bindingKey(x));
+      await Promise.all(keys.map((key) => store.delete(key)));
+      for (const key of keys) this.apply({ type: 'delete', key, value: null });
     }
   }
 

@@ -89,6 +89,7 @@ export const createAcls = defineHandler(Api.CreateAcls, {
     if (!clusterAllowed(ctx, AclOperation.ALTER))
       return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'ALTER on the cluster is required');
     const results: { errorCode: number; errorMessage: string | null }[] = [];
+    const valid: { b: AclBinding; i: number }[] = [];
     for (const c of req.creations) {
       const b: AclBinding = {
         resourceType: c.resourceType,
@@ -100,18 +101,18 @@ export const createAcls = defineHandler(Api.CreateAcls, {
         permission: c.permissionType,
       };
       const bad = invalidBinding(b);
-      if (bad !== null) {
-        results.push({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: bad });
-        continue;
-      }
-      try {
-        await authz.create([b]);
-        ctx.log.info('ACL created', { acl: describeBinding(b), by: ctx.connection.principal });
+      if (bad !== null) results.push({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: bad });
+      else {
+        valid.push({ b, i: results.length });
         results.push({ errorCode: 0, errorMessage: null });
-      } catch (e) {
-        ctx.log.warn('storing an ACL failed', { error: e });
-        results.push(errorOf(e));
       }
+    }
+    try {
+      await authz.create(valid.map((v) => v.b));
+      for (const { b } of valid) ctx.log.info('ACL created', { acl: describeBinding(b), by: ctx.connection.principal });
+    } catch (e) {
+      ctx.log.warn('storing ACLs failed', { error: e });
+      for (const { i } of valid) results[i] = errorOf(e);
     }
     return { throttleTimeMs: 0, results };
   },
