@@ -6,7 +6,7 @@
 #
 #   bash bench/acl.sh [RECORDS]          default: 2000000
 #
-# The ACLs: 50 principals x 100 topics x READ, WRITE (literal) and 50 principals x 50 prefixes x READ, WRITE
+# The ACLs: 50 principals x 75 topics x READ, WRITE (literal) and 50 principals x 25 prefixes x READ, WRITE
 # (prefixed), none of them the client's, plus the client's own: ALLOW WRITE, CREATE on the prefix `acl-` and
 # IDEMPOTENT_WRITE on the cluster; so each of its requests is decided against a full index. They are made
 # through CreateAcls while the client is a super user, then the node restarts without super users.
@@ -50,9 +50,9 @@ log "creating 10,000 ACLs"
 principals=()
 for i in $(seq 50); do principals+=(--allow-principal "User:p$i"); done
 topics=()
-for i in $(seq 100); do topics+=(--topic "t-$i"); done
+for i in $(seq 75); do topics+=(--topic "t-$i"); done
 prefixes=()
-for i in $(seq 50); do prefixes+=(--topic "acl-$i-"); done
+for i in $(seq 25); do prefixes+=(--topic "acl-$i-"); done
 acl() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" acl create -b "127.0.0.1:$PA" --timeout 5m -o json "$@" >/dev/null || die "acl create failed"; }
 acl "${principals[@]}" "${topics[@]}" --operation read,write
 acl "${principals[@]}" "${prefixes[@]}" --operation read,write --resource-pattern-type prefixed

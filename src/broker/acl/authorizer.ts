@@ -246,7 +246,7 @@ export class Authorizer {
    * Whether `who` may do `operation` on the resource (type, name). Cached per connection until an ACL
    * changes. A refusal is logged (once a minute per principal, resource and operation).
    */
-  authorize(who: Subject, operation: number, resourceType: number, name: string): boolean {
+  authorize(who: Subject, operation: number, resourceType: number, name: string, logIfDenied = true): boolean {
     if (!this.enabled) return true;
     let cache = this.caches.get(who);
     if (cache === undefined || cache.generation !== this.generation || cache.principal !== who.principal) {
@@ -259,7 +259,7 @@ export class Authorizer {
     const ok = this.decide(who, operation, resourceType, name);
     if (cache.decisions.size >= MAX_CACHED_DECISIONS) cache.decisions.clear();
     cache.decisions.set(k, ok);
-    if (!ok) this.logDenial(who, operation, resourceType, name);
+    if (!ok && logIfDenied) this.logDenial(who, operation, resourceType, name);
     return ok;
   }
 

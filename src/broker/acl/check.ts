@@ -11,9 +11,12 @@ export function allowed(ctx: HandlerContext, operation: number, resourceType: nu
   return ctx.node.authorizer.authorize(ctx.connection, operation, resourceType, name);
 }
 
-/** An operation on the cluster resource (CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, …). */
-export function clusterAllowed(ctx: HandlerContext, operation: number): boolean {
-  return allowed(ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME);
+/**
+ * An operation on the cluster resource (CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, …). `logIfDenied` false where
+ * a refusal only selects another path (ListGroups, auto-creation, a consumer's OffsetForLeaderEpoch), as Kafka.
+ */
+export function clusterAllowed(ctx: HandlerContext, operation: number, logIfDenied = true): boolean {
+  return ctx.node.authorizer.authorize(ctx.connection, operation, ResourceType.CLUSTER, CLUSTER_NAME, logIfDenied);
 }
 
 /** DESCRIBE on a topic (Metadata, ListOffsets, OffsetForLeaderEpoch of consumers, DescribeProducers). */

@@ -226,7 +226,7 @@ export const listGroups = defineHandler(Api.ListGroups, {
   async handle(req, ctx) {
     const all = await ctx.node.allCoordinators();
     // DESCRIBE on the cluster lists every group; else the groups the principal may DESCRIBE.
-    const everyGroup = clusterAllowed(ctx, Op.DESCRIBE);
+    const everyGroup = clusterAllowed(ctx, Op.DESCRIBE, false);
     const groups = all
       .flatMap((c) => c.list(req.statesFilter))
       .filter((g) => everyGroup || allowed(ctx, Op.DESCRIBE, Res.GROUP, g.groupId))

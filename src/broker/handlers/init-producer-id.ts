@@ -28,7 +28,7 @@ export const initProducerId = defineHandler(Api.InitProducerId, {
     if (transactionalId !== null) return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     // Idempotence: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
     if (
-      !clusterAllowed(ctx, Op.IDEMPOTENT_WRITE) &&
+      !clusterAllowed(ctx, Op.IDEMPOTENT_WRITE, false) &&
       !ctx.node.authorizer.authorizeAny(ctx.connection, Op.WRITE, Res.TOPIC)
     )
       return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);

@@ -79,7 +79,7 @@ export const metadata = defineHandler(Api.Metadata, {
         const mayCreate =
           allowAuto &&
           !node.hasTopic(name) &&
-          (clusterAllowed(ctx, Op.CREATE) || allowed(ctx, Op.CREATE, Res.TOPIC, name));
+          (clusterAllowed(ctx, Op.CREATE, false) || allowed(ctx, Op.CREATE, Res.TOPIC, name));
         try {
           await node.topicOrAutoCreate(name, mayCreate);
         } catch (e) {

@@ -14,7 +14,7 @@ export const offsetForLeaderEpoch = defineHandler(Api.OffsetForLeaderEpoch, {
   handle(req, ctx) {
     const { node } = ctx;
     // Brokers (CLUSTER_ACTION) may ask about every partition; consumers about topics they may DESCRIBE.
-    const broker = clusterAllowed(ctx, Op.CLUSTER_ACTION);
+    const broker = clusterAllowed(ctx, Op.CLUSTER_ACTION, false);
     const topics = req.topics.map((t) => ({
       topic: t.topic,
       partitions: t.partitions.map((rp) => {

@@ -37,7 +37,7 @@ export const createTopics = defineHandler(Api.CreateTopics, {
   async handle(req, ctx) {
     const { node, log } = ctx;
     // CREATE on the cluster allows every topic; else CREATE on each topic.
-    const clusterCreate = clusterAllowed(ctx, Op.CREATE);
+    const clusterCreate = clusterAllowed(ctx, Op.CREATE, false);
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const topics: Item<ResponseInput<typeof Api.CreateTopics>['topics']>[] = [];
