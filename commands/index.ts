@@ -12,6 +12,9 @@
  */
 import type { Command } from '@oclif/core';
 import { unwrapDescriptions } from '../src/cli/description.js';
+import AclCreate from './acl/create.js';
+import AclDelete from './acl/delete.js';
+import AclList from './acl/list.js';
 import AutocompleteCreate from './autocomplete/create.js';
 import Autocomplete from './autocomplete/index.js';
 import AutocompleteScript from './autocomplete/script.js';
@@ -93,6 +96,9 @@ export const COMMANDS: Record<string, Command.Class> = {
   'topic:trim': TopicTrim,
   'txn:describe': TxnDescribe,
   'txn:list': TxnList,
+  'acl:create': AclCreate,
+  'acl:delete': AclDelete,
+  'acl:list': AclList,
   'user:create': UserCreate,
   'user:delete': UserDelete,
   'user:hash': UserHash,

@@ -49,6 +49,11 @@ to <data-dir>/serve.json at start.`;
         'create this SCRAM user (SHA-256 and SHA-512) before listening, if it does not exist; password from ' +
         'KSTREAM_BOOTSTRAP_PASSWORD or --bootstrap-password-file',
     }),
+    authorizer: Flags.boolean({
+      description:
+        "turn ACLs on (kstream's built-in authorizer, as authorizer.class.name=" +
+        'org.apache.kafka.metadata.authorizer.StandardAuthorizer)',
+    }),
     'bootstrap-password-file': Flags.string({
       description: 'file holding the --bootstrap-user password (its first line)',
       dependsOn: ['bootstrap-user'],
@@ -84,6 +89,9 @@ to <data-dir>/serve.json at start.`;
       rack: flags.rack,
       configFile: flags.config,
       logLevel: given('log-level', flags['log-level']),
+      props: flags.authorizer
+        ? { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' }
+        : undefined,
     }).catch((e: Error) => {
       throw new CliError(e.message);
     });

@@ -28,6 +28,7 @@ import { LogManager, logManagerOptionsFromProps } from '../storage/log-manager.j
 import { TXN_TOPIC } from '../txn/log.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
+import { Authorizer } from './acl/authorizer.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import type { BrokerContext } from './context.js';
@@ -35,6 +36,7 @@ import { Credentials } from './credentials.js';
 import { BrokerStartError, loadMetaProperties, lockDataDir, openMetadataStore } from './data-dir.js';
 import { GroupCoordinators } from './group-coordinators.js';
 import { allHandlers } from './handlers/index.js';
+import { writeMarkersHere } from './handlers/write-txn-markers.js';
 import {
   applyPrincipalRules,
   interBrokerListener,
@@ -86,6 +88,8 @@ export class Broker implements BrokerContext {
   private cleaner: LogCleaner | null = null;
   private stopping: Promise<void> | null = null;
   private scram: Credentials | null = null;
+  /** ACLs (authorizer.class.name, super.users, allow.everyone.if.no.acl.found). */
+  readonly authorizer: Authorizer;
   /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
   private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
   /** `serve --bootstrap-user`: made before the node listens when the user does not exist yet. */
@@ -102,6 +106,7 @@ export class Broker implements BrokerContext {
     readonly log: Logger,
   ) {
     this.router = new Router(this, log).register(...allHandlers);
+    this.authorizer = new Authorizer(config.props, log, interBrokerListener(config.listeners, config.props).name);
   }
 
   /** A first user (SCRAM-SHA-256 and SCRAM-SHA-512 credentials) to create before listening, if absent. */
@@ -135,6 +140,7 @@ export class Broker implements BrokerContext {
       this.clusterId = clusterId ?? metaClusterId;
       this.scram = new Credentials(store);
       await this.createBootstrapUser(this.scram);
+      await this.authorizer.start(store);
       // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
       const logs = new LogManager(dir, logDefaults, this.log, logManagerOptionsFromProps(this.config.props));
       this.logs = logs;
@@ -182,7 +188,13 @@ export class Broker implements BrokerContext {
       this.replicas = replicas;
       this.admin = new TopicAdmin(this.config, cluster, logs, replicas, logDefaults, () => this.isStopping, this.log);
       this.groups = new GroupCoordinators(this.config.props, this.nodeId, cluster, this.admin, this.log);
-      this.markers = new TxnMarkerSender(this.nodeId, cluster, this.log);
+      this.markers = new TxnMarkerSender(
+        this.nodeId,
+        cluster,
+        this.log,
+        (req) => writeMarkersHere(this, this.log, req),
+        this.config.interBroker ?? undefined,
+      );
       this.txns = new TxnCoordinators(
         this.config.props,
         this.nodeId,
@@ -206,6 +218,7 @@ export class Broker implements BrokerContext {
         interBroker: this.config.interBroker?.describe,
       });
     } catch (e) {
+      await this.authorizer.stop();
       this.replicas?.stop();
       await this.metadata?.stop().catch(() => {});
       await this.groups?.stop();
@@ -387,6 +400,7 @@ export class Broker implements BrokerContext {
     // Topic creations in progress stop at their next partition (throwIfStopping) and roll back.
     await this.admin?.settled();
     this.replicas?.stop();
+    await this.authorizer.stop();
     if (this.metadata) await bounded(this.metadata.stop(), 5000, 'leaving the cluster', this.log);
     // Stop accepting, then close open connections (server.close waits for them: replica fetchers never leave).
     const closed = this.closeServers();

@@ -237,6 +237,23 @@ export const BROKER_KEYS: Record<
       'SASL session lifetime told to clients (KIP-368): they re-authenticate before it ends, else the connection ' +
       'is closed at its next request; 0: sessions never end.',
   },
+  'authorizer.class.name': {
+    default: '',
+    type: 'string',
+    doc:
+      'Turns ACLs on: org.apache.kafka.metadata.authorizer.StandardAuthorizer or kafka.security.authorizer.AclAuthorizer ' +
+      "select kstream's built-in authorizer (serve --authorizer); empty: every request is allowed.",
+  },
+  'super.users': {
+    default: '',
+    type: 'string',
+    doc: 'Principals allowed everything whatever the ACLs say, separated by ; (User:admin;User:ops).',
+  },
+  'allow.everyone.if.no.acl.found': {
+    default: 'false',
+    type: 'boolean',
+    doc: 'With the authorizer on: whether a resource that no ACL matches is open to everyone.',
+  },
   'ssl.principal.mapping.rules': {
     default: 'DEFAULT',
     type: 'string',

@@ -6,6 +6,7 @@
 import type { BrokerInfo, PartitionDoc, TopicDoc } from '../cluster/cluster.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
 import type { Logger } from '../util/logger.js';
+import type { Authorizer } from './acl/authorizer.js';
 import type { BrokerConfig } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { Partition } from './partition.js';
@@ -113,6 +114,8 @@ export interface BrokerContext extends ClusterView, TopicAdministration, Groups,
   readonly credentials: Credentials;
   /** sasl.plain.users.file (PLAIN logins check it before the store), null without one. */
   readonly plainUsers: PlainUsersFile | null;
+  /** ACLs and the decisions made with them (acl/authorizer.ts); `enabled` false: everything is allowed. */
+  readonly authorizer: Authorizer;
   /** (api key, min version, max version) of every request this node serves (ApiVersions). */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
 }

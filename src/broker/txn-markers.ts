@@ -1,21 +1,35 @@
 /**
  * The transaction coordinator's marker sender (Kafka's TransactionMarkerChannelManager): writes a
  * transaction's COMMIT or ABORT marker to the leader of every partition in it with WriteTxnMarkers v1, one
- * request per destination broker, over inter-broker connections like the replica fetchers' (also to this
- * node itself: one path for local and remote partitions). Partitions that did not answer NONE are retried
+ * request per destination broker, over inter-broker connections like the replica fetchers' (the
+ * inter-broker listener with its TLS and SASL, src/cluster/inter-broker.ts); the partitions this node leads
+ * take the same request in-process (writeMarkersHere, the handler's own code), so a node alone needs no
+ * inter-broker login to itself. Partitions that did not answer NONE are retried
  * with backoff (leadership moved: the leader is looked up again each round) until all have the marker; a
  * partition whose topic was deleted is dropped. Only the coordinator stopping ends a write early: the next
  * coordinator resumes the transaction and sends the markers again (the partitions take a repeated marker as
  * a no-op, as Kafka's do).
  */
 
-import { Connection } from '../client/connection.js';
+import type { Connection } from '../client/connection.js';
 import type { ClusterManager } from '../cluster/cluster.js';
+import { connectToBroker, type InterBrokerSecurity, PLAINTEXT_INTER_BROKER } from '../cluster/inter-broker.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { Api } from '../protocol/messages/index.js';
 import type { MarkerWriter, TxnMarker } from '../txn/coordinator.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
+import type { MarkersToWrite } from './handlers/write-txn-markers.js';
+
+/** What a leader answers a WriteTxnMarkers with, as far as the sender reads it. */
+interface MarkersAnswer {
+  readonly markers: readonly {
+    readonly topics: readonly {
+      readonly name: string;
+      readonly partitions: readonly { readonly partitionIndex: number; readonly errorCode: number }[];
+    }[];
+  }[];
+}
 
 export class CoordinatorStoppedError extends Error {}
 
@@ -27,6 +41,9 @@ export class TxnMarkerSender implements MarkerWriter {
     private readonly nodeId: number,
     private readonly metadata: ClusterManager,
     private readonly log: Logger,
+    /** Writes markers to this node's own partitions (the WriteTxnMarkers handler's code, in-process). */
+    private readonly local: (req: MarkersToWrite) => Promise<MarkersAnswer>,
+    private readonly interBroker: InterBrokerSecurity = PLAINTEXT_INTER_BROKER,
   ) {}
 
   async write(m: TxnMarker, cancelled: () => boolean): Promise<void> {
@@ -89,8 +106,7 @@ export class TxnMarkerSender implements MarkerWriter {
       if (ps && ps.size === 0) remaining.delete(topic);
     };
     try {
-      const conn = await this.connection(leader);
-      const res = await conn.request(Api.WriteTxnMarkers, {
+      const req = {
         markers: [
           {
             producerId: m.producerId,
@@ -100,7 +116,11 @@ export class TxnMarkerSender implements MarkerWriter {
             coordinatorEpoch: m.coordinatorEpoch,
           },
         ],
-      });
+      };
+      const res: MarkersAnswer =
+        leader === this.nodeId
+          ? await this.local(req)
+          : await (await this.connection(leader)).request(Api.WriteTxnMarkers, req);
       for (const marker of res.markers) {
         for (const t of marker.topics) {
           for (const p of t.partitions) {
@@ -135,10 +155,7 @@ export class TxnMarkerSender implements MarkerWriter {
     if (c) return c;
     const b = this.metadata.brokers.get(nodeId);
     if (!b) return Promise.reject(new Error(`broker ${nodeId} is not registered`));
-    c = Connection.connect({
-      host: b.host,
-      port: b.port,
-      nodeId: b.nodeId,
+    c = connectToBroker(b, this.interBroker, {
       clientId: `kstream-txn-markers-${this.nodeId}`,
       connectTimeoutMs: 3000,
       requestTimeoutMs: 10_000,

@@ -57,6 +57,7 @@ test('autocomplete script bash prints the profile line; bash then completes comm
   const top = bashComplete(r.stdout, ['']);
   assert.equal(top.registration, 'complete -F _kstream_autocomplete kstream');
   assert.deepEqual(top.words, [
+    'acl',
     'autocomplete',
     'bench',
     'cluster',

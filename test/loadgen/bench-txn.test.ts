@@ -43,7 +43,16 @@ test('bench produce --transactional-id: every record committed in transactions o
   assert.equal(report.records, 2500);
   assert.equal(report.config.transactionSize, 300);
   // read_committed sees all of them: each transaction committed (an open one would hold the LSO back).
-  const c = kstream(['consume', 'bench-txn', '--from-beginning', '-e', '--isolation', 'read_committed', '-f', '%p/%o\n']);
+  const c = kstream([
+    'consume',
+    'bench-txn',
+    '--from-beginning',
+    '-e',
+    '--isolation',
+    'read_committed',
+    '-f',
+    '%p/%o\n',
+  ]);
   assert.equal(c.status, 0, c.stderr);
   assert.equal(c.stdout.trim().split('\n').length, 2500);
   // Both instances' transactional ids are known to the coordinator, with no transaction left open.

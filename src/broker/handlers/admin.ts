@@ -4,9 +4,10 @@
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import type { BrokerContext } from '../context.js';
 import { checkRequestPartitions } from '../partition-limits.js';
-import { defineHandler } from '../router.js';
+import { defineHandler, type HandlerContext } from '../router.js';
 import { TOPIC_CONFIG_KEYS } from '../topic-config.js';
 import { ResourceType } from './describe-configs.js';
 import { errorOf } from './errors.js';
@@ -14,7 +15,8 @@ import { errorOf } from './errors.js';
 export const createPartitions = defineHandler(Api.CreatePartitions, {
   minVersion: 0,
   maxVersion: 3,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
+    const { node } = ctx;
     const results: Item<ResponseInput<typeof Api.CreatePartitions>['results']>[] = [];
     // max.request.partitions bounds the partitions the whole request adds (see CreateTopics).
     let requested = 0;
@@ -29,6 +31,10 @@ export const createPartitions = defineHandler(Api.CreatePartitions, {
       return { throttleTimeMs: 0, results };
     }
     for (const t of req.topics) {
+      if (!allowed(ctx, Op.ALTER, Res.TOPIC, t.name)) {
+        results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
+        continue;
+      }
       try {
         const assignment = t.assignments ? t.assignments.map((a) => a.brokerIds) : null;
         await node.addPartitions(t.name, t.count, Boolean(req.validateOnly), assignment);
@@ -46,12 +52,22 @@ type DeleteRecordsTopic = Item<ResponseInput<typeof Api.DeleteRecords>['topics']
 export const deleteRecords = defineHandler(Api.DeleteRecords, {
   minVersion: 0,
   maxVersion: 2,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
+    const { node } = ctx;
     const topics: DeleteRecordsTopic[] = [];
     for (const t of req.topics) {
       const partitions: Item<DeleteRecordsTopic['partitions']>[] = [];
       topics.push({ name: t.name, partitions });
+      const denied = !allowed(ctx, Op.DELETE, Res.TOPIC, t.name);
       for (const rp of t.partitions) {
+        if (denied) {
+          partitions.push({
+            partitionIndex: rp.partitionIndex,
+            lowWatermark: -1n,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          });
+          continue;
+        }
         const p = node.partition(t.name, rp.partitionIndex);
         if (!p) {
           partitions.push({
@@ -83,12 +99,18 @@ interface ConfigResource {
 type AlterResult = Item<ResponseInput<typeof Api.AlterConfigs>['responses']>;
 
 async function alterResource(
-  node: BrokerContext,
+  ctx: HandlerContext,
   r: ConfigResource,
   validateOnly: boolean,
   next: (current: Record<string, string>) => Record<string, string>,
 ): Promise<AlterResult> {
+  const node: BrokerContext = ctx.node;
   const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+  // ALTER_CONFIGS on the topic, or on the cluster for a broker's configs.
+  if (r.resourceType === ResourceType.TOPIC && !allowed(ctx, Op.ALTER_CONFIGS, Res.TOPIC, r.resourceName))
+    return { ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null };
+  if (r.resourceType === ResourceType.BROKER && !clusterAllowed(ctx, Op.ALTER_CONFIGS))
+    return { ...base, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null };
   try {
     if (r.resourceType === ResourceType.BROKER) {
       throw new KafkaError(
@@ -109,11 +131,11 @@ async function alterResource(
 export const alterConfigs = defineHandler(Api.AlterConfigs, {
   minVersion: 0,
   maxVersion: 2,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
     const responses: AlterResult[] = [];
     for (const r of req.resources)
       responses.push(
-        await alterResource(node, r, Boolean(req.validateOnly), () => {
+        await alterResource(ctx, r, Boolean(req.validateOnly), () => {
           const out: Record<string, string> = {};
           for (const c of r.configs) if (c.value !== null) out[c.name] = c.value;
           return out;
@@ -128,11 +150,11 @@ const OP = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 export const incrementalAlterConfigs = defineHandler(Api.IncrementalAlterConfigs, {
   minVersion: 0,
   maxVersion: 1,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
     const responses: AlterResult[] = [];
     for (const r of req.resources)
       responses.push(
-        await alterResource(node, r, Boolean(req.validateOnly), (current) => {
+        await alterResource(ctx, r, Boolean(req.validateOnly), (current) => {
           for (const c of r.configs) {
             const list = (current[c.name] ?? TOPIC_CONFIG_KEYS[c.name]?.default ?? '')
               .split(',')

@@ -5,6 +5,7 @@
 import { isSensitiveConfigName, redactUrlCredentials } from '../../protocol/config-names.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import { BROKER_KEYS, type BrokerConfig, serveConfigValues } from '../config.js';
 import { defineHandler } from '../router.js';
 import { type ConfigType, TOPIC_CONFIG_KEYS } from '../topic-config.js';
@@ -107,11 +108,23 @@ function describeBrokerConfigs(
 export const describeConfigs = defineHandler(Api.DescribeConfigs, {
   minVersion: 0,
   maxVersion: 4,
-  handle(req, { node }) {
+  handle(req, ctx) {
+    const { node } = ctx;
     const results: Item<ResponseInput<typeof Api.DescribeConfigs>['results']>[] = [];
     for (const r of req.resources) {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
       const keys = r.configurationKeys;
+      // DESCRIBE_CONFIGS on the topic, or on the cluster for a broker's configs.
+      const denied =
+        r.resourceType === ResourceType.TOPIC
+          ? !allowed(ctx, Op.DESCRIBE_CONFIGS, Res.TOPIC, r.resourceName) && ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : r.resourceType === ResourceType.BROKER &&
+            !clusterAllowed(ctx, Op.DESCRIBE_CONFIGS) &&
+            ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      if (denied) {
+        results.push({ ...base, errorCode: denied, errorMessage: null, configs: [] });
+        continue;
+      }
       if (r.resourceType === ResourceType.TOPIC) {
         const overrides = node.topicConfigs(r.resourceName);
         if (!overrides) {

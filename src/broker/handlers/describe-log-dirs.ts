@@ -12,6 +12,7 @@ import { access, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { clusterAllowed, Op } from '../acl/check.js';
 import type { BrokerContext } from '../context.js';
 import type { Partition } from '../partition.js';
 import { defineHandler } from '../router.js';
@@ -72,7 +73,10 @@ export function localReplicas(
 export const describeLogDirs = defineHandler(Api.DescribeLogDirs, {
   minVersion: 0,
   maxVersion: 4,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
+    const { node } = ctx;
+    if (!clusterAllowed(ctx, Op.DESCRIBE))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
     const dir = resolve(node.config.dataDir);
     const { totalBytes, usableBytes } = await volumeBytes(dir);
     let errorCode: number = ErrorCode.NONE;

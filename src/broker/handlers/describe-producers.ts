@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, Op, Res } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 
 type PartitionResponse = Item<Item<ResponseInput<typeof Api.DescribeProducers>['topics']>['partitions']>;
@@ -13,11 +14,16 @@ type PartitionResponse = Item<Item<ResponseInput<typeof Api.DescribeProducers>['
 export const describeProducers = defineHandler(Api.DescribeProducers, {
   minVersion: 0,
   maxVersion: 0,
-  handle(req, { node }) {
+  handle(req, ctx) {
+    const { node } = ctx;
     const topics = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitionIndexes.map((index): PartitionResponse => {
         const out: PartitionResponse = { partitionIndex: index, errorCode: 0, errorMessage: null, activeProducers: [] };
+        if (!allowed(ctx, Op.READ, Res.TOPIC, t.name)) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          return out;
+        }
         const p = node.partition(t.name, index);
         if (!p?.isLeader) {
           const exists = node.partitionExists(t.name, index);

@@ -4,12 +4,16 @@
  */
 import { ErrorCode, errorInfo } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
+import { clusterAllowed, Op } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 
 export const electLeaders = defineHandler(Api.ElectLeaders, {
   minVersion: 0,
   maxVersion: 2,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
+    const { node } = ctx;
+    if (!clusterAllowed(ctx, Op.ALTER))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] };
     const type = req.electionType === 1 ? 'unclean' : 'preferred';
     // null: all partitions.
     const wanted =

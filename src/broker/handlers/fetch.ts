@@ -9,6 +9,7 @@
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { Partition } from '../partition.js';
@@ -141,7 +142,8 @@ function waitForData(node: BrokerContext, wanted: Wanted[], ms: number, connecti
 export const fetch = defineHandler(Api.Fetch, {
   minVersion: 4,
   maxVersion: 12,
-  async handle(req, { node, header, connection }) {
+  async handle(req, ctx) {
+    const { node, header, connection } = ctx;
     // The request's limit, capped by the broker's fetch.max.bytes (a request asking for gigabytes does not make
     // the broker read them into memory). As in Kafka, the first batch is returned whole even when larger.
     const responseMax = Math.min(
@@ -150,9 +152,12 @@ export const fetch = defineHandler(Api.Fetch, {
     );
     const responses: TopicResponse[] = [];
     const wanted: Wanted[] = [];
+    // A follower's fetch needs CLUSTER_ACTION (brokers pass: acl/authorizer.ts), a consumer's READ per topic.
+    const followerDenied = req.replicaId >= 0 && !clusterAllowed(ctx, Op.CLUSTER_ACTION);
     for (const t of req.topics) {
       const partitions: PartitionResponse[] = [];
       responses.push({ topic: t.topic, partitions });
+      const denied = followerDenied || (req.replicaId < 0 && !allowed(ctx, Op.READ, Res.TOPIC, t.topic));
       for (const p of t.partitions) {
         const out: PartitionResponse = {
           partitionIndex: p.partition,
@@ -165,6 +170,10 @@ export const fetch = defineHandler(Api.Fetch, {
           records: EMPTY,
         };
         partitions.push(out);
+        if (denied) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         wanted.push({
           topic: t.topic,
           partition: p.partition,

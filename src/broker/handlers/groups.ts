@@ -5,6 +5,7 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import { addressOn } from '../listeners.js';
 import { type AnyHandler, defineHandler, type HandlerContext } from '../router.js';
 
@@ -36,7 +37,9 @@ export const findCoordinator = defineHandler(Api.FindCoordinator, {
       let errorCode: number = ErrorCode.NONE;
       let errorMessage: string | null = null;
       let node: { nodeId: number; host: string; port: number } | null = null;
-      if (req.keyType === KEY_TYPE_TRANSACTION) {
+      if (req.keyType === KEY_TYPE_TRANSACTION && key !== '' && !allowed(ctx, Op.DESCRIBE, Res.TRANSACTIONAL_ID, key)) {
+        errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      } else if (req.keyType === KEY_TYPE_TRANSACTION) {
         // The leader of the transactional id's __transaction_state partition (the topic made on first use).
         const found = key === '' ? null : await ctx.node.transactions.findCoordinator(key).catch(() => null);
         node = found && addressOn(found, ctx.connection.listener);
@@ -47,6 +50,8 @@ export const findCoordinator = defineHandler(Api.FindCoordinator, {
       } else if (req.keyType !== KEY_TYPE_GROUP) {
         errorCode = ErrorCode.INVALID_REQUEST;
         errorMessage = `unknown key type ${req.keyType}`;
+      } else if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, key)) {
+        errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
       } else {
         const found = await ctx.node.findCoordinator(key).catch(() => null);
         node = found && addressOn(found, ctx.connection.listener);
@@ -84,6 +89,8 @@ export const joinGroup = defineHandler(Api.JoinGroup, {
   maxVersion: 9,
   async handle(req, ctx) {
     const v = ctx.header.apiVersion;
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, protocolName: v >= 7 ? null : '' };
     const c = await coordinatorOf(ctx, req.groupId);
     const r = c
       ? await c.join({
@@ -119,6 +126,8 @@ export const syncGroup = defineHandler(Api.SyncGroup, {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, assignment: Buffer.alloc(0) };
     const c = await coordinatorOf(ctx, req.groupId);
     if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx, req.groupId), assignment: Buffer.alloc(0) };
     const r = await c.sync({
@@ -144,6 +153,8 @@ export const heartbeat = defineHandler(Api.Heartbeat, {
   minVersion: 0,
   maxVersion: 4,
   async handle(req, ctx) {
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const c = await coordinatorOf(ctx, req.groupId);
     const errorCode = c
       ? c.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
@@ -156,6 +167,8 @@ export const leaveGroup = defineHandler(Api.LeaveGroup, {
   minVersion: 0,
   maxVersion: 5,
   async handle(req, ctx) {
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const c = await coordinatorOf(ctx, req.groupId);
     if (!c) return { throttleTimeMs: 0, errorCode: noCoordinator(ctx, req.groupId), members: [] };
     if (ctx.header.apiVersion < 3) {
@@ -179,10 +192,11 @@ export const describeGroups = defineHandler(Api.DescribeGroups, {
   async handle(req, ctx) {
     const groups = await Promise.all(
       req.groups.map(async (groupId) => {
-        const c = await coordinatorOf(ctx, groupId);
+        const denied = !allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId);
+        const c = denied ? null : await coordinatorOf(ctx, groupId);
         if (!c) {
           return {
-            errorCode: noCoordinator(ctx, groupId),
+            errorCode: denied ? ErrorCode.GROUP_AUTHORIZATION_FAILED : noCoordinator(ctx, groupId),
             groupId,
             groupState: '',
             protocolType: '',
@@ -218,8 +232,11 @@ export const listGroups = defineHandler(Api.ListGroups, {
   maxVersion: 4,
   async handle(req, ctx) {
     const all = await ctx.node.allCoordinators();
+    // DESCRIBE on the cluster lists every group; else the groups the principal may DESCRIBE.
+    const everyGroup = clusterAllowed(ctx, Op.DESCRIBE, false);
     const groups = all
       .flatMap((c) => c.list(req.statesFilter))
+      .filter((g) => everyGroup || allowed(ctx, Op.DESCRIBE, Res.GROUP, g.groupId))
       .map((g) => ({
         groupId: g.groupId,
         protocolType: g.protocolType,
@@ -236,6 +253,8 @@ export const deleteGroups = defineHandler(Api.DeleteGroups, {
     const names = req.groupsNames;
     const results = await Promise.all(
       names.map(async (groupId) => {
+        if (!allowed(ctx, Op.DELETE, Res.GROUP, groupId))
+          return { groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
         const c = await coordinatorOf(ctx, groupId);
         return c
           ? ((await c.deleteGroups([groupId]))[0] ?? { groupId, errorCode: 0 })

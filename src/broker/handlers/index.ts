@@ -1,4 +1,5 @@
 import type { AnyHandler } from '../router.js';
+import { createAcls, deleteAcls, describeAcls } from './acls.js';
 import { alterConfigs, createPartitions, deleteRecords, incrementalAlterConfigs } from './admin.js';
 import { apiVersions } from './api-versions.js';
 import { describeCluster } from './describe-cluster.js';
@@ -52,4 +53,7 @@ export const allHandlers: AnyHandler[] = [
   saslAuthenticate,
   describeUserScramCredentials,
   alterUserScramCredentials,
+  describeAcls,
+  createAcls,
+  deleteAcls,
 ];

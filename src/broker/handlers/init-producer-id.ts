@@ -15,6 +15,7 @@
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 import { fencedAs, txnCoordinator } from './transactions.js';
 
@@ -33,12 +34,21 @@ export const initProducerId = defineHandler(Api.InitProducerId, {
     if ((producerId === -1n) !== (producerEpoch === -1)) return answer(ErrorCode.INVALID_REQUEST);
     if (transactionalId === '') return answer(ErrorCode.INVALID_REQUEST);
     if (transactionalId !== null) {
+      // Transactions: WRITE on the transactional id (Kafka's TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+      if (!allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, transactionalId))
+        return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       const c = await txnCoordinator(ctx, transactionalId);
       if (typeof c === 'number') return answer(c);
       const expected = producerId === -1n ? null : { producerId, producerEpoch };
       const r = await c.initProducerId(transactionalId, req.transactionTimeoutMs, expected);
       return answer(r.errorCode, r.producerId, r.producerEpoch);
     }
+    // Idempotence: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (KIP-679).
+    if (
+      !clusterAllowed(ctx, Op.IDEMPOTENT_WRITE, false) &&
+      !ctx.node.authorizer.authorizeAny(ctx.connection, Op.WRITE, Res.TOPIC)
+    )
+      return answer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     try {
       return answer(0, await node.producerIds.generate(), 0);
     } catch (e) {

@@ -12,6 +12,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import { ATTR_LOG_APPEND_TIME } from '../../protocol/records/batch.js';
 import { decodeBatch } from '../../protocol/records/record.js';
+import { topicDescribable } from '../acl/check.js';
 import type { Partition } from '../partition.js';
 import { defineHandler } from '../router.js';
 
@@ -50,7 +51,8 @@ async function maxTimestamp(p: Partition): Promise<{ offset: bigint; timestamp: 
 export const listOffsets = defineHandler(Api.ListOffsets, {
   minVersion: 0,
   maxVersion: 7,
-  async handle(req, { node, header }) {
+  async handle(req, ctx) {
+    const { node, header } = ctx;
     const v = header.apiVersion;
     // read_committed (v2+): the latest offset is the last stable offset (KIP-98).
     const readCommitted = req.isolationLevel === 1;
@@ -58,6 +60,7 @@ export const listOffsets = defineHandler(Api.ListOffsets, {
     for (const t of req.topics) {
       const partitions: Item<TopicResponse['partitions']>[] = [];
       topics.push({ name: t.name, partitions });
+      const denied = !topicDescribable(ctx, t.name);
       for (const rp of t.partitions) {
         const out: Item<TopicResponse['partitions']> = {
           partitionIndex: rp.partitionIndex,
@@ -68,6 +71,10 @@ export const listOffsets = defineHandler(Api.ListOffsets, {
           oldStyleOffsets: [],
         };
         partitions.push(out);
+        if (denied) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         const p = node.partition(t.name, rp.partitionIndex);
         if (!p?.isLeader) {
           const known = p !== undefined || node.partitionExists(t.name, rp.partitionIndex);

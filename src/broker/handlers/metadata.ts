@@ -5,6 +5,7 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res, topicDescribable } from '../acl/check.js';
 import type { ClusterView } from '../context.js';
 import { addressOn } from '../listeners.js';
 import { defineHandler } from '../router.js';
@@ -46,13 +47,16 @@ export function describeTopic(view: ClusterView, name: string): TopicMetadata | 
 export const metadata = defineHandler(Api.Metadata, {
   minVersion: 0,
   maxVersion: 12,
-  async handle(req, { node, header, log, connection }) {
+  async handle(req, ctx) {
+    const { node, header, log, connection } = ctx;
     const v = header.apiVersion;
     const all = req.topics === null || (v === 0 && req.topics.length === 0);
     const allowAuto = v < 4 ? true : Boolean(req.allowAutoTopicCreation);
     const topics: TopicMetadata[] = [];
     if (req.topics === null || all) {
       for (const name of [...node.topics().keys()].sort()) {
+        // Topics the principal may not DESCRIBE are left out, as if they did not exist.
+        if (!topicDescribable(ctx, name)) continue;
         const t = describeTopic(node, name);
         if (t) topics.push(t);
       }
@@ -67,8 +71,17 @@ export const metadata = defineHandler(Api.Metadata, {
           topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
           continue;
         }
+        if (!topicDescribable(ctx, name)) {
+          topics.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, isInternal: false, partitions: [] });
+          continue;
+        }
+        // Auto-creation needs CREATE on the cluster or on the topic.
+        const mayCreate =
+          allowAuto &&
+          !node.hasTopic(name) &&
+          (clusterAllowed(ctx, Op.CREATE, false) || allowed(ctx, Op.CREATE, Res.TOPIC, name));
         try {
-          await node.topicOrAutoCreate(name, allowAuto);
+          await node.topicOrAutoCreate(name, mayCreate);
         } catch (e) {
           // Auto-creation failed: refused (a partition limit: POLICY_VIOLATION) or etcd unreachable
           // (REQUEST_TIMED_OUT): that topic's error, as Kafka answers it; the connection and the other topics

@@ -5,15 +5,26 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
+import { clusterAllowed, Op, topicDescribable } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 
 export const offsetForLeaderEpoch = defineHandler(Api.OffsetForLeaderEpoch, {
   minVersion: 0,
   maxVersion: 4,
-  handle(req, { node }) {
+  handle(req, ctx) {
+    const { node } = ctx;
+    // Brokers (CLUSTER_ACTION) may ask about every partition; consumers about topics they may DESCRIBE.
+    const broker = clusterAllowed(ctx, Op.CLUSTER_ACTION, false);
     const topics = req.topics.map((t) => ({
       topic: t.topic,
       partitions: t.partitions.map((rp) => {
+        if (!broker && !topicDescribable(ctx, t.topic))
+          return {
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            partition: rp.partition,
+            leaderEpoch: -1,
+            endOffset: -1n,
+          };
         const p = node.partition(t.topic, rp.partition);
         if (!p)
           return {

@@ -7,14 +7,18 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
+import { allowed, Op, Res, topicDescribable } from '../acl/check.js';
 import type { BrokerContext } from '../context.js';
-import { type AnyHandler, defineHandler } from '../router.js';
+import { type AnyHandler, defineHandler, type HandlerContext } from '../router.js';
 
 export const offsetCommit = defineHandler(Api.OffsetCommit, {
   minVersion: 0,
   maxVersion: 8,
-  async handle(req, { node }) {
-    const c = await node.coordinatorOf(req.groupId);
+  async handle(req, ctx) {
+    const { node } = ctx;
+    // READ on the group, then READ on each topic.
+    const groupDenied = !allowed(ctx, Op.READ, Res.GROUP, req.groupId);
+    const c = groupDenied ? null : await node.coordinatorOf(req.groupId);
     const maxMetadata = c?.config.offsetMetadataMaxBytes ?? 0;
     const topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] = [];
     const valid: { topic: string; partition: number; offset: bigint; leaderEpoch: number; metadata: string }[] = [];
@@ -22,6 +26,7 @@ export const offsetCommit = defineHandler(Api.OffsetCommit, {
     for (const t of req.topics) {
       const partitions: { partitionIndex: number; errorCode: number }[] = [];
       topics.push({ name: t.name, partitions });
+      const topicDenied = !groupDenied && !allowed(ctx, Op.READ, Res.TOPIC, t.name);
       for (const p of t.partitions) {
         const out: { partitionIndex: number; errorCode: number } = {
           partitionIndex: p.partitionIndex,
@@ -29,7 +34,9 @@ export const offsetCommit = defineHandler(Api.OffsetCommit, {
         };
         partitions.push(out);
         const metadata = p.committedMetadata ?? '';
-        if (!c) out.errorCode = node.noCoordinatorError(req.groupId);
+        if (groupDenied) out.errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        else if (topicDenied) out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        else if (!c) out.errorCode = node.noCoordinatorError(req.groupId);
         else if (!node.partitionExists(t.name, p.partitionIndex)) out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (metadata.length > maxMetadata) out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
         else {
@@ -54,7 +61,29 @@ export const offsetCommit = defineHandler(Api.OffsetCommit, {
 
 type FetchTopics = { name: string; partitions: number[] }[] | null;
 
-async function fetchGroup(node: BrokerContext, groupId: string, topics: FetchTopics, requireStable: boolean) {
+/**
+ * One group's committed offsets, as the principal may see them: DESCRIBE on the group (else
+ * GROUP_AUTHORIZATION_FAILED), and of the topics those it may DESCRIBE (named ones it may not:
+ * TOPIC_AUTHORIZATION_FAILED; when all are asked, the others are left out).
+ */
+async function fetchGroup(ctx: HandlerContext, groupId: string, topics: FetchTopics, requireStable: boolean) {
+  if (!allowed(ctx, Op.DESCRIBE, Res.GROUP, groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  }
+  const r = await fetchGroupOffsets(ctx.node, groupId, topics, requireStable);
+  const topicsOut = r.topics.filter((t) => topics !== null || topicDescribable(ctx, t.name));
+  for (const t of topicsOut) {
+    if (topics === null || topicDescribable(ctx, t.name)) continue;
+    for (const p of t.partitions) {
+      p.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      p.committedOffset = -1n;
+      p.metadata = '';
+    }
+  }
+  return { errorCode: r.errorCode, topics: topicsOut };
+}
+
+async function fetchGroupOffsets(node: BrokerContext, groupId: string, topics: FetchTopics, requireStable: boolean) {
   const c = await node.coordinatorOf(groupId);
   if (!c) {
     return {
@@ -96,17 +125,18 @@ function requestedTopics(topics: readonly { name: string; partitionIndexes: numb
 export const offsetFetch = defineHandler(Api.OffsetFetch, {
   minVersion: 0,
   maxVersion: 8,
-  async handle(req, { node, header }) {
+  async handle(req, ctx) {
+    const { header } = ctx;
     if (header.apiVersion >= 8) {
       const groups = await Promise.all(
         req.groups.map(async (g) => {
-          const r = await fetchGroup(node, g.groupId, requestedTopics(g.topics), req.requireStable);
+          const r = await fetchGroup(ctx, g.groupId, requestedTopics(g.topics), req.requireStable);
           return { groupId: g.groupId, topics: r.topics, errorCode: r.errorCode };
         }),
       );
       return { throttleTimeMs: 0, groups };
     }
-    const r = await fetchGroup(node, req.groupId, requestedTopics(req.topics), req.requireStable);
+    const r = await fetchGroup(ctx, req.groupId, requestedTopics(req.topics), req.requireStable);
     if (header.apiVersion < 2 && r.errorCode !== ErrorCode.NONE) {
       // No top-level error code before v2: report it on every partition.
       for (const t of r.topics) for (const p of t.partitions) p.errorCode = r.errorCode;
@@ -118,13 +148,21 @@ export const offsetFetch = defineHandler(Api.OffsetFetch, {
 export const offsetDelete = defineHandler(Api.OffsetDelete, {
   minVersion: 0,
   maxVersion: 0,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
+    const { node } = ctx;
+    if (!allowed(ctx, Op.DELETE, Res.GROUP, req.groupId))
+      return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
     const c = await node.coordinatorOf(req.groupId);
     if (!c) return { errorCode: node.noCoordinatorError(req.groupId), throttleTimeMs: 0, topics: [] };
     const known: { name: string; partitions: number[] }[] = [];
     const unknown = new Map<string, number[]>();
+    const denied = new Map<string, number[]>();
     for (const t of req.topics) {
       const ps = t.partitions.map((p) => p.partitionIndex);
+      if (!allowed(ctx, Op.READ, Res.TOPIC, t.name)) {
+        denied.set(t.name, ps);
+        continue;
+      }
       const k = ps.filter((p) => node.partitionExists(t.name, p));
       const u = ps.filter((p) => !node.partitionExists(t.name, p));
       if (k.length > 0) known.push({ name: t.name, partitions: k });
@@ -143,6 +181,12 @@ export const offsetDelete = defineHandler(Api.OffsetDelete, {
       const list = byName.get(name) ?? [];
       for (const p of ps) list.push({ partitionIndex: p, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
       byName.set(name, list);
+    }
+    for (const [name, ps] of denied) {
+      byName.set(
+        name,
+        ps.map((p) => ({ partitionIndex: p, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+      );
     }
     return {
       errorCode: ErrorCode.NONE,

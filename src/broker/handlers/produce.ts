@@ -17,6 +17,7 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
 import { type BatchHeader, OFF } from '../../protocol/records/batch.js';
 import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
+import { allowed, Op, Res } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 import { isInternalTopic } from '../topic-admin.js';
 
@@ -26,14 +27,18 @@ type PartitionResponse = Item<TopicResponse['partitionResponses']>;
 export const produce = defineHandler(Api.Produce, {
   minVersion: 0,
   maxVersion: 9,
-  async handle(req, { node, header, log }) {
+  async handle(req, ctx) {
+    const { node, header, log } = ctx;
     const acks = req.acks;
     const global =
       header.apiVersion < 3
         ? ErrorCode.UNSUPPORTED_VERSION
         : acks !== 0 && acks !== 1 && acks !== -1
           ? ErrorCode.INVALID_REQUIRED_ACKS
-          : 0;
+          : // A transactional producer needs WRITE on its transactional id (Kafka's check before the topics').
+            req.transactionalId != null && !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)
+            ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            : 0;
     if (global === 0) {
       const wait = codecsPending(recordSets(req.topicData));
       if (wait !== null) await wait;
@@ -49,6 +54,8 @@ export const produce = defineHandler(Api.Produce, {
     for (const td of req.topicData) {
       const partitionResponses: PartitionResponse[] = [];
       responses.push({ name: td.name, partitionResponses });
+      // WRITE on the topic, once per topic (the decision is cached per connection).
+      const denied = global === 0 && !allowed(ctx, Op.WRITE, Res.TOPIC, td.name);
       for (const pd of td.partitionData) {
         const out: PartitionResponse = {
           index: pd.index,
@@ -60,6 +67,10 @@ export const produce = defineHandler(Api.Produce, {
         partitionResponses.push(out);
         if (global !== 0) {
           out.errorCode = global;
+          continue;
+        }
+        if (denied) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
           continue;
         }
         const p = node.partition(td.name, pd.index);

@@ -4,12 +4,21 @@
  */
 import { ErrorCode, errorInfo, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { clusterAllowed, Op } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 
 export const alterPartitionReassignments = defineHandler(Api.AlterPartitionReassignments, {
   minVersion: 0,
   maxVersion: 0,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
+    const { node } = ctx;
+    if (!clusterAllowed(ctx, Op.ALTER))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: 'ALTER on the cluster is required',
+        responses: [],
+      };
     const responses = await Promise.all(
       req.topics.map(async (t) => ({
         name: t.name,
@@ -37,7 +46,15 @@ export const alterPartitionReassignments = defineHandler(Api.AlterPartitionReass
 export const listPartitionReassignments = defineHandler(Api.ListPartitionReassignments, {
   minVersion: 0,
   maxVersion: 0,
-  handle(req, { node }) {
+  handle(req, ctx) {
+    const { node } = ctx;
+    if (!clusterAllowed(ctx, Op.DESCRIBE))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: 'DESCRIBE on the cluster is required',
+        topics: [],
+      };
     const wanted = req.topics;
     const topics: Item<ResponseInput<typeof Api.ListPartitionReassignments>['topics']>[] = [];
     for (const [name, t] of node.topics()) {

@@ -3,6 +3,7 @@
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import { checkRequestPartitions } from '../partition-limits.js';
 import { defineHandler } from '../router.js';
 import { describeTopicConfigs } from './describe-configs.js';
@@ -33,7 +34,10 @@ function manualAssignment(
 export const createTopics = defineHandler(Api.CreateTopics, {
   minVersion: 0,
   maxVersion: 5,
-  async handle(req, { node, log }) {
+  async handle(req, ctx) {
+    const { node, log } = ctx;
+    // CREATE on the cluster allows every topic; else CREATE on each topic.
+    const clusterCreate = clusterAllowed(ctx, Op.CREATE, false);
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
     const topics: Item<ResponseInput<typeof Api.CreateTopics>['topics']>[] = [];
@@ -54,6 +58,10 @@ export const createTopics = defineHandler(Api.CreateTopics, {
       const name = t.name;
       if ((seen.get(name) ?? 0) > 1) {
         topics.push({ name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `topic ${name} is listed twice` });
+        continue;
+      }
+      if (!clusterCreate && !allowed(ctx, Op.CREATE, Res.TOPIC, name)) {
+        topics.push({ name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, configs: null });
         continue;
       }
       try {
@@ -100,9 +108,14 @@ export const createTopics = defineHandler(Api.CreateTopics, {
 export const deleteTopics = defineHandler(Api.DeleteTopics, {
   minVersion: 0,
   maxVersion: 4,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
+    const { node } = ctx;
     const responses: Item<ResponseInput<typeof Api.DeleteTopics>['responses']>[] = [];
     for (const name of req.topicNames) {
+      if (!allowed(ctx, Op.DELETE, Res.TOPIC, name)) {
+        responses.push({ name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        continue;
+      }
       try {
         await node.deleteTopic(name);
         responses.push({ name, errorCode: 0 });

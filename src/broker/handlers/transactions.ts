@@ -11,6 +11,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
 import type { TransactionCoordinator } from '../../txn/coordinator.js';
 import { STATE_NAMES } from '../../txn/records.js';
+import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import { type AnyHandler, defineHandler, type HandlerContext } from '../router.js';
 
 /** The coordinator of a transactional id here, or the error to answer (NOT_COORDINATOR, LOAD_IN_PROGRESS, …). */
@@ -47,6 +48,14 @@ async function addPartitions(
   topics: TopicPartitions,
   version: number,
 ) {
+  // ACLs as Kafka checks them: WRITE on the transactional id, then WRITE on each topic (the others not attempted).
+  if (!allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, tx.transactionalId))
+    return resultsFor(topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  const deniedTopics = new Set(topics.filter((t) => !allowed(ctx, Op.WRITE, Res.TOPIC, t.name)).map((t) => t.name));
+  if (deniedTopics.size > 0)
+    return resultsFor(topics, (topic) =>
+      deniedTopics.has(topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED,
+    );
   const unknown = topics.some((t) => t.partitions.some((p) => !ctx.node.partitionExists(t.name, p)));
   if (unknown) {
     // Nothing is added: the unknown partitions say why, the others were not attempted.
@@ -86,6 +95,9 @@ export const addPartitionsToTxn = defineHandler(Api.AddPartitionsToTxn, {
       );
       return { throttleTimeMs: 0, resultsByTopicV3AndBelow: results };
     }
+    // v4+ is the brokers' batched form (KIP-890): CLUSTER_ACTION, as Kafka asks of it.
+    if (!clusterAllowed(ctx, Op.CLUSTER_ACTION))
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
     const resultsByTransaction = await Promise.all(
       req.transactions.map(async (tx) => ({
         transactionalId: tx.transactionalId,
@@ -104,6 +116,9 @@ export const addOffsetsToTxn = defineHandler(Api.AddOffsetsToTxn, {
       throttleTimeMs: 0,
       errorCode: fencedAs(errorCode, ctx.header.apiVersion, 2),
     });
+    if (!allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId))
+      return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    if (!allowed(ctx, Op.READ, Res.GROUP, req.groupId)) return answer(ErrorCode.GROUP_AUTHORIZATION_FAILED);
     if (req.groupId === '') return answer(ErrorCode.INVALID_GROUP_ID);
     const c = await txnCoordinator(ctx, req.transactionalId);
     if (typeof c === 'number') return answer(c);
@@ -126,6 +141,8 @@ export const endTxn = defineHandler(Api.EndTxn, {
       throttleTimeMs: 0,
       errorCode: fencedAs(errorCode, ctx.header.apiVersion, 2),
     });
+    if (!allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId))
+      return answer(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     const c = await txnCoordinator(ctx, req.transactionalId);
     if (typeof c === 'number') return answer(c);
     return answer(await c.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed));
@@ -138,7 +155,9 @@ export const describeTransactions = defineHandler(Api.DescribeTransactions, {
   async handle(req, ctx) {
     const transactionStates = await Promise.all(
       req.transactionalIds.map(async (transactionalId) => {
-        const c = await txnCoordinator(ctx, transactionalId);
+        const c = allowed(ctx, Op.DESCRIBE, Res.TRANSACTIONAL_ID, transactionalId)
+          ? await txnCoordinator(ctx, transactionalId)
+          : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
         const d =
           typeof c === 'number'
             ? { errorCode: c, state: '', timeoutMs: 0, startMs: -1, producerId: -1n, producerEpoch: -1, topics: [] }
@@ -172,7 +191,11 @@ export const listTransactions = defineHandler(Api.ListTransactions, {
     const producerIds = new Set(req.producerIdFilters);
     const transactionStates = none
       ? []
-      : ctx.node.transactions.all().flatMap((c) => c.list(states, producerIds, Number(req.durationFilter)));
+      : ctx.node.transactions
+          .all()
+          .flatMap((c) => c.list(states, producerIds, Number(req.durationFilter)))
+          // Only the transactional ids the principal may DESCRIBE, as Kafka lists them.
+          .filter((t) => allowed(ctx, Op.DESCRIBE, Res.TRANSACTIONAL_ID, t.transactionalId));
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,

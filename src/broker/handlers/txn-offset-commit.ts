@@ -9,6 +9,7 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { allowed, Op, Res } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 
 type TopicResult = Item<ResponseInput<typeof Api.TxnOffsetCommit>['topics']>;
@@ -17,7 +18,22 @@ type PartitionResult = Item<TopicResult['partitions']>;
 export const txnOffsetCommit = defineHandler(Api.TxnOffsetCommit, {
   minVersion: 0,
   maxVersion: 3,
-  async handle(req, { node }) {
+  async handle(req, ctx) {
+    const { node } = ctx;
+    // ACLs as Kafka checks them: WRITE on the transactional id, READ on the group, READ on each topic.
+    const denyAll = !allowed(ctx, Op.WRITE, Res.TRANSACTIONAL_ID, req.transactionalId)
+      ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : !allowed(ctx, Op.READ, Res.GROUP, req.groupId)
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : 0;
+    if (denyAll !== 0)
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: denyAll })),
+        })),
+      };
     const c = await node.coordinatorOf(req.groupId);
     const maxMetadata = c?.config.offsetMetadataMaxBytes ?? 0;
     const topics: TopicResult[] = [];
@@ -30,7 +46,8 @@ export const txnOffsetCommit = defineHandler(Api.TxnOffsetCommit, {
         const out: PartitionResult = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
         partitions.push(out);
         const metadata = p.committedMetadata ?? '';
-        if (!c) out.errorCode = node.noCoordinatorError(req.groupId);
+        if (!allowed(ctx, Op.READ, Res.TOPIC, t.name)) out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        else if (!c) out.errorCode = node.noCoordinatorError(req.groupId);
         else if (!node.partitionExists(t.name, p.partitionIndex)) out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if (metadata.length > maxMetadata) out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
         else {

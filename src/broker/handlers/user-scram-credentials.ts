@@ -17,13 +17,22 @@ import {
   type ScramMechanism,
   scramMechanismOf,
 } from '../../protocol/scram.js';
+import { clusterAllowed, Op } from '../acl/check.js';
 import { defineHandler } from '../router.js';
 import { errorOf } from './errors.js';
 
 export const describeUserScramCredentials = defineHandler(Api.DescribeUserScramCredentials, {
   minVersion: 0,
   maxVersion: 0,
-  async handle(req, { node, log }) {
+  async handle(req, ctx) {
+    const { node, log } = ctx;
+    if (!clusterAllowed(ctx, Op.DESCRIBE))
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: 'DESCRIBE on the cluster is required',
+        results: [],
+      };
     let all: Awaited<ReturnType<typeof node.credentials.list>>;
     try {
       all = await node.credentials.list();
@@ -72,8 +81,20 @@ export const describeUserScramCredentials = defineHandler(Api.DescribeUserScramC
 export const alterUserScramCredentials = defineHandler(Api.AlterUserScramCredentials, {
   minVersion: 0,
   maxVersion: 0,
-  async handle(req, { node, connection, log }) {
+  async handle(req, ctx) {
+    const { node, connection, log } = ctx;
     const { deletions, upsertions } = req;
+    if (!clusterAllowed(ctx, Op.ALTER)) {
+      const names = [...new Set([...deletions, ...upsertions].map((x) => x.name))];
+      return {
+        throttleTimeMs: 0,
+        results: names.map((user) => ({
+          user,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: 'ALTER on the cluster is required',
+        })),
+      };
+    }
     const errors = new Map<string, { code: number; message: string }>();
     const users: string[] = [];
     const pairs = new Map<string, number>();

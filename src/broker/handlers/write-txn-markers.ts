@@ -12,15 +12,28 @@
  * in that partition's group coordinator (TxnOffsetCommit).
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { Api } from '../../protocol/messages/index.js';
 import { type BatchHeader, readBatchHeader } from '../../protocol/records/batch.js';
 import { buildMarkerBatch } from '../../storage/producer-state.js';
+import type { Logger } from '../../util/logger.js';
+import { clusterAllowed, Op } from '../acl/check.js';
+import type { BrokerContext } from '../context.js';
 import type { Partition } from '../partition.js';
 import { defineHandler } from '../router.js';
 
-type MarkerResult = Item<ResponseInput<typeof Api.WriteTxnMarkers>['markers']>;
-type TopicResult = Item<MarkerResult['topics']>;
-type PartitionResult = Item<TopicResult['partitions']>;
+/** The answer per marker, topic and partition (what WriteTxnMarkers' response holds). */
+interface PartitionResult {
+  partitionIndex: number;
+  errorCode: number;
+}
+interface TopicResult {
+  name: string;
+  partitions: PartitionResult[];
+}
+interface MarkerResult {
+  producerId: bigint;
+  topics: TopicResult[];
+}
 
 /** How long a marker waits for the ISR (Kafka uses the request timeout). */
 const MARKER_TIMEOUT_MS = 30_000;
@@ -41,43 +54,83 @@ function writeMarker(
 export const writeTxnMarkers = defineHandler(Api.WriteTxnMarkers, {
   minVersion: 0,
   maxVersion: 1,
-  async handle(req, { node, log }) {
-    const waits: Promise<void>[] = [];
-    const markers: MarkerResult[] = [];
-    for (const m of req.markers) {
-      const topics: TopicResult[] = [];
-      markers.push({ producerId: m.producerId, topics });
-      for (const t of m.topics) {
-        const partitions: PartitionResult[] = [];
-        topics.push({ name: t.name, partitions });
-        for (const index of t.partitionIndexes) {
-          const out: PartitionResult = { partitionIndex: index, errorCode: 0 };
-          partitions.push(out);
-          const p = node.partition(t.name, index);
-          if (!p?.isLeader) {
-            const exists = p !== undefined || node.partitionExists(t.name, index);
-            out.errorCode = exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-            continue;
+  async handle(req, ctx) {
+    const { node, log } = ctx;
+    // Brokers among themselves: CLUSTER_ACTION on the cluster, as Kafka asks.
+    if (!clusterAllowed(ctx, Op.CLUSTER_ACTION))
+      return {
+        markers: req.markers.map((m) => ({
+          producerId: m.producerId,
+          topics: m.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            })),
+          })),
+        })),
+      };
+    return writeMarkersHere(node, log, req);
+  },
+});
+
+/** The markers of a WriteTxnMarkers request (wire or in-process), as far as writing them needs. */
+export interface MarkersToWrite {
+  readonly markers: readonly {
+    readonly producerId: bigint;
+    readonly producerEpoch: number;
+    readonly transactionResult: boolean;
+    readonly coordinatorEpoch: number;
+    readonly topics: readonly { readonly name: string; readonly partitionIndexes: readonly number[] }[];
+  }[];
+}
+
+/**
+ * Write the markers to this node's partitions and answer per partition, as the handler does: the one path for
+ * a request from another broker and for the coordinator on this node (src/broker/txn-markers.ts), which calls
+ * it in-process rather than over a connection to itself (that would need the inter-broker login a node alone
+ * does not have).
+ */
+export async function writeMarkersHere(
+  node: BrokerContext,
+  log: Logger,
+  req: MarkersToWrite,
+): Promise<{ markers: MarkerResult[] }> {
+  const waits: Promise<void>[] = [];
+  const markers: MarkerResult[] = [];
+  for (const m of req.markers) {
+    const topics: TopicResult[] = [];
+    markers.push({ producerId: m.producerId, topics });
+    for (const t of m.topics) {
+      const partitions: PartitionResult[] = [];
+      topics.push({ name: t.name, partitions });
+      for (const index of t.partitionIndexes) {
+        const out: PartitionResult = { partitionIndex: index, errorCode: 0 };
+        partitions.push(out);
+        const p = node.partition(t.name, index);
+        if (!p?.isLeader) {
+          const exists = p !== undefined || node.partitionExists(t.name, index);
+          out.errorCode = exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        const fail = (e: unknown): void => {
+          if (e instanceof KafkaError) out.errorCode = e.code;
+          else {
+            log.error('transaction marker append failed', { topic: t.name, partition: index, error: e });
+            out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
           }
-          const fail = (e: unknown): void => {
-            if (e instanceof KafkaError) out.errorCode = e.code;
-            else {
-              log.error('transaction marker append failed', { topic: t.name, partition: index, error: e });
-              out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-            }
-          };
-          try {
-            const durable = writeMarker(p, m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch);
-            waits.push(
-              durable.then(() => node.transactionMarkerWritten(t.name, index, m.producerId, m.transactionResult), fail),
-            );
-          } catch (e) {
-            fail(e);
-          }
+        };
+        try {
+          const durable = writeMarker(p, m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch);
+          waits.push(
+            durable.then(() => node.transactionMarkerWritten(t.name, index, m.producerId, m.transactionResult), fail),
+          );
+        } catch (e) {
+          fail(e);
         }
       }
     }
-    if (waits.length > 0) await Promise.all(waits);
-    return { markers };
-  },
-});
+  }
+  if (waits.length > 0) await Promise.all(waits);
+  return { markers };
+}

@@ -3,6 +3,14 @@
  * Which versions the broker actually serves is decided by its handlers (src/broker), not here.
  */
 import type { Decoded, Encodable, MessageDef } from '../codec/schema.js';
+import {
+  CreateAclsRequest,
+  CreateAclsResponse,
+  DeleteAclsRequest,
+  DeleteAclsResponse,
+  DescribeAclsRequest,
+  DescribeAclsResponse,
+} from './acls.js';
 import { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from './add-offsets-to-txn.js';
 import { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './add-partitions-to-txn.js';
 import { AlterConfigsRequest, AlterConfigsResponse } from './alter-configs.js';
@@ -98,6 +106,9 @@ export const Api = {
   EndTxn: api(EndTxnRequest, EndTxnResponse),
   WriteTxnMarkers: api(WriteTxnMarkersRequest, WriteTxnMarkersResponse),
   TxnOffsetCommit: api(TxnOffsetCommitRequest, TxnOffsetCommitResponse),
+  DescribeAcls: api(DescribeAclsRequest, DescribeAclsResponse),
+  CreateAcls: api(CreateAclsRequest, CreateAclsResponse),
+  DeleteAcls: api(DeleteAclsRequest, DeleteAclsResponse),
   DescribeConfigs: api(DescribeConfigsRequest, DescribeConfigsResponse),
   AlterConfigs: api(AlterConfigsRequest, AlterConfigsResponse),
   DescribeLogDirs: api(DescribeLogDirsRequest, DescribeLogDirsResponse),
