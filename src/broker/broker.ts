@@ -35,6 +35,7 @@ import { Credentials } from './credentials.js';
 import { BrokerStartError, loadMetaProperties, lockDataDir, openMetadataStore } from './data-dir.js';
 import { GroupCoordinators } from './group-coordinators.js';
 import { allHandlers } from './handlers/index.js';
+import { writeMarkersAsLeader } from './handlers/write-txn-markers.js';
 import {
   applyPrincipalRules,
   interBrokerListener,
@@ -182,7 +183,9 @@ export class Broker implements BrokerContext {
       this.replicas = replicas;
       this.admin = new TopicAdmin(this.config, cluster, logs, replicas, logDefaults, () => this.isStopping, this.log);
       this.groups = new GroupCoordinators(this.config.props, this.nodeId, cluster, this.admin, this.log);
-      this.markers = new TxnMarkerSender(this.nodeId, cluster, this.log);
+      this.markers = new TxnMarkerSender(this.nodeId, cluster, this.log, (m, topics) =>
+        writeMarkersAsLeader(this, this.log, m, topics),
+      );
       this.txns = new TxnCoordinators(
         this.config.props,
         this.nodeId,

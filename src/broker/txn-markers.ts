@@ -1,8 +1,10 @@
 /**
  * The transaction coordinator's marker sender (Kafka's TransactionMarkerChannelManager): writes a
  * transaction's COMMIT or ABORT marker to the leader of every partition in it with WriteTxnMarkers v1, one
- * request per destination broker, over inter-broker connections like the replica fetchers' (also to this
- * node itself: one path for local and remote partitions). Partitions that did not answer NONE are retried
+ * request per destination broker, over inter-broker connections like the replica fetchers'. The partitions
+ * this node leads itself get the same work called directly (`local`: the WriteTxnMarkers handler's, without
+ * the request's encoding and a connection to itself, which were a good part of a small transaction's time).
+ * Partitions that did not answer NONE are retried
  * with backoff (leadership moved: the leader is looked up again each round) until all have the marker; a
  * partition whose topic was deleted is dropped. Only the coordinator stopping ends a write early: the next
  * coordinator resumes the transaction and sends the markers again (the partitions take a repeated marker as
@@ -16,8 +18,15 @@ import { Api } from '../protocol/messages/index.js';
 import type { MarkerWriter, TxnMarker } from '../txn/coordinator.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
+import type { MarkerTopicResult } from './handlers/write-txn-markers.js';
 
 export class CoordinatorStoppedError extends Error {}
+
+/** The result of each partition of a marker written here (NONE once durable), as WriteTxnMarkers answers. */
+export type LocalMarkerWriter = (
+  m: TxnMarker,
+  topics: { name: string; partitionIndexes: number[] }[],
+) => Promise<MarkerTopicResult[]>;
 
 export class TxnMarkerSender implements MarkerWriter {
   private readonly conns = new Map<number, Promise<Connection>>();
@@ -27,6 +36,7 @@ export class TxnMarkerSender implements MarkerWriter {
     private readonly nodeId: number,
     private readonly metadata: ClusterManager,
     private readonly log: Logger,
+    private readonly local: LocalMarkerWriter | null = null,
   ) {}
 
   async write(m: TxnMarker, cancelled: () => boolean): Promise<void> {
@@ -89,37 +99,41 @@ export class TxnMarkerSender implements MarkerWriter {
       if (ps && ps.size === 0) remaining.delete(topic);
     };
     try {
-      const conn = await this.connection(leader);
-      const res = await conn.request(Api.WriteTxnMarkers, {
-        markers: [
-          {
-            producerId: m.producerId,
-            producerEpoch: m.producerEpoch,
-            transactionResult: m.commit,
-            topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
-            coordinatorEpoch: m.coordinatorEpoch,
-          },
-        ],
-      });
-      for (const marker of res.markers) {
-        for (const t of marker.topics) {
-          for (const p of t.partitions) {
-            if (p.errorCode === ErrorCode.NONE) done(t.name, p.partitionIndex);
-            else if (p.errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED) fenced = true;
-            else if (p.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH) {
-              // The partition knows a newer epoch of the producer: this transaction ended there already.
-              this.log.warn('transaction marker refused for an old producer epoch; taken as written', {
-                transactionalId: m.transactionalId,
-                partition: `${t.name}-${p.partitionIndex}`,
-              });
-              done(t.name, p.partitionIndex);
-            } else {
-              this.log.debug('transaction marker not written yet', {
-                transactionalId: m.transactionalId,
-                partition: `${t.name}-${p.partitionIndex}`,
-                errorCode: p.errorCode,
-              });
-            }
+      const req = [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+      let results: MarkerTopicResult[];
+      if (leader === this.nodeId && this.local) results = await this.local(m, req);
+      else {
+        const conn = await this.connection(leader);
+        const res = await conn.request(Api.WriteTxnMarkers, {
+          markers: [
+            {
+              producerId: m.producerId,
+              producerEpoch: m.producerEpoch,
+              transactionResult: m.commit,
+              topics: req,
+              coordinatorEpoch: m.coordinatorEpoch,
+            },
+          ],
+        });
+        results = res.markers.flatMap((marker) => marker.topics);
+      }
+      for (const t of results) {
+        for (const p of t.partitions) {
+          if (p.errorCode === ErrorCode.NONE) done(t.name, p.partitionIndex);
+          else if (p.errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED) fenced = true;
+          else if (p.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH) {
+            // The partition knows a newer epoch of the producer: this transaction ended there already.
+            this.log.warn('transaction marker refused for an old producer epoch; taken as written', {
+              transactionalId: m.transactionalId,
+              partition: `${t.name}-${p.partitionIndex}`,
+            });
+            done(t.name, p.partitionIndex);
+          } else {
+            this.log.debug('transaction marker not written yet', {
+              transactionalId: m.transactionalId,
+              partition: `${t.name}-${p.partitionIndex}`,
+              errorCode: p.errorCode,
+            });
           }
         }
       }
