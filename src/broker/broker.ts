@@ -36,7 +36,7 @@ import { Credentials } from './credentials.js';
 import { BrokerStartError, loadMetaProperties, lockDataDir, openMetadataStore } from './data-dir.js';
 import { GroupCoordinators } from './group-coordinators.js';
 import { allHandlers } from './handlers/index.js';
-import { writeMarkersHere } from './handlers/write-txn-markers.js';
+import { writeMarkersAsLeader } from './handlers/write-txn-markers.js';
 import {
   applyPrincipalRules,
   interBrokerListener,
@@ -192,7 +192,7 @@ export class Broker implements BrokerContext {
         this.nodeId,
         cluster,
         this.log,
-        (req) => writeMarkersHere(this, this.log, req),
+        (m, topics) => writeMarkersAsLeader(this, this.log, m, topics),
         this.config.interBroker ?? undefined,
       );
       this.txns = new TxnCoordinators(

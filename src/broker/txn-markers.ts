@@ -1,10 +1,11 @@
 /**
  * The transaction coordinator's marker sender (Kafka's TransactionMarkerChannelManager): writes a
  * transaction's COMMIT or ABORT marker to the leader of every partition in it with WriteTxnMarkers v1, one
- * request per destination broker, over inter-broker connections like the replica fetchers' (the
- * inter-broker listener with its TLS and SASL, src/cluster/inter-broker.ts); the partitions this node leads
- * take the same request in-process (writeMarkersHere, the handler's own code), so a node alone needs no
- * inter-broker login to itself. Partitions that did not answer NONE are retried
+ * request per destination broker, over inter-broker connections like the replica fetchers' (the inter-broker
+ * listener with its TLS and SASL: src/cluster/inter-broker.ts; a node alone has no login to itself). The partitions
+ * this node leads itself get the same work called directly (`local`: the WriteTxnMarkers handler's, without
+ * the request's encoding and a connection to itself, which were a good part of a small transaction's time).
+ * Partitions that did not answer NONE are retried
  * with backoff (leadership moved: the leader is looked up again each round) until all have the marker; a
  * partition whose topic was deleted is dropped. Only the coordinator stopping ends a write early: the next
  * coordinator resumes the transaction and sends the markers again (the partitions take a repeated marker as
@@ -19,19 +20,15 @@ import { Api } from '../protocol/messages/index.js';
 import type { MarkerWriter, TxnMarker } from '../txn/coordinator.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
-import type { MarkersToWrite } from './handlers/write-txn-markers.js';
-
-/** What a leader answers a WriteTxnMarkers with, as far as the sender reads it. */
-interface MarkersAnswer {
-  readonly markers: readonly {
-    readonly topics: readonly {
-      readonly name: string;
-      readonly partitions: readonly { readonly partitionIndex: number; readonly errorCode: number }[];
-    }[];
-  }[];
-}
+import type { MarkerTopicResult } from './handlers/write-txn-markers.js';
 
 export class CoordinatorStoppedError extends Error {}
+
+/** The result of each partition of a marker written here (NONE once durable), as WriteTxnMarkers answers. */
+export type LocalMarkerWriter = (
+  m: TxnMarker,
+  topics: { name: string; partitionIndexes: number[] }[],
+) => Promise<MarkerTopicResult[]>;
 
 export class TxnMarkerSender implements MarkerWriter {
   private readonly conns = new Map<number, Promise<Connection>>();
@@ -41,8 +38,7 @@ export class TxnMarkerSender implements MarkerWriter {
     private readonly nodeId: number,
     private readonly metadata: ClusterManager,
     private readonly log: Logger,
-    /** Writes markers to this node's own partitions (the WriteTxnMarkers handler's code, in-process). */
-    private readonly local: (req: MarkersToWrite) => Promise<MarkersAnswer>,
+    private readonly local: LocalMarkerWriter | null = null,
     private readonly interBroker: InterBrokerSecurity = PLAINTEXT_INTER_BROKER,
   ) {}
 
@@ -106,40 +102,41 @@ export class TxnMarkerSender implements MarkerWriter {
       if (ps && ps.size === 0) remaining.delete(topic);
     };
     try {
-      const req = {
-        markers: [
-          {
-            producerId: m.producerId,
-            producerEpoch: m.producerEpoch,
-            transactionResult: m.commit,
-            topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
-            coordinatorEpoch: m.coordinatorEpoch,
-          },
-        ],
-      };
-      const res: MarkersAnswer =
-        leader === this.nodeId
-          ? await this.local(req)
-          : await (await this.connection(leader)).request(Api.WriteTxnMarkers, req);
-      for (const marker of res.markers) {
-        for (const t of marker.topics) {
-          for (const p of t.partitions) {
-            if (p.errorCode === ErrorCode.NONE) done(t.name, p.partitionIndex);
-            else if (p.errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED) fenced = true;
-            else if (p.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH) {
-              // The partition knows a newer epoch of the producer: this transaction ended there already.
-              this.log.warn('transaction marker refused for an old producer epoch; taken as written', {
-                transactionalId: m.transactionalId,
-                partition: `${t.name}-${p.partitionIndex}`,
-              });
-              done(t.name, p.partitionIndex);
-            } else {
-              this.log.debug('transaction marker not written yet', {
-                transactionalId: m.transactionalId,
-                partition: `${t.name}-${p.partitionIndex}`,
-                errorCode: p.errorCode,
-              });
-            }
+      const req = [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+      let results: MarkerTopicResult[];
+      if (leader === this.nodeId && this.local) results = await this.local(m, req);
+      else {
+        const conn = await this.connection(leader);
+        const res = await conn.request(Api.WriteTxnMarkers, {
+          markers: [
+            {
+              producerId: m.producerId,
+              producerEpoch: m.producerEpoch,
+              transactionResult: m.commit,
+              topics: req,
+              coordinatorEpoch: m.coordinatorEpoch,
+            },
+          ],
+        });
+        results = res.markers.flatMap((marker) => marker.topics);
+      }
+      for (const t of results) {
+        for (const p of t.partitions) {
+          if (p.errorCode === ErrorCode.NONE) done(t.name, p.partitionIndex);
+          else if (p.errorCode === ErrorCode.TRANSACTION_COORDINATOR_FENCED) fenced = true;
+          else if (p.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH) {
+            // The partition knows a newer epoch of the producer: this transaction ended there already.
+            this.log.warn('transaction marker refused for an old producer epoch; taken as written', {
+              transactionalId: m.transactionalId,
+              partition: `${t.name}-${p.partitionIndex}`,
+            });
+            done(t.name, p.partitionIndex);
+          } else {
+            this.log.debug('transaction marker not written yet', {
+              transactionalId: m.transactionalId,
+              partition: `${t.name}-${p.partitionIndex}`,
+              errorCode: p.errorCode,
+            });
           }
         }
       }

@@ -84,8 +84,10 @@ const VALID_PREVIOUS: Readonly<Record<TxnState, readonly TxnState[]>> = {
 
 export class IllegalTxnTransition extends Error {}
 
-/** How long EndTxn waits for the markers and the Complete state before answering anyway. */
+/** How long EndTxn waits for the markers before answering anyway. */
 const END_TXN_COMPLETION_WAIT_MS = 1000;
+/** How long AddPartitionsToTxn waits for the previous transaction's completion before CONCURRENT_TRANSACTIONS. */
+const ADD_COMPLETION_WAIT_MS = 1000;
 
 /** Resolve when `p` settles or after `ms`, whichever is first. */
 function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
@@ -119,6 +121,8 @@ export interface TxnDescription {
 
 export class TransactionCoordinator {
   private readonly txns = new Map<string, TxnMetadata>();
+  /** Transactions whose markers and Complete state are being written: settles when that attempt ended. */
+  private readonly completing = new Map<TxnMetadata, Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private loaded = false;
@@ -322,6 +326,11 @@ export class TransactionCoordinator {
     producerEpoch: number,
     partitions: Map<string, number[]>,
   ): Promise<number> {
+    // The producer's previous transaction may still be completing (its markers are written; its Complete
+    // state is being written, after EndTxn answered): the next one waits for it instead of being refused.
+    const before = this.txns.get(transactionalId);
+    const completing = before && this.completing.get(before);
+    if (completing) await waitAtMost(completing, ADD_COMPLETION_WAIT_MS);
     const t = this.txns.get(transactionalId);
     const err = this.checkProducer(t, producerId, producerEpoch);
     if (err !== ErrorCode.NONE || !t) return err;
@@ -381,10 +390,11 @@ export class TransactionCoordinator {
       case TxnState.Ongoing: {
         const err = await this.transit(t, { state: commit ? TxnState.PrepareCommit : TxnState.PrepareAbort });
         if (err !== ErrorCode.NONE) return err;
-        // Kafka answers once Prepare* is durable. The answer waits a little longer, for the markers and the
-        // Complete state (bounded: the decision is durable already): a producer's next transaction then finds
-        // the id free instead of answering CONCURRENT_TRANSACTIONS and backing off (librdkafka: ~20-30 ms each).
-        await waitAtMost(this.completeTransaction(t), END_TXN_COMPLETION_WAIT_MS);
+        // Kafka answers once Prepare* is durable. The answer waits a little longer, for the markers (bounded:
+        // the decision is durable already), so the records are readable read_committed once the commit
+        // returns; the Complete state is written after the answer, and the producer's next AddPartitionsToTxn
+        // waits for it instead of answering CONCURRENT_TRANSACTIONS (librdkafka backs off ~20-30 ms then).
+        await waitAtMost(this.completeTransaction(t).markers, END_TXN_COMPLETION_WAIT_MS);
         return ErrorCode.NONE;
       }
       case TxnState.CompleteCommit:
@@ -425,10 +435,25 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Send the markers of `t`'s Prepare state, then write its Complete state (in the background). The promise
-   * resolves when that is done or the attempt ended (failed, stopped); it never rejects.
+   * Send the markers of `t`'s Prepare state, then write its Complete state (in the background): the marker
+   * on every partition is durable before the Complete record is appended, so a crash never leaves a Complete
+   * state whose markers are lost. `markers` settles once the markers are written (or the attempt ended),
+   * `done` once the Complete state is written too (or the attempt ended); neither rejects.
    */
-  private completeTransaction(t: TxnMetadata): Promise<void> {
+  private completeTransaction(t: TxnMetadata): { markers: Promise<void>; done: Promise<void> } {
+    let markersWritten: () => void = () => {};
+    const markers = new Promise<void>((r) => {
+      markersWritten = r;
+    });
+    const done = this.sendMarkersAndComplete(t, markersWritten).finally(() => {
+      markersWritten();
+      if (this.completing.get(t) === done) this.completing.delete(t);
+    });
+    this.completing.set(t, done);
+    return { markers, done };
+  }
+
+  private sendMarkersAndComplete(t: TxnMetadata, markersWritten: () => void): Promise<void> {
     const commit = t.state === TxnState.PrepareCommit;
     const marker: TxnMarker = {
       transactionalId: t.transactionalId,
@@ -444,6 +469,7 @@ export class TransactionCoordinator {
       .write(marker, cancelled)
       .then(async () => {
         t.pending = false;
+        markersWritten();
         if (this.stopped) return;
         const err = await this.transit(t, {
           state: commit ? TxnState.CompleteCommit : TxnState.CompleteAbort,

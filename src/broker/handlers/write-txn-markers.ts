@@ -12,7 +12,7 @@
  * in that partition's group coordinator (TxnOffsetCommit).
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { Api } from '../../protocol/messages/index.js';
+import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import { type BatchHeader, readBatchHeader } from '../../protocol/records/batch.js';
 import { buildMarkerBatch } from '../../storage/producer-state.js';
 import type { Logger } from '../../util/logger.js';
@@ -21,19 +21,13 @@ import type { BrokerContext } from '../context.js';
 import type { Partition } from '../partition.js';
 import { defineHandler } from '../router.js';
 
-/** The answer per marker, topic and partition (what WriteTxnMarkers' response holds). */
-interface PartitionResult {
-  partitionIndex: number;
-  errorCode: number;
-}
-interface TopicResult {
+type MarkerResult = Item<ResponseInput<typeof Api.WriteTxnMarkers>['markers']>;
+/** The answer of one topic of a marker. */
+export interface MarkerTopicResult {
   name: string;
-  partitions: PartitionResult[];
+  partitions: { partitionIndex: number; errorCode: number }[];
 }
-interface MarkerResult {
-  producerId: bigint;
-  topics: TopicResult[];
-}
+type PartitionResult = MarkerTopicResult['partitions'][number];
 
 /** How long a marker waits for the ISR (Kafka uses the request timeout). */
 const MARKER_TIMEOUT_MS = 30_000;
@@ -49,6 +43,50 @@ function writeMarker(
   const buf = buildMarkerBatch(producerId, producerEpoch, commit, coordinatorEpoch);
   const h = readBatchHeader(buf, 0) as BatchHeader;
   return p.appendAsLeader(buf, [h], { acks: -1, timeoutMs: MARKER_TIMEOUT_MS }).durable;
+}
+
+/**
+ * Write one transaction's marker to `topics` (their partitions led here) and wait until each is durable: the
+ * result of every partition (NONE once durable). The handler's work, also called directly by this node's
+ * own transaction coordinator for the partitions it leads (txn-markers.ts), without a connection to itself.
+ */
+export async function writeMarkersAsLeader(
+  node: BrokerContext,
+  log: Logger,
+  m: { producerId: bigint; producerEpoch: number; commit: boolean; coordinatorEpoch: number },
+  topics: readonly { name: string; partitionIndexes: readonly number[] }[],
+): Promise<MarkerTopicResult[]> {
+  const waits: Promise<void>[] = [];
+  const out: MarkerTopicResult[] = [];
+  for (const t of topics) {
+    const partitions: PartitionResult[] = [];
+    out.push({ name: t.name, partitions });
+    for (const index of t.partitionIndexes) {
+      const res: PartitionResult = { partitionIndex: index, errorCode: 0 };
+      partitions.push(res);
+      const p = node.partition(t.name, index);
+      if (!p?.isLeader) {
+        const exists = p !== undefined || node.partitionExists(t.name, index);
+        res.errorCode = exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        continue;
+      }
+      const fail = (e: unknown): void => {
+        if (e instanceof KafkaError) res.errorCode = e.code;
+        else {
+          log.error('transaction marker append failed', { topic: t.name, partition: index, error: e });
+          res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        }
+      };
+      try {
+        const durable = writeMarker(p, m.producerId, m.producerEpoch, m.commit, m.coordinatorEpoch);
+        waits.push(durable.then(() => node.transactionMarkerWritten(t.name, index, m.producerId, m.commit), fail));
+      } catch (e) {
+        fail(e);
+      }
+    }
+  }
+  if (waits.length > 0) await Promise.all(waits);
+  return out;
 }
 
 export const writeTxnMarkers = defineHandler(Api.WriteTxnMarkers, {
@@ -70,67 +108,22 @@ export const writeTxnMarkers = defineHandler(Api.WriteTxnMarkers, {
           })),
         })),
       };
-    return writeMarkersHere(node, log, req);
+    const markers: MarkerResult[] = await Promise.all(
+      req.markers.map(async (m) => ({
+        producerId: m.producerId,
+        topics: await writeMarkersAsLeader(
+          node,
+          log,
+          {
+            producerId: m.producerId,
+            producerEpoch: m.producerEpoch,
+            commit: m.transactionResult,
+            coordinatorEpoch: m.coordinatorEpoch,
+          },
+          m.topics,
+        ),
+      })),
+    );
+    return { markers };
   },
 });
-
-/** The markers of a WriteTxnMarkers request (wire or in-process), as far as writing them needs. */
-export interface MarkersToWrite {
-  readonly markers: readonly {
-    readonly producerId: bigint;
-    readonly producerEpoch: number;
-    readonly transactionResult: boolean;
-    readonly coordinatorEpoch: number;
-    readonly topics: readonly { readonly name: string; readonly partitionIndexes: readonly number[] }[];
-  }[];
-}
-
-/**
- * Write the markers to this node's partitions and answer per partition, as the handler does: the one path for
- * a request from another broker and for the coordinator on this node (src/broker/txn-markers.ts), which calls
- * it in-process rather than over a connection to itself (that would need the inter-broker login a node alone
- * does not have).
- */
-export async function writeMarkersHere(
-  node: BrokerContext,
-  log: Logger,
-  req: MarkersToWrite,
-): Promise<{ markers: MarkerResult[] }> {
-  const waits: Promise<void>[] = [];
-  const markers: MarkerResult[] = [];
-  for (const m of req.markers) {
-    const topics: TopicResult[] = [];
-    markers.push({ producerId: m.producerId, topics });
-    for (const t of m.topics) {
-      const partitions: PartitionResult[] = [];
-      topics.push({ name: t.name, partitions });
-      for (const index of t.partitionIndexes) {
-        const out: PartitionResult = { partitionIndex: index, errorCode: 0 };
-        partitions.push(out);
-        const p = node.partition(t.name, index);
-        if (!p?.isLeader) {
-          const exists = p !== undefined || node.partitionExists(t.name, index);
-          out.errorCode = exists ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          continue;
-        }
-        const fail = (e: unknown): void => {
-          if (e instanceof KafkaError) out.errorCode = e.code;
-          else {
-            log.error('transaction marker append failed', { topic: t.name, partition: index, error: e });
-            out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-          }
-        };
-        try {
-          const durable = writeMarker(p, m.producerId, m.producerEpoch, m.transactionResult, m.coordinatorEpoch);
-          waits.push(
-            durable.then(() => node.transactionMarkerWritten(t.name, index, m.producerId, m.transactionResult), fail),
-          );
-        } catch (e) {
-          fail(e);
-        }
-      }
-    }
-  }
-  if (waits.length > 0) await Promise.all(waits);
-  return { markers };
-}

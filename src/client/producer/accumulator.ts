@@ -105,6 +105,8 @@ export class RecordAccumulator {
   closing = false;
   /** The sender, woken when batches become ready; set by the sender. */
   trigger: DrainTrigger = { schedule() {}, drainSoon() {} };
+  /** Called when a partition's queue starts a batch (a transactional producer adds the partition then). */
+  onBatchStarted: ((q: PartitionQueue) => void) | null = null;
   private readonly queues = new Map<string, Map<number, PartitionQueue>>();
   /** Records waiting for metadata or buffer space, in send order. */
   private readonly backlog: BacklogEntry[] = [];
@@ -235,6 +237,7 @@ export class RecordAccumulator {
       q.batches.push(batch);
       this.bufferedBytes += batch.size;
       this.trigger.schedule(batch.createdAt + this.opts.lingerMs);
+      this.onBatchStarted?.(q);
     }
     const before = batch.size;
     batch.builder.appendFields(r.key, r.value, r.headers, timestamp);

@@ -74,7 +74,11 @@ export class ProduceSender implements DrainTrigger {
     private readonly opts: SenderOptions,
   ) {
     accumulator.trigger = this;
-    if (opts.transactions) opts.transactions.wake = () => this.drainSoon();
+    const txn = opts.transactions;
+    if (txn) {
+      txn.wake = () => this.drainSoon();
+      accumulator.onBatchStarted = (q) => txn.batchStarted(q);
+    }
   }
 
   schedule(at: number): void {

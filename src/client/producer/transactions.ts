@@ -4,8 +4,10 @@
  * (InitProducerId: fencing any older instance of the same id), and the transaction's requests to it:
  *
  * - AddPartitionsToTxn before the first batch of each partition of a transaction: the sender holds a
- *   partition's batches back until its partition is added (sendable()), and adds all the partitions that
- *   became ready meanwhile in one request (v3 at most: v4+ is for brokers).
+ *   partition's batches back until its partition is added (sendable()). A partition is added as soon as a
+ *   batch for it is started (batchStarted(), as the Java client adds at send()), so the request overlaps
+ *   the batch's linger and the caller's next sends; the partitions started meanwhile go in one request (v3
+ *   at most: v4+ is for brokers).
  * - AddOffsetsToTxn, then TxnOffsetCommit to the group's coordinator (sendOffsets()).
  * - EndTxn, once every batch is acknowledged (commit) or has failed or been dropped (abort); skipped when the
  *   coordinator never heard of the transaction (nothing was added), as the Java client does.
@@ -122,6 +124,8 @@ export class TransactionManager {
   private readonly added = new Set<PartitionQueue>();
   /** Partitions seen with batches ready, to add in the next AddPartitionsToTxn. */
   private readonly toAdd = new Set<PartitionQueue>();
+  /** A batchStarted() call scheduled startAdding(). */
+  private addScheduled = false;
   /** The AddPartitionsToTxn under way (null: none). */
   private adding: Promise<void> | null = null;
   /** The coordinator knows of the current transaction (a partition or a group's offsets were added). */
@@ -342,13 +346,30 @@ export class TransactionManager {
       if (this.added.has(b.queue)) out.push(b);
       else this.toAdd.add(b.queue);
     }
+    this.startAdding();
+    return out;
+  }
+
+  /** A batch was started for `q`: its partition is added now, unless it is in the transaction already. */
+  batchStarted(q: PartitionQueue): void {
+    if (this.stateNow !== 'in-transaction' || this.added.has(q) || this.toAdd.has(q)) return;
+    this.toAdd.add(q);
+    if (this.addScheduled) return;
+    // After the current burst of sends, so the partitions it starts go in one request.
+    this.addScheduled = true;
+    queueMicrotask(() => {
+      this.addScheduled = false;
+      this.startAdding();
+    });
+  }
+
+  private startAdding(): void {
     if (this.toAdd.size > 0 && !this.adding) {
       this.adding = this.addPartitions().finally(() => {
         this.adding = null;
         this.wake();
       });
     }
-    return out;
   }
 
   /** A batch failed for good: the transaction is abortable (or fatal); a used sequence means an epoch bump. */
