@@ -19,6 +19,7 @@ import { ATTR_CONTROL, ATTR_TRANSACTIONAL, type BatchHeader, readBatchHeader } f
 import { BatchBuilder, decodeBatch } from '../protocol/records/record.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import { CONTROL_COMMIT, readControlRecord } from '../storage/producer-state.js';
+import { replayBatches } from '../storage/replay.js';
 import type { Logger } from '../util/logger.js';
 import type { CoordinatorConfig } from './config.js';
 import { GroupCoordinator, type GroupRecord, type GroupStore, type ProducerOfTxn } from './coordinator.js';
@@ -85,39 +86,24 @@ export class OffsetsTopicStore implements GroupStore {
 
   /** Replay every record of the partition into the coordinator, oldest first. */
   async load(c: GroupCoordinator, log: Logger): Promise<void> {
-    const p = this.p;
     let batches = 0;
     let records = 0;
-    let offset = p.log.logStartOffset;
-    const end = p.log.logEndOffset;
-    while (offset < end) {
-      const r = await p.log.read(offset, LOAD_CHUNK, end, true);
-      if (!r.records || r.records.length === 0) break;
-      let pos = 0;
-      let next = offset;
-      while (pos < r.records.length) {
-        const h = readBatchHeader(r.records, pos);
-        if (!h || pos + h.size > r.records.length) break;
-        batches++;
-        if ((h.attributes & ATTR_CONTROL) !== 0) {
-          // A transaction marker: the producer's pending offset commits are applied or dropped.
-          const m = h.baseOffset >= offset ? readControlRecord(r.records, pos) : null;
-          if (m !== null) c.loadMarker(h.producerId, m.type === CONTROL_COMMIT);
-        } else {
-          const txn = (h.attributes & ATTR_TRANSACTIONAL) !== 0 ? h.producerId : null;
-          const batch = await decodeBatch(r.records, pos);
-          for (const rec of batch.records) {
-            if (rec.offset < offset) continue;
-            c.loadRecord(rec.key, rec.value, txn);
-            records++;
-          }
-        }
-        next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
-        pos += h.size;
+    await replayBatches(this.p.log, LOAD_CHUNK, async (buf, pos, h, from) => {
+      batches++;
+      if ((h.attributes & ATTR_CONTROL) !== 0) {
+        // A transaction marker: the producer's pending offset commits are applied or dropped.
+        const m = h.baseOffset >= from ? readControlRecord(buf, pos) : null;
+        if (m !== null) c.loadMarker(h.producerId, m.type === CONTROL_COMMIT);
+        return;
       }
-      if (next <= offset) break;
-      offset = next;
-    }
+      const txn = (h.attributes & ATTR_TRANSACTIONAL) !== 0 ? h.producerId : null;
+      const batch = await decodeBatch(buf, pos);
+      for (const rec of batch.records) {
+        if (rec.offset < from) continue;
+        c.loadRecord(rec.key, rec.value, txn);
+        records++;
+      }
+    });
     const stats = c.finishLoad();
     // (An empty partition, most of the 50 on a start, is no news.)
     log[records > 0 ? 'info' : 'debug']('loaded consumer groups from __consumer_offsets', {

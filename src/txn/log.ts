@@ -13,6 +13,7 @@ import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { type BatchHeader, readBatchHeader } from '../protocol/records/batch.js';
 import { BatchBuilder, decodeBatch } from '../protocol/records/record.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { replayBatches } from '../storage/replay.js';
 import type { Logger } from '../util/logger.js';
 import type { TxnConfig } from './config.js';
 import { type MarkerWriter, TransactionCoordinator, type TxnStore } from './coordinator.js';
@@ -70,36 +71,21 @@ export class TxnLogStore implements TxnStore {
 
   /** Replay every record of the partition into the coordinator, oldest first. */
   async load(c: TransactionCoordinator, log: Logger): Promise<void> {
-    const p = this.p;
     let records = 0;
     let skipped = 0;
-    let offset = p.log.logStartOffset;
-    const end = p.log.logEndOffset;
-    while (offset < end) {
-      const r = await p.log.read(offset, LOAD_CHUNK, end, true);
-      if (!r.records || r.records.length === 0) break;
-      let pos = 0;
-      let next = offset;
-      while (pos < r.records.length) {
-        const h = readBatchHeader(r.records, pos);
-        if (!h || pos + h.size > r.records.length) break;
-        const batch = await decodeBatch(r.records, pos);
-        for (const rec of batch.records) {
-          if (rec.offset < offset || rec.key === null) continue;
-          try {
-            c.loadRecord(decodeTxnKey(rec.key), rec.value === null ? null : decodeTxnValue(rec.value));
-            records++;
-          } catch (e) {
-            skipped++;
-            log.warn('skipped a record of __transaction_state it cannot read', { offset: rec.offset, error: e });
-          }
+    await replayBatches(this.p.log, LOAD_CHUNK, async (buf, pos, _h, from) => {
+      const batch = await decodeBatch(buf, pos);
+      for (const rec of batch.records) {
+        if (rec.offset < from || rec.key === null) continue;
+        try {
+          c.loadRecord(decodeTxnKey(rec.key), rec.value === null ? null : decodeTxnValue(rec.value));
+          records++;
+        } catch (e) {
+          skipped++;
+          log.warn('skipped a record of __transaction_state it cannot read', { offset: rec.offset, error: e });
         }
-        next = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
-        pos += h.size;
       }
-      if (next <= offset) break;
-      offset = next;
-    }
+    });
     const stats = c.finishLoad();
     log[records > 0 ? 'info' : 'debug']('loaded transactions from __transaction_state', {
       records,
