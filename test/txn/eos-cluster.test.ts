@@ -2,7 +2,8 @@
  * Exactly once under failure (issue 17): on a 3-node cluster, a confluent-kafka-python consume-transform-produce
  * loop (transactions that carry the consumed offsets, send_offsets_to_transaction) copies 50,000 numbered
  * records from topic A to topic B while the broker of its transaction coordinator, and then the leader of a
- * partition of B, are SIGKILLed and restarted. B read with read_committed holds every record exactly once: the
+ * partition of B, are SIGKILLed, each while a transaction is open (its records sent, not committed), and
+ * restarted. B read with read_committed holds every record exactly once: the
  * new coordinator replayed `__transaction_state` and finished or aborted what was in flight, and aborted
  * transactions (the loop rewinds to its committed offsets after one) never show.
  */
@@ -94,11 +95,14 @@ describe('exactly once under failure: consume-transform-produce on 3 nodes', () 
         'eos-group',
         TXN_ID,
         '170',
+        '8000,25000',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['pipe', 'pipe', 'pipe'] },
     );
+    copier.stdin?.on('error', () => {});
     children.push(copier);
     let progress = 0;
+    let pausedAt: number | null = null;
     let last: Record<string, number> | null = null;
     let partial = '';
     let stderr = '';
@@ -110,25 +114,69 @@ describe('exactly once under failure: consume-transform-produce on 3 nodes', () 
       partial = lines.pop() as string;
       for (const l of lines) {
         if (l.startsWith('progress ')) progress = Number(l.slice(9));
+        else if (l.startsWith('paused ')) pausedAt = Number(l.slice(7));
         else if (l.startsWith('{')) last = JSON.parse(l) as Record<string, number>;
       }
     });
-    const exited = new Promise<number | null>((r) => copier.once('exit', (code) => r(code)));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((r) =>
+      copier.once('exit', (code) => {
+        exitCode = code;
+        r(code);
+      }),
+    );
+    // A stall says where it stands: the copier's last words, the transaction's state, the nodes' logs.
+    const progressed = async (what: string, enough: () => boolean) => {
+      try {
+        await until(what, async () => enough(), 120_000);
+      } catch (e) {
+        let state = 'unknown';
+        try {
+          const port = cluster.node(await coordinatorOf(TXN_ID)).port;
+          const d = await RawClient.using(port, (c) =>
+            c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [TXN_ID] }),
+          );
+          state = JSON.stringify(d.transactionStates, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+        } catch (err) {
+          state = String(err);
+        }
+        for (const id of cluster.ids) {
+          if (!cluster.isUp(id)) continue;
+          const lines = cluster
+            .node(id)
+            .logs()
+            .split('\n')
+            .filter((l) => /txn|transaction|marker|leader|WARN|ERROR/i.test(l));
+          t.diagnostic(`node ${id} log (txn/leader lines): ${lines.slice(-40).join('\n')}`);
+        }
+        throw new Error(
+          `${(e as Error).message}: progress ${progress}, copier ${exitCode === undefined ? 'running' : `exited ${exitCode}`}; transaction ${state}; copier stderr: ${stderr.slice(-3000)}`,
+        );
+      }
+    };
 
-    // The coordinator's broker first, then the leader of a partition of B.
-    await until('copy under way', async () => progress >= 8_000, 120_000);
+    // The copier stops twice with a transaction open (its records sent to every partition of B, not committed):
+    // at the first stop the coordinator's broker is killed, at the second the leader of a partition of B. Fixed
+    // points, so a fast copy cannot finish before a kill.
+    const paused = async (what: string): Promise<number> => {
+      await progressed(what, () => pausedAt !== null);
+      const n = pausedAt as number;
+      pausedAt = null;
+      return n;
+    };
+    const at = await paused('copy under way, a transaction open');
     const coordinator = await coordinatorOf(TXN_ID);
     await cluster.kill(coordinator);
-    const at = progress;
-    await until('transactions go on with a new coordinator', async () => progress >= at + 5_000, 120_000);
+    copier.stdin?.write('go\n');
+    await progressed('transactions go on with a new coordinator', () => progress >= at + 5_000);
     await cluster.start(coordinator);
     assert.notEqual(await coordinatorOf(TXN_ID), -1);
 
-    await until('copy further', async () => progress >= 25_000, 120_000);
+    const at2 = await paused('copy further, a transaction open');
     const leader = await leaderOf('eos-b', 0);
     await cluster.kill(leader);
-    const at2 = progress;
-    await until('transactions go on with a new leader of B', async () => progress >= at2 + 5_000, 120_000);
+    copier.stdin?.write('go\n');
+    await progressed('transactions go on with a new leader of B', () => progress >= at2 + 5_000);
     await cluster.start(leader);
 
     const code = await exited;

@@ -1,11 +1,15 @@
 """Exactly-once consume-transform-produce with confluent-kafka-python (librdkafka), as Kafka's EOS examples do it.
 Args: bootstrap mode ...
   fill  src n partitions     write values 0..n-1 to src (idempotent, acks=all), round robin over partitions
-  copy  src dst n group txn  read src with read_committed in group `group`, write each value to dst in
+  copy  src dst n group txn [deadline_s [pauses]]
+                             read src with read_committed in group `group`, write each value to dst in
                              transactions that also commit the consumed offsets (send_offsets_to_transaction);
                              an abortable error aborts and rewinds to the committed offsets; prints
                              "progress <copied>" after each commit and a last line {"copied": .., "aborts": ..}
                              once the group's committed offsets cover all n records (or the deadline passes).
+                             pauses: comma-separated counts; the first transaction begun after `copied` reaches
+                             one stops with its records sent but not committed, prints "paused <copied>" and
+                             waits for a line on stdin (the caller kills a broker meanwhile).
   read  topic partitions [n] read topic with read_committed to its end (and at least n records, if given):
                              {"values": [...], "complete": ..} (as numbers)
 """
@@ -38,6 +42,7 @@ if mode == "fill":
 elif mode == "copy":
     src, dst, n, group, txn = sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], sys.argv[7]
     deadline = time.time() + float(sys.argv[8] if len(sys.argv) > 8 else 150)
+    pauses = [int(x) for x in sys.argv[9].split(",")] if len(sys.argv) > 9 and sys.argv[9] else []
     consumer = Consumer({
         "bootstrap.servers": bootstrap,
         "group.id": group,
@@ -91,6 +96,12 @@ elif mode == "copy":
                         break
                     except BufferError:
                         producer.poll(0.1)
+            if pauses and copied >= pauses[0]:
+                pauses.pop(0)
+                producer.flush(30)
+                print(f"paused {copied}", flush=True)
+                sys.stdin.readline()
+                deadline += 60
             producer.send_offsets_to_transaction(
                 consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 60)
             while True:
