@@ -2,8 +2,10 @@
  * The follower side of replication (DESIGN decision 5): one fetcher per leader this node follows. It first
  * truncates each replica that needs it to the leader's end offset for its latest epoch (OffsetForLeaderEpoch,
  * KIP-101), then fetches from the leader with Fetch (replica id set) and hands the batches, offsets included,
- * to the replica. The replicas and the node are reached through the two small interfaces below (the broker's
- * Partition and ReplicaManager implement them), so this file depends on nothing of src/broker.
+ * to the replica. It fetches in a fetch session (KIP-227, FollowerSession below): after the first, full
+ * fetch, a request names only the partitions whose position moved, and the answer only those with news. The
+ * replicas and the node are reached through the two small interfaces below (the broker's Partition and
+ * ReplicaManager implement them), so this file depends on nothing of src/broker.
  */
 
 import type { Connection } from '../client/connection.js';
