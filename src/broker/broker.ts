@@ -34,6 +34,7 @@ import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } fr
 import type { BrokerContext } from './context.js';
 import { Credentials } from './credentials.js';
 import { BrokerStartError, loadMetaProperties, lockDataDir, openMetadataStore } from './data-dir.js';
+import { FetchSessionCache } from './fetch-sessions.js';
 import { GroupCoordinators } from './group-coordinators.js';
 import { allHandlers } from './handlers/index.js';
 import { writeMarkersAsLeader } from './handlers/write-txn-markers.js';
@@ -90,6 +91,8 @@ export class Broker implements BrokerContext {
   private scram: Credentials | null = null;
   /** ACLs (authorizer.class.name, super.users, allow.everyone.if.no.acl.found). */
   readonly authorizer: Authorizer;
+  /** Incremental fetch sessions (KIP-227), max.incremental.fetch.session.cache.slots of them. */
+  readonly fetchSessions: FetchSessionCache;
   /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
   private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
   /** `serve --bootstrap-user`: made before the node listens when the user does not exist yet. */
@@ -107,6 +110,7 @@ export class Broker implements BrokerContext {
   ) {
     this.router = new Router(this, log).register(...allHandlers);
     this.authorizer = new Authorizer(config.props, log, interBrokerListener(config.listeners, config.props).name);
+    this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
   }
 
   /** A first user (SCRAM-SHA-256 and SCRAM-SHA-512 credentials) to create before listening, if absent. */

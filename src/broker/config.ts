@@ -30,6 +30,8 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   /** Most bytes of records one Fetch response carries, whatever the request asks. */
   fetchMaxBytes: number;
+  /** max.incremental.fetch.session.cache.slots: most fetch sessions (KIP-227) at once; 0: none. */
+  fetchSessionCacheSlots: number;
   deleteTopicEnable: boolean;
   /** New partitions one CreateTopics / CreatePartitions request may add (all its topics together). */
   maxRequestPartitions: number;
@@ -74,6 +76,14 @@ export const BROKER_KEYS: Record<
     default: '57671680',
     type: 'int',
     doc: 'Most bytes of records one Fetch response carries (consumers and followers), whatever the request asks.',
+  },
+  'max.incremental.fetch.session.cache.slots': {
+    default: '1000',
+    type: 'int',
+    doc:
+      'Most incremental fetch sessions (KIP-227) the broker keeps at once, consumers and followers together; ' +
+      'when full, a new session replaces one unused for 2 minutes, or a smaller one (a follower also a ' +
+      "consumer's), else the fetcher goes on without one. 0: no sessions.",
   },
   'delete.topic.enable': { default: 'true', type: 'boolean', doc: 'Whether DeleteTopics is allowed.' },
   'max.request.partitions': {
@@ -457,6 +467,7 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     socketRequestMaxBytes: int(props, 'socket.request.max.bytes', 1024),
     messageMaxBytes: int(props, 'message.max.bytes', 1),
     fetchMaxBytes: int(props, 'fetch.max.bytes', 1024),
+    fetchSessionCacheSlots: int(props, 'max.incremental.fetch.session.cache.slots', 0),
     deleteTopicEnable: bool(props, 'delete.topic.enable'),
     maxRequestPartitions: int(props, 'max.request.partitions', 1),
     maxBrokerPartitions: int(props, 'max.broker.partitions', 1),

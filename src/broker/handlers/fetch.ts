@@ -2,7 +2,9 @@
  * Fetch: whole batches read as byte ranges from the segment files, up to the high watermark, bounded by
  * partition and response max bytes (the first batch is returned whole even when larger, as Kafka does).
  * Long poll: with fewer than min_bytes available the request waits up to max_wait_ms, woken by appends.
- * Sessionless (KIP-227): the response's session id is 0, so clients send full fetch requests.
+ * Fetch sessions (KIP-227, fetch-sessions.ts): a full fetch with epoch 0 opens a session when the cache has room;
+ * an incremental fetch updates the session's partitions and is answered with only those that changed. Epoch -1
+ * (what librdkafka and kafkajs send) is sessionless, served as before.
  * isolation_level 1 (read_committed, KIP-98): up to the last stable offset, with the aborted transactions of the
  * range from the partition's aborted-transaction index (one lookup per partition, nothing per batch; a partition
  * no transaction touched answers as for read_uncommitted). Every answer carries the last stable offset.
@@ -12,6 +14,14 @@ import { Api, type Item, type ResponseInput } from '../../protocol/messages/inde
 import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
+import {
+  type CachedPartition,
+  cachedPartition,
+  type FetchSession,
+  FINAL_EPOCH,
+  INITIAL_EPOCH,
+  nextEpoch,
+} from '../fetch-sessions.js';
 import type { Partition } from '../partition.js';
 import { defineHandler } from '../router.js';
 
@@ -34,8 +44,23 @@ function logUnexpected(node: BrokerContext, partition: string, e: unknown): void
   node.log.error('fetch read failed', { partition, error: e instanceof Error ? e.message : String(e) });
 }
 
-type TopicResponse = Item<ResponseInput<typeof Api.Fetch>['responses']>;
-type PartitionResponse = Item<TopicResponse['partitions']>;
+type EncodedTopic = Item<ResponseInput<typeof Api.Fetch>['responses']>;
+type EncodedPartition = Item<EncodedTopic['partitions']>;
+/** A partition's answer, every field set (the handler reads them back for fetch sessions). */
+interface PartitionResponse extends EncodedPartition {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null;
+  preferredReadReplica: number;
+  records: Buffer | null;
+}
+interface TopicResponse {
+  topic: string;
+  partitions: PartitionResponse[];
+}
 
 interface Wanted {
   topic: string;
@@ -43,6 +68,10 @@ interface Wanted {
   fetchOffset: bigint;
   maxBytes: number;
   out: PartitionResponse;
+  /** The partition in the fetch session (incremental fetches), else null. */
+  cached: CachedPartition | null;
+  /** Answered already (an authorization error of a session's partition): not read. */
+  skip: boolean;
 }
 
 async function readAll(
@@ -55,6 +84,7 @@ async function readAll(
   let bytes = 0;
   let errors = false;
   for (const w of wanted) {
+    if (w.skip) continue;
     const p = node.partition(w.topic, w.partition);
     const o = w.out;
     o.records = EMPTY;
@@ -139,6 +169,11 @@ function waitForData(node: BrokerContext, wanted: Wanted[], ms: number, connecti
   });
 }
 
+/** Answered with no partitions: the fetcher starts over with a full fetch (KIP-227). */
+function sessionError(errorCode: number, sessionId: number) {
+  return { throttleTimeMs: 0, errorCode, sessionId, responses: [] as TopicResponse[] };
+}
+
 export const fetch = defineHandler(Api.Fetch, {
   minVersion: 4,
   maxVersion: 12,
@@ -150,37 +185,59 @@ export const fetch = defineHandler(Api.Fetch, {
       header.apiVersion >= 3 ? Math.max(1, req.maxBytes) : 0x7fffffff,
       node.config.fetchMaxBytes,
     );
-    const responses: TopicResponse[] = [];
-    const wanted: Wanted[] = [];
+    const follower = req.replicaId >= 0;
     // A follower's fetch needs CLUSTER_ACTION (brokers pass: acl/authorizer.ts), a consumer's READ per topic.
-    const followerDenied = req.replicaId >= 0 && !clusterAllowed(ctx, Op.CLUSTER_ACTION);
-    for (const t of req.topics) {
-      const partitions: PartitionResponse[] = [];
-      responses.push({ topic: t.topic, partitions });
-      const denied = followerDenied || (req.replicaId < 0 && !allowed(ctx, Op.READ, Res.TOPIC, t.topic));
-      for (const p of t.partitions) {
-        const out: PartitionResponse = {
-          partitionIndex: p.partition,
-          errorCode: 0,
-          highWatermark: -1n,
-          lastStableOffset: -1n,
-          logStartOffset: -1n,
-          abortedTransactions: null,
-          preferredReadReplica: -1,
-          records: EMPTY,
-        };
-        partitions.push(out);
+    const followerDenied = follower && !clusterAllowed(ctx, Op.CLUSTER_ACTION);
+    const sessions = node.fetchSessions;
+    // Fetch sessions (KIP-227; v7+, older versions decode as session 0, epoch -1: sessionless).
+    const full = req.sessionEpoch === INITIAL_EPOCH || req.sessionEpoch === FINAL_EPOCH;
+    let session: FetchSession | null = null;
+    if (full) {
+      // A full fetch closes the session it names.
+      if (req.sessionId !== 0) sessions.remove(req.sessionId);
+    } else {
+      const s = sessions.get(req.sessionId);
+      if (s === undefined) return sessionError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, 0);
+      if (s.epoch !== req.sessionEpoch) return sessionError(ErrorCode.INVALID_FETCH_SESSION_EPOCH, 0);
+      s.update(req.topics, req.forgottenTopicsData);
+      if (s.size === 0) {
+        // Every partition forgotten: the session ends, and the request is served as a sessionless one.
+        sessions.remove(s.id);
+      } else {
+        sessions.touch(s, Date.now());
+        s.epoch = nextEpoch(s.epoch);
+        session = s;
+      }
+    }
+    const wanted: Wanted[] = [];
+    // Full and sessionless fetches answer every partition asked for, in the request's order.
+    const responses: TopicResponse[] = [];
+    if (session === null) {
+      for (const t of req.topics) {
+        const partitions: PartitionResponse[] = [];
+        responses.push({ topic: t.topic, partitions });
+        const denied = followerDenied || (!follower && !allowed(ctx, Op.READ, Res.TOPIC, t.topic));
+        for (const p of t.partitions) {
+          const out = partitionResponse(p.partition);
+          partitions.push(out);
+          if (denied) out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          else want(wanted, t.topic, p.partition, p.fetchOffset, p.partitionMaxBytes, out, null);
+        }
+      }
+    } else {
+      // An incremental fetch reads every partition of the session, at the offsets it last asked for.
+      let topic = '';
+      let denied = false;
+      for (const c of session.partitions.values()) {
+        if (c.topic !== topic) {
+          topic = c.topic;
+          denied = followerDenied || (!follower && !allowed(ctx, Op.READ, Res.TOPIC, topic));
+        }
+        const out = partitionResponse(c.partition);
         if (denied) {
           out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-          continue;
-        }
-        wanted.push({
-          topic: t.topic,
-          partition: p.partition,
-          fetchOffset: p.fetchOffset,
-          maxBytes: Math.max(0, p.partitionMaxBytes),
-          out,
-        });
+          wanted.push({ topic, partition: c.partition, fetchOffset: -1n, maxBytes: 0, out, cached: c, skip: true });
+        } else want(wanted, topic, c.partition, c.fetchOffset, c.maxBytes, out, c);
       }
     }
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
@@ -192,6 +249,89 @@ export const fetch = defineHandler(Api.Fetch, {
       if (connection.isClosed) break;
       await waitForData(node, wanted, left, connection);
     }
-    return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
+    if (session !== null) return incrementalAnswer(session, nextEpoch(req.sessionEpoch), wanted);
+    let sessionId = 0;
+    if (req.sessionEpoch === INITIAL_EPOCH && sessions.slots > 0) {
+      // Remember what this answer told the fetcher, so the next (incremental) answer carries only changes.
+      const cached: CachedPartition[] = [];
+      for (const t of req.topics) {
+        for (const p of t.partitions) cached.push(cachedPartition(t.topic, p));
+      }
+      let i = 0;
+      for (const t of responses) for (const out of t.partitions) answered(cached[i++] as CachedPartition, out);
+      sessionId = sessions.create(Date.now(), follower, cached)?.id ?? 0;
+    }
+    return { throttleTimeMs: 0, errorCode: 0, sessionId, responses };
   },
 });
+
+function partitionResponse(partitionIndex: number): PartitionResponse {
+  return {
+    partitionIndex,
+    errorCode: 0,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records: EMPTY,
+  };
+}
+
+function want(
+  wanted: Wanted[],
+  topic: string,
+  partition: number,
+  fetchOffset: bigint,
+  maxBytes: number,
+  out: PartitionResponse,
+  cached: CachedPartition | null,
+): void {
+  wanted.push({ topic, partition, fetchOffset, maxBytes: Math.max(0, maxBytes), out, cached, skip: false });
+}
+
+/** Record in `c` what `out` tells the fetcher; true if `out` tells it something new (it must be answered). */
+function answered(c: CachedPartition, out: PartitionResponse): boolean {
+  let changed = out.records !== null && out.records.length > 0;
+  if (out.errorCode !== 0) {
+    // Answered again once the error is gone (the high watermark no longer matches).
+    c.highWatermark = -1n;
+    return true;
+  }
+  if (c.highWatermark !== out.highWatermark) {
+    c.highWatermark = out.highWatermark;
+    changed = true;
+  }
+  if (c.lastStableOffset !== out.lastStableOffset) {
+    c.lastStableOffset = out.lastStableOffset;
+    changed = true;
+  }
+  if (c.localLogStartOffset !== out.logStartOffset) {
+    c.localLogStartOffset = out.logStartOffset;
+    changed = true;
+  }
+  return changed;
+}
+
+/**
+ * The answer to an incremental fetch: only the partitions with something new, grouped by topic in the
+ * session's order (a topic may appear more than once, as in Kafka's answers). Partitions that returned records
+ * move to the end of the session, so the others come first next time.
+ */
+function incrementalAnswer(session: FetchSession, epoch: number, wanted: Wanted[]) {
+  // Another request of the same session was served meanwhile (a duplicate): this one is stale.
+  if (session.epoch !== epoch) return sessionError(ErrorCode.INVALID_FETCH_SESSION_EPOCH, session.id);
+  const responses: TopicResponse[] = [];
+  let current: TopicResponse | null = null;
+  for (const w of wanted) {
+    const c = w.cached as CachedPartition;
+    if (!answered(c, w.out)) continue;
+    if (current === null || current.topic !== w.topic) {
+      current = { topic: w.topic, partitions: [] };
+      responses.push(current);
+    }
+    current.partitions.push(w.out);
+    if (w.out.records !== null && w.out.records.length > 0) session.moveToEnd(c);
+  }
+  return { throttleTimeMs: 0, errorCode: 0, sessionId: session.id, responses };
+}
