@@ -116,4 +116,58 @@ describe('requests held while a transaction completes (one node)', () => {
       c2.close();
     }
   });
+
+  test('SIGKILL right after a commit (its Complete record not yet durable): the restart completes it, nothing lost', async () => {
+    const dir = tempDir();
+    let b = await startBroker({ dataDir: dir, props: PROPS });
+    try {
+      const topic = 'held-crash';
+      const id = 'tx-crash';
+      let c = await RawClient.connect(b.port);
+      await createTopic(c, topic);
+      const init = await until('InitProducerId', async () => {
+        const r = await initTxnPid(c, id);
+        return r.errorCode === ErrorCode.NONE ? r : null;
+      });
+      const pid: Pid = { producerId: init.producerId as bigint, producerEpoch: init.producerEpoch as number };
+      const values: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        assert.equal(await addPartition(c, id, pid, topic), ErrorCode.NONE);
+        values.push(`c${i}`);
+        assert.equal((await produce(c, topic, await batch(pid, i, [`c${i}`]), id)).errorCode, ErrorCode.NONE);
+        assert.equal(await endTxn(c, id, pid, true), ErrorCode.NONE);
+      }
+      // The last Complete record is appended at most (acks=1), its markers maybe not even written.
+      c.close();
+      await b.kill();
+      b = await startBroker({ dataDir: dir, props: PROPS });
+      c = await RawClient.connect(b.port);
+      // The replay finds PrepareCommit (or CompleteCommit) and completes it; the producer goes on.
+      const desc = await until('CompleteCommit after the restart', async () => {
+        const r = await c.request(ApiKey.DescribeTransactions, 0, { transactionalIds: [id] });
+        const d = (r.transactionStates as Struct[])[0]!;
+        return d.errorCode === ErrorCode.NONE && d.transactionState === 'CompleteCommit' ? d : null;
+      });
+      assert.equal(desc.producerEpoch, pid.producerEpoch);
+      assert.equal(
+        await until('AddPartitionsToTxn after the restart', async () => {
+          const e = await addPartition(c, id, pid, topic);
+          return e === ErrorCode.NONE ? 'ok' : null;
+        }),
+        'ok',
+      );
+      assert.equal((await produce(c, topic, await batch(pid, 5, ['after']), id)).errorCode, ErrorCode.NONE);
+      assert.equal(await endTxn(c, id, pid, true), ErrorCode.NONE);
+      values.push('after');
+      const end = await latest(c, topic, 0);
+      await until('the last stable offset at the log end', async () => (await latest(c, topic, 1)) === end);
+      const got = await fetch(c, topic, 0n, 1);
+      assert.deepEqual(got.values, values);
+      assert.deepEqual(got.aborted ?? [], []);
+      c.close();
+    } finally {
+      await b.stop();
+      removeDir(dir);
+    }
+  });
 });
