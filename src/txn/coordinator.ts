@@ -12,8 +12,17 @@
  *     └──────── InitProducerId (epoch bump) from Empty / CompleteCommit / CompleteAbort
  *
  * Every transition is written to the partition (a record keyed by the transactional id) and durable before
- * it is acted on: the answer to the client, the markers of a Prepare state, the next transition. While a
- * write (or the markers of a Prepare state) is in flight, requests for the id answer CONCURRENT_TRANSACTIONS.
+ * it is acted on: the answer to the client, the markers of a Prepare state. EndTxn answers once its
+ * PrepareCommit/PrepareAbort is durable, as Kafka's coordinator does; the markers and the Complete state
+ * follow in the background. The Complete record is the one transition not waited for: it is taken into
+ * memory once appended, and made durable by the next write of the partition (the next transition of the id,
+ * appended after it, is durable only once it is: the two share one fsync or one replication round) or the
+ * log's own flush. Losing it costs nothing: the replay finds the Prepare state and sends its markers again,
+ * which the partitions take as the no-op of a marker they have.
+ *
+ * A request for an id whose write or completion is under way is held until it settles (at most HOLD_MS),
+ * then answered as the state is then; only one that outlasts the hold answers CONCURRENT_TRANSACTIONS, as
+ * Kafka answers at once (its clients back off for that: librdkafka 100 ms per retry).
  * A coordinator that takes over a partition replays it (loadRecord) and resumes every transaction it finds in
  * a Prepare state: it writes its markers again and completes it.
  */
@@ -26,8 +35,13 @@ import { STATE_NAMES, type TxnLogValue, TxnState } from './records.js';
 export interface TxnStore {
   /** The coordinator epoch: the leader epoch of the partition this coordinator leads. */
   readonly coordinatorEpoch: number;
-  /** Append the record (value null: a tombstone); rejects with NOT_COORDINATOR once leadership is lost. */
-  append(transactionalId: string, value: TxnLogValue | null): Promise<void>;
+  /**
+   * Append the record now (value null: a tombstone), after every record appended before; throws when it is
+   * not appended (NOT_COORDINATOR once leadership is lost). `durable` resolves once it is durable, which
+   * makes every record appended before it durable too; it rejects with NOT_COORDINATOR once leadership is
+   * lost. `lazy`: `durable` resolves once appended; a later record's durability (or the log's flush) covers it.
+   */
+  append(transactionalId: string, value: TxnLogValue | null, lazy?: boolean): { durable: Promise<void> };
 }
 
 /** A transaction's end to write to its partitions. */
@@ -84,10 +98,11 @@ const VALID_PREVIOUS: Readonly<Record<TxnState, readonly TxnState[]>> = {
 
 export class IllegalTxnTransition extends Error {}
 
-/** How long EndTxn waits for the markers before answering anyway. */
-const END_TXN_COMPLETION_WAIT_MS = 1000;
-/** How long AddPartitionsToTxn waits for the previous transaction's completion before CONCURRENT_TRANSACTIONS. */
-const ADD_COMPLETION_WAIT_MS = 1000;
+/**
+ * How long a request for a transactional id waits for the id's write or completion under way (its previous
+ * transaction's markers, usually a few milliseconds) before it answers CONCURRENT_TRANSACTIONS.
+ */
+const HOLD_MS = 500;
 
 /** Resolve when `p` settles or after `ms`, whichever is first. */
 function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
@@ -121,8 +136,11 @@ export interface TxnDescription {
 
 export class TransactionCoordinator {
   private readonly txns = new Map<string, TxnMetadata>();
-  /** Transactions whose markers and Complete state are being written: settles when that attempt ended. */
-  private readonly completing = new Map<TxnMetadata, Promise<void>>();
+  /**
+   * The ids with a write (a transition until durable; a completion until its Complete record is appended)
+   * under way: settles (never rejects) when it ended. Requests for the id wait for it (settled()).
+   */
+  private readonly busy = new Map<TxnMetadata, Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private loaded = false;
@@ -208,6 +226,7 @@ export class TransactionCoordinator {
   ): Promise<InitResult> {
     const fail = (errorCode: number): InitResult => ({ errorCode, producerId: -1n, producerEpoch: -1 });
     if (timeoutMs <= 0 || timeoutMs > this.cfg.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    await this.settled(transactionalId);
     let t = this.txns.get(transactionalId);
     if (!t) {
       let producerId: bigint;
@@ -326,11 +345,9 @@ export class TransactionCoordinator {
     producerEpoch: number,
     partitions: Map<string, number[]>,
   ): Promise<number> {
-    // The producer's previous transaction may still be completing (its markers are written; its Complete
-    // state is being written, after EndTxn answered): the next one waits for it instead of being refused.
-    const before = this.txns.get(transactionalId);
-    const completing = before && this.completing.get(before);
-    if (completing) await waitAtMost(completing, ADD_COMPLETION_WAIT_MS);
+    // The producer's previous transaction may still be completing (EndTxn answered at Prepare*; its markers
+    // are being written): the next one waits for it instead of being refused.
+    await this.settled(transactionalId);
     const t = this.txns.get(transactionalId);
     const err = this.checkProducer(t, producerId, producerEpoch);
     if (err !== ErrorCode.NONE || !t) return err;
@@ -378,9 +395,12 @@ export class TransactionCoordinator {
 
   /**
    * Commit or abort the producer's transaction: PrepareCommit/PrepareAbort is written (and durable) before
-   * the answer; the markers and the Complete state follow in the background.
+   * the answer, as Kafka answers; the markers and the Complete state follow in the background (a read_committed
+   * consumer sees the records once the marker is on their partition: the last stable offset moved past them).
    */
   async endTxn(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean): Promise<number> {
+    // A retry while the transaction completes is answered once it completed (NONE for the same decision).
+    await this.settled(transactionalId);
     const t = this.txns.get(transactionalId);
     if (!t || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (t.producerEpoch !== producerEpoch) return ErrorCode.PRODUCER_FENCED;
@@ -388,14 +408,13 @@ export class TransactionCoordinator {
     if (t.pending && !preparing) return ErrorCode.CONCURRENT_TRANSACTIONS;
     switch (t.state) {
       case TxnState.Ongoing: {
-        const err = await this.transit(t, { state: commit ? TxnState.PrepareCommit : TxnState.PrepareAbort });
-        if (err !== ErrorCode.NONE) return err;
-        // Kafka answers once Prepare* is durable. The answer waits a little longer, for the markers (bounded:
-        // the decision is durable already), so the records are readable read_committed once the commit
-        // returns; the Complete state is written after the answer, and the producer's next AddPartitionsToTxn
-        // waits for it instead of answering CONCURRENT_TRANSACTIONS (librdkafka backs off ~20-30 ms then).
-        await waitAtMost(this.completeTransaction(t).markers, END_TXN_COMPLETION_WAIT_MS);
-        return ErrorCode.NONE;
+        // The decision is durable: answered now, as Kafka answers; the markers and the Complete state follow,
+        // and the producer's next request waits for them (settled()).
+        return this.transit(
+          t,
+          { state: commit ? TxnState.PrepareCommit : TxnState.PrepareAbort },
+          { afterwards: () => this.completeTransaction(t) },
+        );
       }
       case TxnState.CompleteCommit:
         // A retry of the commit that completed is answered as it was.
@@ -417,12 +436,16 @@ export class TransactionCoordinator {
    */
   private async fenceAndAbort(t: TxnMetadata, why: string): Promise<number> {
     const exhausted = t.producerEpoch >= MAX_EPOCH;
-    const err = await this.transit(t, {
-      state: TxnState.PrepareAbort,
-      // An exhausted epoch is not bumped; the next InitProducerId replaces the producer id.
-      producerEpoch: exhausted ? t.producerEpoch : t.producerEpoch + 1,
-      lastProducerEpoch: -1,
-    });
+    const err = await this.transit(
+      t,
+      {
+        state: TxnState.PrepareAbort,
+        // An exhausted epoch is not bumped; the next InitProducerId replaces the producer id.
+        producerEpoch: exhausted ? t.producerEpoch : t.producerEpoch + 1,
+        lastProducerEpoch: -1,
+      },
+      { afterwards: () => this.completeTransaction(t) },
+    );
     if (err !== ErrorCode.NONE) return err;
     this.log.info('aborting transaction', {
       transactionalId: t.transactionalId,
@@ -430,30 +453,38 @@ export class TransactionCoordinator {
       producerEpoch: t.producerEpoch,
       reason: why,
     });
-    void this.completeTransaction(t);
     return ErrorCode.NONE;
   }
 
   /**
    * Send the markers of `t`'s Prepare state, then write its Complete state (in the background): the marker
    * on every partition is durable before the Complete record is appended, so a crash never leaves a Complete
-   * state whose markers are lost. `markers` settles once the markers are written (or the attempt ended),
-   * `done` once the Complete state is written too (or the attempt ended); neither rejects.
+   * state whose markers are lost. Requests for the id wait (settled()) until the Complete record is appended
+   * (not durable: see the file comment) or the attempt ended.
    */
-  private completeTransaction(t: TxnMetadata): { markers: Promise<void>; done: Promise<void> } {
-    let markersWritten: () => void = () => {};
-    const markers = new Promise<void>((r) => {
-      markersWritten = r;
+  private completeTransaction(t: TxnMetadata): void {
+    const settled = this.sendMarkersAndComplete(t).finally(() => {
+      if (this.busy.get(t) === settled) this.busy.delete(t);
     });
-    const done = this.sendMarkersAndComplete(t, markersWritten).finally(() => {
-      markersWritten();
-      if (this.completing.get(t) === done) this.completing.delete(t);
-    });
-    this.completing.set(t, done);
-    return { markers, done };
+    this.busy.set(t, settled);
   }
 
-  private sendMarkersAndComplete(t: TxnMetadata, markersWritten: () => void): Promise<void> {
+  /**
+   * Wait until `transactionalId` has no write or completion under way, at most HOLD_MS (then the caller
+   * finds it busy and answers CONCURRENT_TRANSACTIONS).
+   */
+  private async settled(transactionalId: string): Promise<void> {
+    const deadline = Date.now() + HOLD_MS;
+    for (;;) {
+      const t = this.txns.get(transactionalId);
+      const busy = t && this.busy.get(t);
+      const left = deadline - Date.now();
+      if (!busy || left <= 0 || this.stopped) return;
+      await waitAtMost(busy, left);
+    }
+  }
+
+  private sendMarkersAndComplete(t: TxnMetadata): Promise<void> {
     const commit = t.state === TxnState.PrepareCommit;
     const marker: TxnMarker = {
       transactionalId: t.transactionalId,
@@ -469,18 +500,19 @@ export class TransactionCoordinator {
       .write(marker, cancelled)
       .then(async () => {
         t.pending = false;
-        markersWritten();
         if (this.stopped) return;
-        const err = await this.transit(t, {
-          state: commit ? TxnState.CompleteCommit : TxnState.CompleteAbort,
-          partitions: new Map(),
-        });
+        // Lazy: taken once appended (see the file comment).
+        const err = await this.transit(
+          t,
+          { state: commit ? TxnState.CompleteCommit : TxnState.CompleteAbort, partitions: new Map() },
+          { lazy: true },
+        );
         if (err !== ErrorCode.NONE && !this.stopped) {
           // Not written (leadership lost, or the ISR is short): the next coordinator or a retry completes it.
           this.log.warn('transaction completion not written', { transactionalId: t.transactionalId, errorCode: err });
           setTimeout(() => {
             if (!this.stopped && (t.state === TxnState.PrepareCommit || t.state === TxnState.PrepareAbort)) {
-              void this.completeTransaction(t);
+              this.completeTransaction(t);
             }
           }, 500).unref();
         }
@@ -495,12 +527,15 @@ export class TransactionCoordinator {
   // ---- writes ------------------------------------------------------------------------------------------
 
   /**
-   * Move `t` to the state `change` describes: written and durable first, then taken into memory. Requests
-   * for `t` meanwhile answer CONCURRENT_TRANSACTIONS. Returns an error code (NONE when applied).
+   * Move `t` to the state `change` describes: written and durable first (`lazy`, the Complete states alone:
+   * appended; see the file comment), then taken into memory, then `afterwards` is called (before requests held for
+   * `t` go on: a completion it starts holds them further). Requests for `t` meanwhile wait (settled()).
+   * Returns an error code (NONE when applied).
    */
   private async transit(
     t: TxnMetadata,
     change: Partial<Omit<TxnMetadata, 'transactionalId' | 'pending'>> & { state: TxnState },
+    opts: { lazy?: boolean; afterwards?: () => void } = {},
   ): Promise<number> {
     if (!VALID_PREVIOUS[change.state].includes(t.state)) {
       throw new IllegalTxnTransition(
@@ -508,27 +543,40 @@ export class TransactionCoordinator {
       );
     }
     if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const lazy = opts.lazy === true;
     const next: TxnMetadata = { ...t, ...change, lastUpdateMs: this.now(), pending: false };
     const wasPending = t.pending;
     t.pending = true;
+    let written: () => void = () => {};
+    const writing = new Promise<void>((r) => {
+      written = r;
+    });
+    // A completion under way stands for the id's busy state already (it ends with this write).
+    if (!lazy) this.busy.set(t, writing);
+    let code: number = ErrorCode.NONE;
     try {
-      await this.store.append(t.transactionalId, toValue(next));
+      await this.store.append(t.transactionalId, toValue(next), lazy).durable;
+      if (this.stopped) code = ErrorCode.NOT_COORDINATOR;
     } catch (e) {
       t.pending = wasPending;
-      const code = e instanceof KafkaError ? e.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+      code = e instanceof KafkaError ? e.code : ErrorCode.UNKNOWN_SERVER_ERROR;
       this.log.warn('transaction state not written', { transactionalId: t.transactionalId, error: e });
       // As Kafka maps a failed append of the transaction log for the client.
       if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.NOT_COORDINATOR) {
-        return ErrorCode.NOT_COORDINATOR;
+        code = ErrorCode.NOT_COORDINATOR;
+      } else if (code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE) {
+        code = ErrorCode.UNKNOWN_SERVER_ERROR;
+      } else {
+        code = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       }
-      if (code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE) {
-        return ErrorCode.UNKNOWN_SERVER_ERROR;
-      }
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
-    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
-    Object.assign(t, change, { lastUpdateMs: next.lastUpdateMs, pending: false });
-    return ErrorCode.NONE;
+    if (code === ErrorCode.NONE) {
+      Object.assign(t, change, { lastUpdateMs: next.lastUpdateMs, pending: false });
+      opts.afterwards?.();
+    }
+    if (this.busy.get(t) === writing) this.busy.delete(t);
+    written();
+    return code;
   }
 
   // ---- background: time-outs and expiry ----------------------------------------------------------------
@@ -552,8 +600,14 @@ export class TransactionCoordinator {
       const idle =
         t.state === TxnState.Empty || t.state === TxnState.CompleteCommit || t.state === TxnState.CompleteAbort;
       if (!idle || t.pending || t.lastUpdateMs + this.cfg.idExpirationMs > now) continue;
+      let durable: Promise<void>;
+      try {
+        durable = this.store.append(t.transactionalId, null).durable;
+      } catch {
+        continue;
+      }
       t.pending = true;
-      this.store.append(t.transactionalId, null).then(
+      durable.then(
         () => {
           if (this.txns.get(t.transactionalId) === t) this.txns.delete(t.transactionalId);
           t.state = TxnState.Dead;

@@ -6,7 +6,8 @@
  *
  * Each transition is one uncompressed record appended through the partition's one write path as leader and
  * acknowledged once durable as an acks=all produce is (replicated to the ISR, at least
- * `transaction.state.log.min.isr` of it; alone in it, fsynced). A coordinator that starts replays its
+ * `transaction.state.log.min.isr` of it; alone in it, fsynced); a Complete state once appended (the next
+ * transition's durability covers it: src/txn/coordinator.ts). A coordinator that starts replays its
  * partition from the log start, then resumes the transactions it finds in a Prepare state.
  */
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
@@ -50,7 +51,7 @@ export class TxnLogStore implements TxnStore {
     this.coordinatorEpoch = p.leaderEpoch;
   }
 
-  append(transactionalId: string, value: TxnLogValue | null): Promise<void> {
+  append(transactionalId: string, value: TxnLogValue | null, lazy = false): { durable: Promise<void> } {
     const p = this.p;
     const b = new BatchBuilder({}, 256);
     b.append({ key: txnKey(transactionalId), value: value === null ? null : txnValue(value) });
@@ -60,13 +61,20 @@ export class TxnLogStore implements TxnStore {
     const minInsyncReplicas = Math.min(this.minIsr, p.replicas.length);
     let durable: Promise<void>;
     try {
-      durable = p.appendAsLeader(buf, [h], { acks: -1, timeoutMs: WRITE_TIMEOUT_MS, minInsyncReplicas }).durable;
+      // Lazy: acks=1, answered once appended; the next acks=all write (or the log's flush) covers it.
+      durable = p.appendAsLeader(buf, [h], {
+        acks: lazy ? 1 : -1,
+        timeoutMs: WRITE_TIMEOUT_MS,
+        minInsyncReplicas,
+      }).durable;
     } catch (e) {
-      return Promise.reject(e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? lost() : e);
-    }
-    return durable.catch((e: unknown) => {
       throw e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? lost() : e;
-    });
+    }
+    return {
+      durable: durable.catch((e: unknown) => {
+        throw e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? lost() : e;
+      }),
+    };
   }
 
   /** Replay every record of the partition into the coordinator, oldest first. */

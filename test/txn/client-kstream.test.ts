@@ -55,6 +55,19 @@ async function kcatValues(topic: string, isolation: 'read_committed' | 'read_unc
     .sort();
 }
 
+/**
+ * Until read_committed may read every record of `topic`'s partitions: the last stable offset at the high
+ * watermark. A commit returns once its decision is durable; its markers follow, as in Kafka.
+ */
+async function untilStable(topic: string, partitions: number): Promise<void> {
+  const specs = Array.from({ length: partitions }, (_, partition) => ({ topic, partition, spec: 'latest' as const }));
+  await until(`${topic}: the last stable offset at the high watermark`, async () => {
+    const hw = await admin.listOffsets(specs, { isolationLevel: 0 });
+    const lso = await admin.listOffsets(specs, { isolationLevel: 1 });
+    return hw.every((h, i) => h.error === null && lso[i]!.error === null && h.offset === lso[i]!.offset);
+  });
+}
+
 const values = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 describe("kstream's transactional client and CLI against kstream serve (issue 17)", { timeout: 300_000 }, () => {
@@ -109,6 +122,7 @@ describe("kstream's transactional client and CLI against kstream serve (issue 17
 
     const committed = [...values('committed-a', 30), ...values('plain', 5), ...values('committed-b', 30)].sort();
     const all = [...committed, ...values('aborted', 30)].sort();
+    await untilStable('txc', 3);
     assert.deepEqual(await consumeValues('txc', 'read_committed'), committed);
     assert.deepEqual(await consumeValues('txc', 'read_uncommitted'), all);
     if (hasKcat) {
@@ -198,6 +212,7 @@ describe("kstream's transactional client and CLI against kstream serve (issue 17
     assert.match(text.stdout, /^PARTITIONS\nTOPIC\s+PARTITION\ntxc-open\s+0$/m);
 
     await open.commitTransaction();
+    await untilStable('txc-open', 2);
     assert.deepEqual(
       await consumeValues('txc-open', 'read_committed'),
       [...values('first', 4), ...values('pending', 3), 'after'].sort(),
@@ -281,6 +296,7 @@ describe("kstream's transactional client and CLI against kstream serve (issue 17
       return offsets.every((o) => o.offset === 10n) ? offsets : null;
     });
     assert.equal(committed.length, 2);
+    await untilStable('txc-dst', 2);
     assert.deepEqual(
       await consumeValues('txc-dst', 'read_committed'),
       values('in', 20)
@@ -311,6 +327,7 @@ describe("kstream's transactional client and CLI against kstream serve (issue 17
     fresh.beginTransaction();
     await fresh.send({ topic: 'txc-fence', value: 'fresh' });
     await fresh.commitTransaction();
+    await untilStable('txc-fence', 1);
     assert.deepEqual(await consumeValues('txc-fence', 'read_committed'), ['fresh']);
   });
 
@@ -328,6 +345,7 @@ describe("kstream's transactional client and CLI against kstream serve (issue 17
     );
     assert.equal(json.code, 0, json.stderr);
     assert.equal((JSON.parse(json.stdout) as { transactions: number }).transactions, 1);
+    await untilStable('txc-cli', 2);
     assert.deepEqual(await consumeValues('txc-cli', 'read_committed'), [...values('cli', 25), 'one', 'two'].sort());
 
     const usage = await kstream([
