@@ -48,6 +48,7 @@ import {
   usesTls,
 } from './listeners.js';
 import type { Partition } from './partition.js';
+import { ClientQuotas } from './quota/quotas.js';
 import { type LocalTopic, ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
 import { enabledMechanisms, type PlainUsersFile, plainUsersFromConfig, type SaslMechanism } from './sasl.js';
@@ -90,6 +91,8 @@ export class Broker implements BrokerContext {
   private scram: Credentials | null = null;
   /** ACLs (authorizer.class.name, super.users, allow.everyone.if.no.acl.found). */
   readonly authorizer: Authorizer;
+  /** Client quotas (quota.window.num, quota.window.size.seconds; the quotas themselves in the store). */
+  readonly quotas: ClientQuotas;
   /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
   private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
   /** `serve --bootstrap-user`: made before the node listens when the user does not exist yet. */
@@ -107,6 +110,7 @@ export class Broker implements BrokerContext {
   ) {
     this.router = new Router(this, log).register(...allHandlers);
     this.authorizer = new Authorizer(config.props, log, interBrokerListener(config.listeners, config.props).name);
+    this.quotas = new ClientQuotas(config.props, log);
   }
 
   /** A first user (SCRAM-SHA-256 and SCRAM-SHA-512 credentials) to create before listening, if absent. */
@@ -141,6 +145,7 @@ export class Broker implements BrokerContext {
       this.scram = new Credentials(store);
       await this.createBootstrapUser(this.scram);
       await this.authorizer.start(store);
+      await this.quotas.start(store);
       // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
       const logs = new LogManager(dir, logDefaults, this.log, logManagerOptionsFromProps(this.config.props));
       this.logs = logs;
@@ -219,6 +224,7 @@ export class Broker implements BrokerContext {
       });
     } catch (e) {
       await this.authorizer.stop();
+      await this.quotas.stop();
       this.replicas?.stop();
       await this.metadata?.stop().catch(() => {});
       await this.groups?.stop();
@@ -401,6 +407,7 @@ export class Broker implements BrokerContext {
     await this.admin?.settled();
     this.replicas?.stop();
     await this.authorizer.stop();
+    await this.quotas.stop();
     if (this.metadata) await bounded(this.metadata.stop(), 5000, 'leaving the cluster', this.log);
     // Stop accepting, then close open connections (server.close waits for them: replica fetchers never leave).
     const closed = this.closeServers();

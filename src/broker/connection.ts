@@ -159,6 +159,9 @@ export class Connection {
   rawSasl: ((token: Buffer) => Promise<Buffer | null>) | null = null;
   /** Close once every request read so far is answered (a failed login). */
   private closing = false;
+  /** A quota throttle (KIP-219): no request is read before this time (0: not muted). */
+  private mutedUntil = 0;
+  private muteTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -182,6 +185,8 @@ export class Connection {
       this.memoryWait = 0;
       this.limits.memory.release(this.headReserved);
       this.headReserved = 0;
+      if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+      this.muteTimer = null;
       this.onClose(this);
     });
   }
@@ -194,6 +199,29 @@ export class Connection {
   closeAfterReply(): void {
     this.closing = true;
     this.pauseReading();
+  }
+
+  /**
+   * Mute the connection for `ms` (a client over its quota, KIP-219): requests already read go on, the next is
+   * not read until the time is up. A longer throttle extends the mute; a shorter one changes nothing.
+   */
+  muteFor(ms: number): void {
+    if (ms <= 0 || this.closed) return;
+    const until = Date.now() + ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.pauseReading();
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.mutedUntil = 0;
+      this.pump();
+    }, ms);
+  }
+
+  /** Whether a quota throttle mutes the connection now (kstream top, tests). */
+  get isMuted(): boolean {
+    return this.mutedUntil !== 0;
   }
 
   close(reason?: string): void {
@@ -213,7 +241,7 @@ export class Connection {
   /** Hand every complete frame that may go to the router; pause reading when one has to wait. */
   private pump(): void {
     while (this.buffered >= 4 && !this.closed) {
-      if (this.memoryWait > 0) return;
+      if (this.memoryWait > 0 || this.mutedUntil !== 0) return;
       if (this.head < 0) {
         const size = this.peekSize();
         if (size < 0 || size > this.limits.maxRequestBytes) {

@@ -10,6 +10,7 @@ import type { Authorizer } from './acl/authorizer.js';
 import type { BrokerConfig } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { Partition } from './partition.js';
+import type { ClientQuotas } from './quota/quotas.js';
 import type { LocalTopic } from './replica-manager.js';
 import type { PlainUsersFile } from './sasl.js';
 import type { CreatedTopic } from './topic-admin.js';
@@ -116,6 +117,8 @@ export interface BrokerContext extends ClusterView, TopicAdministration, Groups,
   readonly plainUsers: PlainUsersFile | null;
   /** ACLs and the decisions made with them (acl/authorizer.ts); `enabled` false: everything is allowed. */
   readonly authorizer: Authorizer;
+  /** Client quotas (quota/quotas.ts): producerActive / consumerActive false when none is stored. */
+  readonly quotas: ClientQuotas;
   /** (api key, min version, max version) of every request this node serves (ApiVersions). */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
 }
