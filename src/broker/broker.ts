@@ -380,6 +380,7 @@ export class Broker implements BrokerContext {
     const c = new Connection(socket, dispatch, this.connectionLimits, this.log, (x) => this.connections.delete(x));
     c.listener = listener;
     c.principal = principal;
+    c.quotaApplies = this.quotaApplies;
     const sasl = this.saslMechanisms.get(listener.name);
     if (sasl !== undefined) {
       c.saslMechanisms = sasl;
@@ -387,6 +388,8 @@ export class Broker implements BrokerContext {
     }
     this.connections.add(c);
   }
+
+  private readonly quotaApplies = (c: Connection, clientId: string | null): boolean => this.quotas.applies(c, clientId);
 
   /** Stop accepting, close connections, flush and checkpoint every log, release the lock. Idempotent. */
   stop(): Promise<void> {

@@ -159,6 +159,13 @@ export class Connection {
   rawSasl: ((token: Buffer) => Promise<Buffer | null>) | null = null;
   /** Close once every request read so far is answered (a failed login). */
   private closing = false;
+  /**
+   * Set by the broker: whether a client quota applies to this client (quota/quotas.ts). Its requests are then
+   * handled one at a time, as Kafka handles every connection's, so a throttle holds back the next request
+   * instead of one already read alongside it.
+   */
+  quotaApplies: ((c: Connection, clientId: string | null) => boolean) | null = null;
+  private serial = false;
   /** A quota throttle (KIP-219): no request is read before this time (0: not muted). */
   private mutedUntil = 0;
   private muteTimer: NodeJS.Timeout | null = null;
@@ -269,7 +276,7 @@ export class Connection {
       const first = this.chunks[0] as Buffer;
       const apiKey = first.length >= 6 ? first.readInt16BE(4) : this.apiKeyAt4();
       if (
-        this.inProcess >= MAX_IN_PROCESS ||
+        this.inProcess >= (this.serial ? 1 : MAX_IN_PROCESS) ||
         (apiKey === ApiKey.Fetch && this.fetching > 0) ||
         this.queuedReplyBytes + this.socket.writableLength >= this.limits.maxQueuedResponseBytes
       ) {
@@ -378,6 +385,7 @@ export class Connection {
       this.close(`malformed request header: ${reader.reason}`);
       return;
     }
+    if (this.quotaApplies !== null) this.serial = this.quotaApplies(this, header.clientId);
     const slot: Slot = { done: false, reply: null, bytes: 0 };
     this.queue.push(slot);
     this.inProcess++;

@@ -237,11 +237,14 @@ export class ClientQuotas {
     return null;
   }
 
-  /**
-   * Record `bytes` for the connection's quota entity and return the throttle time in ms (0: within its quota,
-   * or no quota applies). Callers test producerActive / consumerActive first.
-   */
-  record(kind: QuotaKind, who: QuotaSubject, clientId: string, bytes: number, now = Date.now()): number {
+  /** Whether a produce or fetch quota applies to the connection's client (two booleans when none is stored). */
+  applies(who: QuotaSubject, clientId: string | null): boolean {
+    if (!this.producerActive && !this.consumerActive) return false;
+    const c = this.cacheOf(who, clientId ?? '');
+    return this.appliedOf(c, 'produce', who) !== null || this.appliedOf(c, 'fetch', who) !== null;
+  }
+
+  private cacheOf(who: QuotaSubject, clientId: string): ConnectionCache {
     let c = this.caches.get(who);
     if (
       c === undefined ||
@@ -252,11 +255,24 @@ export class ClientQuotas {
       c = { generation: this.generation, principal: who.principal, clientId, produce: undefined, fetch: undefined };
       this.caches.set(who, c);
     }
+    return c;
+  }
+
+  private appliedOf(c: ConnectionCache, kind: QuotaKind, who: QuotaSubject): Applied | null {
     let applied = c[kind];
     if (applied === undefined) {
-      applied = this.resolve(kind, userOf(who.principal), clientId);
+      applied = this.resolve(kind, userOf(who.principal), c.clientId);
       c[kind] = applied;
     }
+    return applied;
+  }
+
+  /**
+   * Record `bytes` for the connection's quota entity and return the throttle time in ms (0: within its quota,
+   * or no quota applies). Callers test producerActive / consumerActive first.
+   */
+  record(kind: QuotaKind, who: QuotaSubject, clientId: string, bytes: number, now = Date.now()): number {
+    const applied = this.appliedOf(this.cacheOf(who, clientId), kind, who);
     if (applied === null) return 0;
     const sensors = this.sensors[kind];
     let rate = sensors.get(applied.sensor);
