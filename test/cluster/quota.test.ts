@@ -90,7 +90,8 @@ describe('client quotas across a 3-node cluster', () => {
       );
     await RawClient.using(cluster.node(3).port, async (c) => {
       const limited = await produce(c, 'limited');
-      assert.equal(((limited.responses as Struct[])[0]?.partitionResponses as Struct[])[0]?.errorCode, 0);
+      const parts = (limited.responses as Struct[])[0]?.partitionResponses as Struct[] | undefined;
+      assert.equal(parts?.[0]?.errorCode, 0);
       assert.ok((limited.throttleTimeMs as number) > 0, 'node 3 did not throttle the limited client id');
     });
     await RawClient.using(cluster.node(3).port, async (c) => {

@@ -297,7 +297,7 @@ export class ClientQuotas {
 
   /** The most bytes one request may move without being throttled for certain (Kafka caps fetch size so). */
   maxValueInWindow(kind: QuotaKind, who: QuotaSubject, clientId: string): number {
-    const applied = this.resolve(kind, userOf(who.principal), clientId);
+    const applied = this.appliedOf(this.cacheOf(who, clientId), kind, who);
     if (applied === null) return Number.MAX_SAFE_INTEGER;
     return applied.bound * (this.samples - 1) * (this.windowMs / 1000);
   }
