@@ -38,6 +38,8 @@ import ProfileDelete from './profile/delete.js';
 import ProfileList from './profile/list.js';
 import ProfileShow from './profile/show.js';
 import ProfileUse from './profile/use.js';
+import QuotaAlter from './quota/alter.js';
+import QuotaDescribe from './quota/describe.js';
 import Serve from './serve.js';
 import Top from './top.js';
 import TopicAddPartitions from './topic/add-partitions.js';
@@ -99,6 +101,8 @@ export const COMMANDS: Record<string, Command.Class> = {
   'acl:create': AclCreate,
   'acl:delete': AclDelete,
   'acl:list': AclList,
+  'quota:alter': QuotaAlter,
+  'quota:describe': QuotaDescribe,
   'user:create': UserCreate,
   'user:delete': UserDelete,
   'user:hash': UserHash,

@@ -49,6 +49,7 @@ import {
   usesTls,
 } from './listeners.js';
 import type { Partition } from './partition.js';
+import { ClientQuotas } from './quota/quotas.js';
 import { type LocalTopic, ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
 import { enabledMechanisms, type PlainUsersFile, plainUsersFromConfig, type SaslMechanism } from './sasl.js';
@@ -93,6 +94,8 @@ export class Broker implements BrokerContext {
   readonly authorizer: Authorizer;
   /** Incremental fetch sessions (KIP-227), max.incremental.fetch.session.cache.slots of them. */
   readonly fetchSessions: FetchSessionCache;
+  /** Client quotas (quota.window.num, quota.window.size.seconds; the quotas themselves in the store). */
+  readonly quotas: ClientQuotas;
   /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
   private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
   /** `serve --bootstrap-user`: made before the node listens when the user does not exist yet. */
@@ -111,6 +114,7 @@ export class Broker implements BrokerContext {
     this.router = new Router(this, log).register(...allHandlers);
     this.authorizer = new Authorizer(config.props, log, interBrokerListener(config.listeners, config.props).name);
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
+    this.quotas = new ClientQuotas(config.props, log);
   }
 
   /** A first user (SCRAM-SHA-256 and SCRAM-SHA-512 credentials) to create before listening, if absent. */
@@ -145,6 +149,7 @@ export class Broker implements BrokerContext {
       this.scram = new Credentials(store);
       await this.createBootstrapUser(this.scram);
       await this.authorizer.start(store);
+      await this.quotas.start(store);
       // log.retention.check.interval.ms, log.flush.offset.checkpoint.interval.ms, num.recovery.threads.per.data.dir
       const logs = new LogManager(dir, logDefaults, this.log, logManagerOptionsFromProps(this.config.props));
       this.logs = logs;
@@ -223,6 +228,7 @@ export class Broker implements BrokerContext {
       });
     } catch (e) {
       await this.authorizer.stop();
+      await this.quotas.stop();
       this.replicas?.stop();
       await this.metadata?.stop().catch(() => {});
       await this.groups?.stop();
@@ -378,6 +384,7 @@ export class Broker implements BrokerContext {
     const c = new Connection(socket, dispatch, this.connectionLimits, this.log, (x) => this.connections.delete(x));
     c.listener = listener;
     c.principal = principal;
+    c.quotaApplies = this.quotaApplies;
     const sasl = this.saslMechanisms.get(listener.name);
     if (sasl !== undefined) {
       c.saslMechanisms = sasl;
@@ -385,6 +392,8 @@ export class Broker implements BrokerContext {
     }
     this.connections.add(c);
   }
+
+  private readonly quotaApplies = (c: Connection, clientId: string | null): boolean => this.quotas.applies(c, clientId);
 
   /** Stop accepting, close connections, flush and checkpoint every log, release the lock. Idempotent. */
   stop(): Promise<void> {
@@ -405,6 +414,7 @@ export class Broker implements BrokerContext {
     await this.admin?.settled();
     this.replicas?.stop();
     await this.authorizer.stop();
+    await this.quotas.stop();
     if (this.metadata) await bounded(this.metadata.stop(), 5000, 'leaving the cluster', this.log);
     // Stop accepting, then close open connections (server.close waits for them: replica fetchers never leave).
     const closed = this.closeServers();

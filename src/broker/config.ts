@@ -264,6 +264,16 @@ export const BROKER_KEYS: Record<
     type: 'boolean',
     doc: 'With the authorizer on: whether a resource that no ACL matches is open to everyone.',
   },
+  'quota.window.num': {
+    default: '11',
+    type: 'int',
+    doc: 'Samples in the sliding window client quotas (producer_byte_rate, consumer_byte_rate) are measured over.',
+  },
+  'quota.window.size.seconds': {
+    default: '1',
+    type: 'int',
+    doc: 'Length of each client quota sample, in seconds.',
+  },
   'ssl.principal.mapping.rules': {
     default: 'DEFAULT',
     type: 'string',

@@ -159,6 +159,16 @@ export class Connection {
   rawSasl: ((token: Buffer) => Promise<Buffer | null>) | null = null;
   /** Close once every request read so far is answered (a failed login). */
   private closing = false;
+  /**
+   * Set by the broker: whether a client quota applies to this client (quota/quotas.ts). Its requests are then
+   * handled one at a time, as Kafka handles every connection's, so a throttle holds back the next request
+   * instead of one already read alongside it.
+   */
+  quotaApplies: ((c: Connection, clientId: string | null) => boolean) | null = null;
+  private serial = false;
+  /** A quota throttle (KIP-219): no request is read before this time (0: not muted). */
+  private mutedUntil = 0;
+  private muteTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -182,6 +192,8 @@ export class Connection {
       this.memoryWait = 0;
       this.limits.memory.release(this.headReserved);
       this.headReserved = 0;
+      if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+      this.muteTimer = null;
       this.onClose(this);
     });
   }
@@ -194,6 +206,29 @@ export class Connection {
   closeAfterReply(): void {
     this.closing = true;
     this.pauseReading();
+  }
+
+  /**
+   * Mute the connection for `ms` (a client over its quota, KIP-219): requests already read go on, the next is
+   * not read until the time is up. A longer throttle extends the mute; a shorter one changes nothing.
+   */
+  muteFor(ms: number): void {
+    if (ms <= 0 || this.closed) return;
+    const until = Date.now() + ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.pauseReading();
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.mutedUntil = 0;
+      this.pump();
+    }, ms);
+  }
+
+  /** Whether a quota throttle mutes the connection now (kstream top, tests). */
+  get isMuted(): boolean {
+    return this.mutedUntil !== 0;
   }
 
   close(reason?: string): void {
@@ -213,7 +248,7 @@ export class Connection {
   /** Hand every complete frame that may go to the router; pause reading when one has to wait. */
   private pump(): void {
     while (this.buffered >= 4 && !this.closed) {
-      if (this.memoryWait > 0) return;
+      if (this.memoryWait > 0 || this.mutedUntil !== 0) return;
       if (this.head < 0) {
         const size = this.peekSize();
         if (size < 0 || size > this.limits.maxRequestBytes) {
@@ -241,7 +276,7 @@ export class Connection {
       const first = this.chunks[0] as Buffer;
       const apiKey = first.length >= 6 ? first.readInt16BE(4) : this.apiKeyAt4();
       if (
-        this.inProcess >= MAX_IN_PROCESS ||
+        this.inProcess >= (this.serial ? 1 : MAX_IN_PROCESS) ||
         (apiKey === ApiKey.Fetch && this.fetching > 0) ||
         this.queuedReplyBytes + this.socket.writableLength >= this.limits.maxQueuedResponseBytes
       ) {
@@ -350,6 +385,7 @@ export class Connection {
       this.close(`malformed request header: ${reader.reason}`);
       return;
     }
+    if (this.quotaApplies !== null) this.serial = this.quotaApplies(this, header.clientId);
     const slot: Slot = { done: false, reply: null, bytes: 0 };
     this.queue.push(slot);
     this.inProcess++;

@@ -11,6 +11,7 @@ import type { BrokerConfig } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { FetchSessionCache } from './fetch-sessions.js';
 import type { Partition } from './partition.js';
+import type { ClientQuotas } from './quota/quotas.js';
 import type { LocalTopic } from './replica-manager.js';
 import type { PlainUsersFile } from './sasl.js';
 import type { CreatedTopic } from './topic-admin.js';
@@ -119,6 +120,8 @@ export interface BrokerContext extends ClusterView, TopicAdministration, Groups,
   readonly authorizer: Authorizer;
   /** Incremental fetch sessions (KIP-227) of this node's consumers and followers. */
   readonly fetchSessions: FetchSessionCache;
+  /** Client quotas (quota/quotas.ts): producerActive / consumerActive false when none is stored. */
+  readonly quotas: ClientQuotas;
   /** (api key, min version, max version) of every request this node serves (ApiVersions). */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
 }

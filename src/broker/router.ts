@@ -24,6 +24,8 @@ export interface HandlerContext {
   header: RequestHeader;
   connection: Connection;
   log: Logger;
+  /** Size of the request (header and body), for client quotas. */
+  requestBytes: number;
 }
 
 /** What a handler returns: the response body, or null for no response (acks=0 produce). */
@@ -140,7 +142,13 @@ export class Router {
       });
       return CLOSE;
     }
-    const res = await h.handle(body, { node: this.node, header, connection, log: this.log });
+    const res = await h.handle(body, {
+      node: this.node,
+      header,
+      connection,
+      log: this.log,
+      requestBytes: reader.buf.length,
+    });
     if (res === null) return null;
     return encodeResponse(header.apiKey, header.apiVersion, header.correlationId, res);
   };

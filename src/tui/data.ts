@@ -14,7 +14,7 @@
  * Only Kafka APIs are used, so it works against any Kafka-compatible cluster.
  */
 import type { Admin } from '../client/index.js';
-import { ApiKey } from '../protocol/messages/index.js';
+import { Api, ApiKey } from '../protocol/messages/index.js';
 import { brokerStatuses } from '../services/cluster.js';
 import {
   type BrokerRow,
@@ -74,6 +74,17 @@ export interface RawPoll {
   transactions?: TransactionRow[] | null;
   /** The last stable offset of the open transactions' partitions (ListOffsets read_committed). */
   stableOffsets?: RawStableOffset[];
+  /**
+   * Client quotas of client-id entities (DescribeClientQuotas); absent or null: not readable (a cluster
+   * without the API, or no DESCRIBE_CONFIGS on it).
+   */
+  quotas?: RawQuota[] | null;
+}
+
+/** A client-id quota entity (clientId null: the default client id) and its values. */
+export interface RawQuota {
+  clientId: string | null;
+  values: Record<string, number>;
 }
 
 export interface RawStableOffset {
@@ -126,6 +137,7 @@ export async function fetchRaw(
     fetchLogDirs(admin),
     fetchTransactions(admin),
   ]);
+  const quotas = await fetchQuotas(admin);
   return {
     at: now(),
     clusterId: cluster.clusterId,
@@ -138,6 +150,7 @@ export async function fetchRaw(
     logDirs,
     transactions: txns?.transactions ?? null,
     stableOffsets: txns?.stableOffsets ?? [],
+    quotas,
   };
 }
 
@@ -147,6 +160,28 @@ export async function fetchRaw(
  * never an error). Only the partitions of open transactions get a read_committed ListOffsets: elsewhere the LSO
  * is the high watermark, so top's poll costs nothing more without transactions.
  */
+/**
+ * The quotas of client-id entities (with no user part: DescribeGroups tells a member's client id, not its
+ * user), or null when the cluster does not answer DescribeClientQuotas.
+ */
+async function fetchQuotas(admin: Admin): Promise<RawQuota[] | null> {
+  try {
+    const conn = await admin.cluster.anyConnection();
+    if (!conn.supports(ApiKey.DescribeClientQuotas)) return null;
+    const res = await conn.request(Api.DescribeClientQuotas, {
+      components: [{ entityType: 'client-id', matchType: 2, match: null }],
+      strict: true,
+    });
+    if (res.errorCode !== 0) return null;
+    return (res.entries ?? []).map((e) => ({
+      clientId: e.entity.find((c) => c.entityType === 'client-id')?.entityName ?? null,
+      values: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
+    }));
+  } catch {
+    return null;
+  }
+}
+
 async function fetchTransactions(
   admin: Admin,
 ): Promise<{ transactions: TransactionRow[]; stableOffsets: RawStableOffset[] } | null> {
@@ -455,6 +490,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
       const samples = [...kept, sample];
       const rates = groupRates(samples, g.members.length);
       const consumeRate = rates.consumed;
+      const quota = consumerQuota(raw.quotas, g.members);
       return {
         groupId: g.groupId,
         state: g.state,
@@ -467,6 +503,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         catchUp: totalLag === 0 ? 0 : rates.sure ? catchUp(totalLag, rates.consumed, rates.produced) : null,
         samples,
         error: g.error,
+        quota,
       };
     })
     .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
@@ -569,4 +606,20 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
       brokersDown: brokerRows.filter((b) => !b.up).length,
     },
   };
+}
+
+/**
+ * The lowest consumer_byte_rate that applies to a group's members by their client ids (client-id C, else the
+ * default client id: Kafka's last two precedence levels — quotas of users are not matched, a member's user is
+ * not known from DescribeGroups); null when none does or quotas are not readable.
+ */
+export function consumerQuota(quotas: RawQuota[] | null | undefined, members: { clientId: string }[]): number | null {
+  if (!quotas || quotas.length === 0) return null;
+  const byClient = new Map(quotas.map((q) => [q.clientId, q.values.consumer_byte_rate]));
+  let lowest: number | null = null;
+  for (const m of members) {
+    const v = byClient.get(m.clientId) ?? byClient.get(null);
+    if (v !== undefined && (lowest === null || v < lowest)) lowest = v;
+  }
+  return lowest;
 }

@@ -111,6 +111,8 @@ export interface GroupRow {
   /** Summed committed offsets and log ends of the partitions with a commit, for the windowed rates. */
   samples: GroupSample[];
   error: string | null;
+  /** consumer_byte_rate limiting its members (per broker), by their client ids; null/absent: none known. */
+  quota?: number | null;
 }
 
 export interface BrokerRow {

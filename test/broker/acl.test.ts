@@ -524,4 +524,36 @@ a.close()
       a.close();
     }
   });
+
+  test('client quotas: AlterClientQuotas needs ALTER_CONFIGS and DescribeClientQuotas DESCRIBE_CONFIGS on the cluster', async () => {
+    const entries = [
+      {
+        entity: [{ entityType: 'user', entityName: 'alice' }],
+        ops: [{ key: 'producer_byte_rate', value: 1048576, remove: false }],
+      },
+    ];
+    const describeAll = { components: [], strict: false };
+    const a = await rawLogin('alice', ALICE_PW);
+    const admin = await rawLogin('admin', ADMIN_PW);
+    try {
+      const refused = await a.request(ApiKey.AlterClientQuotas, 1, { entries, validateOnly: false });
+      assert.equal((refused.entries as { errorCode: number }[])[0]?.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      const hidden = await a.request(ApiKey.DescribeClientQuotas, 1, describeAll);
+      assert.equal(hidden.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      assert.equal(hidden.entries, null);
+      // Nothing was stored by alice's attempt; the super user may set and describe.
+      assert.deepEqual((await admin.request(ApiKey.DescribeClientQuotas, 1, describeAll)).entries, []);
+      const ok = await admin.request(ApiKey.AlterClientQuotas, 1, { entries, validateOnly: false });
+      assert.equal((ok.entries as { errorCode: number }[])[0]?.errorCode, 0);
+      const d = await admin.request(ApiKey.DescribeClientQuotas, 1, describeAll);
+      assert.equal((d.entries as unknown[]).length, 1);
+      await admin.request(ApiKey.AlterClientQuotas, 1, {
+        entries: [{ ...entries[0], ops: [{ key: 'producer_byte_rate', value: 0, remove: true }] }],
+        validateOnly: false,
+      });
+    } finally {
+      a.close();
+      admin.close();
+    }
+  });
 });

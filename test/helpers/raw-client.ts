@@ -70,9 +70,15 @@ export class RawClient {
     }
   }
 
-  request(apiKey: number, version: number, body: Struct, opts: { noResponse?: boolean } = {}): Promise<Struct> {
+  request(
+    apiKey: number,
+    version: number,
+    body: Struct,
+    opts: { noResponse?: boolean; clientId?: string } = {},
+  ): Promise<Struct> {
     const correlationId = this.nextId++;
-    const frame = encodeRequest({ apiKey, apiVersion: version, correlationId, clientId: 'raw-test' }, body);
+    const clientId = opts.clientId ?? 'raw-test';
+    const frame = encodeRequest({ apiKey, apiVersion: version, correlationId, clientId }, body);
     for (const b of frame) this.socket.write(b);
     if (opts.noResponse) return Promise.resolve({});
     return new Promise((resolve, reject) => this.pending.set(correlationId, { apiKey, version, resolve, reject }));

@@ -87,6 +87,30 @@ describe('kstream top screens', () => {
     r.unmount();
   });
 
+  test('groups whose members a client quota limits (DescribeClientQuotas, by client id) are marked ⏱', () => {
+    const quotas = [
+      { clientId: 'billing-1', values: { consumer_byte_rate: 1048576 } },
+      { clientId: 'other', values: { consumer_byte_rate: 10 } },
+    ];
+    const s = buildSnapshot(raw({ quotas }), null);
+    let r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups' })} width={99} height={10} />);
+    assert.match(r.lastFrame()!, /billing ⏱\s+Stable/);
+    r.unmount();
+    r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups', group: 'billing' })} width={99} height={10} />);
+    assert.match(r.lastFrame()!, /group billing · Stable · 1 member · ⏱ quota 1\.0MiB\/s · lag 1\.8k/);
+    r.unmount();
+    // The default client id applies to every member without its own quota; none readable: no mark.
+    const d = buildSnapshot(raw({ quotas: [{ clientId: null, values: { consumer_byte_rate: 2048 } }] }), null);
+    assert.equal(d.groups[0]?.quota, 2048);
+    for (const q of [null, [], [{ clientId: 'other', values: { consumer_byte_rate: 1 } }]]) {
+      const n = buildSnapshot(raw({ quotas: q }), null);
+      assert.equal(n.groups[0]?.quota, null);
+      r = render(<GroupsScreen snapshot={n} ui={ui({ screen: 'groups' })} width={99} height={10} />);
+      assert.doesNotMatch(r.lastFrame()!, /⏱/);
+      r.unmount();
+    }
+  });
+
   test('groups unavailable (no coordinator): said plainly', () => {
     const s = buildSnapshot(raw({ groups: [], groupsError: 'NOT_COORDINATOR' }), null);
     const r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups' })} width={99} height={10} />);

@@ -9,6 +9,7 @@
  * range from the partition's aborted-transaction index (one lookup per partition, nothing per batch; a partition
  * no transaction touched answers as for read_uncommitted). Every answer carries the last stable offset.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
@@ -181,11 +182,18 @@ export const fetch = defineHandler(Api.Fetch, {
     const { node, header, connection } = ctx;
     // The request's limit, capped by the broker's fetch.max.bytes (a request asking for gigabytes does not make
     // the broker read them into memory). As in Kafka, the first batch is returned whole even when larger.
-    const responseMax = Math.min(
+    let responseMax = Math.min(
       header.apiVersion >= 3 ? Math.max(1, req.maxBytes) : 0x7fffffff,
       node.config.fetchMaxBytes,
     );
     const follower = req.replicaId >= 0;
+    // consumer_byte_rate: no answer larger than the quota allows over its window (as Kafka caps it).
+    const quota = node.quotas.consumerActive && !follower;
+    if (quota)
+      responseMax = Math.max(
+        1,
+        Math.min(responseMax, node.quotas.maxValueInWindow('fetch', connection, header.clientId ?? '')),
+      );
     // A follower's fetch needs CLUSTER_ACTION (brokers pass: acl/authorizer.ts), a consumer's READ per topic.
     const followerDenied = follower && !clusterAllowed(ctx, Op.CLUSTER_ACTION);
     const sessions = node.fetchSessions;
@@ -242,12 +250,27 @@ export const fetch = defineHandler(Api.Fetch, {
     }
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     const minBytes = Math.max(0, req.minBytes);
+    let read = 0;
     for (;;) {
       const { bytes, errors } = await readAll(node, wanted, responseMax, req.replicaId, req.isolationLevel === 1);
+      read = bytes;
       const left = deadline - Date.now();
       if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || node.isStopping) break;
       if (connection.isClosed) break;
       await waitForData(node, wanted, left, connection);
+    }
+    if (quota) {
+      const ms = node.quotas.record('fetch', connection, header.clientId ?? '', read);
+      if (ms > 0) {
+        // Over consumer_byte_rate: an empty answer with the throttle time, the bytes not counted (the client
+        // fetches them again once the time is up), the connection muted meanwhile (KIP-219), as Kafka does.
+        // A session keeps what it last told the fetcher (the next answer carries what this one did not); a
+        // full fetch opens no session (Kafka's throttled answers do the same).
+        node.quotas.unrecord('fetch', connection, read);
+        connection.muteFor(ms);
+        if (header.apiVersion < 8 && !node.isStopping) await sleep(ms);
+        return { throttleTimeMs: ms, errorCode: 0, sessionId: session?.id ?? 0, responses: [] };
+      }
     }
     if (session !== null) return incrementalAnswer(session, nextEpoch(req.sessionEpoch), wanted);
     let sessionId = 0;

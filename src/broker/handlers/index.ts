@@ -2,6 +2,7 @@ import type { AnyHandler } from '../router.js';
 import { createAcls, deleteAcls, describeAcls } from './acls.js';
 import { alterConfigs, createPartitions, deleteRecords, incrementalAlterConfigs } from './admin.js';
 import { apiVersions } from './api-versions.js';
+import { alterClientQuotas, describeClientQuotas } from './client-quotas.js';
 import { describeCluster } from './describe-cluster.js';
 import { describeConfigs } from './describe-configs.js';
 import { describeLogDirs } from './describe-log-dirs.js';
@@ -56,4 +57,6 @@ export const allHandlers: AnyHandler[] = [
   describeAcls,
   createAcls,
   deleteAcls,
+  describeClientQuotas,
+  alterClientQuotas,
 ];

@@ -18,6 +18,7 @@ import { Api, type Item, type RequestOf, type ResponseInput } from '../../protoc
 import { type BatchHeader, OFF } from '../../protocol/records/batch.js';
 import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
 import { allowed, Op, Res } from '../acl/check.js';
+import { throttle } from '../quota/throttle.js';
 import { defineHandler } from '../router.js';
 import { isInternalTopic } from '../topic-admin.js';
 
@@ -165,8 +166,12 @@ export const produce = defineHandler(Api.Produce, {
       }
     }
     if (durable.length > 0) await Promise.all(durable);
+    // producer_byte_rate (quota/quotas.ts): one boolean when no quota is stored.
+    const throttleTimeMs = node.quotas.producerActive
+      ? await throttle(ctx, 'produce', ctx.requestBytes, header.apiVersion >= 6 || acks === 0)
+      : 0;
     if (acks === 0) return null;
-    return { responses, throttleTimeMs: 0 };
+    return { responses, throttleTimeMs };
   },
 });
 

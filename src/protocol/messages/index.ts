@@ -19,6 +19,12 @@ import {
   AlterPartitionReassignmentsResponse,
 } from './alter-partition-reassignments.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
+import {
+  AlterClientQuotasRequest,
+  AlterClientQuotasResponse,
+  DescribeClientQuotasRequest,
+  DescribeClientQuotasResponse,
+} from './client-quotas.js';
 import { CreatePartitionsRequest, CreatePartitionsResponse } from './create-partitions.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from './create-topics.js';
 import { DeleteGroupsRequest, DeleteGroupsResponse } from './delete-groups.js';
@@ -124,6 +130,8 @@ export const Api = {
   DescribeTransactions: api(DescribeTransactionsRequest, DescribeTransactionsResponse),
   ListTransactions: api(ListTransactionsRequest, ListTransactionsResponse),
   SaslAuthenticate: api(SaslAuthenticateRequest, SaslAuthenticateResponse),
+  DescribeClientQuotas: api(DescribeClientQuotasRequest, DescribeClientQuotasResponse),
+  AlterClientQuotas: api(AlterClientQuotasRequest, AlterClientQuotasResponse),
   DescribeUserScramCredentials: api(DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse),
   AlterUserScramCredentials: api(AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse),
 };

@@ -5,7 +5,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { type Column, Table } from '../components/table.js';
-import { compact, duration, perSecond, sparkline } from '../format.js';
+import { bytesPerSecond, compact, duration, perSecond, sparkline } from '../format.js';
 import { selectedGroup, visibleGroupPartitions, visibleGroups } from '../state/select.js';
 import { theme } from '../theme.js';
 import { type GroupPartitionRow, type GroupRow, HISTORY } from '../types.js';
@@ -20,7 +20,8 @@ function stateColor(g: GroupRow): string | undefined {
 }
 
 const groupColumns: Column<GroupRow>[] = [
-  { title: 'GROUP', priority: 0, kind: 'name', cell: (g) => g.groupId },
+  // ⏱: its members' client id has a consumer_byte_rate quota (the broker throttles them past it).
+  { title: 'GROUP', priority: 0, kind: 'name', cell: (g) => (g.quota == null ? g.groupId : `${g.groupId} ⏱`) },
   { title: 'STATE', priority: 1, cell: (g) => g.state || '?', color: stateColor },
   { title: 'MEMBERS', priority: 5, align: 'right', cell: (g) => String(g.members) },
   { title: 'PARTS', priority: 6, align: 'right', cell: (g) => String(g.partitions.length) },
@@ -77,9 +78,9 @@ export function GroupsScreen({ snapshot, ui, width, height }: ScreenProps): Reac
           {g ? (
             <Text color={theme.dim}>
               {' '}
-              · <Text color={stateColor(g)}>{g.state}</Text> · {g.members} {g.members === 1 ? 'member' : 'members'} ·
-              lag {compact(g.totalLag)} · {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUp)} · esc:
-              back
+              · <Text color={stateColor(g)}>{g.state}</Text> · {g.members} {g.members === 1 ? 'member' : 'members'}
+              {g.quota == null ? '' : ` · ⏱ quota ${bytesPerSecond(g.quota)}/s`} · lag {compact(g.totalLag)} ·{' '}
+              {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUp)} · esc: back
             </Text>
           ) : (
             <Text color={theme.warn}> (group no longer exists) · esc: back</Text>

@@ -1,0 +1,321 @@
+/**
+ * Client quotas (Kafka's ClientQuotaManager semantics, KIP-13 / KIP-55 / KIP-219): the quota documents live in
+ * the metadata store under `quotas/`, one key per entity, loaded at start and kept current by a prefix watch
+ * (etcd in a cluster, so a change made through one node applies on every node as soon as the watch delivers
+ * it). Enforcement is per broker, as in Kafka: each node measures the bytes it takes in (produce) and gives out
+ * (fetch) per quota entity over a sliding window of `quota.window.num` samples of `quota.window.size.seconds`,
+ * and when the measured rate is over the quota it answers with
+ *   throttle_time_ms = (rate - quota) / quota * window
+ * and mutes the connection for that time (KIP-219; older request versions get the answer after the delay).
+ * Connections whose quota entity is the same (e.g. every client id of a user with a user quota) share one
+ * measurement, as Kafka's quota sensors do.
+ * With no quota of a kind stored, the produce/fetch paths test one boolean and do nothing else.
+ */
+import type { MetadataStore, WatchEvent } from '../../cluster/metadata-store.js';
+import type { Logger } from '../../util/logger.js';
+import { ConfigError } from '../config-error.js';
+import { CONSUMER_BYTE_RATE, entityKey, PRODUCER_BYTE_RATE, type QuotaDoc, type QuotaEntity, userOf } from './model.js';
+
+const PREFIX = 'quotas/';
+
+export type QuotaKind = 'produce' | 'fetch';
+
+/**
+ * Kafka's Rate over a SampledStat: `samples` windows of `windowMs`, the oldest reused when a new one starts;
+ * the rate is the sum of the live samples over the time they cover, counted as at least samples-1 full windows
+ * (so the first request of a quiet client is not measured over a few milliseconds).
+ */
+export class Rate {
+  private readonly starts: Float64Array;
+  private readonly values: Float64Array;
+  private current = 0;
+  lastUsed: number;
+
+  constructor(
+    private readonly samples: number,
+    private readonly windowMs: number,
+    now: number,
+  ) {
+    this.starts = new Float64Array(samples).fill(now);
+    this.values = new Float64Array(samples);
+    this.lastUsed = now;
+  }
+
+  record(value: number, now: number): void {
+    this.lastUsed = now;
+    if (now >= (this.starts[this.current] as number) + this.windowMs) {
+      this.current = (this.current + 1) % this.samples;
+      this.starts[this.current] = now;
+      this.values[this.current] = 0;
+    }
+    this.values[this.current] = (this.values[this.current] as number) + value;
+  }
+
+  /** Samples that ended a whole window span ago hold nothing any more. */
+  private purge(now: number): void {
+    const span = this.samples * this.windowMs;
+    for (let i = 0; i < this.samples; i++) {
+      if (now - (this.starts[i] as number) >= span) {
+        this.starts[i] = now;
+        this.values[i] = 0;
+      }
+    }
+  }
+
+  /** The time the rate is measured over (Kafka's Rate.windowSize), in ms. */
+  windowSize(now: number): number {
+    this.purge(now);
+    let oldest = now;
+    for (let i = 0; i < this.samples; i++) oldest = Math.min(oldest, this.starts[i] as number);
+    let elapsed = now - oldest;
+    const full = Math.floor(elapsed / this.windowMs);
+    if (full < this.samples - 1) elapsed += (this.samples - 1 - full) * this.windowMs;
+    return Math.max(elapsed, 1);
+  }
+
+  /** Units per second. */
+  measure(now: number): number {
+    const size = this.windowSize(now);
+    let total = 0;
+    for (let i = 0; i < this.samples; i++) total += this.values[i] as number;
+    return (total * 1000) / size;
+  }
+}
+
+/** The quota that applies to a connection and the measurement it shares. */
+interface Applied {
+  bound: number;
+  sensor: string;
+}
+
+interface ConnectionCache {
+  generation: number;
+  principal: string;
+  clientId: string;
+  produce: Applied | null | undefined;
+  fetch: Applied | null | undefined;
+}
+
+/** Who is asking: a connection's principal (kept per connection object). */
+export interface QuotaSubject {
+  readonly principal: string;
+}
+
+/** Sensors not used for this long are dropped (Kafka expires quota sensors after an hour). */
+const SENSOR_IDLE_MS = 3600_000;
+
+export class ClientQuotas {
+  private readonly docs = new Map<string, QuotaDoc>();
+  private generation = 0;
+  /** Whether any entity has a producer_byte_rate / consumer_byte_rate: the hot paths test only these. */
+  producerActive = false;
+  consumerActive = false;
+  private readonly sensors: Record<QuotaKind, Map<string, Rate>> = { produce: new Map(), fetch: new Map() };
+  private readonly caches = new WeakMap<object, ConnectionCache>();
+  /** Throttles handed out, per kind (metrics, tests). */
+  readonly throttled: Record<QuotaKind, number> = { produce: 0, fetch: 0 };
+  readonly samples: number;
+  readonly windowMs: number;
+  private store: MetadataStore | null = null;
+  private unwatch: (() => Promise<void>) | null = null;
+  private lastSweep = 0;
+
+  constructor(
+    props: Record<string, string>,
+    private readonly log: Logger,
+  ) {
+    this.samples = positiveInt(props, 'quota.window.num', 11);
+    this.windowMs = positiveInt(props, 'quota.window.size.seconds', 1) * 1000;
+  }
+
+  async start(store: MetadataStore): Promise<void> {
+    this.store = store;
+    const pending: WatchEvent[] = [];
+    let loaded = false;
+    this.unwatch = await store.watch(PREFIX, (e) => {
+      if (loaded) this.apply(e);
+      else pending.push(e);
+    });
+    for (const kv of await store.list(PREFIX)) this.apply({ type: 'put', key: kv.key, value: kv.value });
+    loaded = true;
+    for (const e of pending) this.apply(e);
+    if (this.docs.size > 0) this.log.info('client quotas loaded', { entities: this.docs.size });
+  }
+
+  async stop(): Promise<void> {
+    await this.unwatch?.().catch(() => {});
+    this.unwatch = null;
+  }
+
+  private apply(e: WatchEvent): void {
+    if (!e.key.startsWith(PREFIX)) return;
+    const key = e.key.slice(PREFIX.length);
+    if (e.type === 'delete' || e.value === null) this.docs.delete(key);
+    else {
+      try {
+        this.docs.set(key, JSON.parse(e.value) as QuotaDoc);
+      } catch {
+        this.log.warn('unreadable client quota in the metadata store; ignored', { key: e.key });
+        return;
+      }
+    }
+    this.generation++;
+    let p = false;
+    let c = false;
+    for (const d of this.docs.values()) {
+      if (d.values[PRODUCER_BYTE_RATE] !== undefined) p = true;
+      if (d.values[CONSUMER_BYTE_RATE] !== undefined) c = true;
+    }
+    this.producerActive = p;
+    this.consumerActive = c;
+  }
+
+  /** Every stored entity with its values. */
+  list(): QuotaDoc[] {
+    return [...this.docs.values()];
+  }
+
+  /** The stored values of one entity (empty when none). */
+  valuesOf(e: QuotaEntity): Record<string, number> {
+    return { ...(this.docs.get(entityKey(e))?.values ?? {}) };
+  }
+
+  /**
+   * Set and remove values of one entity (already validated) by compare-and-set on its document; an entity
+   * left with no value is deleted. Returns once the store has the change (this node's view follows its watch,
+   * and is updated here at once too).
+   */
+  async alter(e: QuotaEntity, set: Record<string, number>, remove: readonly string[]): Promise<void> {
+    const store = this.storeOrThrow();
+    const key = PREFIX + entityKey(e);
+    for (;;) {
+      const kv = await store.get(key);
+      const current = kv ? (JSON.parse(kv.value) as QuotaDoc).values : {};
+      const values: Record<string, number> = { ...current, ...set };
+      for (const k of remove) delete values[k];
+      if (Object.keys(values).length === 0) {
+        if (kv) await store.delete(key);
+        this.apply({ type: 'delete', key, value: null });
+        return;
+      }
+      const doc: QuotaDoc = { entity: e, values };
+      const text = JSON.stringify(doc);
+      if (await store.compareAndSet(key, text, kv?.modRevision ?? 0)) {
+        this.apply({ type: 'put', key, value: text });
+        return;
+      }
+    }
+  }
+
+  private storeOrThrow(): MetadataStore {
+    if (this.store === null) throw new Error('client quotas have no metadata store yet');
+    return this.store;
+  }
+
+  /** The quota of `kind` for (user, client id) in Kafka's precedence order, and the sensor it is measured by. */
+  resolve(kind: QuotaKind, user: string, clientId: string): Applied | null {
+    const k = kind === 'produce' ? PRODUCER_BYTE_RATE : CONSUMER_BYTE_RATE;
+    const at = (e: QuotaEntity): number | undefined => this.docs.get(entityKey(e))?.values[k];
+    const both = (bound: number) => ({ bound, sensor: `${entityKey({ user, clientId })}` });
+    const userOnly = (bound: number) => ({ bound, sensor: `${entityKey({ user })}` });
+    const clientOnly = (bound: number) => ({ bound, sensor: `${entityKey({ clientId })}` });
+    // Kafka's order (model.ts): the first entity holding the key decides, and which names its sensor keeps.
+    const order: [QuotaEntity, (bound: number) => Applied][] = [
+      [{ user, clientId }, both],
+      [{ user, clientId: null }, both],
+      [{ user }, userOnly],
+      [{ user: null, clientId }, both],
+      [{ user: null, clientId: null }, both],
+      [{ user: null }, userOnly],
+      [{ clientId }, clientOnly],
+      [{ clientId: null }, clientOnly],
+    ];
+    for (const [e, make] of order) {
+      const v = at(e);
+      if (v !== undefined) return make(v);
+    }
+    return null;
+  }
+
+  /** Whether a produce or fetch quota applies to the connection's client (two booleans when none is stored). */
+  applies(who: QuotaSubject, clientId: string | null): boolean {
+    if (!this.producerActive && !this.consumerActive) return false;
+    const c = this.cacheOf(who, clientId ?? '');
+    return this.appliedOf(c, 'produce', who) !== null || this.appliedOf(c, 'fetch', who) !== null;
+  }
+
+  private cacheOf(who: QuotaSubject, clientId: string): ConnectionCache {
+    let c = this.caches.get(who);
+    if (
+      c === undefined ||
+      c.generation !== this.generation ||
+      c.principal !== who.principal ||
+      c.clientId !== clientId
+    ) {
+      c = { generation: this.generation, principal: who.principal, clientId, produce: undefined, fetch: undefined };
+      this.caches.set(who, c);
+    }
+    return c;
+  }
+
+  private appliedOf(c: ConnectionCache, kind: QuotaKind, who: QuotaSubject): Applied | null {
+    let applied = c[kind];
+    if (applied === undefined) {
+      applied = this.resolve(kind, userOf(who.principal), c.clientId);
+      c[kind] = applied;
+    }
+    return applied;
+  }
+
+  /**
+   * Record `bytes` for the connection's quota entity and return the throttle time in ms (0: within its quota,
+   * or no quota applies). Callers test producerActive / consumerActive first.
+   */
+  record(kind: QuotaKind, who: QuotaSubject, clientId: string, bytes: number, now = Date.now()): number {
+    const applied = this.appliedOf(this.cacheOf(who, clientId), kind, who);
+    if (applied === null) return 0;
+    const sensors = this.sensors[kind];
+    let rate = sensors.get(applied.sensor);
+    if (rate === undefined) {
+      this.sweep(now);
+      rate = new Rate(this.samples, this.windowMs, now);
+      sensors.set(applied.sensor, rate);
+    }
+    rate.record(bytes, now);
+    const measured = rate.measure(now);
+    if (measured <= applied.bound) return 0;
+    this.throttled[kind]++;
+    return Math.round(((measured - applied.bound) / applied.bound) * rate.windowSize(now));
+  }
+
+  /** Take back bytes recorded for a fetch that was answered empty because it was throttled (Kafka does too). */
+  unrecord(kind: QuotaKind, who: QuotaSubject, bytes: number, now = Date.now()): void {
+    const applied = this.caches.get(who)?.[kind];
+    if (!applied) return;
+    this.sensors[kind].get(applied.sensor)?.record(-bytes, now);
+  }
+
+  /** The most bytes one request may move without being throttled for certain (Kafka caps fetch size so). */
+  maxValueInWindow(kind: QuotaKind, who: QuotaSubject, clientId: string): number {
+    const applied = this.appliedOf(this.cacheOf(who, clientId), kind, who);
+    if (applied === null) return Number.MAX_SAFE_INTEGER;
+    return applied.bound * (this.samples - 1) * (this.windowMs / 1000);
+  }
+
+  private sweep(now: number): void {
+    if (now - this.lastSweep < 60_000) return;
+    this.lastSweep = now;
+    for (const m of Object.values(this.sensors)) {
+      for (const [k, r] of m) if (now - r.lastUsed > SENSOR_IDLE_MS) m.delete(k);
+    }
+  }
+}
+
+function positiveInt(props: Record<string, string>, key: string, dflt: number): number {
+  const raw = props[key];
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > 3600)
+    throw new ConfigError(`invalid value ${JSON.stringify(raw)} for ${key}: expected an integer in 1..3600`);
+  return n;
+}
