@@ -9,6 +9,7 @@ import type { Logger } from '../util/logger.js';
 import type { Authorizer } from './acl/authorizer.js';
 import type { BrokerConfig } from './config.js';
 import type { Credentials } from './credentials.js';
+import type { BrokerMetrics } from './metrics.js';
 import type { Partition } from './partition.js';
 import type { LocalTopic } from './replica-manager.js';
 import type { PlainUsersFile } from './sasl.js';
@@ -116,6 +117,8 @@ export interface BrokerContext extends ClusterView, TopicAdministration, Groups,
   readonly plainUsers: PlainUsersFile | null;
   /** ACLs and the decisions made with them (acl/authorizer.ts); `enabled` false: everything is allowed. */
   readonly authorizer: Authorizer;
+  /** Counters the produce and fetch handlers bump (per topic, per request; never per record). */
+  readonly metrics: BrokerMetrics;
   /** (api key, min version, max version) of every request this node serves (ApiVersions). */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
 }

@@ -12,6 +12,7 @@ import { Api, type Item, type ResponseInput } from '../../protocol/messages/inde
 import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import type { Connection } from '../connection.js';
 import type { BrokerContext } from '../context.js';
+import type { TopicStats } from '../metrics.js';
 import type { Partition } from '../partition.js';
 import { defineHandler } from '../router.js';
 
@@ -154,9 +155,11 @@ export const fetch = defineHandler(Api.Fetch, {
     const wanted: Wanted[] = [];
     // A follower's fetch needs CLUSTER_ACTION (brokers pass: acl/authorizer.ts), a consumer's READ per topic.
     const followerDenied = req.replicaId >= 0 && !clusterAllowed(ctx, Op.CLUSTER_ACTION);
+    const counted: [TopicStats, PartitionResponse[]][] = [];
     for (const t of req.topics) {
       const partitions: PartitionResponse[] = [];
       responses.push({ topic: t.topic, partitions });
+      counted.push([node.metrics.topic(t.topic), partitions]);
       const denied = followerDenied || (req.replicaId < 0 && !allowed(ctx, Op.READ, Res.TOPIC, t.topic));
       for (const p of t.partitions) {
         const out: PartitionResponse = {
@@ -190,7 +193,17 @@ export const fetch = defineHandler(Api.Fetch, {
       const left = deadline - Date.now();
       if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || node.isStopping) break;
       if (connection.isClosed) break;
+      const waited = performance.now();
       await waitForData(node, wanted, left, connection);
+      ctx.remoteMs += performance.now() - waited;
+    }
+    // Per topic, per partition of the request (metrics.ts): bytes out to consumers only, as Kafka's BytesOut.
+    for (const [stats, partitions] of counted) {
+      stats.fetchRequests += partitions.length;
+      for (const p of partitions) {
+        if (p.errorCode !== 0) stats.failedFetchRequests++;
+        else if (req.replicaId < 0) stats.bytesOut += (p.records as Buffer).length;
+      }
     }
     return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses };
   },
