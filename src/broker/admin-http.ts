@@ -117,10 +117,8 @@ export class AdminHttpServer {
     server.maxConnections = MAX_CONNECTIONS;
     // An idle socket (no request, or between requests) is closed: no 'timeout' listener means destroy.
     server.setTimeout(IDLE_TIMEOUT_MS);
-    server.on('clientError', (_e, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
+    // Malformed requests and timed-out headers: Node's own clientError answer (400 / 408 / 431), then the
+    // socket is destroyed (a handler that only ended it would leave a half-open socket to a dripping client).
     const bound = await new Promise<boolean>((res, rej) => {
       server.once('error', (e: NodeJS.ErrnoException) => {
         const what =
