@@ -118,6 +118,7 @@ export class Broker implements BrokerContext {
     this.metrics = new BrokerMetrics(
       {
         nodeId: config.nodeId,
+        dataDir: resolve(config.dataDir),
         localPartitions: () => this.replicas?.partitions() ?? [],
         clusterView: () => (this.joining === null ? this.metadata : null),
         coordinators: () => this.groups?.all() ?? Promise.resolve([]),

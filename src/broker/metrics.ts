@@ -9,6 +9,7 @@
  * partition offsets and sizes, ISR state, group lag — is a gauge computed at scrape time (prom-client's
  * `collect()`) from the state its owner keeps anyway, so nothing is maintained on every change.
  */
+import { statfs } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 const eventLoopUtilization = performance.eventLoopUtilization;
@@ -33,6 +34,8 @@ export interface MetricsSource {
   coordinators(): Promise<GroupCoordinator[]>;
   /** Open client connections per listener name. */
   connectionsByListener(): Map<string, number>;
+  /** The data dir (its file system's size and free space). */
+  readonly dataDir: string;
   /** Request bytes held (queued.max.request.bytes budget) and requests being handled. */
   inFlight(): { bytes: number; requests: number };
 }
@@ -269,6 +272,29 @@ export class BrokerMetrics {
       registers,
       collect() {
         this.set(openFiles.openCount);
+      },
+    });
+    const statfsOf = (): Promise<{ size: number; free: number } | null> =>
+      statfs(self.source.dataDir).then(
+        (st) => ({ size: st.blocks * st.bsize, free: st.bavail * st.bsize }),
+        () => null,
+      );
+    new Gauge({
+      name: 'kstream_log_dir_size_bytes',
+      help: "Size of the data dir's file system.",
+      registers,
+      async collect() {
+        const st = await statfsOf();
+        if (st) this.set(st.size);
+      },
+    });
+    new Gauge({
+      name: 'kstream_log_dir_free_bytes',
+      help: "Bytes of the data dir's file system available to the node.",
+      registers,
+      async collect() {
+        const st = await statfsOf();
+        if (st) this.set(st.free);
       },
     });
     new Gauge({

@@ -6,53 +6,16 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BIN, type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
 import { freePorts } from '../helpers/etcd.js';
+import { http, sample } from '../helpers/http.js';
 import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
-
-export interface HttpAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-export function http(
-  port: number,
-  path: string,
-  opts: { method?: string; headers?: Record<string, string> } = {},
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, timeout: 15_000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          body += d;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The value of one sample (`name{labels} value`) in exposition text; null if absent. */
-export function sample(text: string, series: string): number | null {
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return null;
-}
 
 function promtool(text: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -194,6 +157,11 @@ describe('admin HTTP listener', () => {
     const back = await http(port, '/health');
     assert.equal(back.status, 200);
     assert.deepEqual(JSON.parse(back.body), { status: 'ok', dataDir: 'writable' });
+  });
+
+  test('docs/kstream-alerts.yml passes promtool check rules', async () => {
+    const { stdout } = await run('promtool', ['check', 'rules', join(ROOT, 'docs', 'kstream-alerts.yml')]);
+    assert.match(stdout, /SUCCESS: 5 rules found/);
   });
 
   test('bad admin.listeners and a busy configured admin port stop the start with one clear line', async () => {
