@@ -210,6 +210,9 @@ export class Broker implements BrokerContext {
           this.log,
         );
         if (await admin.start()) this.adminHttp = admin;
+        // The default port was busy: DescribeConfigs reports the listener in effect (none), so `cluster info`
+        // does not take another process's answers for this node's.
+        else this.config.props['admin.listeners'] = '';
       }
       const metaClusterId = loadMetaProperties(dir, this.nodeId, this.log);
       const logDefaults = brokerLogDefaults(this.config.props);

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { kstream } from '../cli/run.js';
 import { BIN, ROOT, removeDir, tempDir } from '../helpers/broker.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { freePorts } from '../helpers/etcd.js';
@@ -221,6 +222,34 @@ describe('Prometheus scrapes a 3-node cluster', { timeout: 300_000 }, () => {
       async () => (await query(promPort, underReplicated))[0] === 0,
       90_000,
     );
+  });
+
+  test('cluster info shows each node ready (found through admin.listeners); debug bundle has every /metrics', async () => {
+    const c = cluster as Cluster;
+    const r = await kstream(['cluster', 'info', '-o', 'json', '-b', c.bootstrap()], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout) as { brokers: { nodeId: number; up: boolean; ready?: string }[] };
+    assert.deepEqual(
+      info.brokers.map((b) => [b.nodeId, b.up, b.ready]),
+      [
+        [1, true, 'ready'],
+        [2, true, 'ready'],
+        [3, true, 'ready'],
+      ],
+    );
+    const dir = tempDir('kstream-bundle-');
+    try {
+      const file = join(dir, 'bundle.zip');
+      const b = await kstream(['debug', 'bundle', '-o', file, '-b', c.bootstrap()], { timeoutMs: 120_000 });
+      assert.equal(b.code, 0, b.stderr);
+      for (const id of [1, 2, 3]) {
+        const { stdout } = await run('unzip', ['-p', file, `brokers/${id}/metrics.txt`], { maxBuffer: 64 << 20 });
+        assert.match(stdout, /^# HELP /, `broker ${id}'s metrics text`);
+        assert.match(stdout, /\nkafka_server_replicamanager_partitioncount \d+\n/);
+      }
+    } finally {
+      removeDir(dir);
+    }
   });
 
   test('/ready: 503 for a node that has not registered yet, 200 once it has', async () => {
