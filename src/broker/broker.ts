@@ -209,7 +209,10 @@ export class Broker implements BrokerContext {
           this.config.props,
           this.log,
         );
-        if (await admin.start()) this.adminHttp = admin;
+        if (await admin.start()) {
+          this.adminHttp = admin;
+          this.metrics.enabled = true;
+        }
         // The default port was busy: DescribeConfigs reports the listener in effect (none), so `cluster info`
         // does not take another process's answers for this node's.
         else this.config.props['admin.listeners'] = '';

@@ -70,6 +70,11 @@ interface ApiTimers {
 
 export class BrokerMetrics {
   readonly registry: Registry = new Registry();
+  /**
+   * Whether anything can read the metrics (the admin listener is up): without it the router skips its
+   * per-request timing (the per-topic counters, plain additions, stay).
+   */
+  enabled = false;
   private readonly topics = new Map<string, TopicStats>();
   private readonly apis = new Map<number, ApiTimers>();
   /** Append times of committed records by topic, partition and offset (they never change). */

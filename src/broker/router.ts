@@ -144,7 +144,8 @@ export class Router {
       });
       return CLOSE;
     }
-    const started = performance.now();
+    const metrics = this.node.metrics;
+    const started = metrics.enabled ? performance.now() : 0;
     const ctx: HandlerContext = { node: this.node, header, connection, log: this.log, remoteMs: 0 };
     this.inFlight++;
     let res: Struct | null;
@@ -154,7 +155,8 @@ export class Router {
       this.inFlight--;
     }
     // One observation per request (latency, error codes of the answer): metrics.ts.
-    this.node.metrics.requestDone(header.apiKey, (performance.now() - started) / 1000, ctx.remoteMs / 1000, res);
+    if (metrics.enabled)
+      metrics.requestDone(header.apiKey, (performance.now() - started) / 1000, ctx.remoteMs / 1000, res);
     if (res === null) return null;
     return encodeResponse(header.apiKey, header.apiVersion, header.correlationId, res);
   };
