@@ -119,6 +119,7 @@ export class Broker implements BrokerContext {
       {
         nodeId: config.nodeId,
         dataDir: resolve(config.dataDir),
+        topicExists: (name) => this.metadata?.topics.has(name) ?? false,
         localPartitions: () => this.replicas?.partitions() ?? [],
         clusterView: () => (this.joining === null ? this.metadata : null),
         coordinators: () => this.groups?.all() ?? Promise.resolve([]),

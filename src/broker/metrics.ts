@@ -28,6 +28,8 @@ export interface MetricsSource {
   readonly nodeId: number;
   /** The local replicas. */
   localPartitions(): Iterable<Partition>;
+  /** Whether a topic exists (only existing topics get counters: a client naming random topics adds none). */
+  topicExists(name: string): boolean;
   /** The cluster view (null before the node joined). */
   clusterView(): ClusterManager | null;
   /** The group coordinators of this node. */
@@ -50,6 +52,9 @@ export class TopicStats {
   failedProduceRequests = 0;
   failedFetchRequests = 0;
 }
+
+/** Where requests for topics that do not exist count (never exported). */
+const SCRATCH = new TopicStats();
 
 /** Request latency buckets, in seconds (fixed: the same on every node, comparable across nodes). */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -368,10 +373,11 @@ export class BrokerMetrics {
   private readonly remoteTime: Histogram;
   private readonly groupGauges: GroupGauges;
 
-  /** The stats of a topic (made on first use). */
+  /** The stats of a topic (made on first use); for a topic that does not exist, a scratch object nobody reads. */
   topic(name: string): TopicStats {
     let s = this.topics.get(name);
     if (s === undefined) {
+      if (!this.source.topicExists(name)) return SCRATCH;
       s = new TopicStats();
       this.topics.set(name, s);
     }
