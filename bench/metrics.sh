@@ -11,7 +11,7 @@
 #    with lag): the median of SCRAPES GETs (curl's time_total), with metrics.partition.level at its default
 #    (auto: off above 1,000 partitions) and =true (target <= 50 ms).
 #
-#   bash bench/metrics.sh [RECORDS]          default: 2000000
+#   bash bench/metrics.sh [RECORDS]          default: 2000000 (PARTS=2: the /metrics timing only)
 #
 # Loopback only, free ports, a temp dir removed on exit (also on Ctrl-C or a failure). Needs a built dist/.
 set -uo pipefail
@@ -49,7 +49,8 @@ stop() {
   wait "$pid" 2>/dev/null
 }
 
-# ---- 1. produce throughput, metrics on vs off ----
+# ---- 1. produce throughput, metrics on vs off (PARTS=2 skips it) ----
+if [ "${PARTS:-12}" != 2 ]; then
 PON=$(free_port)
 HON=$(free_port)
 POFF=$(free_port)
@@ -75,6 +76,7 @@ done
 echo "metrics: produce with metrics on / off, median of $ROUNDS rounds: $(median "${ratios[@]}") (target >= 0.97)"
 stop on
 stop off
+fi
 
 # ---- 2. /metrics answer time, 1,000 partitions and 100 groups ----
 # scrape_ms PORT: the median time_total of SCRAPES GET /metrics, in ms

@@ -77,6 +77,8 @@ export interface Readiness {
 export interface AdminEndpoints {
   render(openMetrics: boolean): Promise<{ contentType: string; body: string }>;
   ready(): Readiness;
+  /** Named in the /health and /ready answers (a client can tell which node answered). */
+  readonly nodeId: number;
   /** The data dir, probed by /health with a small write. */
   readonly dataDir: string;
 }
@@ -176,12 +178,18 @@ export class AdminHttpServer {
       );
     } else if (route === '/health') {
       this.probe().then((problem) => {
-        if (problem === null) send(res, 200, { status: 'ok', dataDir: 'writable' });
-        else send(res, 503, { status: 'unhealthy', dataDir: problem });
+        const nodeId = this.endpoints.nodeId;
+        if (problem === null) send(res, 200, { nodeId, status: 'ok', dataDir: 'writable' });
+        else send(res, 503, { nodeId, status: 'unhealthy', dataDir: problem });
       });
     } else {
       const r = this.endpoints.ready();
-      send(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', checks: r.checks, detail: r.detail });
+      send(res, r.ready ? 200 : 503, {
+        nodeId: this.endpoints.nodeId,
+        status: r.ready ? 'ready' : 'not ready',
+        checks: r.checks,
+        detail: r.detail,
+      });
     }
   }
 

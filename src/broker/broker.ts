@@ -206,7 +206,7 @@ export class Broker implements BrokerContext {
       if (this.config.admin !== null) {
         const admin = new AdminHttpServer(
           this.config.admin,
-          { render: (om) => this.metrics.render(om), ready: () => this.readiness(), dataDir: dir },
+          { render: (om) => this.metrics.render(om), ready: () => this.readiness(), nodeId: this.nodeId, dataDir: dir },
           this.config.props,
           this.log,
         );

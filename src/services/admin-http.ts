@@ -35,15 +35,23 @@ export async function adminEndpoints(
   });
 }
 
-/** `admin.listeners` as a URL to reach it; null when off. A wildcard host becomes the broker's host. */
+/**
+ * `admin.listeners` as a URL to reach it; null when off, or bound to loopback on a broker advertised elsewhere
+ * (another machine's 127.0.0.1 is not this one's). A wildcard host becomes the broker's host.
+ */
 export function adminUrl(value: string | null, brokerHost: string): string | null {
   if (value === null) return null;
   const m = /^(?:(https?):\/\/)?(\[[^\]]+\]|[^:/\s]*):(\d+)\/?$/i.exec(value.trim());
   if (!m || Number(m[3]) === 0) return null;
   let host = m[2] as string;
   if (host === '' || host === '0.0.0.0' || host === '[::]' || host === '::') host = brokerHost;
+  if (isLoopback(host) && !isLoopback(brokerHost)) return null;
   if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
   return `${(m[1] ?? 'http').toLowerCase()}://${host}:${m[3]}`;
+}
+
+function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === 'localhost' || host === '::1' || host === '[::1]';
 }
 
 export type ReadyState = 'ready' | 'not ready' | 'unreachable';
@@ -52,10 +60,19 @@ export type ReadyState = 'ready' | 'not ready' | 'unreachable';
 export async function nodeReadiness(
   url: string,
   timeoutMs = 2000,
+  nodeId?: number,
 ): Promise<{ state: ReadyState; detail: string | null }> {
   try {
     const r = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await r.json().catch(() => null)) as { checks?: Record<string, boolean>; detail?: string } | null;
+    const body = (await r.json().catch(() => null)) as {
+      nodeId?: number;
+      checks?: Record<string, boolean>;
+      detail?: string;
+    } | null;
+    // Another node (or another process) answering on that address says nothing about this one.
+    if (nodeId !== undefined && body?.nodeId !== nodeId) {
+      return { state: 'unreachable', detail: `${url} answers for node ${body?.nodeId ?? '?'}` };
+    }
     if (r.status === 200) return { state: 'ready', detail: null };
     if (r.status === 503) {
       const failing = Object.entries(body?.checks ?? {})
@@ -80,7 +97,7 @@ export async function readinessByNode(
   const out = new Map<number, ReadyState>();
   await Promise.all(
     endpoints.map(async (e) => {
-      if (e.url !== null) out.set(e.nodeId, (await nodeReadiness(e.url, timeoutMs)).state);
+      if (e.url !== null) out.set(e.nodeId, (await nodeReadiness(e.url, timeoutMs, e.nodeId)).state);
     }),
   );
   return out;

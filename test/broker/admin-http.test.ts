@@ -156,7 +156,7 @@ describe('admin HTTP listener', () => {
     }
     const back = await http(port, '/health');
     assert.equal(back.status, 200);
-    assert.deepEqual(JSON.parse(back.body), { status: 'ok', dataDir: 'writable' });
+    assert.deepEqual(JSON.parse(back.body), { nodeId: 1, status: 'ok', dataDir: 'writable' });
   });
 
   test('docs/kstream-alerts.yml passes promtool check rules', async () => {
