@@ -577,6 +577,9 @@ class GroupGauges {
         registers,
         async collect() {
           this.reset();
+          // Per group and partition: bounded by metrics.partition.level like the per-partition metrics (10,000
+          // group partitions are 30,000 series, more than a scrape can format in time); the per-group maxima stay.
+          if (!metrics.partitionLevelOn()) return;
           for (const g of await sample()) {
             for (const o of g.offsets) {
               const v = pick(o);
