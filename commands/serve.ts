@@ -43,6 +43,12 @@ to <data-dir>/serve.json at start.`;
     'cluster-id': Flags.string({ description: 'name of the cluster in etcd (with --etcd)', default: 'kstream' }),
     rack: Flags.string({ description: 'rack of this broker, for rack-aware replica placement' }),
     config: Flags.string({ description: 'Kafka-style properties file (key=value)' }),
+    'http-port': Flags.integer({
+      description:
+        'port of the admin HTTP listener (/metrics, /health, /ready; admin.listeners, default 9644 on 127.0.0.1); 0 turns it off',
+      min: 0,
+      max: 65535,
+    }),
     'log-level': Flags.string({ description: 'debug, info, warn or error', default: 'info' }),
     'bootstrap-user': Flags.string({
       description:
@@ -88,6 +94,7 @@ to <data-dir>/serve.json at start.`;
       clusterId: given('cluster-id', flags['cluster-id']),
       rack: flags.rack,
       configFile: flags.config,
+      httpPort: flags['http-port'],
       logLevel: given('log-level', flags['log-level']),
       props: flags.authorizer
         ? { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' }

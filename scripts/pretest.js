@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const INSTALL =
-  'apt-get install -y kcat etcd-server tmux nftables iproute2 openssl python3-confluent-kafka python3-kafka';
+  'apt-get install -y kcat etcd-server tmux nftables iproute2 openssl prometheus python3-confluent-kafka python3-kafka';
 
 function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -32,6 +32,7 @@ if (!has('nft') && !existsSync('/usr/sbin/nft')) missing.push('nftables');
 if (!has('ip') && !existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip')) missing.push('iproute2');
 // TLS tests make their certificates with openssl.
 if (!has('openssl')) missing.push('openssl');
+if (!has('prometheus') || !has('promtool')) missing.push('prometheus');
 if (!pyHas('confluent_kafka')) missing.push('python3-confluent-kafka');
 if (!pyHas('kafka')) missing.push('python3-kafka');
 

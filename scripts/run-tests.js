@@ -22,6 +22,7 @@ const ALONE = new Set(
     'test/client/produce-consume.test.ts', // an aborted consumer returns within 2 s
     'test/cli/topic.test.ts', // an unreachable or mute broker fails within --timeout plus 1-2 s
     'test/tui/top-steady.test.ts', // top's catch-up estimate from commit timing (it showed "0s" once on a loaded machine)
+    'test/cluster/prometheus.test.ts', // under-replicated partitions seen by Prometheus within 10 s of a SIGKILL (issue 20)
     'test/txn/eos-cluster.test.ts', // kills two nodes under a 50,000-record copy; progress within 120 s of each (timed out once beside another file)
   ].map(normalize),
 );

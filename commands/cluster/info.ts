@@ -6,7 +6,8 @@ const BROKERS: Column<ClusterInfo['brokers'][number]>[] = [
   { header: 'id', get: (b) => b.nodeId },
   { header: 'host', get: (b) => b.host ?? '-' },
   { header: 'port', get: (b) => b.port ?? '-' },
-  { header: 'status', get: (b) => (b.up ? 'up' : 'DOWN') },
+  // Up in the metadata; NOT READY when its admin listener's /ready says 503 (unreachable or none: "up").
+  { header: 'status', get: (b) => (!b.up ? 'DOWN' : b.ready === 'not ready' ? 'NOT READY' : 'up') },
   { header: 'leaders', get: (b) => b.leaders },
   { header: 'replicas', get: (b) => b.replicas },
   { header: 'rack', get: (b) => b.rack, wide: true },
@@ -25,7 +26,9 @@ export default class ClusterInfoCommand extends ClientCommand {
   static override description =
     `Brokers are listed up or DOWN: Kafka's metadata lists live brokers only, so a broker named as a replica
 but missing from it is down. Under-replicated partitions have a leader but fewer in-sync replicas than
-replicas; offline partitions have no leader. Both are listed with their replicas and ISR, internal topics'
+replicas; offline partitions have no leader. A broker up in the metadata whose admin HTTP listener
+(admin.listeners, found through DescribeConfigs) answers 503 on /ready is NOT READY; -o json gives each
+reachable node's "ready" state. Both are listed with their replicas and ISR, internal topics'
 partitions (__consumer_offsets) included. TOPICS and PARTITIONS count the others, with the internal ones in
 parentheses: "6 (+50 internal)" (elect-leaders and health cover all of them).`;
   static override examples = ['<%= config.bin %> cluster info', '<%= config.bin %> cluster info -o json'];

@@ -29,6 +29,7 @@ import { TXN_TOPIC } from '../txn/log.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { Authorizer } from './acl/authorizer.js';
+import { AdminHttpServer, type Readiness } from './admin-http.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionLimits, connectionLimits, type Dispatch } from './connection.js';
 import type { BrokerContext } from './context.js';
@@ -48,6 +49,7 @@ import {
   peerDistinguishedName,
   usesTls,
 } from './listeners.js';
+import { BrokerMetrics } from './metrics.js';
 import type { Partition } from './partition.js';
 import { ClientQuotas } from './quota/quotas.js';
 import { type LocalTopic, ReplicaManager } from './replica-manager.js';
@@ -98,6 +100,12 @@ export class Broker implements BrokerContext {
   readonly quotas: ClientQuotas;
   /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
   private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
+  /** Prometheus metrics (metrics.ts), served by the admin HTTP listener. */
+  readonly metrics: BrokerMetrics;
+  /** The admin HTTP listener (/metrics, /health, /ready); null: off or not started. */
+  private adminHttp: AdminHttpServer | null = null;
+  /** The Kafka listeners are bound. */
+  private listening = false;
   /** `serve --bootstrap-user`: made before the node listens when the user does not exist yet. */
   private bootstrapUser: { name: string; password: string } | null = null;
   /**
@@ -115,6 +123,67 @@ export class Broker implements BrokerContext {
     this.authorizer = new Authorizer(config.props, log, interBrokerListener(config.listeners, config.props).name);
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
     this.quotas = new ClientQuotas(config.props, log);
+    this.metrics = new BrokerMetrics(
+      {
+        nodeId: config.nodeId,
+        dataDir: resolve(config.dataDir),
+        topicExists: (name) => this.metadata?.topics.has(name) ?? false,
+        localPartitions: () => this.replicas?.partitions() ?? [],
+        clusterView: () => (this.joining === null ? this.metadata : null),
+        coordinators: () => this.groups?.all() ?? Promise.resolve([]),
+        connectionsByListener: () => {
+          const n = new Map<string, number>();
+          for (const c of this.connections) {
+            const name = c.listener?.name ?? 'unknown';
+            n.set(name, (n.get(name) ?? 0) + 1);
+          }
+          return n;
+        },
+        inFlight: () => ({ bytes: this.connectionLimits?.memory.usedBytes ?? 0, requests: this.router.inFlight }),
+      },
+      config.metricsPartitionLevel,
+    );
+  }
+
+  /** The admin listener's URL (http://host:port), null when off. */
+  get adminUrl(): string | null {
+    return this.adminHttp?.url ?? null;
+  }
+
+  /**
+   * /ready: the Kafka listeners are bound, the node has joined (metadata loaded, replicas synced), it is
+   * registered in the cluster and knows a controller, and it leads, at the epoch the view names, every
+   * partition the view says it leads.
+   */
+  readiness(): Readiness {
+    const view = this.joining === null ? this.metadata : null;
+    const checks: Record<string, boolean> = {
+      listening: this.listening,
+      metadataLoaded: view !== null,
+      registered: view?.brokers.has(this.nodeId) ?? false,
+      controllerKnown: (view?.controllerId ?? -1) >= 0,
+      caughtUp: false,
+    };
+    let behind = 0;
+    if (view !== null && this.replicas !== null) {
+      for (const [key, e] of view.partitions) {
+        if (e.doc.leader !== this.nodeId || e.doc.leaderPending) continue;
+        const cut = key.lastIndexOf('/');
+        const p = this.replicas.partition(key.slice('partitions/'.length, cut), Number(key.slice(cut + 1)));
+        if (!p?.isLeader || p.leaderEpoch !== e.doc.leaderEpoch) behind++;
+      }
+      checks.caughtUp = behind === 0;
+    }
+    const ready = !this.isStopping && Object.values(checks).every((v) => v);
+    return {
+      ready,
+      checks,
+      detail: this.isStopping
+        ? 'shutting down'
+        : behind > 0
+          ? `${behind} partition(s) this node leads in the metadata are not led here yet`
+          : undefined,
+    };
   }
 
   /** A first user (SCRAM-SHA-256 and SCRAM-SHA-512 credentials) to create before listening, if absent. */
@@ -141,6 +210,22 @@ export class Broker implements BrokerContext {
     const dir = resolve(this.config.dataDir);
     this.lock = await lockDataDir(dir, this.log);
     try {
+      // The admin listener first: /health and /ready answer (503) while the node loads and joins.
+      if (this.config.admin !== null) {
+        const admin = new AdminHttpServer(
+          this.config.admin,
+          { render: (om) => this.metrics.render(om), ready: () => this.readiness(), nodeId: this.nodeId, dataDir: dir },
+          this.config.props,
+          this.log,
+        );
+        if (await admin.start()) {
+          this.adminHttp = admin;
+          this.metrics.enabled = true;
+        }
+        // The default port was busy: DescribeConfigs reports the listener in effect (none), so `cluster info`
+        // does not take another process's answers for this node's.
+        else this.config.props['admin.listeners'] = '';
+      }
       const metaClusterId = loadMetaProperties(dir, this.nodeId, this.log);
       const logDefaults = brokerLogDefaults(this.config.props);
       configureMaxOpenFiles(this.config.props['log.max.open.files']);
@@ -162,6 +247,7 @@ export class Broker implements BrokerContext {
         joined = res;
       });
       await this.listen();
+      this.listening = true;
       const self: BrokerInfo = {
         nodeId: this.nodeId,
         host: this.config.advertisedHost,
@@ -183,7 +269,10 @@ export class Broker implements BrokerContext {
           this.groups?.onLeadershipChange(p, leader);
           this.txns?.onLeadershipChange(p, leader);
         },
-        onTopicsDeleted: async (names: ReadonlySet<string>) => this.groups?.forgetTopics(names),
+        onTopicsDeleted: async (names: ReadonlySet<string>) => {
+          for (const n of names) this.metrics.forgetTopic(n);
+          return this.groups?.forgetTopics(names);
+        },
       };
       const logConfig = (configs: Record<string, string>) => (this.admin as TopicAdmin).topicLogConfig(configs);
       const replicas = new ReplicaManager(
@@ -235,6 +324,7 @@ export class Broker implements BrokerContext {
       await this.txns?.stop();
       this.markers?.stop();
       this.closeServers();
+      await this.adminHttp?.close();
       await this.logs?.closeAll().catch(() => {});
       this.lock?.release();
       throw e;
@@ -430,6 +520,7 @@ export class Broker implements BrokerContext {
         .catch((e: unknown) => this.log.warn('high watermark checkpoint failed', { error: e }));
     }
     await this.logs?.closeAll();
+    await this.adminHttp?.close();
     this.lock?.release();
   }
 
@@ -439,7 +530,8 @@ export class Broker implements BrokerContext {
       listeners.length === 1 && listeners[0]?.protocol === 'PLAINTEXT'
         ? ''
         : `, listeners ${listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(' ')}`;
-    return `kstream ${VERSION} node ${this.nodeId} listening on ${this.config.host}:${this.boundPort} (advertised ${this.config.advertisedHost}:${this.config.advertisedPort})${more}, data dir ${resolve(this.config.dataDir)}`;
+    const admin = this.adminHttp ? `, admin ${this.adminHttp.url}` : '';
+    return `kstream ${VERSION} node ${this.nodeId} listening on ${this.config.host}:${this.boundPort} (advertised ${this.config.advertisedHost}:${this.config.advertisedPort})${more}${admin}, data dir ${resolve(this.config.dataDir)}`;
   }
 
   // ---- BrokerContext: what handlers see, each part handed to its owner ------------------------------------

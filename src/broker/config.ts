@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { EtcdSecurity } from '../cluster/etcd-store.js';
 import type { InterBrokerSecurity } from '../cluster/inter-broker.js';
 import { defaultMaxOpenFiles } from '../storage/file-handles.js';
+import { type AdminListener, DEFAULT_ADMIN_LISTENER, parseAdminListener } from './admin-http.js';
 import { ConfigError } from './config-error.js';
 import { interBrokerListener, interBrokerSecurity, type Listener, parseListeners } from './listeners.js';
 
@@ -51,6 +52,10 @@ export interface BrokerConfig {
   interBroker: InterBrokerSecurity | null;
   /** TLS and login of the etcd client (etcd.ssl.*, etcd.username); empty without etcd. */
   etcdSecurity: EtcdSecurity;
+  /** The admin HTTP listener (admin.listeners, --http-port): /metrics, /health, /ready; null: off. */
+  admin: AdminListener | null;
+  /** metrics.partition.level: per-partition metrics on, off, or auto (on up to 1,000 local partitions). */
+  metricsPartitionLevel: 'true' | 'false' | 'auto';
 }
 
 /** Broker-level keys this broker understands, with defaults and documentation (DescribeConfigs shows them). */
@@ -323,6 +328,21 @@ export const BROKER_KEYS: Record<
     doc: "etcd user (etcd's own authentication), with etcd.password.file.",
   },
   'etcd.password.file': { default: '', type: 'string', doc: "File whose first line is etcd.username's password." },
+  'admin.listeners': {
+    default: DEFAULT_ADMIN_LISTENER,
+    type: 'string',
+    doc:
+      'The admin HTTP listener (/metrics, /health, /ready): http://host:port or https://host:port (TLS from ' +
+      'listener.name.admin.ssl.*, else ssl.*); port 0 or empty: off (--http-port sets the port). The default ' +
+      'port, when busy, is skipped with a warning; a port given here, when busy, stops the start.',
+  },
+  'metrics.partition.level': {
+    default: 'auto',
+    type: 'string',
+    doc:
+      'Per-partition metrics (offsets, size, ISR, leader) on /metrics: true, false, or auto (on while the node ' +
+      'hosts at most 1,000 partitions).',
+  },
 };
 
 /** Each `kstream serve` flag and the broker config key that holds it (DescribeConfigs shows them all). */
@@ -489,6 +509,8 @@ export function brokerConfig(o: BrokerOptions): BrokerConfig {
     // A node alone connects to no other node: its inter-broker login is checked only in a cluster.
     interBroker: etcd.length > 0 ? interBrokerSecurity(props, inter) : null,
     etcdSecurity: etcd.length > 0 ? etcdSecurity(props, etcd) : {},
+    admin: parseAdminListener(props),
+    metricsPartitionLevel: partitionLevel(props),
   });
 }
 
@@ -571,6 +593,16 @@ function checkLimits(c: BrokerConfig): BrokerConfig {
     );
   }
   return c;
+}
+
+function partitionLevel(props: Record<string, string>): 'true' | 'false' | 'auto' {
+  const raw = (props['metrics.partition.level'] ?? 'auto').trim().toLowerCase();
+  if (raw !== 'true' && raw !== 'false' && raw !== 'auto') {
+    throw new ConfigError(
+      `invalid value ${JSON.stringify(raw)} for metrics.partition.level: expected true, false or auto`,
+    );
+  }
+  return raw;
 }
 
 /** queued.max.request.bytes: -1 (or 0) for no bound, else at least socket.request.max.bytes (as in Kafka). */

@@ -10,6 +10,7 @@ import type { Authorizer } from './acl/authorizer.js';
 import type { BrokerConfig } from './config.js';
 import type { Credentials } from './credentials.js';
 import type { FetchSessionCache } from './fetch-sessions.js';
+import type { BrokerMetrics } from './metrics.js';
 import type { Partition } from './partition.js';
 import type { ClientQuotas } from './quota/quotas.js';
 import type { LocalTopic } from './replica-manager.js';
@@ -122,6 +123,8 @@ export interface BrokerContext extends ClusterView, TopicAdministration, Groups,
   readonly fetchSessions: FetchSessionCache;
   /** Client quotas (quota/quotas.ts): producerActive / consumerActive false when none is stored. */
   readonly quotas: ClientQuotas;
+  /** Counters the produce and fetch handlers bump (per topic, per request; never per record). */
+  readonly metrics: BrokerMetrics;
   /** (api key, min version, max version) of every request this node serves (ApiVersions). */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
 }

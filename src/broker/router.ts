@@ -26,6 +26,8 @@ export interface HandlerContext {
   log: Logger;
   /** Size of the request (header and body), for client quotas. */
   requestBytes: number;
+  /** Milliseconds the handler waited on others (replication for acks=all, new data for a long poll): metrics. */
+  remoteMs: number;
 }
 
 /** What a handler returns: the response body, or null for no response (acks=0 produce). */
@@ -63,6 +65,8 @@ export function defineHandler<A extends ApiSpec>(api: A, h: Omit<Handler<A>, 'ap
 
 export class Router {
   private readonly handlers = new Map<number, AnyHandler>();
+  /** Requests being handled now (metrics). */
+  inFlight = 0;
 
   constructor(
     private readonly node: BrokerContext,
@@ -142,13 +146,26 @@ export class Router {
       });
       return CLOSE;
     }
-    const res = await h.handle(body, {
+    const metrics = this.node.metrics;
+    const started = metrics.enabled ? performance.now() : 0;
+    const ctx: HandlerContext = {
       node: this.node,
       header,
       connection,
       log: this.log,
       requestBytes: reader.buf.length,
-    });
+      remoteMs: 0,
+    };
+    this.inFlight++;
+    let res: Struct | null;
+    try {
+      res = await h.handle(body, ctx);
+    } finally {
+      this.inFlight--;
+    }
+    // One observation per request (latency, error codes of the answer): metrics.ts.
+    if (metrics.enabled)
+      metrics.requestDone(header.apiKey, (performance.now() - started) / 1000, ctx.remoteMs / 1000, res);
     if (res === null) return null;
     return encodeResponse(header.apiKey, header.apiVersion, header.correlationId, res);
   };

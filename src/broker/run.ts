@@ -10,6 +10,7 @@ import { redactUrlCredentials } from '../protocol/config-names.js';
 import { tuneHeap } from '../util/heap.js';
 import { createLogger, isLogLevel, type LogLevel } from '../util/logger.js';
 import { VERSION } from '../version.js';
+import { withHttpPort } from './admin-http.js';
 import { Broker } from './broker.js';
 import { brokerConfig, ConfigError, loadPropertiesFile, SERVE_FLAG_KEYS, serveConfigValues } from './config.js';
 
@@ -29,6 +30,8 @@ export interface ServeOptions {
   props?: Record<string, string>;
   /** A first SCRAM user made before the node listens (if absent), and its password (never logged). */
   bootstrapUser?: { name: string; password: string };
+  /** --http-port: the admin listener's port (0: off). */
+  httpPort?: number;
   /** The command line, for serve.json (default process.argv after the script). */
   argv?: string[];
 }
@@ -40,6 +43,7 @@ export async function startBroker(o: ServeOptions): Promise<Broker> {
   const fileProps = o.configFile ? loadPropertiesFile(o.configFile) : {};
   const props = { ...fileProps, ...(o.props ?? {}) };
   if (o.logLevel !== undefined) props['log.level'] = o.logLevel;
+  if (o.httpPort !== undefined) props['admin.listeners'] = withHttpPort(props['admin.listeners'], o.httpPort);
   if (o.configFile !== undefined) props['config.file'] = resolve(o.configFile);
   const logLevel = props['log.level'] ?? 'info';
   if (!isLogLevel(logLevel)) {

@@ -141,6 +141,11 @@ export class ClusterManager {
   private electRetry: NodeJS.Timeout | null = null;
   /** Taking office after winning the election (see start). */
   private becoming: Promise<void> | null = null;
+  /**
+   * Changes seen in partition states (metrics): ISR shrinks and expansions of partitions this node leads, and
+   * new leader epochs while this node is the controller. Counted as the watch applies them, nothing kept else.
+   */
+  readonly stats = { isrShrinks: 0, isrExpands: 0, leaderElections: 0 };
 
   constructor(
     readonly store: MetadataStore,
@@ -347,6 +352,7 @@ export class ClusterManager {
         if (cur && doc.partitionEpoch < cur.partitionEpoch) return;
         // Without a revision (a store that gives none), batched writes re-read it first.
         this.partitions.set(key, { doc, rev: rev ?? e.modRevision ?? -1 });
+        if (cur) this.count(cur, doc);
         // A state written meanwhile can still name a broker that left (the controller decided on an older one).
         if (this.isController && this.needsFailover(doc)) void this.electLeaders();
       }
@@ -357,6 +363,13 @@ export class ClusterManager {
       this.controllerId = e.type === 'delete' ? -1 : Number(e.value);
     }
     if (!this.stopped) this.onChange();
+  }
+
+  private count(cur: PartitionDoc, doc: PartitionDoc): void {
+    if (doc.leaderEpoch > cur.leaderEpoch && this.isController) this.stats.leaderElections++;
+    if (doc.leader !== this.self.nodeId || doc.leaderEpoch !== cur.leaderEpoch) return;
+    if (doc.isr.length < cur.isr.length) this.stats.isrShrinks++;
+    else if (doc.isr.length > cur.isr.length) this.stats.isrExpands++;
   }
 
   /** Create a topic: assignment, topic doc (CAS: must not exist), then one partition doc each. */

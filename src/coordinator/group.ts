@@ -87,6 +87,8 @@ export class Group {
    * latest such write, so an earlier write that becomes durable later does not replace a later one.
    */
   readonly pendingCommits = new Map<string, number>();
+  /** Rebalances started while coordinated here (kafka_consumergroup_rebalances_total). */
+  rebalances = 0;
   /** Timer completing the join phase (rebalance timeout or initial delay). */
   joinTimer: NodeJS.Timeout | null = null;
   syncTimer: NodeJS.Timeout | null = null;
@@ -108,6 +110,7 @@ export class Group {
 
   transitionTo(to: GroupState, nowMs: number): void {
     this.state = transition(this.groupId, this.state, to);
+    if (to === GroupState.PreparingRebalance) this.rebalances++;
     this.stateTimestampMs = nowMs;
   }
 

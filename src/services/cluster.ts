@@ -1,5 +1,6 @@
 /** Cluster overview for `kstream cluster info|health` (and the TUI): brokers, controller, partition health. */
 import type { Admin } from '../client/index.js';
+import { adminEndpoints, type ReadyState, readinessByNode } from './admin-http.js';
 
 interface BrokerAddress {
   nodeId: number;
@@ -21,6 +22,8 @@ export interface BrokerStatus {
   replicas: number;
   /** "topic-partition" names it is a replica of but not in the ISR. */
   outOfIsr: string[];
+  /** GET /ready of its admin HTTP listener; absent when it has none (admin.listeners off). */
+  ready?: ReadyState;
 }
 
 /** A partition as Metadata describes it: its leader, replicas and in-sync replicas. */
@@ -113,10 +116,22 @@ export async function clusterInfo(admin: Admin): Promise<ClusterInfo> {
   const offline = all.filter((p) => p.leader < 0);
   const under = all.filter((p) => p.leader >= 0 && p.isr.length < p.replicas.length);
   const name = (p: PartitionReplicas) => `${p.topic}/${p.partition}`;
+  const brokers = brokerStatuses(c.brokers, all);
+  // Readiness where a node has an admin listener (admin.listeners, reported by DescribeConfigs).
+  const ready = await readinessByNode(
+    await adminEndpoints(
+      admin,
+      brokers.filter((b) => b.up),
+    ),
+  );
+  for (const b of brokers) {
+    const r = ready.get(b.nodeId);
+    if (r !== undefined) b.ready = r;
+  }
   return {
     clusterId: c.clusterId,
     controller: c.controllerId,
-    brokers: brokerStatuses(c.brokers, all),
+    brokers,
     topics: topics.length - internalTopics,
     partitions: all.length - internalPartitions,
     internalTopics,
@@ -142,6 +157,8 @@ export async function clusterHealth(admin: Admin): Promise<HealthReport> {
   if (info.controller < 0) problems.push('no active controller');
   const down = info.brokers.filter((b) => !b.up).map((b) => b.nodeId);
   if (down.length) problems.push(`${down.length} broker(s) down: ${down.join(', ')}`);
+  const notReady = info.brokers.filter((b) => b.up && b.ready === 'not ready').map((b) => b.nodeId);
+  if (notReady.length) problems.push(`${notReady.length} broker(s) not ready (/ready): ${notReady.join(', ')}`);
   if (info.offline.length) problems.push(`${info.offline.length} offline partition(s): ${info.offline.join(', ')}`);
   if (info.underReplicated.length)
     problems.push(`${info.underReplicated.length} under-replicated partition(s): ${info.underReplicated.join(', ')}`);

@@ -14,6 +14,7 @@ import { SERVE_FLAG_KEYS } from '../broker/config.js';
 import type { Admin, ConfigEntry, ConfigResourceResult } from '../client/index.js';
 import { isSensitiveConfigName, REDACTED, redactConfigText, redactUrlCredentials } from '../protocol/config-names.js';
 import { VERSION } from '../version.js';
+import { adminUrl, nodeMetrics } from './admin-http.js';
 import { type ConnectOptions, clusterOptions, errorText } from './connect.js';
 
 export { REDACTED } from '../protocol/config-names.js';
@@ -165,6 +166,19 @@ export async function debugBundle(o: BundleOptions): Promise<BundlePart[]> {
         json({ broker: Number(r.name), error: r.error ? errorText(r.error) : null, flags }),
         r.error ? `ERROR: ${errorText(r.error)}` : 'OK',
       );
+    }
+    // Each broker's /metrics text (issue 20), from the admin listener it reports in admin.listeners.
+    for (const r of brokerConfigs) {
+      const value = r.configs.find((c) => c.name === 'admin.listeners')?.value ?? null;
+      const host = cluster.brokers.find((b) => String(b.nodeId) === r.name)?.host ?? '127.0.0.1';
+      const url = adminUrl(value, host);
+      if (url === null) continue;
+      const what = `Prometheus metrics of broker ${r.name} (${url}/metrics)`;
+      try {
+        add(`brokers/${r.name}/metrics.txt`, what, await nodeMetrics(url));
+      } catch (e) {
+        add(`brokers/${r.name}/metrics.txt`, what, `error: ${errorText(e)}\n`, `ERROR: ${errorText(e)}`);
+      }
     }
     // One result per broker; a broker that failed (or lacks the API) has its error in the file and the row.
     try {

@@ -33,6 +33,7 @@ import {
   writeFileAtomic,
 } from './checkpoint.js';
 import type { LogConfig } from './config.js';
+import { flushed } from './flush-stats.js';
 import { type Logger, noopLogger } from './logger.js';
 import {
   type CompletedTxn,
@@ -1150,7 +1151,9 @@ export class PartitionLog {
     for (const s of segs) s.acquire();
     const p = (async () => {
       try {
+        const t0 = performance.now();
         await Promise.all(segs.map((s) => s.fdatasync()));
+        flushed((performance.now() - t0) / 1000);
         this.fsyncCount += segs.length;
         if (dir) await fsyncDir(this.dir);
         this.markFlushed(target);

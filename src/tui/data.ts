@@ -15,6 +15,7 @@
  */
 import type { Admin } from '../client/index.js';
 import { Api, ApiKey } from '../protocol/messages/index.js';
+import { adminEndpoints, type ReadyState, readinessByNode } from '../services/admin-http.js';
 import { brokerStatuses } from '../services/cluster.js';
 import {
   type BrokerRow,
@@ -70,6 +71,8 @@ export interface RawPoll {
   groupsError: string | null;
   /** Per broker that answered DescribeLogDirs (absent or empty: sizes unknown, e.g. a broker without it). */
   logDirs?: RawLogDirs[];
+  /** /ready of the brokers with an admin HTTP listener (issue 20), by node id. */
+  ready?: Map<number, ReadyState>;
   /** Open transactions (absent or null: the cluster does not answer ListTransactions / DescribeTransactions). */
   transactions?: TransactionRow[] | null;
   /** The last stable offset of the open transactions' partitions (ListOffsets read_committed). */
@@ -118,7 +121,7 @@ export async function fetchRaw(
   const cluster = admin.cluster;
   const topics = described.map((t) => ({ name: t.topic, partitions: t.partitions }));
   const names = topics.map((t) => t.name);
-  const [offsets, groups, logDirs, txns] = await Promise.all([
+  const [offsets, groups, logDirs, txns, ready] = await Promise.all([
     names.length === 0
       ? []
       : admin.fetchTopicOffsets(names, { retries: 1 }).then(
@@ -136,6 +139,13 @@ export async function fetchRaw(
     fetchGroups(admin, knownGroups),
     fetchLogDirs(admin),
     fetchTransactions(admin),
+    adminEndpoints(
+      admin,
+      [...cluster.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host })),
+    ).then(
+      (e) => readinessByNode(e, 1000),
+      () => new Map<number, ReadyState>(),
+    ),
   ]);
   const quotas = await fetchQuotas(admin);
   return {
@@ -148,6 +158,7 @@ export async function fetchRaw(
     groups: groups.groups,
     groupsError: groups.error,
     logDirs,
+    ready,
     transactions: txns?.transactions ?? null,
     stableOffsets: txns?.stableOffsets ?? [],
     quotas,
@@ -584,6 +595,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
       controller: b.nodeId === raw.controllerId,
       disk: dirs ? dirs.replicas.reduce((n, r) => n + r.size, 0n) : null,
       free: dirs?.usable ?? null,
+      ...(raw.ready?.has(b.nodeId) ? { ready: raw.ready.get(b.nodeId) } : {}),
     };
   });
 

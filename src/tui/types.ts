@@ -130,6 +130,8 @@ export interface BrokerRow {
   disk: bigint | null;
   /** Free bytes of the volume(s) of its log dirs; null when it does not say. */
   free: bigint | null;
+  /** GET /ready of its admin HTTP listener; absent when it has none or cannot be reached. */
+  ready?: 'ready' | 'not ready' | 'unreachable';
 }
 
 export interface Totals {

@@ -12,6 +12,8 @@ export const BIN = join(ROOT, 'bin', 'run.js');
 
 export interface BrokerProcess {
   port: number;
+  /** The admin HTTP listener's port (/metrics, /health, /ready); null when off (the default in tests). */
+  adminPort: number | null;
   /** Bound port per listener name (PLAINTEXT alone without `listeners`). */
   listeners: Record<string, number>;
   bootstrap: string;
@@ -58,6 +60,8 @@ export async function startBroker(
     extra.push('--config', file);
   }
   const hostPort = opts.noHostPort ? [] : ['--port', String(opts.port ?? 0), '--host', '127.0.0.1'];
+  // The admin HTTP listener is off unless the test asks for it (its default port 9644 is one per machine).
+  if (!extra.includes('--http-port') && opts.props?.['admin.listeners'] === undefined) extra.push('--http-port', '0');
   const args = [BIN, 'serve', '--data-dir', dataDir, ...hostPort, ...extra];
   const env = opts.env ?? process.env;
   const child =
@@ -98,8 +102,10 @@ export async function startBroker(
   const listeners: Record<string, number> = {};
   for (const m of stdout.matchAll(/\b([A-Z0-9_]+):\/\/[^\s,]*:(\d+)/g)) listeners[m[1] as string] = Number(m[2]);
   if (Object.keys(listeners).length === 0) listeners.PLAINTEXT = port;
+  const admin = /, admin https?:\/\/[^\s,]*:(\d+)/.exec(stdout);
   return {
     port,
+    adminPort: admin ? Number(admin[1]) : null,
     listeners,
     bootstrap: `127.0.0.1:${port}`,
     dataDir,

@@ -23,6 +23,7 @@ import {
   INITIAL_EPOCH,
   nextEpoch,
 } from '../fetch-sessions.js';
+import type { TopicStats } from '../metrics.js';
 import type { Partition } from '../partition.js';
 import { defineHandler } from '../router.js';
 
@@ -220,10 +221,13 @@ export const fetch = defineHandler(Api.Fetch, {
     const wanted: Wanted[] = [];
     // Full and sessionless fetches answer every partition asked for, in the request's order.
     const responses: TopicResponse[] = [];
+    // Every partition asked for (or in the session), by topic, for the per-topic counters (metrics.ts).
+    const counted: [TopicStats, PartitionResponse[]][] = [];
     if (session === null) {
       for (const t of req.topics) {
         const partitions: PartitionResponse[] = [];
         responses.push({ topic: t.topic, partitions });
+        counted.push([node.metrics.topic(t.topic), partitions]);
         const denied = followerDenied || (!follower && !allowed(ctx, Op.READ, Res.TOPIC, t.topic));
         for (const p of t.partitions) {
           const out = partitionResponse(p.partition);
@@ -236,12 +240,16 @@ export const fetch = defineHandler(Api.Fetch, {
       // An incremental fetch reads every partition of the session, at the offsets it last asked for.
       let topic = '';
       let denied = false;
+      let partitions: PartitionResponse[] = [];
       for (const c of session.partitions.values()) {
         if (c.topic !== topic) {
           topic = c.topic;
           denied = followerDenied || (!follower && !allowed(ctx, Op.READ, Res.TOPIC, topic));
+          partitions = [];
+          counted.push([node.metrics.topic(topic), partitions]);
         }
         const out = partitionResponse(c.partition);
+        partitions.push(out);
         if (denied) {
           out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
           wanted.push({ topic, partition: c.partition, fetchOffset: -1n, maxBytes: 0, out, cached: c, skip: true });
@@ -257,7 +265,17 @@ export const fetch = defineHandler(Api.Fetch, {
       const left = deadline - Date.now();
       if (bytes >= minBytes || errors || left <= 0 || wanted.length === 0 || node.isStopping) break;
       if (connection.isClosed) break;
+      const waited = performance.now();
       await waitForData(node, wanted, left, connection);
+      ctx.remoteMs += performance.now() - waited;
+    }
+    // Per topic, per partition of the request (metrics.ts): bytes out to consumers only, as Kafka's BytesOut.
+    for (const [stats, partitions] of counted) {
+      stats.fetchRequests += partitions.length;
+      for (const p of partitions) {
+        if (p.errorCode !== 0) stats.failedFetchRequests++;
+        else if (!follower) stats.bytesOut += (p.records as Buffer).length;
+      }
     }
     if (quota) {
       const ms = node.quotas.record('fetch', connection, header.clientId ?? '', read);

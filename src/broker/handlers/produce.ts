@@ -18,6 +18,7 @@ import { Api, type Item, type RequestOf, type ResponseInput } from '../../protoc
 import { type BatchHeader, OFF } from '../../protocol/records/batch.js';
 import { codecsPending, validateProduced } from '../../protocol/records/validate.js';
 import { allowed, Op, Res } from '../acl/check.js';
+import type { TopicStats } from '../metrics.js';
 import { throttle } from '../quota/throttle.js';
 import { defineHandler } from '../router.js';
 import { isInternalTopic } from '../topic-admin.js';
@@ -52,9 +53,14 @@ export const produce = defineHandler(Api.Produce, {
     const durable: Promise<void>[] = [];
     const timeoutMs = Math.max(0, req.timeoutMs);
     const responses: TopicResponse[] = [];
+    const counted: [TopicStats, PartitionResponse[]][] = [];
     for (const td of req.topicData) {
       const partitionResponses: PartitionResponse[] = [];
       responses.push({ name: td.name, partitionResponses });
+      // Per topic, per partition of the request: plain counters (metrics.ts), the record count from batch headers.
+      const stats = node.metrics.topic(td.name);
+      stats.produceRequests += td.partitionData.length;
+      counted.push([stats, partitionResponses]);
       // WRITE on the topic, once per topic (the decision is cached per connection).
       const denied = global === 0 && !allowed(ctx, Op.WRITE, Res.TOPIC, td.name);
       for (const pd of td.partitionData) {
@@ -137,6 +143,10 @@ export const produce = defineHandler(Api.Produce, {
             minInsyncReplicas: config.minInsyncReplicas,
             logAppendTime,
           });
+          let messages = 0;
+          for (const b of v.batches) messages += b.recordCount;
+          stats.messagesIn += messages;
+          stats.bytesIn += records.length;
           out.baseOffset = a.info.baseOffset;
           out.logAppendTimeMs = a.info.logAppendTime;
           out.logStartOffset = p.log.logStartOffset;
@@ -165,7 +175,14 @@ export const produce = defineHandler(Api.Produce, {
         }
       }
     }
-    if (durable.length > 0) await Promise.all(durable);
+    if (durable.length > 0) {
+      const waited = performance.now();
+      await Promise.all(durable);
+      ctx.remoteMs += performance.now() - waited;
+    }
+    for (const [stats, partitions] of counted) {
+      for (const p of partitions) if (p.errorCode !== 0) stats.failedProduceRequests++;
+    }
     // producer_byte_rate (quota/quotas.ts): one boolean when no quota is stored.
     const throttleTimeMs = node.quotas.producerActive
       ? await throttle(ctx, 'produce', ctx.requestBytes, header.apiVersion >= 6 || acks === 0)

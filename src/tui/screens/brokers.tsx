@@ -14,8 +14,9 @@ const columns: Column<BrokerRow>[] = [
   {
     title: 'STATUS',
     priority: 1,
-    cell: (b) => (b.up ? 'up' : 'DOWN'),
-    color: (b) => (b.up ? theme.ok : theme.bad),
+    // NOT READY: up in the metadata but its admin listener's /ready answers 503.
+    cell: (b) => (!b.up ? 'DOWN' : b.ready === 'not ready' ? 'NOT READY' : 'up'),
+    color: (b) => (!b.up ? theme.bad : b.ready === 'not ready' ? theme.warn : theme.ok),
   },
   { title: 'CTRL', priority: 7, cell: (b) => (b.controller ? '*' : '') },
   { title: 'LEADERS', priority: 3, align: 'right', cell: (b) => String(b.leaders) },
