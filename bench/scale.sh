@@ -19,7 +19,8 @@
 #   top          one `kstream top` poll (its data path: fetchRaw + buildSnapshot) and its RSS at 10,000 partitions.
 #
 # Env: RECORDS (records of 100 B per produce step, default 1000000), OUT (chart dir, default ./scale-<time>),
-# STEP_TIMEOUT (s, default 600). Loopback only, free ports, temp dirs; every server started is stopped and the
+# STEP_TIMEOUT (s, default 600), KSTREAM_ROOT (another built checkout to run instead: old against new).
+# Loopback only, free ports, temp dirs; every server started is stopped and the
 # temp dir removed on exit (also on Ctrl-C or a failure). Needs a built dist/ (node scripts/build.js), kcat,
 # /usr/bin/python3 with confluent_kafka (group).
 set -uo pipefail
@@ -30,7 +31,7 @@ NAME=scale
 RECORDS=${RECORDS:-1000000}
 STEP_TIMEOUT=${STEP_TIMEOUT:-600}
 OUT=${OUT:-$PWD/scale-$(date -u +%Y%m%dT%H%M)}
-KSTREAM=(node "$ROOT/bin/run.js")
+KSTREAM=(node "${KSTREAM_ROOT:-$ROOT}/bin/run.js")
 TSX=(node --import tsx)
 [ -f "$ROOT/dist/commands/index.js" ] || die "dist/ is missing: run node scripts/build.js first"
 have kcat || die "kcat is missing: apt-get install -y kcat"
@@ -74,8 +75,8 @@ stop_broker() {
   KPID=
 }
 rss() { awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$1/status"; }
-topic_create() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" topic create "$1" -p "$2" -b "$B" --timeout 120s >/dev/null || die "topic create $1 -p $2 failed"; }
-topic_delete() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" topic delete "$@" -b "$B" --timeout 120s >/dev/null 2>&1 || log "could not delete $*"; }
+topic_create() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" topic create "$1" -p "$2" -b "$B" --timeout "${STEP_TIMEOUT}s" >/dev/null || die "topic create $1 -p $2 failed"; }
+topic_delete() { timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" topic delete "$@" -b "$B" --timeout "${STEP_TIMEOUT}s" >/dev/null 2>&1 || log "could not delete $*"; }
 # The records kcat sends: RECORDS lines "<random key>\t<100 B value>" (kcat -K '\t': keyed, spread by hash).
 records_file() {
   [ -f "$T/records.txt" ] && return 0
