@@ -3,10 +3,11 @@ topic, all in this process, for bench/scale.sh (a bench tool, not product code).
 
     /usr/bin/python3 bench/scale-group.py BROKER TOPIC PARTITIONS MEMBERS RECORDS
 
-Every member subscribes at once; the rebalance time is from the first subscribe until the members together own
-every partition exactly once and each owns at least one (when there are as many partitions as members). Then
-consume throughput: RECORDS records (already in the topic) read from the beginning by the whole group, from the
-end of the rebalance until all are read. Prints one JSON line.
+Every member subscribes at once; the first rebalance time is from the first subscribe until the members together
+own every partition exactly once and each owns at least one (it includes the coordinator's initial rebalance
+delay). Then consume throughput: RECORDS records (already in the topic) read from the beginning by the whole
+group, from the end of that rebalance until all are read. Then one more member joins the stable group: the
+time until it owns partitions and every partition is owned once again. Prints one JSON line.
 """
 
 import json
@@ -69,10 +70,37 @@ while time.monotonic() < deadline:
         break
     time.sleep(0.001)
 t1 = time.monotonic()
+
+# One more member joins the stable group: the time until it owns partitions and every partition is owned once
+# (the rebalance a running group goes through; the first one above includes the coordinator's
+# group.initial.rebalance.delay.ms, 3 s and extended by every member joining meanwhile, as Kafka does).
+owned.append(set())
+joined = None
+if balanced_at is not None and members < partitions:
+    extra = Consumer({
+        "bootstrap.servers": broker,
+        "group.id": group,
+        "partition.assignment.strategy": "cooperative-sticky",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": 45000,
+    })
+    a, r = callbacks(members)
+    t2 = time.monotonic()
+    extra.subscribe([topic], on_assign=a, on_revoke=r)
+    consumers.append(extra)
+    while time.monotonic() < t2 + 300:
+        for c in consumers:
+            c.consume(num_messages=10000, timeout=0)
+        if len(owned[members]) > 0 and sum(len(o) for o in owned) == partitions and len(set().union(*owned)) == partitions:
+            joined = time.monotonic() - t2
+            break
+        time.sleep(0.001)
 for c in consumers:
     c.close()
 out = {
     "members": members,
+    "joinRebalanceS": round(joined, 2) if joined is not None else None,
     "rebalanceS": round(balanced_at - t0, 2) if balanced_at else None,
     "consumed": consumed,
     "recordsPerSec": round((consumed - consumed_at_balance) / (t1 - balanced_at)) if balanced_at and t1 > balanced_at else None,

@@ -255,19 +255,20 @@ if want group; then
   topic_create g 1000
   kcat_rate "$B" g 1 >/dev/null || die "kcat into g failed"
   header "A consumer group over 1,000 partitions (confluent_kafka, cooperative-sticky, classic protocol), $RECORDS records"
-  echo "| members | rebalance s (all subscribe → every partition owned once) | consume rec/s |"
-  echo "|---:|---:|---:|"
-  S_REB="" S_CONS=""
+  echo "| members | first rebalance s (all subscribe → every partition owned once) | one member joins: rebalance s | consume rec/s |"
+  echo "|---:|---:|---:|---:|"
+  S_REB="" S_JOIN="" S_CONS=""
   for M in ${MEMBERS:-1 10 100}; do
     log "group of $M"
     out=$(timeout "$STEP_TIMEOUT" /usr/bin/python3 "$ROOT/bench/scale-group.py" "$B" g 1000 "$M" "$RECORDS") || out='{}'
     reb=$(json_get rebalanceS <<<"$out")
     cons=$(json_get recordsPerSec <<<"$out")
-    echo "| $M | $reb | $cons |"
-    S_REB+=" $M,$reb" S_CONS+=" $M,$cons"
+    join=$(json_get joinRebalanceS <<<"$out")
+    echo "| $M | $reb | $join | $cons |"
+    S_REB+=" $M,$reb" S_JOIN+=" $M,$join" S_CONS+=" $M,$cons"
   done
   stop_broker
   rm -rf "$T/g-data"
-  chart group-rebalance.svg "rebalance time, 1,000 partitions, cooperative-sticky" members seconds "rebalance:$S_REB"
+  chart group-rebalance.svg "rebalance time, 1,000 partitions, cooperative-sticky" members seconds "first (from empty):$S_REB" "one member joins:$S_JOIN"
   chart group-consume.svg "group consume throughput, 1,000 partitions" members records/s "consume:$S_CONS"
 fi
