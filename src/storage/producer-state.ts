@@ -21,8 +21,7 @@
  * Per batch, not per record: one Map lookup and a few typed-array writes; no allocation per batch once a
  * producer is known.
  */
-import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
@@ -242,6 +241,11 @@ export class ProducerStateManager {
   private unreplicated: CompletedTxn[] = [];
   /** A transactional batch or a marker was ever taken in (truncation then rebuilds the state: see PartitionLog). */
   sawTransactions = false;
+  /**
+   * The directory's file names while a log opens (PartitionLog.load sets it, then clears it): snapshotOffsets()
+   * takes them instead of listing the directory again; writes and deletes of snapshots keep it current.
+   */
+  listing: Set<string> | null = null;
 
   constructor(readonly dir: string) {}
 
@@ -635,9 +639,9 @@ export class ProducerStateManager {
 
   /** Offsets of the snapshot files in the directory, ascending. */
   snapshotOffsets(): bigint[] {
-    let names: string[];
+    let names: Iterable<string>;
     try {
-      names = readdirSync(this.dir);
+      names = this.listing ?? readdirSync(this.dir);
     } catch {
       return [];
     }
@@ -664,10 +668,12 @@ export class ProducerStateManager {
     const tmp = `${path}.tmp`;
     writeFileSync(tmp, this.serialize(offset));
     renameSync(tmp, path);
+    this.listing?.add(snapshotFileName(offset));
     for (const o of this.snapshotOffsets().slice(0, -SNAPSHOTS_KEPT)) this.deleteSnapshot(o);
   }
 
   deleteSnapshot(offset: bigint): void {
+    this.listing?.delete(snapshotFileName(offset));
     try {
       unlinkSync(this.snapshotPath(offset));
     } catch {
@@ -690,7 +696,8 @@ export class ProducerStateManager {
       const o = all[i] as bigint;
       if (o > max || o < min) continue;
       try {
-        const read = this.load(await readFile(this.snapshotPath(o)));
+        // Synchronous like snapshotOffsets(): read at a log's open, where thread-pool trips dominate start-up.
+        const read = this.load(readFileSync(this.snapshotPath(o)));
         if (read !== o) throw new Error(`damaged producer snapshot: it says offset ${read}`);
         return o;
       } catch (e) {

@@ -21,6 +21,8 @@ import {
   read as readCb,
   readSync,
   renameSync,
+  type Stats,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
@@ -28,7 +30,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, OFF } from '../protocol/records/batch.js';
 import { crc32c } from '../protocol/records/crc32c.js';
-import { readFileIfExists, writeFileAtomic } from './checkpoint.js';
+import { readFileIfExists, readFileIfExistsSync, writeFileAtomic } from './checkpoint.js';
 import { openFiles, type PooledFile, transientFiles } from './file-handles.js';
 import { OFFSET_ENTRY_SIZE, OffsetIndex, TIME_ENTRY_SIZE, TimeIndex } from './indexes.js';
 
@@ -478,7 +480,15 @@ export class Segment implements PooledFile {
 
   /** An existing segment file (its size and times; the file is opened on first use); indexes are not loaded. */
   static async open(dir: string, baseOffset: bigint): Promise<Segment> {
-    const st = await stat(join(dir, segmentFileName(baseOffset, LOG_SUFFIX)));
+    return Segment.fromStats(dir, baseOffset, await stat(join(dir, segmentFileName(baseOffset, LOG_SUFFIX))));
+  }
+
+  /** open(), with a synchronous stat: a log's load at start-up (see PartitionLog.load). */
+  static openSync(dir: string, baseOffset: bigint): Segment {
+    return Segment.fromStats(dir, baseOffset, statSync(join(dir, segmentFileName(baseOffset, LOG_SUFFIX))));
+  }
+
+  private static fromStats(dir: string, baseOffset: bigint, st: Stats): Segment {
     const created = st.birthtimeMs > 0 ? st.birthtimeMs : st.mtimeMs;
     return new Segment(dir, baseOffset, st.size, Math.min(created, st.mtimeMs), st.mtimeMs);
   }
@@ -736,21 +746,35 @@ export class Segment implements PooledFile {
       this.loading = (async () => {
         await this.indexWriteChain;
         const [ib, tb] = await Promise.all([readFileIfExists(this.indexPath), readFileIfExists(this.timeIndexPath)]);
-        const off = ib ? OffsetIndex.fromBuffer(ib, this.size) : null;
-        const time = tb ? TimeIndex.fromBuffer(tb) : null;
-        if (off && time && !this.indexesLoaded) {
-          this.offsetIndex = off;
-          this.timeIndex = time;
-          if (time.count > 0) {
-            this.maxTimestamp = time.lastTimestamp();
-            this.offsetOfMaxTimestamp = this.baseOffset + BigInt(time.lastRel());
-          }
-        }
+        this.takeIndexFiles(ib, tb);
       })().finally(() => {
         this.loading = null;
       });
     }
     return this.loading.then(() => this.indexesLoaded);
+  }
+
+  /**
+   * loadIndexFiles(), synchronously: the active segment's indexes at a log's open (PartitionLog.load, before
+   * the segment is shared), where thread-pool trips per file were most of a start-up with many partitions.
+   */
+  loadIndexFilesSync(): boolean {
+    if (!this.indexesLoaded)
+      this.takeIndexFiles(readFileIfExistsSync(this.indexPath), readFileIfExistsSync(this.timeIndexPath));
+    return this.indexesLoaded;
+  }
+
+  private takeIndexFiles(ib: Buffer | null, tb: Buffer | null): void {
+    const off = ib ? OffsetIndex.fromBuffer(ib, this.size) : null;
+    const time = tb ? TimeIndex.fromBuffer(tb) : null;
+    if (off && time && !this.indexesLoaded) {
+      this.offsetIndex = off;
+      this.timeIndex = time;
+      if (time.count > 0) {
+        this.maxTimestamp = time.lastTimestamp();
+        this.offsetOfMaxTimestamp = this.baseOffset + BigInt(time.lastRel());
+      }
+    }
   }
 
   /** Forget in-memory indexes of a closed segment (they are on disk). */

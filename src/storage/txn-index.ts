@@ -23,7 +23,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { segmentFileName, TXN_INDEX_SUFFIX } from './segment.js';
 
 const ENTRY_SIZE = 34;
@@ -193,12 +193,15 @@ export class AbortedTxnIndex {
    * outside their segment, are dropped (and the files rewritten without them). A torn last entry is ignored.
    * Pass the largest offset as `logEnd` before recovery has found the log end (then truncateFrom it).
    */
-  load(bases: readonly bigint[], logEnd: bigint, warn: (msg: string) => void): void {
+  load(bases: readonly bigint[], logEnd: bigint, warn: (msg: string) => void, present?: ReadonlySet<string>): void {
     const entries: Entry[] = [];
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i] as bigint;
       const next = i + 1 < bases.length ? (bases[i + 1] as bigint) : logEnd;
       let b: Buffer;
+      // `present`: the directory's names when the caller has just listed it (a log's open): no failed open
+      // per segment that has no transaction index (most have none).
+      if (present && !present.has(basename(this.path(base)))) continue;
       try {
         b = readFileSync(this.path(base));
       } catch {
