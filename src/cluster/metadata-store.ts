@@ -69,3 +69,25 @@ export interface MetadataStore {
   leader(name: string): Promise<string | null>;
   close(): Promise<void>;
 }
+
+/**
+ * Load every key under `prefix` and follow its changes: `apply` sees the keys listed (as puts), then the changes
+ * the watch saw while listing, in order (a put twice or a delete of an absent key must change nothing), then
+ * every later change. Returns the function that stops watching.
+ */
+export async function loadAndWatch(
+  store: MetadataStore,
+  prefix: string,
+  apply: (e: WatchEvent) => void,
+): Promise<() => Promise<void>> {
+  const pending: WatchEvent[] = [];
+  let loaded = false;
+  const unwatch = await store.watch(prefix, (e) => {
+    if (loaded) apply(e);
+    else pending.push(e);
+  });
+  for (const kv of await store.list(prefix)) apply({ type: 'put', key: kv.key, value: kv.value });
+  loaded = true;
+  for (const e of pending) apply(e);
+  return unwatch;
+}

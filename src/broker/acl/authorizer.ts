@@ -12,7 +12,7 @@
  * once per prefix length of the name), so 10,000 ACLs cost no more than ten; decisions are also cached per
  * connection and dropped whenever an ACL changes.
  */
-import type { MetadataStore, WatchEvent } from '../../cluster/metadata-store.js';
+import { loadAndWatch, type MetadataStore, type WatchEvent } from '../../cluster/metadata-store.js';
 import type { Logger } from '../../util/logger.js';
 import { ConfigError } from '../config-error.js';
 import type { Listener } from '../listeners.js';
@@ -131,16 +131,7 @@ export class Authorizer {
   /** Load the stored ACLs and follow their changes. */
   async start(store: MetadataStore): Promise<void> {
     this.store = store;
-    const pending: WatchEvent[] = [];
-    let loaded = false;
-    this.unwatch = await store.watch(PREFIX, (e) => {
-      if (loaded) this.apply(e);
-      else pending.push(e);
-    });
-    for (const kv of await store.list(PREFIX)) this.apply({ type: 'put', key: kv.key, value: kv.value });
-    loaded = true;
-    // Changes seen while listing, in order, again: a put twice or a delete of an absent key changes nothing.
-    for (const e of pending) this.apply(e);
+    this.unwatch = await loadAndWatch(store, PREFIX, (e) => this.apply(e));
     if (this.enabled) this.log.info('authorizer on', { acls: this.bindings.size, superUsers: [...this.superUsers] });
   }
 

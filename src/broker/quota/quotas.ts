@@ -11,7 +11,7 @@
  * measurement, as Kafka's quota sensors do.
  * With no quota of a kind stored, the produce/fetch paths test one boolean and do nothing else.
  */
-import type { MetadataStore, WatchEvent } from '../../cluster/metadata-store.js';
+import { loadAndWatch, type MetadataStore, type WatchEvent } from '../../cluster/metadata-store.js';
 import type { Logger } from '../../util/logger.js';
 import { ConfigError } from '../config-error.js';
 import { CONSUMER_BYTE_RATE, entityKey, PRODUCER_BYTE_RATE, type QuotaDoc, type QuotaEntity, userOf } from './model.js';
@@ -130,15 +130,7 @@ export class ClientQuotas {
 
   async start(store: MetadataStore): Promise<void> {
     this.store = store;
-    const pending: WatchEvent[] = [];
-    let loaded = false;
-    this.unwatch = await store.watch(PREFIX, (e) => {
-      if (loaded) this.apply(e);
-      else pending.push(e);
-    });
-    for (const kv of await store.list(PREFIX)) this.apply({ type: 'put', key: kv.key, value: kv.value });
-    loaded = true;
-    for (const e of pending) this.apply(e);
+    this.unwatch = await loadAndWatch(store, PREFIX, (e) => this.apply(e));
     if (this.docs.size > 0) this.log.info('client quotas loaded', { entities: this.docs.size });
   }
 
