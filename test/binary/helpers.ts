@@ -109,7 +109,7 @@ export interface BinaryBroker {
 }
 
 export async function startServe(box: Sandbox, dataDir = './d'): Promise<BinaryBroker> {
-  const child = box.spawn(['serve', '--port', '0', '--data-dir', dataDir]);
+  const child = box.spawn(['serve', '--port', '0', '--http-port', '0', '--data-dir', dataDir]);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => {

@@ -52,10 +52,14 @@ async function adminOf(b: BrokerProcess): Promise<Admin> {
 
 async function serveFails(dataDir: string): Promise<{ code: number; stderr: string }> {
   try {
-    await run(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], {
-      cwd: ROOT,
-      timeout: 30_000,
-    });
+    await run(
+      process.execPath,
+      [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1', '--http-port', '0'],
+      {
+        cwd: ROOT,
+        timeout: 30_000,
+      },
+    );
   } catch (e) {
     const err = e as { code: number; stderr: string };
     return { code: err.code, stderr: err.stderr };

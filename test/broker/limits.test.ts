@@ -289,7 +289,7 @@ describe('limit configs that contradict each other', () => {
         const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
           const p = execFile(
             process.execPath,
-            [BIN, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--config', file],
+            [BIN, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--http-port', '0', '--config', file],
             { cwd: ROOT, timeout: 30_000 },
             (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
           );

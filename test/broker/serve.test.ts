@@ -18,7 +18,7 @@ const cleanup: (() => Promise<void> | void)[] = [];
 
 async function serveFails(args: string[]): Promise<{ code: number; stderr: string }> {
   try {
-    await run(process.execPath, [BIN, 'serve', ...args], { cwd: ROOT, timeout: 20_000 });
+    await run(process.execPath, [BIN, 'serve', ...args, '--http-port', '0'], { cwd: ROOT, timeout: 20_000 });
   } catch (e) {
     const err = e as { code: number; stderr: string };
     return { code: err.code, stderr: err.stderr };

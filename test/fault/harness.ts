@@ -258,6 +258,8 @@ export class FaultCluster {
       process.execPath,
       BIN,
       'serve',
+      '--http-port',
+      '0',
       '--node-id',
       String(id),
       '--host',
