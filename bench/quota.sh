@@ -8,7 +8,7 @@
 #
 #   bash bench/quota.sh [SPAN]        default: 10 (seconds measured), WARMUP=${WARMUP:-12}
 #
-# The warm-up lets the first burst Kafka's window allows (some 10 s worth of quota at once) leave the window.
+# The warm-up lets the first burst the quota allows (quota.window.num x window = 11 s worth of quota at once) pass.
 # Loopback only, free ports, a temp dir removed on exit (also on Ctrl-C or a failure). Needs a built dist/, kcat.
 set -uo pipefail
 SPAN=${1:-10}

@@ -3,9 +3,10 @@
  * the metadata store under `quotas/`, one key per entity, loaded at start and kept current by a prefix watch
  * (etcd in a cluster, so a change made through one node applies on every node as soon as the watch delivers
  * it). Enforcement is per broker, as in Kafka: each node measures the bytes it takes in (produce) and gives out
- * (fetch) per quota entity over a sliding window of `quota.window.num` samples of `quota.window.size.seconds`,
- * and when the measured rate is over the quota it answers with
- *   throttle_time_ms = (rate - quota) / quota * window
+ * (fetch) per quota entity with a token bucket whose burst is `quota.window.num` x `quota.window.size.seconds`
+ * worth of the quota (Kafka's TokenBucket, KIP-599; see TokenBucket below for why not its sampled Rate), and
+ * when the client has taken more than it was owed it answers with
+ *   throttle_time_ms = owed bytes / quota
  * and mutes the connection for that time (KIP-219; older request versions get the answer after the delay).
  * Connections whose quota entity is the same (e.g. every client id of a user with a user quota) share one
  * measurement, as Kafka's quota sensors do.
@@ -21,64 +22,61 @@ const PREFIX = 'quotas/';
 export type QuotaKind = 'produce' | 'fetch';
 
 /**
- * Kafka's Rate over a SampledStat: `samples` windows of `windowMs`, the oldest reused when a new one starts;
- * the rate is the sum of the live samples over the time they cover, counted as at least samples-1 full windows
- * (so the first request of a quiet client is not measured over a few milliseconds).
+ * The measurement a byte-rate quota is enforced by: Kafka's TokenBucket (KIP-599), the same window of
+ * `samples` x `windowMs` giving its burst. The bucket holds up to bound x samples x window seconds of credit and
+ * refills at `bound` per second; a request takes its bytes out, and when the credit is below zero the client
+ * owes time: throttle = -credit / bound, so after the throttle the bucket is back at zero and the client pays
+ * exactly what it moved. Kafka's sampled Rate (with its rate - quota / quota x window throttle) let the burst
+ * a fresh window allows sit in one sample: each later request was throttled for the whole excess again while
+ * that sample lasted (a client sending 1 MiB/s worth stalled at ~0.25 MiB/s), then the sample expired at once
+ * and the next burst went through, an 11-12 s oscillation delivering ~0.8 of the quota (issue 19).
  */
-export class Rate {
-  private readonly starts: Float64Array;
-  private readonly values: Float64Array;
-  private current = 0;
+export class TokenBucket {
+  private tokens: number;
+  private lastRefill: number;
   lastUsed: number;
 
   constructor(
     private readonly samples: number,
     private readonly windowMs: number,
+    bound: number,
     now: number,
   ) {
-    this.starts = new Float64Array(samples).fill(now);
-    this.values = new Float64Array(samples);
+    // A new sensor starts full, as Kafka's (its first refill covers the time since 0).
+    this.tokens = this.burst(bound);
+    this.lastRefill = now;
     this.lastUsed = now;
   }
 
-  record(value: number, now: number): void {
+  private burst(bound: number): number {
+    return (bound * this.samples * this.windowMs) / 1000;
+  }
+
+  private refill(bound: number, now: number): void {
+    const elapsed = now - this.lastRefill;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.burst(bound), this.tokens + (bound * elapsed) / 1000);
+      this.lastRefill = now;
+    }
+  }
+
+  /** Take `value` units out (a negative value gives them back, never above the burst). */
+  record(value: number, bound: number, now: number): void {
     this.lastUsed = now;
-    if (now >= (this.starts[this.current] as number) + this.windowMs) {
-      this.current = (this.current + 1) % this.samples;
-      this.starts[this.current] = now;
-      this.values[this.current] = 0;
-    }
-    this.values[this.current] = (this.values[this.current] as number) + value;
+    this.refill(bound, now);
+    this.tokens = Math.min(this.burst(bound), this.tokens - value);
   }
 
-  /** Samples that ended a whole window span ago hold nothing any more. */
-  private purge(now: number): void {
-    const span = this.samples * this.windowMs;
-    for (let i = 0; i < this.samples; i++) {
-      if (now - (this.starts[i] as number) >= span) {
-        this.starts[i] = now;
-        this.values[i] = 0;
-      }
-    }
+  /** The credit left at `now` (negative: owed). */
+  credit(bound: number, now: number): number {
+    this.refill(bound, now);
+    return this.tokens;
   }
 
-  /** The time the rate is measured over (Kafka's Rate.windowSize), in ms. */
-  windowSize(now: number): number {
-    this.purge(now);
-    let oldest = now;
-    for (let i = 0; i < this.samples; i++) oldest = Math.min(oldest, this.starts[i] as number);
-    let elapsed = now - oldest;
-    const full = Math.floor(elapsed / this.windowMs);
-    if (full < this.samples - 1) elapsed += (this.samples - 1 - full) * this.windowMs;
-    return Math.max(elapsed, 1);
-  }
-
-  /** Units per second. */
-  measure(now: number): number {
-    const size = this.windowSize(now);
-    let total = 0;
-    for (let i = 0; i < this.samples; i++) total += this.values[i] as number;
-    return (total * 1000) / size;
+  /** The time in ms until the credit is back at zero (0 when it is not below zero). */
+  throttleMs(bound: number, now: number): number {
+    const c = this.credit(bound, now);
+    return c >= 0 ? 0 : Math.round((-c / bound) * 1000);
   }
 }
 
@@ -110,7 +108,7 @@ export class ClientQuotas {
   /** Whether any entity has a producer_byte_rate / consumer_byte_rate: the hot paths test only these. */
   producerActive = false;
   consumerActive = false;
-  private readonly sensors: Record<QuotaKind, Map<string, Rate>> = { produce: new Map(), fetch: new Map() };
+  private readonly sensors: Record<QuotaKind, Map<string, TokenBucket>> = { produce: new Map(), fetch: new Map() };
   private readonly caches = new WeakMap<object, ConnectionCache>();
   /** Throttles handed out, per kind (metrics, tests). */
   readonly throttled: Record<QuotaKind, number> = { produce: 0, fetch: 0 };
@@ -267,24 +265,23 @@ export class ClientQuotas {
     const applied = this.appliedOf(this.cacheOf(who, clientId), kind, who);
     if (applied === null) return 0;
     const sensors = this.sensors[kind];
-    let rate = sensors.get(applied.sensor);
-    if (rate === undefined) {
+    let bucket = sensors.get(applied.sensor);
+    if (bucket === undefined) {
       this.sweep(now);
-      rate = new Rate(this.samples, this.windowMs, now);
-      sensors.set(applied.sensor, rate);
+      bucket = new TokenBucket(this.samples, this.windowMs, applied.bound, now);
+      sensors.set(applied.sensor, bucket);
     }
-    rate.record(bytes, now);
-    const measured = rate.measure(now);
-    if (measured <= applied.bound) return 0;
-    this.throttled[kind]++;
-    return Math.round(((measured - applied.bound) / applied.bound) * rate.windowSize(now));
+    bucket.record(bytes, applied.bound, now);
+    const ms = bucket.throttleMs(applied.bound, now);
+    if (ms > 0) this.throttled[kind]++;
+    return ms;
   }
 
   /** Take back bytes recorded for a fetch that was answered empty because it was throttled (Kafka does too). */
   unrecord(kind: QuotaKind, who: QuotaSubject, bytes: number, now = Date.now()): void {
     const applied = this.caches.get(who)?.[kind];
     if (!applied) return;
-    this.sensors[kind].get(applied.sensor)?.record(-bytes, now);
+    this.sensors[kind].get(applied.sensor)?.record(-bytes, applied.bound, now);
   }
 
   /** The most bytes one request may move without being throttled for certain (Kafka caps fetch size so). */
