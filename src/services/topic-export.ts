@@ -78,7 +78,9 @@ export async function exportTopics(o: ExportOptions): Promise<ExportSummary> {
   try {
     await admin.connect();
     const metas = await describeForExport(admin, o.topics);
-    const offsets = new Map((await admin.fetchTopicOffsets(o.topics)).map((x) => [`${x.topic}\u0000${x.partition}`, x]));
+    const offsets = new Map(
+      (await admin.fetchTopicOffsets(o.topics)).map((x) => [`${x.topic}\u0000${x.partition}`, x]),
+    );
     const topics: TopicEntry[] = [];
     let totalRecords = 0;
     let totalBytes = 0;

@@ -72,7 +72,10 @@ describe('groupRequests: items into per-leader ListOffsets requests', () => {
     assert.equal(requests.get(10)?.length, 1);
     assert.equal(requests.get(11)?.length, 3);
     assert.deepEqual(
-      requests.get(11)!.slice(1).map((g) => g.map((i) => `${items[i]!.topic}/${items[i]!.partition}`)),
+      requests
+        .get(11)!
+        .slice(1)
+        .map((g) => g.map((i) => `${items[i]!.topic}/${items[i]!.partition}`)),
       [['a/7', 'b/5'], ['a/7']],
     );
   });
