@@ -180,7 +180,8 @@ async function sendOne(
   opts: ListOffsetsOptions,
 ): Promise<Map<number, ListOffsetsResult>> {
   const byTopic = new Map<string, Item<Item<RequestInput<typeof Api.ListOffsets>['topics']>['partitions']>[]>();
-  const index = new Map<string, number>();
+  // topic → the item asked for each partition (by partition number): no key string per partition.
+  const index = new Map<string, number[]>();
   let maxTimestamp = false;
   for (const i of group) {
     const it = items[i]!;
@@ -191,7 +192,12 @@ async function sendOne(
       byTopic.set(it.topic, parts);
     }
     parts.push({ partitionIndex: it.partition, currentLeaderEpoch: -1, timestamp: it.timestamp });
-    index.set(`${it.topic}\u0000${it.partition}`, i);
+    let asked = index.get(it.topic);
+    if (!asked) {
+      asked = [];
+      index.set(it.topic, asked);
+    }
+    asked[it.partition] = i;
   }
   const conn = await cluster.connection(leader);
   if (maxTimestamp && !conn.supports(ApiKey.ListOffsets, 7)) {
@@ -204,9 +210,11 @@ async function sendOne(
   });
   const out = new Map<number, ListOffsetsResult>();
   for (const t of res.topics) {
+    const asked = index.get(t.name);
+    if (!asked) continue;
     for (const p of t.partitions) {
-      const i = index.get(`${t.name}\u0000${p.partitionIndex}`);
-      if (i === undefined) continue;
+      const i = asked[p.partitionIndex];
+      if (i === undefined || out.has(i)) continue;
       const it = items[i]!;
       out.set(i, {
         topic: it.topic,
