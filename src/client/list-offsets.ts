@@ -67,8 +67,8 @@ export async function listOffsets(
   for (let round = 0; todo.length > 0; round++) {
     const last = !mayRetry(round, started, budget) || cluster.isClosed;
     const retry: number[] = [];
-    // Per leader, split into requests in which each partition appears once.
-    const requests = new Map<number, number[][]>();
+    const asked: number[] = [];
+    const leaders: number[] = [];
     for (const i of todo) {
       const it = items[i]!;
       const info = cluster.topics.get(it.topic);
@@ -91,21 +91,10 @@ export async function listOffsets(
         } else retry.push(i);
         continue;
       }
-      let groups = requests.get(leader);
-      if (!groups) {
-        groups = [];
-        requests.set(leader, groups);
-      }
-      let placed = false;
-      for (const g of groups) {
-        if (!g.some((j) => items[j]!.topic === it.topic && items[j]!.partition === it.partition)) {
-          g.push(i);
-          placed = true;
-          break;
-        }
-      }
-      if (!placed) groups.push([i]);
+      asked.push(i);
+      leaders.push(leader);
     }
+    const requests = groupRequests(items, asked, leaders);
     const sends: Promise<void>[] = [];
     for (const [leader, groups] of requests) {
       for (const group of groups) {
@@ -143,6 +132,46 @@ function failed(it: ListOffsetsItem, error: KafkaError): ListOffsetsResult {
   return { topic: it.topic, partition: it.partition, offset: -1n, timestamp: -1n, leaderEpoch: -1, error };
 }
 
+/**
+ * The requests to send: per leader, lists of item indexes in which each (topic, partition) appears once (Kafka
+ * refuses a partition asked twice in one request). The n-th ask for a partition goes into its leader's n-th
+ * request, so the usual case (every partition once) is one request per leader. `asked[k]` is led by
+ * `leaders[k]`. Linear in the number of items: each is read once and counted in a per-topic array by
+ * partition number (not compared with the items already placed, which made 10,000 partitions take 40 s).
+ */
+export function groupRequests(
+  items: readonly ListOffsetsItem[],
+  asked: readonly number[],
+  leaders: readonly number[],
+): Map<number, number[][]> {
+  const requests = new Map<number, number[][]>();
+  // topic → times each partition was placed so far (indexed by partition number).
+  const placed = new Map<string, number[]>();
+  for (let k = 0; k < asked.length; k++) {
+    const i = asked[k]!;
+    const leader = leaders[k]!;
+    const it = items[i]!;
+    let counts = placed.get(it.topic);
+    if (!counts) {
+      counts = [];
+      placed.set(it.topic, counts);
+    }
+    const n = counts[it.partition] ?? 0;
+    counts[it.partition] = n + 1;
+    let groups = requests.get(leader);
+    if (!groups) {
+      groups = [];
+      requests.set(leader, groups);
+    }
+    // The same partition always has the same leader here, so its n-th ask finds n requests of that leader
+    // already made; a new one is opened only for the first partition asked that many times.
+    const g = groups[n];
+    if (g) g.push(i);
+    else groups.push([i]);
+  }
+  return requests;
+}
+
 async function sendOne(
   cluster: Cluster,
   leader: number,
@@ -151,19 +180,27 @@ async function sendOne(
   opts: ListOffsetsOptions,
 ): Promise<Map<number, ListOffsetsResult>> {
   const byTopic = new Map<string, Item<Item<RequestInput<typeof Api.ListOffsets>['topics']>['partitions']>[]>();
-  const index = new Map<string, number>();
+  // topic → the item asked for each partition (by partition number): no key string per partition.
+  const index = new Map<string, number[]>();
+  let maxTimestamp = false;
   for (const i of group) {
     const it = items[i]!;
+    if (it.timestamp === MAX_TIMESTAMP) maxTimestamp = true;
     let parts = byTopic.get(it.topic);
     if (!parts) {
       parts = [];
       byTopic.set(it.topic, parts);
     }
     parts.push({ partitionIndex: it.partition, currentLeaderEpoch: -1, timestamp: it.timestamp });
-    index.set(`${it.topic}\u0000${it.partition}`, i);
+    let asked = index.get(it.topic);
+    if (!asked) {
+      asked = [];
+      index.set(it.topic, asked);
+    }
+    asked[it.partition] = i;
   }
   const conn = await cluster.connection(leader);
-  if (group.some((i) => items[i]!.timestamp === MAX_TIMESTAMP) && !conn.supports(ApiKey.ListOffsets, 7)) {
+  if (maxTimestamp && !conn.supports(ApiKey.ListOffsets, 7)) {
     throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, `broker ${conn.address} does not support max-timestamp (v7)`);
   }
   const res = await cluster.request(leader, Api.ListOffsets, {
@@ -173,9 +210,11 @@ async function sendOne(
   });
   const out = new Map<number, ListOffsetsResult>();
   for (const t of res.topics) {
+    const asked = index.get(t.name);
+    if (!asked) continue;
     for (const p of t.partitions) {
-      const i = index.get(`${t.name}\u0000${p.partitionIndex}`);
-      if (i === undefined) continue;
+      const i = asked[p.partitionIndex];
+      if (i === undefined || out.has(i)) continue;
       const it = items[i]!;
       out.set(i, {
         topic: it.topic,

@@ -103,8 +103,9 @@ export async function consume(o: ConsumeOptions): Promise<number> {
       const specs: { topic: string; partition: number; offset: SeekTarget }[] = [];
       for (const t of o.topics) {
         const parts = md.get(t)!.partitions.map((p) => p.partition);
+        const exists = new Set(parts);
         for (const p of o.partitions ?? parts) {
-          if (!parts.includes(p)) throw new Error(`topic ${t} has no partition ${p}`);
+          if (!exists.has(p)) throw new Error(`topic ${t} has no partition ${p}`);
           specs.push({ topic: t, partition: p, offset: target(o.start) });
         }
       }

@@ -78,14 +78,16 @@ export async function exportTopics(o: ExportOptions): Promise<ExportSummary> {
   try {
     await admin.connect();
     const metas = await describeForExport(admin, o.topics);
-    const offsets = await admin.fetchTopicOffsets(o.topics);
+    const offsets = new Map(
+      (await admin.fetchTopicOffsets(o.topics)).map((x) => [`${x.topic}\u0000${x.partition}`, x]),
+    );
     const topics: TopicEntry[] = [];
     let totalRecords = 0;
     let totalBytes = 0;
     for (const [ti, meta] of metas.entries()) {
       const files: PartitionEntry[] = [];
       for (let p = 0; p < meta.partitions; p++) {
-        const off = offsets.find((x) => x.topic === meta.name && x.partition === p);
+        const off = offsets.get(`${meta.name}\u0000${p}`);
         if (!off || off.error)
           throw new Error(`cannot read the offsets of ${meta.name}/${p}: ${errorText(off?.error)}`);
         const file = `records/${ti}-${p}.bin`;

@@ -258,9 +258,9 @@ export async function planTrim(
 ): Promise<TrimResult[]> {
   const d = await describeOne(admin, topic);
   const parts = [...new Set(partitions ?? d.partitions.map((p) => p.partition))].sort((a, b) => a - b);
+  const exists = new Set(d.partitions.map((x) => x.partition));
   for (const p of parts) {
-    if (!d.partitions.some((x) => x.partition === p))
-      throw new Error(`topic ${topic} has no partition ${p} (it has ${d.partitions.length})`);
+    if (!exists.has(p)) throw new Error(`topic ${topic} has no partition ${p} (it has ${d.partitions.length})`);
   }
   const offsets = new Map((await admin.fetchTopicOffsets([topic])).map((o) => [o.partition, o]));
   let before: bigint[];
@@ -321,11 +321,19 @@ export async function planDeleteTopics(admin: Admin, names: string[]): Promise<T
   const described = await admin.describeTopics(names);
   const existing = described.filter((d) => !d.error).map((d) => d.topic);
   const offsets = existing.length > 0 ? await admin.fetchTopicOffsets(existing) : [];
+  // Summed per topic in one pass (not a scan of every topic's partitions per topic).
+  const records = new Map<string, bigint>();
+  for (const o of offsets) {
+    if (!o.error && o.high >= 0n && o.low >= 0n) records.set(o.topic, (records.get(o.topic) ?? 0n) + (o.high - o.low));
+  }
   return described.map((d) => {
     if (d.error) return { ...status(d.topic, d.error), partitions: -1, records: 0n };
-    const records = offsets
-      .filter((o) => o.topic === d.topic && !o.error && o.high >= 0n && o.low >= 0n)
-      .reduce((n, o) => n + (o.high - o.low), 0n);
-    return { name: d.topic, status: 'planned', ok: true, partitions: d.partitions.length, records };
+    return {
+      name: d.topic,
+      status: 'planned',
+      ok: true,
+      partitions: d.partitions.length,
+      records: records.get(d.topic) ?? 0n,
+    };
   });
 }

@@ -58,11 +58,10 @@ export function adminActions(conn: ConnectOptions, makeAdmin: () => Admin): TopA
             };
           }
           case 'trim': {
-            const [offsets] = await a
-              .fetchTopicOffsets([p.topic])
-              .then((o) => o.filter((x) => x.partition === p.partition));
-            if (!offsets || offsets.error) throw new Error(`${p.topic}-${p.partition}: no log end offset`);
-            const before = p.offset ?? offsets.high;
+            // The one partition's log end (not every partition of the topic's, then one picked out).
+            const [end] = await a.listOffsets([{ topic: p.topic, partition: p.partition, spec: 'latest' }]);
+            if (!end || end.error || end.offset < 0n) throw new Error(`${p.topic}-${p.partition}: no log end offset`);
+            const before = p.offset ?? end.offset;
             const [plan] = await topics.planTrim(a, p.topic, { offset: before }, [p.partition]);
             if (!plan) throw new Error(`${p.topic}-${p.partition}: no plan`);
             const resolved = { ...p, offset: plan.logStartOffset };

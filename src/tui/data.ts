@@ -573,7 +573,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         underReplicated: partitions.filter((p) => p.underReplicated).length,
         offline: partitions.filter((p) => p.offline).length,
         lag: partitions.reduce((s, p) => s + p.lag, 0),
-        replicationFactor: Math.max(0, ...partitions.map((p) => p.replicas.length)),
+        replicationFactor: partitions.reduce((m, p) => Math.max(m, p.replicas.length), 0),
         heldBack: partitions.some((p) => p.heldBack != null)
           ? partitions.reduce((s, p) => s + (p.heldBack ?? 0), 0)
           : null,

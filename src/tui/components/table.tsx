@@ -85,7 +85,7 @@ export function tableLayout<T>(
       natural:
         c.kind === 'spark'
           ? c.title.length
-          : Math.max(c.title.length, ...rows.map((r) => textOf(c.cell(r, Number.MAX_SAFE_INTEGER)).length)),
+          : rows.reduce((m, r) => Math.max(m, textOf(c.cell(r, Number.MAX_SAFE_INTEGER)).length), c.title.length),
     })),
     width,
   );
