@@ -11,12 +11,15 @@ time until it owns partitions and every partition is owned once again. Prints on
 """
 
 import json
+import os
 import sys
 import time
 
 from confluent_kafka import Consumer
 
 broker, topic, partitions, members, records = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+# HEARTBEAT_MS: librdkafka heartbeat.interval.ms (default 3000): members learn of a rebalance at their next heartbeat.
+hb = {"heartbeat.interval.ms": int(os.environ["HEARTBEAT_MS"])} if os.environ.get("HEARTBEAT_MS") else {}
 group = f"scale-{members}-{int(time.time() * 1000)}"
 owned = [set() for _ in range(members)]
 
@@ -43,6 +46,7 @@ for i in range(members):
                 "enable.auto.commit": False,
                 "session.timeout.ms": 45000,
                 "fetch.wait.max.ms": 100,
+                **hb,
             }
         )
     )
@@ -84,6 +88,7 @@ if balanced_at is not None and members < partitions:
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
         "session.timeout.ms": 45000,
+        **hb,
     })
     a, r = callbacks(members)
     t2 = time.monotonic()

@@ -44,6 +44,9 @@ want() { local s; for s in "${SECTIONS[@]}"; do [ "$s" = all ] || [ "$s" = "$1" 
 
 # 10,000 partitions in one topic pass the default per-request and per-node limits (KIP-578's); the bench raises them.
 printf 'max.request.partitions=20000\nmax.broker.partitions=30000\n' >"$T/broker.properties"
+# group: GROUP_INITIAL_DELAY_MS sets group.initial.rebalance.delay.ms (Kafka's default 3000); HEARTBEAT_MS the members'
+# heartbeat.interval.ms (librdkafka's default 3000). Both bound the rebalance time from the client side (docs/benchmarks.md).
+[ -n "${GROUP_INITIAL_DELAY_MS:-}" ] && echo "group.initial.rebalance.delay.ms=$GROUP_INITIAL_DELAY_MS" >>"$T/broker.properties"
 
 # ------------------------------------------------------------------ helpers
 KPID=
