@@ -66,6 +66,7 @@ test('autocomplete script bash prints the profile line; bash then completes comm
     'group',
     'produce',
     'profile',
+    'quota',
     'serve',
     'top',
     'topic',
@@ -88,6 +89,7 @@ test('autocomplete script bash prints the profile line; bash then completes comm
   ]);
   assert.deepEqual(bashComplete(r.stdout, ['group', 'd']).words, ['delete', 'describe']);
   assert.deepEqual(bashComplete(r.stdout, ['txn', '']).words, ['describe', 'list']);
+  assert.deepEqual(bashComplete(r.stdout, ['quota', '']).words, ['alter', 'describe']);
   assert.deepEqual(bashComplete(r.stdout, ['produce', '--ra']).words, ['--rate']);
 });
 
