@@ -188,14 +188,24 @@ describe('Prometheus scrapes a 3-node cluster', { timeout: 300_000 }, () => {
       { timeout: 60_000 },
     );
     await produce(c.bootstrap(), 'lagged', 40, 'second');
+    let seen: number[] = [];
     const lag = await until(
       'a lag of 40 records for lagging-group',
       async () => {
-        const [v] = await query(promPort, 'sum(kafka_consumergroup_lag{consumergroup="lagging-group",topic="lagged"})');
-        return v === 40 ? v : null;
+        seen = await query(promPort, 'kafka_consumergroup_lag{consumergroup="lagging-group",topic="lagged"}');
+        const v = seen.reduce((a, b) => a + b, 0);
+        return seen.length > 0 && v === 40 ? v : null;
       },
       60_000,
-    );
+    ).catch(async (e: Error) => {
+      const committed = await query(
+        promPort,
+        'kafka_consumergroup_current_offset{consumergroup="lagging-group"}',
+      ).catch(() => []);
+      throw new Error(
+        `${e.message}: lag series ${JSON.stringify(seen)}, committed offsets ${JSON.stringify(committed)}`,
+      );
+    });
     assert.equal(lag, 40);
     const [seconds] = await query(promPort, 'max(kafka_consumergroup_max_lag_seconds{consumergroup="lagging-group"})');
     assert.ok(seconds !== undefined && seconds > 0, `lag in seconds: ${seconds}`);
