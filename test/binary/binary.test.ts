@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { COMMANDS } from '../../commands/index.js';
 import { VERSION } from '../../src/version.js';
 import { bashComplete, hasBash } from '../helpers/completion.js';
+import { freePorts } from '../helpers/etcd.js';
 import { type BinaryBroker, buildBinary, ROOT, type RunResult, Sandbox, startServe } from './helpers.js';
 
 const exec = promisify(execFile);
@@ -273,6 +274,7 @@ describe('single executable dist/kstream', () => {
 
   describe('serve from the binary, with kcat (zstd)', () => {
     let broker: BinaryBroker;
+    let httpPort = 0;
     const kcat = (args: string[], input?: string) => {
       const p = exec('kcat', ['-b', broker.bootstrap, ...args], { timeout: 60_000, maxBuffer: 64 << 20 });
       if (input !== undefined) p.child.stdin?.end(input);
@@ -280,11 +282,23 @@ describe('single executable dist/kstream', () => {
     };
 
     before(async () => {
-      broker = await startServe(box);
+      [httpPort] = (await freePorts(1)) as [number];
+      broker = await startServe(box, './d', httpPort);
     });
 
     after(async () => {
       await broker?.stop();
+    });
+
+    test('the admin listener of the binary serves /metrics (prom-client bundled), /ready and /health', async () => {
+      await kcat(['-P', '-t', 'bin-metrics'], 'a\nb\nc\n');
+      const metrics = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
+      assert.equal(metrics.status, 200);
+      const text = await metrics.text();
+      assert.match(text, /^kafka_server_brokertopicmetrics_messagesin_total\{topic="bin-metrics"\} 3$/m);
+      assert.match(text, /^process_resident_memory_bytes \d+/m);
+      assert.equal((await fetch(`http://127.0.0.1:${httpPort}/ready`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${httpPort}/health`)).status, 200);
     });
 
     test('kcat produces and consumes zstd batches; the broker decodes one (ListOffsets by time)', async () => {

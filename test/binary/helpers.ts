@@ -108,8 +108,9 @@ export interface BinaryBroker {
   stop(): Promise<number | null>;
 }
 
-export async function startServe(box: Sandbox, dataDir = './d'): Promise<BinaryBroker> {
-  const child = box.spawn(['serve', '--port', '0', '--http-port', '0', '--data-dir', dataDir]);
+/** `httpPort`: the admin HTTP listener's port (0: off). */
+export async function startServe(box: Sandbox, dataDir = './d', httpPort = 0): Promise<BinaryBroker> {
+  const child = box.spawn(['serve', '--port', '0', '--http-port', String(httpPort), '--data-dir', dataDir]);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => {
