@@ -143,9 +143,7 @@ export const produce = defineHandler(Api.Produce, {
             minInsyncReplicas: config.minInsyncReplicas,
             logAppendTime,
           });
-          let messages = 0;
-          for (const b of v.batches) messages += b.recordCount;
-          stats.messagesIn += messages;
+          stats.messagesIn += v.records;
           stats.bytesIn += records.length;
           out.baseOffset = a.info.baseOffset;
           out.logAppendTimeMs = a.info.logAppendTime;
