@@ -21,31 +21,10 @@ NAME=acl
 KSTREAM=(node "$ROOT/bin/run.js")
 [ -f "$ROOT/dist/commands/index.js" ] || die "dist/ is missing: run node scripts/build.js first"
 
-# serve NAME DIR PORT [PROPS]: start a node in the background (pid in PID_<NAME>); returns once it listens.
-serve() {
-  local out="$T/$1.out" props=()
-  : >"$out"
-  if [ -n "${4:-}" ]; then
-    printf '%s\n' "$4" | tr ';' '\n' >"$T/$1.properties"
-    props=(--config "$T/$1.properties")
-  fi
-  "${KSTREAM[@]}" serve --port "$3" --host 127.0.0.1 --data-dir "$2" --log-level warn "${props[@]}" >"$out" 2>>"$T/$1.err" &
-  local pid=$!
-  PIDS+=("$pid")
-  eval "PID_$1=$pid"
-  for _ in $(seq $((STEP_TIMEOUT * 20))); do grep -q 'listening on' "$out" && return 0; sleep 0.05; done
-  die "kstream ($1) did not start: $(tail -5 "$T/$1.err")"
-}
-stop() {
-  local pid
-  eval "pid=\$PID_$1"
-  kill "$pid"
-  wait "$pid" 2>/dev/null
-}
 
 AUTH="authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 PA=$(free_port)
-serve acl "$T/acl" "$PA" "$AUTH;super.users=User:ANONYMOUS"
+serve_node acl "$T/acl" "$PA" "$AUTH;super.users=User:ANONYMOUS"
 log "creating 10,000 ACLs"
 principals=()
 for i in $(seq 50); do principals+=(--allow-principal "User:p$i"); done
@@ -60,10 +39,10 @@ acl --allow-principal User:ANONYMOUS --topic acl- --resource-pattern-type prefix
 acl --allow-principal User:ANONYMOUS --cluster --operation idempotent-write
 n=$("${KSTREAM[@]}" acl list -b "127.0.0.1:$PA" -o json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).length))')
 log "$n ACLs stored; restarting the node without super users"
-stop acl
-serve acl "$T/acl" "$PA" "$AUTH"
+stop_node acl
+serve_node acl "$T/acl" "$PA" "$AUTH"
 PN=$(free_port)
-serve none "$T/none" "$PN"
+serve_node none "$T/none" "$PN"
 
 ratios=()
 for r in $(seq "$ROUNDS"); do

@@ -30,3 +30,29 @@ cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "
 per_m() { node -e "console.log(Math.round($1 / ($2 / 1e6)))"; }
 # median V...: the median of numbers (2 decimals at most)
 median() { node -e 'const v=process.argv.slice(1).map(Number).sort((a,b)=>a-b);const m=v.length>>1;console.log(+(v.length%2?v[m]:(v[m-1]+v[m])/2).toFixed(2))' "$@"; }
+
+# serve_node NAME DIR PORT [PROPS [SERVE_ARGS...]]: start `${KSTREAM[@]} serve` on 127.0.0.1:PORT in the
+# background (pid in PID_<NAME>, output in $T/NAME.out and .err) and return once it listens. PROPS: broker
+# configs separated by ';' (written to a properties file), "" for none. stop_node NAME: SIGTERM and wait.
+serve_node() {
+  local name=$1 dir=$2 port=$3 out="$T/$1.out" props=()
+  if [ -n "${4:-}" ]; then
+    printf '%s\n' "$4" | tr ';' '\n' >"$T/$name.properties"
+    props=(--config "$T/$name.properties")
+  fi
+  shift 4 2>/dev/null || shift $#
+  : >"$out"
+  "${KSTREAM[@]}" serve --port "$port" --host 127.0.0.1 --data-dir "$dir" --log-level warn "${props[@]}" "$@" \
+    >"$out" 2>>"$T/$name.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  eval "PID_$name=$pid"
+  for _ in $(seq $((${STEP_TIMEOUT:-600} * 20))); do grep -q 'listening on' "$out" && return 0; sleep 0.05; done
+  die "kstream ($name) did not start: $(tail -5 "$T/$name.err")"
+}
+stop_node() {
+  local pid
+  eval "pid=\$PID_$1"
+  kill "$pid"
+  wait "$pid" 2>/dev/null
+}

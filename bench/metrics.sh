@@ -26,36 +26,14 @@ KSTREAM=(node "$ROOT/bin/run.js")
 [ -f "$ROOT/dist/commands/index.js" ] || die "dist/ is missing: run node scripts/build.js first"
 have curl || die "curl is needed"
 
-# serve NAME DIR PORT HTTP_PORT [PROPS]: start a node in the background (pid in PID_<NAME>); returns once it listens.
-serve() {
-  local out="$T/$1.out" props=()
-  : >"$out"
-  if [ -n "${5:-}" ]; then
-    printf '%s\n' "$5" | tr ';' '\n' >"$T/$1.properties"
-    props=(--config "$T/$1.properties")
-  fi
-  "${KSTREAM[@]}" serve --port "$3" --host 127.0.0.1 --data-dir "$2" --http-port "$4" --log-level warn "${props[@]}" \
-    >"$out" 2>>"$T/$1.err" &
-  local pid=$!
-  PIDS+=("$pid")
-  eval "PID_$1=$pid"
-  for _ in $(seq $((STEP_TIMEOUT * 20))); do grep -q 'listening on' "$out" && return 0; sleep 0.05; done
-  die "kstream ($1) did not start: $(tail -5 "$T/$1.err")"
-}
-stop() {
-  local pid
-  eval "pid=\$PID_$1"
-  kill "$pid"
-  wait "$pid" 2>/dev/null
-}
 
 # ---- 1. produce throughput, metrics on vs off (PARTS=2 skips it) ----
 if [ "${PARTS:-12}" != 2 ]; then
 PON=$(free_port)
 HON=$(free_port)
 POFF=$(free_port)
-serve on "$T/on" "$PON" "$HON"
-serve off "$T/off" "$POFF" 0
+serve_node on "$T/on" "$PON" "" --http-port "$HON"
+serve_node off "$T/off" "$POFF" "" --http-port 0
 (while :; do curl -s -o /dev/null "http://127.0.0.1:$HON/metrics"; sleep 1; done) &
 PIDS+=("$!")
 # Warm-up (JIT, page cache, first topic creation), not counted.
@@ -74,8 +52,8 @@ for r in $(seq "$ROUNDS"); do
   log "round $r: metrics on (scraped every 1 s) $on records/s, off $off records/s, ratio $ratio ($(uptime | sed 's/.*load/load/'))"
 done
 echo "metrics: produce with metrics on / off, median of $ROUNDS rounds: $(median "${ratios[@]}") (target >= 0.97)"
-stop on
-stop off
+stop_node on
+stop_node off
 fi
 
 # ---- 2. /metrics answer time, 1,000 partitions and 100 groups ----
@@ -91,7 +69,7 @@ scrape_ms() {
 for level in auto true; do
   P=$(free_port)
   H=$(free_port)
-  serve "big_$level" "$T/big-$level" "$P" "$H" "metrics.partition.level=$level"
+  serve_node "big_$level" "$T/big-$level" "$P" "metrics.partition.level=$level" --http-port "$H"
   for i in $(seq 0 9); do
     timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" topic create "big-$i" -p 100 -b "127.0.0.1:$P" >/dev/null || die "topic create big-$i failed"
     timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench produce -b "127.0.0.1:$P" -t "big-$i" -n 20000 -s 100 -o json >/dev/null ||
@@ -106,5 +84,5 @@ for level in auto true; do
   series=$(curl -s "http://127.0.0.1:$H/metrics" | grep -vc '^#')
   ms=$(scrape_ms "$H")
   echo "metrics: GET /metrics with 1,000 partitions and 100 groups (metrics.partition.level=$level): median $ms ms of $SCRAPES, $series series, $size bytes (target <= 50 ms; $(uptime | sed 's/.*load/load/'))"
-  stop "big_$level"
+  stop_node "big_$level"
 done
