@@ -28,7 +28,9 @@ export async function runCli(opts: CliOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const unknown = await unknownCommand(argv);
+  const unknown = await unknownCommand(argv, async () =>
+    Object.keys((await import('../../commands/index.js')).COMMANDS),
+  );
   if (unknown) {
     process.stderr.write(`kstream: ${unknown}\n`);
     process.exitCode = 2;

@@ -49,17 +49,18 @@ export function suggest(typed: string, commands: string[]): string[] {
 
 /**
  * null when argv names a command (or a topic, or asks for help); otherwise the one-line error to print,
- * with the closest commands.
+ * with the closest commands. `commandIds` gives the registry's ids (`topic:create`, …) when asked: the entry
+ * (main.ts) loads the registry, so this module, which every command reaches through base.ts, does not import
+ * the commands back.
  */
-export async function unknownCommand(argv: string[]): Promise<string | null> {
+export async function unknownCommand(argv: string[], commandIds: () => Promise<string[]>): Promise<string | null> {
   const words: string[] = [];
   for (const a of argv) {
     if (a.startsWith('-')) break;
     words.push(a);
   }
   if (words.length === 0 || words[0] === 'help') return null;
-  const { COMMANDS } = await import('../../commands/index.js');
-  const ids = Object.keys(COMMANDS);
+  const ids = await commandIds();
   for (let n = words.length; n >= 1; n--) if (ids.includes(words.slice(0, n).join(':'))) return null;
   const topics = new Set(ids.filter((i) => i.includes(':')).map((i) => i.split(':')[0] as string));
   if (words.length === 1 && topics.has(words[0] as string)) return null;

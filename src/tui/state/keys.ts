@@ -3,14 +3,12 @@
  * rendered one, so keys typed faster than the screen redraws (`/` then `pay` in one burst) still land right:
  * while the `/` prompt is open every printable key goes to the filter.
  */
-import type { Key } from 'ink';
 import type { ClusterEvent } from '../events.js';
 import type { Snapshot } from '../types.js';
-import { type Action, currentView, type PageInfo, type UiState } from './reducer.js';
+import { type Action, currentView, type KeyInfo, type PageInfo, type UiState } from './model.js';
 import { currentRows } from './select.js';
 
-/** Ink's key flags (all optional, so tests can pass only the ones they press). */
-export type KeyInfo = Partial<Key>;
+export type { KeyInfo };
 
 export function keyAction(
   s: UiState,

@@ -1,7 +1,7 @@
 /** Pure selectors: the rows each view shows for a snapshot and the UI state (filter + sort applied). */
 import type { ClusterEvent } from '../events.js';
 import type { BrokerRow, GroupPartitionRow, GroupRow, PartitionRow, Snapshot, TopicRow } from '../types.js';
-import type { SortKey, UiState } from './reducer.js';
+import type { SortKey, UiState } from './model.js';
 
 function matches(text: string, filter: string): boolean {
   return filter === '' || text.toLowerCase().includes(filter.toLowerCase());
