@@ -380,25 +380,32 @@ export class ClusterManager {
     return true;
   }
 
-  /** The first state of new partitions `first`.. (leader = first replica, ISR = all), each created by CAS. */
+  /**
+   * The first state of new partitions `first`.. (leader = first replica, ISR = all), each created only if absent:
+   * MAX_TXN_WRITES of them per etcd transaction (a topic of 10,000 partitions is 100 round trips, not 10,000
+   * concurrent requests), four transactions at a time. A transaction refused because one of its keys exists
+   * (left by an earlier attempt) is done again key by key, so the others are still created.
+   */
   private async createPartitionStates(name: string, first: number, replicas: number[][]): Promise<void> {
-    await Promise.all(
-      replicas.map((r, i) =>
-        this.store.compareAndSet(
-          partitionKey(name, first + i),
-          JSON.stringify({
-            leader: r[0] as number,
-            leaderEpoch: 0,
-            isr: r,
-            partitionEpoch: 0,
-            controllerEpoch: this.controllerEpoch,
-            // Other nodes serve Metadata too: they name no leader until it has taken leadership.
-            ...(this.store.shared ? { leaderPending: true } : {}),
-          } satisfies PartitionDoc),
-          0,
-        ),
-      ),
-    );
+    const writes: CasWrite[] = replicas.map((r, i) => ({
+      key: partitionKey(name, first + i),
+      value: JSON.stringify({
+        leader: r[0] as number,
+        leaderEpoch: 0,
+        isr: r,
+        partitionEpoch: 0,
+        controllerEpoch: this.controllerEpoch,
+        // Other nodes serve Metadata too: they name no leader until it has taken leadership.
+        ...(this.store.shared ? { leaderPending: true } : {}),
+      } satisfies PartitionDoc),
+      expected: 0,
+    }));
+    const chunks: CasWrite[][] = [];
+    for (let k = 0; k < writes.length; k += MAX_TXN_WRITES) chunks.push(writes.slice(k, k + MAX_TXN_WRITES));
+    await forEachLimited(chunks, 4, async (chunk) => {
+      if (chunk.length > 1 && (await this.store.compareAndSetMany(chunk))) return;
+      await Promise.all(chunk.map((w) => this.store.compareAndSet(w.key, w.value, 0)));
+    });
   }
 
   /**
