@@ -432,9 +432,9 @@ export class ClusterManager {
   }
 
   async deleteTopic(name: string): Promise<void> {
-    const t = this.topics.get(name);
     await this.store.delete(`topics/${name}`);
-    if (t) await Promise.all(t.replicas.map((_r, p) => this.store.delete(partitionKey(name, p))));
+    // Every partition state in one request (topic names cannot hold '/': no other topic's keys share it).
+    await this.store.deletePrefix(`partitions/${name}/`);
   }
 
   async updateTopic(name: string, doc: TopicDoc): Promise<void> {

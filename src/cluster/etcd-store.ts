@@ -322,6 +322,10 @@ export class EtcdStore implements MetadataStore {
     await this.call(() => this.ns.delete().key(key).exec());
   }
 
+  async deletePrefix(prefix: string): Promise<void> {
+    await this.call(() => this.ns.delete().prefix(prefix).exec());
+  }
+
   /**
    * A key that lives as long as this process's session. The session's TTL is the one of the first leased key
    * (or campaign: 3 s); every leased key and campaign shares it.

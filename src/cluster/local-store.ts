@@ -107,7 +107,7 @@ interface Pending {
    * Decides against the store as the earlier changes of the batch left it; returns the change (or changes,
    * all applied: one transaction), or null.
    */
-  decide: (current: (key: string) => Entry | undefined) => Change | Change[] | null;
+  decide: (current: (key: string) => Entry | undefined, keys: () => Iterable<string>) => Change | Change[] | null;
   resolve: (changed: boolean) => void;
   reject: (e: unknown) => void;
 }
@@ -278,6 +278,15 @@ export class LocalStore implements MetadataStore {
     await this.enqueue((cur) => (cur(key) ? { key, value: null, leased: cur(key)?.leased ?? false } : null));
   }
 
+  async deletePrefix(prefix: string): Promise<void> {
+    await this.enqueue((cur, keys) => {
+      const gone: Change[] = [];
+      for (const key of keys())
+        if (key.startsWith(prefix)) gone.push({ key, value: null, leased: cur(key)?.leased ?? false });
+      return gone.length > 0 ? gone : null;
+    });
+  }
+
   async putLeased(key: string, value: string, _ttlSeconds: number): Promise<void> {
     await this.enqueue(() => ({ key, value, leased: true }));
   }
@@ -334,7 +343,10 @@ export class LocalStore implements MetadataStore {
     const outcomes: boolean[] = [];
     let revision = this.revision;
     for (const op of batch) {
-      const decided = op.decide((k) => next.get(k));
+      const decided = op.decide(
+        (k) => next.get(k),
+        () => next.keys(),
+      );
       outcomes.push(decided !== null);
       if (!decided) continue;
       // One revision for the changes of one transaction, as etcd gives them.

@@ -56,6 +56,8 @@ export interface MetadataStore {
    */
   compareAndSetMany(writes: CasWrite[], guard?: { key: string; modRevision: number }): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Delete every key under `prefix` at once (one request: a topic's 10,000 partition states). */
+  deletePrefix(prefix: string): Promise<void>;
   /** Put a key that disappears when this process stops renewing its lease (failure detection). */
   putLeased(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Call `onEvent` for every change under `prefix` from now on. Returns a function that stops watching. */

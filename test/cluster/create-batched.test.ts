@@ -15,16 +15,17 @@ import { until } from '../helpers/until.js';
 
 let cluster: Cluster;
 
-/** Transactions etcd has answered (gRPC KV.Txn, every code), from its Prometheus text. */
-async function etcdTxns(): Promise<number> {
+/** Requests of a gRPC method (KV.Txn, KV.DeleteRange) etcd has answered, every code, from its Prometheus text. */
+async function etcdCalls(method: 'Txn' | 'DeleteRange'): Promise<number> {
   const text = await (await fetch(`${cluster.etcd.url}/metrics`)).text();
   let n = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith('grpc_server_handled_total{') && line.includes('grpc_method="Txn"'))
+    if (line.startsWith('grpc_server_handled_total{') && line.includes(`grpc_method="${method}"`))
       n += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return n;
 }
+const etcdTxns = () => etcdCalls('Txn');
 
 describe('partition states of a new topic, batched in etcd transactions', () => {
   before(async () => {
@@ -58,6 +59,34 @@ describe('partition states of a new topic, batched in etcd transactions', () => 
         120_000,
       ).catch((e: Error) => {
         throw new Error(`${e.message}: last seen ${seen}`);
+      });
+    } finally {
+      c.close();
+    }
+  });
+
+  test('deleting it removes the 1,000 partition states in one request', async () => {
+    const c = await RawClient.connect(cluster.node(1).port);
+    try {
+      const before = await etcdCalls('DeleteRange');
+      const r = await c.request(ApiKey.DeleteTopics, 4, { topicNames: ['wide'], timeoutMs: 60_000 });
+      assert.equal((r.responses[0] as { errorCode: number }).errorCode, ErrorCode.NONE);
+      const deletes = (await etcdCalls('DeleteRange')) - before;
+      assert.ok(
+        deletes >= 2 && deletes < 20,
+        `etcd answered ${deletes} deletes for a 1,000-partition topic (before: 1,001)`,
+      );
+      // Created again with 10 partitions: no state of the old 1,000 is left to be taken for the new topic's.
+      const again = await c.request(ApiKey.CreateTopics, 5, {
+        topics: [{ name: 'wide', numPartitions: 10, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 60_000,
+        validateOnly: false,
+      });
+      assert.equal((again.topics[0] as { errorCode: number }).errorCode, ErrorCode.NONE);
+      await until('wide has 10 partitions, each led by node 1', async () => {
+        const md = await c.request(ApiKey.Metadata, 1, { topics: [{ name: 'wide' }] });
+        const t = (md.topics as { partitions: { leaderId: number }[] }[])[0];
+        return t?.partitions.length === 10 && t.partitions.every((p) => p.leaderId === 1);
       });
     } finally {
       c.close();
