@@ -10,7 +10,7 @@ bench/txn-steps.ts write with bench/txn-trace.patch applied (a bench tool, not p
 
 Both processes stamp wall-clock times (performance.timeOrigin + now(), same host). The events are merged and cut
 into transactions at each `cli begin` (the first 20 and the last are left out: warm-up, end). Prints (1) each step
-in the order most transactions go (the median and p90 of the time since the previous event), (2) per transaction
+(a pair of consecutive events) in its usual order, with the median and p90 of the time between the two, (2) per transaction
 the time by kind (fsync in flight on the critical path, request/answer transfer, held behind the previous
 transaction's markers, client and server work) and (3) the fsync time with overlapping fsyncs counted once.
 """
@@ -82,14 +82,15 @@ def main():
     med = lambda v: statistics.median(v)
     p90 = lambda v: sorted(v)[int(len(v) * 0.9)]
     print(f"{len(txns)} transactions; per transaction median {med([tx[-1][0] - tx[0][0] for tx in txns]):.3f} ms")
-    steps = collections.defaultdict(list)
+    steps, where = collections.defaultdict(list), collections.defaultdict(list)
     for tx in txns:
         for i in range(1, len(tx)):
-            steps[(i, tx[i - 1][1], tx[i][1])].append(tx[i][0] - tx[i - 1][0])
-    print("\nsteps (in at least a third of the transactions): median, p90 ms")
-    for (i, a, b), v in sorted(steps.items()):
+            steps[(tx[i - 1][1], tx[i][1])].append(tx[i][0] - tx[i - 1][0])
+            where[(tx[i - 1][1], tx[i][1])].append(i)
+    print("\nsteps (in at least a third of the transactions), in their usual order: median, p90 ms, count")
+    for (a, b), v in sorted(steps.items(), key=lambda kv: statistics.mean(where[kv[0]])):
         if len(v) >= len(txns) / 3:
-            print(f"{i:3} {med(v):7.3f} {p90(v):7.3f}  {a} -> {b}")
+            print(f"{med(v):7.3f} {p90(v):7.3f} {len(v):5}  {a} -> {b}")
     kinds = collections.defaultdict(list)
     for tx in txns:
         per = collections.Counter()
