@@ -496,8 +496,11 @@ export class TransactionCoordinator {
     };
     t.pending = true;
     const cancelled = () => this.stopped;
-    return this.markers
-      .write(marker, cancelled)
+    // Started on the next turn of the event loop: the EndTxn answer (sent once the Prepare record is durable) is
+    // written first, and the markers' appends and fsyncs overlap its way to the producer and the producer's
+    // next transaction, instead of delaying the answer (issue 17). The id is pending from now on all the same.
+    return new Promise<void>((r) => setImmediate(r))
+      .then(() => this.markers.write(marker, cancelled))
       .then(async () => {
         t.pending = false;
         if (this.stopped) return;
