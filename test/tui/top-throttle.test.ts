@@ -5,10 +5,10 @@
  * all the time once its burst is spent) and `easy-group` (client id easy-client, consumer_byte_rate 100 MB/s,
  * reading a few records: never throttled). top marks both ⏱ (a quota) and only slow-group THROTTLED, lists
  * slow-client under "throttled now", and the broker's /metrics has Kafka's `kafka_server_fetch_throttle_time`
- * and kstream's throttle counter for slow-client alone.
+ * and kstream's throttle counter for slow-client alone (an exposition promtool accepts).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { Producer } from '../../src/client/index.js';
 import { kstream } from '../cli/run.js';
@@ -90,6 +90,9 @@ test('top marks the group a quota throttles now THROTTLED, and the one with an u
   );
   assert.match(metrics, /^kafka_server_fetch_throttle_time\{user="",client_id="slow-client"\} [1-9]/m);
   assert.doesNotMatch(metrics, /easy-client/);
+  // promtool accepts the exposition with these series in it.
+  const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+  assert.equal(lint.status, 0, `${lint.stdout}${lint.stderr}`);
   // The name[] filter: that family alone.
   const only = await (
     await fetch(`http://127.0.0.1:${broker.adminPort}/metrics?name[]=kafka_server_fetch_throttle_time`)
