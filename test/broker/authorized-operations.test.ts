@@ -290,6 +290,43 @@ describe('authorized operations with the authorizer on', () => {
     assert.equal(await clusterOpsByMetadata(alice, 10, true), want);
   });
 
+  test('kstream topic describe --show-authorized-operations: what the logged-in user may do', async () => {
+    const as = (user: string, pw: string, args: string[]) =>
+      kstream(
+        ['topic', 'describe', ...args, '--show-authorized-operations', '-b', `127.0.0.1:${port()}`].concat([
+          '--sasl-mechanism',
+          'SCRAM-SHA-512',
+          '--user',
+          user,
+        ]),
+        { env: { KSTREAM_PASSWORD: pw } },
+      );
+    let r = await as('alice', ALICE_PW, ['orders']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^AUTHORIZED OPERATIONS +READ,DESCRIBE$/m);
+    r = await as('alice', ALICE_PW, ['payroll', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).authorizedOperations, [
+      'WRITE',
+      'CREATE',
+      'DELETE',
+      'ALTER',
+      'DESCRIBE',
+      'DESCRIBE_CONFIGS',
+      'ALTER_CONFIGS',
+    ]);
+    r = await as('admin', ADMIN_PW, ['hidden']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^AUTHORIZED OPERATIONS +READ,WRITE,CREATE,DELETE,ALTER,DESCRIBE,DESCRIBE_CONFIGS,ALTER_CONFIGS$/m,
+    );
+    // A topic alice may not describe: Kafka's error, one line.
+    r = await as('alice', ALICE_PW, ['hidden']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^kstream: .*(TOPIC_AUTHORIZATION_FAILED|[Aa]uthoriz)/m);
+  });
+
   test('DescribeGroups v3-v5: authorized_operations of the group; a refused group says nothing', async () => {
     for (let v = 3; v <= 5; v++) {
       const g = await groupOps(alice, v, ['g-alice', 'g-other'], true);
