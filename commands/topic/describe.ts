@@ -46,18 +46,23 @@ and end offsets (the end is the high watermark: the offset the next record gets)
 source: "dynamic-topic" for a value set on the topic, "default" or "static-broker" otherwise. Text output lists the
 configs set on the topic; --all-configs (or -o wide, json, yaml) shows every config. --producers adds the
 idempotent producers each partition's leader remembers (producer id, epoch, last sequence, time of its last
-batch; DescribeProducers).`;
+batch; DescribeProducers). --show-authorized-operations adds what the logged-in user may do with the topic (READ,
+WRITE, DESCRIBE, …, as the broker's ACLs decide; Metadata v8+, KIP-430).`;
   static override examples = [
     '<%= config.bin %> topic describe orders',
     '<%= config.bin %> topic describe orders --all-configs',
     '<%= config.bin %> topic describe orders payments -o json',
     '<%= config.bin %> topic describe orders --producers',
+    '<%= config.bin %> topic describe orders --show-authorized-operations --user app',
   ];
   static override strict = false;
   static override args = { topics: Args.string({ description: 'topic names', required: true }) };
   static override flags = {
     'all-configs': Flags.boolean({ description: 'list every config, not only those set on the topic' }),
     producers: Flags.boolean({ description: "list each partition's idempotent producers (DescribeProducers)" }),
+    'show-authorized-operations': Flags.boolean({
+      description: 'show the operations the logged-in user may perform on the topic (KIP-430)',
+    }),
   };
 
   async run(): Promise<void> {
@@ -65,12 +70,19 @@ batch; DescribeProducers).`;
     const conn = await this.connection(flags);
     const format = this.format(flags);
     const { withAdmin } = await import('../../src/services/connect.js');
-    const { describeTopic, describeProducers } = await import('../../src/services/topics.js');
+    const { describeTopic, describeProducers, topicAuthorizedOperations } = await import(
+      '../../src/services/topics.js'
+    );
+    const showOps = flags['show-authorized-operations'];
     const topics = await withAdmin(conn, async (admin) => {
-      const out: (TopicDetail & { producers?: TopicProducers })[] = [];
+      const out: (TopicDetail & { producers?: TopicProducers; authorizedOperations?: string[] | null })[] = [];
       for (const t of argv as string[]) {
         const d = await describeTopic(admin, t);
-        out.push(flags.producers ? { ...d, producers: await describeProducers(admin, t) } : d);
+        out.push({
+          ...d,
+          ...(flags.producers ? { producers: await describeProducers(admin, t) } : {}),
+          ...(showOps ? { authorizedOperations: await topicAuthorizedOperations(admin, t) } : {}),
+        });
       }
       return out;
     });
@@ -91,6 +103,16 @@ batch; DescribeProducers).`;
               ['internal', t.internal],
               ['partitions', t.partitions.length],
               ['replicas', t.partitions[0]?.replicas.length ?? 0],
+              ...(showOps
+                ? [
+                    [
+                      'authorized operations',
+                      t.authorizedOperations == null
+                        ? '(not said by the broker)'
+                        : t.authorizedOperations.join(',') || '(none)',
+                    ] as [string, string],
+                  ]
+                : []),
             ],
             format,
             t,

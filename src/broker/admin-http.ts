@@ -4,7 +4,8 @@
  * the TLS options of listener name ADMIN (`listener.name.admin.ssl.*`, else the node's `ssl.*` keys, as the
  * Kafka listeners read theirs: listeners.ts).
  *
- *   GET /metrics   Prometheus text (0.0.4), or OpenMetrics 1.0 when the Accept header asks for it
+ *   GET /metrics   Prometheus text (0.0.4), or OpenMetrics 1.0 when the Accept header asks for it;
+ *                  `?name[]=A&name[]=B` only those metric families (as the JMX and node exporters filter)
  *   GET /health    200 while the process runs and can write its data dir, else 503 (JSON body)
  *   GET /ready     200 once the node listens, has joined (metadata loaded, registered in the cluster) and
  *                  leads what the controller's view says it leads, else 503 (JSON body: which check fails)
@@ -75,7 +76,8 @@ export interface Readiness {
 }
 
 export interface AdminEndpoints {
-  render(openMetrics: boolean): Promise<{ contentType: string; body: string }>;
+  /** `names`: only these metric families (the `name[]` query parameters), Prometheus text. */
+  render(openMetrics: boolean, names?: readonly string[]): Promise<{ contentType: string; body: string }>;
   ready(): Readiness;
   /** Named in the /health and /ready answers (a client can tell which node answered). */
   readonly nodeId: number;
@@ -166,7 +168,9 @@ export class AdminHttpServer {
     }
     if (route === '/metrics') {
       const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text');
-      this.endpoints.render(openMetrics).then(
+      const q = (req.url ?? '').indexOf('?');
+      const names = q < 0 ? [] : new URLSearchParams((req.url ?? '').slice(q + 1)).getAll('name[]').slice(0, 100);
+      this.endpoints.render(openMetrics, names).then(
         ({ contentType, body }) => {
           res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
           res.end(body);

@@ -55,6 +55,7 @@ import { ClientQuotas } from './quota/quotas.js';
 import { type LocalTopic, ReplicaManager } from './replica-manager.js';
 import { Router } from './router.js';
 import { enabledMechanisms, type PlainUsersFile, plainUsersFromConfig, type SaslMechanism } from './sasl.js';
+import { ThrottleStats } from './throttle-stats.js';
 import { type CreatedTopic, intentHooks, TopicAdmin } from './topic-admin.js';
 import { brokerLogDefaults } from './topic-config.js';
 import { TxnCoordinators, type TxnCoordinatorsView } from './txn-coordinators.js';
@@ -100,6 +101,8 @@ export class Broker implements BrokerContext {
   readonly quotas: ClientQuotas;
   /** SASL mechanisms per SASL listener name (sasl.enabled.mechanisms). */
   private readonly saslMechanisms = new Map<string, SaslMechanism[]>();
+  /** Clients throttled by a client quota, for the metrics (throttle-stats.ts). */
+  private readonly throttleStats = new ThrottleStats();
   /** Prometheus metrics (metrics.ts), served by the admin HTTP listener. */
   readonly metrics: BrokerMetrics;
   /** The admin HTTP listener (/metrics, /health, /ready); null: off or not started. */
@@ -123,6 +126,7 @@ export class Broker implements BrokerContext {
     this.authorizer = new Authorizer(config.props, log, interBrokerListener(config.listeners, config.props).name);
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots);
     this.quotas = new ClientQuotas(config.props, log);
+    this.quotas.onThrottle = (kind, sensor, ms, now) => this.throttleStats.record(kind, sensor, ms, now);
     this.metrics = new BrokerMetrics(
       {
         nodeId: config.nodeId,
@@ -140,6 +144,7 @@ export class Broker implements BrokerContext {
           return n;
         },
         inFlight: () => ({ bytes: this.connectionLimits?.memory.usedBytes ?? 0, requests: this.router.inFlight }),
+        throttles: () => this.throttleStats.rows(),
       },
       config.metricsPartitionLevel,
     );
@@ -214,7 +219,12 @@ export class Broker implements BrokerContext {
       if (this.config.admin !== null) {
         const admin = new AdminHttpServer(
           this.config.admin,
-          { render: (om) => this.metrics.render(om), ready: () => this.readiness(), nodeId: this.nodeId, dataDir: dir },
+          {
+            render: (om, names) => this.metrics.render(om, names),
+            ready: () => this.readiness(),
+            nodeId: this.nodeId,
+            dataDir: dir,
+          },
           this.config.props,
           this.log,
         );

@@ -22,6 +22,7 @@ import { readBatchHeader } from '../protocol/records/batch.js';
 import { openFiles } from '../storage/file-handles.js';
 import { setFlushObserver } from '../storage/flush-stats.js';
 import type { Partition } from './partition.js';
+import type { ThrottleRow } from './throttle-stats.js';
 
 /** What a scrape reads of the node: its owners' state, never a copy kept for metrics. */
 export interface MetricsSource {
@@ -40,7 +41,12 @@ export interface MetricsSource {
   readonly dataDir: string;
   /** Request bytes held (queued.max.request.bytes budget) and requests being handled. */
   inFlight(): { bytes: number; requests: number };
+  /** Clients throttled by a client quota within the last hour (throttle-stats.ts); absent: none. */
+  throttles?(): ThrottleRow[];
 }
+
+/** The quota kinds whose per-client throttle metrics are exported (Kafka's MBean types Produce, Fetch). */
+const THROTTLE_KINDS = ['produce', 'fetch'];
 
 /** Plain counters of one topic, bumped by the produce and fetch handlers (once per partition of a request). */
 export class TopicStats {
@@ -202,6 +208,33 @@ export class BrokerMetrics {
       collect() {
         this.reset();
         for (const [listener, n] of self.source.connectionsByListener()) this.set({ listener }, n);
+      },
+    });
+
+    // ---- client quotas: per client (user, client id) throttled here (only clients with a quota) ----
+    for (const kind of THROTTLE_KINDS) {
+      new Gauge({
+        name: `kafka_server_${kind}_throttle_time`,
+        help: `Average ${kind} throttle time (ms) of the client's throttled requests over the last 30-60 s (Kafka's throttle-time; 0: none).`,
+        labelNames: ['user', 'client_id'],
+        registers,
+        collect() {
+          this.reset();
+          for (const r of self.source.throttles?.() ?? [])
+            if (r.kind === kind) this.set({ user: r.user, client_id: r.clientId }, r.averageMs);
+        },
+      });
+    }
+    new Counter({
+      name: 'kstream_client_throttle_time_seconds_total',
+      help: "Time the client's connections have spent throttled by a client quota (muted), counted as it passes; by quota kind.",
+      labelNames: ['quota', 'user', 'client_id'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of self.source.throttles?.() ?? [])
+          if (r.throttledSeconds > 0)
+            this.inc({ quota: r.kind, user: r.user, client_id: r.clientId }, r.throttledSeconds);
       },
     });
 
@@ -414,9 +447,17 @@ export class BrokerMetrics {
     if (answer !== null) countErrors(answer, a.errors, 0);
   }
 
-  /** The exposition text: Prometheus 0.0.4, or OpenMetrics 1.0 when `openMetrics`. */
-  render(openMetrics: boolean): Promise<{ contentType: string; body: string }> {
+  /**
+   * The exposition text: Prometheus 0.0.4, or OpenMetrics 1.0 when `openMetrics`. `only` (the `name[]` query
+   * parameters, as the JMX and node exporters take them) keeps just those metric families (Prometheus text).
+   */
+  render(openMetrics: boolean, only: readonly string[] = []): Promise<{ contentType: string; body: string }> {
     const run = async () => {
+      if (only.length > 0) {
+        const known = only.filter((n, i) => only.indexOf(n) === i && this.registry.getSingleMetric(n) !== undefined);
+        const parts = await Promise.all(known.map((n) => this.registry.getSingleMetricAsString(n)));
+        return { contentType: this.registry.contentType, body: parts.map((p) => `${p}\n`).join('') };
+      }
       if (!openMetrics) return { contentType: this.registry.contentType, body: await this.registry.metrics() };
       // prom-client renders OpenMetrics by renaming counters (without _total) in place: names are put back after.
       const names = this.registry.getMetricsAsArray().map((m) => [m, (m as unknown as { name: string }).name] as const);

@@ -109,3 +109,81 @@ export async function nodeMetrics(url: string, timeoutMs = 5000): Promise<string
   if (r.status !== 200) throw new Error(`HTTP ${r.status} from ${url}/metrics`);
   return r.text();
 }
+
+/** The counter a kstream node exports per throttled client (docs/metrics.md). */
+export const THROTTLE_METRIC = 'kstream_client_throttle_time_seconds_total';
+
+/** Seconds a client (by quota kind, user and client id) has spent throttled, summed over the nodes that say. */
+export interface ClientThrottle {
+  quota: string;
+  user: string;
+  clientId: string;
+  seconds: number;
+}
+
+/**
+ * The throttle counters of every node with an admin listener (GET /metrics?name[]=…, that family alone), summed
+ * per client over the nodes; null when no node answered (a Kafka cluster, or no listener reachable): callers then
+ * know nothing about throttling, which differs from "nobody throttled" (an empty list).
+ */
+export async function clientThrottles(
+  endpoints: readonly AdminEndpoint[],
+  timeoutMs = 2000,
+): Promise<ClientThrottle[] | null> {
+  const texts = await Promise.all(
+    endpoints.map(async (e) => {
+      if (e.url === null) return null;
+      try {
+        const r = await fetch(`${e.url}/metrics?name[]=${THROTTLE_METRIC}`, { signal: AbortSignal.timeout(timeoutMs) });
+        return r.status === 200 ? await r.text() : null;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  if (texts.every((t) => t === null)) return null;
+  const sum = new Map<string, ClientThrottle>();
+  for (const text of texts) {
+    for (const s of parseSamples(text ?? '', THROTTLE_METRIC)) {
+      const t = { quota: s.labels.quota ?? '', user: s.labels.user ?? '', clientId: s.labels.client_id ?? '' };
+      const k = `${t.quota}\u0000${t.user}\u0000${t.clientId}`;
+      const had = sum.get(k);
+      if (had) had.seconds += s.value;
+      else sum.set(k, { ...t, seconds: s.value });
+    }
+  }
+  return [...sum.values()];
+}
+
+/** The samples of one metric in Prometheus text: labels (unescaped) and value. */
+export function parseSamples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const out: { labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+    const labels: Record<string, string> = {};
+    let i = name.length;
+    if (line[i] === '{') {
+      i++;
+      while (i < line.length && line[i] !== '}') {
+        const eq = line.indexOf('=', i);
+        if (eq < 0 || line[eq + 1] !== '"') break;
+        const label = line.slice(i, eq);
+        let v = '';
+        let j = eq + 2;
+        for (; j < line.length && line[j] !== '"'; j++) {
+          if (line[j] === '\\' && j + 1 < line.length) {
+            j++;
+            v += line[j] === 'n' ? '\n' : line[j];
+          } else v += line[j];
+        }
+        labels[label] = v;
+        i = j + 1;
+        if (line[i] === ',') i++;
+      }
+      i++;
+    }
+    const value = Number(line.slice(i).trim().split(/\s+/)[0]);
+    if (Number.isFinite(value)) out.push({ labels, value });
+  }
+  return out;
+}

@@ -3,6 +3,7 @@
  * results. Batch operations return one row per item with its error instead of failing as a whole.
  */
 
+import { OPERATIONS_NOT_REQUESTED, operationName, operationsOfBits } from '../broker/acl/model.js';
 import { errorFor, errorName } from '../client/errors.js';
 import type { Admin, ConfigSourceName, PartitionInfo } from '../client/index.js';
 import { KafkaError } from '../protocol/errors.js';
@@ -142,6 +143,26 @@ export async function describeTopic(admin: Admin, name: string): Promise<TopicDe
       .sort((a, b) => (a.name < b.name ? -1 : 1)),
     ...(configs?.error ? { configsError: errorText(configs.error) } : {}),
   };
+}
+
+/**
+ * The operations the logged-in principal may perform on `topic` (KIP-430: Metadata v8+ with
+ * include_topic_authorized_operations), by Kafka's names; null when the broker does not say (Metadata below v8).
+ * Throws the topic's error (e.g. TOPIC_AUTHORIZATION_FAILED).
+ */
+export async function topicAuthorizedOperations(admin: Admin, topic: string): Promise<string[] | null> {
+  await admin.connect();
+  const conn = await admin.cluster.anyConnection();
+  const res = await conn.request(Api.Metadata, {
+    topics: [{ name: topic, topicId: '0'.repeat(32) }],
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: true,
+  });
+  const t = res.topics.find((x) => x.name === topic);
+  if (!t) return null;
+  if (t.errorCode !== 0) throw errorFor(t.errorCode, `topic ${topic}`);
+  if (t.topicAuthorizedOperations === OPERATIONS_NOT_REQUESTED) return null;
+  return operationsOfBits(t.topicAuthorizedOperations).map(operationName);
 }
 
 /** One idempotent producer of one partition, as the partition's leader knows it (DescribeProducers). */

@@ -15,7 +15,13 @@
  */
 import type { Admin } from '../client/index.js';
 import { Api, ApiKey } from '../protocol/messages/index.js';
-import { adminEndpoints, type ReadyState, readinessByNode } from '../services/admin-http.js';
+import {
+  adminEndpoints,
+  type ClientThrottle,
+  clientThrottles,
+  type ReadyState,
+  readinessByNode,
+} from '../services/admin-http.js';
 import { brokerStatuses } from '../services/cluster.js';
 import {
   type BrokerRow,
@@ -26,6 +32,7 @@ import {
   type PartitionRow,
   RATE_WINDOW_MS,
   type Snapshot,
+  type ThrottledClient,
   type TopicRow,
   type TransactionRow,
 } from './types.js';
@@ -82,6 +89,11 @@ export interface RawPoll {
    * without the API, or no DESCRIBE_CONFIGS on it).
    */
   quotas?: RawQuota[] | null;
+  /**
+   * Seconds each client has spent throttled, summed over the nodes (kstream's admin listeners, issue 19);
+   * absent or null: not known (a Kafka cluster, or no admin listener reachable).
+   */
+  throttles?: ClientThrottle[] | null;
 }
 
 /** A client-id quota entity (clientId null: the default client id) and its values. */
@@ -121,7 +133,7 @@ export async function fetchRaw(
   const cluster = admin.cluster;
   const topics = described.map((t) => ({ name: t.topic, partitions: t.partitions }));
   const names = topics.map((t) => t.name);
-  const [offsets, groups, logDirs, txns, ready] = await Promise.all([
+  const [offsets, groups, logDirs, txns, admins] = await Promise.all([
     names.length === 0
       ? []
       : admin.fetchTopicOffsets(names, { retries: 1 }).then(
@@ -143,10 +155,14 @@ export async function fetchRaw(
       admin,
       [...cluster.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host })),
     ).then(
-      (e) => readinessByNode(e, 1000),
-      () => new Map<number, ReadyState>(),
+      async (e) => {
+        const [ready, throttles] = await Promise.all([readinessByNode(e, 1000), clientThrottles(e, 1000)]);
+        return { ready, throttles };
+      },
+      () => ({ ready: new Map<number, ReadyState>(), throttles: null }),
     ),
   ]);
+  const { ready, throttles } = admins;
   const quotas = await fetchQuotas(admin);
   return {
     at: now(),
@@ -162,6 +178,7 @@ export async function fetchRaw(
     transactions: txns?.transactions ?? null,
     stableOffsets: txns?.stableOffsets ?? [],
     quotas,
+    throttles,
   };
 }
 
@@ -444,6 +461,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
     }
   }
 
+  const throttledNow = throttledSince(raw.throttles, prev?.throttleTotals, dt);
   const prevGroups = new Map((prev?.groups ?? []).map((g) => [g.groupId, g]));
   const lagByPartition = new Map<string, number>();
   const groups: GroupRow[] = raw.groups
@@ -502,6 +520,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
       const rates = groupRates(samples, g.members.length);
       const consumeRate = rates.consumed;
       const quota = consumerQuota(raw.quotas, g.members);
+      const throttled = throttledNow === null ? null : groupThrottled(throttledNow, g.members);
       return {
         groupId: g.groupId,
         state: g.state,
@@ -515,6 +534,7 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
         samples,
         error: g.error,
         quota,
+        throttled,
       };
     })
     .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
@@ -607,6 +627,8 @@ export function buildSnapshot(raw: RawPoll, prev: Snapshot | null): Snapshot {
     groups,
     groupsError: raw.groupsError,
     transactions: raw.transactions ?? null,
+    throttleTotals: raw.throttles ?? null,
+    throttled: throttledNow,
     at: raw.at,
     totals: {
       topics: topics.length,
@@ -634,4 +656,39 @@ export function consumerQuota(quotas: RawQuota[] | null | undefined, members: { 
     if (v !== undefined && (lowest === null || v < lowest)) lowest = v;
   }
   return lowest;
+}
+
+/**
+ * The clients throttled since the previous poll: those whose throttle counter (seconds spent muted, counted as
+ * they pass) grew, with the seconds it grew by. null when the cluster does not say (a Kafka); empty on the first
+ * poll that reads the counters (nothing to compare with yet).
+ */
+export function throttledSince(
+  cur: readonly ClientThrottle[] | null | undefined,
+  prev: readonly ClientThrottle[] | null | undefined,
+  dtSeconds: number,
+): ThrottledClient[] | null {
+  if (!cur) return null;
+  if (!prev || dtSeconds <= 0) return [];
+  const k = (t: ClientThrottle) => `${t.quota}\u0000${t.user}\u0000${t.clientId}`;
+  const before = new Map(prev.map((t) => [k(t), t.seconds]));
+  const out: ThrottledClient[] = [];
+  for (const t of cur) {
+    const was = before.get(k(t));
+    // A client first seen now was throttled since the previous poll (its counter starts at its first throttle).
+    const grown = was === undefined ? t.seconds : t.seconds - was;
+    if (grown > 0) out.push({ quota: t.quota, user: t.user, clientId: t.clientId, seconds: grown });
+  }
+  return out.sort((a, b) => b.seconds - a.seconds);
+}
+
+/**
+ * Seconds a group's members were throttled since the previous poll (fetch or produce, by their client ids:
+ * entities with a client id; a user-wide quota is not tied to a group, DescribeGroups names no user).
+ */
+export function groupThrottled(throttled: readonly ThrottledClient[], members: { clientId: string }[]): number {
+  const ids = new Set(members.map((m) => m.clientId));
+  let s = 0;
+  for (const t of throttled) if (t.clientId !== '' && ids.has(t.clientId)) s += t.seconds;
+  return s;
 }

@@ -2,6 +2,7 @@
  * What `kstream top` shows: one immutable snapshot per poll cycle, built by data.ts from Kafka API answers
  * and the previous snapshot (rates come from offset deltas, histories feed the sparklines).
  */
+import type { ClientThrottle } from '../services/admin-http.js';
 
 /** How many samples of rate / lag history are kept (the sparklines' widest). */
 export const HISTORY = 60;
@@ -113,6 +114,23 @@ export interface GroupRow {
   error: string | null;
   /** consumer_byte_rate limiting its members (per broker), by their client ids; null/absent: none known. */
   quota?: number | null;
+  /**
+   * Seconds its members (by client id) were throttled by a client quota since the previous poll (0: not
+   * throttled now); null/absent: not known (a Kafka cluster: only the quota is shown).
+   */
+  throttled?: number | null;
+}
+
+/** A client a client quota throttled since the previous poll (kstream's throttle metrics). */
+export interface ThrottledClient {
+  /** The quota kind: produce, fetch. */
+  quota: string;
+  /** '' when its quota is not a user's. */
+  user: string;
+  /** '' when its quota is not a client id's. */
+  clientId: string;
+  /** Seconds spent throttled since the previous poll (summed over its connections and the nodes). */
+  seconds: number;
 }
 
 export interface BrokerRow {
@@ -157,6 +175,10 @@ export interface Snapshot {
    * (a Kafka without them, or an error): then nothing about transactions is shown.
    */
   transactions?: TransactionRow[] | null;
+  /** The throttle counters read by this poll (the next poll's baseline); absent or null: not known. */
+  throttleTotals?: ClientThrottle[] | null;
+  /** Clients throttled since the previous poll; absent or null: not known (a Kafka cluster). */
+  throttled?: ThrottledClient[] | null;
   totals: Totals;
   /** Date.now() of the poll. */
   at: number;

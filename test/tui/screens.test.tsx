@@ -111,6 +111,42 @@ describe('kstream top screens', () => {
     }
   });
 
+  test('groups a quota throttles since the previous poll are THROTTLED (kstream metrics); unknown (Kafka): ⏱ alone', () => {
+    const quotas = [{ clientId: 'billing-1', values: { consumer_byte_rate: 1024 } }];
+    const t = (seconds: number) => [
+      { quota: 'fetch', user: '', clientId: 'billing-1', seconds },
+      { quota: 'produce', user: 'alice', clientId: '', seconds: seconds * 2 },
+    ];
+    // Against Kafka (no throttle counters): the quota mark alone, and no "throttled now" line.
+    const kafka = buildSnapshot(raw({ at: 1_001_000, quotas, throttles: null }), buildSnapshot(raw({ quotas }), null));
+    assert.equal(kafka.groups[0]?.throttled, null);
+    let r = render(<GroupsScreen snapshot={kafka} ui={ui({ screen: 'groups' })} width={99} height={10} />);
+    assert.match(r.lastFrame()!, /billing ⏱\s+Stable/);
+    assert.doesNotMatch(r.lastFrame()!, /THROTTLED|throttled now/);
+    r.unmount();
+    // The first poll that reads the counters has nothing to compare with: not throttled.
+    const first = buildSnapshot(raw({ quotas, throttles: t(5) }), null);
+    assert.equal(first.groups[0]?.throttled, 0);
+    // A counter that grew since the previous poll: THROTTLED, with the seconds; the user-wide one is listed.
+    const grew = buildSnapshot(raw({ at: 1_001_000, quotas, throttles: t(5.8) }), first);
+    assert.ok(Math.abs((grew.groups[0]?.throttled ?? 0) - 0.8) < 1e-9);
+    r = render(<GroupsScreen snapshot={grew} ui={ui({ screen: 'groups' })} width={120} height={10} />);
+    assert.match(r.lastFrame()!, /billing ⏱ THROTTLED\s+Stable/);
+    assert.match(r.lastFrame()!, /throttled now: produce user=alice 1\.6s · fetch client-id=billing-1 0\.8s/);
+    r.unmount();
+    r = render(
+      <GroupsScreen snapshot={grew} ui={ui({ screen: 'groups', group: 'billing' })} width={140} height={10} />,
+    );
+    assert.match(r.lastFrame()!, /⏱ quota 1\.0KiB\/s · THROTTLED 0\.8s since the last poll/);
+    r.unmount();
+    // A counter that stayed: not throttled now, the quota mark stays.
+    const still = buildSnapshot(raw({ at: 1_002_000, quotas, throttles: t(5.8) }), grew);
+    assert.equal(still.groups[0]?.throttled, 0);
+    r = render(<GroupsScreen snapshot={still} ui={ui({ screen: 'groups' })} width={99} height={10} />);
+    assert.match(r.lastFrame()!, /billing ⏱\s+Stable/);
+    assert.doesNotMatch(r.lastFrame()!, /THROTTLED|throttled now/);
+  });
+
   test('groups unavailable (no coordinator): said plainly', () => {
     const s = buildSnapshot(raw({ groups: [], groupsError: 'NOT_COORDINATOR' }), null);
     const r = render(<GroupsScreen snapshot={s} ui={ui({ screen: 'groups' })} width={99} height={10} />);

@@ -38,6 +38,55 @@ export const AclOperation = {
 
 export const Permission = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
 
+/**
+ * The operations that apply to each resource type (Kafka's AclEntry.supportedOperations), the ones authorized
+ * operations (KIP-430) report on. Groups: READ, DESCRIBE, DELETE — Kafka 3.9 added DESCRIBE_CONFIGS and
+ * ALTER_CONFIGS with group configs, which kstream does not have.
+ */
+export const SUPPORTED_OPERATIONS: Readonly<Record<number, readonly number[]>> = {
+  [ResourceType.TOPIC]: [
+    AclOperation.READ,
+    AclOperation.WRITE,
+    AclOperation.CREATE,
+    AclOperation.DESCRIBE,
+    AclOperation.DELETE,
+    AclOperation.ALTER,
+    AclOperation.DESCRIBE_CONFIGS,
+    AclOperation.ALTER_CONFIGS,
+  ],
+  [ResourceType.GROUP]: [AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE],
+  [ResourceType.CLUSTER]: [
+    AclOperation.CREATE,
+    AclOperation.CLUSTER_ACTION,
+    AclOperation.DESCRIBE_CONFIGS,
+    AclOperation.ALTER_CONFIGS,
+    AclOperation.IDEMPOTENT_WRITE,
+    AclOperation.ALTER,
+    AclOperation.DESCRIBE,
+  ],
+  [ResourceType.TRANSACTIONAL_ID]: [AclOperation.DESCRIBE, AclOperation.WRITE],
+  [ResourceType.DELEGATION_TOKEN]: [AclOperation.DESCRIBE],
+  [ResourceType.USER]: [AclOperation.CREATE_TOKENS, AclOperation.DESCRIBE_TOKENS],
+};
+
+/** The authorized-operations value of a client that did not ask for them (INT32_MIN, the schemas' default). */
+export const OPERATIONS_NOT_REQUESTED = -2147483648;
+
+/** Operations as a bit set: bit `code` set for each (Kafka's Utils.to32BitField). */
+export function operationBits(ops: Iterable<number>): number {
+  let v = 0;
+  for (const o of ops) v |= 1 << o;
+  return v;
+}
+
+/** The operations of a bit set, in code order. */
+export function operationsOfBits(bits: number): number[] {
+  const out: number[] = [];
+  if (bits === OPERATIONS_NOT_REQUESTED) return out;
+  for (let o = 0; o < 31; o++) if (bits & (1 << o)) out.push(o);
+  return out;
+}
+
 /** The name of the one cluster resource, and the name / principal / host that stand for all. */
 export const CLUSTER_NAME = 'kafka-cluster';
 export const WILDCARD = '*';

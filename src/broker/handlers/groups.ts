@@ -5,14 +5,12 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api } from '../../protocol/messages/index.js';
-import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
+import { allowed, authorizedOperations, clusterAllowed, OPERATIONS_NOT_REQUESTED, Op, Res } from '../acl/check.js';
 import { addressOn } from '../listeners.js';
 import { type AnyHandler, defineHandler, type HandlerContext } from '../router.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
-/** DescribeGroups authorized operations without ACLs: READ (3), DELETE (6), DESCRIBE (8). */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 /** The coordinator of this group on this node, or null (another node's group, or not available). */
 function coordinatorOf(ctx: HandlerContext, groupId: string) {
@@ -219,7 +217,11 @@ export const describeGroups = defineHandler(Api.DescribeGroups, {
             memberMetadata: m.metadata,
             memberAssignment: m.assignment,
           })),
-          authorizedOperations: req.includeAuthorizedOperations ? GROUP_OPERATIONS : -2147483648,
+          // v3+, when asked (KIP-430): what the principal may do with the group.
+          authorizedOperations:
+            ctx.header.apiVersion >= 3 && req.includeAuthorizedOperations && d.errorCode === 0
+              ? authorizedOperations(ctx, Res.GROUP, groupId)
+              : OPERATIONS_NOT_REQUESTED,
         };
       }),
     );

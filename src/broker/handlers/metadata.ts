@@ -5,14 +5,21 @@
  */
 import { ErrorCode } from '../../protocol/errors.js';
 import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
-import { allowed, clusterAllowed, Op, Res, topicDescribable } from '../acl/check.js';
+import {
+  allowed,
+  authorizedOperations,
+  clusterAllowed,
+  clusterAuthorizedOperations,
+  OPERATIONS_NOT_REQUESTED,
+  Op,
+  Res,
+  topicDescribable,
+} from '../acl/check.js';
 import type { ClusterView } from '../context.js';
 import { addressOn } from '../listeners.js';
 import { defineHandler } from '../router.js';
 import { isInternalTopic, validateTopicName } from '../topic-admin.js';
 import { errorOf } from './errors.js';
-
-const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648;
 
 type TopicMetadata = Item<ResponseInput<typeof Api.Metadata>['topics']>;
 
@@ -40,7 +47,7 @@ export function describeTopic(view: ClusterView, name: string): TopicMetadata | 
         offlineReplicas: replicas.filter((r) => !view.isAlive(r)),
       };
     }),
-    topicAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
+    topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
   };
 }
 
@@ -97,13 +104,30 @@ export const metadata = defineHandler(Api.Metadata, {
         );
       }
     }
+    // v8+: the operations the principal may perform on each topic it may describe (KIP-430), when asked; a
+    // refused, invalid or unknown-id topic says nothing.
+    if (v >= 8 && req.includeTopicAuthorizedOperations) {
+      for (const t of topics) {
+        if (
+          t.name == null ||
+          t.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED ||
+          t.errorCode === ErrorCode.INVALID_TOPIC_EXCEPTION
+        )
+          continue;
+        t.topicAuthorizedOperations = authorizedOperations(ctx, Res.TOPIC, t.name);
+      }
+    }
     return {
       throttleTimeMs: 0,
       brokers: node.liveBrokers().map((b) => addressOn(b, connection.listener)),
       clusterId: node.clusterId,
       controllerId: node.controllerId(),
       topics,
-      clusterAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
+      // v8-v10 only (the field is gone from v11, replaced by DescribeCluster).
+      clusterAuthorizedOperations: clusterAuthorizedOperations(
+        ctx,
+        v >= 8 && v <= 10 && req.includeClusterAuthorizedOperations,
+      ),
     };
   },
 });

@@ -112,6 +112,8 @@ export class ClientQuotas {
   private readonly caches = new WeakMap<object, ConnectionCache>();
   /** Throttles handed out, per kind (metrics, tests). */
   readonly throttled: Record<QuotaKind, number> = { produce: 0, fetch: 0 };
+  /** Told of every throttle handed out: the kind, the measurement's key (its entity) and the ms (metrics). */
+  onThrottle: ((kind: QuotaKind, sensor: string, ms: number, now: number) => void) | null = null;
   readonly samples: number;
   readonly windowMs: number;
   private store: MetadataStore | null = null;
@@ -273,7 +275,10 @@ export class ClientQuotas {
     }
     bucket.record(bytes, applied.bound, now);
     const ms = bucket.throttleMs(applied.bound, now);
-    if (ms > 0) this.throttled[kind]++;
+    if (ms > 0) {
+      this.throttled[kind]++;
+      this.onThrottle?.(kind, applied.sensor, ms, now);
+    }
     return ms;
   }
 

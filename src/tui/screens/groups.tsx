@@ -4,11 +4,11 @@
  */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import { type Column, Table } from '../components/table.js';
+import { type Column, type Segment, Table } from '../components/table.js';
 import { bytesPerSecond, compact, duration, perSecond, sparkline } from '../format.js';
 import { selectedGroup, visibleGroupPartitions, visibleGroups } from '../state/select.js';
 import { theme } from '../theme.js';
-import { type GroupPartitionRow, type GroupRow, HISTORY } from '../types.js';
+import { type GroupPartitionRow, type GroupRow, HISTORY, type ThrottledClient } from '../types.js';
 import type { ScreenProps } from './topics.js';
 
 function stateColor(g: GroupRow): string | undefined {
@@ -19,9 +19,31 @@ function stateColor(g: GroupRow): string | undefined {
   return theme.warn;
 }
 
+/**
+ * The group's name and marks: ⏱ its members' client id has a consumer_byte_rate quota (the broker throttles them
+ * past it); THROTTLED a client quota throttled its members since the previous poll (known from a kstream
+ * cluster's throttle metrics; against Kafka only the quota mark is shown).
+ */
+function groupCell(g: GroupRow): string | Segment[] {
+  const quota = g.quota == null ? '' : ' ⏱';
+  if (g.throttled == null || g.throttled <= 0) return `${g.groupId}${quota}`;
+  return [{ text: `${g.groupId}${quota} ` }, { text: 'THROTTLED', color: theme.bad, bold: true }];
+}
+
+/** `fetch client-id=slow 0.9s` for each client throttled since the previous poll. */
+function throttledText(list: readonly ThrottledClient[]): string {
+  return list
+    .map((t) => {
+      const who = [t.user !== '' ? `user=${t.user}` : '', t.clientId !== '' ? `client-id=${t.clientId}` : '']
+        .filter((x) => x !== '')
+        .join(' ');
+      return `${t.quota} ${who} ${t.seconds.toFixed(1)}s`;
+    })
+    .join(' · ');
+}
+
 const groupColumns: Column<GroupRow>[] = [
-  // ⏱: its members' client id has a consumer_byte_rate quota (the broker throttles them past it).
-  { title: 'GROUP', priority: 0, kind: 'name', cell: (g) => (g.quota == null ? g.groupId : `${g.groupId} ⏱`) },
+  { title: 'GROUP', priority: 0, kind: 'name', cell: groupCell },
   { title: 'STATE', priority: 1, cell: (g) => g.state || '?', color: stateColor },
   { title: 'MEMBERS', priority: 5, align: 'right', cell: (g) => String(g.members) },
   { title: 'PARTS', priority: 6, align: 'right', cell: (g) => String(g.partitions.length) },
@@ -79,8 +101,14 @@ export function GroupsScreen({ snapshot, ui, width, height }: ScreenProps): Reac
             <Text color={theme.dim}>
               {' '}
               · <Text color={stateColor(g)}>{g.state}</Text> · {g.members} {g.members === 1 ? 'member' : 'members'}
-              {g.quota == null ? '' : ` · ⏱ quota ${bytesPerSecond(g.quota)}/s`} · lag {compact(g.totalLag)} ·{' '}
-              {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUp)} · esc: back
+              {g.quota == null ? '' : ` · ⏱ quota ${bytesPerSecond(g.quota)}/s`}
+              {g.throttled != null && g.throttled > 0 ? (
+                <Text color={theme.bad}> · THROTTLED {g.throttled.toFixed(1)}s since the last poll</Text>
+              ) : (
+                ''
+              )}{' '}
+              · lag {compact(g.totalLag)} · {perSecond(g.consumeRate)} consumed/s · catch-up {duration(g.catchUp)} ·
+              esc: back
             </Text>
           ) : (
             <Text color={theme.warn}> (group no longer exists) · esc: back</Text>
@@ -100,15 +128,26 @@ export function GroupsScreen({ snapshot, ui, width, height }: ScreenProps): Reac
     );
   }
   const rows = visibleGroups(snapshot, ui);
-  return (
+  const throttled = snapshot?.throttled ?? [];
+  const table = (
     <Table
       columns={groupColumns}
       rows={rows}
       rowKey={(g) => g.groupId}
       selected={Math.min(ui.cursor.groups, rows.length - 1)}
-      height={Math.max(1, height - 1)}
+      height={Math.max(1, height - 1 - (throttled.length > 0 ? 1 : 0))}
       width={width}
       empty={snapshot ? '(no consumer groups)' : 'connecting…'}
     />
+  );
+  if (throttled.length === 0) return table;
+  // Every client throttled now, also those a user-wide quota throttles (not tied to a group).
+  return (
+    <Box flexDirection="column">
+      {table}
+      <Text wrap="truncate" color={theme.bad}>
+        throttled now: {throttledText(throttled)}
+      </Text>
+    </Box>
   );
 }
