@@ -8,9 +8,10 @@
 // ports and its own temp dirs). The files in ALONE assert something timing-dependent that a busy neighbour
 // could break; they run after the others, one at a time. KSTREAM_TEST_CONCURRENCY=1 runs everything one at a time.
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, normalize } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, normalize, relative } from 'node:path';
 
 /** Files whose assertions depend on timing (the issue's bounds, a client's timeout plus start-up), run alone. */
 const ALONE = new Set(
@@ -72,6 +73,9 @@ const together =
   concurrency > 1 ? files.filter((f) => !ALONE.has(normalize(f))).sort((a, b) => rank(a) - rank(b)) : files;
 const alone = concurrency > 1 ? files.filter((f) => ALONE.has(normalize(f))) : [];
 
+/** Where scripts/file-times-reporter.mjs writes each run's per-file wall times (`<ms>\t<ok|fail>\t<file>` lines). */
+const timesDir = mkdtempSync(join(tmpdir(), 'kstream-test-times-'));
+
 /** Totals of the runs' closing TAP lines (`# pass N`, `# fail N`, …), for one summary at the end. */
 const totals = new Map();
 
@@ -88,7 +92,18 @@ function runFiles(list, n, run) {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-timeout=600000', `--test-concurrency=${n}`, ...list],
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=tap',
+        '--test-reporter-destination=stdout',
+        '--test-reporter=./scripts/file-times-reporter.mjs',
+        `--test-reporter-destination=${join(timesDir, `run-${run}.tsv`)}`,
+        '--test-timeout=600000',
+        `--test-concurrency=${n}`,
+        ...list,
+      ],
       { stdio: ['inherit', 'pipe', 'inherit'] },
     );
     let partial = '';
@@ -121,4 +136,32 @@ if (twoRuns) {
   );
   for (const [k, v] of totals) process.stdout.write(`# ${k} ${k === 'duration_ms' ? Math.round(v) : v}\n`);
 }
+printSlowest(15);
+rmSync(timesDir, { recursive: true, force: true });
 process.exit(status);
+
+/**
+ * The `n` slowest files of this run by their own wall time (a file's process from start to exit), as TAP
+ * comments after the totals, so that CI's log shows where the suite's time goes. Files that ran alone are marked:
+ * their time adds to the suite's whole, the others' about half of it (two at a time).
+ */
+function printSlowest(n) {
+  const rows = [];
+  for (const name of readdirSync(timesDir)) {
+    const alone = name === 'run-2.tsv';
+    for (const line of readFileSync(join(timesDir, name), 'utf8').split('\n')) {
+      const [ms, result, file] = line.split('\t');
+      if (file) rows.push({ ms: Number(ms), result, file: relative(process.cwd(), file), alone });
+    }
+  }
+  if (rows.length === 0) return;
+  rows.sort((a, b) => b.ms - a.ms);
+  const sum = rows.reduce((s, r) => s + r.ms, 0);
+  process.stdout.write(
+    `# slowest ${Math.min(n, rows.length)} of ${rows.length} files (wall s of each file's process; sum of all ${(sum / 1000).toFixed(0)} s):\n`,
+  );
+  for (const r of rows.slice(0, n)) {
+    const notes = [r.alone ? 'alone' : '', r.result === 'fail' ? 'failed' : ''].filter(Boolean).join(', ');
+    process.stdout.write(`#   ${(r.ms / 1000).toFixed(1).padStart(6)}  ${r.file}${notes ? `  (${notes})` : ''}\n`);
+  }
+}
