@@ -20,8 +20,8 @@ const ALONE = new Set(
     'test/cluster/replication.test.ts', // leadership moves inside the 3 s lease on a controlled shutdown
     'test/cluster/etcd-outage.test.ts', // converged within 10 s of etcd's return
     'test/client/connection.test.ts', // request and connect timeouts measured in ms
-    'test/client/produce-consume.test.ts', // an aborted consumer returns within 2 s
-    'test/cli/topic.test.ts', // an unreachable or mute broker fails within --timeout plus 1-2 s
+    'test/client/consumer-abort.test.ts', // an aborted consumer returns within 2 s
+    'test/cli/topic-timeout.test.ts', // an unreachable or mute broker fails within --timeout plus 1-2 s
     'test/tui/top-steady.test.ts', // top's catch-up estimate from commit timing (it showed "0s" once on a loaded machine)
     'test/cluster/prometheus.test.ts', // under-replicated partitions seen by Prometheus within 10 s of a SIGKILL (issue 20)
     'test/txn/eos-cluster.test.ts', // kills two nodes under a 50,000-record copy; progress within 120 s of each (timed out once beside another file)
