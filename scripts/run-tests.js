@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, normalize, relative } from 'node:path';
 
 /** Files whose assertions depend on timing (the issue's bounds, a client's timeout plus start-up), run alone. */
@@ -125,10 +125,41 @@ function runFiles(list, n, run) {
   });
 }
 
+/**
+ * CPU seconds (user + system) of every process this script started and that has ended: Linux adds a process's
+ * time to its parent's when the parent reaps it, so once a `node --test` run has exited this holds its test
+ * files, brokers, etcd and clients (not a process orphaned by a killed parent). Null off Linux.
+ */
+function childCpuSeconds() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of proc(5) (cutime, cstime), in clock ticks: 100 a second on Linux.
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** One run's line: its wall time and how busy it kept the machine's cores (is a third lane worth trying?). */
+async function timedRun(list, n, run) {
+  const wall0 = Date.now();
+  const cpu0 = childCpuSeconds();
+  const code = await runFiles(list, n, run);
+  const wall = (Date.now() - wall0) / 1000;
+  const cpu = childCpuSeconds();
+  const busy =
+    cpu === null || cpu0 === null
+      ? ''
+      : `, cpu ${(cpu - cpu0).toFixed(0)} s: ${((cpu - cpu0) / wall).toFixed(2)} of ${availableParallelism()} cores busy on average`;
+  process.stdout.write(`# run ${run}: ${list.length} files ${n} at a time, wall ${wall.toFixed(0)} s${busy}\n`);
+  return code;
+}
+
 const t0 = Date.now();
 let status = 0;
-if (together.length > 0) status = (await runFiles(together, concurrency, 1)) || status;
-if (alone.length > 0) status = (await runFiles(alone, 1, 2)) || status;
+if (together.length > 0) status = (await timedRun(together, concurrency, 1)) || status;
+if (alone.length > 0) status = (await timedRun(alone, 1, 2)) || status;
 if (twoRuns) {
   process.stdout.write(
     `# all ${files.length} files (${together.length} ${concurrency} at a time, then ${alone.length} alone), ` +
