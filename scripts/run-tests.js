@@ -17,7 +17,7 @@ import { join, normalize, relative } from 'node:path';
 const ALONE = new Set(
   [
     'test/cluster/failover.test.ts', // acks=all resumes within 5 s of a SIGKILL; no ack gap over 1 s
-    'test/cluster/replication.test.ts', // leadership moves inside the 3 s lease on a controlled shutdown
+    'test/cluster/replication-timing.test.ts', // leadership moves inside the 3 s lease on a controlled shutdown
     'test/cluster/etcd-outage.test.ts', // converged within 10 s of etcd's return
     'test/client/connection.test.ts', // request and connect timeouts measured in ms
     'test/client/consumer-abort.test.ts', // an aborted consumer returns within 2 s
