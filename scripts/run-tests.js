@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, normalize, relative } from 'node:path';
+import { join, normalize, relative, sep } from 'node:path';
 
 /** Files whose assertions depend on timing (the issue's bounds, a client's timeout plus start-up), run alone. */
 const ALONE = new Set(
@@ -41,6 +41,12 @@ const FIRST = [
   'test/binary/binary.test.ts',
 ].map(normalize);
 
+/**
+ * Unit tests of a few seconds each (no broker, no cluster): they start last, so that whichever lane frees first
+ * picks them up and neither lane ends with a long file while the other has nothing left.
+ */
+const LAST_DIRS = ['test/protocol', 'test/util', 'test/coordinator'].map((d) => normalize(d) + sep);
+
 function walk(dir) {
   const out = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -67,7 +73,8 @@ execFileSync(process.execPath, [tsc, '-p', 'tsconfig.test.json'], { stdio: 'inhe
 const concurrency = Math.max(1, Number(process.env.KSTREAM_TEST_CONCURRENCY ?? 2) || 1);
 const rank = (f) => {
   const i = FIRST.indexOf(normalize(f));
-  return i < 0 ? FIRST.length : i;
+  if (i >= 0) return i;
+  return LAST_DIRS.some((d) => normalize(f).startsWith(d)) ? FIRST.length + 1 : FIRST.length;
 };
 const together =
   concurrency > 1 ? files.filter((f) => !ALONE.has(normalize(f))).sort((a, b) => rank(a) - rank(b)) : files;
