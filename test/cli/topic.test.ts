@@ -1,9 +1,9 @@
 /**
  * `kstream topic ...` as the real bin/run.js against a running `kstream serve`: exact text and json output,
- * a row per item for batch operations, clear errors for an unknown topic and a broker that is down.
+ * a row per item for batch operations, a clear error for an unknown topic. A broker that is down or mute:
+ * topic-timeout.test.ts (its time bounds run alone).
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type BrokerProcess, startBroker } from '../helpers/broker.js';
 import { kstream } from './run.js';
@@ -162,36 +162,4 @@ test('unknown topic: one clear line on stderr, exit 1', async () => {
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
   assert.equal(r.stderr, 'kstream: topic no-such-topic does not exist\n');
-});
-
-test('broker down: a clear message well within --timeout, not a hang', async () => {
-  const port = await new Promise<number>((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-  const t0 = Date.now();
-  const r = await kstream(['topic', 'list', '-b', `127.0.0.1:${port}`, '--timeout', '3s']);
-  assert.equal(r.code, 1);
-  assert.match(
-    r.stderr,
-    new RegExp(`^kstream: could not reach any broker: 127\\.0\\.0\\.1:${port}: connection refused`),
-  );
-  assert.equal(r.stderr.split('\n').length, 2, 'one line');
-  assert.ok(Date.now() - t0 < 3000 + 2000);
-});
-
-test('a broker that accepts but never answers: fails at --timeout', async () => {
-  const server = createServer(() => {});
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
-  const port = (server.address() as { port: number }).port;
-  const t0 = Date.now();
-  const r = await kstream(['topic', 'list', '-b', `127.0.0.1:${port}`, '--timeout', '1s']);
-  const elapsed = Date.now() - t0;
-  server.close();
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /^kstream: .*127\.0\.0\.1:\d+.*\n$/);
-  assert.ok(elapsed < 4000, `took ${elapsed} ms`);
 });

@@ -1,7 +1,10 @@
 /**
  * A 3-node cluster on a real etcd (Debian's etcd-server): replica and leader spread, acks=all through a
  * leader SIGKILL with nothing acknowledged lost, the killed node catching up and rejoining the ISR with an
- * identical log, a paused follower leaving the ISR, NOT_ENOUGH_REPLICAS below min.insync.replicas.
+ * identical log, a paused follower leaving the ISR, NOT_ENOUGH_REPLICAS below min.insync.replicas, a
+ * coordinator loss, reassignment. The subtests with a bound in time (leadership moved inside the lease on a
+ * controlled shutdown; acks=all through an etcd outage with a 3 s replica.lag.time.max.ms) are in
+ * replication-timing.test.ts, which runs alone.
  */
 
 import assert from 'node:assert/strict';
@@ -267,60 +270,6 @@ describe('replicated cluster on etcd', () => {
     await cluster.start(coordinator);
   });
 
-  test('controlled shutdown moves leadership away at once; ElectLeaders brings the preferred leader back', async () => {
-    await admin.createTopics({ topics: [{ topic: 'cs', numPartitions: 3, replicationFactor: 3 }] });
-    const before = await until('cs ready', async () => {
-      const ps = await partitions('cs');
-      return ps.length === 3 && ps.every((p) => p.isr.length === 3) ? ps : null;
-    });
-    const victim = before[0]?.leader as number;
-    const led = before.filter((p) => p.leader === victim).map((p) => p.partitionId);
-    const stopped = Date.now();
-    const stopping = cluster.stop(victim);
-    try {
-      // Well inside the 3 s lease: the leaders moved because the node handed them over, not because it expired.
-      const moved = await until('leaders moved', async () => {
-        const ps = await partitions('cs', victim);
-        return ps.every((p) => p.leader !== victim && p.leader >= 0 && !p.isr.includes(victim)) ? ps : null;
-      });
-      const movedMs = Date.now() - stopped;
-      assert.equal(await stopping, 0, 'SIGTERM exits 0');
-      assert.ok(movedMs < 3000, `leadership moved in ${movedMs} ms`);
-      assert.equal(moved.length, 3);
-    } finally {
-      // Back with three nodes whatever happened, so the next tests are not affected.
-      await stopping.catch(() => {});
-      await cluster.start(victim);
-    }
-    await until('back in the ISR', async () => (await partitions('cs')).every((p) => p.isr.length === 3), 60_000);
-    const c = await RawClient.connect(anyLive().port);
-    try {
-      const r = await c.request(ApiKey.ElectLeaders, 2, {
-        electionType: 0,
-        topicPartitions: [{ topic: 'cs', partitions: [0, 1, 2] }],
-        timeoutMs: 10_000,
-      });
-      const codes = new Map(
-        r.replicaElectionResults[0].partitionResult.map((x: { partitionId: number; errorCode: number }) => [
-          x.partitionId,
-          x.errorCode,
-        ]),
-      );
-      for (const p of led) assert.equal(codes.get(p), 0, `partition ${p} elected its preferred leader`);
-      for (const [p, code] of codes) if (!led.includes(p as number)) assert.equal(code, ErrorCode.ELECTION_NOT_NEEDED);
-    } finally {
-      c.close();
-    }
-    const after = await until('preferred leaders back', async () => {
-      const ps = await partitions('cs');
-      return ps.every((p) => p.leader === p.replicas[0]) ? ps : null;
-    });
-    assert.deepEqual(
-      after.filter((p) => p.leader === victim).map((p) => p.partitionId),
-      led,
-    );
-  });
-
   test('reassignment moves a partition from broker 1 to a new broker 4 while a producer writes, losing nothing', async () => {
     await admin.createTopics({
       topics: [
@@ -393,52 +342,5 @@ describe('replicated cluster on etcd', () => {
     const rows = JSON.parse(el.stdout) as { name: string; status: string; ok: boolean }[];
     assert.ok(rows.length > 0 && rows.every((r) => r.ok), el.stdout);
     await assert.rejects(cli(['cluster', 'reassign', '--drain', '4', '--topic', 'x']), /either --topic/);
-  });
-
-  test('etcd unreachable for 10 s: the data path keeps serving; metadata changes work again after', async () => {
-    await admin.createTopics({ topics: [{ topic: 'noetcd', numPartitions: 1, replicationFactor: 3 }] });
-    const p0 = await until('noetcd ready', async () => {
-      const p = (await partitions('noetcd'))[0];
-      return p && p.isr.length === 3 ? p : null;
-    });
-    const leader = cluster.node(p0.leader);
-    const c = await RawClient.connect(leader.port);
-    const produce = async (value: string) => {
-      const records = await buildBatch({ records: [{ key: null, value: Buffer.from(value) }] });
-      const r = await c.request(ApiKey.Produce, 9, {
-        transactionalId: null,
-        acks: -1,
-        timeoutMs: 10_000,
-        topicData: [{ name: 'noetcd', partitionData: [{ index: 0, records }] }],
-      });
-      return r.responses[0].partitionResponses[0].errorCode as number;
-    };
-    cluster.etcd.pause();
-    try {
-      const end = Date.now() + 10_000;
-      let n = 0;
-      while (Date.now() < end) {
-        assert.equal(await produce(`during-${n++}`), 0, 'acks=all keeps working with the current leader and ISR');
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.ok(n > 20);
-    } finally {
-      cluster.etcd.resume();
-      c.close();
-    }
-    await until(
-      'a new topic after etcd is back',
-      async () => {
-        await admin
-          .createTopics({ topics: [{ topic: 'after-etcd', numPartitions: 3, replicationFactor: 3 }] })
-          .catch(() => false);
-        const ps = await partitions('after-etcd');
-        return ps.length === 3 && ps.every((p) => p.leader >= 0);
-      },
-      60_000,
-    );
-    // Every node can still leave cleanly after the outage (its etcd client recovered).
-    const any = cluster.ids.find((id) => cluster.isUp(id)) as number;
-    assert.equal(await cluster.stop(any), 0, 'a graceful stop after the etcd outage exits 0');
   });
 });

@@ -64,7 +64,8 @@ async function plainLogin(user: string, password: string): Promise<true | string
   return r.code === 0 ? true : r.stderr;
 }
 
-function kafkaPython(user: string, password: string): Promise<{ stdout: string }> {
+/** kafka-python produces 3 records and reads the partition back; `maxBlockMs` bounds its wait for metadata. */
+function kafkaPython(user: string, password: string, maxBlockMs = 15_000): Promise<{ stdout: string }> {
   const script = `
 import json, os, sys
 from kafka import KafkaProducer, KafkaConsumer, TopicPartition
@@ -72,7 +73,7 @@ conf = dict(bootstrap_servers=os.environ['BS'], security_protocol='SASL_PLAINTEX
             sasl_plain_username=os.environ['U'], sasl_plain_password=os.environ['PW'], api_version=(2, 5, 0),
             request_timeout_ms=15000)
 try:
-    p = KafkaProducer(max_block_ms=15000, **conf)
+    p = KafkaProducer(max_block_ms=int(os.environ['MAX_BLOCK_MS']), **conf)
     for i in range(3):
         p.send('plain-file', ('f%d' % i).encode()).get(timeout=30)
     p.close()
@@ -80,14 +81,27 @@ try:
     tp = TopicPartition('plain-file', 0)
     c.assign([tp])
     c.seek_to_beginning(tp)
-    print(json.dumps({'ok': True, 'values': [m.value.decode() for m in c]}))
+    # Everything up to the log's end, then stop (not 10 s of silence); the timeout bounds a stall.
+    end = c.end_offsets([tp])[tp]
+    values = []
+    for m in c:
+        values.append(m.value.decode())
+        if m.offset + 1 >= end:
+            break
+    print(json.dumps({'ok': True, 'values': values}))
     c.close()
 except Exception as e:
     print(json.dumps({'ok': False, 'error': type(e).__name__}))
 `;
   return run(PY, ['-c', script], {
     timeout: 120_000,
-    env: { ...process.env, BS: `127.0.0.1:${broker.listeners.SASL_PLAINTEXT}`, U: user, PW: password },
+    env: {
+      ...process.env,
+      BS: `127.0.0.1:${broker.listeners.SASL_PLAINTEXT}`,
+      U: user,
+      PW: password,
+      MAX_BLOCK_MS: String(maxBlockMs),
+    },
   });
 }
 
@@ -118,11 +132,27 @@ describe('sasl.plain.users.file', () => {
     removeDir(work);
   });
 
-  test('kafka-python with PLAIN as a user of the file; a wrong password refused', async () => {
+  test('kafka-python with PLAIN as a user of the file; a wrong password refused', async (t) => {
     const ok = JSON.parse((await kafkaPython('alice', ALICE)).stdout.trim()) as { ok: boolean; values?: string[] };
     assert.deepEqual(ok, { ok: true, values: ['f0', 'f1', 'f2'] });
-    const bad = JSON.parse((await kafkaPython('alice', 'wrong')).stdout.trim()) as { ok: boolean };
+    // kafka-python does not raise on a refused login: it logs in again and again until max_block_ms. 5 s of
+    // that (not 15) is enough: the broker's log shows that it refused alice's logins, not that they were slow.
+    const failedLogins = () =>
+      broker
+        .logs()
+        .split('\n')
+        .filter((l) => /SASL authentication failed .*user=alice/.test(l)).length;
+    const refusedBefore = failedLogins();
+    const t0 = Date.now();
+    const bad = JSON.parse((await kafkaPython('alice', 'wrong', 5000)).stdout.trim()) as {
+      ok: boolean;
+      error?: string;
+    };
+    t.diagnostic(
+      `wrong password: ${bad.error} after ${Date.now() - t0} ms; ${failedLogins() - refusedBefore} logins refused`,
+    );
     assert.equal(bad.ok, false);
+    assert.ok(failedLogins() > refusedBefore, 'the broker refused the login');
   });
 
   test('a user of the file is checked against the file alone; other users against the store', async () => {
