@@ -131,6 +131,7 @@ export class Broker implements BrokerContext {
         localPartitions: () => this.replicas?.partitions() ?? [],
         clusterView: () => (this.joining === null ? this.metadata : null),
         coordinators: () => this.groups?.all() ?? Promise.resolve([]),
+        lagHighWatermark: (p, nowMs) => this.replicas?.lagHighWatermark(p, nowMs) ?? null,
         connectionsByListener: () => {
           const n = new Map<string, number>();
           for (const c of this.connections) {
