@@ -135,6 +135,7 @@ export class Broker implements BrokerContext {
         localPartitions: () => this.replicas?.partitions() ?? [],
         clusterView: () => (this.joining === null ? this.metadata : null),
         coordinators: () => this.groups?.all() ?? Promise.resolve([]),
+        lagHighWatermark: (p, nowMs) => this.replicas?.lagHighWatermark(p, nowMs) ?? null,
         connectionsByListener: () => {
           const n = new Map<string, number>();
           for (const c of this.connections) {
@@ -502,6 +503,17 @@ export class Broker implements BrokerContext {
   }
 
   private async doStop(): Promise<void> {
+    try {
+      await this.stopParts();
+    } finally {
+      // Whatever failed above (logs that cannot be closed: a data dir removed under a stopping node), the admin
+      // listener and the lock go: either alone keeps the process running after the stop has failed.
+      await this.adminHttp?.close().catch(() => {});
+      this.lock?.release();
+    }
+  }
+
+  private async stopParts(): Promise<void> {
     // Steps that write the metadata store wait for it (etcd may be slow or unreachable): each is bounded, so
     // a stop never hangs (leases then expire by themselves and the controller fails over as for a crash).
     if (this.replicas) await bounded(this.replicas.moveLeadershipAway(), 10_000, 'controlled shutdown', this.log);
@@ -530,8 +542,6 @@ export class Broker implements BrokerContext {
         .catch((e: unknown) => this.log.warn('high watermark checkpoint failed', { error: e }));
     }
     await this.logs?.closeAll();
-    await this.adminHttp?.close();
-    this.lock?.release();
   }
 
   describe(): string {

@@ -35,6 +35,11 @@ export interface MetricsSource {
   clusterView(): ClusterManager | null;
   /** The group coordinators of this node. */
   coordinators(): Promise<GroupCoordinator[]>;
+  /**
+   * The high watermark a group's lag is measured against for a local replica: the leader's own, a follower's
+   * copy only while fresh (ReplicaManager.lagHighWatermark); null when unknown here.
+   */
+  lagHighWatermark(p: Partition, nowMs: number): bigint | null;
   /** Open client connections per listener name. */
   connectionsByListener(): Map<string, number>;
   /** The data dir (its file system's size and free space). */
@@ -632,7 +637,7 @@ class GroupGauges {
     perPartition('kafka_consumergroup_current_offset', 'Committed offset of the group.', (o) => o.offset);
     perPartition(
       'kafka_consumergroup_lag',
-      'High watermark minus committed offset (where this node has a replica of the partition).',
+      "High watermark minus committed offset (where this node leads the partition or holds an in-sync follower's fresh copy).",
       (o) => o.lag,
     );
     perPartition(
@@ -704,7 +709,9 @@ async function collectGroups(metrics: BrokerMetrics): Promise<GroupSample[]> {
         offsets.push(s);
         const p = local.get(`${o.topic}\u0000${o.partition}`);
         if (!p || o.offset < 0n) continue;
-        const hw = p.log.highWatermark;
+        // The leader's high watermark (this node's copy if it leads, else only a fresh follower copy).
+        const hw = source.lagHighWatermark(p, now);
+        if (hw === null) continue;
         s.lag = hw > o.offset ? Number(hw - o.offset) : 0;
         if (s.lag === 0) s.lagSeconds = 0;
         else {

@@ -67,6 +67,8 @@ export class Partition implements FollowerReplica {
   readonly followers = new Map<number, FollowerProgress>();
   /** Follower side: the leader this replica fetches from, and whether it truncates by epoch first. */
   fetcherLeader: number | undefined;
+  /** Follower side: when this replica was handed to its fetcher (Date.now()). */
+  followedSinceMs = 0;
   needsTruncation = false;
   /** An ISR change of this partition is being written to the metadata store. */
   isrChanging = false;

@@ -378,6 +378,24 @@ export class ReplicaManager implements FetcherHost {
     }
     f.partitions.add(p);
     p.fetcherLeader = leader;
+    p.followedSinceMs = Date.now();
+  }
+
+  /**
+   * The high watermark a consumer group's lag is measured against on this node (metrics.ts): what the leader's
+   * is, as Kafka's lag exporters ask the leader (ListOffsets latest). A leader's own; a follower's copy only
+   * while it is fresh: the replica is in the ISR (the leader has not judged it behind) and the leader answered
+   * a fetch its fetcher sent after it began following the leader and within replica.lag.time.max.ms. An
+   * in-sync follower then holds the high watermark of the leader's last answer, at most one fetch wait (500 ms)
+   * older than the leader's. Null otherwise: the lag is unknown here rather than a stale value hiding lag.
+   */
+  lagHighWatermark(p: Partition, nowMs: number): bigint | null {
+    if (p.isLeader) return p.log.highWatermark;
+    if (p.fetcherLeader === undefined || p.fetcherLeader !== p.leader || !p.isr.includes(this.nodeId)) return null;
+    const f = this.fetchers.get(p.fetcherLeader);
+    if (f === undefined || !f.partitions.has(p)) return null;
+    if (f.answeredSentMs <= p.followedSinceMs || nowMs - f.answeredSentMs > this.opts.lagMaxMs) return null;
+    return p.log.highWatermark;
   }
 
   private stopFollowing(p: Partition): void {

@@ -188,6 +188,12 @@ export class ReplicaFetcher {
   readonly partitions = new Set<FollowerReplica>();
   /** The fetch session with the leader (KIP-227): after a full fetch, only changed partitions are sent. */
   private readonly session = new FollowerSession();
+  /**
+   * When the last fetch the leader answered was sent (Date.now(); 0: none yet): the high watermarks of the
+   * replicas it covered are the leader's as of then at least (an incremental answer leaves out a partition
+   * whose high watermark had not moved).
+   */
+  answeredSentMs = 0;
 
   constructor(
     private readonly leaderId: number,
@@ -256,6 +262,7 @@ export class ReplicaFetcher {
         const conn = await this.connection();
         for (const p of parts) if (p.needsTruncation) await this.truncate(conn, p);
         const req = this.session.request(parts);
+        const sentMs = Date.now();
         const res = await conn.request(
           Api.Fetch,
           {
@@ -290,6 +297,7 @@ export class ReplicaFetcher {
             p.appendFromLeader(r.records ?? EMPTY, r.highWatermark);
           }
         }
+        this.answeredSentMs = sentMs;
         backoff.reset();
       } catch (e) {
         if (!this.running) return;

@@ -681,8 +681,14 @@ export class LogManager {
     this.logs.clear();
     const results = await Promise.allSettled(logs.map((l) => l.close()));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    for (const f of failed) this.logger.error(`Closing a log failed: ${(f.reason as Error).message}`);
-    if (failed.length > 0) throw failed[0]!.reason;
+    // One error for all (a removed data dir fails every log the same way): the first reason, and how many failed.
+    if (failed.length === 1) throw failed[0]!.reason;
+    if (failed.length > 1) {
+      const first = failed[0]!.reason as Error;
+      throw new Error(`closing ${failed.length} of ${logs.length} logs failed, the first: ${first.message}`, {
+        cause: first,
+      });
+    }
   }
 }
 

@@ -6,12 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { BIN, type BrokerProcess, ROOT, removeDir, startBroker, tempDir } from '../helpers/broker.js';
+import { freePorts } from '../helpers/etcd.js';
 
 const run = promisify(execFile);
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -206,4 +208,30 @@ describe('kstream serve', () => {
       await b2.stop();
     });
   }
+
+  test('SIGTERM with the data dir removed: the node exits, the failure said in one line', async () => {
+    // The admin listener on: a stop that failed at closing the logs used to leave it (and the lock) open, and
+    // the process ran on until a second signal.
+    const [adminPort] = await freePorts(1);
+    const b: BrokerProcess = await startBroker({ args: ['--http-port', String(adminPort)] });
+    cleanup.push(
+      () => removeDir(b.dataDir),
+      () => b.kill(),
+    );
+    assert.equal(b.adminPort, adminPort);
+    const p = run('kcat', ['-b', b.bootstrap, '-P', '-t', 'gone', '-K', ':'], { timeout: 20_000 });
+    p.child.stdin?.end('a:1\nb:2\n');
+    await p;
+    const exited = new Promise<number | null>((res) => b.child.once('exit', (c) => res(c)));
+    rmSync(b.dataDir, { recursive: true, force: true, maxRetries: 5 });
+    b.child.kill('SIGTERM');
+    const code = await Promise.race([exited, sleep(30_000).then(() => 'running' as const)]);
+    assert.notEqual(code, 'running', `still running 30 s after SIGTERM:\n${b.logs()}`);
+    const after = b.logs().slice(b.logs().indexOf('shutting down'));
+    const errors = after.split('\n').filter((l) => / ERROR /.test(l));
+    // The logs could not be closed (their files are gone): a failed stop, exit 1, said once.
+    assert.equal(code, 1, after);
+    assert.equal(errors.length, 1, `one error line:\n${after}`);
+    assert.match(errors[0] as string, /shutdown failed .*ENOENT/);
+  });
 });

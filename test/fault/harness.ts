@@ -38,6 +38,11 @@ export interface FaultClusterOptions {
   /** Size of each node's tmpfs data dir. Default 128 MB. */
   tmpfsMb?: number;
   props?: Record<string, string>;
+  /**
+   * The admin HTTP listener's port (--http-port); default 0: off. Reachable from the root namespace when
+   * `props` set admin.listeners to an address on the bridge (http://0.0.0.0:<port>).
+   */
+  httpPort?: number;
   log?: (line: string) => void;
 }
 
@@ -60,6 +65,7 @@ export class FaultCluster {
   private readonly filled = new Set<number>();
   private closed = false;
   private readonly log: (line: string) => void;
+  private readonly httpPort: number;
 
   private constructor(
     readonly lab: Lab,
@@ -69,6 +75,7 @@ export class FaultCluster {
   ) {
     this.props = { ...DEFAULT_PROPS, ...opts.props };
     this.log = opts.log ?? (() => {});
+    this.httpPort = opts.httpPort ?? 0;
   }
 
   /** Sets up the lab, etcd and the three nodes; cleans up itself when any of it fails. */
@@ -259,7 +266,7 @@ export class FaultCluster {
       BIN,
       'serve',
       '--http-port',
-      '0',
+      String(this.httpPort),
       '--node-id',
       String(id),
       '--host',
