@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Parser } from '@oclif/core';
@@ -455,8 +455,9 @@ async function runExample(line: string, d: Driver): Promise<Run | null> {
   if (how === 'ctrl-c') {
     const run = sh(line, { ms: 60_000 });
     const child = children[children.length - 1]!;
-    // Until Ctrl-C: once it has found its partitions it waits for records; then Ctrl-C.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Until Ctrl-C: once it is connected to the cluster it waits for records; then Ctrl-C. (A fixed 3 s wait
+    // sent SIGINT to a CLI still starting on a loaded machine: killed by the signal, exit code null.)
+    await until('the consumer is connected to the cluster', () => connectedToCluster(child.pid!), 60_000);
     process.kill(-child.pid!, 'SIGINT');
     return run;
   }
@@ -472,6 +473,45 @@ async function runExample(line: string, d: Driver): Promise<Run | null> {
     return { ...r, stdout: `${lines(r.stdout).sort(byNumber).join('\n')}\n` };
   }
   return sh(line, { ms: 180_000 });
+}
+
+/**
+ * Whether a process of the group `pgid` (the example's shell and what it started) holds an established TCP
+ * connection to one of the cluster's nodes (`ss` names each socket's processes).
+ */
+async function connectedToCluster(pgid: number): Promise<boolean> {
+  const run = (cmd: string, args: string[]) =>
+    new Promise<string>((res) => {
+      const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => {
+        out += String(d);
+      });
+      c.once('close', () => res(out));
+      c.once('error', () => res(''));
+    });
+  const pids = new Set<string>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid pgrp …"; comm may hold spaces, so read after its last ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2] === String(pgid)) pids.add(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const ports = new Set(
+    cluster
+      .bootstrap()
+      .split(',')
+      .map((hp) => hp.slice(hp.lastIndexOf(':') + 1)),
+  );
+  for (const line of (await run('ss', ['-Htnp', 'state', 'established'])).split('\n')) {
+    const peer = line.trim().split(/\s+/)[3] ?? '';
+    if (!ports.has(peer.slice(peer.lastIndexOf(':') + 1))) continue;
+    for (const m of line.matchAll(/pid=(\d+)/g)) if (pids.has(m[1] as string)) return true;
+  }
+  return false;
 }
 
 test('every kstream example of the README runs as written', { timeout: 1_200_000 }, async (t) => {
