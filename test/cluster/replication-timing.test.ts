@@ -7,57 +7,29 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
-import type { BrokerProcess } from '../helpers/broker.js';
-import { type Cluster, startCluster } from '../helpers/cluster.js';
+import type { Cluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/until.js';
+import { type Replicated, startReplicated } from './replicated.js';
 
-const LAG_MS = 3000;
+let r: Replicated;
 let cluster: Cluster;
 let admin: Admin;
-
-function bootstrap(except?: number): string {
-  return cluster.bootstrap(except);
-}
-
-/** The first live node. */
-function anyLive(): BrokerProcess {
-  return cluster.node(cluster.ids.find((id) => cluster.isUp(id)) as number);
-}
-
-async function partitions(topic: string, via?: number) {
-  const k = new Kafka({
-    brokers: bootstrap(via).split(','),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 1 },
-  }).admin();
-  await k.connect();
-  try {
-    const md = await k.fetchTopicMetadata({ topics: [topic] });
-    return md.topics[0]?.partitions ?? [];
-  } finally {
-    await k.disconnect();
-  }
-}
+const anyLive = () => r.anyLive();
+const partitions = (topic: string, via?: number) => r.partitions(topic, via);
 
 describe('replicated cluster on etcd: time-bound cases', () => {
   before(async () => {
-    cluster = await startCluster({
-      nodes: 3,
-      clusterId: 'test',
-      props: { 'replica.lag.time.max.ms': String(LAG_MS) },
-    });
-    admin = new Kafka({ brokers: bootstrap().split(','), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
+    r = await startReplicated();
+    ({ cluster, admin } = r);
   });
 
   after(async () => {
-    await admin?.disconnect().catch(() => {});
-    await cluster?.close();
+    await r?.close();
   });
 
   test('controlled shutdown moves leadership away at once; ElectLeaders brings the preferred leader back', async () => {

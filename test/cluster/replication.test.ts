@@ -13,30 +13,25 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { Struct } from '../../src/protocol/codec/schema.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { buildBatch } from '../../src/protocol/records/record.js';
-import { type BrokerProcess, ROOT } from '../helpers/broker.js';
-import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { ROOT } from '../helpers/broker.js';
+import type { Cluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/until.js';
+import { type Replicated, startReplicated } from './replicated.js';
 
 const run = promisify(execFile);
-const LAG_MS = 3000;
+let r: Replicated;
 let cluster: Cluster;
 const children: ChildProcess[] = [];
 let admin: Admin;
-
-function bootstrap(except?: number): string {
-  return cluster.bootstrap(except);
-}
-
-/** The first live node. */
-function anyLive(): BrokerProcess {
-  return cluster.node(cluster.ids.find((id) => cluster.isUp(id)) as number);
-}
+const bootstrap = (except?: number) => r.bootstrap(except);
+const anyLive = () => r.anyLive();
+const partitions = (topic: string, via?: number) => r.partitions(topic, via);
 
 /** confluent-kafka-python producing with acks=all to partition 0 of `topic`; `acked` fills as acks arrive. */
 function ackLogger(topic: string): { producer: ChildProcess; acked: { offset: string; value: string }[] } {
@@ -75,36 +70,15 @@ async function readPartition(topic: string, except?: number): Promise<Map<string
   );
 }
 
-async function partitions(topic: string, via?: number) {
-  const k = new Kafka({
-    brokers: bootstrap(via).split(','),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 1 },
-  }).admin();
-  await k.connect();
-  try {
-    const md = await k.fetchTopicMetadata({ topics: [topic] });
-    return md.topics[0]?.partitions ?? [];
-  } finally {
-    await k.disconnect();
-  }
-}
-
 describe('replicated cluster on etcd', () => {
   before(async () => {
-    cluster = await startCluster({
-      nodes: 3,
-      clusterId: 'test',
-      props: { 'replica.lag.time.max.ms': String(LAG_MS) },
-    });
-    admin = new Kafka({ brokers: bootstrap().split(','), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
+    r = await startReplicated();
+    ({ cluster, admin } = r);
   });
 
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
-    await admin?.disconnect().catch(() => {});
-    await cluster?.close();
+    await r?.close();
   });
 
   test('12 partitions with RF 3: every broker holds 12 replicas and leads 4', async () => {
