@@ -336,15 +336,18 @@ export class ClientQuotas {
     return null;
   }
 
-  /** Whether any client quota applies to the connection's client (four booleans when none is stored). */
+  /**
+   * Whether a byte-rate or request quota applies to the connection's client (three booleans when none is
+   * stored): its requests are then handled one at a time. controller_mutation_rate alone does not: it refuses
+   * or throttles admin requests only, and a default mutation quota must not take every producer's pipelining.
+   */
   applies(who: QuotaSubject, clientId: string | null): boolean {
-    if (!this.producerActive && !this.consumerActive && !this.requestActive && !this.mutationActive) return false;
+    if (!this.producerActive && !this.consumerActive && !this.requestActive) return false;
     const c = this.cacheOf(who, clientId ?? '');
     return (
       (this.producerActive && this.appliedOf(c, 'produce', who) !== null) ||
       (this.consumerActive && this.appliedOf(c, 'fetch', who) !== null) ||
-      (this.requestActive && this.appliedOf(c, 'request', who) !== null) ||
-      (this.mutationActive && this.appliedOf(c, 'mutation', who) !== null)
+      (this.requestActive && this.appliedOf(c, 'request', who) !== null)
     );
   }
 
@@ -435,11 +438,11 @@ export class ClientQuotas {
    * CreatePartitions v3+, DeleteTopics v5+: a topic is refused with THROTTLING_QUOTA_EXCEEDED once the client's
    * bucket is below zero) or permissive (older versions: everything is done, the answer is throttled).
    */
-  mutationQuota(who: QuotaSubject, clientId: string | null, strict: boolean): MutationQuota {
+  mutationQuota(who: QuotaSubject, clientId: string | null, strict: boolean, now = Date.now()): MutationQuota {
     if (!this.mutationActive) return UNBOUNDED_MUTATIONS;
     const applied = this.appliedOf(this.cacheOf(who, clientId ?? ''), 'mutation', who);
     if (applied === null) return UNBOUNDED_MUTATIONS;
-    return new MutationQuota(this.bucketOf('mutation', applied, Date.now()), applied.bound, strict, () => {
+    return new MutationQuota(this.bucketOf('mutation', applied, now), applied.bound, strict, () => {
       this.throttled.mutation++;
     });
   }
