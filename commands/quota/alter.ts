@@ -11,14 +11,18 @@ export default class QuotaAlter extends ClientCommand {
   static override summary =
     'Set or remove client quotas (AlterClientQuotas), as kafka-configs --alter: works on Kafka too.';
   static override description =
-    'Quotas apply per broker: producer_byte_rate and consumer_byte_rate in bytes per second. A client over ' +
-    'its quota gets throttle_time_ms in its responses and its connection is muted for that time. Prints OK or ' +
+    'Quotas apply per broker: producer_byte_rate and consumer_byte_rate in bytes per second, request_percentage ' +
+    'in percent of one request thread (kstream: its event loop) over the quota window, controller_mutation_rate ' +
+    'in partitions created or deleted per second (the last two may be fractional). A client over its quota gets ' +
+    'throttle_time_ms in its responses and its connection is muted for that time; a topic creation or deletion ' +
+    'over controller_mutation_rate is refused with THROTTLING_QUOTA_EXCEEDED. Prints OK or ' +
     "the broker's error and exits non-zero on an error.";
   static override examples = [
     '<%= config.bin %> quota alter --quota-user alice --add producer_byte_rate=1048576',
     '<%= config.bin %> quota alter --quota-user alice --client-id app --add producer_byte_rate=1048576 --delete consumer_byte_rate',
     '<%= config.bin %> quota alter --default-user --add consumer_byte_rate=10485760',
     '<%= config.bin %> quota alter --entity-type clients --entity-name app --add-config producer_byte_rate=524288',
+    '<%= config.bin %> quota alter --default-client-id --add-config request_percentage=25,controller_mutation_rate=10',
   ];
   static override flags = {
     ...entityFlags,

@@ -272,12 +272,24 @@ export const BROKER_KEYS: Record<
   'quota.window.num': {
     default: '11',
     type: 'int',
-    doc: 'Samples in the sliding window client quotas (producer_byte_rate, consumer_byte_rate) are measured over.',
+    doc:
+      'Samples in the window client quotas (producer_byte_rate, consumer_byte_rate, request_percentage) are ' +
+      'measured over: a client may burst this many windows worth of its quota.',
   },
   'quota.window.size.seconds': {
     default: '1',
     type: 'int',
-    doc: 'Length of each client quota sample, in seconds.',
+    doc: 'Length of each client quota sample, in seconds (also the longest request_percentage throttle).',
+  },
+  'controller.quota.window.num': {
+    default: '11',
+    type: 'int',
+    doc: 'Samples in the window controller_mutation_rate is measured over (its burst, in windows).',
+  },
+  'controller.quota.window.size.seconds': {
+    default: '1',
+    type: 'int',
+    doc: 'Length of each controller_mutation_rate sample, in seconds.',
   },
   'ssl.principal.mapping.rules': {
     default: 'DEFAULT',

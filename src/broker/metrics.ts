@@ -51,7 +51,13 @@ export interface MetricsSource {
 }
 
 /** The quota kinds whose per-client throttle metrics are exported (Kafka's MBean types Produce, Fetch). */
-const THROTTLE_KINDS = ['produce', 'fetch'];
+/** Quota kinds and the JMX exporter's name of their throttle-time (Kafka's type=Produce, Fetch, Request, ControllerMutation). */
+const THROTTLE_KINDS = [
+  ['produce', 'produce'],
+  ['fetch', 'fetch'],
+  ['request', 'request'],
+  ['mutation', 'controllermutation'],
+] as const;
 
 /** Plain counters of one topic, bumped by the produce and fetch handlers (once per partition of a request). */
 export class TopicStats {
@@ -217,9 +223,9 @@ export class BrokerMetrics {
     });
 
     // ---- client quotas: per client (user, client id) throttled here (only clients with a quota) ----
-    for (const kind of THROTTLE_KINDS) {
+    for (const [kind, jmx] of THROTTLE_KINDS) {
       new Gauge({
-        name: `kafka_server_${kind}_throttle_time`,
+        name: `kafka_server_${jmx}_throttle_time`,
         help: `Average ${kind} throttle time (ms) of the client's throttled requests over the last 30-60 s (Kafka's throttle-time; 0: none).`,
         labelNames: ['user', 'client_id'],
         registers,

@@ -9,6 +9,7 @@ import { decodeRequestBody, encodeResponse, type RequestHeader } from '../protoc
 import type { Logger } from '../util/logger.js';
 import { CLOSE, type Connection, type Dispatch, type Reply } from './connection.js';
 import type { BrokerContext } from './context.js';
+import { applyThrottle, clientThrottles } from './quota/throttle.js';
 
 /** What a client on a SASL listener may send before it is authenticated. */
 const PRE_AUTHENTICATION: ReadonlySet<number> = new Set([
@@ -17,6 +18,16 @@ const PRE_AUTHENTICATION: ReadonlySet<number> = new Set([
   ApiKey.SaslAuthenticate,
 ]);
 const SASL_APIS: ReadonlySet<number> = new Set([ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
+
+/**
+ * Requests request_percentage never meters (KIP-124, as Kafka exempts them): the SASL exchange (Kafka's
+ * authenticator handles it outside the request handlers), the cluster's own requests (WriteTxnMarkers, and a
+ * follower's Fetch: see `exempt`), and a produce with acks=0 (it has no answer to carry a throttle).
+ */
+function exempt(apiKey: number, body: Struct): boolean {
+  if (SASL_APIS.has(apiKey) || apiKey === ApiKey.WriteTxnMarkers) return true;
+  return apiKey === ApiKey.Fetch && (body.replicaId as number) >= 0;
+}
 
 export interface HandlerContext {
   /** The node, as handlers see it (context.ts). */
@@ -148,6 +159,16 @@ export class Router {
     }
     const metrics = this.node.metrics;
     const started = metrics.enabled ? performance.now() : 0;
+    // request_percentage (KIP-124): one boolean when no such quota is stored. The time metered is the handler's
+    // synchronous part (decode to its first await) and the encoding of its answer: what this request holds the
+    // event loop for, as far as it can be told apart from the work of others (docs/security.md).
+    const quotas = this.node.quotas;
+    const metered =
+      quotas.requestActive &&
+      !exempt(header.apiKey, body) &&
+      quotas.requestApplies(connection, header.clientId) &&
+      connection.authenticated;
+    const meterFrom = metered ? performance.now() : 0;
     const ctx: HandlerContext = {
       node: this.node,
       header,
@@ -158,8 +179,11 @@ export class Router {
     };
     this.inFlight++;
     let res: Struct | null;
+    let handlerMs = 0;
     try {
-      res = await h.handle(body, ctx);
+      const answer = h.handle(body, ctx);
+      if (metered) handlerMs = performance.now() - meterFrom;
+      res = await answer;
     } finally {
       this.inFlight--;
     }
@@ -167,6 +191,31 @@ export class Router {
     if (metrics.enabled)
       metrics.requestDone(header.apiKey, (performance.now() - started) / 1000, ctx.remoteMs / 1000, res);
     if (res === null) return null;
+    if (metered) return this.meteredAnswer(ctx, res, handlerMs);
     return encodeResponse(header.apiKey, header.apiVersion, header.correlationId, res);
   };
+
+  /**
+   * Record a metered request's time and throttle it as Kafka does: the answer carries the larger of the
+   * throttle its handler set (byte rate, controller mutations) and the request_percentage one, and the
+   * connection is muted that long. The encoding's time is recorded after, unthrottled (Kafka records the
+   * network threads' share of a request so): it counts towards the next request.
+   */
+  private async meteredAnswer(ctx: HandlerContext, res: Struct, handlerMs: number): Promise<Reply> {
+    const { header, connection } = ctx;
+    const quotas = this.node.quotas;
+    const clientId = header.clientId ?? '';
+    const ms = quotas.recordRequestTime(connection, clientId, handlerMs, true);
+    const already = typeof res.throttleTimeMs === 'number' ? res.throttleTimeMs : 0;
+    if (ms > already) {
+      res.throttleTimeMs = ms;
+      // The handler held an old client's answer for its own throttle already: only the difference is added.
+      await applyThrottle(ctx, ms - already, clientThrottles(header.apiKey, header.apiVersion));
+      connection.muteFor(ms);
+    }
+    const encodeFrom = performance.now();
+    const reply = encodeResponse(header.apiKey, header.apiVersion, header.correlationId, res);
+    quotas.recordRequestTime(connection, clientId, performance.now() - encodeFrom, false);
+    return reply;
+  }
 }

@@ -5,6 +5,8 @@
  * that sends whenever it is let (its next request read once the mute is over, as the broker does) moves
  * 0.9-1.1 of its quota in every 10 s span after the first burst. The sampled Rate this replaced handed out
  * 1000 ms for the first request below and stalled such a client every 11-12 s (spans of ~0.3 of the quota).
+ * The same arithmetic for controller_mutation_rate (KIP-599: strict and permissive, Kafka's own example numbers)
+ * and request_percentage (KIP-124: request time in percent of a thread x seconds, throttles bounded by a window).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,10 +22,11 @@ const who = { principal: 'User:ANONYMOUS' };
 async function withQuotas(
   values: Record<string, number>,
   body: (q: ClientQuotas) => void | Promise<void>,
+  props: Record<string, string> = {},
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kstream-quota-arith-'));
   const store = new LocalStore(join(dir, 'store.json'), { nodeId: 1 });
-  const q = new ClientQuotas({}, silentLogger);
+  const q = new ClientQuotas(props, silentLogger);
   try {
     await q.start(store);
     await q.alter({ clientId: 'c' }, values, []);
@@ -87,5 +90,75 @@ test('a client sending whenever it is let moves 0.9-1.1 of its quota in every 10
     assert.equal(spans.length, 6);
     for (const r of spans)
       assert.ok(r >= 0.9 && r <= 1.1, `10 s spans at ${spans.map((x) => x.toFixed(3))} of the quota`);
+  });
+});
+
+// Kafka's own example (its ControllerMutationQuotaTest): controller_mutation_rate 2/s, 10 windows of 1 s (a burst
+// of 20), two topics of 30 partitions each.
+const MUTATION_WINDOW = { 'controller.quota.window.num': '10', 'controller.quota.window.size.seconds': '1' };
+
+test('controller_mutation_rate, strict: the first topic fits (20 -> -10), the second is refused, throttle 5 s', async () => {
+  await withQuotas(
+    { controller_mutation_rate: 2 },
+    (q) => {
+      const t0 = 4_000_000;
+      const m = q.mutationQuota(who, 'c', true, t0);
+      assert.ok(m.bounded);
+      m.record(30, t0);
+      assert.equal(m.throttleTime(t0), 0, 'strict: no throttle while nothing is refused');
+      assert.throws(
+        () => m.record(30, t0),
+        (e: Error & { code?: number }) => e.code === 89,
+      );
+      assert.equal(m.throttleTime(t0), 5000);
+      // The throttle of the answer shrinks with the time since it was computed.
+      assert.equal(m.throttleTime(t0 + 1200), 3800);
+      // The bucket is the entity's: another request 5 s later finds it back at zero, not below: accepted.
+      const next = q.mutationQuota(who, 'c', true, t0 + 5000);
+      next.record(1, t0 + 5000);
+      assert.equal(next.throttleTime(t0 + 5000), 0);
+      assert.equal(q.throttled.mutation, 1);
+    },
+    MUTATION_WINDOW,
+  );
+});
+
+test('controller_mutation_rate, permissive: both topics done, throttle 20 s', async () => {
+  await withQuotas(
+    { controller_mutation_rate: 2 },
+    (q) => {
+      const t0 = 5_000_000;
+      const m = q.mutationQuota(who, 'c', false, t0);
+      m.record(30, t0);
+      m.record(30, t0);
+      assert.equal(m.throttleTime(t0), 20_000);
+    },
+    MUTATION_WINDOW,
+  );
+});
+
+test('no controller_mutation_rate for the client: unbounded (nothing recorded, never refused)', async () => {
+  await withQuotas({ controller_mutation_rate: 2 }, (q) => {
+    const m = q.mutationQuota({ principal: 'User:other' }, 'other', true);
+    assert.equal(m.bounded, false);
+    for (let i = 0; i < 10; i++) m.record(1000);
+    assert.equal(m.throttleTime(), 0);
+  });
+});
+
+test('request_percentage: ms of request time in percent-seconds; a throttle is at most one window', async () => {
+  await withQuotas({ request_percentage: 10 }, (q) => {
+    const t0 = 6_000_000;
+    // 10 % of one thread: a burst of 10 x 11 windows x 1 s = 1.1 percent-seconds = 1100 ms of request time.
+    assert.equal(q.recordRequestTime(who, 'c', 1100, true, t0), 0);
+    // 5 ms more: 0.5 percent-seconds owed, 50 ms at 10 percent.
+    assert.equal(q.recordRequestTime(who, 'c', 5, true, t0), 50);
+    // Recorded without a throttle (the encoding's share): counted all the same.
+    assert.equal(q.recordRequestTime(who, 'c', 5, false, t0), 0);
+    assert.equal(q.recordRequestTime(who, 'c', 0, true, t0), 100);
+    // A large debt: the throttle is bounded by one window (1000 ms), the debt stays.
+    assert.equal(q.recordRequestTime(who, 'c', 500, true, t0), 1000);
+    assert.equal(q.recordRequestTime(who, 'c', 0, true, t0 + 1000), 1000);
+    assert.equal(q.recordRequestTime(who, 'c', 0, true, t0 + 5100), 0);
   });
 });

@@ -181,7 +181,8 @@ describe('client quotas on one node', () => {
       { entity: [user('keep')], ops: p(2 ** 64), why: /too large/ },
       { entity: [user('keep')], ops: p(Number.NaN), why: /must be a number/ },
       { entity: [user('keep')], ops: [{ key: 'no_such_quota', value: 1 }], why: /Invalid configuration key/ },
-      { entity: [user('keep')], ops: [{ key: 'request_percentage', value: 50 }], why: /not supported/ },
+      { entity: [user('keep')], ops: [{ key: 'request_percentage', value: Number.POSITIVE_INFINITY }], why: /finite/ },
+      { entity: [user('keep')], ops: [{ key: 'controller_mutation_rate', value: -2 }], why: /greater than 0/ },
       {
         entity: [user('keep')],
         ops: [

@@ -3,20 +3,31 @@
  * Every item gets its own result with an error code; one bad item never fails the others.
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { Api, type Item, type ResponseInput } from '../../protocol/messages/index.js';
+import { Api, ApiKey, type Item, type ResponseInput } from '../../protocol/messages/index.js';
 import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import type { BrokerContext } from '../context.js';
 import { checkRequestPartitions } from '../partition-limits.js';
+import { applyThrottle, clientThrottles } from '../quota/throttle.js';
 import { defineHandler, type HandlerContext } from '../router.js';
 import { TOPIC_CONFIG_KEYS } from '../topic-config.js';
 import { ResourceType } from './describe-configs.js';
 import { errorOf } from './errors.js';
 
+/** The first CreatePartitions version whose controller mutation quota is strict (KIP-599). */
+const STRICT_CREATE_PARTITIONS = 3;
+
 export const createPartitions = defineHandler(Api.CreatePartitions, {
   minVersion: 0,
   maxVersion: 3,
   async handle(req, ctx) {
-    const { node } = ctx;
+    const { node, header } = ctx;
+    // controller_mutation_rate (KIP-599): the partitions a topic gains, metered once the rest is checked, as
+    // CreateTopics does (topics.ts); strict from v3.
+    const quota = node.quotas.mutationQuota(
+      ctx.connection,
+      header.clientId,
+      header.apiVersion >= STRICT_CREATE_PARTITIONS,
+    );
     const results: Item<ResponseInput<typeof Api.CreatePartitions>['results']>[] = [];
     // max.request.partitions bounds the partitions the whole request adds (see CreateTopics).
     let requested = 0;
@@ -37,13 +48,21 @@ export const createPartitions = defineHandler(Api.CreatePartitions, {
       }
       try {
         const assignment = t.assignments ? t.assignments.map((a) => a.brokerIds) : null;
-        await node.addPartitions(t.name, t.count, Boolean(req.validateOnly), assignment);
+        const validateOnly = Boolean(req.validateOnly);
+        if (quota.bounded) {
+          const current = node.topic(t.name)?.replicas.length ?? 0;
+          await node.addPartitions(t.name, t.count, true, assignment);
+          quota.record(t.count - current);
+        }
+        if (!validateOnly || !quota.bounded) await node.addPartitions(t.name, t.count, validateOnly, assignment);
         results.push({ name: t.name, errorCode: 0, errorMessage: null });
       } catch (e) {
         results.push({ name: t.name, ...errorOf(e) });
       }
     }
-    return { throttleTimeMs: 0, results };
+    const throttleTimeMs = quota.throttleTime();
+    await applyThrottle(ctx, throttleTimeMs, clientThrottles(ApiKey.CreatePartitions, header.apiVersion));
+    return { throttleTimeMs, results };
   },
 });
 

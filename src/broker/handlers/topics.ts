@@ -1,11 +1,19 @@
-/** CreateTopics and DeleteTopics: one result per topic, each with its own error code. */
+/**
+ * CreateTopics and DeleteTopics: one result per topic, each with its own error code.
+ * controller_mutation_rate (KIP-599, quota/quotas.ts MutationQuota): a topic's partitions are metered once it has
+ * passed every other check, in the order of the request; from CreateTopics v6 / DeleteTopics v5 a topic met with
+ * the client's bucket already below zero is refused with THROTTLING_QUOTA_EXCEEDED (the others are done), older
+ * versions are done and throttled. The answer carries the throttle and the connection is muted that long.
+ */
 
 import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
-import { Api, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
+import { Api, ApiKey, type Item, type RequestOf, type ResponseInput } from '../../protocol/messages/index.js';
 import { allowed, clusterAllowed, Op, Res } from '../acl/check.js';
 import { checkRequestPartitions } from '../partition-limits.js';
+import { applyThrottle, clientThrottles } from '../quota/throttle.js';
 import { defineHandler } from '../router.js';
+import { isInternalTopic } from '../topic-admin.js';
 import { describeTopicConfigs } from './describe-configs.js';
 import { errorOf } from './errors.js';
 
@@ -31,11 +39,16 @@ function manualAssignment(
   return out;
 }
 
+/** The first versions whose controller mutation quota is strict (Kafka's strictSinceVersion). */
+const STRICT_CREATE_TOPICS = 6;
+const STRICT_DELETE_TOPICS = 5;
+
 export const createTopics = defineHandler(Api.CreateTopics, {
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   async handle(req, ctx) {
-    const { node, log } = ctx;
+    const { node, log, header } = ctx;
+    const quota = node.quotas.mutationQuota(ctx.connection, header.clientId, header.apiVersion >= STRICT_CREATE_TOPICS);
     // CREATE on the cluster allows every topic; else CREATE on each topic.
     const clusterCreate = clusterAllowed(ctx, Op.CREATE, false);
     const seen = new Map<string, number>();
@@ -79,7 +92,18 @@ export const createTopics = defineHandler(Api.CreateTopics, {
         }
         const partitions = assignment ? assignment.length : t.numPartitions;
         const rf = assignment ? (assignment[0] ?? []).length : t.replicationFactor;
-        const created = await node.createTopic(name, partitions, rf, configs, Boolean(req.validateOnly), assignment);
+        const validateOnly = Boolean(req.validateOnly);
+        let checked: Awaited<ReturnType<typeof node.createTopic>> | null = null;
+        if (quota.bounded) {
+          // Metered once every other check passed, by the partitions it would have. A validate_only request is
+          // metered too, as Kafka's controller does (ZooKeeper-mode brokers did not).
+          checked = await node.createTopic(name, partitions, rf, configs, true, assignment);
+          quota.record(checked.partitions);
+        }
+        const created =
+          validateOnly && checked !== null
+            ? checked
+            : await node.createTopic(name, partitions, rf, configs, validateOnly, assignment);
         topics.push({
           name,
           errorCode: 0,
@@ -101,28 +125,38 @@ export const createTopics = defineHandler(Api.CreateTopics, {
         topics.push({ name, ...err, configs: null });
       }
     }
-    return { throttleTimeMs: 0, topics };
+    const throttleTimeMs = quota.throttleTime();
+    await applyThrottle(ctx, throttleTimeMs, clientThrottles(ApiKey.CreateTopics, header.apiVersion));
+    return { throttleTimeMs, topics };
   },
 });
 
 export const deleteTopics = defineHandler(Api.DeleteTopics, {
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   async handle(req, ctx) {
-    const { node } = ctx;
+    const { node, header } = ctx;
+    const quota = node.quotas.mutationQuota(ctx.connection, header.clientId, header.apiVersion >= STRICT_DELETE_TOPICS);
     const responses: Item<ResponseInput<typeof Api.DeleteTopics>['responses']>[] = [];
     for (const name of req.topicNames) {
       if (!allowed(ctx, Op.DELETE, Res.TOPIC, name)) {
-        responses.push({ name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        responses.push({ name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
         continue;
       }
       try {
+        // Metered by the partitions of a topic that can be deleted (an unknown or internal topic, or deletion
+        // disabled, is refused without spending the quota).
+        const partitions = node.topic(name)?.replicas.length;
+        if (partitions !== undefined && node.config.deleteTopicEnable && !isInternalTopic(name))
+          quota.record(partitions);
         await node.deleteTopic(name);
-        responses.push({ name, errorCode: 0 });
+        responses.push({ name, errorCode: 0, errorMessage: null });
       } catch (e) {
         responses.push({ name, ...errorOf(e) });
       }
     }
-    return { throttleTimeMs: 0, responses };
+    const throttleTimeMs = quota.throttleTime();
+    await applyThrottle(ctx, throttleTimeMs, clientThrottles(ApiKey.DeleteTopics, header.apiVersion));
+    return { throttleTimeMs, responses };
   },
 });

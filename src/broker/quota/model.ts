@@ -19,16 +19,15 @@ export const CONSUMER_BYTE_RATE = 'consumer_byte_rate';
 export const REQUEST_PERCENTAGE = 'request_percentage';
 export const CONTROLLER_MUTATION_RATE = 'controller_mutation_rate';
 
-/** Quota keys kstream enforces, and whether each is a whole number (Kafka's LONG) or a double. */
+/**
+ * Quota keys kstream enforces, and whether each is a whole number (Kafka's LONG: the byte rates) or a double
+ * (request_percentage, KIP-124; controller_mutation_rate, KIP-599).
+ */
 export const QUOTA_KEYS: ReadonlyMap<string, 'long' | 'double'> = new Map([
   [PRODUCER_BYTE_RATE, 'long'],
   [CONSUMER_BYTE_RATE, 'long'],
-]);
-
-/** Keys Kafka knows for user / client-id entities that kstream does not enforce (refused, never stored). */
-export const UNSUPPORTED_KEYS: ReadonlyMap<string, string> = new Map([
-  [REQUEST_PERCENTAGE, 'kstream does not measure request handling time per client'],
-  [CONTROLLER_MUTATION_RATE, 'kstream does not throttle topic creations and deletions'],
+  [REQUEST_PERCENTAGE, 'double'],
+  [CONTROLLER_MUTATION_RATE, 'double'],
 ]);
 
 /** An entity: user and/or client id; undefined: the type is not part of it; null: the default entity. */
@@ -99,13 +98,12 @@ export function parseEntity(components: readonly EntityComponent[]): QuotaEntity
 /** Kafka's checks of one quota value; null when valid, else the INVALID_REQUEST message. */
 export function checkValue(key: string, value: number): string | null {
   const type = QUOTA_KEYS.get(key);
-  if (type === undefined) {
-    const why = UNSUPPORTED_KEYS.get(key);
-    return why === undefined ? `Invalid configuration key ${key}` : `Quota ${key} is not supported: ${why}`;
-  }
+  if (type === undefined) return `Invalid configuration key ${key}`;
   // NaN passes Kafka's `value <= 0` test; kstream refuses it (it would disable nothing and mean nothing).
   if (Number.isNaN(value)) return `Quota ${key} must be a number`;
   if (value <= 0) return `Quota ${key} must be greater than 0`;
+  // Kafka takes any double above 0; an infinite one limits nothing and has no JSON form to be stored in.
+  if (type === 'double' && !Number.isFinite(value)) return `Quota ${key} must be a finite number`;
   if (type === 'long') {
     if (value >= MAX_LONG) return `Proposed value for ${key} is too large for a LONG.`;
     if (Math.abs(value % 1) > 1e-6) return `${key} cannot be a fractional value.`;

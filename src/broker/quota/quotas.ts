@@ -10,16 +10,43 @@
  * and mutes the connection for that time (KIP-219; older request versions get the answer after the delay).
  * Connections whose quota entity is the same (e.g. every client id of a user with a user quota) share one
  * measurement, as Kafka's quota sensors do.
- * With no quota of a kind stored, the produce/fetch paths test one boolean and do nothing else.
+ * The same buckets meter the two other quotas of user / client-id entities:
+ * - `request_percentage` (KIP-124): the time the node's event loop spends on a client's requests, as a
+ *   percentage of one thread (100 = the whole loop) over the window; router.ts measures it (what exactly is in
+ *   docs/security.md). Kafka caps one request throttle at one window (`quota.window.size.seconds`).
+ * - `controller_mutation_rate` (KIP-599): partitions created or deleted per second (CreateTopics, CreatePartitions,
+ *   DeleteTopics), over `controller.quota.window.num` x `controller.quota.window.size.seconds`; MutationQuota.
+ * With no quota of a kind stored, the produce/fetch paths and the router test one boolean and do nothing else.
  */
 import { loadAndWatch, type MetadataStore, type WatchEvent } from '../../cluster/metadata-store.js';
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { ConfigError } from '../config-error.js';
-import { CONSUMER_BYTE_RATE, entityKey, PRODUCER_BYTE_RATE, type QuotaDoc, type QuotaEntity, userOf } from './model.js';
+import {
+  CONSUMER_BYTE_RATE,
+  CONTROLLER_MUTATION_RATE,
+  entityKey,
+  PRODUCER_BYTE_RATE,
+  type QuotaDoc,
+  type QuotaEntity,
+  REQUEST_PERCENTAGE,
+  userOf,
+} from './model.js';
 
 const PREFIX = 'quotas/';
 
-export type QuotaKind = 'produce' | 'fetch';
+/** produce / fetch: bytes; request: event-loop time (percent x seconds); mutation: partitions. */
+export type QuotaKind = 'produce' | 'fetch' | 'request' | 'mutation';
+
+const KEY_OF: Record<QuotaKind, string> = {
+  produce: PRODUCER_BYTE_RATE,
+  fetch: CONSUMER_BYTE_RATE,
+  request: REQUEST_PERCENTAGE,
+  mutation: CONTROLLER_MUTATION_RATE,
+};
+
+/** Milliseconds of request time to request_percentage units (percent of one thread x seconds): 1 ms = 0.1. */
+const MS_TO_PERCENT_SECONDS = 100 / 1000;
 
 /**
  * The measurement a byte-rate quota is enforced by: Kafka's TokenBucket (KIP-599), the same window of
@@ -92,6 +119,8 @@ interface ConnectionCache {
   clientId: string;
   produce: Applied | null | undefined;
   fetch: Applied | null | undefined;
+  request: Applied | null | undefined;
+  mutation: Applied | null | undefined;
 }
 
 /** Who is asking: a connection's principal (kept per connection object). */
@@ -99,23 +128,95 @@ export interface QuotaSubject {
   readonly principal: string;
 }
 
+/**
+ * Partitions created or deleted by one request, metered against the client's controller_mutation_rate bucket
+ * (shared with its other requests), as Kafka's Strict- and PermissiveControllerMutationQuota: strict checks the
+ * bucket before each topic (below zero: that topic is refused and the throttle is the time until it is back at
+ * zero) and then takes the topic's partitions out, so a topic is accepted whole while any credit is left and the
+ * next one is refused; permissive takes them out and only throttles.
+ */
+export class MutationQuota {
+  private lastThrottleMs = 0;
+  private lastAt = 0;
+
+  constructor(
+    private readonly bucket: TokenBucket | null,
+    private readonly bound: number,
+    readonly strict: boolean,
+    private readonly onThrottle: () => void,
+  ) {}
+
+  /** Whether a quota applies at all (false: record does nothing, throttleTime is 0). */
+  get bounded(): boolean {
+    return this.bucket !== null;
+  }
+
+  /** Take `partitions` out; strict and already below zero: throws THROTTLING_QUOTA_EXCEEDED and takes nothing. */
+  record(partitions: number, now = Date.now()): void {
+    const b = this.bucket;
+    if (b === null) return;
+    if (this.strict) {
+      const credit = b.credit(this.bound, now);
+      if (credit < 0) {
+        this.throttled(Math.round((-credit / this.bound) * 1000), now);
+        throw new KafkaError(
+          ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+          `controller_mutation_rate ${this.bound}/s exceeded: retry after ${this.lastThrottleMs} ms`,
+        );
+      }
+      b.record(partitions, this.bound, now);
+      return;
+    }
+    b.record(partitions, this.bound, now);
+    const ms = b.throttleMs(this.bound, now);
+    if (ms > 0) this.throttled(ms, now);
+  }
+
+  private throttled(ms: number, now: number): void {
+    this.lastThrottleMs = ms;
+    this.lastAt = now;
+    this.onThrottle();
+  }
+
+  /** The throttle for the answer: the last one handed out, less the time since (0 when none was). */
+  throttleTime(now = Date.now()): number {
+    return Math.max(0, this.lastThrottleMs - (now - this.lastAt));
+  }
+}
+
+const UNBOUNDED_MUTATIONS = new MutationQuota(null, 0, false, () => {});
+
 /** Sensors not used for this long are dropped (Kafka expires quota sensors after an hour). */
 const SENSOR_IDLE_MS = 3600_000;
 
 export class ClientQuotas {
   private readonly docs = new Map<string, QuotaDoc>();
   private generation = 0;
-  /** Whether any entity has a producer_byte_rate / consumer_byte_rate: the hot paths test only these. */
+  /**
+   * Whether any entity has a producer_byte_rate / consumer_byte_rate / request_percentage /
+   * controller_mutation_rate: the hot paths and the router test only these.
+   */
   producerActive = false;
   consumerActive = false;
-  private readonly sensors: Record<QuotaKind, Map<string, TokenBucket>> = { produce: new Map(), fetch: new Map() };
+  requestActive = false;
+  mutationActive = false;
+  private readonly sensors: Record<QuotaKind, Map<string, TokenBucket>> = {
+    produce: new Map(),
+    fetch: new Map(),
+    request: new Map(),
+    mutation: new Map(),
+  };
   private readonly caches = new WeakMap<object, ConnectionCache>();
   /** Throttles handed out, per kind (metrics, tests). */
-  readonly throttled: Record<QuotaKind, number> = { produce: 0, fetch: 0 };
+  readonly throttled: Record<QuotaKind, number> = { produce: 0, fetch: 0, request: 0, mutation: 0 };
   /** Told of every throttle handed out: the kind, the measurement's key (its entity) and the ms (metrics). */
   onThrottle: ((kind: QuotaKind, sensor: string, ms: number, now: number) => void) | null = null;
+  /** quota.window.num x quota.window.size.seconds: byte rates and request_percentage. */
   readonly samples: number;
   readonly windowMs: number;
+  /** controller.quota.window.num x controller.quota.window.size.seconds: controller_mutation_rate. */
+  readonly mutationSamples: number;
+  readonly mutationWindowMs: number;
   private store: MetadataStore | null = null;
   private unwatch: (() => Promise<void>) | null = null;
   private lastSweep = 0;
@@ -126,6 +227,8 @@ export class ClientQuotas {
   ) {
     this.samples = positiveInt(props, 'quota.window.num', 11);
     this.windowMs = positiveInt(props, 'quota.window.size.seconds', 1) * 1000;
+    this.mutationSamples = positiveInt(props, 'controller.quota.window.num', 11);
+    this.mutationWindowMs = positiveInt(props, 'controller.quota.window.size.seconds', 1) * 1000;
   }
 
   async start(store: MetadataStore): Promise<void> {
@@ -154,12 +257,18 @@ export class ClientQuotas {
     this.generation++;
     let p = false;
     let c = false;
+    let r = false;
+    let m = false;
     for (const d of this.docs.values()) {
       if (d.values[PRODUCER_BYTE_RATE] !== undefined) p = true;
       if (d.values[CONSUMER_BYTE_RATE] !== undefined) c = true;
+      if (d.values[REQUEST_PERCENTAGE] !== undefined) r = true;
+      if (d.values[CONTROLLER_MUTATION_RATE] !== undefined) m = true;
     }
     this.producerActive = p;
     this.consumerActive = c;
+    this.requestActive = r;
+    this.mutationActive = m;
   }
 
   /** Every stored entity with its values. */
@@ -206,7 +315,7 @@ export class ClientQuotas {
 
   /** The quota of `kind` for (user, client id) in Kafka's precedence order, and the sensor it is measured by. */
   resolve(kind: QuotaKind, user: string, clientId: string): Applied | null {
-    const k = kind === 'produce' ? PRODUCER_BYTE_RATE : CONSUMER_BYTE_RATE;
+    const k = KEY_OF[kind];
     const at = (e: QuotaEntity): number | undefined => this.docs.get(entityKey(e))?.values[k];
     const both = (bound: number) => ({ bound, sensor: `${entityKey({ user, clientId })}` });
     const userOnly = (bound: number) => ({ bound, sensor: `${entityKey({ user })}` });
@@ -229,11 +338,24 @@ export class ClientQuotas {
     return null;
   }
 
-  /** Whether a produce or fetch quota applies to the connection's client (two booleans when none is stored). */
+  /**
+   * Whether a byte-rate or request quota applies to the connection's client (three booleans when none is
+   * stored): its requests are then handled one at a time. controller_mutation_rate alone does not: it refuses
+   * or throttles admin requests only, and a default mutation quota must not take every producer's pipelining.
+   */
   applies(who: QuotaSubject, clientId: string | null): boolean {
-    if (!this.producerActive && !this.consumerActive) return false;
+    if (!this.producerActive && !this.consumerActive && !this.requestActive) return false;
     const c = this.cacheOf(who, clientId ?? '');
-    return this.appliedOf(c, 'produce', who) !== null || this.appliedOf(c, 'fetch', who) !== null;
+    return (
+      (this.producerActive && this.appliedOf(c, 'produce', who) !== null) ||
+      (this.consumerActive && this.appliedOf(c, 'fetch', who) !== null) ||
+      (this.requestActive && this.appliedOf(c, 'request', who) !== null)
+    );
+  }
+
+  /** Whether a request_percentage applies to the connection's client. Callers test requestActive first. */
+  requestApplies(who: QuotaSubject, clientId: string | null): boolean {
+    return this.appliedOf(this.cacheOf(who, clientId ?? ''), 'request', who) !== null;
   }
 
   private cacheOf(who: QuotaSubject, clientId: string): ConnectionCache {
@@ -244,7 +366,15 @@ export class ClientQuotas {
       c.principal !== who.principal ||
       c.clientId !== clientId
     ) {
-      c = { generation: this.generation, principal: who.principal, clientId, produce: undefined, fetch: undefined };
+      c = {
+        generation: this.generation,
+        principal: who.principal,
+        clientId,
+        produce: undefined,
+        fetch: undefined,
+        request: undefined,
+        mutation: undefined,
+      };
       this.caches.set(who, c);
     }
     return c;
@@ -266,13 +396,7 @@ export class ClientQuotas {
   record(kind: QuotaKind, who: QuotaSubject, clientId: string, bytes: number, now = Date.now()): number {
     const applied = this.appliedOf(this.cacheOf(who, clientId), kind, who);
     if (applied === null) return 0;
-    const sensors = this.sensors[kind];
-    let bucket = sensors.get(applied.sensor);
-    if (bucket === undefined) {
-      this.sweep(now);
-      bucket = new TokenBucket(this.samples, this.windowMs, applied.bound, now);
-      sensors.set(applied.sensor, bucket);
-    }
+    const bucket = this.bucketOf(kind, applied, now);
     bucket.record(bytes, applied.bound, now);
     const ms = bucket.throttleMs(applied.bound, now);
     if (ms > 0) {
@@ -280,6 +404,52 @@ export class ClientQuotas {
       this.onThrottle?.(kind, applied.sensor, ms, now);
     }
     return ms;
+  }
+
+  private bucketOf(kind: QuotaKind, applied: Applied, now: number): TokenBucket {
+    const sensors = this.sensors[kind];
+    let bucket = sensors.get(applied.sensor);
+    if (bucket === undefined) {
+      this.sweep(now);
+      bucket =
+        kind === 'mutation'
+          ? new TokenBucket(this.mutationSamples, this.mutationWindowMs, applied.bound, now)
+          : new TokenBucket(this.samples, this.windowMs, applied.bound, now);
+      sensors.set(applied.sensor, bucket);
+    }
+    return bucket;
+  }
+
+  /**
+   * Record `ms` of event-loop time spent on a request of the connection's client (request_percentage) and
+   * return the throttle time: 0 within the quota (or none applies), else the time that pays the debt, at most
+   * one quota window (Kafka bounds request throttles so). `throttle` false: recorded only (Kafka records the
+   * network threads' time of a request so, after its answer was made).
+   */
+  recordRequestTime(who: QuotaSubject, clientId: string, ms: number, throttle: boolean, now = Date.now()): number {
+    const applied = this.appliedOf(this.cacheOf(who, clientId), 'request', who);
+    if (applied === null) return 0;
+    const bucket = this.bucketOf('request', applied, now);
+    bucket.record(ms * MS_TO_PERCENT_SECONDS, applied.bound, now);
+    if (!throttle) return 0;
+    const owed = bucket.throttleMs(applied.bound, now);
+    if (owed <= 0) return 0;
+    this.throttled.request++;
+    return Math.min(owed, this.windowMs);
+  }
+
+  /**
+   * The controller mutation quota of one request (Kafka's ControllerMutationQuota): strict (CreateTopics v6+,
+   * CreatePartitions v3+, DeleteTopics v5+: a topic is refused with THROTTLING_QUOTA_EXCEEDED once the client's
+   * bucket is below zero) or permissive (older versions: everything is done, the answer is throttled).
+   */
+  mutationQuota(who: QuotaSubject, clientId: string | null, strict: boolean, now = Date.now()): MutationQuota {
+    if (!this.mutationActive) return UNBOUNDED_MUTATIONS;
+    const applied = this.appliedOf(this.cacheOf(who, clientId ?? ''), 'mutation', who);
+    if (applied === null) return UNBOUNDED_MUTATIONS;
+    return new MutationQuota(this.bucketOf('mutation', applied, now), applied.bound, strict, () => {
+      this.throttled.mutation++;
+    });
   }
 
   /** Take back bytes recorded for a fetch that was answered empty because it was throttled (Kafka does too). */

@@ -1,7 +1,8 @@
 /**
  * CreateTopics (key 19). Flexible from v5. v1 adds validateOnly and the per-topic errorMessage, v2
  * throttleTimeMs, v4 lets numPartitions / replicationFactor be -1 (broker defaults) without assignments,
- * v5 returns the created topic's partitions, replication factor and configs.
+ * v5 returns the created topic's partitions, replication factor and configs, v6 may answer
+ * THROTTLING_QUOTA_EXCEEDED per topic (KIP-599: the controller mutation quota is strict from v6; same fields).
  *
  * CreateTopics Request (Version: 5) => [topics] timeout_ms validate_only TAG_BUFFER
  *   topics => name num_partitions replication_factor [assignments] [configs] TAG_BUFFER
@@ -39,7 +40,7 @@ export const CreateTopicsRequest = {
   name: 'CreateTopicsRequest',
   apiKey: 19,
   type: 'request',
-  validVersions: '0-5',
+  validVersions: '0-6',
   flexibleVersions: '5+',
   fields: [
     {
@@ -79,7 +80,7 @@ export const CreateTopicsResponse = {
   name: 'CreateTopicsResponse',
   apiKey: 19,
   type: 'response',
-  validVersions: '0-5',
+  validVersions: '0-6',
   flexibleVersions: '5+',
   fields: [
     { name: 'throttleTimeMs', type: 'int32', versions: '2+' },
