@@ -128,7 +128,10 @@ export interface OpenStats {
   cleanShutdown: boolean;
   /** Segments re-scanned with CRC validation because they lay at or after the recovery point. */
   segmentsRecovered: number;
+  /** Bytes those re-scans checked (from the recovery point's last index entry in its segment, see resumePoint). */
   bytesRecovered: number;
+  /** Bytes of the segment holding the recovery point below where its re-scan started (trusted, not read). */
+  bytesTrusted: number;
   /** Bytes of torn or corrupt tail dropped. */
   truncatedBytes: number;
   indexesRebuilt: number;
@@ -204,6 +207,7 @@ export class PartitionLog {
     cleanShutdown: false,
     segmentsRecovered: 0,
     bytesRecovered: 0,
+    bytesTrusted: 0,
     truncatedBytes: 0,
     indexesRebuilt: 0,
     producerSnapshot: -1n,
@@ -468,8 +472,11 @@ export class PartitionLog {
     /** The producer snapshot loaded before recovery, which then fed the state (undefined: it did not). */
     let fedFrom: bigint | null | undefined;
     if (recoverFrom <= lastIdx) {
-      fedFrom = await this.prepareProducerFeed(this.segments[recoverFrom]!.baseOffset);
-      logEnd = await this.recover(recoverFrom);
+      // The segment holding the recovery point is scanned from its last index entry at or below it, when its
+      // index on disk has one that checks out (see resumePoint); from its start otherwise.
+      const resume = rp.kind === 'ok' ? this.resumePoint(this.segments[recoverFrom]!, recoveryPoint) : null;
+      fedFrom = await this.prepareProducerFeed(resume?.offset ?? this.segments[recoverFrom]!.baseOffset);
+      logEnd = await this.recover(recoverFrom, resume);
       this.producerFeedFrom = null;
     } else {
       logEnd = await this.loadActive();
@@ -802,10 +809,67 @@ export class PartitionLog {
     return next;
   }
 
-  /** Re-scan segments from index `from` with CRC validation; truncate a torn/corrupt tail. Returns the log end. */
-  private async recover(from: number): Promise<bigint> {
+  /**
+   * After a crash: where the scan of `seg`, the segment holding the recovery point `rp`, may start. Every byte
+   * below the recovery point was made durable before it was checkpointed, so only what lies past it needs its
+   * CRCs checked (Kafka trusts whole segments below it; this goes further, into the segment). The start is the
+   * last entry of the segment's offset index on disk at or below `rp` — the on-disk index is written whole and
+   * removed when the segment is truncated (truncateToNow), so its entries are a prefix of the segment's — and
+   * only when the batch header at that position is there with that entry's offset and a sane length and magic.
+   * The indexes are then left loaded, cut to that entry (the scan appends the rest), with the max timestamp of
+   * what they keep. Null (scan the whole segment) when there is no such entry or anything does not check out.
+   */
+  private resumePoint(seg: Segment, rp: bigint): { position: number; offset: bigint } | null {
+    if (rp <= seg.baseOffset || seg.size === 0) return null;
+    let ok = false;
+    try {
+      ok = seg.loadIndexFilesSync();
+    } catch {
+      ok = false;
+    }
+    if (!ok) return null;
+    const idx = seg.offsetIndex!;
+    const gap = rp - seg.baseOffset;
+    const i = idx.floor(gap > INT32_MAX_N ? INT32_MAX : Number(gap));
+    const position = i < 0 ? -1 : idx.positionAt(i);
+    const offset = i < 0 ? -1n : seg.baseOffset + BigInt(idx.relAt(i));
+    let header: Buffer | null = null;
+    if (position > 0) {
+      header = Buffer.alloc(BATCH_HEADER_SIZE);
+      seg.acquire();
+      try {
+        if (readAtSync(seg.fdSync(), header, 0, BATCH_HEADER_SIZE, position) < BATCH_HEADER_SIZE) header = null;
+      } catch {
+        header = null;
+      } finally {
+        seg.release();
+      }
+    }
+    if (
+      header === null ||
+      header.readBigInt64BE(OFF.baseOffset) !== offset ||
+      header.readInt8(OFF.magic) !== 2 ||
+      header.readInt32BE(OFF.batchLength) < BATCH_HEADER_SIZE - LOG_OVERHEAD ||
+      header.readInt32BE(OFF.lastOffsetDelta) < 0
+    ) {
+      seg.unloadIndexes();
+      return null;
+    }
+    idx.truncateToPosition(position + 1);
+    const time = seg.timeIndex!;
+    time.truncateToRel(idx.relAt(i) + 1);
+    seg.maxTimestamp = time.count > 0 ? time.lastTimestamp() : -1n;
+    seg.offsetOfMaxTimestamp = time.count > 0 ? seg.baseOffset + BigInt(time.lastRel()) : -1n;
+    return { position, offset };
+  }
+
+  /**
+   * Re-scan segments from index `from` with CRC validation (the first from `resume`, see resumePoint, when
+   * given); truncate a torn/corrupt tail. Returns the log end.
+   */
+  private async recover(from: number, resume: { position: number; offset: bigint } | null = null): Promise<bigint> {
     const interval = this.cfg.indexIntervalBytes;
-    let logEnd = this.segments[from]!.baseOffset;
+    let logEnd = resume?.offset ?? this.segments[from]!.baseOffset;
     const feed = this.producerFeedFrom;
     const onBatch = (b: BatchInfo, buf: Buffer, at: number): void => {
       if (b.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(b.leaderEpoch, b.baseOffset);
@@ -817,9 +881,11 @@ export class PartitionLog {
     };
     for (let i = from; i < this.segments.length; i++) {
       const seg = this.segments[i]!;
-      const r = await seg.rebuild(interval, true, onBatch, maxOf(logEnd, seg.baseOffset));
+      const start = i === from && resume !== null ? resume.position : 0;
+      const r = await seg.rebuild(interval, true, onBatch, maxOf(logEnd, seg.baseOffset), start);
       this.openStats.segmentsRecovered++;
-      this.openStats.bytesRecovered += r.validBytes;
+      this.openStats.bytesRecovered += r.validBytes - start;
+      this.openStats.bytesTrusted += start;
       logEnd = r.nextOffset;
       if (r.error !== null) {
         const dropped = this.segments.slice(i + 1);

@@ -290,6 +290,8 @@ const SCAN_CHUNK = 1024 * 1024;
 export interface ScanOptions {
   /** File bytes to scan. */
   size: number;
+  /** File position to start at (a batch boundary; default 0). */
+  start?: number;
   segmentBase: bigint;
   /** The first batch must not start below this offset. */
   expectedFirstOffset: bigint;
@@ -310,7 +312,7 @@ export async function scanBatches(fd: number, opts: ScanOptions): Promise<ScanRe
   let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(end, BATCH_HEADER_SIZE)));
   let bufPos = 0;
   let bufLen = 0;
-  let pos = 0;
+  let pos = opts.start ?? 0;
   let next = opts.expectedFirstOffset;
   let batches = 0;
   let validBytes = -1;
@@ -669,19 +671,27 @@ export class Segment implements PooledFile {
   /**
    * Rebuild max timestamp and both indexes by scanning the whole file; with `validateCrc`, also check
    * each batch's CRC32C. Stops at the first torn or corrupt batch (reported in `error`, nothing truncated).
+   * With `from` (a batch boundary, the position of the last entry of the loaded offset index, see
+   * PartitionLog.resumePoint), only the bytes from there are scanned and indexed: the indexes and max timestamp
+   * below it are kept as loaded. ScanResult.validBytes is a file position either way.
    */
   async rebuild(
     interval: number,
     validateCrc: boolean,
     onBatch?: (b: BatchInfo, buf: Buffer, at: number) => void,
     expectedFirstOffset: bigint = this.baseOffset,
+    from = 0,
   ): Promise<ScanResult> {
-    this.offsetIndex = new OffsetIndex();
-    this.timeIndex = new TimeIndex();
-    this.maxTimestamp = -1n;
-    this.offsetOfMaxTimestamp = -1n;
+    if (from === 0 || !this.indexesLoaded) {
+      if (from !== 0) throw new Error(`segment ${this.logPath}: a rebuild from byte ${from} needs its indexes loaded`);
+      this.offsetIndex = new OffsetIndex();
+      this.timeIndex = new TimeIndex();
+      this.maxTimestamp = -1n;
+      this.offsetOfMaxTimestamp = -1n;
+    }
     this.bytesSinceLastIndexEntry = 0;
     return this.scan({
+      start: from,
       expectedFirstOffset,
       validateCrc,
       onBatch: (info, _crcOk, buf, at) => {
