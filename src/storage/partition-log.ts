@@ -154,6 +154,22 @@ const PRODUCER_REPLAY_CHUNK = 1024 * 1024;
 /** Largest read at the tail of the active segment done synchronously (see readSegment). */
 const SYNC_READ_MAX_BYTES = 256 * 1024;
 
+export interface OpenOptions {
+  /** The directory is known to exist (the data dir was just listed): no mkdir. */
+  exists?: boolean;
+  /**
+   * The whole data dir was stopped cleanly (its one clean-shutdown marker, see LogManager), whether or not this
+   * log's dir holds a marker of its own (older versions wrote one per partition, and close() still does for a
+   * log opened without markerInDataDir).
+   */
+  cleanShutdown?: boolean;
+  /**
+   * The owner writes one clean-shutdown marker for the data dir once every log has closed (LogManager.closeAll):
+   * close() writes none in this log's dir, and makes what it wrote durable itself.
+   */
+  markerInDataDir?: boolean;
+}
+
 export class PartitionLog {
   readonly dir: string;
   /** `<topic>-<partition>`: the directory's name. */
@@ -188,6 +204,8 @@ export class PartitionLog {
   /** Error codes of failed reads already logged (a failing disk is logged once per code, not per fetch). */
   private readonly readErrorsLogged = new Set<string>();
   private closing: Promise<void> | null = null;
+  /** See OpenOptions.markerInDataDir. */
+  private markerInDataDir = false;
   /**
    * Idempotent producers' state (producer-state.ts): updated by every append, rebuilt at open from the last
    * `<offset>.snapshot` and the batches after it.
@@ -228,14 +246,20 @@ export class PartitionLog {
     this.abortedTxns = new AbortedTxnIndex(dir);
   }
 
-  /** Open the log in `dir`, creating it or recovering it (see the class comment). */
-  static async open(dir: string, config: LogConfig, logger: Logger = noopLogger): Promise<PartitionLog> {
+  /** Open the log in `dir`, creating it or recovering it (see the class comment and OpenOptions). */
+  static async open(
+    dir: string,
+    config: LogConfig,
+    logger: Logger = noopLogger,
+    options: OpenOptions = {},
+  ): Promise<PartitionLog> {
     // Synchronous, as the small reads of load(): at start-up a thread-pool trip per call is most of its cost.
-    const created = mkdirSync(dir, { recursive: true }) !== undefined;
+    const created = options.exists ? false : mkdirSync(dir, { recursive: true }) !== undefined;
     if (created) await fsyncDir(dirname(dir));
     const log = new PartitionLog(dir, config, logger);
+    log.markerInDataDir = options.markerInDataDir ?? false;
     try {
-      await log.load(created);
+      await log.load(created, options.cleanShutdown ?? false);
     } catch (e) {
       log.producers.listing = null;
       for (const s of log.segments) s.closeSyncNow();
@@ -393,7 +417,7 @@ export class PartitionLog {
    * recovering every segment). Writes done here (checkpoints, rebuilt indexes) tolerate a full disk with a
    * warning when the log already existed (`created` false), so a node starts and serves on a full disk.
    */
-  private async load(created = false): Promise<void> {
+  private async load(created = false, dataDirClean = false): Promise<void> {
     // The directory listing and the checkpoints are a few hundred bytes: read synchronously (see
     // readFileIfExistsSync; 10,000 partitions at start-up spent most of their time in thread-pool trips).
     const names = readdirSync(this.dir);
@@ -422,7 +446,8 @@ export class PartitionLog {
     this.producers.listing = listing;
     bases.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
-    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
+    const ownMarker = names.includes(CLEAN_SHUTDOWN_FILE);
+    const clean = ownMarker || dataDirClean;
     this.openStats.cleanShutdown = clean;
     const rpText = this.recoveryPointFile.readSync();
     const lsoText = this.logStartFile.readSync();
@@ -520,7 +545,7 @@ export class PartitionLog {
       await fsyncDir(this.dir);
       this.dirDirty = false;
     }
-    if (clean) {
+    if (ownMarker) {
       // The marker goes now (a crash from here on recovers), as Kafka deletes its clean-shutdown file at start;
       // making the removal durable is left to this log's next flush (dirDirty), which comes before any record
       // appended from now on is counted as flushed (the recovery point): a directory fsync per partition at
@@ -783,6 +808,12 @@ export class PartitionLog {
    */
   private async loadActive(): Promise<bigint | null> {
     const seg = this.active;
+    if (seg.size === 0) {
+      // Nothing in it: no index entry either (a log that never got a record reads no index file).
+      seg.emptyIndexes();
+      seg.bytesSinceLastIndexEntry = 0;
+      return seg.baseOffset;
+    }
     if (!seg.loadIndexFilesSync()) return null;
     const idx = seg.offsetIndex!;
     const from = idx.lastPosition();
@@ -858,6 +889,7 @@ export class PartitionLog {
     idx.truncateToPosition(position + 1);
     const time = seg.timeIndex!;
     time.truncateToRel(idx.relAt(i) + 1);
+    seg.indexesChanged();
     seg.maxTimestamp = time.count > 0 ? time.lastTimestamp() : -1n;
     seg.offsetOfMaxTimestamp = time.count > 0 ? seg.baseOffset + BigInt(time.lastRel()) : -1n;
     return { position, offset };
@@ -2047,13 +2079,22 @@ export class PartitionLog {
       await this.flush();
       const seg = this.active;
       seg.finalizeTimeIndex();
-      await seg.writeIndexFiles();
+      // Unchanged since they were loaded or written (an idle partition): not written again.
+      const indexes = !seg.indexFilesCurrent;
+      if (indexes) await seg.writeIndexFiles();
       await this.drainBackground();
       await this.checkpoint();
       await this.epochFile.write(this.epochs.serialize());
       // The producer state at the log end: the next start reads no batch to rebuild it.
+      const snapshot = this.lastSnapshot;
       this.snapshotProducers(this._logEndOffset);
-      await writeFileAtomic(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+      if (!this.markerInDataDir) await writeFileAtomic(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+      else if (indexes || this.lastSnapshot !== snapshot || this.dirDirty) {
+        // The renames above durable before the owner writes the data dir's marker (checkpoint files sync it
+        // themselves). A partition with nothing new makes no write and no fsync here.
+        await fsyncDir(this.dir);
+        this.dirDirty = false;
+      }
     } finally {
       await this.closeFds();
     }
