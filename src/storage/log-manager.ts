@@ -11,7 +11,7 @@
  * owner commits the topic to its metadata, then the intent goes; loadAll() finishes or rolls back the rest.
  */
 import { randomUUID } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncDir, isNoSpace, writeFileAtomic } from './checkpoint.js';
@@ -393,10 +393,13 @@ export class LogManager {
     this.markerGone = true;
   }
 
-  /** The topic id recorded in the partition.metadata of dir `key`, or null (none, unreadable). */
+  /**
+   * The topic id recorded in the partition.metadata of dir `key`, or null (none, unreadable). Read synchronously
+   * (54 bytes; the broker's stray-log check at start reads every partition's: a thread-pool trip each cost more).
+   */
   private async readTopicId(key: string): Promise<string | null> {
     try {
-      return parsePartitionMetadata(await readFile(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
+      return parsePartitionMetadata(readFileSync(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
     } catch {
       return null;
     }
