@@ -2079,8 +2079,9 @@ export class PartitionLog {
       await this.flush();
       const seg = this.active;
       seg.finalizeTimeIndex();
-      // Unchanged since they were loaded or written (an idle partition): not written again.
-      const indexes = !seg.indexFilesCurrent;
+      // Unchanged since they were loaded or written (an idle partition): not written again. An empty active
+      // segment has no entry, and its index files are read by no start (loadActive, resumePoint): none written.
+      const indexes = !seg.indexFilesCurrent && seg.size > 0;
       if (indexes) await seg.writeIndexFiles();
       await this.drainBackground();
       await this.checkpoint();
