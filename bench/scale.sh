@@ -8,8 +8,9 @@
 #   partitions   kcat -P (random keys, acks=1 and acks=all) into a topic of P partitions, beside kcat into
 #                bench/sink.ts advertising P partitions (kcat's own ceiling at that count, the pair alternated),
 #                and `kstream bench e2e` p99 over P partitions.                  PARTS="1 10 100 1000 10000"
-#   startup      broker start-up time (until "listening on") and RSS, after a clean stop and after kill -9,
-#                with P partitions holding SIZE bytes in all.          PARTS_STARTUP="1000 10000" SIZES="0 256M"
+#   startup      broker start-up time (until "listening on") and RSS, after a clean stop and after kill -9, and
+#                the time of a clean stop (SIGTERM → exit), with P partitions holding SIZE bytes in all.
+#                                                                       PARTS_STARTUP="1000 10000" SIZES="0 256M"
 #                The 10/20 GB points are opt-in: SIZES="0 1G 10G 20G" (the data is written by kcat).
 #   metadata     Metadata (all topics) and ListOffsets (every partition) latency at 10,000 partitions. METADATA_PARTS=10000
 #   connections  broker RSS and kcat produce throughput (acks=1, one busy connection) with C connections open,
@@ -150,8 +151,8 @@ fi
 # ------------------------------------------------------------------ startup
 if want startup; then
   header "Broker start-up time and RSS against partitions and stored data"
-  echo "| partitions | stored | clean stop → listening s | RSS MiB | kill -9 → listening s | RSS MiB |"
-  echo "|---:|---:|---:|---:|---:|---:|"
+  echo "| partitions | stored | clean stop → listening s | RSS MiB | kill -9 → listening s | RSS MiB | clean stop s |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
   declare -A S_CLEAN=() S_KILL=()
   for P in ${PARTS_STARTUP:-1000 10000}; do
     for SIZE in ${SIZES:-0 256M}; do
@@ -175,8 +176,10 @@ if want startup; then
       stop_broker KILL
       start_broker "$D"
       tk=$UP rk=$(rss "$KPID")
+      t0=$(now)
       stop_broker
-      echo "| $P | $SIZE | $tc | $rc | $tk | $rk |"
+      ts=$(node -e "console.log(($(now) - $t0).toFixed(2))")
+      echo "| $P | $SIZE | $tc | $rc | $tk | $rk | $ts |"
       S_CLEAN[$SIZE]+=" $P,$tc"
       S_KILL[$SIZE]+=" $P,$tk"
     done

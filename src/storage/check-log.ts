@@ -483,10 +483,15 @@ async function moveIfExists(from: string, to: string): Promise<boolean> {
   }
 }
 
-async function removeIfExists(path: string): Promise<void> {
-  await unlink(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
+/** Remove a file; whether it was there. */
+async function removeIfExists(path: string): Promise<boolean> {
+  return unlink(path).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+      return false;
+    },
+  );
 }
 
 async function setAsideDir(dir: string, now: Date): Promise<string> {
@@ -579,8 +584,11 @@ async function repairPartition(dir: string, f: PartitionFindings, now: Date): Pr
     repair.checkpoints.push(LEADER_EPOCH_FILE);
   }
   if (d !== null) {
-    // The broker then re-checks the new last segment (CRC included) when it starts.
+    // The broker then re-checks the new last segment (CRC included) when it starts: no clean-shutdown marker,
+    // neither the partition's (older versions) nor the data dir's (every partition then recovers from its
+    // recovery point, which after a clean stop is its log end).
     await removeIfExists(join(dir, CLEAN_SHUTDOWN_FILE));
+    if (await removeIfExists(join(dirname(dir), CLEAN_SHUTDOWN_FILE))) await fsyncDir(dirname(dir));
   }
   await fsyncDir(dir);
   return repair;

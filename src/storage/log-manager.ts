@@ -11,12 +11,13 @@
  * owner commits the topic to its metadata, then the intent goes; loadAll() finishes or rolls back the rest.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncDir, isNoSpace, writeFileAtomic } from './checkpoint.js';
 import type { LogConfig } from './config.js';
 import { type Logger, noopLogger } from './logger.js';
-import { PartitionLog, type SegmentDeletion } from './partition-log.js';
+import { CLEAN_SHUTDOWN_FILE, PartitionLog, type SegmentDeletion } from './partition-log.js';
 import { DEFAULT_PRODUCER_ID_EXPIRATION_MS } from './producer-state.js';
 
 export interface LogManagerOptions {
@@ -195,6 +196,13 @@ export class LogManager {
   private checkpointTimer: NodeJS.Timeout | null = null;
   private expirationTimer: NodeJS.Timeout | null = null;
   private retentionRunning: Promise<unknown> | null = null;
+  /**
+   * Whether closeAll() may write the data dir's clean-shutdown marker: loadAll() opened every partition dir of
+   * the data dir, and no log failed to open since (a dir this process did not open is not known to be clean).
+   */
+  private allOpened = false;
+  /** The data dir's clean-shutdown marker was removed (durably) or found absent by this manager. */
+  private markerGone = false;
   defaultConfig: LogConfig;
 
   constructor(dataDir: string, defaultConfig: LogConfig, logger: Logger = noopLogger, options: LogManagerOptions = {}) {
@@ -222,6 +230,12 @@ export class LogManager {
     await mkdir(this.dataDir, { recursive: true });
     await this.resolveIntents(opts);
     const entries = await readdir(this.dataDir, { withFileTypes: true });
+    // One clean-shutdown marker for the whole data dir (as Kafka's per log dir), written by closeAll() once every
+    // log closed. It goes before any log is opened (a crash from here on recovers), and its removal is made
+    // durable (one fsync of the data dir) before loadAll() returns, so before anything is appended: a power loss
+    // can never bring it back over unflushed records.
+    const clean = !this.markerGone && entries.some((e) => e.isFile() && e.name === CLEAN_SHUTDOWN_FILE);
+    if (clean) unlinkSync(join(this.dataDir, CLEAN_SHUTDOWN_FILE));
     const todo: { name: string; dir: PartitionDir }[] = [];
     for (const e of entries) {
       if (!e.isDirectory()) continue;
@@ -242,7 +256,11 @@ export class LogManager {
         const { name, dir } = todo[next++]!;
         try {
           const config = opts.configFor?.(dir.topic, dir.partition) ?? this.defaultConfig;
-          const log = await PartitionLog.open(join(this.dataDir, name), config, this.logger);
+          const log = await PartitionLog.open(join(this.dataDir, name), config, this.logger, {
+            exists: true,
+            cleanShutdown: clean,
+            markerInDataDir: true,
+          });
           this.logs.set(name, log);
           opened.push(log);
         } catch (e) {
@@ -252,7 +270,13 @@ export class LogManager {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.recoveryThreads, todo.length) }, worker));
-    if (errors.length > 0) throw errors[0];
+    if (clean) await fsyncDir(this.dataDir);
+    this.markerGone = true;
+    if (errors.length > 0) {
+      this.allOpened = false;
+      throw errors[0];
+    }
+    this.allOpened = true;
     if (opened.length > 0) this.logger.info(`Loaded ${opened.length} partition logs from ${this.dataDir}`);
     return opened;
   }
@@ -354,10 +378,28 @@ export class LogManager {
     return { topic: name, removed: renamed.length };
   }
 
-  /** The topic id recorded in the partition.metadata of dir `key`, or null (none, unreadable). */
+  /**
+   * Before a log is opened outside loadAll() (which removes it itself): the data dir's clean-shutdown marker
+   * goes, durably, so a crash after writes to that log cannot be taken for a clean stop.
+   */
+  private async removeMarker(): Promise<void> {
+    if (this.markerGone) return;
+    try {
+      unlinkSync(join(this.dataDir, CLEAN_SHUTDOWN_FILE));
+      await fsyncDir(this.dataDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    this.markerGone = true;
+  }
+
+  /**
+   * The topic id recorded in the partition.metadata of dir `key`, or null (none, unreadable). Read synchronously
+   * (54 bytes; the broker's stray-log check at start reads every partition's: a thread-pool trip each cost more).
+   */
   private async readTopicId(key: string): Promise<string | null> {
     try {
-      return parsePartitionMetadata(await readFile(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
+      return parsePartitionMetadata(readFileSync(join(this.dataDir, key, PARTITION_METADATA_FILE), 'utf8'));
     } catch {
       return null;
     }
@@ -402,7 +444,14 @@ export class LogManager {
             () => true,
             () => false,
           ));
-          const opened = await PartitionLog.open(dir, config ?? this.defaultConfig, this.logger);
+          let opened: PartitionLog;
+          try {
+            await this.removeMarker();
+            opened = await PartitionLog.open(dir, config ?? this.defaultConfig, this.logger, { markerInDataDir: true });
+          } catch (e) {
+            this.allOpened = false;
+            throw e;
+          }
           this.logs.set(key, opened);
           return opened;
         })();
@@ -672,7 +721,12 @@ export class LogManager {
     this.checkpointTimer = null;
   }
 
-  /** Stop background tasks and close every log cleanly (flush, indexes, checkpoints, clean-shutdown marker). */
+  /**
+   * Stop background tasks and close every log cleanly (flush, indexes, checkpoints), then write the data dir's
+   * one clean-shutdown marker: only when every log closed and loadAll() had opened every partition dir (see
+   * allOpened), so the next start trusts exactly what this process flushed. A partition with nothing new since
+   * it was opened makes no write at all here (PartitionLog.close).
+   */
   async closeAll(): Promise<void> {
     this.stopRetention();
     await this.retentionRunning?.catch(() => {});
@@ -688,6 +742,10 @@ export class LogManager {
       throw new Error(`closing ${failed.length} of ${logs.length} logs failed, the first: ${first.message}`, {
         cause: first,
       });
+    }
+    if (this.allOpened) {
+      this.allOpened = false;
+      await writeFileAtomic(join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
     }
   }
 }

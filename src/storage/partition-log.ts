@@ -128,7 +128,10 @@ export interface OpenStats {
   cleanShutdown: boolean;
   /** Segments re-scanned with CRC validation because they lay at or after the recovery point. */
   segmentsRecovered: number;
+  /** Bytes those re-scans checked (from the recovery point's last index entry in its segment, see resumePoint). */
   bytesRecovered: number;
+  /** Bytes of the segment holding the recovery point below where its re-scan started (trusted, not read). */
+  bytesTrusted: number;
   /** Bytes of torn or corrupt tail dropped. */
   truncatedBytes: number;
   indexesRebuilt: number;
@@ -150,6 +153,22 @@ const PRODUCER_REPLAY_CHUNK = 1024 * 1024;
 
 /** Largest read at the tail of the active segment done synchronously (see readSegment). */
 const SYNC_READ_MAX_BYTES = 256 * 1024;
+
+export interface OpenOptions {
+  /** The directory is known to exist (the data dir was just listed): no mkdir. */
+  exists?: boolean;
+  /**
+   * The whole data dir was stopped cleanly (its one clean-shutdown marker, see LogManager), whether or not this
+   * log's dir holds a marker of its own (older versions wrote one per partition, and close() still does for a
+   * log opened without markerInDataDir).
+   */
+  cleanShutdown?: boolean;
+  /**
+   * The owner writes one clean-shutdown marker for the data dir once every log has closed (LogManager.closeAll):
+   * close() writes none in this log's dir, and makes what it wrote durable itself.
+   */
+  markerInDataDir?: boolean;
+}
 
 export class PartitionLog {
   readonly dir: string;
@@ -185,6 +204,8 @@ export class PartitionLog {
   /** Error codes of failed reads already logged (a failing disk is logged once per code, not per fetch). */
   private readonly readErrorsLogged = new Set<string>();
   private closing: Promise<void> | null = null;
+  /** See OpenOptions.markerInDataDir. */
+  private markerInDataDir = false;
   /**
    * Idempotent producers' state (producer-state.ts): updated by every append, rebuilt at open from the last
    * `<offset>.snapshot` and the batches after it.
@@ -204,6 +225,7 @@ export class PartitionLog {
     cleanShutdown: false,
     segmentsRecovered: 0,
     bytesRecovered: 0,
+    bytesTrusted: 0,
     truncatedBytes: 0,
     indexesRebuilt: 0,
     producerSnapshot: -1n,
@@ -224,14 +246,20 @@ export class PartitionLog {
     this.abortedTxns = new AbortedTxnIndex(dir);
   }
 
-  /** Open the log in `dir`, creating it or recovering it (see the class comment). */
-  static async open(dir: string, config: LogConfig, logger: Logger = noopLogger): Promise<PartitionLog> {
+  /** Open the log in `dir`, creating it or recovering it (see the class comment and OpenOptions). */
+  static async open(
+    dir: string,
+    config: LogConfig,
+    logger: Logger = noopLogger,
+    options: OpenOptions = {},
+  ): Promise<PartitionLog> {
     // Synchronous, as the small reads of load(): at start-up a thread-pool trip per call is most of its cost.
-    const created = mkdirSync(dir, { recursive: true }) !== undefined;
+    const created = options.exists ? false : mkdirSync(dir, { recursive: true }) !== undefined;
     if (created) await fsyncDir(dirname(dir));
     const log = new PartitionLog(dir, config, logger);
+    log.markerInDataDir = options.markerInDataDir ?? false;
     try {
-      await log.load(created);
+      await log.load(created, options.cleanShutdown ?? false);
     } catch (e) {
       log.producers.listing = null;
       for (const s of log.segments) s.closeSyncNow();
@@ -389,7 +417,7 @@ export class PartitionLog {
    * recovering every segment). Writes done here (checkpoints, rebuilt indexes) tolerate a full disk with a
    * warning when the log already existed (`created` false), so a node starts and serves on a full disk.
    */
-  private async load(created = false): Promise<void> {
+  private async load(created = false, dataDirClean = false): Promise<void> {
     // The directory listing and the checkpoints are a few hundred bytes: read synchronously (see
     // readFileIfExistsSync; 10,000 partitions at start-up spent most of their time in thread-pool trips).
     const names = readdirSync(this.dir);
@@ -418,7 +446,8 @@ export class PartitionLog {
     this.producers.listing = listing;
     bases.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
-    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
+    const ownMarker = names.includes(CLEAN_SHUTDOWN_FILE);
+    const clean = ownMarker || dataDirClean;
     this.openStats.cleanShutdown = clean;
     const rpText = this.recoveryPointFile.readSync();
     const lsoText = this.logStartFile.readSync();
@@ -468,8 +497,11 @@ export class PartitionLog {
     /** The producer snapshot loaded before recovery, which then fed the state (undefined: it did not). */
     let fedFrom: bigint | null | undefined;
     if (recoverFrom <= lastIdx) {
-      fedFrom = await this.prepareProducerFeed(this.segments[recoverFrom]!.baseOffset);
-      logEnd = await this.recover(recoverFrom);
+      // The segment holding the recovery point is scanned from its last index entry at or below it, when its
+      // index on disk has one that checks out (see resumePoint); from its start otherwise.
+      const resume = rp.kind === 'ok' ? this.resumePoint(this.segments[recoverFrom]!, recoveryPoint) : null;
+      fedFrom = await this.prepareProducerFeed(resume?.offset ?? this.segments[recoverFrom]!.baseOffset);
+      logEnd = await this.recover(recoverFrom, resume);
       this.producerFeedFrom = null;
     } else {
       logEnd = await this.loadActive();
@@ -513,7 +545,7 @@ export class PartitionLog {
       await fsyncDir(this.dir);
       this.dirDirty = false;
     }
-    if (clean) {
+    if (ownMarker) {
       // The marker goes now (a crash from here on recovers), as Kafka deletes its clean-shutdown file at start;
       // making the removal durable is left to this log's next flush (dirDirty), which comes before any record
       // appended from now on is counted as flushed (the recovery point): a directory fsync per partition at
@@ -776,6 +808,12 @@ export class PartitionLog {
    */
   private async loadActive(): Promise<bigint | null> {
     const seg = this.active;
+    if (seg.size === 0) {
+      // Nothing in it: no index entry either (a log that never got a record reads no index file).
+      seg.emptyIndexes();
+      seg.bytesSinceLastIndexEntry = 0;
+      return seg.baseOffset;
+    }
     if (!seg.loadIndexFilesSync()) return null;
     const idx = seg.offsetIndex!;
     const from = idx.lastPosition();
@@ -802,10 +840,68 @@ export class PartitionLog {
     return next;
   }
 
-  /** Re-scan segments from index `from` with CRC validation; truncate a torn/corrupt tail. Returns the log end. */
-  private async recover(from: number): Promise<bigint> {
+  /**
+   * After a crash: where the scan of `seg`, the segment holding the recovery point `rp`, may start. Every byte
+   * below the recovery point was made durable before it was checkpointed, so only what lies past it needs its
+   * CRCs checked (Kafka trusts whole segments below it; this goes further, into the segment). The start is the
+   * last entry of the segment's offset index on disk at or below `rp` — the on-disk index is written whole and
+   * removed when the segment is truncated (truncateToNow), so its entries are a prefix of the segment's — and
+   * only when the batch header at that position is there with that entry's offset and a sane length and magic.
+   * The indexes are then left loaded, cut to that entry (the scan appends the rest), with the max timestamp of
+   * what they keep. Null (scan the whole segment) when there is no such entry or anything does not check out.
+   */
+  private resumePoint(seg: Segment, rp: bigint): { position: number; offset: bigint } | null {
+    if (rp <= seg.baseOffset || seg.size === 0) return null;
+    let ok = false;
+    try {
+      ok = seg.loadIndexFilesSync();
+    } catch {
+      ok = false;
+    }
+    if (!ok) return null;
+    const idx = seg.offsetIndex!;
+    const gap = rp - seg.baseOffset;
+    const i = idx.floor(gap > INT32_MAX_N ? INT32_MAX : Number(gap));
+    const position = i < 0 ? -1 : idx.positionAt(i);
+    const offset = i < 0 ? -1n : seg.baseOffset + BigInt(idx.relAt(i));
+    let header: Buffer | null = null;
+    if (position > 0) {
+      header = Buffer.alloc(BATCH_HEADER_SIZE);
+      seg.acquire();
+      try {
+        if (readAtSync(seg.fdSync(), header, 0, BATCH_HEADER_SIZE, position) < BATCH_HEADER_SIZE) header = null;
+      } catch {
+        header = null;
+      } finally {
+        seg.release();
+      }
+    }
+    if (
+      header === null ||
+      header.readBigInt64BE(OFF.baseOffset) !== offset ||
+      header.readInt8(OFF.magic) !== 2 ||
+      header.readInt32BE(OFF.batchLength) < BATCH_HEADER_SIZE - LOG_OVERHEAD ||
+      header.readInt32BE(OFF.lastOffsetDelta) < 0
+    ) {
+      seg.unloadIndexes();
+      return null;
+    }
+    idx.truncateToPosition(position + 1);
+    const time = seg.timeIndex!;
+    time.truncateToRel(idx.relAt(i) + 1);
+    seg.indexesChanged();
+    seg.maxTimestamp = time.count > 0 ? time.lastTimestamp() : -1n;
+    seg.offsetOfMaxTimestamp = time.count > 0 ? seg.baseOffset + BigInt(time.lastRel()) : -1n;
+    return { position, offset };
+  }
+
+  /**
+   * Re-scan segments from index `from` with CRC validation (the first from `resume`, see resumePoint, when
+   * given); truncate a torn/corrupt tail. Returns the log end.
+   */
+  private async recover(from: number, resume: { position: number; offset: bigint } | null = null): Promise<bigint> {
     const interval = this.cfg.indexIntervalBytes;
-    let logEnd = this.segments[from]!.baseOffset;
+    let logEnd = resume?.offset ?? this.segments[from]!.baseOffset;
     const feed = this.producerFeedFrom;
     const onBatch = (b: BatchInfo, buf: Buffer, at: number): void => {
       if (b.leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(b.leaderEpoch, b.baseOffset);
@@ -817,9 +913,11 @@ export class PartitionLog {
     };
     for (let i = from; i < this.segments.length; i++) {
       const seg = this.segments[i]!;
-      const r = await seg.rebuild(interval, true, onBatch, maxOf(logEnd, seg.baseOffset));
+      const start = i === from && resume !== null ? resume.position : 0;
+      const r = await seg.rebuild(interval, true, onBatch, maxOf(logEnd, seg.baseOffset), start);
       this.openStats.segmentsRecovered++;
-      this.openStats.bytesRecovered += r.validBytes;
+      this.openStats.bytesRecovered += r.validBytes - start;
+      this.openStats.bytesTrusted += start;
       logEnd = r.nextOffset;
       if (r.error !== null) {
         const dropped = this.segments.slice(i + 1);
@@ -1981,13 +2079,23 @@ export class PartitionLog {
       await this.flush();
       const seg = this.active;
       seg.finalizeTimeIndex();
-      await seg.writeIndexFiles();
+      // Unchanged since they were loaded or written (an idle partition): not written again. An empty active
+      // segment has no entry, and its index files are read by no start (loadActive, resumePoint): none written.
+      const indexes = !seg.indexFilesCurrent && seg.size > 0;
+      if (indexes) await seg.writeIndexFiles();
       await this.drainBackground();
       await this.checkpoint();
       await this.epochFile.write(this.epochs.serialize());
       // The producer state at the log end: the next start reads no batch to rebuild it.
+      const snapshot = this.lastSnapshot;
       this.snapshotProducers(this._logEndOffset);
-      await writeFileAtomic(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+      if (!this.markerInDataDir) await writeFileAtomic(join(this.dir, CLEAN_SHUTDOWN_FILE), '');
+      else if (indexes || this.lastSnapshot !== snapshot || this.dirDirty) {
+        // The renames above durable before the owner writes the data dir's marker (checkpoint files sync it
+        // themselves). A partition with nothing new makes no write and no fsync here.
+        await fsyncDir(this.dir);
+        this.dirDirty = false;
+      }
     } finally {
       await this.closeFds();
     }

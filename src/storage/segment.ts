@@ -290,6 +290,8 @@ const SCAN_CHUNK = 1024 * 1024;
 export interface ScanOptions {
   /** File bytes to scan. */
   size: number;
+  /** File position to start at (a batch boundary; default 0). */
+  start?: number;
   segmentBase: bigint;
   /** The first batch must not start below this offset. */
   expectedFirstOffset: bigint;
@@ -310,7 +312,7 @@ export async function scanBatches(fd: number, opts: ScanOptions): Promise<ScanRe
   let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(end, BATCH_HEADER_SIZE)));
   let bufPos = 0;
   let bufLen = 0;
-  let pos = 0;
+  let pos = opts.start ?? 0;
   let next = opts.expectedFirstOffset;
   let batches = 0;
   let validBytes = -1;
@@ -443,6 +445,14 @@ export class Segment implements PooledFile {
   private loading: Promise<void> | null = null;
   private verifying: Promise<ScanResult> | null = null;
   private verifiedSize = -1;
+  /**
+   * Changes of the in-memory indexes (see indexesChanged) and the change the index files on disk hold
+   * (-1: not known to hold any): a clean stop writes the active segment's index files only when they differ.
+   */
+  private indexSeq = 0;
+  private writtenIndexSeq = -1;
+  /** Truncations of the file: an index write requested before one is dropped (it would bring back cut entries). */
+  private cuts = 0;
 
   private constructor(dir: string, baseOffset: bigint, size: number, createdMs: number, mtimeMs: number) {
     this.dir = dir;
@@ -476,6 +486,26 @@ export class Segment implements PooledFile {
     seg.offsetIndex = new OffsetIndex();
     seg.timeIndex = new TimeIndex();
     return seg;
+  }
+
+  /** The in-memory indexes changed (entries appended or cut): the files on disk no longer hold them. */
+  indexesChanged(): void {
+    this.indexSeq++;
+  }
+
+  /** Whether the index files on disk hold exactly the in-memory indexes (written or loaded since the last change). */
+  get indexFilesCurrent(): boolean {
+    return this.indexesLoaded && this.writtenIndexSeq === this.indexSeq;
+  }
+
+  /**
+   * An empty segment's indexes, without reading its index files (a clean start of a log with nothing in its
+   * active segment): they hold no entry, and the files are written when the segment first gets one.
+   */
+  emptyIndexes(): void {
+    this.offsetIndex = new OffsetIndex();
+    this.timeIndex = new TimeIndex();
+    this.writtenIndexSeq = this.indexSeq;
   }
 
   /** An existing segment file (its size and times; the file is opened on first use); indexes are not loaded. */
@@ -563,6 +593,7 @@ export class Segment implements PooledFile {
         this.timeIndex!.maybeAppend(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.baseOffset));
       }
       this.bytesSinceLastIndexEntry = 0;
+      this.indexSeq++;
     }
     this.bytesSinceLastIndexEntry += size;
   }
@@ -570,7 +601,9 @@ export class Segment implements PooledFile {
   /** Make the time index's last entry the segment's max timestamp (on roll and close). */
   finalizeTimeIndex(): void {
     if (this.timeIndex && this.maxTimestamp >= 0n) {
-      this.timeIndex.maybeAppend(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.baseOffset));
+      if (this.timeIndex.maybeAppend(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.baseOffset))) {
+        this.indexSeq++;
+      }
     }
   }
 
@@ -591,6 +624,8 @@ export class Segment implements PooledFile {
     this.size = bytes;
     this.dirty = true;
     this.offsetIndex?.truncateToPosition(bytes);
+    this.indexSeq++;
+    this.cuts++;
     this.verifying = null;
     if (this.damage && this.damage.position >= bytes) this.damage = null;
   }
@@ -669,19 +704,28 @@ export class Segment implements PooledFile {
   /**
    * Rebuild max timestamp and both indexes by scanning the whole file; with `validateCrc`, also check
    * each batch's CRC32C. Stops at the first torn or corrupt batch (reported in `error`, nothing truncated).
+   * With `from` (a batch boundary, the position of the last entry of the loaded offset index, see
+   * PartitionLog.resumePoint), only the bytes from there are scanned and indexed: the indexes and max timestamp
+   * below it are kept as loaded. ScanResult.validBytes is a file position either way.
    */
   async rebuild(
     interval: number,
     validateCrc: boolean,
     onBatch?: (b: BatchInfo, buf: Buffer, at: number) => void,
     expectedFirstOffset: bigint = this.baseOffset,
+    from = 0,
   ): Promise<ScanResult> {
-    this.offsetIndex = new OffsetIndex();
-    this.timeIndex = new TimeIndex();
-    this.maxTimestamp = -1n;
-    this.offsetOfMaxTimestamp = -1n;
+    if (from === 0 || !this.indexesLoaded) {
+      if (from !== 0) throw new Error(`segment ${this.logPath}: a rebuild from byte ${from} needs its indexes loaded`);
+      this.offsetIndex = new OffsetIndex();
+      this.timeIndex = new TimeIndex();
+      this.maxTimestamp = -1n;
+      this.offsetOfMaxTimestamp = -1n;
+    }
+    this.indexSeq++;
     this.bytesSinceLastIndexEntry = 0;
     return this.scan({
+      start: from,
       expectedFirstOffset,
       validateCrc,
       onBatch: (info, _crcOk, buf, at) => {
@@ -695,10 +739,13 @@ export class Segment implements PooledFile {
   writeIndexFiles(): Promise<void> {
     const off = this.offsetIndex?.toBuffer();
     const time = this.timeIndex?.toBuffer();
+    const seq = this.indexSeq;
+    const cuts = this.cuts;
     const p = this.indexWriteChain.then(async () => {
-      if (this.retired) return;
+      if (this.retired || this.cuts !== cuts) return;
       if (off) await writeFileAtomic(this.indexPath, off, false);
       if (time) await writeFileAtomic(this.timeIndexPath, time, false);
+      if (off && time) this.writtenIndexSeq = seq;
     });
     this.indexWriteChain = p.catch(() => {});
     return p;
@@ -770,6 +817,7 @@ export class Segment implements PooledFile {
     if (off && time && !this.indexesLoaded) {
       this.offsetIndex = off;
       this.timeIndex = time;
+      this.writtenIndexSeq = this.indexSeq;
       if (time.count > 0) {
         this.maxTimestamp = time.lastTimestamp();
         this.offsetOfMaxTimestamp = this.baseOffset + BigInt(time.lastRel());
@@ -781,6 +829,7 @@ export class Segment implements PooledFile {
   unloadIndexes(): void {
     this.offsetIndex = null;
     this.timeIndex = null;
+    this.indexSeq++;
   }
 
   /**
