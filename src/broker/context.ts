@@ -5,9 +5,11 @@
  */
 import type { BrokerInfo, PartitionDoc, TopicDoc } from '../cluster/cluster.js';
 import type { GroupCoordinator } from '../coordinator/coordinator.js';
+import type { RequestHeader } from '../protocol/wire.js';
 import type { Logger } from '../util/logger.js';
 import type { Authorizer } from './acl/authorizer.js';
 import type { BrokerConfig } from './config.js';
+import type { Connection } from './connection.js';
 import type { Credentials } from './credentials.js';
 import type { FetchSessionCache } from './fetch-sessions.js';
 import type { BrokerMetrics } from './metrics.js';
@@ -127,4 +129,17 @@ export interface BrokerContext extends ClusterView, TopicAdministration, Groups,
   readonly metrics: BrokerMetrics;
   /** (api key, min version, max version) of every request this node serves (ApiVersions). */
   apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
+}
+
+/** What a request handler gets besides its request: the node, the request's header and connection. */
+export interface HandlerContext {
+  /** The node, as handlers see it (context.ts). */
+  node: BrokerContext;
+  header: RequestHeader;
+  connection: Connection;
+  log: Logger;
+  /** Size of the request (header and body), for client quotas. */
+  requestBytes: number;
+  /** Milliseconds the handler waited on others (replication for acks=all, new data for a long poll): metrics. */
+  remoteMs: number;
 }

@@ -29,17 +29,9 @@ function exempt(apiKey: number, body: Struct): boolean {
   return apiKey === ApiKey.Fetch && (body.replicaId as number) >= 0;
 }
 
-export interface HandlerContext {
-  /** The node, as handlers see it (context.ts). */
-  node: BrokerContext;
-  header: RequestHeader;
-  connection: Connection;
-  log: Logger;
-  /** Size of the request (header and body), for client quotas. */
-  requestBytes: number;
-  /** Milliseconds the handler waited on others (replication for acks=all, new data for a long poll): metrics. */
-  remoteMs: number;
-}
+import type { HandlerContext } from './context.js';
+
+export type { HandlerContext };
 
 /** What a handler returns: the response body, or null for no response (acks=0 produce). */
 type Answer<T> = Promise<T | null> | T | null;

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiKey } from '../../protocol/messages/index.js';
-import type { HandlerContext } from '../router.js';
+import type { HandlerContext } from '../context.js';
 import type { QuotaKind } from './quotas.js';
 
 /**
