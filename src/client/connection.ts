@@ -8,9 +8,9 @@
  *   and every other pending request fails with a NetworkError, as in the Java client.
  * - Throttling (KIP-219): an answer with throttle_time_ms > 0, at a version where the broker answers at once and
  *   then mutes the connection (src/protocol/throttle.ts), holds every later send on this connection until that
- *   time is over, in order; a held request's timeout starts when it is written, and the requests already in
- *   flight (waiting in the muted broker) get the throttle time added to theirs, as the Java client does not count
- *   the wait against request.timeout.ms. Not throttled, a send costs one comparison more.
+ *   time is over, in order, as Kafka's clients do; a held request's timeout starts when it is written, and the
+ *   requests already in flight (unread in the muted broker) get the throttle time added to theirs, so the wait is
+ *   never counted against a request timeout. Not throttled, a send costs one comparison more.
  * - ApiVersions on connect: for each API the version used is the highest in both our definition's range (narrowed
  *   by CLIENT_VERSION_LIMITS) and the broker's; `version(apiKey)` throws UNSUPPORTED_VERSION if there is none.
  */
