@@ -5,9 +5,9 @@
 import type { Struct } from '../protocol/codec/schema.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ApiKey, type ApiSpec, type RequestOf, type ResponseInput } from '../protocol/messages/index.js';
-import { decodeRequestBody, encodeResponse, type RequestHeader } from '../protocol/wire.js';
+import { decodeRequestBody, encodeResponse } from '../protocol/wire.js';
 import type { Logger } from '../util/logger.js';
-import { CLOSE, type Connection, type Dispatch, type Reply } from './connection.js';
+import { CLOSE, type Dispatch, type Reply } from './connection.js';
 import type { BrokerContext } from './context.js';
 import { applyThrottle, clientThrottles } from './quota/throttle.js';
 

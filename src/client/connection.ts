@@ -6,6 +6,11 @@
  * - Timeouts: the connect (TCP + ApiVersions handshake) is bounded by `connectTimeoutMs`; every request by its
  *   own timeout. A request that times out closes the connection (later responses could not be matched any more)
  *   and every other pending request fails with a NetworkError, as in the Java client.
+ * - Throttling (KIP-219): an answer with throttle_time_ms > 0, at a version where the broker answers at once and
+ *   then mutes the connection (src/protocol/throttle.ts), holds every later send on this connection until that
+ *   time is over, in order, as Kafka's clients do; a held request's timeout starts when it is written, and the
+ *   requests already in flight (unread in the muted broker) get the throttle time added to theirs, so the wait is
+ *   never counted against a request timeout. Not throttled, a send costs one comparison more.
  * - ApiVersions on connect: for each API the version used is the highest in both our definition's range (narrowed
  *   by CLIENT_VERSION_LIMITS) and the broker's; `version(apiKey)` throws UNSUPPORTED_VERSION if there is none.
  */
@@ -22,6 +27,7 @@ import {
   type RequestInput,
   type ResponseOf,
 } from '../protocol/messages/index.js';
+import { clientThrottles } from '../protocol/throttle.js';
 import { decodeResponse, encodeRequest } from '../protocol/wire.js';
 import { VERSION } from '../version.js';
 import { NetworkError, RequestTimeoutError } from './errors.js';
@@ -87,8 +93,22 @@ interface Pending {
   resolve: (body: Struct) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout | null;
+  /** The request's timeout (restarted after a throttle that began while it was in flight). */
+  timeoutMs: number;
   /** Custom decoder (the ApiVersions fallback). */
   decode?: (frame: Buffer) => Struct;
+}
+
+/** A request held while the connection is throttled: written, in order, when the throttle ends. */
+interface Held {
+  apiKey: number;
+  version: number;
+  body: Struct;
+  opts: RequestOptions;
+  expectResponse: boolean;
+  decode: ((frame: Buffer) => Struct) | undefined;
+  resolve: (answer: Struct | null) => void;
+  reject: (e: Error) => void;
 }
 
 /** Largest response frame accepted: above this the stream is considered corrupt. */
@@ -145,6 +165,11 @@ export class Connection {
   private closeListeners: ((err: Error) => void)[] = [];
   /** A KIP-368 re-authentication in progress: other requests wait for it (settles, never rejects). */
   private reauthenticating: Promise<void> | null = null;
+  /** KIP-219: until when (Date.now() ms) the broker mutes this connection; 0 when it does not. */
+  private throttledUntil = 0;
+  /** Requests waiting for the throttle to end, in the order they were made. */
+  private held: Held[] = [];
+  private throttleTimer: NodeJS.Timeout | null = null;
 
   private constructor(socket: Socket, opts: ConnectionOptions) {
     this.socket = socket;
@@ -288,8 +313,58 @@ export class Connection {
     return this.send(api.key, version, body, opts, expectResponse);
   }
 
-  /** Write one request; resolves with its decoded answer, or null once written when none is expected. */
+  /** Send one request now, or once the throttle ends; resolves as write() does. */
   private send(
+    apiKey: number,
+    version: number,
+    body: Struct,
+    opts: RequestOptions,
+    expectResponse: boolean,
+    decode?: (frame: Buffer) => Struct,
+  ): Promise<Struct | null> {
+    if (this.throttledUntil === 0) return this.write(apiKey, version, body, opts, expectResponse, decode);
+    return new Promise<Struct | null>((resolve, reject) => {
+      this.held.push({ apiKey, version, body, opts, expectResponse, decode, resolve, reject });
+    });
+  }
+
+  /**
+   * An answer said the broker mutes this connection for `ms` (KIP-219): hold later sends until then, and give
+   * the requests already in flight that long more (the broker reads them only after the throttle).
+   */
+  private throttle(ms: number): void {
+    const until = Date.now() + ms;
+    if (until <= this.throttledUntil) return;
+    this.throttledUntil = until;
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      const p = this.pending[i]!;
+      if (p.timer) {
+        clearTimeout(p.timer);
+        this.armTimeout(p, ms + p.timeoutMs);
+      }
+    }
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.throttleTimer = setTimeout(() => this.endThrottle(), ms);
+  }
+
+  /** The throttle is over: write the held requests in the order they were made. */
+  private endThrottle(): void {
+    this.throttleTimer = null;
+    const left = this.throttledUntil - Date.now();
+    if (left > 0) {
+      this.throttleTimer = setTimeout(() => this.endThrottle(), left);
+      return;
+    }
+    this.throttledUntil = 0;
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      this.write(h.apiKey, h.version, h.body, h.opts, h.expectResponse, h.decode).then(h.resolve, h.reject);
+    }
+  }
+
+  /** Write one request; resolves with its decoded answer, or null once written when none is expected. */
+  private write(
     apiKey: number,
     version: number,
     body: Struct,
@@ -322,22 +397,25 @@ export class Connection {
     s.write(frame[frame.length - 1]!);
     process.nextTick(() => s.uncork());
     return new Promise<Struct>((resolve, reject) => {
-      const p: Pending = { correlationId, apiKey, version, resolve, reject, timer: null };
-      if (decode) p.decode = decode;
       const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
-      p.timer = setTimeout(() => {
-        p.timer = null;
-        const err = new RequestTimeoutError(
-          this.address,
-          `no response to ${apiName(apiKey)} v${version} within ${timeoutMs} ms`,
-        );
-        this.fail(new NetworkError(this.address, `connection closed after a ${apiName(apiKey)} request timed out`), {
-          p,
-          err,
-        });
-      }, timeoutMs);
+      const p: Pending = { correlationId, apiKey, version, resolve, reject, timer: null, timeoutMs };
+      if (decode) p.decode = decode;
+      this.armTimeout(p, timeoutMs);
       this.pending.push(p);
     });
+  }
+
+  /** Fail the request (and close the connection) if no answer comes within `ms`. */
+  private armTimeout(p: Pending, ms: number): void {
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      const name = apiName(p.apiKey);
+      const err = new RequestTimeoutError(
+        this.address,
+        `no response to ${name} v${p.version} within ${p.timeoutMs} ms`,
+      );
+      this.fail(new NetworkError(this.address, `connection closed after a ${name} request timed out`), { p, err });
+    }, ms);
   }
 
   /** SASL login: SaslHandshake v1, then the mechanism's tokens in SaslAuthenticate requests. */
@@ -540,6 +618,10 @@ export class Connection {
       p.reject(e as Error);
       return;
     }
+    const throttleMs = body.throttleTimeMs;
+    if (typeof throttleMs === 'number' && throttleMs > 0 && clientThrottles(p.apiKey, p.version)) {
+      this.throttle(throttleMs);
+    }
     p.resolve(body);
   }
 
@@ -561,6 +643,11 @@ export class Connection {
       if (p.timer) clearTimeout(p.timer);
       p.reject(timedOut && p === timedOut.p ? timedOut.err : err);
     }
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.throttleTimer = null;
+    const held = this.held;
+    this.held = [];
+    for (const h of held) h.reject(err);
     const listeners = this.closeListeners;
     this.closeListeners = [];
     for (const l of listeners) l(err);
