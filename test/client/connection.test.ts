@@ -20,7 +20,7 @@ const RANGES: Record<number, [number, number]> = {
   [ApiKey.Produce]: [0, 7],
   [ApiKey.Fetch]: [4, 11],
   [ApiKey.Metadata]: [0, 8],
-  [ApiKey.CreateTopics]: [6, 9],
+  [ApiKey.CreateTopics]: [7, 9],
 };
 
 function metadataBody(n: number) {
@@ -70,7 +70,7 @@ describe('connection against a scripted broker', () => {
         (e: unknown) =>
           e instanceof KafkaError &&
           e.code === ErrorCode.UNSUPPORTED_VERSION &&
-          /does not support CreateTopics .*\(broker: 6-9, client: 0-5\)/.test(e.message),
+          /does not support CreateTopics .*\(broker: 7-9, client: 0-6\)/.test(e.message),
       );
       await assert.rejects(c.request(Api.DeleteRecords, {}), /does not support DeleteRecords .*broker: not offered/);
     } finally {
