@@ -124,6 +124,8 @@ export class Router {
       });
       return CLOSE;
     }
+    // request_percentage meters from here: the body's decoding is this request's work too.
+    const decodeFrom = this.node.quotas.requestActive ? performance.now() : 0;
     const body = decodeRequestBody(header, reader);
     if (body === null && header.apiKey === ApiKey.ApiVersions) {
       // The first request a client sends, before it knows what we speak: an ApiVersions whose body cannot be
@@ -151,16 +153,15 @@ export class Router {
     }
     const metrics = this.node.metrics;
     const started = metrics.enabled ? performance.now() : 0;
-    // request_percentage (KIP-124): one boolean when no such quota is stored. The time metered is the handler's
-    // synchronous part (decode to its first await) and the encoding of its answer: what this request holds the
-    // event loop for, as far as it can be told apart from the work of others (docs/security.md).
+    // request_percentage (KIP-124): one boolean when no such quota is stored. The time metered is the body's
+    // decoding, the handler's synchronous part (to its first await) and the encoding of its answer: what this
+    // request holds the event loop for, as far as it can be told apart from the work of others (docs/security.md).
     const quotas = this.node.quotas;
     const metered =
       quotas.requestActive &&
       !exempt(header.apiKey, body) &&
       quotas.requestApplies(connection, header.clientId) &&
       connection.authenticated;
-    const meterFrom = metered ? performance.now() : 0;
     const ctx: HandlerContext = {
       node: this.node,
       header,
@@ -174,7 +175,7 @@ export class Router {
     let handlerMs = 0;
     try {
       const answer = h.handle(body, ctx);
-      if (metered) handlerMs = performance.now() - meterFrom;
+      if (metered) handlerMs = performance.now() - decodeFrom;
       res = await answer;
     } finally {
       this.inFlight--;
