@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { HW_CHECKPOINT_FILE, hwKey, parseHwCheckpoint } from '../../src/cluster/hw-checkpoint.js';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { kcatProduce } from '../helpers/kcat.js';
 import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
@@ -39,17 +40,13 @@ function checkpointed(c: Cluster, id: number, topic: string, partitions: number)
 
 /** `n` records to partition `p` of `topic` with kcat, acks as given. */
 async function produce(c: Cluster, topic: string, p: number, n: number, acks: string): Promise<void> {
-  const child = execFile('kcat', ['-P', '-b', c.bootstrap(), '-t', topic, '-p', String(p), '-X', `acks=${acks}`]);
-  const done = new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}: ${err}`))));
-  });
-  child.stdin?.end(`${Array.from({ length: n }, (_, i) => `r${p}-${i}`).join('\n')}\n`);
-  await done;
+  await kcatProduce(
+    c.bootstrap(),
+    topic,
+    p,
+    Array.from({ length: n }, (_, i) => `r${p}-${i}`),
+    acks,
+  );
 }
 
 describe('follower high watermark', { timeout: 240_000 }, () => {

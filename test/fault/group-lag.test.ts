@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { ApiKey } from '../../src/protocol/messages/index.js';
+import { kcatProduce } from '../helpers/kcat.js';
 import { until } from '../helpers/until.js';
 import { FaultCluster, NODE_PORT } from './harness.js';
 import { createTopic, metadata, request } from './wire.js';
@@ -25,17 +26,13 @@ const TOPIC = 'cut-off';
 
 /** `n` records to partition 0 of TOPIC through `bootstrap` with kcat. */
 async function produce(bootstrap: string, n: number, tag: string, acks: string): Promise<void> {
-  const child = execFile('kcat', ['-P', '-b', bootstrap, '-t', TOPIC, '-p', '0', '-X', `acks=${acks}`]);
-  const done = new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kcat -P exited ${code}: ${err}`))));
-  });
-  child.stdin?.end(`${Array.from({ length: n }, (_, i) => `${tag}-${i}`).join('\n')}\n`);
-  await done;
+  await kcatProduce(
+    bootstrap,
+    TOPIC,
+    0,
+    Array.from({ length: n }, (_, i) => `${tag}-${i}`),
+    acks,
+  );
 }
 
 /** The group's series of node `id`'s /metrics: committed offset and lag of partition 0 (undefined: no series). */
