@@ -12,6 +12,9 @@
 #                the time of a clean stop (SIGTERM → exit), with P partitions holding SIZE bytes in all.
 #                                                                       PARTS_STARTUP="1000 10000" SIZES="0 256M"
 #                The issue's 10/20 GB points are opt-in: SIZES="0 1G 10G 20G" (the data is written by kcat).
+#                STARTUP_DIR=DIR keeps each point's data dir (DIR/P-SIZE) and reuses it when filled before, so a
+#                20 GB fill (minutes) can be made once, e.g. FILL_ONLY=1 fills and stops without measuring;
+#                a kept dir is always cleanly stopped before the measured clean start.
 #   metadata     Metadata (all topics) and ListOffsets (every partition) latency at 10,000 partitions. METADATA_PARTS=10000
 #   connections  broker RSS and kcat produce throughput (acks=1, one busy connection) with C connections open,
 #                C-1 of them idle after an ApiVersions each (bench/scale-probe.ts idle).   CONNS="10 1000 10000"
@@ -157,12 +160,15 @@ if want startup; then
   for P in ${PARTS_STARTUP:-1000 10000}; do
     for SIZE in ${SIZES:-0 256M}; do
       log "start-up: $P partitions, $SIZE stored"
-      D="$T/s-data"
-      rm -rf "$D"
+      D="${STARTUP_DIR:+$STARTUP_DIR/$P-$SIZE}"
+      D=${D:-$T/s-data}
+      filled=
+      [ -n "${STARTUP_DIR:-}" ] && [ -f "$D.filled" ] && filled=1
+      [ -n "$filled" ] || rm -rf "$D"
       start_broker "$D"
-      topic_create st "$P"
+      [ -n "$filled" ] || topic_create st "$P"
       bytes=$(numfmt --from=iec "$SIZE")
-      if [ "$bytes" -gt 0 ]; then
+      if [ -z "$filled" ] && [ "$bytes" -gt 0 ]; then
         # Lines of 1,000 B with random keys, repeated until SIZE is written.
         node -e "const fs=require('fs');const fd=fs.openSync('$T/fill.txt','w');const v='y'.repeat(990);let s='';
           for(let i=0;i<100000;i++){s+=Math.random().toString(36).slice(2,10)+'\t'+v+'\n';if(s.length>1<<20){fs.writeSync(fd,s);s=''}}
@@ -171,6 +177,8 @@ if want startup; then
         for _ in $(seq $(((bytes + per - 1) / per))); do kcat_rate "$B" st 1 "$T/fill.txt" >/dev/null || die "filling failed"; done
       fi
       stop_broker
+      [ -n "${STARTUP_DIR:-}" ] && touch "$D.filled"
+      if [ -n "${FILL_ONLY:-}" ]; then log "filled $D"; continue; fi
       start_broker "$D"
       tc=$UP rc=$(rss "$KPID")
       stop_broker KILL
@@ -185,6 +193,7 @@ if want startup; then
     done
   done
   rm -rf "$T/s-data" "$T/fill.txt"
+  [ -n "${FILL_ONLY:-}" ] && exit 0
   series=()
   for SIZE in ${SIZES:-0 256M}; do series+=("clean, $SIZE:${S_CLEAN[$SIZE]}" "kill -9, $SIZE:${S_KILL[$SIZE]}"); done
   chart startup.svg "broker start-up against partitions" partitions seconds "${series[@]}"
