@@ -280,4 +280,27 @@ describe('producer accumulator', () => {
       assert.equal(lastBytes.buffer === firstBytes.buffer, reuse, `reuse=${reuse}`);
     }
   });
+
+  test('batches far below batch.size (transactions of 1,000 records) are sent from their spare buffer, not a copy of it', async () => {
+    // As `bench produce --transactional-id --txn-size 1000`: each batch is 1,000 records of 100 B (~112 KB)
+    // sent at once with batch.size 1 MiB. Its buffer (the spare buffers' 64 KB granule: 192 KB) is more than
+    // 1.5 times the batch; the bytes sent must still be that buffer, so that the next batch encodes into it
+    // again, instead of a fresh copy (and a fresh buffer) per batch (issue 17).
+    const { acc } = accumulator({ lingerMs: 0, batchSize: 1024 * 1024 });
+    const buffers: ArrayBuffer[] = [];
+    for (let i = 0; i < 4; i++) {
+      void append(acc, records(1000, 100, i));
+      const b = acc.ready(Date.now(), FAR).ready[0]!;
+      acc.take(b);
+      const bytes = await b.bytes();
+      assert.equal(b.recordCount, 1000);
+      assert.deepEqual((await decodeBatch(bytes)).records.length, 1000);
+      buffers.push(bytes.buffer as ArrayBuffer);
+      b.deliver(BigInt(i * 1000), -1n);
+      acc.release(b, true);
+    }
+    // The first batch's buffer was sized before any batch was seen; from the second one on, one buffer.
+    assert.equal(buffers[2], buffers[1], "the third batch reuses the second one's buffer");
+    assert.equal(buffers[3], buffers[1], 'the fourth batch reuses it too');
+  });
 });

@@ -233,7 +233,15 @@ export class RecordAccumulator {
     }
     if (!batch || batch.sealed) {
       const capacity = Math.max(batchCapacity(q.lastBatchBytes, batchSize), this.estimateFast(r)) + 128;
-      batch = new ProducerBatch(q, this.ordinal++, this.opts, capacity, this.takeSpareBuffer(capacity));
+      batch = new ProducerBatch(
+        q,
+        this.ordinal++,
+        this.opts,
+        capacity,
+        this.takeSpareBuffer(capacity),
+        // keepSpareBuffer takes it back (uncompressed, at least MIN_SPARE_BATCH_BUFFER).
+        this.opts.compression === Compression.None && capacity >= MIN_SPARE_BATCH_BUFFER,
+      );
       q.batches.push(batch);
       this.bufferedBytes += batch.size;
       this.trigger.schedule(batch.createdAt + this.opts.lingerMs);

@@ -346,13 +346,17 @@ export class BatchBuilder {
     return batch;
   }
 
-  /** Synchronous build for batches without compression. */
-  buildUncompressed(): Buffer {
+  /**
+   * Synchronous build for batches without compression. `trim` (default): a batch much smaller than the buffer
+   * behind it is copied out, so it does not pin that buffer; false when the caller reuses the buffer once the
+   * batch is done (the producer's spare batch buffers).
+   */
+  buildUncompressed(trim = true): Buffer {
     const codec = this.opts.compression ?? Compression.None;
     if (codec !== Compression.None) throw new Error('buildUncompressed() on a batch configured with compression');
     let batch = this.finishRecords();
     // The writer grows by doubling: do not pin a buffer up to twice the batch's size behind it.
-    if (batch.length > 8192 && batch.buffer.byteLength > batch.length * 1.5) batch = Buffer.from(batch);
+    if (trim && batch.length > 8192 && batch.buffer.byteLength > batch.length * 1.5) batch = Buffer.from(batch);
     this.writeHeader(batch, Compression.None);
     return batch;
   }
