@@ -4,7 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadTxnRecordError, decodeTxnKey, decodeTxnValue, TxnState, txnKey, txnValue } from '../../src/txn/records.js';
+import {
+  BadTxnRecordError,
+  decodeTxnKey,
+  decodeTxnValue,
+  TxnState,
+  txnKey,
+  txnKeyByCodec,
+  txnValue,
+  txnValueByCodec,
+} from '../../src/txn/records.js';
 
 test('key and value have Kafka v0 layout and round-trip', () => {
   const key = txnKey('tx-1');
@@ -51,4 +60,37 @@ test('damaged or unknown records are refused', () => {
   v9.writeInt16BE(9, 0);
   assert.throws(() => decodeTxnValue(v9), BadTxnRecordError);
   assert.throws(() => decodeTxnKey(Buffer.from([0, 1, 0, 0])), BadTxnRecordError);
+});
+
+test('the hand-written key and value are byte for byte what the schema codec writes', () => {
+  // A small deterministic generator: ids and topics of many lengths (unicode too), empty and large
+  // partition lists, every state, negative and large numbers at the edges of their types.
+  let seed = 17;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const names = ['', 't', 'tx-1', 'ü-topic-é', '__consumer_offsets', 'x'.repeat(249), '日本語'];
+  for (let i = 0; i < 500; i++) {
+    const id = i < names.length ? names[i]! : `${names[rnd(names.length)]}-${i}`;
+    assert.deepEqual(txnKey(id), txnKeyByCodec(id), `key ${JSON.stringify(id)}`);
+    const partitions = new Map<string, number[]>();
+    const topics = i % 5 === 0 ? 0 : 1 + rnd(4);
+    for (let k = 0; k < topics; k++) {
+      const ids = Array.from({ length: rnd(3) === 0 ? 0 : 1 + rnd(40) }, () => rnd(1 << 20));
+      partitions.set(`${names[rnd(names.length)]}${k}`, ids);
+    }
+    const v = {
+      producerId: i % 7 === 0 ? -1n : BigInt(rnd(1 << 30)) * 1_000_003n,
+      producerEpoch: i % 11 === 0 ? 32767 : i % 13 === 0 ? -1 : rnd(32767),
+      timeoutMs: i % 3 === 0 ? 2147483647 : rnd(900_000),
+      state: rnd(8) as TxnState,
+      partitions,
+      lastUpdateMs: 1_700_000_000_000 + rnd(1 << 30),
+      startMs: i % 4 === 0 ? -1 : 1_700_000_000_000 + rnd(1 << 30),
+    };
+    const hand = txnValue(v);
+    assert.deepEqual(hand, txnValueByCodec(v), `value ${i}`);
+    assert.deepEqual(decodeTxnValue(hand), v);
+  }
 });
