@@ -139,6 +139,8 @@ export class Connection {
   /** A complete frame waits for a request to be answered or the socket to drain. */
   private blocked = false;
   private readPaused = false;
+  /** Answers of this turn are being gathered (the socket corked until the turn ends). */
+  private corked = false;
   readonly remote: string;
   /** Per-connection state handlers may keep (e.g. negotiated versions). */
   readonly state: Struct = {};
@@ -235,6 +237,8 @@ export class Connection {
     if (this.closed) return;
     if (reason) this.log.warn('closing connection', { remote: this.remote, reason });
     this.closed = true;
+    // Answers gathered this turn go out first, as they would have uncorked.
+    this.uncork();
     this.socket.destroy();
   }
 
@@ -440,6 +444,13 @@ export class Connection {
     );
   }
 
+  /** The end of the turn that corked the socket: what was written in it goes out together. */
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   private settled(reserved: number, isFetch: boolean): void {
     this.inProcess--;
     if (isFetch) this.fetching--;
@@ -455,7 +466,15 @@ export class Connection {
       if (reply !== null) for (const b of reply) slot.bytes += b.length;
       this.queuedReplyBytes += slot.bytes;
     } else {
-      this.socket.cork();
+      // Answers written in one turn go out in one vectored write: a client pipelining many small requests
+      // (librdkafka sends one partition's batch per Produce, so thousands of them at many partitions) gets
+      // them answered in one syscall instead of one each. The socket is uncorked once this turn's
+      // microtasks (where the handlers of the requests read together settle) are done.
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(this.uncork);
+      }
       while (this.queue.length > 0 && (this.queue[0] as Slot).done) {
         const s = this.queue.shift() as Slot;
         this.queuedReplyBytes -= s.bytes;
@@ -466,10 +485,10 @@ export class Connection {
         }
         for (const b of s.reply) this.socket.write(b);
       }
-      this.socket.uncork();
       if (this.closing && this.queue.length === 0) {
         // A failed login: the answer is written, then the connection ends.
         this.closed = true;
+        this.uncork();
         this.socket.end();
         setTimeout(() => this.socket.destroy(), 1000).unref();
         return;

@@ -710,6 +710,57 @@ test('leader epochs: recorded on append, answered by endOffsetForEpoch, persiste
   }
 });
 
+test('leader epochs seen in appended batches: written by checkpoint() before the recovery point, found again after a crash', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const path = join(dir, 'epc-0');
+    const cfg = config({ segmentBytes: 1024 });
+    const log = await PartitionLog.open(path, cfg);
+    appendBatches(
+      log,
+      Array.from({ length: 10 }, () => 2),
+      { epoch: 0 },
+    );
+    const e2 = appendBatches(
+      log,
+      Array.from({ length: 10 }, () => 2),
+      { epoch: 2 },
+    );
+    await log.flush();
+    await log.checkpoint();
+    // The epochs of everything below the recovery point are on disk with it.
+    assert.match(
+      readFileSync(join(path, 'leader-epoch-checkpoint'), 'utf8'),
+      new RegExp(`^0\n2\n0 0\n2 ${e2[0]!.baseOffset}\n$`),
+    );
+    // Epoch 3 in later segments, not checkpointed; then a crash (no clean shutdown, no checkpoint).
+    const e3 = appendBatches(
+      log,
+      Array.from({ length: 10 }, () => 2),
+      { epoch: 3 },
+    );
+    await log.detach();
+    const crashed = await PartitionLog.open(path, cfg);
+    assert.equal(crashed.openStats.cleanShutdown, false);
+    assert.ok(
+      crashed.openStats.segmentsRecovered < crashed.segmentCount,
+      'the recovery scan starts at the recovery point',
+    );
+    assert.deepEqual(
+      crashed.epochEntries.map((e) => [e.epoch, e.startOffset]),
+      [
+        [0, 0n],
+        [2, e2[0]!.baseOffset],
+        [3, e3[0]!.baseOffset],
+      ],
+    );
+    assert.deepEqual(crashed.endOffsetForEpoch(2), { leaderEpoch: 2, endOffset: e3[0]!.baseOffset });
+    await crashed.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 test('truncateTo drops whole batches at and above the offset; appendAsFollower keeps offsets', async () => {
   const { dir, cleanup } = await tempDir();
   try {
