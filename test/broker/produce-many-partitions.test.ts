@@ -49,7 +49,11 @@ function produceRequest(parts: { index: number; records: Buffer }[], extraTopic 
 /** Error codes by topic and partition index, in the answer's order. */
 function codes(r: Struct): [string, number, number][] {
   return (r.responses as Struct[]).flatMap((t) =>
-    (t.partitionResponses as Struct[]).map((p) => [t.name as string, p.index as number, p.errorCode as number]),
+    (t.partitionResponses as Struct[]).map((p): [string, number, number] => [
+      t.name as string,
+      p.index as number,
+      p.errorCode as number,
+    ]),
   );
 }
 
