@@ -31,6 +31,27 @@ per_m() { node -e "console.log(Math.round($1 / ($2 / 1e6)))"; }
 # median V...: the median of numbers (2 decimals at most)
 median() { node -e 'const v=process.argv.slice(1).map(Number).sort((a,b)=>a-b);const m=v.length>>1;console.log(+(v.length%2?v[m]:(v[m-1]+v[m])/2).toFixed(2))' "$@"; }
 
+# builds OLD: BUILDS=(this checkout, OLD), each with its dist/ built (OLD "-": this checkout alone), for the
+# scripts that compare an old build with this one. label BUILD: new or old. builds_desc: both with their commits.
+# round_order R: ORDER=BUILDS, the two swapped on even rounds (old and new take turns going first).
+builds() {
+  [ -f "$ROOT/dist/commands/index.js" ] || die "dist/ is missing: run node scripts/build.js first"
+  BUILDS=("$ROOT")
+  if [ "$1" != - ]; then
+    [ -f "$1/dist/commands/index.js" ] || die "$1/dist is not built: (cd $1 && node scripts/build.js)"
+    BUILDS+=("$1")
+  fi
+}
+label() { if [ "$1" = "$ROOT" ]; then echo new; else echo old; fi; }
+builds_desc() {
+  local b=${BUILDS[1]:-}
+  echo "new: $ROOT ($(git -C "$ROOT" rev-parse --short HEAD))${b:+, old: $b ($(git -C "$b" rev-parse --short HEAD))}"
+}
+round_order() {
+  ORDER=("${BUILDS[@]}")
+  if (($1 % 2 == 0)) && ((${#BUILDS[@]} == 2)); then ORDER=("${BUILDS[1]}" "${BUILDS[0]}"); fi
+}
+
 # serve_node NAME DIR PORT [PROPS [SERVE_ARGS...]]: start `${KSTREAM[@]} serve` on 127.0.0.1:PORT in the
 # background (pid in PID_<NAME>, output in $T/NAME.out and .err) and return once it listens. PROPS: broker
 # configs separated by ';' (written to a properties file), "" for none. stop_node NAME: SIGTERM and wait.

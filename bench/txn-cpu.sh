@@ -22,13 +22,7 @@ NAME=txn-cpu
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/bin/time ] || die "needs /usr/bin/time (apt-get install time)"
-[ -f "$ROOT/dist/commands/index.js" ] || die "dist/ is missing: run node scripts/build.js first"
-BUILDS=("$ROOT")
-if [ "$OLD" != - ]; then
-  [ -f "$OLD/dist/commands/index.js" ] || die "$OLD/dist is not built: (cd $OLD && node scripts/build.js)"
-  BUILDS+=("$OLD")
-fi
-label() { if [ "$1" = "$ROOT" ]; then echo new; else echo old; fi; }
+builds "$OLD"
 # threads PID: "MAIN OTHER" CPU ms of the process's main thread and of all its other threads
 threads() {
   local tck main=0 other=0 t v
@@ -55,14 +49,13 @@ phase() {
   echo "$(per_k $((b1[0] - b0[0]))) | $(per_k $((b1[1] - b0[1]))) | $(per_k "$c") | $(per_k $((b1[0] - b0[0] + b1[1] - b0[1] + c))) | $rate"
 }
 
-log "new: $ROOT ($(git -C "$ROOT" rev-parse --short HEAD))$([ "$OLD" != - ] && echo ", old: $OLD ($(git -C "$OLD" rev-parse --short HEAD))"); $RECORDS records, $N producer(s), transactions of $TXN, $ROUNDS rounds"
+log "$(builds_desc); $RECORDS records, $N producer(s), transactions of $TXN, $ROUNDS rounds"
 echo "CPU ms per 1,000 records (in transactions: per transaction of $TXN)"
 echo "| round | build | phase | broker main | broker other threads | client | total | records/s | load |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---|"
 for r in $(seq "$ROUNDS"); do
-  order=("${BUILDS[@]}")
-  if ((r % 2 == 0)) && ((${#BUILDS[@]} == 2)); then order=("${BUILDS[1]}" "${BUILDS[0]}"); fi
-  for b in "${order[@]}"; do
+  round_order "$r"
+  for b in "${ORDER[@]}"; do
     KSTREAM=(node "$b/bin/run.js")
     l=$(label "$b")
     port=$(free_port)

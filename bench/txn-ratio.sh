@@ -20,13 +20,7 @@ STEP_TIMEOUT=${STEP_TIMEOUT:-600}
 NAME=txn-ratio
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-[ -f "$ROOT/dist/commands/index.js" ] || die "dist/ is missing: run node scripts/build.js first"
-BUILDS=("$ROOT")
-if [ "$OLD" != - ]; then
-  [ -f "$OLD/dist/commands/index.js" ] || die "$OLD/dist is not built: (cd $OLD && node scripts/build.js)"
-  BUILDS+=("$OLD")
-fi
-label() { if [ "$1" = "$ROOT" ]; then echo new; else echo old; fi; }
+builds "$OLD"
 
 # pair BUILD ROUND: one node of BUILD, plain then transactional: PLAIN, TXN_RATE, RATIO (not in a subshell: PIDS)
 pair() {
@@ -43,14 +37,13 @@ pair() {
   RATIO=$(node -e "console.log((${TXN_RATE:-0} / ${PLAIN:-1}).toFixed(3))")
 }
 
-log "new: $ROOT ($(git -C "$ROOT" rev-parse --short HEAD))$([ "$OLD" != - ] && echo ", old: $OLD ($(git -C "$OLD" rev-parse --short HEAD))"); $RECORDS records, $N producer(s), transactions of $TXN, $ROUNDS rounds"
+log "$(builds_desc); $RECORDS records, $N producer(s), transactions of $TXN, $ROUNDS rounds"
 echo "| round | build | plain records/s | txn records/s | txn / plain | load |"
 echo "|---|---|---|---|---|---|"
 declare -A RATIOS
 for r in $(seq "$ROUNDS"); do
-  order=("${BUILDS[@]}")
-  if ((r % 2 == 0)) && ((${#BUILDS[@]} == 2)); then order=("${BUILDS[1]}" "${BUILDS[0]}"); fi
-  for b in "${order[@]}"; do
+  round_order "$r"
+  for b in "${ORDER[@]}"; do
     pair "$b" "$r"
     l=$(label "$b")
     echo "| $r | $l | $PLAIN | $TXN_RATE | $RATIO | $(cut -d' ' -f1 /proc/loadavg) |"
