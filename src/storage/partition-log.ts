@@ -1295,8 +1295,8 @@ export class PartitionLog {
   }
 
   /**
-   * Persist the recovery point and log start offset (after the index files of closed segments are on disk,
-   * so every segment below the checkpointed recovery point has durable indexes). The log manager calls this
+   * Persist the leader epochs, the recovery point and the log start offset (after the index files of closed
+   * segments are on disk, so every segment below the checkpointed recovery point has durable indexes). The log manager calls this
    * periodically; close() does it too.
    */
   async checkpoint(): Promise<void> {
@@ -2096,8 +2096,7 @@ export class PartitionLog {
       const indexes = !seg.indexFilesCurrent && seg.size > 0;
       if (indexes) await seg.writeIndexFiles();
       await this.drainBackground();
-      await this.checkpoint();
-      await this.epochFile.write(this.epochs.serialize());
+      await this.checkpoint(); // the leader epochs too
       // The producer state at the log end: the next start reads no batch to rebuild it.
       const snapshot = this.lastSnapshot;
       this.snapshotProducers(this._logEndOffset);
