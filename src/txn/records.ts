@@ -93,62 +93,14 @@ export interface TxnLogValue {
 
 export class BadTxnRecordError extends Error {}
 
-/**
- * The key and the v0 value are written by hand, byte for byte what the schema codec writes from the
- * definitions above (test/txn/records.test.ts compares them): each transition of a transaction writes one
- * record, and the codec's generic walk (a compiled-definition lookup, an object and an array per topic,
- * megamorphic loads) was ~20 us of the coordinator's main thread per record (issue 17, perf). Decoding, off the
- * hot path (a coordinator's replay), stays with the codec.
- */
 export function txnKey(transactionalId: string): Buffer {
-  const n = Buffer.byteLength(transactionalId);
-  if (n > 0x7fff) throw new RangeError(`transactional id of ${n} bytes: at most 32767`);
-  const b = Buffer.allocUnsafe(4 + n);
-  b.writeInt16BE(0, 0);
-  b.writeInt16BE(n, 2);
-  b.write(transactionalId, 4, n, 'utf8');
-  return b;
-}
-
-/** TransactionLogValue v0 (see txnKey). */
-export function txnValue(v: TxnLogValue): Buffer {
-  // version, producer id, epoch, timeout, status, partitions count ... last update, start
-  let size = 2 + 8 + 2 + 4 + 1 + 4 + 8 + 8;
-  for (const [topic, ids] of v.partitions) {
-    const n = Buffer.byteLength(topic);
-    if (n > 0x7fff) throw new RangeError(`topic name of ${n} bytes: at most 32767`);
-    size += 2 + n + 4 + 4 * ids.length;
-  }
-  const b = Buffer.allocUnsafe(size);
-  b.writeInt16BE(0, 0);
-  b.writeBigInt64BE(v.producerId, 2);
-  b.writeInt16BE(v.producerEpoch, 10);
-  b.writeInt32BE(v.timeoutMs, 12);
-  b.writeInt8(v.state, 16);
-  // Kafka writes no partitions for Empty and the Complete states (the map is empty then).
-  let pos = b.writeInt32BE(v.partitions.size, 17);
-  for (const [topic, ids] of v.partitions) {
-    const n = Buffer.byteLength(topic);
-    pos = b.writeInt16BE(n, pos);
-    pos += b.write(topic, pos, n, 'utf8');
-    pos = b.writeInt32BE(ids.length, pos);
-    for (const id of ids) pos = b.writeInt32BE(id, pos);
-  }
-  pos = b.writeBigInt64BE(BigInt(v.lastUpdateMs), pos);
-  b.writeBigInt64BE(BigInt(v.startMs), pos);
-  return b;
-}
-
-/** txnKey by the schema codec (what the hand-written one must equal; the tests compare them). */
-export function txnKeyByCodec(transactionalId: string): Buffer {
   const w = new Writer(32);
   w.int16(0);
   compile(TransactionLogKey, 0).encode(w, { transactionalId });
   return w.finish();
 }
 
-/** txnValue by the schema codec (see txnKeyByCodec). */
-export function txnValueByCodec(v: TxnLogValue): Buffer {
+export function txnValue(v: TxnLogValue): Buffer {
   const w = new Writer(128);
   w.int16(0);
   compile(TransactionLogValue, 0).encode(w, {
@@ -156,6 +108,7 @@ export function txnValueByCodec(v: TxnLogValue): Buffer {
     producerEpoch: v.producerEpoch,
     transactionTimeoutMs: v.timeoutMs,
     transactionStatus: v.state,
+    // Kafka writes no partitions for Empty and the Complete states.
     transactionPartitions: [...v.partitions].map(([topic, partitionIds]) => ({ topic, partitionIds })),
     transactionLastUpdateTimestampMs: BigInt(v.lastUpdateMs),
     transactionStartTimestampMs: BigInt(v.startMs),

@@ -4,16 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  BadTxnRecordError,
-  decodeTxnKey,
-  decodeTxnValue,
-  TxnState,
-  txnKey,
-  txnKeyByCodec,
-  txnValue,
-  txnValueByCodec,
-} from '../../src/txn/records.js';
+import { BadTxnRecordError, decodeTxnKey, decodeTxnValue, TxnState, txnKey, txnValue } from '../../src/txn/records.js';
 
 test('key and value have Kafka v0 layout and round-trip', () => {
   const key = txnKey('tx-1');
@@ -62,7 +53,7 @@ test('damaged or unknown records are refused', () => {
   assert.throws(() => decodeTxnKey(Buffer.from([0, 1, 0, 0])), BadTxnRecordError);
 });
 
-test('the hand-written key and value are byte for byte what the schema codec writes', () => {
+test('keys and values of many shapes round-trip', () => {
   // A small deterministic generator: ids and topics of many lengths (unicode too), empty and large
   // partition lists, every state, negative and large numbers at the edges of their types.
   let seed = 17;
@@ -73,7 +64,7 @@ test('the hand-written key and value are byte for byte what the schema codec wri
   const names = ['', 't', 'tx-1', 'ü-topic-é', '__consumer_offsets', 'x'.repeat(249), '日本語'];
   for (let i = 0; i < 500; i++) {
     const id = i < names.length ? names[i]! : `${names[rnd(names.length)]}-${i}`;
-    assert.deepEqual(txnKey(id), txnKeyByCodec(id), `key ${JSON.stringify(id)}`);
+    assert.equal(decodeTxnKey(txnKey(id)), id, `key ${JSON.stringify(id)}`);
     const partitions = new Map<string, number[]>();
     const topics = i % 5 === 0 ? 0 : 1 + rnd(4);
     for (let k = 0; k < topics; k++) {
@@ -89,8 +80,6 @@ test('the hand-written key and value are byte for byte what the schema codec wri
       lastUpdateMs: 1_700_000_000_000 + rnd(1 << 30),
       startMs: i % 4 === 0 ? -1 : 1_700_000_000_000 + rnd(1 << 30),
     };
-    const hand = txnValue(v);
-    assert.deepEqual(hand, txnValueByCodec(v), `value ${i}`);
-    assert.deepEqual(decodeTxnValue(hand), v);
+    assert.deepEqual(decodeTxnValue(txnValue(v)), v, `value ${i}`);
   }
 });
