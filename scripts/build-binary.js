@@ -40,6 +40,10 @@ const MAIN = 'kstream.mjs';
 // node_modules/<pkg>/... inside the extracted dir, and __dirname in that package's modules points at the
 // matching dir there. Shipped only when the package is actually in the bundle.
 const DATA_FILES = { etcd3: ['proto'] };
+// Packages with a prebuilt native module (N-API) that src/ loads with createRequire(import.meta.url) and a
+// fallback when it fails: each is shipped whole as node_modules/<pkg> inside the extracted dir, with those of its
+// optionalDependencies (one per platform) that npm installed here: the binary is built for this platform.
+const NATIVE_PACKAGES = ['@node-rs/crc32'];
 // Heavy packages that only the commands needing them may load (`await import()` inside run()): they must not be
 // part of what every start-up (even --help) loads. The build warns, test/binary fails.
 const LAZY_ONLY = ['ink', 'react', 'react-reconciler', 'yoga-layout', 'archiver', 'zstd-codec'];
@@ -194,6 +198,26 @@ for (const [pkg, pkgRoot] of dataPackages) {
   for (const entry of DATA_FILES[pkg]) {
     cpSync(join(pkgRoot, entry), join(BUNDLE_DIR, 'node_modules', pkg, entry), { recursive: true });
   }
+}
+const requireHere = createRequire(import.meta.url);
+for (const name of NATIVE_PACKAGES) {
+  const pkgRoot = dirname(requireHere.resolve(`${name}/package.json`));
+  const optional = Object.keys(
+    JSON.parse(readFileSync(join(pkgRoot, 'package.json'), 'utf8')).optionalDependencies ?? {},
+  );
+  const shipped = [];
+  for (const dep of [name, ...optional]) {
+    let depRoot;
+    try {
+      depRoot = dirname(createRequire(join(pkgRoot, 'package.json')).resolve(`${dep}/package.json`));
+    } catch {
+      continue; // another platform's binary: not installed here
+    }
+    cpSync(depRoot, join(BUNDLE_DIR, 'node_modules', dep), { recursive: true });
+    shipped.push(dep);
+  }
+  if (shipped.length < 2)
+    console.error(`build:binary: WARNING: no native binary of ${name} for this platform is installed`);
 }
 const files = readdirSync(BUNDLE_DIR, { recursive: true })
   .map((f) => String(f).split(sep).join('/'))

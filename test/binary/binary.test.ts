@@ -330,6 +330,16 @@ describe('single executable dist/kstream', () => {
       assert.match(q.stdout, new RegExp(`${TOPIC} \\[0\\] offset 50\\b`));
     });
 
+    test('the broker computes CRC32C with the CPU instruction: the shipped @node-rs/crc32 binary is loaded', {
+      skip: process.platform === 'linux' && process.arch === 'x64' ? false : 'only checked on linux-x64',
+    }, () => {
+      // Loaded from the extracted dir (node_modules/@node-rs/… next to the bundle), not from this checkout.
+      const maps = readFileSync(`/proc/${broker.child.pid}/maps`, 'utf8');
+      const mapped = maps.split('\n').find((l) => l.endsWith('crc32.linux-x64-gnu.node')) ?? '';
+      assert.match(mapped, /\/node_modules\/@node-rs\/crc32-linux-x64-gnu\/crc32\.linux-x64-gnu\.node$/);
+      assert.ok(!mapped.includes(ROOT), `mapped from the checkout, not the extracted bundle: ${mapped}`);
+    });
+
     for (const c of CLIENT_COMMANDS) {
       test(`kstream ${c.name}`, async () => {
         const r = await box.run(c.args(broker.bootstrap), { input: c.input });

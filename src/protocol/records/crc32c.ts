@@ -1,9 +1,16 @@
 /**
- * CRC32C (Castagnoli), the checksum of RecordBatch v2. Slicing-by-16 tables: sixteen table look-ups per
- * 16 bytes, reading the input as aligned 32-bit little-endian words (one load instead of four byte loads).
- * Measured on the 2 vCPU EPYC VM (docs/benchmarks.md): ~2.3 GB/s against ~1.45 GB/s for slicing-by-8 with
- * byte loads. Big-endian hosts take the byte-at-a-time path.
+ * CRC32C (Castagnoli), the checksum of RecordBatch v2, checked on every produced batch and computed for every
+ * batch the client sends. Two implementations of one function:
+ *  - the CPU's CRC32C instruction (SSE4.2 on x86-64, the CRC extension on ARMv8) through @node-rs/crc32, a
+ *    prebuilt N-API module: ~6 GB/s on 8-32 KB batches on the 2 vCPU EPYC VM against ~2.1 GB/s for the table
+ *    code below, which was a fifth of the broker's CPU under kcat into 1,000 partitions (issue 22;
+ *    docs/benchmarks.md). Used for inputs of NATIVE_MIN bytes or more, where its call cost is repaid;
+ *  - slicing-by-16 tables (`crc32cTable`): sixteen table look-ups per 16 bytes, reading the input as aligned
+ *    32-bit little-endian words (one load instead of four byte loads), ~2.3 GB/s against ~1.45 GB/s for
+ *    slicing-by-8 with byte loads. Short inputs, and every input where the module's binary for this platform
+ *    is missing or fails its check value. Big-endian hosts take its byte-at-a-time path.
  */
+import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 
 const POLY = 0x82f63b78;
@@ -23,8 +30,8 @@ for (let n = 0; n < 256; n++) {
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/** CRC32C of buf[start, end), continuing from `crc` (0 to start). Returns an unsigned 32-bit value. */
-export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
+/** The table code: CRC32C of buf[start, end), continuing from `crc` (0 to start); an unsigned 32-bit value. */
+export function crc32cTable(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
   let c = ~crc;
   let i = start;
   const t = T;
@@ -62,16 +69,53 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): n
   return ~c >>> 0;
 }
 
-// Type feedback for every path before V8 optimizes the function. Without it the first call over a large batch
+type NativeCrc32c = (input: Uint8Array, initialState?: number | null) => number;
+
+/** Below this many bytes the table code is as fast as the N-API call (measured: equal at ~150 B). */
+const NATIVE_MIN = 256;
+
+/**
+ * @node-rs/crc32's crc32c when it loads and gives the check value of CRC32C ("123456789" → 0xe3069283, and the
+ * same continued from a split); else null. In the single executable the package is shipped next to the bundle
+ * (scripts/build-binary.js), so the same require finds it there.
+ */
+function loadNative(): NativeCrc32c | null {
+  try {
+    const f = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c?: unknown }).crc32c;
+    if (typeof f !== 'function') return null;
+    const native = f as NativeCrc32c;
+    const check = Buffer.from('123456789');
+    return native(check) === 0xe3069283 && native(check.subarray(4), native(check.subarray(0, 4))) === 0xe3069283
+      ? native
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+const native = loadNative();
+
+/** Which implementation serves inputs of NATIVE_MIN bytes and more: 'instruction' or 'table'. */
+export const crc32cImplementation: 'instruction' | 'table' = native === null ? 'table' : 'instruction';
+
+/** CRC32C of buf[start, end), continuing from `crc` (0 to start). Returns an unsigned 32-bit value. */
+export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
+  if (native !== null && end - start >= NATIVE_MIN) {
+    return native(start === 0 && end === buf.length ? buf : buf.subarray(start, end), crc);
+  }
+  return crc32cTable(buf, start, end, crc);
+}
+
+// Type feedback for every path before V8 optimizes the table code. Without it the first call over a large batch
 // (a producer's first 100 KB) gets its word loop compiled on-stack (OSR) before the byte loop after it ever
 // ran; that code then deoptimized on every later call at the byte loop ("insufficient type feedback"): 128
 // times in one `bench produce` of 1,000 transactions, each call falling back to the interpreter (issue 17).
 {
   const b = Buffer.alloc(160); // a Buffer, as every caller passes (a plain Uint8Array has another map)
   for (let round = 0; round < 4; round++) {
-    crc32c(b);
-    crc32c(b, 1, 131, round);
-    crc32c(b, 3, 70);
-    crc32c(b, 0, 9);
+    crc32cTable(b);
+    crc32cTable(b, 1, 131, round);
+    crc32cTable(b, 3, 70);
+    crc32cTable(b, 0, 9);
   }
 }
