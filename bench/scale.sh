@@ -6,8 +6,12 @@
 #   bash bench/scale.sh [partitions|startup|metadata|connections|group|top|all]...     (default: all)
 #
 #   partitions   kcat -P (random keys, acks=1 and acks=all) into a topic of P partitions, beside kcat into
-#                bench/sink.ts advertising P partitions (kcat's own ceiling at that count, the pair alternated),
-#                and `kstream bench e2e` p99 over P partitions.                  PARTS="1 10 100 1000 10000"
+#                bench/sink.ts advertising P partitions (kcat's own ceiling at that count), and `kstream bench
+#                e2e` p99 over P partitions.                                      PARTS="1 10 100 1000 10000"
+#                First one untimed kcat run into each (its own topic), so both processes have compiled their
+#                hot paths (the first kstream run is printed as "first run": a fresh topic, and for the first P a
+#                fresh process); then ROUNDS (default 3) pairs, sink and kstream taking turns going first, into
+#                the measured topics; the medians and their ratio are printed, with each pair's ratio.
 #   startup      broker start-up time (until "listening on") and RSS, after a clean stop and after kill -9, and
 #                the time of a clean stop (SIGTERM → exit), with P partitions holding SIZE bytes in all.
 #                                                                       PARTS_STARTUP="1000 10000" SIZES="0 256M"
@@ -22,7 +26,10 @@
 #                1,000 partitions: rebalance time and consume throughput (bench/scale-group.py). MEMBERS="1 10 100"
 #   top          one `kstream top` poll (its data path: fetchRaw + buildSnapshot) and its RSS at 10,000 partitions.
 #
-# Env: RECORDS (records of 100 B per produce step, default 1000000), OUT (chart dir, default ./scale-<time>),
+# PIN=1 runs kcat on CPU 0 and the broker and bench/sink.ts on the other CPUs (taskset), as a client and a broker
+# on their own machines: without it, on a machine with few cores, kcat (two busy threads) and the broker share
+# them, and every CPU-second the broker spends is one kcat does not get (docs/benchmarks.md, session 12).
+# Env: RECORDS (records of 100 B per produce step, default 1000000), ROUNDS (partitions: pairs, default 3), OUT (chart dir, default ./scale-<time>),
 # STEP_TIMEOUT (s, default 600), KSTREAM_ROOT (another built checkout to run instead: old against new).
 # Loopback only, free ports, temp dirs; every server started is stopped and the
 # temp dir removed on exit (also on Ctrl-C or a failure). Needs a built dist/ (node scripts/build.js), kcat,
@@ -46,6 +53,13 @@ SECTIONS=("$@")
 [ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(all)
 want() { local s; for s in "${SECTIONS[@]}"; do [ "$s" = all ] || [ "$s" = "$1" ] && return 0; done; return 1; }
 
+PIN_CLIENT=() PIN_SERVER=()
+if [ -n "${PIN:-}" ]; then
+  have taskset || die "PIN=1 needs taskset (util-linux)"
+  [ "$(nproc)" -ge 2 ] || die "PIN=1 needs 2 CPUs or more"
+  PIN_CLIENT=(taskset -c 0) PIN_SERVER=(taskset -c "1-$(($(nproc) - 1))")
+fi
+
 # 10,000 partitions in one topic pass the default per-request and per-node limits (KIP-578's); the bench raises them.
 printf 'max.request.partitions=20000\nmax.broker.partitions=30000\n' >"$T/broker.properties"
 # group: GROUP_INITIAL_DELAY_MS sets group.initial.rebalance.delay.ms (Kafka's default 3000); HEARTBEAT_MS the members'
@@ -60,7 +74,7 @@ start_broker() {
   local p t0
   p=$(free_port)
   t0=$(now)
-  "${KSTREAM[@]}" serve --port "$p" --host 127.0.0.1 --data-dir "$1" --config "$T/broker.properties" --log-level warn \
+  "${PIN_SERVER[@]}" "${KSTREAM[@]}" serve --port "$p" --host 127.0.0.1 --data-dir "$1" --config "$T/broker.properties" --log-level warn \
     >"$T/serve.out" 2>"$T/serve.err" &
   KPID=$!
   PIDS+=("$KPID")
@@ -96,7 +110,7 @@ kcat_rate() {
   local s n
   n=$(wc -l <"${4:-$T/records.txt}")
   s=$(now)
-  timeout "$STEP_TIMEOUT" kcat -P -b "$1" -t "$2" -K $'\t' -X acks="$3" -X queue.buffering.max.messages=1000000 \
+  timeout "$STEP_TIMEOUT" "${PIN_CLIENT[@]}" kcat -P -b "$1" -t "$2" -K $'\t' -X acks="$3" -X queue.buffering.max.messages=1000000 \
     <"${4:-$T/records.txt}" || return 1
   node -e "console.log(Math.round($n/($(now)-$s)))"
 }
@@ -113,37 +127,48 @@ chart() {
     }) }));' "$title" "$xl" "$yl" "$@" >"$T/chart.json"
   "${TSX[@]}" "$ROOT/bench/svg-chart.ts" "$T/chart.json" "$OUT/$file" && echo "chart: $OUT/$file"
 }
-header() { echo; echo "### $1 ($(nproc) CPUs, $(node -v), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"; echo; }
+header() { echo; echo "### $1 ($(nproc) CPUs${PIN:+, kcat pinned to CPU 0 and the servers to the rest}, $(node -v), $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"; echo; }
 
 # ------------------------------------------------------------------ partitions
 if want partitions; then
   records_file
   start_broker "$T/p-data"
   header "Produce throughput and e2e p99 against partitions (kcat, $RECORDS records of 100 B, random keys)"
-  echo "| partitions | kcat → sink acks=1 | kcat → kstream acks=1 | kstream / sink | kcat → kstream acks=all | e2e p99 ms (10k rec/s) |"
-  echo "|---:|---:|---:|---:|---:|---:|"
+  echo "| partitions | kcat → sink acks=1 | kcat → kstream acks=1 | kstream / sink | each pair | kstream first run | kcat → kstream acks=all | e2e p99 ms (10k rec/s) |"
+  echo "|---:|---:|---:|---:|---|---:|---:|---:|"
   S_SINK="" S_K1="" S_KA="" S_E2E=""
   for P in ${PARTS:-1 10 100 1000 10000}; do
     log "partitions $P"
     sp=$(free_port)
-    "${TSX[@]}" "$ROOT/bench/sink.ts" --port "$sp" --partitions "$P" >"$T/sink.out" 2>&1 &
+    "${PIN_SERVER[@]}" "${TSX[@]}" "$ROOT/bench/sink.ts" --port "$sp" --partitions "$P" >"$T/sink.out" 2>&1 &
     spid=$!
     PIDS+=("$spid")
     wait_for "$T/sink.out" 'listening on' || die "bench/sink.ts did not start"
+    topic_create "w-$P" "$P"
     topic_create "a1-$P" "$P"
     topic_create "aall-$P" "$P"
-    # The pair alternated: sink first, kstream, sink again; the sink figure is the mean of both.
-    s1=$(kcat_rate "127.0.0.1:$sp" "s-$P" 1) || s1=NaN
-    k1=$(kcat_rate "$B" "a1-$P" 1) || k1=NaN
-    s2=$(kcat_rate "127.0.0.1:$sp" "s-$P" 1) || s2=NaN
+    # Warm-up: one run into each, outside the medians (kstream's is shown as its first run).
+    kcat_rate "127.0.0.1:$sp" "w-$P" 1 >/dev/null || log "warm-up into the sink failed"
+    first=$(kcat_rate "$B" "w-$P" 1) || first=NaN
+    sinks=() ks=() pairs=""
+    for r in $(seq "${ROUNDS:-3}"); do
+      if ((r % 2)); then
+        s=$(kcat_rate "127.0.0.1:$sp" "s-$P" 1) || s=NaN
+        k=$(kcat_rate "$B" "a1-$P" 1) || k=NaN
+      else
+        k=$(kcat_rate "$B" "a1-$P" 1) || k=NaN
+        s=$(kcat_rate "127.0.0.1:$sp" "s-$P" 1) || s=NaN
+      fi
+      sinks+=("$s") ks+=("$k") pairs+="${pairs:+ }$(ratio "$k" "$s")"
+    done
     kill "$spid"
-    sink=$(node -e "console.log(Math.round(($s1+$s2)/2))")
+    sink=$(median "${sinks[@]}") k1=$(median "${ks[@]}")
     ka=$(kcat_rate "$B" "aall-$P" all) || ka=NaN
     e2e=$(timeout "$STEP_TIMEOUT" "${KSTREAM[@]}" bench e2e -t "e2e-$P" -p "$P" -n 100000 --throughput 10000 --timeout 120s \
       -b "$B" -o json | json_get latencyMs.p99) || e2e=NaN
-    echo "| $P | $sink | $k1 | $(ratio "$k1" "$sink") | $ka | $e2e |"
+    echo "| $P | $sink | $k1 | $(ratio "$k1" "$sink") | $pairs | $first | $ka | $e2e |"
     S_SINK+=" $P,$sink" S_K1+=" $P,$k1" S_KA+=" $P,$ka" S_E2E+=" $P,$e2e"
-    topic_delete "a1-$P" "aall-$P" "e2e-$P"
+    topic_delete "w-$P" "a1-$P" "aall-$P" "e2e-$P"
   done
   stop_broker
   chart partitions-throughput.svg "kcat produce throughput against partitions" partitions records/s \

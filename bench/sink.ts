@@ -23,6 +23,10 @@ let port = 0;
 const offsets = new Map<string, bigint>();
 
 const SUPPORTED: number[] = [ApiKey.ApiVersions, ApiKey.Metadata, ApiKey.Produce, ApiKey.CreateTopics];
+// Fetch is advertised (never answered: a producer does not send it) because librdkafka writes record batches
+// (message format v2) only to a broker that has Fetch v4+ too; without it kcat sent v0 message sets (a CRC-32 per
+// message) to the sink and v2 batches to kstream: not the same work on the client's side.
+const ADVERTISED: number[] = [...SUPPORTED, ApiKey.Fetch];
 const maxVersion = (v: string | undefined) => Number((v ?? '0').split('-').pop()?.replace('+', '') ?? 0);
 
 function answer(apiKey: number, body: Struct): Struct {
@@ -30,7 +34,7 @@ function answer(apiKey: number, body: Struct): Struct {
     case ApiKey.ApiVersions:
       return {
         errorCode: 0,
-        apiKeys: APIS.filter((a) => SUPPORTED.includes(a.key)).map((a) => ({
+        apiKeys: APIS.filter((a) => ADVERTISED.includes(a.key)).map((a) => ({
           apiKey: a.key,
           minVersion: 0,
           maxVersion: maxVersion(a.request.validVersions),
