@@ -332,7 +332,9 @@ describe('single executable dist/kstream', () => {
 
     test('the broker computes CRC32C with the CPU instruction: the shipped @node-rs/crc32 binary is loaded', {
       skip: process.platform === 'linux' && process.arch === 'x64' ? false : 'only checked on linux-x64',
-    }, () => {
+    }, async () => {
+      // Loaded at the first input of 256 B or more: one uncompressed batch of a 1,000 B record, checked on produce.
+      await kcat(['-P', '-t', 'bin-crc', '-z', 'none'], `${'c'.repeat(1000)}\n`);
       // Loaded from the extracted dir (node_modules/@node-rs/… next to the bundle), not from this checkout.
       const maps = readFileSync(`/proc/${broker.child.pid}/maps`, 'utf8');
       const mapped = maps.split('\n').find((l) => l.endsWith('crc32.linux-x64-gnu.node')) ?? '';

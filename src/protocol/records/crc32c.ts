@@ -77,7 +77,8 @@ const NATIVE_MIN = 256;
 /**
  * @node-rs/crc32's crc32c when it loads and gives the check value of CRC32C ("123456789" → 0xe3069283, and the
  * same continued from a split); else null. In the single executable the package is shipped next to the bundle
- * (scripts/build-binary.js), so the same require finds it there.
+ * (scripts/build-binary.js), so the same require finds it there. Loaded at the first input of NATIVE_MIN bytes,
+ * not with this module: every CLI start (`--help` too) imports it, and loading the module costs 6-11 ms.
  */
 function loadNative(): NativeCrc32c | null {
   try {
@@ -93,15 +94,20 @@ function loadNative(): NativeCrc32c | null {
   }
 }
 
-const native = loadNative();
+/** undefined until the first input of NATIVE_MIN bytes or more tried to load it. */
+let native: NativeCrc32c | null | undefined;
 
-/** Which implementation serves inputs of NATIVE_MIN bytes and more: 'instruction' or 'table'. */
-export const crc32cImplementation: 'instruction' | 'table' = native === null ? 'table' : 'instruction';
+/** Which implementation serves inputs of NATIVE_MIN bytes and more (loading the module if not yet tried). */
+export function crc32cImplementation(): 'instruction' | 'table' {
+  if (native === undefined) native = loadNative();
+  return native === null ? 'table' : 'instruction';
+}
 
 /** CRC32C of buf[start, end), continuing from `crc` (0 to start). Returns an unsigned 32-bit value. */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
-  if (native !== null && end - start >= NATIVE_MIN) {
-    return native(start === 0 && end === buf.length ? buf : buf.subarray(start, end), crc);
+  if (end - start >= NATIVE_MIN) {
+    if (native === undefined) native = loadNative();
+    if (native !== null) return native(start === 0 && end === buf.length ? buf : buf.subarray(start, end), crc);
   }
   return crc32cTable(buf, start, end, crc);
 }
